@@ -1,0 +1,77 @@
+// The one error catalogue. Every front end renders errors from here:
+// HTTP uses `status` and a JSON body (plain text on the seed routes), RESP uses `resp` as the
+// error prefix. docs/errors.md documents every code; a test checks none is missing.
+
+export interface ErrorSpec {
+  readonly status: number;
+  readonly resp: string;
+  readonly message: string;
+}
+
+export const errorCatalogue = {
+  bad_request: { status: 400, resp: 'ERR', message: 'The request is malformed.' },
+  invalid_key: { status: 400, resp: 'ERR', message: 'Keys must be 1 or more bytes of valid UTF-8.' },
+  key_too_long: { status: 400, resp: 'ERR', message: 'The key is longer than the configured maximum.' },
+  invalid_ttl: { status: 400, resp: 'ERR', message: 'TTL must be a positive whole number of seconds.' },
+  invalid_version: { status: 400, resp: 'ERR', message: 'A version must be a non-negative integer.' },
+  invalid_txn: { status: 400, resp: 'ERR', message: 'The transaction document is malformed.' },
+  invalid_cursor: { status: 400, resp: 'ERR', message: 'The listing cursor or limit is invalid.' },
+  auth_required: { status: 401, resp: 'NOAUTH', message: 'Authentication required: send a token.' },
+  auth_invalid: { status: 403, resp: 'WRONGPASS', message: 'The token is not valid.' },
+  forbidden: { status: 403, resp: 'NOPERM', message: 'The token does not allow this operation on this key.' },
+  not_found: { status: 404, resp: 'ERR', message: 'No such key.' },
+  route_not_found: { status: 404, resp: 'ERR', message: 'No such route.' },
+  method_not_allowed: { status: 405, resp: 'ERR', message: 'Method not allowed on this route.' },
+  request_timeout: { status: 408, resp: 'ERR', message: 'The request was not received in time.' },
+  txn_check_failed: { status: 409, resp: 'ERR', message: 'A transaction check failed; nothing was written.' },
+  history_compacted: { status: 410, resp: 'ERR', message: 'The requested revision was compacted out of the change log.' },
+  version_mismatch: { status: 412, resp: 'ERR', message: "The key's current version does not match If-Match." },
+  key_exists: { status: 412, resp: 'ERR', message: 'The key exists and If-None-Match: * was given.' },
+  value_too_large: { status: 413, resp: 'ERR', message: 'The value is larger than the configured maximum.' },
+  body_too_large: { status: 413, resp: 'ERR', message: 'The request body is larger than the configured maximum.' },
+  batch_too_large: { status: 413, resp: 'ERR', message: 'Too many keys or operations in one request.' },
+  txn_too_large: { status: 413, resp: 'ERR', message: 'The transaction is larger than the configured maximum size.' },
+  uri_too_long: { status: 414, resp: 'ERR', message: 'The request URL is longer than the configured maximum.' },
+  unsupported_media_type: { status: 415, resp: 'ERR', message: 'The request body type is not supported here.' },
+  too_many_auth_failures: { status: 429, resp: 'ERR', message: 'Too many failed authentication attempts; retry later.' },
+  internal: { status: 500, resp: 'ERR', message: 'Internal server error.' },
+  unavailable: { status: 503, resp: 'ERR', message: 'The storage engine is unavailable.' },
+  too_many_connections: { status: 503, resp: 'ERR', message: 'Too many open connections.' },
+  shutting_down: { status: 503, resp: 'ERR', message: 'The server is shutting down.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export class KvsError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly resp: string;
+  /** Extra machine-readable fields rendered next to code and message (limits, current version, ...). */
+  readonly details: Readonly<Record<string, unknown>>;
+  /** Response headers the HTTP front end should add (Retry-After, ETag, ...). */
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    details: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ) {
+    const spec: ErrorSpec = errorCatalogue[code];
+    super(message ?? spec.message);
+    this.name = 'KvsError';
+    this.code = code;
+    this.status = spec.status;
+    this.resp = spec.resp;
+    this.details = details;
+    this.headers = headers;
+  }
+
+  toJSON(): { error: Record<string, unknown> } {
+    return { error: { code: this.code, message: this.message, ...this.details } };
+  }
+}
+
+export function isKvsError(error: unknown): error is KvsError {
+  return error instanceof KvsError;
+}

@@ -1,0 +1,410 @@
+// The one core service that every front end (HTTP, RESP, CLI through HTTP) calls. It validates
+// input against the limits, checks what the caller may do, turns requests into engine
+// transactions, and knows nothing of HTTP or RESP.
+
+import type { Engine } from '../storage/engine.js';
+import { EngineUnavailableError, HistoryCompactedError } from '../storage/engine.js';
+import type { AuthFailureLimiter } from './auth-limiter.js';
+import { KvsError } from './errors.js';
+import type { Limits } from './limits.js';
+import type { Condition, Entry, EntryInfo, Operation } from './model.js';
+import type { Action, Principal, TokenStore } from './tokens.js';
+
+/** Who is asking: the principal of a valid token, or undefined for an anonymous caller. */
+export interface Caller {
+  readonly principal: Principal | undefined;
+}
+
+export const anonymous: Caller = { principal: undefined };
+
+export interface ServiceOptions {
+  readonly limits: Limits;
+  /** Reads need a token too (`--private`). */
+  readonly privateReads: boolean;
+  readonly tokens: TokenStore;
+  readonly authLimiter: AuthFailureLimiter;
+  readonly clock?: () => number;
+}
+
+export interface PutOptions {
+  readonly contentType?: string | null;
+  /** Time to live in seconds; undefined or null for none. */
+  readonly ttlSeconds?: number | null;
+  /** Absolute expiry in ms (RESP EXAT/PXAT); wins over ttlSeconds. */
+  readonly expiresAt?: number | null;
+  /** Keep the key's current expiry. */
+  readonly keepTtl?: boolean;
+  /** Compare-and-swap: write only if the key's version is this (0 = absent). */
+  readonly ifVersion?: number;
+  /** Create only. */
+  readonly ifAbsent?: boolean;
+  /** Update only. */
+  readonly ifExists?: boolean;
+}
+
+/** A check of POST /v1/txn, as the core understands it. */
+export type TxnCheck = Condition;
+
+export type TxnOperation =
+  | {
+      readonly type: 'put';
+      readonly key: string;
+      readonly value: Buffer;
+      readonly contentType?: string | null;
+      readonly ttlSeconds?: number | null;
+      readonly expiresAt?: number | null;
+      readonly keepTtl?: boolean;
+    }
+  | { readonly type: 'delete'; readonly key: string };
+
+export interface TxnSuccess {
+  readonly revision: number;
+  readonly puts: readonly EntryInfo[];
+  readonly deleted: readonly string[];
+}
+
+const MAX_MODIFY_RETRIES = 1000;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+export class KvService {
+  readonly limits: Limits;
+  private readonly clock: () => number;
+
+  constructor(
+    readonly engine: Engine,
+    private readonly options: ServiceOptions,
+  ) {
+    this.limits = options.limits;
+    this.clock = options.clock ?? Date.now;
+  }
+
+  get privateReads(): boolean {
+    return this.options.privateReads;
+  }
+
+  now(): number {
+    return this.clock();
+  }
+
+  // ---- authentication and authorization -------------------------------------------------
+
+  /**
+   * Resolves a presented token. `client` identifies the peer (its address) for the failure
+   * rate limit. No token: anonymous. A wrong token: auth_invalid, or too_many_auth_failures.
+   */
+  authenticate(token: string | undefined, client: string): Caller {
+    if (token === undefined || token === '') return anonymous;
+    const retryAfter = this.options.authLimiter.retryAfter(client);
+    if (retryAfter > 0) {
+      throw new KvsError('too_many_auth_failures', undefined, { retryAfter }, { 'retry-after': String(retryAfter) });
+    }
+    const principal = this.options.tokens.authenticate(token);
+    if (principal === undefined) {
+      this.options.authLimiter.recordFailure(client);
+      throw new KvsError('auth_invalid');
+    }
+    return { principal };
+  }
+
+  /** Throws unless the caller may do `action` (on `key`, when given). */
+  authorize(caller: Caller, action: Action, key?: string): void {
+    if (action === 'read' && !this.options.privateReads) return;
+    const principal = caller.principal;
+    if (principal === undefined) throw new KvsError('auth_required');
+    if (!principal.allows(action, key)) throw new KvsError('forbidden');
+  }
+
+  /** Whether the caller may read `key` (for filtering listings without throwing). */
+  mayRead(caller: Caller, key: string): boolean {
+    if (!this.options.privateReads) return true;
+    return caller.principal?.allows('read', key) ?? false;
+  }
+
+  // ---- validation ------------------------------------------------------------------------
+
+  validateKey(key: string): void {
+    if (key.length === 0) throw new KvsError('invalid_key', 'The key is empty.');
+    // A lone surrogate cannot be encoded as UTF-8: it came from invalid bytes or %-escapes.
+    if (LONE_SURROGATE.test(key)) throw new KvsError('invalid_key', 'The key is not valid UTF-8.');
+    // UTF-16 length <= UTF-8 length <= 3 * UTF-16 length: count bytes only when it can matter.
+    if (key.length * 3 > this.limits.maxKeyBytes) {
+      const bytes = Buffer.byteLength(key, 'utf8');
+      if (bytes > this.limits.maxKeyBytes) {
+        throw new KvsError('key_too_long', undefined, { limit: this.limits.maxKeyBytes, size: bytes });
+      }
+    }
+  }
+
+  validateValue(value: Buffer): void {
+    if (value.length > this.limits.maxValueBytes) {
+      throw new KvsError('value_too_large', undefined, { limit: this.limits.maxValueBytes, size: value.length });
+    }
+  }
+
+  validateBatch(count: number): void {
+    if (count > this.limits.maxBatch) {
+      throw new KvsError('batch_too_large', undefined, { limit: this.limits.maxBatch, size: count });
+    }
+  }
+
+  private validateContentType(contentType: string | null | undefined): void {
+    if (contentType === null || contentType === undefined) return;
+    if (contentType.length > this.limits.maxContentTypeBytes || !/^[\x20-\x7e]*$/.test(contentType)) {
+      throw new KvsError('bad_request', `Content-Type must be printable ASCII of at most ${this.limits.maxContentTypeBytes} bytes.`);
+    }
+  }
+
+  private expiresFrom(options: { ttlSeconds?: number | null; expiresAt?: number | null }, now: number): number | null {
+    if (options.expiresAt !== undefined && options.expiresAt !== null) return options.expiresAt;
+    const ttl = options.ttlSeconds;
+    if (ttl === undefined || ttl === null) return null;
+    if (!Number.isFinite(ttl) || ttl <= 0) throw new KvsError('invalid_ttl');
+    return now + ttl * 1000;
+  }
+
+  // ---- reads -----------------------------------------------------------------------------
+
+  async get(caller: Caller, key: string): Promise<Entry | undefined> {
+    this.validateKey(key);
+    this.authorize(caller, 'read', key);
+    return this.call(() => this.engine.get(key, this.clock()));
+  }
+
+  async getMany(caller: Caller, keys: readonly string[]): Promise<(Entry | undefined)[]> {
+    this.validateBatch(keys.length);
+    for (const key of keys) {
+      this.validateKey(key);
+      this.authorize(caller, 'read', key);
+    }
+    return this.call(() => this.engine.getMany(keys, this.clock()));
+  }
+
+  /** The seed's `?k=K1,K2`: the existing key with the highest modRevision. */
+  async getMostRecent(caller: Caller, keys: readonly string[]): Promise<Entry | undefined> {
+    const entries = await this.getMany(caller, keys);
+    let best: Entry | undefined;
+    for (const entry of entries) {
+      if (entry !== undefined && (best === undefined || entry.modRevision > best.modRevision)) best = entry;
+    }
+    return best;
+  }
+
+  async list(caller: Caller, prefix: string, after: string | undefined, limit: number): Promise<EntryInfo[]> {
+    this.checkListing(caller, prefix, limit);
+    const items = await this.call(() => this.engine.list({ prefix, after, limit }, this.clock()));
+    return items.filter((item) => this.mayRead(caller, item.key));
+  }
+
+  async listEntries(caller: Caller, prefix: string, after: string | undefined, limit: number): Promise<Entry[]> {
+    this.checkListing(caller, prefix, limit);
+    const items = await this.call(() => this.engine.listEntries({ prefix, after, limit }, this.clock()));
+    return items.filter((item) => this.mayRead(caller, item.key));
+  }
+
+  private checkListing(caller: Caller, prefix: string, limit: number): void {
+    if (!Number.isInteger(limit) || limit < 1 || limit > this.limits.maxListLimit) {
+      throw new KvsError('invalid_cursor', `limit must be a whole number from 1 to ${this.limits.maxListLimit}.`);
+    }
+    if (this.options.privateReads && caller.principal === undefined) throw new KvsError('auth_required');
+    if (prefix !== '') this.validateKey(prefix);
+  }
+
+  async count(): Promise<number> {
+    return this.call(() => this.engine.count());
+  }
+
+  async revision(): Promise<number> {
+    return this.call(() => this.engine.revision());
+  }
+
+  async recentlyModified(caller: Caller, limit: number): Promise<EntryInfo[]> {
+    if (this.options.privateReads && caller.principal === undefined) return [];
+    const items = await this.call(() => this.engine.recentlyModified(limit, this.clock()));
+    return items.filter((item) => this.mayRead(caller, item.key));
+  }
+
+  // ---- writes ----------------------------------------------------------------------------
+
+  async put(caller: Caller, key: string, value: Buffer, options: PutOptions = {}): Promise<EntryInfo> {
+    this.validateKey(key);
+    this.validateValue(value);
+    this.validateContentType(options.contentType);
+    this.authorize(caller, 'write', key);
+    const now = this.clock();
+    const conditions: Condition[] = [];
+    if (options.ifVersion !== undefined) {
+      if (!Number.isInteger(options.ifVersion) || options.ifVersion < 0) throw new KvsError('invalid_version');
+      conditions.push({ key, kind: 'version', version: options.ifVersion });
+    }
+    if (options.ifAbsent) conditions.push({ key, kind: 'absent' });
+    if (options.ifExists) conditions.push({ key, kind: 'exists' });
+    const operation: Operation = {
+      type: 'put',
+      key,
+      value,
+      contentType: options.contentType ?? null,
+      expires: this.expiresFrom(options, now),
+      keepExpires: options.keepTtl ?? false,
+    };
+    const result = await this.call(() => this.engine.commit({ conditions, operations: [operation] }, now));
+    if (!result.ok) throw this.conditionError(conditions[result.failed]!, result.current);
+    return result.puts[0]!;
+  }
+
+  /** The seed's POST: every pair in one transaction. */
+  async putMany(caller: Caller, pairs: readonly (readonly [string, Buffer])[], contentType: string | null = null): Promise<TxnSuccess> {
+    this.validateBatch(pairs.length);
+    for (const [key, value] of pairs) {
+      this.validateKey(key);
+      this.validateValue(value);
+      this.authorize(caller, 'write', key);
+    }
+    const now = this.clock();
+    const operations: Operation[] = pairs.map(([key, value]) => ({ type: 'put', key, value, contentType, expires: null }));
+    const result = await this.call(() => this.engine.commit({ conditions: [], operations }, now));
+    if (!result.ok) throw new KvsError('internal', 'unconditional transaction failed a check');
+    return result;
+  }
+
+  /** Deletes a key; false when it did not exist. `ifVersion` makes it conditional. */
+  async delete(caller: Caller, key: string, options: { ifVersion?: number } = {}): Promise<boolean> {
+    this.validateKey(key);
+    this.authorize(caller, 'write', key);
+    const conditions: Condition[] = [];
+    if (options.ifVersion !== undefined) {
+      if (!Number.isInteger(options.ifVersion) || options.ifVersion < 0) throw new KvsError('invalid_version');
+      conditions.push({ key, kind: 'version', version: options.ifVersion });
+    }
+    const result = await this.call(() => this.engine.commit({ conditions, operations: [{ type: 'delete', key }] }, this.clock()));
+    if (!result.ok) throw this.conditionError(conditions[result.failed]!, result.current);
+    return result.deleted.length > 0;
+  }
+
+  /** All-or-nothing transaction; a failing check throws txn_check_failed naming it. */
+  async txn(caller: Caller, checks: readonly TxnCheck[], operations: readonly TxnOperation[]): Promise<TxnSuccess> {
+    this.validateBatch(checks.length + operations.length);
+    let bytes = 0;
+    for (const check of checks) {
+      this.validateKey(check.key);
+      this.authorize(caller, 'read', check.key);
+    }
+    const now = this.clock();
+    const planned: Operation[] = operations.map((operation) => {
+      this.validateKey(operation.key);
+      this.authorize(caller, 'write', operation.key);
+      if (operation.type === 'delete') return operation;
+      this.validateValue(operation.value);
+      this.validateContentType(operation.contentType);
+      bytes += operation.value.length + Buffer.byteLength(operation.key);
+      return {
+        type: 'put',
+        key: operation.key,
+        value: operation.value,
+        contentType: operation.contentType ?? null,
+        expires: this.expiresFrom(operation, now),
+        keepExpires: operation.keepTtl ?? false,
+      };
+    });
+    if (bytes > this.limits.maxBodyBytes) {
+      throw new KvsError('txn_too_large', undefined, { limit: this.limits.maxBodyBytes, size: bytes });
+    }
+    const result = await this.call(() => this.engine.commit({ conditions: checks, operations: planned }, now));
+    if (!result.ok) {
+      const check = checks[result.failed]!;
+      throw new KvsError('txn_check_failed', `Check ${result.failed} (${describeCheck(check)}) failed; nothing was written.`, {
+        failed: { index: result.failed, ...check },
+        current: result.current ? { version: result.current.version, modRevision: result.current.modRevision } : null,
+      });
+    }
+    return result;
+  }
+
+  /**
+   * Read-modify-write of one key with optimistic retries (RESP INCR, APPEND, SETRANGE, ...).
+   * `change` gets the live entry (or undefined) and returns the new value, or undefined to write
+   * nothing; it may throw a KvsError to refuse.
+   */
+  async modify<T>(
+    caller: Caller,
+    key: string,
+    change: (entry: Entry | undefined) => { value: Buffer; result: T; keepTtl?: boolean; ttlSeconds?: number | null } | { value: undefined; result: T },
+  ): Promise<T> {
+    this.validateKey(key);
+    this.authorize(caller, 'write', key);
+    for (let attempt = 0; attempt < MAX_MODIFY_RETRIES; attempt++) {
+      const now = this.clock();
+      const entry = await this.call(() => this.engine.get(key, now));
+      const outcome = change(entry);
+      if (outcome.value === undefined) return outcome.result;
+      this.validateValue(outcome.value);
+      const condition: Condition = entry ? { key, kind: 'modRevision', modRevision: entry.modRevision } : { key, kind: 'absent' };
+      const keepTtl = 'keepTtl' in outcome ? (outcome.keepTtl ?? true) : true;
+      const ttlSeconds = 'ttlSeconds' in outcome ? outcome.ttlSeconds : null;
+      const operation: Operation = {
+        type: 'put',
+        key,
+        value: outcome.value,
+        contentType: entry?.contentType ?? null,
+        expires: this.expiresFrom({ ttlSeconds }, now),
+        keepExpires: keepTtl,
+      };
+      const result = await this.call(() => this.engine.commit({ conditions: [condition], operations: [operation] }, now));
+      if (result.ok) return outcome.result;
+    }
+    throw new KvsError('unavailable', 'Too much contention on this key; try again.');
+  }
+
+  /** Raw conditional commit for front ends that build their own conditions (RESP WATCH/EXEC). */
+  async commitChecked(caller: Caller, conditions: readonly Condition[], operations: readonly TxnOperation[]): Promise<TxnSuccess | undefined> {
+    try {
+      return await this.txn(caller, conditions, operations);
+    } catch (error) {
+      if (error instanceof KvsError && error.code === 'txn_check_failed') return undefined;
+      throw error;
+    }
+  }
+
+  private conditionError(condition: Condition, current: EntryInfo | undefined): KvsError {
+    const currentVersion = current?.version ?? 0;
+    const headers: Record<string, string> = current ? { etag: `"${current.version}"` } : {};
+    if (condition.kind === 'absent') return new KvsError('key_exists', undefined, { currentVersion }, headers);
+    if (condition.kind === 'exists') return new KvsError('not_found');
+    return new KvsError('version_mismatch', undefined, { currentVersion }, headers);
+  }
+
+  // ---- history ---------------------------------------------------------------------------
+
+  async history(since: number, limit: number) {
+    try {
+      return await this.call(() => this.engine.history(since, limit));
+    } catch (error) {
+      if (error instanceof HistoryCompactedError) {
+        throw new KvsError('history_compacted', undefined, { oldestRevision: error.oldestAvailable });
+      }
+      throw error;
+    }
+  }
+
+  /** Maps engine outages to the catalogue's 503. */
+  private async call<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof EngineUnavailableError) throw new KvsError('unavailable', error.message);
+      throw error;
+    }
+  }
+}
+
+function describeCheck(check: Condition): string {
+  switch (check.kind) {
+    case 'version':
+      return `${JSON.stringify(check.key)} has version ${check.version}`;
+    case 'modRevision':
+      return `${JSON.stringify(check.key)} has modRevision ${check.modRevision}`;
+    case 'absent':
+      return `${JSON.stringify(check.key)} is absent`;
+    case 'exists':
+      return `${JSON.stringify(check.key)} exists`;
+  }
+}

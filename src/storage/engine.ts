@@ -1,0 +1,80 @@
+// The storage-engine contract. Every engine (lmdb, memory, etcd) implements it and passes the
+// shared conformance suite in test/engine/. Engines know nothing of users, auth or protocols;
+// they know keys, values, revisions and expiry times (an expired key is absent to every method).
+
+import type { ChangeEvent, CommitResult, Entry, EntryInfo, Txn } from '../core/model.js';
+
+export interface ListOptions {
+  /** Only keys starting with this string ('' for all). */
+  readonly prefix: string;
+  /** Exclusive lower bound (the last key of the previous page), or undefined to start at the prefix. */
+  readonly after?: string | undefined;
+  readonly limit: number;
+}
+
+export interface HistoryPage {
+  /** Events with revision > since, ascending, at most `limit` revisions' worth. */
+  readonly events: ChangeEvent[];
+  /** Store revision when read. */
+  readonly revision: number;
+}
+
+/** Thrown by history() when `since` is older than what the change log still holds. */
+export class HistoryCompactedError extends Error {
+  constructor(readonly oldestAvailable: number) {
+    super(`history before revision ${oldestAvailable} was compacted`);
+    this.name = 'HistoryCompactedError';
+  }
+}
+
+/** Thrown by any engine method when its backing store cannot be reached. */
+export class EngineUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EngineUnavailableError';
+  }
+}
+
+export type ChangeListener = (events: readonly ChangeEvent[]) => void;
+
+export interface Engine {
+  /** 'lmdb', 'memory', 'etcd'. */
+  readonly kind: string;
+
+  get(key: string, now: number): Promise<Entry | undefined>;
+  getMany(keys: readonly string[], now: number): Promise<(Entry | undefined)[]>;
+  /** Keys in byte order of their UTF-8 encoding. */
+  list(options: ListOptions, now: number): Promise<EntryInfo[]>;
+  /** Like list, with values (export, RESP SCAN/KEYS use list; export needs values). */
+  listEntries(options: ListOptions, now: number): Promise<Entry[]>;
+  /** Number of live keys (may include expired keys not yet swept). */
+  count(): Promise<number>;
+  /** The most recently modified live keys, highest modRevision first. */
+  recentlyModified(limit: number, now: number): Promise<EntryInfo[]>;
+
+  /**
+   * Atomically: evaluate every condition (expired keys count as absent), and if all hold apply
+   * every operation under one new revision. Resolves only once the commit is durable (unless the
+   * engine was opened with relaxed durability).
+   */
+  commit(txn: Txn, now: number): Promise<CommitResult>;
+
+  /** The store-wide revision (the revision of the last committed transaction). */
+  revision(): Promise<number>;
+  /** Change events after `since`; throws HistoryCompactedError if the log no longer reaches back. */
+  history(since: number, limit: number): Promise<HistoryPage>;
+  /** Oldest revision that history() can still start from (since >= oldestRevision - 1). */
+  oldestRevision(): Promise<number>;
+  /**
+   * Live feed of committed changes from every process using the store, each batch in revision
+   * order and never repeating or skipping a revision. Returns an unsubscribe function.
+   */
+  subscribe(listener: ChangeListener): () => void;
+
+  /** Keys whose expiry is at or before `now` and still present, oldest expiry first. */
+  expired(now: number, limit: number): Promise<{ key: string; modRevision: number }[]>;
+  /** Whether the engine expires keys by itself (etcd leases); the core then runs no sweeper. */
+  readonly expiresNatively: boolean;
+
+  close(): Promise<void>;
+}

@@ -57,6 +57,12 @@ export type TxnOperation =
     }
   | { readonly type: 'delete'; readonly key: string };
 
+export interface Page<T> {
+  readonly items: T[];
+  /** Pass as `after` to get the next page; null on the last page. */
+  readonly next: string | null;
+}
+
 export interface TxnSuccess {
   readonly revision: number;
   readonly puts: readonly EntryInfo[];
@@ -189,16 +195,25 @@ export class KvService {
     return best;
   }
 
-  async list(caller: Caller, prefix: string, after: string | undefined, limit: number): Promise<EntryInfo[]> {
+  /** One page of keys in order; `next` is the cursor (the last key) when more follow. */
+  async list(caller: Caller, prefix: string, after: string | undefined, limit: number): Promise<Page<EntryInfo>> {
     this.checkListing(caller, prefix, limit);
-    const items = await this.call(() => this.engine.list({ prefix, after, limit }, this.clock()));
-    return items.filter((item) => this.mayRead(caller, item.key));
+    // One extra item tells whether there is a next page.
+    const items = await this.call(() => this.engine.list({ prefix, after, limit: limit + 1 }, this.clock()));
+    return this.page(caller, items, limit);
   }
 
-  async listEntries(caller: Caller, prefix: string, after: string | undefined, limit: number): Promise<Entry[]> {
+  async listEntries(caller: Caller, prefix: string, after: string | undefined, limit: number): Promise<Page<Entry>> {
     this.checkListing(caller, prefix, limit);
-    const items = await this.call(() => this.engine.listEntries({ prefix, after, limit }, this.clock()));
-    return items.filter((item) => this.mayRead(caller, item.key));
+    const items = await this.call(() => this.engine.listEntries({ prefix, after, limit: limit + 1 }, this.clock()));
+    return this.page(caller, items, limit);
+  }
+
+  private page<T extends { key: string }>(caller: Caller, items: T[], limit: number): Page<T> {
+    const more = items.length > limit;
+    const page = items.slice(0, limit);
+    const next = more ? page[page.length - 1]!.key : null;
+    return { items: page.filter((item) => this.mayRead(caller, item.key)), next };
   }
 
   private checkListing(caller: Caller, prefix: string, limit: number): void {

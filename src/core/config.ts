@@ -1,0 +1,128 @@
+// Server configuration: one object, validated once at start-up with clear errors.
+
+import { defaultLimits, type Limits } from './limits.js';
+
+export type StoreConfig =
+  | { readonly kind: 'lmdb' }
+  | { readonly kind: 'memory' }
+  | {
+      readonly kind: 'etcd';
+      /** Client URLs, e.g. http://h1:2379. */
+      readonly endpoints: readonly string[];
+      /** Key prefix under which this kvs namespace lives in etcd. */
+      readonly prefix: string;
+      readonly username?: string | undefined;
+      readonly password?: string | undefined;
+      /** CA certificate file for https endpoints. */
+      readonly caFile?: string | undefined;
+      readonly certFile?: string | undefined;
+      readonly keyFile?: string | undefined;
+    };
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** Token file; undefined = DATA/tokens, created with a fresh admin token at first start. */
+  readonly tokenFile: string | undefined;
+  readonly privateReads: boolean;
+  /** RESP listener port; undefined = no RESP listener. */
+  readonly respPort: number | undefined;
+  readonly workers: number;
+  readonly store: StoreConfig;
+  readonly durability: 'strict' | 'relaxed';
+  readonly tlsCert: string | undefined;
+  readonly tlsKey: string | undefined;
+  readonly limits: Limits;
+  /** Revisions kept in the change log (watch resume window). */
+  readonly logLength: number;
+  /** Values up to this size travel in change events. */
+  readonly logValueMax: number;
+  readonly watchHeartbeatMs: number;
+  readonly sweepIntervalMs: number;
+  /** Access log to stderr. */
+  readonly accessLog: boolean;
+}
+
+export const defaultConfig: Config = {
+  host: '127.0.0.1',
+  port: 8080,
+  dataDir: './kvs-data',
+  tokenFile: undefined,
+  privateReads: false,
+  respPort: undefined,
+  workers: 1,
+  store: { kind: 'lmdb' },
+  durability: 'strict',
+  tlsCert: undefined,
+  tlsKey: undefined,
+  limits: defaultLimits,
+  logLength: 100_000,
+  logValueMax: 4096,
+  watchHeartbeatMs: 15_000,
+  sweepIntervalMs: 250,
+  accessLog: false,
+};
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses `--store`: lmdb | memory | etcd://h1:2379,h2:2379 (etcds:// for TLS). */
+export function parseStore(text: string, etcd: { prefix?: string; username?: string; password?: string; caFile?: string; certFile?: string; keyFile?: string } = {}): StoreConfig {
+  if (text === 'lmdb' || text === 'memory') return { kind: text };
+  const match = /^(etcds?):\/\/(.+)$/.exec(text);
+  if (!match) throw new ConfigError(`--store must be lmdb, memory or etcd://host:port[,host:port...] (got ${JSON.stringify(text)})`);
+  const scheme = match[1] === 'etcds' ? 'https' : 'http';
+  const endpoints = match[2]!.split(',').map((hostPort) => {
+    if (!/^[^\s/:]+(:\d+)?$/.test(hostPort) && !/^\[[0-9a-f:]+\](:\d+)?$/i.test(hostPort)) {
+      throw new ConfigError(`--store: bad etcd endpoint ${JSON.stringify(hostPort)} (want host:port)`);
+    }
+    return `${scheme}://${hostPort.includes(':') ? hostPort : hostPort + ':2379'}`;
+  });
+  return {
+    kind: 'etcd',
+    endpoints,
+    prefix: etcd.prefix ?? 'kvs/',
+    username: etcd.username,
+    password: etcd.password,
+    caFile: etcd.caFile,
+    certFile: etcd.certFile,
+    keyFile: etcd.keyFile,
+  };
+}
+
+function wholeNumber(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got ${value})`);
+  }
+}
+
+/** Checks a complete config; throws ConfigError naming the bad setting. */
+export function validateConfig(config: Config): Config {
+  wholeNumber('--port', config.port, 0, 65535);
+  if (config.respPort !== undefined) wholeNumber('--resp-port', config.respPort, 0, 65535);
+  wholeNumber('--workers', config.workers, 1, 64);
+  if (config.durability !== 'strict' && config.durability !== 'relaxed') {
+    throw new ConfigError(`--durability must be strict or relaxed (got ${String(config.durability)})`);
+  }
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new ConfigError('--tls-cert and --tls-key go together');
+  }
+  if (config.workers > 1 && config.store.kind === 'memory') {
+    throw new ConfigError('--workers > 1 needs a shared store (lmdb or etcd), not memory');
+  }
+  const limits = config.limits;
+  for (const [name, value] of Object.entries(limits)) wholeNumber(`limit ${name}`, value as number, 1);
+  // lmdb's maximum key size is 1978 bytes; the expiry index adds a few bytes of its own.
+  if (config.store.kind === 'lmdb') wholeNumber('--max-key-bytes', limits.maxKeyBytes, 1, 1900);
+  if (limits.maxValueBytes > limits.maxBodyBytes) {
+    throw new ConfigError('--max-value-bytes cannot exceed --max-body-bytes');
+  }
+  wholeNumber('--log-length', config.logLength, 1);
+  wholeNumber('--log-value-max', config.logValueMax, 0);
+  return config;
+}

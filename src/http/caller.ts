@@ -1,0 +1,16 @@
+// Who is calling: turns the request's token (Authorization: Bearer, or the seed's `auth` form
+// field / query parameter) into a core Caller. The core decides what that caller may do.
+
+import type { FastifyRequest } from 'fastify';
+import type { Caller, KvService } from '../core/service.js';
+
+export function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (header === undefined) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match ? match[1] : header.trim();
+}
+
+export function callerOf(service: KvService, request: FastifyRequest, fallbackToken?: string): Caller {
+  return service.authenticate(bearerToken(request) ?? fallbackToken, request.ip);
+}

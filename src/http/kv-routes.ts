@@ -1,0 +1,179 @@
+// REST v1 keys (DESIGN 2.2): GET/HEAD/PUT/DELETE /v1/kv/{key} and the listing GET /v1/kv.
+// The key is the rest of the path after /v1/kv/, percent-decoded, so it may contain '/'.
+
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { KvsError } from '../core/errors.js';
+import type { Entry, EntryInfo } from '../core/model.js';
+import type { KvService } from '../core/service.js';
+import { callerOf } from './caller.js';
+import { DEFAULT_CONTENT_TYPE } from './seed-routes.js';
+
+const KEY_PATH = '/v1/kv/';
+
+/** The key named by the raw URL (rest of the path, percent-decoded); never Fastify's partial decoding. */
+export function keyFromUrl(url: string): string {
+  const query = url.indexOf('?');
+  const encoded = url.slice(KEY_PATH.length, query === -1 ? undefined : query);
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw new KvsError('invalid_key', 'The key is not valid percent-encoded UTF-8.');
+  }
+}
+
+/** Parses an If-Match value: "3", W/"3" or 3. */
+export function parseVersionHeader(value: string): number {
+  const match = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(value);
+  if (!match) throw new KvsError('invalid_version', `If-Match must be a version like "3" (got ${JSON.stringify(value)}).`);
+  return Number(match[1]);
+}
+
+export function setEntryHeaders(reply: FastifyReply, entry: EntryInfo | Entry): void {
+  reply.header('etag', `"${entry.version}"`);
+  reply.header('last-modified', new Date(entry.updated).toUTCString());
+  reply.header('kvs-revision', String(entry.modRevision));
+  reply.header('kvs-create-revision', String(entry.createRevision));
+  reply.header('kvs-version', String(entry.version));
+  if (entry.expires !== null) reply.header('kvs-expires', new Date(entry.expires).toISOString());
+}
+
+export function describe(entry: EntryInfo): Record<string, unknown> {
+  return {
+    key: entry.key,
+    version: entry.version,
+    createRevision: entry.createRevision,
+    modRevision: entry.modRevision,
+    updated: new Date(entry.updated).toISOString(),
+    expires: entry.expires === null ? null : new Date(entry.expires).toISOString(),
+    size: entry.size,
+    contentType: entry.contentType,
+  };
+}
+
+function parseTtl(ttl: string | undefined): number | undefined {
+  if (ttl === undefined) return undefined;
+  if (!/^\d{1,10}$/.test(ttl) || Number(ttl) === 0) throw new KvsError('invalid_ttl', `ttl must be a whole number of seconds >= 1 (got ${JSON.stringify(ttl)}).`);
+  return Number(ttl);
+}
+
+const entryMetaSchema = {
+  type: 'object',
+  properties: {
+    key: { type: 'string' },
+    version: { type: 'integer' },
+    createRevision: { type: 'integer' },
+    modRevision: { type: 'integer' },
+    updated: { type: 'string', format: 'date-time' },
+    expires: { type: ['string', 'null'], format: 'date-time' },
+    size: { type: 'integer' },
+    contentType: { type: ['string', 'null'] },
+    value: { type: 'string', description: 'base64, only with values=1' },
+  },
+} as const;
+
+const errorSchema = {
+  type: 'object',
+  properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, additionalProperties: true } },
+} as const;
+
+export const kvRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, { service }) => {
+  // Values are bytes of any type: take every body as a Buffer in this plugin.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  const get = async (request: FastifyRequest, reply: FastifyReply) => {
+    const entry = await service.get(callerOf(service, request), keyFromUrl(request.url));
+    if (entry === undefined) throw new KvsError('not_found');
+    setEntryHeaders(reply, entry);
+    return reply.type(entry.contentType ?? DEFAULT_CONTENT_TYPE).send(entry.value);
+  };
+  app.get('/v1/kv/*', { schema: { summary: 'Read a value (raw bytes) with its metadata in headers', response: { 404: errorSchema } } }, get);
+
+  app.put<{ Querystring: { ttl?: string } }>(
+    '/v1/kv/*',
+    {
+      bodyLimit: service.limits.maxValueBytes,
+      config: { valueBody: true },
+      schema: {
+        summary: 'Write a value; If-Match for compare-and-swap, If-None-Match: * to create only, ?ttl=SECONDS',
+        querystring: { type: 'object', properties: { ttl: { type: 'string', pattern: '^[0-9]+$' } } },
+        response: { 200: entryMetaSchema, 201: entryMetaSchema, 412: errorSchema, 413: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const caller = callerOf(service, request);
+      const key = keyFromUrl(request.url);
+      const value = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const ifMatch = request.headers['if-match'];
+      const ifNoneMatch = request.headers['if-none-match'];
+      if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
+        throw new KvsError('bad_request', 'If-None-Match supports only "*" (create only).');
+      }
+      const info = await service.put(caller, key, value, {
+        contentType: request.headers['content-type'] ?? null,
+        ttlSeconds: parseTtl(request.query.ttl),
+        ifVersion: ifMatch === undefined ? undefined : parseVersionHeader(ifMatch),
+        ifAbsent: ifNoneMatch !== undefined,
+      });
+      setEntryHeaders(reply, info);
+      return reply.code(info.version === 1 ? 201 : 200).send(describe(info));
+    },
+  );
+
+  app.delete(
+    '/v1/kv/*',
+    { schema: { summary: 'Delete a key; If-Match makes it conditional', response: { 404: errorSchema, 412: errorSchema } } },
+    async (request, reply) => {
+      const caller = callerOf(service, request);
+      const key = keyFromUrl(request.url);
+      const ifMatch = request.headers['if-match'];
+      const deleted = await service.delete(caller, key, { ifVersion: ifMatch === undefined ? undefined : parseVersionHeader(ifMatch) });
+      if (!deleted) throw new KvsError('not_found');
+      return reply.send({ deleted: true, revision: await service.revision() });
+    },
+  );
+
+  app.get<{ Querystring: { prefix?: string; after?: string; limit?: number; values?: string } }>(
+    '/v1/kv',
+    {
+      schema: {
+        summary: 'List keys in order with metadata; cursor pagination with after=',
+        querystring: {
+          type: 'object',
+          properties: {
+            prefix: { type: 'string' },
+            after: { type: 'string' },
+            limit: { type: 'integer', minimum: 1, maximum: service.limits.maxListLimit },
+            values: { type: 'string', enum: ['0', '1', 'true', 'false'] },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              items: { type: 'array', items: entryMetaSchema },
+              next: { type: ['string', 'null'] },
+              revision: { type: 'integer' },
+            },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const caller = callerOf(service, request);
+      const { prefix = '', after, limit = 100 } = request.query;
+      const withValues = request.query.values === '1' || request.query.values === 'true';
+      const revision = await service.revision();
+      const page = withValues
+        ? await service.listEntries(caller, prefix, after, limit)
+        : await service.list(caller, prefix, after, limit);
+      return reply.send({
+        items: page.items.map((item: EntryInfo | Entry) =>
+          'value' in item ? { ...describe({ ...item, size: item.value.length }), value: item.value.toString('base64') } : describe(item),
+        ),
+        next: page.next,
+        revision,
+      });
+    },
+  );
+};

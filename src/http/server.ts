@@ -1,0 +1,89 @@
+// Builds the HTTP front end: Fastify with the route plugins, one error renderer, and the
+// connection-level bounds (URL length, connections, slow clients).
+
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../core/config.js';
+import { KvsError } from '../core/errors.js';
+import type { KvService } from '../core/service.js';
+import type { WatchHub } from '../core/watch-hub.js';
+import './route-config.js';
+import { limitConnections } from './connection-limit.js';
+import { sendError, toKvsError } from './error-render.js';
+import { createMetrics, healthRoutes } from './health-routes.js';
+import { kvRoutes } from './kv-routes.js';
+import { seedRoutes } from './seed-routes.js';
+import { txnRoutes } from './txn-routes.js';
+import { watchRoutes } from './watch-routes.js';
+
+export interface HttpServerOptions {
+  readonly service: KvService;
+  readonly hub: WatchHub;
+  readonly config: Config;
+  readonly log?: (message: string) => void;
+}
+
+export async function buildHttpApp({ service, hub, config, log }: HttpServerOptions): Promise<FastifyInstance> {
+  const limits = config.limits;
+  const https =
+    config.tlsCert !== undefined && config.tlsKey !== undefined
+      ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }
+      : null;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: limits.maxBodyBytes,
+    routerOptions: { maxParamLength: limits.maxUrlBytes },
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: 72_000,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+    ...(https ? { https } : {}),
+  });
+  app.server.headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
+  limitConnections(app.server, limits.maxConnections, https !== null);
+  const metrics = createMetrics(service, hub);
+
+  app.addHook('onRequest', async (request) => {
+    if (request.url.length > limits.maxUrlBytes) {
+      throw new KvsError('uri_too_long', undefined, { limit: limits.maxUrlBytes, size: request.url.length });
+    }
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.requests.labels(request.method, String(reply.statusCode)).inc();
+    if (config.accessLog) log?.(`${request.ip} ${request.method} ${request.url.split('?')[0]} ${reply.statusCode}`);
+  });
+  app.setErrorHandler(async (thrown, request, reply) => {
+    const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+    const kvsError = toKvsError(error, request);
+    if (kvsError.code === 'internal') log?.(`internal error on ${request.method} ${request.url.split('?')[0]}: ${error.stack ?? error.message}`);
+    return sendError(request, reply, kvsError);
+  });
+  app.setNotFoundHandler(async (request, reply) => sendError(request, reply, new KvsError('route_not_found', `No route ${request.method} ${request.url.split('?')[0]}.`)));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'kvs', description: 'Durable key/value server: seed API, REST v1, transactions and watch.', version: '0.1.0' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(seedRoutes, { service });
+  await app.register(kvRoutes, { service });
+  await app.register(txnRoutes, { service });
+  await app.register(watchRoutes, { service, hub, heartbeatMs: config.watchHeartbeatMs });
+  await app.register(healthRoutes, { service, metrics });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}
+
+export async function startHttpServer(options: HttpServerOptions): Promise<{ app: FastifyInstance; url: string; close(): Promise<void> }> {
+  const app = await buildHttpApp(options);
+  await app.listen({ host: options.config.host, port: options.config.port });
+  const address = app.server.address() as AddressInfo;
+  const scheme = options.config.tlsCert ? 'https' : 'http';
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return { app, url: `${scheme}://${host}:${address.port}`, close: () => app.close() };
+}

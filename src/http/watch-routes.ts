@@ -1,0 +1,128 @@
+// GET /v1/watch: Server-Sent Events of put/delete/expire (DESIGN 2.2).
+// Each revision's last event carries `id: <revision>`, so a reconnecting client's Last-Event-ID
+// resumes exactly after the last complete revision it received.
+
+import type { FastifyPluginAsync } from 'fastify';
+import type { ServerResponse } from 'node:http';
+import { KvsError } from '../core/errors.js';
+import type { ChangeEvent } from '../core/model.js';
+import type { Caller, KvService } from '../core/service.js';
+import type { WatchEndReason, WatchHub, WatchSink } from '../core/watch-hub.js';
+import { callerOf } from './caller.js';
+
+export function formatEvents(events: readonly ChangeEvent[], withValues: boolean): string {
+  let text = '';
+  for (let index = 0; index < events.length; index++) {
+    const event = events[index]!;
+    const data: Record<string, unknown> = { type: event.type, key: event.key, revision: event.revision, version: event.version };
+    if (event.type === 'put') {
+      if (event.expires) data.expires = new Date(event.expires).toISOString();
+      if (withValues) {
+        if (event.value !== undefined) data.value = event.value.toString('base64');
+        else data.valueOmitted = true;
+      }
+    }
+    const lastOfRevision = events[index + 1]?.revision !== event.revision;
+    text += `${lastOfRevision ? `id: ${event.revision}\n` : ''}event: ${event.type}\ndata: ${JSON.stringify(data)}\n\n`;
+  }
+  return text;
+}
+
+class SseSink implements WatchSink {
+  private waitingEvents = 0;
+  private ended = false;
+
+  constructor(
+    private readonly response: ServerResponse,
+    private readonly service: KvService,
+    private readonly caller: Caller,
+    private readonly withValues: boolean,
+    private readonly bufferLimit: number,
+  ) {
+    response.on('drain', () => {
+      this.waitingEvents = 0;
+    });
+  }
+
+  push(events: readonly ChangeEvent[]): boolean {
+    if (this.ended) return true;
+    const visible = events.filter((event) => this.service.mayRead(this.caller, event.key));
+    if (visible.length === 0) return true;
+    const flushed = this.response.write(formatEvents(visible, this.withValues));
+    if (!flushed) this.waitingEvents += visible.length;
+    return this.waitingEvents <= this.bufferLimit;
+  }
+
+  heartbeat(): void {
+    if (!this.ended) this.response.write(': ping\n\n');
+  }
+
+  close(reason: WatchEndReason, detail?: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.response.end(`event: end\ndata: ${JSON.stringify({ reason, detail: detail ?? null })}\n\n`);
+    if (reason === 'lagging') this.response.destroy();
+  }
+}
+
+export const watchRoutes: FastifyPluginAsync<{ service: KvService; hub: WatchHub; heartbeatMs: number }> = async (
+  app,
+  { service, hub, heartbeatMs },
+) => {
+  app.get<{ Querystring: { prefix?: string; since?: number; values?: string } }>(
+    '/v1/watch',
+    {
+      schema: {
+        summary: 'Server-Sent Events of put/delete/expire after `since` (or Last-Event-ID); 410 if compacted',
+        querystring: {
+          type: 'object',
+          properties: {
+            prefix: { type: 'string' },
+            since: { type: 'integer', minimum: 0 },
+            values: { type: 'string', enum: ['0', '1', 'true', 'false'] },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const caller = callerOf(service, request);
+      const prefix = request.query.prefix ?? '';
+      if (service.privateReads && caller.principal === undefined) throw new KvsError('auth_required');
+      const lastEventId = request.headers['last-event-id'];
+      let since = request.query.since;
+      if (typeof lastEventId === 'string' && lastEventId !== '') {
+        if (!/^\d+$/.test(lastEventId)) throw new KvsError('bad_request', 'Last-Event-ID must be a revision number.');
+        since = Number(lastEventId);
+      }
+      // Refuse a compacted resume point with a proper 410 before the stream starts.
+      if (since !== undefined) await service.history(since, 0);
+      const withValues = request.query.values === '1' || request.query.values === 'true';
+
+      reply.hijack();
+      const response = reply.raw;
+      response.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      response.write(`: kvs watch prefix=${JSON.stringify(prefix)} since=${since ?? 'now'}\nretry: 1000\n\n`);
+      const sink = new SseSink(response, service, caller, withValues, service.limits.watchBufferEvents);
+      let stop: (() => void) | undefined;
+      const heartbeat = setInterval(() => sink.heartbeat(), heartbeatMs);
+      const cleanup = () => {
+        clearInterval(heartbeat);
+        stop?.();
+      };
+      request.raw.socket.on('close', cleanup);
+      try {
+        stop = await hub.watch(prefix, since, sink);
+        if (response.destroyed) stop();
+      } catch (error) {
+        const code = error instanceof KvsError ? error.code : 'internal';
+        sink.close(code === 'history_compacted' ? 'compacted' : 'error', error instanceof Error ? error.message : String(error));
+        cleanup();
+      }
+    },
+  );
+};

@@ -1,0 +1,168 @@
+// The composition root: config -> engine -> core -> front ends. Also runs `--workers N` as a
+// node:cluster of N processes over the same store.
+
+import cluster from 'node:cluster';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { AuthFailureLimiter } from './core/auth-limiter.js';
+import type { Config } from './core/config.js';
+import { ExpirySweeper } from './core/expiry-sweeper.js';
+import { KvService } from './core/service.js';
+import { TokenStore, ensureTokenFile } from './core/tokens.js';
+import { WatchHub } from './core/watch-hub.js';
+import { startHttpServer } from './http/server.js';
+import { openEngine } from './storage/open-engine.js';
+
+export interface RunningServer {
+  readonly url: string;
+  readonly respPort: number | undefined;
+  close(): Promise<void>;
+}
+
+const log = (message: string): void => {
+  process.stderr.write(`kvs: ${message}\n`);
+};
+
+export function tokenFileOf(config: Config): string {
+  return config.tokenFile ?? join(config.dataDir, 'tokens');
+}
+
+/** Creates the default token file at first start and prints the new token once (never logged). */
+export function prepareTokens(config: Config): void {
+  if (config.tokenFile !== undefined) return;
+  mkdirSync(config.dataDir, { recursive: true });
+  const path = tokenFileOf(config);
+  const token = ensureTokenFile(path);
+  if (token !== undefined) {
+    process.stdout.write(
+      `kvs: no token existed, so one admin token was created and saved (mode 0600) in ${path}.\n` +
+        `kvs: it is shown only this once:\n\n    ${token}\n\n`,
+    );
+  }
+}
+
+/** Starts one kvs process: engine, core service, HTTP and (optionally) RESP listeners. */
+export async function startServer(config: Config, role: { sweeper: boolean } = { sweeper: true }): Promise<RunningServer> {
+  prepareTokens(config);
+  const tokens = TokenStore.fromFile(tokenFileOf(config));
+  const engine = await openEngine(config);
+  const service = new KvService(engine, {
+    limits: config.limits,
+    privateReads: config.privateReads,
+    tokens,
+    authLimiter: new AuthFailureLimiter(config.limits.authFailures, config.limits.authFailureWindowMs),
+  });
+  const hub = new WatchHub(service);
+  const sweeper = new ExpirySweeper(engine, {
+    intervalMs: config.sweepIntervalMs,
+    batch: 500,
+    onError: (error) => log(`expiry sweep failed: ${error instanceof Error ? error.message : String(error)}`),
+  });
+  if (role.sweeper) sweeper.start();
+  const http = await startHttpServer({ service, hub, config, log });
+  const resp =
+    config.respPort === undefined
+      ? undefined
+      : await (await import('./resp/resp-server.js')).startRespServer({ service, host: config.host, port: config.respPort, limits: config.limits, log });
+  let closing: Promise<void> | undefined;
+  return {
+    url: http.url,
+    respPort: resp?.port,
+    close: () =>
+      (closing ??= (async () => {
+        hub.closeAll();
+        await Promise.allSettled([http.close(), resp?.close()]);
+        await sweeper.stop();
+        await engine.close();
+      })()),
+  };
+}
+
+async function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+interface WorkerReady {
+  readonly kind: 'kvs-ready';
+  readonly url: string;
+  readonly respPort: number | undefined;
+}
+
+/**
+ * Runs the server as the CLI does: one process, or a primary with N workers sharing the ports
+ * (node:cluster) and the store. Prints `kvs ready: URL` once everything accepts requests.
+ */
+export async function runServer(config: Config): Promise<void> {
+  if (config.workers <= 1) {
+    const server = await startServer(config);
+    announce(server.url, server.respPort);
+    onShutdown(() => server.close());
+    return;
+  }
+  if (cluster.isPrimary) {
+    prepareTokens(config);
+    // Workers listening on port 0 would share one random port per (host, port) pair, so HTTP and
+    // RESP would collide: choose the ports here.
+    const port = config.port === 0 ? await freePort(config.host) : config.port;
+    const respPort = config.respPort === 0 ? await freePort(config.host) : config.respPort;
+    const shared = JSON.stringify({ ...config, port, respPort });
+    let ready = 0;
+    let stopping = false;
+    for (let index = 0; index < config.workers; index++) {
+      const worker = cluster.fork({ KVS_WORKER_CONFIG: shared, KVS_WORKER_INDEX: String(index) });
+      worker.on('message', (message: WorkerReady) => {
+        if (message?.kind === 'kvs-ready' && ++ready === config.workers) announce(message.url, message.respPort);
+      });
+    }
+    cluster.on('exit', (worker, code, signal) => {
+      if (stopping) return;
+      log(`worker ${worker.process.pid} exited (${signal ?? code}); stopping`);
+      stopping = true;
+      for (const other of Object.values(cluster.workers ?? {})) other?.kill('SIGTERM');
+      process.exitCode = 1;
+    });
+    onShutdown(async () => {
+      stopping = true;
+      const workers = Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
+      await Promise.all(workers.map((worker) => new Promise<void>((resolve) => {
+        worker.once('exit', () => resolve());
+        worker.kill('SIGTERM');
+      })));
+    });
+    return;
+  }
+  const workerConfig = JSON.parse(process.env.KVS_WORKER_CONFIG ?? '{}') as Config;
+  const index = Number(process.env.KVS_WORKER_INDEX ?? '0');
+  const server = await startServer(workerConfig, { sweeper: index === 0 });
+  process.send?.({ kind: 'kvs-ready', url: server.url, respPort: server.respPort } satisfies WorkerReady);
+  onShutdown(() => server.close());
+}
+
+function announce(url: string, respPort: number | undefined): void {
+  process.stdout.write(`kvs ready: ${url}\n`);
+  if (respPort !== undefined) process.stdout.write(`kvs resp ready: ${new URL(url).hostname}:${respPort}\n`);
+}
+
+function onShutdown(close: () => Promise<void>): void {
+  let done = false;
+  const stop = (signal: string) => {
+    if (done) return;
+    done = true;
+    close()
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        log(`error while stopping on ${signal}: ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(1);
+      });
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}

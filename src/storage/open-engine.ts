@@ -1,0 +1,29 @@
+// Chooses and opens the engine named by the configuration.
+
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../core/config.js';
+import type { Engine } from './engine.js';
+import { LmdbEngine } from './lmdb/lmdb-engine.js';
+import { MemoryEngine } from './memory/memory-engine.js';
+
+export async function openEngine(config: Config): Promise<Engine> {
+  const store = config.store;
+  switch (store.kind) {
+    case 'memory':
+      return new MemoryEngine({ logLength: config.logLength, logValueMax: config.logValueMax });
+    case 'lmdb':
+      mkdirSync(config.dataDir, { recursive: true });
+      return new LmdbEngine({
+        // An explicit file name: lmdb-js treats a path containing '.' as a file, anything else as a directory.
+        path: join(config.dataDir, 'kvs.mdb'),
+        durability: config.durability,
+        logLength: config.logLength,
+        logValueMax: config.logValueMax,
+      });
+    case 'etcd': {
+      const { openEtcdEngine } = await import('./etcd/etcd-engine.js');
+      return openEtcdEngine(store, { logValueMax: config.logValueMax });
+    }
+  }
+}

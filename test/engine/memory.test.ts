@@ -1,0 +1,9 @@
+// The engine conformance suite on the in-memory engine.
+
+import { MemoryEngine } from '../../src/storage/memory/memory-engine.js';
+import { runEngineConformance } from './conformance.js';
+
+runEngineConformance('memory', async (options) => {
+  const engine = new MemoryEngine({ logLength: options.logLength, logValueMax: options.logValueMax });
+  return { engine, cleanup: () => engine.close() };
+});

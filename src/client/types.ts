@@ -1,0 +1,137 @@
+// Public types of the kvs client (the package's main export).
+
+export interface KvsClientOptions {
+  /** Base URL of the server, e.g. http://127.0.0.1:8080 (a path prefix is kept). */
+  readonly url: string;
+  /** Sent as `Authorization: Bearer TOKEN`; writes always need one, reads with --private. */
+  readonly token?: string | undefined;
+  /** A fetch implementation; defaults to the global fetch (undici in Node 20). */
+  readonly fetch?: typeof globalThis.fetch | undefined;
+}
+
+export interface RequestOptions {
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** What the store records about a key besides its value. */
+export interface KeyMetadata {
+  readonly key: string;
+  /** Writes to this incarnation of the key; 1 after creation. */
+  readonly version: number;
+  readonly createRevision: number;
+  readonly modRevision: number;
+  /** Time of the last write (display only; ordering uses revisions). */
+  readonly updated: Date;
+  readonly expires: Date | null;
+}
+
+export interface KvsEntry extends KeyMetadata {
+  readonly value: Buffer;
+  /** The stored content type, or the server's default (text/plain; charset=utf-8) when none was stored. */
+  readonly contentType: string;
+}
+
+export interface PutOptions extends RequestOptions {
+  /** Stored with the value and served back on reads; none by default. */
+  readonly contentType?: string | undefined;
+  /** Time to live in whole seconds. */
+  readonly ttl?: number | undefined;
+  /** Compare-and-swap: write only if the key's current version is this (If-Match). */
+  readonly ifVersion?: number | undefined;
+  /** Create only: fail with key_exists when the key exists (If-None-Match: *). */
+  readonly ifAbsent?: boolean | undefined;
+}
+
+export type PutResult = KeyMetadata;
+
+export interface DeleteOptions extends RequestOptions {
+  readonly ifVersion?: number | undefined;
+}
+
+export interface ListOptions extends RequestOptions {
+  readonly prefix?: string | undefined;
+  /** Start after this key (the `next` of the previous page). */
+  readonly after?: string | undefined;
+  /** Page size (the server caps it, 1000 by default). */
+  readonly limit?: number | undefined;
+  /** Include values (decoded from base64 into Buffers). */
+  readonly values?: boolean | undefined;
+}
+
+export interface ListItem extends KeyMetadata {
+  readonly size: number;
+  /** The stored content type, or null when none was given on write. */
+  readonly contentType: string | null;
+  /** Present only when listing with `values: true`. */
+  readonly value?: Buffer | undefined;
+}
+
+export interface ListPage {
+  readonly items: ListItem[];
+  /** Pass as `after` for the next page; null on the last page. */
+  readonly next: string | null;
+  /** Store revision when the page was read. */
+  readonly revision: number;
+}
+
+export type TxnCheck =
+  | { readonly key: string; readonly version: number }
+  | { readonly key: string; readonly absent: true }
+  | { readonly key: string; readonly exists: true };
+
+export type TxnOperation =
+  | {
+      readonly op: 'put';
+      readonly key: string;
+      /** A string is sent as UTF-8 text, a Buffer as base64. */
+      readonly value: string | Buffer;
+      readonly contentType?: string | null | undefined;
+      /** Time to live in whole seconds. */
+      readonly ttl?: number | undefined;
+      /** Absolute expiry (exact to the millisecond); wins over ttl. */
+      readonly expires?: Date | undefined;
+    }
+  | { readonly op: 'delete'; readonly key: string };
+
+export interface TxnRequest extends RequestOptions {
+  readonly checks?: readonly TxnCheck[] | undefined;
+  readonly operations: readonly TxnOperation[];
+}
+
+export interface TxnResult {
+  readonly revision: number;
+  readonly puts: KeyMetadata[];
+  readonly deleted: string[];
+}
+
+export type WatchEventType = 'put' | 'delete' | 'expire';
+
+export interface WatchEvent {
+  readonly type: WatchEventType;
+  readonly key: string;
+  readonly revision: number;
+  /** The key's version after a put; 0 after delete/expire. */
+  readonly version: number;
+  /** The value after a put, when watching with `values: true` and the server had it. */
+  readonly value?: Buffer | undefined;
+}
+
+export interface WatchOptions {
+  readonly prefix?: string | undefined;
+  /** Deliver events with revisions after this one (replayed from the server's change log). */
+  readonly since?: number | undefined;
+  readonly values?: boolean | undefined;
+  /** Aborting ends the iteration cleanly. */
+  readonly signal?: AbortSignal | undefined;
+  /** Wait before reconnecting after a dropped stream, ms (the server's `retry:` wins). Default 1000. */
+  readonly retryDelayMs?: number | undefined;
+  /** Give up after this many reconnects in a row without an event. Default: never give up. */
+  readonly maxRetries?: number | undefined;
+}
+
+export interface SeedValue {
+  /** The key whose value was returned (the most recently updated one for a list of keys). */
+  readonly key: string;
+  readonly value: Buffer;
+  readonly contentType: string;
+}

@@ -1,0 +1,160 @@
+// The benchmark harness: starts kvs and its peers on free 127.0.0.1 ports, loads each with the
+// same tool, and prints (and with --out writes) one markdown section per suite.
+//
+//   npm run bench -- [--suite http,resp,startup,workers,etcd] [--duration 10] [--warmup 3]
+//                    [--out BENCHMARKS.md] [--keys 10000] [--startup-keys 1000000]
+//                    [--startup-runs 5] [--startup-loader engine|http] [--peers-only] [--keep-temp]
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { requireBinaries } from './lib/binaries.js';
+import { installCleanupHandlers, liveChildren, stopChild } from './lib/children.js';
+import { loadAverage, machineInfo, packageVersion } from './lib/machine.js';
+import { renderSuite, writeSuiteSection, type RunHeader, type SuiteReport } from './lib/report.js';
+import { benchKeys, benchValue } from './lib/request-set.js';
+import { Session, type Settings } from './lib/session.js';
+import { requireKvsBuilt } from './systems/kvs.js';
+import { etcdBinaries, runEtcdSuite } from './suites/etcd.js';
+import { httpBinaries, runHttpSuite } from './suites/http.js';
+import { respBinaries, runRespSuite } from './suites/resp.js';
+import { runStartupSuite, startupBinaries } from './suites/startup.js';
+import { runWorkersSuite, workersBinaries } from './suites/workers.js';
+
+interface Suite {
+  readonly binaries: readonly string[];
+  run(session: Session): Promise<SuiteReport>;
+}
+
+const suites: Readonly<Record<string, Suite>> = {
+  http: { binaries: httpBinaries, run: runHttpSuite },
+  resp: { binaries: respBinaries, run: runRespSuite },
+  startup: { binaries: startupBinaries, run: runStartupSuite },
+  workers: { binaries: workersBinaries, run: runWorkersSuite },
+  etcd: { binaries: etcdBinaries, run: runEtcdSuite },
+};
+
+const usage = `usage: npm run bench -- [options]
+  --suite LIST            comma-separated: ${Object.keys(suites).join(',')} (default: all)
+  --duration SECONDS      length of each measured run (default 10)
+  --warmup SECONDS        warm-up before each measured run (default 3)
+  --out FILE              write each suite's section into FILE (e.g. BENCHMARKS.md); default: print only
+  --keys N                keys GET reads and PUT spreads over (default 10000)
+  --connections N         load-generator connections (default 50)
+  --startup-keys N        keys stored for the start-up measurement (default 1000000)
+  --startup-runs N        start-ups timed per store (default 5)
+  --startup-loader KIND   engine (kvs's LmdbEngine, fast) or http (POST /v1/txn) (default engine)
+  --peers-only            measure only the peers (to check the harness before kvs is built)
+  --keep-temp             keep the temporary directory (stores, logs, generated scripts)
+Peers come from Debian: apt-get install -y wrk redis-server redis-tools webdis etcd-server`;
+
+function positive(name: string, text: string | undefined, fallback: number, allowZero = false): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < (allowZero ? 0 : 1)) throw new Error(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${text}`);
+  return value;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      suite: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      out: { type: 'string' },
+      keys: { type: 'string' },
+      connections: { type: 'string' },
+      'startup-keys': { type: 'string' },
+      'startup-runs': { type: 'string' },
+      'startup-loader': { type: 'string' },
+      'peers-only': { type: 'boolean', default: false },
+      'keep-temp': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  const selected = (values.suite ?? Object.keys(suites).join(',')).split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const unknown = selected.filter((name) => !(name in suites));
+  if (unknown.length > 0 || selected.length === 0) throw new Error(`unknown suite(s): ${unknown.join(', ') || '(none given)'}\n${usage}`);
+  const loader = values['startup-loader'] ?? 'engine';
+  if (loader !== 'engine' && loader !== 'http') throw new Error(`--startup-loader must be engine or http, got ${loader}`);
+  const settings: Settings = {
+    durationSeconds: positive('duration', values.duration, 10),
+    warmupSeconds: positive('warmup', values.warmup, 3, true),
+    connections: positive('connections', values.connections, 50),
+    startupKeys: positive('startup-keys', values['startup-keys'], 1_000_000),
+    startupRuns: positive('startup-runs', values['startup-runs'], 5),
+    startupLoader: loader,
+    peersOnly: values['peers-only'],
+  };
+
+  const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+  // Fail before starting anything if a peer or kvs itself is missing.
+  requireBinaries(selected.flatMap((name) => suites[name]!.binaries));
+  if (!settings.peersOnly) requireKvsBuilt(repoRoot);
+
+  installCleanupHandlers();
+  const workDir = mkdtempSync(join(tmpdir(), 'kvs-bench-'));
+  const session = new Session(
+    { repoRoot, workDir, keys: benchKeys(positive('keys', values.keys, 10_000)), value: benchValue() },
+    settings,
+  );
+  const machine = machineInfo();
+  const software = [
+    `Node ${machine.node}`,
+    `redis-server ${packageVersion('redis-server')}`,
+    `webdis ${packageVersion('webdis')}`,
+    `etcd-server ${packageVersion('etcd-server')}`,
+    `wrk ${packageVersion('wrk')}`,
+  ].join(', ');
+  const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
+  session.log(`work directory ${workDir}`);
+  let failed = false;
+  try {
+    for (const name of selected) {
+      const header: RunHeader = {
+        command,
+        date: new Date().toISOString(),
+        machine: `${machine.cpus} CPUs (nproc), ${machine.cpuModel}, ${machine.memory} RAM, ${machine.kernel}`,
+        software,
+        loadAverage: loadAverage(),
+      };
+      session.log(`suite ${name}: start (load average ${header.loadAverage})`);
+      let report: SuiteReport;
+      try {
+        report = await suites[name]!.run(session);
+      } catch (error) {
+        failed = true;
+        process.stderr.write(`\nbench: suite ${name} FAILED: ${error instanceof Error ? error.message : String(error)}\n`);
+        // Stop whatever the failed suite left running before the next suite starts.
+        await Promise.all(liveChildren().map((child) => stopChild(child)));
+        continue;
+      }
+      const markdown = renderSuite(report, header);
+      process.stdout.write(`\n${markdown}\n`);
+      if (values.out !== undefined) {
+        writeSuiteSection(values.out, name, markdown);
+        session.log(`suite ${name}: written to ${values.out}`);
+      }
+    }
+  } finally {
+    await Promise.all(liveChildren().map((child) => stopChild(child)));
+    if (values['keep-temp']) session.log(`kept ${workDir}`);
+    else rmSync(workDir, { recursive: true, force: true });
+  }
+  if (failed) process.stderr.write('bench: at least one suite failed; see above.\n');
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,53 @@
+// The http suite: kvs (one process, embedded lmdb store, durable writes) against Node's own
+// ceiling, webdis over redis, and etcd's JSON gateway.
+
+import { atLeast, formatMs, formatRatio, rateRatio, type SuiteReport, type TargetCheck } from '../lib/report.js';
+import type { HttpFigures, Session } from '../lib/session.js';
+import { startEtcdGateway } from '../systems/etcd.js';
+import { kvsHttpSystem, startKvs } from '../systems/kvs.js';
+import { startNodeHttpMap } from '../systems/node-http-map.js';
+import { startWebdis } from '../systems/webdis.js';
+import { httpTable, SHARED_CORES_NOTE, wrkMethod } from './http-table.js';
+
+export const httpBinaries = ['wrk', 'redis-server', 'webdis', 'etcd'];
+
+export async function runHttpSuite(session: Session): Promise<SuiteReport> {
+  const { context, settings } = session;
+  const kvs = settings.peersOnly
+    ? undefined
+    : await session.http('kvs', async () => kvsHttpSystem(context, await startKvs(context), 'kvs (1 process, lmdb, durable)'));
+  const node = await session.http('node-http-map', () => startNodeHttpMap(context));
+  const webdis = await session.http('webdis', () => startWebdis(context));
+  const etcd = await session.http('etcd-gateway', () => startEtcdGateway(context));
+
+  const targets: TargetCheck[] = [];
+  const notes = [SHARED_CORES_NOTE, 'webdis PUT is not durable (redis without persistence); kvs and etcd PUTs are acknowledged after fsync.'];
+  if (kvs === undefined) {
+    notes.push('kvs was not measured (--peers-only).');
+  } else {
+    targets.push(
+      atLeast('GET ≥ 0.9× bare node:http', rateRatio(kvs.get, node.get), 0.9),
+      atLeast('durable PUT ≥ 5× etcd', rateRatio(kvs.put, etcd.put), 5),
+      atLeast('durable PUT ≥ 0.7× webdis PUT', rateRatio(kvs.put, webdis.put), 0.7),
+      {
+        target: 'GET p99 ≤ 2 ms',
+        measured: kvs.get.ok ? `${formatMs(kvs.get.latencyMs.p99)} ms` : 'n/a (errors)',
+        pass: kvs.get.ok ? kvs.get.latencyMs.p99 <= 2 : undefined,
+      },
+    );
+  }
+  const figures: (HttpFigures | { system: string; missing: string })[] = [kvs ?? { system: 'kvs', missing: 'not run (--peers-only)' }, node, webdis, etcd];
+  const ratioRows = kvs === undefined ? [] : [
+    ['kvs / node:http', formatRatio(rateRatio(kvs.get, node.get)), formatRatio(rateRatio(kvs.put, node.put))],
+    ['kvs / webdis', formatRatio(rateRatio(kvs.get, webdis.get)), formatRatio(rateRatio(kvs.put, webdis.put))],
+    ['kvs / etcd gateway', formatRatio(rateRatio(kvs.get, etcd.get)), formatRatio(rateRatio(kvs.put, etcd.put))],
+  ];
+  return {
+    suite: 'http',
+    title: 'HTTP GET/PUT: kvs vs node:http, webdis, etcd',
+    method: [wrkMethod(settings.durationSeconds, settings.warmupSeconds, settings.connections, context.keys.length)],
+    tables: ratioRows.length > 0 ? [httpTable(figures), { headers: ['ratio', 'GET', 'PUT'], rows: ratioRows }] : [httpTable(figures)],
+    targets,
+    notes,
+  };
+}

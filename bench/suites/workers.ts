@@ -1,0 +1,43 @@
+// The workers suite: kvs --workers 1 and --workers 2 over the same embedded store, next to webdis.
+
+import { atLeast, formatRatio, rateRatio, type SuiteReport } from '../lib/report.js';
+import type { HttpFigures, Session } from '../lib/session.js';
+import { kvsHttpSystem, startKvs } from '../systems/kvs.js';
+import { startWebdis } from '../systems/webdis.js';
+import { httpTable, SHARED_CORES_NOTE, wrkMethod } from './http-table.js';
+
+export const workersBinaries = ['wrk', 'redis-server', 'webdis'];
+
+export async function runWorkersSuite(session: Session): Promise<SuiteReport> {
+  const { context, settings } = session;
+  const figures: (HttpFigures | { system: string; missing: string })[] = [];
+  let one: HttpFigures | undefined;
+  let two: HttpFigures | undefined;
+  if (settings.peersOnly) {
+    figures.push({ system: 'kvs --workers 1', missing: 'not run (--peers-only)' }, { system: 'kvs --workers 2', missing: 'not run (--peers-only)' });
+  } else {
+    one = await session.http('kvs-workers-1', async () => kvsHttpSystem(context, await startKvs(context, { workers: 1 }), 'kvs --workers 1'));
+    two = await session.http('kvs-workers-2', async () => kvsHttpSystem(context, await startKvs(context, { workers: 2 }), 'kvs --workers 2'));
+    figures.push(one, two);
+  }
+  const webdis = await session.http('webdis', () => startWebdis(context));
+  figures.push(webdis);
+  const tables = [httpTable(figures)];
+  if (one !== undefined && two !== undefined) {
+    tables.push({
+      headers: ['ratio', 'GET', 'PUT'],
+      rows: [
+        ['workers 2 / workers 1', formatRatio(rateRatio(two.get, one.get)), formatRatio(rateRatio(two.put, one.put))],
+        ['workers 2 / webdis', formatRatio(rateRatio(two.get, webdis.get)), formatRatio(rateRatio(two.put, webdis.put))],
+      ],
+    });
+  }
+  return {
+    suite: 'workers',
+    title: 'Multi-core: kvs --workers 1 and 2 vs webdis',
+    method: [wrkMethod(settings.durationSeconds, settings.warmupSeconds, settings.connections, context.keys.length)],
+    tables,
+    targets: two === undefined ? [] : [atLeast('workers N=2: GET ≥ 1.0× webdis', rateRatio(two.get, webdis.get), 1.0)],
+    notes: [SHARED_CORES_NOTE, 'with 2 cores, two kvs workers and wrk compete for the same two cores.'],
+  };
+}

@@ -2,7 +2,7 @@
 // connection-level bounds (URL length, connections, slow clients).
 
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../core/config.js';
@@ -39,6 +39,14 @@ export async function buildHttpApp({ service, hub, config, log }: HttpServerOpti
     keepAliveTimeout: 72_000,
     return503OnClosing: true,
     forceCloseConnections: true,
+    // Errors raised by the router before any route runs (e.g. malformed %-escapes).
+    frameworkErrors: (error, request, reply) => {
+      const code = error.code === 'FST_ERR_BAD_URL' && request.url.startsWith('/v1/kv/') ? 'invalid_key' : 'bad_request';
+      const kvsError = new KvsError(code, code === 'invalid_key' ? 'The key is not valid percent-encoded UTF-8.' : error.message);
+      // The reply's generic typing does not fit this early hook; it is an ordinary reply.
+      const plain = reply as unknown as FastifyReply;
+      void plain.code(kvsError.status).type('application/json; charset=utf-8').send(JSON.stringify(kvsError.toJSON()));
+    },
     ...(https ? { https } : {}),
   });
   app.server.headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);

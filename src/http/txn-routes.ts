@@ -9,7 +9,7 @@ import { describe } from './kv-routes.js';
 interface TxnBody {
   checks?: ({ key: string; version?: number; absent?: boolean; exists?: boolean })[];
   operations?: (
-    | { op: 'put'; key: string; value: string; encoding?: 'utf8' | 'base64'; ttl?: number; contentType?: string }
+    | { op: 'put'; key: string; value: string; encoding?: 'utf8' | 'base64'; ttl?: number; expires?: string; contentType?: string }
     | { op: 'delete'; key: string }
   )[];
 }
@@ -44,6 +44,8 @@ const txnSchema = {
           value: { type: 'string' },
           encoding: { type: 'string', enum: ['utf8', 'base64'] },
           ttl: { type: 'integer', minimum: 1 },
+          // Absolute expiry (ISO 8601), exact to the ms; wins over ttl. Lets `kvs import` restore expiries exactly.
+          expires: { type: 'string', format: 'date-time' },
           contentType: { type: 'string' },
         },
       },
@@ -65,7 +67,9 @@ export function toOperations(body: TxnBody): TxnOperation[] {
     if (operation.op === 'delete') return { type: 'delete', key: operation.key };
     if (typeof operation.value !== 'string') throw new KvsError('invalid_txn', `operations[${index}] (put) needs a string value.`);
     const value = Buffer.from(operation.value, operation.encoding === 'base64' ? 'base64' : 'utf8');
-    return { type: 'put', key: operation.key, value, contentType: operation.contentType ?? null, ttlSeconds: operation.ttl ?? null };
+    const expiresAt = operation.expires === undefined ? null : Date.parse(operation.expires);
+    if (Number.isNaN(expiresAt)) throw new KvsError('invalid_txn', `operations[${index}].expires is not an ISO 8601 time.`);
+    return { type: 'put', key: operation.key, value, contentType: operation.contentType ?? null, ttlSeconds: operation.ttl ?? null, expiresAt };
   });
 }
 

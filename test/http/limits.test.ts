@@ -1,0 +1,161 @@
+// Every limit has a number, an error and a test; nothing is partially saved (docs/limits.md).
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { authed, removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+
+async function errorCode(response: Response): Promise<string> {
+  return ((await response.json()) as { error: { code: string } }).error.code;
+}
+
+function rawRequest(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk.toString()));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+    socket.write(text);
+  });
+}
+
+describe('limits with the default numbers', () => {
+  let server: ServerProcess;
+  before(async () => {
+    server = await startServer();
+  });
+  after(async () => {
+    await server.stop();
+    removeDir(server.dataDir);
+  });
+  const put = (key: string, body: string | Buffer) =>
+    fetch(`${server.url}/v1/kv/${encodeURIComponent(key)}`, authed(server, { method: 'PUT', body }));
+
+  it('keys: 1024 UTF-8 bytes pass, 1025 are key_too_long (counted in bytes, not characters)', async () => {
+    assert.equal((await put('k'.repeat(1024), 'v')).status, 201);
+    const ascii = await put('k'.repeat(1025), 'v');
+    assert.equal(ascii.status, 400);
+    assert.equal(await errorCode(ascii), 'key_too_long');
+    // 342 three-byte characters = 1026 bytes but only 342 characters.
+    const wide = await put('€'.repeat(342), 'v');
+    assert.equal(wide.status, 400);
+    assert.equal((await put('€'.repeat(341), 'v')).status, 201);
+  });
+
+  it('keys must be valid UTF-8 and non-empty', async () => {
+    const lone = await fetch(`${server.url}/v1/kv/%ED%A0%80`, authed(server, { method: 'PUT', body: 'v' }));
+    assert.equal(lone.status, 400);
+    assert.equal(await errorCode(lone), 'invalid_key');
+    const badEscape = await fetch(`${server.url}/v1/kv/%FF`, authed(server, { method: 'PUT', body: 'v' }));
+    assert.equal(await errorCode(badEscape), 'invalid_key');
+    const empty = await fetch(`${server.url}/v1/kv/`, authed(server, { method: 'PUT', body: 'v' }));
+    assert.equal(empty.status, 400);
+  });
+
+  it('values: 1 MiB passes, 1 MiB + 1 byte is value_too_large (413) and nothing is saved', async () => {
+    assert.equal((await put('big', Buffer.alloc(1024 * 1024, 1))).status, 201);
+    const tooBig = await put('too-big', Buffer.alloc(1024 * 1024 + 1, 1));
+    assert.equal(tooBig.status, 413);
+    assert.equal(await errorCode(tooBig), 'value_too_large');
+    assert.equal((await fetch(`${server.url}/v1/kv/too-big`)).status, 404);
+  });
+
+  it('bodies: a seed POST over 2 MiB is body_too_large and saves none of its pairs', async () => {
+    const form = new URLSearchParams({ small: 'x', large: 'y'.repeat(2 * 1024 * 1024), auth: server.token });
+    const response = await fetch(server.url, { method: 'POST', body: form });
+    assert.equal(response.status, 413);
+    assert.match(await response.text(), /body_too_large/);
+    assert.equal((await fetch(`${server.url}/?k=small`)).status, 404);
+  });
+
+  it('URLs: longer than 8192 bytes is uri_too_long (414); headers over 16 KiB are refused by Node with 431', async () => {
+    const long = await fetch(`${server.url}/v1/kv/${'u'.repeat(9000)}`);
+    assert.equal(long.status, 414);
+    assert.equal(await errorCode(long), 'uri_too_long');
+    const answer = await rawRequest(server.port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'h'.repeat(17 * 1024)}\r\n\r\n`);
+    assert.match(answer, /^HTTP\/1\.1 431 /);
+  });
+
+  it('content types: longer than 255 bytes is refused', async () => {
+    const response = await fetch(`${server.url}/v1/kv/typed`, authed(server, { method: 'PUT', body: 'v', headers: { 'content-type': 'x/' + 'y'.repeat(300) } }));
+    assert.equal(response.status, 400);
+    assert.equal((await fetch(`${server.url}/v1/kv/typed`)).status, 404);
+  });
+
+  it('listing: a limit above 1000 is refused', async () => {
+    const response = await fetch(`${server.url}/v1/kv?limit=1001`);
+    assert.equal(response.status, 400);
+  });
+});
+
+describe('limits set by flags', () => {
+  let server: ServerProcess;
+  before(async () => {
+    server = await startServer({
+      args: ['--max-batch', '5', '--max-connections', '4', '--headers-timeout-ms', '500', '--request-timeout-ms', '1000'],
+    });
+  });
+  after(async () => {
+    await server.stop();
+    removeDir(server.dataDir);
+  });
+
+  it('batch: a seed POST with more pairs than --max-batch is batch_too_large and saves nothing', async () => {
+    const pairs = Object.fromEntries(Array.from({ length: 6 }, (_, index) => [`pair${index}`, String(index)]));
+    const response = await fetch(server.url, { method: 'POST', body: new URLSearchParams({ ...pairs, auth: server.token }) });
+    assert.equal(response.status, 413);
+    assert.match(await response.text(), /batch_too_large/);
+    assert.equal((await fetch(`${server.url}/?k=pair0`)).status, 404);
+    const ok = await fetch(server.url, { method: 'POST', body: new URLSearchParams({ pair0: '0', auth: server.token }) });
+    assert.equal(ok.status, 200);
+    const list = await fetch(`${server.url}/?k=a,b,c,d,e,f`);
+    assert.equal(list.status, 413);
+    const txn = await fetch(`${server.url}/v1/txn`, authed(server, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ operations: Array.from({ length: 6 }, (_, index) => ({ op: 'put', key: `t${index}`, value: 'v' })) }),
+    }));
+    assert.equal(txn.status, 413);
+    assert.equal((await fetch(`${server.url}/v1/kv/t0`)).status, 404);
+  });
+
+  it('connections: past --max-connections a new connection gets 503 too_many_connections; the others keep working', async () => {
+    const sockets: Socket[] = [];
+    try {
+      for (let index = 0; index < 4; index++) {
+        const socket = connect(server.port, '127.0.0.1');
+        await new Promise((resolve) => socket.once('connect', resolve));
+        sockets.push(socket);
+      }
+      const refused = await rawRequest(server.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      assert.match(refused, /^HTTP\/1\.1 503 /);
+      assert.match(refused, /too_many_connections/);
+      // An already-open connection is still served.
+      const first = sockets[0]!;
+      const answer = new Promise<string>((resolve) => first.once('data', (chunk) => resolve(chunk.toString())));
+      first.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      assert.match(await answer, /^HTTP\/1\.1 200 /);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
+    // Once they are gone, new connections are accepted again.
+    let healthy = false;
+    for (let attempt = 0; attempt < 50 && !healthy; attempt++) {
+      healthy = (await rawRequest(server.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).startsWith('HTTP/1.1 200');
+      if (!healthy) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(healthy);
+  });
+
+  it('slow clients: one that never finishes its headers is answered 408 and disconnected while others are served', async () => {
+    const slow = connect(server.port, '127.0.0.1');
+    let answer = '';
+    slow.on('data', (chunk) => (answer += chunk.toString()));
+    const closed = new Promise<void>((resolve) => slow.on('close', () => resolve()));
+    slow.write('GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+    const fast = await fetch(`${server.url}/healthz`);
+    assert.equal(fast.status, 200);
+    await closed;
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+  });
+});

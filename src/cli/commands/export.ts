@@ -1,0 +1,79 @@
+// kvs export: every key under a prefix, with values and metadata, as YAML, JSON or NDJSON.
+
+import { Option, type Command } from 'commander';
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
+import { formatNames, type KvRecord } from '../formats/index.js';
+import { yamlFormat } from '../formats/yaml-format.js';
+import { action } from './cli-error.js';
+import { clientFor, withConnection, type ConnectionOptions } from './connection.js';
+import { chooseFormat } from './input-file.js';
+import { writeChunk } from './output.js';
+import { Progress } from './progress.js';
+
+interface ExportOptions extends ConnectionOptions {
+  readonly format?: string;
+  readonly prefix: string;
+  readonly output?: string;
+}
+
+const PAGE_SIZE = 1000;
+
+export function registerExport(program: Command): void {
+  withConnection(program.command('export'))
+    .description('write every key (values, content types, expiries) to stdout or a file')
+    .addOption(new Option('--format <format>', 'yaml (default; the seed\'s format), json or ndjson (default: from the --output name)').choices(formatNames))
+    .option('--prefix <prefix>', 'only keys starting with this prefix', '')
+    .option('-o, --output <file>', 'write to this file (replaced only once the export is complete) instead of stdout')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'The export is read page by page while the server keeps serving, so keys written during it',
+        'may or may not be included. Versions and revisions are not exported; import assigns new ones.',
+        'Examples:',
+        '  $ kvs export > backup.yaml',
+        '  $ kvs export --format ndjson --prefix users/ --output users.ndjson',
+      ].join('\n'),
+    )
+    .action(
+      action(async (options: ExportOptions) => {
+        const format = chooseFormat(options.format, options.output, yamlFormat);
+        const client = clientFor(options);
+        const temporary = options.output === undefined ? undefined : `${options.output}.partial-${process.pid}`;
+        const out = temporary === undefined ? process.stdout : createWriteStream(temporary, { mode: 0o600 });
+        const writer = format.createWriter();
+        const progress = new Progress();
+        let count = 0;
+        try {
+          await writeChunk(out, writer.begin());
+          for await (const item of client.listAll({ prefix: options.prefix, values: true, limit: PAGE_SIZE })) {
+            const record: KvRecord = {
+              key: item.key,
+              value: item.value ?? Buffer.alloc(0),
+              contentType: item.contentType,
+              expires: item.expires === null ? null : item.expires.getTime(),
+            };
+            await writeChunk(out, writer.write(record));
+            count++;
+            progress.update(() => `exporting: ${count} keys`);
+          }
+          await writeChunk(out, writer.end());
+          if (temporary !== undefined && options.output !== undefined) {
+            out.end();
+            await finished(out);
+            await rename(temporary, options.output);
+          }
+        } catch (error) {
+          progress.clear();
+          if (temporary !== undefined) {
+            (out as ReturnType<typeof createWriteStream>).destroy();
+            await rm(temporary, { force: true });
+          }
+          throw error;
+        }
+        progress.done(`exported ${count} ${count === 1 ? 'key' : 'keys'}${options.output === undefined ? '' : ` to ${options.output}`}`);
+      }),
+    );
+}

@@ -1,0 +1,98 @@
+// kvs import FILE: write every key of an export file, in transactions of at most 1000 keys.
+
+import { Option, type Command } from 'commander';
+import { yamlFormat } from '../formats/yaml-format.js';
+import { formatNames, FormatError } from '../formats/index.js';
+import { CliError, action } from './cli-error.js';
+import { clientFor, withConnection, type ConnectionOptions } from './connection.js';
+import { DEFAULT_BATCH_LIMITS, importBatches, type ImportCounts } from './import-batches.js';
+import { chooseFormat, openInput } from './input-file.js';
+import { wholeNumber } from './parse-number.js';
+import { Progress } from './progress.js';
+
+interface ImportOptions extends ConnectionOptions {
+  readonly format?: string;
+  readonly atomic?: boolean;
+  readonly batchSize: number;
+}
+
+function plural(count: number, one: string, many: string): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+export function registerImport(program: Command): void {
+  withConnection(program.command('import'))
+    .description('write every key of an export file (YAML, JSON or NDJSON) to the server')
+    .argument('<file>', "the file ('-' for stdin, read as YAML unless --format says otherwise)")
+    .addOption(new Option('--format <format>', 'file format (default: from the file name: .yaml/.yml, .json, .ndjson/.jsonl)').choices(formatNames))
+    .option('--atomic', 'write everything in one transaction, or refuse before writing anything if the file does not fit in one')
+    .addOption(
+      new Option('--batch-size <n>', 'most keys per transaction (at most the server\'s --max-batch)')
+        .argParser(wholeNumber(1))
+        .default(DEFAULT_BATCH_LIMITS.maxKeys),
+    )
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Keys are written in transactions of at most --batch-size keys (and about 1.5 MiB); each',
+        'transaction is atomic. Import is idempotent: every record is written with its value, content',
+        'type and expiry, whatever the key held before, so if an import is interrupted, running the',
+        'same command again finishes it. Keys whose expiry has already passed are skipped and counted.',
+        'Keys on the server that are not in the file are left alone.',
+        '',
+        'Examples:',
+        '  $ kvs import backup.yaml',
+        '  $ kvs import --atomic feature-flags.json',
+        '  $ kvs export --format ndjson | ssh other-host kvs import --format ndjson -',
+      ].join('\n'),
+    )
+    .action(
+      action(async (file: string, options: ImportOptions) => {
+        const format = chooseFormat(options.format, file === '-' ? undefined : file, file === '-' ? yamlFormat : undefined);
+        const input = await openInput(file);
+        const client = clientFor(options);
+        const counts: ImportCounts = { skippedExpired: 0 };
+        const limits = { maxKeys: options.batchSize, maxBytes: DEFAULT_BATCH_LIMITS.maxBytes, now: Date.now() };
+        const batches = importBatches(format.read(input), limits, counts);
+        const progress = new Progress();
+        let keys = 0;
+        let transactions = 0;
+        const summary = () =>
+          `imported ${plural(keys, 'key', 'keys')} in ${plural(transactions, 'transaction', 'transactions')}` +
+          (counts.skippedExpired > 0 ? `; skipped ${plural(counts.skippedExpired, 'expired key', 'expired keys')}` : '');
+        try {
+          if (options.atomic) {
+            const first = await batches.next();
+            const second = await batches.next();
+            if (!second.done) {
+              throw new CliError(
+                'txn_too_large',
+                `${file} does not fit in one transaction (more than ${options.batchSize} keys or about ${DEFAULT_BATCH_LIMITS.maxBytes} bytes); nothing was written. Import without --atomic to write it in batches`,
+              );
+            }
+            if (!first.done) {
+              await client.txn({ operations: first.value });
+              keys += first.value.length;
+              transactions++;
+            }
+          } else {
+            for await (const operations of batches) {
+              await client.txn({ operations });
+              keys += operations.length;
+              transactions++;
+              progress.update(() => `importing: ${summary().replace(/^imported /, '')}`);
+            }
+          }
+        } catch (error) {
+          progress.clear();
+          if (transactions > 0 && !(error instanceof CliError)) {
+            process.stderr.write(`${summary()} before the failure below; run the same import again to finish it (import is idempotent)\n`);
+          }
+          if (error instanceof FormatError) throw new FormatError(`${file}: ${error.message}`);
+          throw error;
+        }
+        progress.done(summary());
+      }),
+    );
+}

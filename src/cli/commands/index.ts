@@ -1,0 +1,22 @@
+// The client commands of `kvs` (everything but serve). main.ts calls registerClientCommands.
+
+import type { Command } from 'commander';
+import { registerDel } from './del.js';
+import { registerExport } from './export.js';
+import { registerGet } from './get.js';
+import { registerImport } from './import.js';
+import { registerLs } from './ls.js';
+import { registerSet } from './set.js';
+import { registerToken } from './token.js';
+import { registerWatch } from './watch.js';
+
+export function registerClientCommands(program: Command): void {
+  registerGet(program);
+  registerSet(program);
+  registerDel(program);
+  registerLs(program);
+  registerWatch(program);
+  registerExport(program);
+  registerImport(program);
+  registerToken(program);
+}

@@ -7,17 +7,29 @@ import type { WatchHub } from '../core/watch-hub.js';
 
 export interface HttpMetrics {
   readonly registry: Registry;
-  readonly requests: Counter<'method' | 'status'>;
+  /** Counts one answered request; a plain map increment, folded into the counter at scrape time. */
+  countRequest(method: string, status: number): void;
 }
 
 export function createMetrics(service: KvService, hub: WatchHub): HttpMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kvs_process_' });
+  // prom-client's labels().inc() hashes the label set on every call; on the GET hot path a
+  // plain Map keyed by "METHOD status" is cheaper, and the counter is brought up to date on scrape.
+  const counts = new Map<string, number>();
+  const folded = new Map<string, number>();
   const requests = new Counter({
     name: 'kvs_http_requests_total',
     help: 'HTTP requests answered, by method and status code',
     labelNames: ['method', 'status'] as const,
     registers: [registry],
+    collect() {
+      for (const [label, count] of counts) {
+        const [method, status] = label.split(' ') as [string, string];
+        this.labels(method, status).inc(count - (folded.get(label) ?? 0));
+        folded.set(label, count);
+      }
+    },
   });
   new Gauge({
     name: 'kvs_revision',
@@ -43,7 +55,13 @@ export function createMetrics(service: KvService, hub: WatchHub): HttpMetrics {
       this.set(hub.size);
     },
   });
-  return { registry, requests };
+  return {
+    registry,
+    countRequest(method, status) {
+      const label = `${method} ${status}`;
+      counts.set(label, (counts.get(label) ?? 0) + 1);
+    },
+  };
 }
 
 export const healthRoutes: FastifyPluginAsync<{ service: KvService; metrics: HttpMetrics }> = async (app, { service, metrics }) => {

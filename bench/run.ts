@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { requireBinaries } from './lib/binaries.js';
-import { installCleanupHandlers, liveChildren, stopChild } from './lib/children.js';
+import { installCleanupHandlers, liveChildren, onAbnormalExit, stopChild } from './lib/children.js';
 import { loadAverage, machineInfo, packageVersion } from './lib/machine.js';
 import { renderSuite, writeSuiteSection, type RunHeader, type SuiteReport } from './lib/report.js';
 import { benchKeys, benchValue } from './lib/request-set.js';
@@ -100,6 +100,7 @@ async function main(): Promise<number> {
 
   installCleanupHandlers();
   const workDir = mkdtempSync(join(tmpdir(), 'kvs-bench-'));
+  if (!values['keep-temp']) onAbnormalExit(() => rmSync(workDir, { recursive: true, force: true }));
   const session = new Session(
     { repoRoot, workDir, keys: benchKeys(positive('keys', values.keys, 10_000)), value: benchValue() },
     settings,

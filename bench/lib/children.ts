@@ -150,8 +150,27 @@ export function liveChildren(): readonly Child[] {
   return [...live];
 }
 
+const exitCleanups: (() => void)[] = [];
+
+/** Synchronous work to do after the children are killed when the run ends abnormally (temp files). */
+export function onAbnormalExit(cleanup: () => void): void {
+  exitCleanups.push(cleanup);
+}
+
 function killAllNow(): void {
   for (const child of live) signalGroup(child, 'SIGKILL');
+}
+
+function abnormalExit(code: number): never {
+  killAllNow();
+  for (const cleanup of exitCleanups) {
+    try {
+      cleanup();
+    } catch {
+      // best effort while exiting
+    }
+  }
+  process.exit(code);
 }
 
 let installed = false;
@@ -164,19 +183,16 @@ export function installCleanupHandlers(): void {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
       process.stderr.write(`\nbench: ${signal} received, stopping ${live.size} child process(es)\n`);
-      killAllNow();
-      process.exit(signal === 'SIGINT' ? 130 : 143);
+      abnormalExit(signal === 'SIGINT' ? 130 : 143);
     });
   }
   process.on('uncaughtException', (error) => {
     process.stderr.write(`bench: uncaught exception: ${error.stack ?? error}\n`);
-    killAllNow();
-    process.exit(1);
+    abnormalExit(1);
   });
   process.on('unhandledRejection', (error) => {
     process.stderr.write(`bench: unhandled rejection: ${error instanceof Error ? error.stack : String(error)}\n`);
-    killAllNow();
-    process.exit(1);
+    abnormalExit(1);
   });
 }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { runToCompletion } from '../lib/children.js';
 import { httpRequest } from '../lib/http-client.js';
-import { benchKeys, benchValue } from '../lib/request-set.js';
+import { benchKeys } from '../lib/request-set.js';
 import { formatMs, type SuiteReport, type TargetCheck } from '../lib/report.js';
 import type { Session } from '../lib/session.js';
 import { systemDir } from '../systems/context.js';

@@ -174,7 +174,7 @@ export class KvsClient {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.signal?.aborted) return;
     let lastEventId: string | undefined;
-    let retryMs = options.retryDelayMs ?? DEFAULT_RETRY_MS;
+    let serverRetryMs: number | undefined;
     let failures = 0;
     try {
       while (!stop.signal.aborted) {
@@ -208,8 +208,8 @@ export class KvsClient {
           failures++;
           if (options.maxRetries !== undefined && failures > options.maxRetries) throw error;
         }
-        retryMs = parser.retryMs ?? retryMs;
-        await delay(retryMs, stop.signal);
+        serverRetryMs = parser.retryMs ?? serverRetryMs;
+        await delay(options.retryDelayMs ?? serverRetryMs ?? DEFAULT_RETRY_MS, stop.signal);
       }
     } finally {
       options.signal?.removeEventListener('abort', onAbort);

@@ -123,7 +123,7 @@ export interface WatchOptions {
   readonly values?: boolean | undefined;
   /** Aborting ends the iteration cleanly. */
   readonly signal?: AbortSignal | undefined;
-  /** Wait before reconnecting after a dropped stream, ms (the server's `retry:` wins). Default 1000. */
+  /** Wait before reconnecting after a dropped stream, ms. Default: the server's `retry:` advice, else 1000. */
   readonly retryDelayMs?: number | undefined;
   /** Give up after this many reconnects in a row without an event. Default: never give up. */
   readonly maxRetries?: number | undefined;

@@ -50,7 +50,13 @@ export async function runRedisBenchmark(target: RespTarget, test: RespTest, pipe
     const index = header.indexOf(name);
     return index < 0 || data === undefined ? Number.NaN : Number(data[index]);
   };
-  const errorText = `${run.stdout}\n${run.stderr}`.split('\n').filter((line) => /error/i.test(line)).join(' ').trim();
+  // The lines redis-benchmark prints for error replies ("WARNING: Could not fetch server CONFIG"
+  // for servers without CONFIG is not one of them).
+  const errorText = `${run.stdout}\n${run.stderr}`
+    .split('\n')
+    .filter((line, index, all) => /Error from server|replied with error/i.test(line) || /replied with error/i.test(all[index - 1] ?? ''))
+    .join(' ')
+    .trim();
   let problem = '';
   if (run.code !== 0) problem = `exit ${run.code}: ${errorText || run.stderr.trim() || run.stdout.trim()}`;
   else if (errorText !== '') problem = errorText;

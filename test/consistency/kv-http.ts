@@ -44,6 +44,16 @@ export interface TxnBody {
   )[];
 }
 
+/** A stored value may well be labelled application/json without being JSON: parse if it parses. */
+function parseJson(headers: Headers, text: string): unknown {
+  if (!(headers.get('content-type') ?? '').startsWith('application/json') || text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 export function keyPath(key: string): string {
   return `/v1/kv/${encodeURIComponent(key)}`;
 }
@@ -61,8 +71,7 @@ export class KvHttp {
       body: init.body,
     });
     const text = await response.text();
-    const isJson = (response.headers.get('content-type') ?? '').startsWith('application/json');
-    return { status: response.status, headers: response.headers, json: (isJson && text !== '' ? JSON.parse(text) : undefined) as T, text };
+    return { status: response.status, headers: response.headers, json: parseJson(response.headers, text) as T, text };
   }
 
   put(key: string, value: string | Buffer, options: PutOptions = {}): Promise<Answer<EntryMeta & ErrorBody>> {

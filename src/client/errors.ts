@@ -35,6 +35,9 @@ export async function errorFromResponse(response: Response): Promise<KvsClientEr
     // Not JSON: the seed routes answer errors in plain text; fall through.
   }
   const message = text.trim() !== '' ? text.trim() : `${response.status} ${response.statusText}`;
+  // The seed routes' plain text is `MESSAGE (code)`.
+  const seed = /^(.*) \(([a-z_]+)\)$/s.exec(message);
+  if (seed) return new KvsClientError(response.status, seed[2]!, seed[1]!);
   return new KvsClientError(response.status, `http_${response.status}`, message);
 }
 

@@ -163,7 +163,7 @@ describe('KvsClient against a real server', () => {
     assert.equal(latest?.key, 'seed/three');
     assert.equal(latest?.value.toString(), '3');
     assert.equal(await client.seedGet(['seed/none', 'seed/nada']), undefined);
-    await assert.rejects(new KvsClient({ url: server.url, token: 'nope' }).seedPost({ 'seed/x': 'y' }), (error: unknown) => error instanceof KvsClientError && error.status === 403);
+    await rejectsWith(new KvsClient({ url: server.url, token: 'nope' }).seedPost({ 'seed/x': 'y' }), 403, 'auth_invalid');
     assert.equal(await client.get('seed/x'), undefined);
   });
 

@@ -4,6 +4,7 @@ import { Option, type Command } from 'commander';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
+import type { KvsClient, ListItem } from '../../client/index.js';
 import { formatNames, type KvRecord } from '../formats/index.js';
 import { yamlFormat } from '../formats/yaml-format.js';
 import { action } from './cli-error.js';
@@ -18,7 +19,24 @@ interface ExportOptions extends ConnectionOptions {
   readonly output?: string;
 }
 
-const PAGE_SIZE = 1000;
+const MAX_PAGE_KEYS = 1000;
+const MIN_PAGE_KEYS = 10;
+/** Bytes of values to aim for per page, so pages of large values stay small responses. */
+const PAGE_VALUE_BYTES = 4 * 1024 * 1024;
+
+/** Every key with its value, in pages sized from the values seen so far. */
+async function* pagesOfValues(client: KvsClient, prefix: string): AsyncGenerator<ListItem, void, undefined> {
+  let after: string | undefined;
+  let limit = MAX_PAGE_KEYS / 10;
+  for (;;) {
+    const page = await client.list({ prefix, after, limit, values: true });
+    yield* page.items;
+    if (page.next === null || page.items.length === 0) return;
+    after = page.next;
+    const averageBytes = page.items.reduce((sum, item) => sum + item.size, 0) / page.items.length;
+    limit = Math.max(MIN_PAGE_KEYS, Math.min(MAX_PAGE_KEYS, Math.floor(PAGE_VALUE_BYTES / Math.max(averageBytes, 1))));
+  }
+}
 
 export function registerExport(program: Command): void {
   withConnection(program.command('export'))
@@ -48,7 +66,7 @@ export function registerExport(program: Command): void {
         let count = 0;
         try {
           await writeChunk(out, writer.begin());
-          for await (const item of client.listAll({ prefix: options.prefix, values: true, limit: PAGE_SIZE })) {
+          for await (const item of pagesOfValues(client, options.prefix)) {
             const record: KvRecord = {
               key: item.key,
               value: item.value ?? Buffer.alloc(0),

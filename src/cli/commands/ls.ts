@@ -43,7 +43,7 @@ export function registerLs(program: Command): void {
         const client = clientFor(options);
         let count = 0;
         if (options.long && !options.json) await writeChunk(process.stdout, `${LONG_HEADER}\n`);
-        for await (const item of client.listAll({ prefix })) {
+        for await (const item of client.listAll({ prefix, limit: 1000 })) {
           if (options.json) await writeChunk(process.stdout, `${count === 0 ? '[\n' : ',\n'}  ${jsonItem(item)}`);
           else await writeChunk(process.stdout, options.long ? longLine(item) : `${printable(item.key)}\n`);
           count++;

@@ -176,6 +176,17 @@ export class KvService {
     return this.call(() => this.engine.get(key, this.clock()));
   }
 
+  /**
+   * The read fast path: the live entry, or undefined when the key is absent, or null when this
+   * cannot be answered synchronously (engine without sync reads). Throws like get().
+   */
+  getSync(caller: Caller, key: string): Entry | undefined | null {
+    if (this.engine.getSync === undefined) return null;
+    this.validateKey(key);
+    this.authorize(caller, 'read', key);
+    return this.engine.getSync(key, this.clock());
+  }
+
   async getMany(caller: Caller, keys: readonly string[]): Promise<(Entry | undefined)[]> {
     this.validateBatch(keys.length);
     for (const key of keys) {

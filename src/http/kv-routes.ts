@@ -6,7 +6,7 @@ import { KvsError } from '../core/errors.js';
 import type { Entry, EntryInfo } from '../core/model.js';
 import type { KvService } from '../core/service.js';
 import { callerOf } from './caller.js';
-import { DEFAULT_CONTENT_TYPE } from './seed-routes.js';
+import { entryHeaders } from './entry-headers.js';
 
 const KEY_PATH = '/v1/kv/';
 
@@ -28,13 +28,8 @@ export function parseVersionHeader(value: string): number {
   return Number(match[1]);
 }
 
-export function setEntryHeaders(reply: FastifyReply, entry: EntryInfo | Entry): void {
-  reply.header('etag', `"${entry.version}"`);
-  reply.header('last-modified', new Date(entry.updated).toUTCString());
-  reply.header('kvs-revision', String(entry.modRevision));
-  reply.header('kvs-create-revision', String(entry.createRevision));
-  reply.header('kvs-version', String(entry.version));
-  if (entry.expires !== null) reply.header('kvs-expires', new Date(entry.expires).toISOString());
+export function setEntryHeaders(reply: FastifyReply, entry: EntryInfo | Entry, withContentType = false): void {
+  reply.headers(entryHeaders(entry, withContentType));
 }
 
 export function describe(entry: EntryInfo): Record<string, unknown> {
@@ -84,8 +79,8 @@ export const kvRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, 
   const get = async (request: FastifyRequest, reply: FastifyReply) => {
     const entry = await service.get(callerOf(service, request), keyFromUrl(request.url));
     if (entry === undefined) throw new KvsError('not_found');
-    setEntryHeaders(reply, entry);
-    return reply.type(entry.contentType ?? DEFAULT_CONTENT_TYPE).send(entry.value);
+    setEntryHeaders(reply, entry, true);
+    return reply.send(entry.value);
   };
   app.get('/v1/kv/*', { schema: { summary: 'Read a value (raw bytes) with its metadata in headers', response: { 404: errorSchema } } }, get);
 

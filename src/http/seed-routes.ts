@@ -5,23 +5,13 @@
 //   GET /                  the index page
 
 import formbody from '@fastify/formbody';
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { KvsError } from '../core/errors.js';
-import type { Entry } from '../core/model.js';
 import type { KvService } from '../core/service.js';
 import { callerOf } from './caller.js';
+import { DEFAULT_CONTENT_TYPE, entryHeaders, headerSafeKey } from './entry-headers.js';
 import { renderIndexPage } from './index-page.js';
 
-export const DEFAULT_CONTENT_TYPE = 'text/plain; charset=utf-8';
-
-/** A key as a header value: printable ASCII as is, everything else (and '%') percent-encoded. */
-export function headerSafeKey(key: string): string {
-  return key.replace(/[^\x21-\x7e]|%/gu, (char) => encodeURIComponent(char));
-}
-
-export function sendValue(reply: FastifyReply, entry: Entry): FastifyReply {
-  return reply.type(entry.contentType ?? DEFAULT_CONTENT_TYPE).send(entry.value);
-}
 
 export const seedRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, { service }) => {
   await app.register(formbody, { bodyLimit: service.limits.maxBodyBytes });
@@ -58,10 +48,9 @@ export const seedRoutes: FastifyPluginAsync<{ service: KvService }> = async (app
       const keys = (Array.isArray(k) ? k.join(',') : k).split(',');
       const entry = keys.length === 1 ? await service.get(caller, keys[0]!) : await service.getMostRecent(caller, keys);
       if (entry === undefined) throw new KvsError('not_found', keys.length === 1 ? 'No such key.' : 'None of these keys exists.');
+      reply.headers(entryHeaders(entry));
       reply.header('kvs-key', headerSafeKey(entry.key));
-      reply.header('etag', `"${entry.version}"`);
-      reply.header('kvs-revision', String(entry.modRevision));
-      return sendValue(reply, entry);
+      return reply.send(entry.value);
     },
   );
 

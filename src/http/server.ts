@@ -4,6 +4,8 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../core/config.js';
 import { KvsError } from '../core/errors.js';
@@ -14,6 +16,7 @@ import { limitConnections } from './connection-limit.js';
 import { sendError, toKvsError } from './error-render.js';
 import { createMetrics, healthRoutes } from './health-routes.js';
 import { kvRoutes } from './kv-routes.js';
+import { createReadFastPath, type FastPath } from './read-fast-path.js';
 import { seedRoutes } from './seed-routes.js';
 import { txnRoutes } from './txn-routes.js';
 import { watchRoutes } from './watch-routes.js';
@@ -31,7 +34,21 @@ export async function buildHttpApp({ service, hub, config, log }: HttpServerOpti
     config.tlsCert !== undefined && config.tlsKey !== undefined
       ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }
       : null;
+  // The read fast path sits in front of Fastify (see read-fast-path.ts); it needs the metrics
+  // before the app exists, so the request counter is created first.
+  const metrics = createMetrics(service, hub);
+  let fastPath: FastPath | undefined;
   const app = Fastify({
+    serverFactory: (handler) => {
+      const listener = (request: IncomingMessage, response: ServerResponse) => {
+        if (fastPath === undefined || !fastPath(request, response)) handler(request, response);
+      };
+      const server = https ? createHttpsServer(https, listener) : createHttpServer(listener);
+      server.requestTimeout = limits.requestTimeoutMs;
+      server.headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
+      server.keepAliveTimeout = 72_000;
+      return server;
+    },
     logger: false,
     bodyLimit: limits.maxBodyBytes,
     routerOptions: { maxParamLength: limits.maxUrlBytes },
@@ -47,11 +64,10 @@ export async function buildHttpApp({ service, hub, config, log }: HttpServerOpti
       const plain = reply as unknown as FastifyReply;
       void plain.code(kvsError.status).type('application/json; charset=utf-8').send(JSON.stringify(kvsError.toJSON()));
     },
-    ...(https ? { https } : {}),
   });
   app.server.headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
   limitConnections(app.server, limits.maxConnections, https !== null);
-  const metrics = createMetrics(service, hub);
+  if (!config.accessLog) fastPath = createReadFastPath(service, limits.maxUrlBytes, metrics.countRequest);
 
   // Callback-style hooks: an async hook costs a promise per request on every route.
   app.addHook('onRequest', (request, _reply, done) => {

@@ -42,6 +42,11 @@ export interface Engine {
   readonly kind: string;
 
   get(key: string, now: number): Promise<Entry | undefined>;
+  /**
+   * Synchronous read, for engines whose reads never wait on I/O (lmdb's memory map, memory).
+   * Optional: the HTTP read fast path uses it when present.
+   */
+  getSync?(key: string, now: number): Entry | undefined;
   getMany(keys: readonly string[], now: number): Promise<(Entry | undefined)[]>;
   /** Keys in byte order of their UTF-8 encoding. */
   list(options: ListOptions, now: number): Promise<EntryInfo[]>;

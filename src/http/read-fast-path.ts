@@ -1,0 +1,61 @@
+// The hot read path, answered by a plain node:http listener in front of Fastify.
+//
+// Why: GET /v1/kv/{key} and the seed's GET /?k=KEY are most of the traffic (the TV-set client
+// polls). This listener answers only their 200 case — found, allowed, engine with synchronous
+// reads — and hands every other request, including every error, to the Fastify routes, which
+// remain the complete implementation (so errors are rendered in one place).
+// Measured gain: see BENCHMARKS.md ("read fast path" row).
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Entry } from '../core/model.js';
+import type { Caller, KvService } from '../core/service.js';
+import { anonymous } from '../core/service.js';
+import { entryHeaders, headerSafeKey } from './entry-headers.js';
+
+const KEY_PATH = '/v1/kv/';
+const SEED_SINGLE = /^\/\?k=([^&,]*)$/;
+
+export type FastPath = (request: IncomingMessage, response: ServerResponse) => boolean;
+
+export function createReadFastPath(service: KvService, maxUrlBytes: number, countRequest: (method: string, status: number) => void): FastPath {
+  const callerOf = (request: IncomingMessage): Caller => {
+    const authorization = request.headers.authorization;
+    if (authorization === undefined) return anonymous;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    return service.authenticate(match ? match[1] : authorization.trim(), request.socket.remoteAddress ?? '');
+  };
+
+  const lookup = (request: IncomingMessage, encodedKey: string): Entry | undefined => {
+    try {
+      const entry = service.getSync(callerOf(request), decodeURIComponent(encodedKey));
+      return entry ?? undefined;
+    } catch {
+      // Invalid key, auth failure, ...: the Fastify route answers it properly.
+      return undefined;
+    }
+  };
+
+  return (request, response) => {
+    const url = request.url;
+    if (request.method !== 'GET' || url === undefined || url.length > maxUrlBytes) return false;
+    let entry: Entry | undefined;
+    let seed = false;
+    if (url.startsWith(KEY_PATH)) {
+      if (url.includes('?')) return false;
+      entry = lookup(request, url.slice(KEY_PATH.length));
+    } else if (url.startsWith('/?k=')) {
+      const match = SEED_SINGLE.exec(url);
+      if (match === null) return false;
+      seed = true;
+      entry = lookup(request, match[1]!.replace(/\+/g, ' '));
+    }
+    if (entry === undefined) return false;
+    const headers = entryHeaders(entry);
+    headers['content-length'] = String(entry.value.length);
+    if (seed) headers['kvs-key'] = headerSafeKey(entry.key);
+    response.writeHead(200, headers);
+    response.end(entry.value);
+    countRequest('GET', 200);
+    return true;
+  };
+}

@@ -43,27 +43,34 @@ const RESUMED = /^<\.\.\. ([a-z0-9_]+) resumed>(.*)$/su;
 const CALL_START = /^([a-z0-9_]+)\((.*)$/su;
 const FD_ARG = /^(\d+)<(.*?)>(?=[,)]|$)/su;
 
+export interface ParsedTrace {
+  /** Every call, in order of the line where it started. */
+  readonly events: SyscallEvent[];
+  /** Lines that were neither a call nor a known notice (a sign the log format was misread). */
+  readonly unparsed: string[];
+}
+
 /** Parses strace output held in memory (tests of the parser, small logs). */
-export function parseStraceText(text: string): SyscallEvent[] {
+export function parseStraceText(text: string): ParsedTrace {
   const parser = new StraceParser();
   let lineNumber = 0;
   for (const line of text.split('\n')) parser.feed(line, ++lineNumber);
-  return parser.finish();
+  return { events: parser.finish(), unparsed: parser.unparsed };
 }
 
 /** Parses a strace output file line by line (logs of hundreds of megabytes). */
-export async function parseStraceFile(path: string): Promise<SyscallEvent[]> {
+export async function parseStraceFile(path: string): Promise<ParsedTrace> {
   const parser = new StraceParser();
   const lines = createInterface({ input: createReadStream(path, { encoding: 'latin1' }), crlfDelay: Infinity });
   let lineNumber = 0;
   for await (const line of lines) parser.feed(line, ++lineNumber);
-  return parser.finish();
+  return { events: parser.finish(), unparsed: parser.unparsed };
 }
 
 export class StraceParser {
   private readonly events: SyscallEvent[] = [];
   private readonly pending = new Map<number, PendingCall>();
-  /** Lines that looked like neither a call nor a known notice: reported, never silently dropped. */
+  /** Lines that looked like neither a call nor a known notice. */
   readonly unparsed: string[] = [];
 
   feed(line: string, lineNumber: number): void {

@@ -1,0 +1,135 @@
+// Concurrency: several clients increment a few counters with compare-and-swap (GET value and
+// ETag, then PUT If-Match; If-None-Match: * for the first write), while readers poll the same
+// keys. Afterwards (1) each counter equals the number of acknowledged successful increments
+// (no lost update), and (2) the recorded history of single-key operations (invoke and return
+// times, input, answer) is linearizable for a versioned register with CAS, checked per key
+// by test/helpers/linearizability.ts. Run with one process and with --workers 2 (two processes
+// over the same store, connections spread over both).
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkPartitioned, keyModel, type HistoryOperation, type KeyInput, type KeyOutput } from '../helpers/linearizability.js';
+import { removeDir, startServer } from '../helpers/server-process.js';
+import { KvHttp } from './kv-http.js';
+
+type Recorded = HistoryOperation<KeyInput, KeyOutput> & { readonly key: string };
+
+const now = () => Number(process.hrtime.bigint());
+
+class Recorder {
+  readonly history: Recorded[] = [];
+  constructor(private readonly kv: KvHttp) {}
+
+  /** Runs one HTTP operation, recording it; an error leaves the outcome unknown (return = Infinity). */
+  private async record(client: number, key: string, input: KeyInput, run: () => Promise<KeyOutput>): Promise<KeyOutput | undefined> {
+    const call = now();
+    try {
+      const output = await run();
+      this.history.push({ client, key, input, output, call, return: now() });
+      return output;
+    } catch (error) {
+      this.history.push({ client, key, input, output: undefined, call, return: Infinity });
+      throw error;
+    }
+  }
+
+  read(client: number, key: string) {
+    return this.record(client, key, { op: 'read' }, async () => {
+      const answer = await this.kv.get(key);
+      if (answer.status === 404) return { found: false };
+      assert.equal(answer.status, 200, answer.text);
+      return { found: true, value: answer.text, version: Number(answer.headers.get('etag')!.replaceAll('"', '')) };
+    });
+  }
+
+  cas(client: number, key: string, version: number, value: string) {
+    return this.record(client, key, { op: 'cas', version, value }, async () => {
+      const answer = await this.kv.put(key, value, { ifMatch: `"${version}"` });
+      if (answer.status === 412) {
+        assert.equal(answer.json.error.code, 'version_mismatch');
+        return { ok: false, currentVersion: answer.json.error.currentVersion as number };
+      }
+      assert.ok(answer.status === 200 || answer.status === 201, answer.text);
+      return { ok: true, version: answer.json.version };
+    });
+  }
+
+  create(client: number, key: string, value: string) {
+    return this.record(client, key, { op: 'create', value }, async () => {
+      const answer = await this.kv.put(key, value, { ifNoneMatch: '*' });
+      if (answer.status === 412) {
+        assert.equal(answer.json.error.code, 'key_exists');
+        return { ok: false, currentVersion: answer.json.error.currentVersion as number };
+      }
+      assert.equal(answer.status, 201, answer.text);
+      return { ok: true, version: answer.json.version };
+    });
+  }
+}
+
+async function runIncrements(workers: number): Promise<string> {
+  const server = await startServer({ args: ['--workers', String(workers)] });
+  try {
+    const kv = new KvHttp(server.url, server.token);
+    const recorder = new Recorder(kv);
+    const keys = ['inc/0', 'inc/1', 'inc/2'];
+    const incrementers = 8;
+    const attempts = 40;
+    const readers = 2;
+    const acknowledged = new Map<string, number>(keys.map((key) => [key, 0]));
+    let running = incrementers;
+
+    const incrementer = async (client: number) => {
+      for (let attempt = 0; attempt < attempts; attempt++) {
+        const key = keys[(client + attempt) % keys.length]!;
+        const read = await recorder.read(client, key);
+        const output =
+          read && 'found' in read && read.found
+            ? await recorder.cas(client, key, read.version, String(Number(read.value) + 1))
+            : await recorder.create(client, key, '1');
+        if (output && 'ok' in output && output.ok) acknowledged.set(key, acknowledged.get(key)! + 1);
+      }
+    };
+    const reader = async (client: number) => {
+      for (let index = 0; running > 0; index++) await recorder.read(client, keys[index % keys.length]!);
+    };
+
+    await Promise.all([
+      ...Array.from({ length: incrementers }, async (_, client) => {
+        try {
+          await incrementer(client);
+        } finally {
+          running--;
+        }
+      }),
+      ...Array.from({ length: readers }, (_, index) => reader(incrementers + index)),
+    ]);
+
+    // Final reads are part of the history too.
+    for (const key of keys) {
+      const final = await recorder.read(-1, key);
+      assert.ok(final && 'found' in final && final.found, `${key} exists`);
+      assert.equal(Number(final.value), acknowledged.get(key), `${key}: counter equals the acknowledged increments (no lost update)`);
+    }
+    const total = [...acknowledged.values()].reduce((a, b) => a + b, 0);
+    assert.ok(total > 0);
+
+    const results = checkPartitioned(recorder.history, (operation) => (operation as Recorded).key, keyModel);
+    for (const [key, result] of results) assert.equal(result.ok, true, `${key}: ${result.ok ? '' : result.explanation}`);
+    const failedCas = recorder.history.filter((operation) => operation.output && 'ok' in operation.output && !operation.output.ok).length;
+    const explored = [...results.values()].reduce((sum, result) => sum + result.explored, 0);
+    return `${recorder.history.length} operations, ${total} acknowledged increments, ${failedCas} refused CAS/creates, ${explored} configurations explored`;
+  } finally {
+    await server.stop();
+    removeDir(server.dataDir);
+  }
+}
+
+describe('CAS increments: no lost update, linearizable history', () => {
+  it('one process', async (t) => {
+    t.diagnostic(await runIncrements(1));
+  });
+  it('--workers 2', async (t) => {
+    t.diagnostic(await runIncrements(2));
+  });
+});

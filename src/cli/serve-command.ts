@@ -3,7 +3,6 @@
 import { Command, Option } from 'commander';
 import { ConfigError, defaultConfig, parseStore, validateConfig, type Config } from '../core/config.js';
 import { defaultLimits, type Limits } from '../core/limits.js';
-import { runServer } from '../main.js';
 
 function envName(flag: string): string {
   return 'KVS_' + flag.replace(/^--/, '').replace(/-/g, '_').toUpperCase();
@@ -69,6 +68,8 @@ export function serveCommand(): Command {
   }
   command.action(async (flags: Record<string, unknown>) => {
     try {
+      // Loaded here so that the client commands do not pay for loading the server (~150 ms).
+      const { runServer } = await import('../main.js');
       await runServer(configFromFlags(flags));
     } catch (error) {
       if (error instanceof ConfigError) {

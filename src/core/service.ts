@@ -294,6 +294,11 @@ export class KvService {
 
   /** Deletes a key; false when it did not exist. `ifVersion` makes it conditional. */
   async delete(caller: Caller, key: string, options: { ifVersion?: number } = {}): Promise<boolean> {
+    return (await this.deleteAt(caller, key, options)) !== undefined;
+  }
+
+  /** Like delete; resolves with the revision of the delete, or undefined when the key did not exist. */
+  async deleteAt(caller: Caller, key: string, options: { ifVersion?: number } = {}): Promise<number | undefined> {
     this.validateKey(key);
     this.authorize(caller, 'write', key);
     const conditions: Condition[] = [];
@@ -303,7 +308,7 @@ export class KvService {
     }
     const result = await this.call(() => this.engine.commit({ conditions, operations: [{ type: 'delete', key }] }, this.clock()));
     if (!result.ok) throw this.conditionError(conditions[result.failed]!, result.current);
-    return result.deleted.length > 0;
+    return result.deleted.length > 0 ? result.revision : undefined;
   }
 
   /** All-or-nothing transaction; a failing check throws txn_check_failed naming it. */

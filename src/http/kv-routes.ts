@@ -122,9 +122,9 @@ export const kvRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, 
       const caller = callerOf(service, request);
       const key = keyFromUrl(request.url);
       const ifMatch = request.headers['if-match'];
-      const deleted = await service.delete(caller, key, { ifVersion: ifMatch === undefined ? undefined : parseVersionHeader(ifMatch) });
-      if (!deleted) throw new KvsError('not_found');
-      return reply.send({ deleted: true, revision: await service.revision() });
+      const revision = await service.deleteAt(caller, key, { ifVersion: ifMatch === undefined ? undefined : parseVersionHeader(ifMatch) });
+      if (revision === undefined) throw new KvsError('not_found');
+      return reply.send({ deleted: true, revision });
     },
   );
 

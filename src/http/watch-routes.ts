@@ -28,6 +28,9 @@ export function formatEvents(events: readonly ChangeEvent[], withValues: boolean
   return text;
 }
 
+/** How long a watcher cut off for lagging may take to read what was already buffered. */
+const LAGGING_GRACE_MS = 10_000;
+
 class SseSink implements WatchSink {
   private waitingEvents = 0;
   private ended = false;
@@ -61,7 +64,13 @@ class SseSink implements WatchSink {
     if (this.ended) return;
     this.ended = true;
     this.response.end(`event: end\ndata: ${JSON.stringify({ reason, detail: detail ?? null })}\n\n`);
-    if (reason === 'lagging') this.response.destroy();
+    if (reason === 'lagging') {
+      // Nothing more is queued, so the buffer stays bounded. A client that reads again within
+      // the grace period gets the buffered events and the end event (and knows where to resume);
+      // one that does not is dropped.
+      const timer = setTimeout(() => this.response.destroy(), LAGGING_GRACE_MS).unref();
+      this.response.once('close', () => clearTimeout(timer));
+    }
   }
 }
 

@@ -118,8 +118,11 @@ export class SseStream {
         cleanup();
         reject(new Error(`timed out after ${timeoutMs} ms waiting for ${describe}; got ${this.events.length} events`));
       }, timeoutMs);
+      // The predicate may also depend on things outside the stream: look again now and then.
+      const poll = setInterval(check, 50);
       const cleanup = () => {
         clearTimeout(timer);
+        clearInterval(poll);
         this.waiters.delete(check);
       };
       this.waiters.add(check);

@@ -1,0 +1,399 @@
+// Redis's @keyspace commands as they apply to string keys: existence, deletion, renaming,
+// expiry, and iteration (KEYS, SCAN, RANDOMKEY). Iteration lists the store in key order through
+// KvService.list; SCAN cursors are positions in that order (scan-cursors.ts).
+
+import { defineCommand, type Command, type CommandCall, type RunContext } from '../command.js';
+import { anyExpireArg } from '../expire-args.js';
+import { GlobPattern } from '../glob.js';
+import { int32Arg, integerArg, isWord } from '../numeric-args.js';
+import { compareKeys } from '../../storage/key-order.js';
+import { ok, RespError, redisErrors, SimpleReply, type Reply } from '../reply.js';
+
+const oneKey = { first: 1, last: 1, step: 1 } as const;
+const allKeys = { first: 1, last: -1, step: 1 } as const;
+const twoKeys = { first: 1, last: 2, step: 1 } as const;
+
+const typeString = new SimpleReply('string');
+const typeNone = new SimpleReply('none');
+
+/** Every key matching `pattern`, in key order. */
+async function listMatching(call: CommandCall, pattern: GlobPattern): Promise<string[]> {
+  const { service, session } = call;
+  const pageSize = service.limits.maxListLimit;
+  const keys: string[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await service.list(session.caller, pattern.literalPrefix, after, pageSize);
+    for (const item of page.items) if (pattern.matches(item.key)) keys.push(item.key);
+    if (page.next === null) return keys;
+    after = page.next;
+  }
+}
+
+/** Redis's parseScanCursorOrReply accepts an unsigned decimal; kvs also needs to know the cursor. */
+function scanCursorArg(bytes: Buffer): number {
+  if (bytes.length === 0 || bytes.length > 20 || !/^[0-9]+$/.test(bytes.toString('latin1'))) {
+    throw new RespError('ERR invalid cursor');
+  }
+  return Number(bytes.toString('latin1'));
+}
+
+interface ScanPage {
+  readonly cursor: string;
+  readonly keys: string[];
+}
+
+async function scan(call: CommandCall): Promise<ScanPage> {
+  const { args, service, session, server } = call;
+  const cursor = scanCursorArg(args[1]!);
+  let count = 10;
+  let pattern: GlobPattern | undefined;
+  let type: string | undefined;
+  for (let index = 2; index < args.length; index++) {
+    const option = args[index]!;
+    const hasValue = index + 1 < args.length;
+    if (isWord(option, 'count') && hasValue) {
+      count = integerArg(args[++index]!);
+      if (count < 1) throw new RespError(redisErrors.syntax);
+    } else if (isWord(option, 'match') && hasValue) {
+      const candidate = new GlobPattern(args[++index]!);
+      pattern = candidate.matchesEverything ? undefined : candidate;
+    } else if (isWord(option, 'type') && hasValue) {
+      type = args[++index]!.toString('utf8').toLowerCase();
+    } else {
+      throw new RespError(redisErrors.syntax);
+    }
+  }
+  let after: string | undefined;
+  if (cursor !== 0) {
+    after = server.cursors.resolve(cursor);
+    // kvs cursors are table entries: one that was never issued (or long forgotten) is refused
+    // rather than silently restarting the iteration.
+    if (after === undefined) throw new RespError('ERR invalid cursor');
+  }
+  // Every key is a string: TYPE string is no filter, any other type matches nothing.
+  if (type !== undefined && type !== 'string') return { cursor: '0', keys: [] };
+  const limit = Math.min(count, service.limits.maxListLimit);
+  const page = await service.list(session.caller, pattern?.literalPrefix ?? '', after, limit);
+  const keys: string[] = [];
+  for (const item of page.items) if (pattern === undefined || pattern.matches(item.key)) keys.push(item.key);
+  const next = page.next === null ? 0 : server.cursors.create(page.next);
+  return { cursor: String(next), keys };
+}
+
+/** Stores of up to this many keys get a uniformly chosen RANDOMKEY; larger ones a random position. */
+const UNIFORM_RANDOM_KEYS = 10_000;
+
+async function randomKey(call: CommandCall): Promise<string | null> {
+  const { service, session } = call;
+  const count = await service.count();
+  if (count === 0) return null;
+  const pageSize = service.limits.maxListLimit;
+  if (count <= UNIFORM_RANDOM_KEYS) {
+    let skip = Math.floor(Math.random() * count);
+    let after: string | undefined;
+    let first: string | undefined;
+    for (;;) {
+      const page = await service.list(session.caller, '', after, pageSize);
+      first ??= page.items[0]?.key;
+      if (skip < page.items.length) return page.items[skip]!.key;
+      if (page.next === null) return first ?? null; // expired keys made the count too high
+      skip -= page.items.length;
+      after = page.next;
+    }
+  }
+  let probe = '';
+  const length = 1 + Math.floor(Math.random() * 4);
+  for (let index = 0; index < length; index++) probe += String.fromCharCode(0x20 + Math.floor(Math.random() * 95));
+  const [found] = (await service.list(session.caller, '', probe, 1)).items;
+  if (found !== undefined) return found.key;
+  const [first] = (await service.list(session.caller, '', undefined, 1)).items;
+  return first?.key ?? null;
+}
+
+interface ExpireFlags {
+  nx: boolean;
+  xx: boolean;
+  gt: boolean;
+  lt: boolean;
+}
+
+function parseExpireFlags(args: readonly Buffer[]): ExpireFlags {
+  const flags = { nx: false, xx: false, gt: false, lt: false };
+  for (let index = 3; index < args.length; index++) {
+    const option = args[index]!;
+    if (isWord(option, 'nx')) flags.nx = true;
+    else if (isWord(option, 'xx')) flags.xx = true;
+    else if (isWord(option, 'gt')) flags.gt = true;
+    else if (isWord(option, 'lt')) flags.lt = true;
+    else throw new RespError(`ERR Unsupported option ${option.toString('utf8')}`);
+  }
+  if (flags.nx && (flags.xx || flags.gt || flags.lt)) {
+    throw new RespError('ERR NX and XX, GT or LT options at the same time are not compatible');
+  }
+  if (flags.gt && flags.lt) throw new RespError('ERR GT and LT options at the same time are not compatible');
+  return flags;
+}
+
+const expireCommand = (name: string, unit: 'seconds' | 'ms', relative: boolean, summary: string, since: string): Command =>
+  defineCommand({
+    name,
+    arity: -3,
+    flags: ['write', 'fast'],
+    group: 'generic',
+    summary,
+    since,
+    complexity: 'O(1)',
+    keys: oneKey,
+    access: 'write',
+    run(context) {
+      const { args, view, now } = context;
+      const key = context.keys[0]!;
+      const flags = parseExpireFlags(args);
+      const when = anyExpireArg(args[2]!, unit, relative, now, name);
+      const current = view.get(key);
+      if (current === undefined) return 0;
+      const existing = current.expires;
+      if (flags.nx && existing !== null) return 0;
+      if (flags.xx && existing === null) return 0;
+      if (flags.gt && (existing === null || when <= existing)) return 0;
+      if (flags.lt && existing !== null && when >= existing) return 0;
+      if (when <= now) view.delete(key);
+      else view.put(key, current.value, when, current.contentType);
+      return 1;
+    },
+  });
+
+const ttlCommand = (name: string, report: (expires: number, now: number) => number, summary: string, since: string): Command =>
+  defineCommand({
+    name,
+    arity: 2,
+    flags: ['readonly', 'fast'],
+    group: 'generic',
+    summary,
+    since,
+    complexity: 'O(1)',
+    keys: oneKey,
+    access: 'read',
+    run(context) {
+      const current = context.view.get(context.keys[0]!);
+      if (current === undefined) return -2;
+      if (current.expires === null) return -1;
+      return report(current.expires, context.now);
+    },
+  });
+
+function existing(context: RunContext): number {
+  let count = 0;
+  for (const key of context.keys) if (context.view.exists(key)) count++;
+  return count;
+}
+
+function deleteKeys(context: RunContext): number {
+  let count = 0;
+  for (const key of context.keys) {
+    if (context.view.exists(key)) {
+      context.view.delete(key);
+      count++;
+    }
+  }
+  return count;
+}
+
+function rename(context: RunContext, nx: boolean): Reply {
+  const { view } = context;
+  const [source, destination] = context.keys as [string, string];
+  const current = view.get(source);
+  if (current === undefined) throw new RespError(redisErrors.noSuchKey);
+  if (source === destination) return nx ? 0 : ok;
+  if (nx && view.exists(destination)) return 0;
+  view.put(destination, current.value, current.expires, current.contentType);
+  view.delete(source);
+  return nx ? 1 : ok;
+}
+
+export const keyspaceCommands: readonly Command[] = [
+  ...(['del', 'unlink'] as const).map((name) =>
+    defineCommand({
+      name,
+      arity: -2,
+      flags: name === 'del' ? ['write'] : ['write', 'fast'],
+      group: 'generic',
+      summary: name === 'del' ? 'Delete a key' : 'Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.',
+      since: name === 'del' ? '1.0.0' : '4.0.0',
+      complexity: 'O(N) where N is the number of keys that will be removed.',
+      keys: allKeys,
+      access: 'write',
+      run: deleteKeys,
+    }),
+  ),
+
+  ...(['exists', 'touch'] as const).map((name) =>
+    defineCommand({
+      name,
+      arity: -2,
+      flags: ['readonly', 'fast'],
+      group: 'generic',
+      summary: name === 'exists' ? 'Determine if a key exists' : 'Alters the last access time of a key(s). Returns the number of existing keys specified.',
+      since: name === 'exists' ? '1.0.0' : '3.2.1',
+      complexity: 'O(N) where N is the number of keys to check.',
+      keys: allKeys,
+      access: 'read',
+      run: existing,
+    }),
+  ),
+
+  defineCommand({
+    name: 'type',
+    arity: 2,
+    flags: ['readonly', 'fast'],
+    group: 'generic',
+    summary: 'Determine the type stored at key',
+    since: '1.0.0',
+    complexity: 'O(1)',
+    keys: oneKey,
+    access: 'read',
+    run: (context) => (context.view.exists(context.keys[0]!) ? typeString : typeNone),
+  }),
+
+  defineCommand({
+    name: 'rename',
+    arity: 3,
+    flags: ['write'],
+    group: 'generic',
+    summary: 'Rename a key',
+    since: '1.0.0',
+    complexity: 'O(1)',
+    keys: twoKeys,
+    access: 'write',
+    run: (context) => rename(context, false),
+  }),
+
+  defineCommand({
+    name: 'renamenx',
+    arity: 3,
+    flags: ['write', 'fast'],
+    group: 'generic',
+    summary: 'Rename a key, only if the new key does not exist',
+    since: '1.0.0',
+    complexity: 'O(1)',
+    keys: twoKeys,
+    access: 'write',
+    run: (context) => rename(context, true),
+  }),
+
+  defineCommand({
+    name: 'copy',
+    arity: -3,
+    flags: ['write', 'denyoom'],
+    group: 'generic',
+    summary: 'Copy a key',
+    since: '6.2.0',
+    complexity: 'O(N) worst case for collections, where N is the number of nested items. O(1) for string values.',
+    keys: twoKeys,
+    access: 'write',
+    keyAccess: (index) => (index === 0 ? 'read' : 'write'),
+    run(context) {
+      const { args, view } = context;
+      let replace = false;
+      for (let index = 3; index < args.length; index++) {
+        const option = args[index]!;
+        if (isWord(option, 'replace')) {
+          replace = true;
+        } else if (isWord(option, 'db') && index + 1 < args.length) {
+          // kvs has one database: 0.
+          if (int32Arg(args[++index]!) !== 0) throw new RespError(redisErrors.dbIndex);
+        } else {
+          throw new RespError(redisErrors.syntax);
+        }
+      }
+      const [source, destination] = context.keys as [string, string];
+      if (source === destination) throw new RespError(redisErrors.sameObject);
+      const current = view.get(source);
+      if (current === undefined) return 0;
+      if (view.exists(destination) && !replace) return 0;
+      view.put(destination, current.value, current.expires, current.contentType);
+      return 1;
+    },
+  }),
+
+  defineCommand<string[]>({
+    name: 'keys',
+    arity: 2,
+    flags: ['readonly'],
+    group: 'generic',
+    summary: 'Find all keys matching the given pattern',
+    since: '1.0.0',
+    complexity: 'O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.',
+    access: 'read',
+    prepare: (call) => listMatching(call, new GlobPattern(call.args[1]!)),
+    run(context, listed) {
+      // Inside MULTI, earlier commands' writes count.
+      const pattern = new GlobPattern(context.args[1]!);
+      const keys = new Set(listed);
+      let changed = false;
+      for (const [key, exists] of context.view.pendingKeys()) {
+        if (!pattern.matches(key)) continue;
+        changed = true;
+        if (exists) keys.add(key);
+        else keys.delete(key);
+      }
+      return changed ? [...keys].sort(compareKeys) : listed;
+    },
+  }),
+
+  defineCommand<ScanPage>({
+    name: 'scan',
+    arity: -2,
+    flags: ['readonly'],
+    group: 'generic',
+    summary: 'Incrementally iterate the keys space',
+    since: '2.8.0',
+    complexity: 'O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.',
+    access: 'read',
+    prepare: scan,
+    run: (_context, page) => [page.cursor, page.keys],
+  }),
+
+  defineCommand<string | null>({
+    name: 'randomkey',
+    arity: 1,
+    flags: ['readonly'],
+    group: 'generic',
+    summary: 'Return a random key from the keyspace',
+    since: '1.0.0',
+    complexity: 'O(1)',
+    access: 'read',
+    prepare: randomKey,
+    run: (_context, key) => key,
+  }),
+
+  expireCommand('expire', 'seconds', true, "Set a key's time to live in seconds", '1.0.0'),
+  expireCommand('pexpire', 'ms', true, "Set a key's time to live in milliseconds", '2.6.0'),
+  expireCommand('expireat', 'seconds', false, 'Set the expiration for a key as a UNIX timestamp', '1.2.0'),
+  expireCommand('pexpireat', 'ms', false, 'Set the expiration for a key as a UNIX timestamp specified in milliseconds', '2.6.0'),
+
+  ttlCommand('ttl', (expires, now) => Math.floor((Math.max(0, expires - now) + 500) / 1000), 'Get the time to live for a key in seconds', '1.0.0'),
+  ttlCommand('pttl', (expires, now) => Math.max(0, expires - now), 'Get the time to live for a key in milliseconds', '2.6.0'),
+  ttlCommand('expiretime', (expires) => Math.floor(expires / 1000), 'Get the expiration Unix timestamp for a key', '7.0.0'),
+  ttlCommand('pexpiretime', (expires) => expires, 'Get the expiration Unix timestamp for a key in milliseconds', '7.0.0'),
+
+  defineCommand({
+    name: 'persist',
+    arity: 2,
+    flags: ['write', 'fast'],
+    group: 'generic',
+    summary: 'Remove the expiration from a key',
+    since: '2.2.0',
+    complexity: 'O(1)',
+    keys: oneKey,
+    access: 'write',
+    run(context) {
+      const key = context.keys[0]!;
+      const current = context.view.get(key);
+      if (current === undefined || current.expires === null) return 0;
+      context.view.put(key, current.value, null, current.contentType);
+      return 1;
+    },
+  }),
+];

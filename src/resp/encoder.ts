@@ -1,0 +1,144 @@
+// RESP2 / RESP3 reply encoding. Replies are written to a ReplySink as latin1 text (headers and
+// small values, every char one byte) or as raw Buffers (large values), so the connection can
+// batch many replies into one socket write without copying large values into strings.
+
+import {
+  BooleanReply,
+  DoubleReply,
+  ErrorReply,
+  MapReply,
+  NullArrayReply,
+  SetReply,
+  SimpleReply,
+  VerbatimReply,
+  type Reply,
+} from './reply.js';
+
+export type Protocol = 2 | 3;
+
+export interface ReplySink {
+  /** Bytes given as a latin1 string: every char is one byte (< 256). */
+  text(chunk: string): void;
+  /** Raw bytes (the sink may keep a reference until written). */
+  bytes(chunk: Buffer): void;
+}
+
+/** Values up to this size are copied into the text stream; larger ones are passed as Buffers. */
+const INLINE_VALUE_BYTES = 16 * 1024;
+
+const ASCII = /^[\x00-\x7f]*$/;
+
+export function writeBulk(sink: ReplySink, value: Buffer): void {
+  if (value.length <= INLINE_VALUE_BYTES) {
+    sink.text(`$${value.length}\r\n${value.toString("latin1")}\r\n`);
+  } else {
+    sink.text(`$${value.length}\r\n`);
+    sink.bytes(value);
+    sink.text('\r\n');
+  }
+}
+
+function writeBulkString(sink: ReplySink, value: string, type = '$'): void {
+  if (value.length <= INLINE_VALUE_BYTES && ASCII.test(value)) {
+    sink.text(`${type}${value.length}\r\n${value}\r\n`);
+    return;
+  }
+  const bytes = Buffer.from(value, 'utf8');
+  if (type === '$') {
+    writeBulk(sink, bytes);
+  } else {
+    sink.text(`${type}${bytes.length}\r\n`);
+    sink.bytes(bytes);
+    sink.text('\r\n');
+  }
+}
+
+/** Simple strings and errors must stay on one line: CR and LF become spaces, as Redis does. */
+function oneLine(text: string): string {
+  return text.includes('\r') || text.includes('\n') ? text.replace(/[\r\n]/g, ' ') : text;
+}
+
+function latin1OfUtf8(text: string): string {
+  return ASCII.test(text) ? text : Buffer.from(text, 'utf8').toString('latin1');
+}
+
+export function writeReply(sink: ReplySink, reply: Reply, protocol: Protocol): void {
+  if (reply === null) {
+    sink.text(protocol === 3 ? '_\r\n' : '$-1\r\n');
+  } else if (Buffer.isBuffer(reply)) {
+    writeBulk(sink, reply);
+  } else if (typeof reply === 'string') {
+    writeBulkString(sink, reply);
+  } else if (typeof reply === 'number' || typeof reply === 'bigint') {
+    sink.text(`:${reply}\r\n`);
+  } else if (Array.isArray(reply)) {
+    const items = reply as readonly Reply[];
+    sink.text(`*${items.length}\r\n`);
+    for (const item of items) writeReply(sink, item, protocol);
+  } else if (reply instanceof SimpleReply) {
+    sink.text(`+${latin1OfUtf8(oneLine(reply.text))}\r\n`);
+  } else if (reply instanceof ErrorReply) {
+    sink.text(`-${latin1OfUtf8(oneLine(reply.line))}\r\n`);
+  } else if (reply instanceof NullArrayReply) {
+    sink.text(protocol === 3 ? '_\r\n' : '*-1\r\n');
+  } else if (reply instanceof MapReply) {
+    sink.text(protocol === 3 ? `%${reply.entries.length}\r\n` : `*${reply.entries.length * 2}\r\n`);
+    for (const [key, value] of reply.entries) {
+      writeReply(sink, key, protocol);
+      writeReply(sink, value, protocol);
+    }
+  } else if (reply instanceof SetReply) {
+    sink.text(protocol === 3 ? `~${reply.items.length}\r\n` : `*${reply.items.length}\r\n`);
+    for (const item of reply.items) writeReply(sink, item, protocol);
+  } else if (reply instanceof DoubleReply) {
+    const text = formatDouble(reply.value);
+    if (protocol === 3) sink.text(`,${text}\r\n`);
+    else writeBulkString(sink, text);
+  } else if (reply instanceof BooleanReply) {
+    sink.text(protocol === 3 ? (reply.value ? '#t\r\n' : '#f\r\n') : reply.value ? ':1\r\n' : ':0\r\n');
+  } else if (reply instanceof VerbatimReply) {
+    if (protocol === 3) writeBulkString(sink, `${reply.format}:${reply.text}`, '=');
+    else writeBulkString(sink, reply.text);
+  } else {
+    throw new TypeError('unknown reply type');
+  }
+}
+
+/** Encodes one reply into a Buffer (tests, and replies written outside the batching path). */
+export function encodeReply(reply: Reply, protocol: Protocol): Buffer {
+  const chunks: Buffer[] = [];
+  let text = '';
+  const sink: ReplySink = {
+    text(chunk) {
+      text += chunk;
+    },
+    bytes(chunk) {
+      if (text !== '') chunks.push(Buffer.from(text, 'latin1'));
+      text = '';
+      chunks.push(chunk);
+    },
+  };
+  writeReply(sink, reply, protocol);
+  if (text !== '') chunks.push(Buffer.from(text, 'latin1'));
+  return Buffer.concat(chunks);
+}
+
+/** Redis's double formatting (`%.17g`; inf, -inf, nan). */
+export function formatDouble(value: number): string {
+  if (Number.isNaN(value)) return 'nan';
+  if (value === Infinity) return 'inf';
+  if (value === -Infinity) return '-inf';
+  if (value === 0) return Object.is(value, -0) ? '-0' : '0';
+  const exponent = Math.floor(Math.log10(Math.abs(value)));
+  const precise = value.toPrecision(17);
+  // %g uses scientific notation when the exponent is < -4 or >= the precision.
+  const [mantissa, exp] = precise.includes('e') ? precise.split('e') : [precise, undefined];
+  const trimmed = (text: string) => (text.includes('.') ? text.replace(/\.?0+$/, '') : text);
+  if (exp === undefined && exponent >= -4 && exponent < 17) return trimmed(mantissa!);
+  const scientific = value.toExponential(16);
+  const [digits, power] = scientific.split('e');
+  const powerValue = Number(power);
+  const sign = powerValue < 0 ? '-' : '+';
+  const magnitude = String(Math.abs(powerValue)).padStart(2, '0');
+  return `${trimmed(digits!)}e${sign}${magnitude}`;
+}

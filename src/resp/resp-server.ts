@@ -1,0 +1,61 @@
+// The RESP listener (`kvs serve --resp-port N`): a node:net server whose connections each run a
+// RespConnection over the shared KvService. Connections beyond limits.maxConnections are told
+// `-ERR max number of clients reached` and closed, as Redis does.
+
+import { createServer, type Socket } from 'node:net';
+import type { Limits } from '../core/limits.js';
+import type { KvService } from '../core/service.js';
+import { createCommandTable } from './command-table.js';
+import { RespConnection } from './resp-connection.js';
+import { RespServerState } from './server-state.js';
+
+export interface RespServerOptions {
+  readonly service: KvService;
+  readonly host: string;
+  readonly port: number;
+  readonly limits: Limits;
+  readonly log?: (message: string) => void;
+}
+
+export interface RespServer {
+  /** The port listened on (the OS's choice when 0 was asked). */
+  readonly port: number;
+  /** Stops listening and closes every connection. */
+  close(): Promise<void>;
+}
+
+export async function startRespServer(options: RespServerOptions): Promise<RespServer> {
+  const log = options.log ?? (() => {});
+  const state = new RespServerState(options.service, options.limits, createCommandTable(), log);
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    state.stats.connectionsReceived++;
+    if (sockets.size >= options.limits.maxConnections) {
+      state.stats.rejectedConnections++;
+      socket.on('error', () => socket.destroy());
+      socket.end('-ERR max number of clients reached\r\n');
+      return;
+    }
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    new RespConnection(socket, state);
+  });
+  server.on('error', (error) => log(`resp: listener error: ${error.message}`));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  state.port = typeof address === 'object' && address !== null ? address.port : options.port;
+  return {
+    port: state.port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
+}

@@ -1,0 +1,35 @@
+// What all connections of one RESP listener share: the service, the command table, the open
+// sessions (CLIENT LIST, INFO clients), SCAN cursors and counters for INFO.
+
+import type { Limits } from '../core/limits.js';
+import type { KvService } from '../core/service.js';
+import type { Command } from './command.js';
+import { ScanCursors } from './scan-cursors.js';
+import type { Session } from './session.js';
+
+export interface RespStats {
+  connectionsReceived: number;
+  rejectedConnections: number;
+  commandsProcessed: number;
+}
+
+export class RespServerState {
+  readonly startedAt = Date.now();
+  readonly sessions = new Map<number, Session>();
+  readonly cursors = new ScanCursors();
+  readonly stats: RespStats = { connectionsReceived: 0, rejectedConnections: 0, commandsProcessed: 0 };
+  /** The port actually listened on (set once listening). */
+  port = 0;
+  private lastClientId = 0;
+
+  constructor(
+    readonly service: KvService,
+    readonly limits: Limits,
+    readonly commands: ReadonlyMap<string, Command>,
+    readonly log: (message: string) => void,
+  ) {}
+
+  nextClientId(): number {
+    return ++this.lastClientId;
+  }
+}

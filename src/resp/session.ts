@@ -1,0 +1,196 @@
+// Per-connection state and command dispatch: protocol version (2, or 3 after HELLO 3), who the
+// client is (AUTH), its name, the MULTI queue and the WATCHed keys. dispatch() finds the
+// command, checks arity and access in Redis's order (unknown command, arity, authentication,
+// permissions), then queues it (inside MULTI) or runs it.
+
+import { anonymous, type Caller } from '../core/service.js';
+import type { Protocol } from './encoder.js';
+import { isBlindWrite, keyIndexes, type Command, type CommandCall } from './command.js';
+import { runCommand, type QueuedCommand } from './command-runner.js';
+import { decodeKey } from './key-decoding.js';
+import { lowerWord } from './numeric-args.js';
+import { queued, RespError, redisErrors, type Reply } from './reply.js';
+import { noPermissionForCommand, noPermissionForKeys, toErrorReply } from './resp-errors.js';
+import type { RespServerState } from './server-state.js';
+
+export interface ConnectionInfo {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+}
+
+/** What dispatch decided: the reply (now or later) and whether the command is a blind write. */
+export interface Dispatched {
+  readonly reply: Reply | Promise<Reply>;
+  /** A write that reads nothing: the connection may start the next blind write before it ends. */
+  readonly blind: boolean;
+}
+
+export class Session {
+  readonly id: number;
+  readonly createdAt: number;
+  protocol: Protocol = 2;
+  caller: Caller = anonymous;
+  name = '';
+  libName = '';
+  libVersion = '';
+  lastCommand = 'NULL';
+  lastActiveAt: number;
+  /** The MULTI queue, or undefined outside MULTI. */
+  multi: QueuedCommand[] | undefined;
+  /** An error was answered while queueing: EXEC will answer EXECABORT. */
+  multiFailed = false;
+  /** WATCHed keys and the modRevision each had when watched (0 = absent). */
+  readonly watched = new Map<string, number>();
+  /** Set by QUIT: the connection closes once this reply is written. */
+  closeAfterReply = false;
+
+  constructor(
+    readonly server: RespServerState,
+    readonly connection: ConnectionInfo,
+  ) {
+    this.id = server.nextClientId();
+    this.createdAt = Date.now();
+    this.lastActiveAt = this.createdAt;
+  }
+
+  get authenticated(): boolean {
+    return this.caller.principal !== undefined;
+  }
+
+  dispatch(args: readonly Buffer[]): Dispatched {
+    this.server.stats.commandsProcessed++;
+    const resolved = this.resolve(args);
+    if (!('command' in resolved)) return { reply: this.rejected(resolved.error), blind: false };
+    const { command, name } = resolved;
+    this.lastCommand = name;
+    this.lastActiveAt = Date.now();
+
+    if (this.multi !== undefined && !command.controlsTransaction) {
+      if (command.notInMulti !== undefined) return { reply: this.rejected(command.notInMulti), blind: false };
+      let call: CommandCall;
+      try {
+        call = this.checkedCall(command, name, args);
+      } catch (error) {
+        this.multiFailed = true;
+        return { reply: toErrorReply(error, this.server.log), blind: false };
+      }
+      this.multi.push({ command, call });
+      return { reply: queued, blind: false };
+    }
+
+    let call: CommandCall;
+    try {
+      call = this.checkedCall(command, name, args);
+    } catch (error) {
+      return { reply: toErrorReply(error, this.server.log), blind: false };
+    }
+    if (command.execute) return { reply: this.guard(() => command.execute!(call)), blind: false };
+    return { reply: runCommand(call, command), blind: isBlindWrite(command, args) };
+  }
+
+  /** Whether the command is a blind write that may start while earlier blind writes are in flight. */
+  isBlindWrite(args: readonly Buffer[]): boolean {
+    if (this.multi !== undefined) return false;
+    const command = this.server.commands.get(lowerWord(args[0]!));
+    return command !== undefined && isBlindWrite(command, args);
+  }
+
+  /** An error answered before running: inside MULTI it also dooms the transaction. */
+  private rejected(line: string): Reply {
+    if (this.multi !== undefined) this.multiFailed = true;
+    return toErrorReply(new RespError(line));
+  }
+
+  private guard(work: () => Reply | Promise<Reply>): Reply | Promise<Reply> {
+    try {
+      const reply = work();
+      if (reply instanceof Promise) return reply.catch((error: unknown) => toErrorReply(error, this.server.log));
+      return reply;
+    } catch (error) {
+      return toErrorReply(error, this.server.log);
+    }
+  }
+
+  /** The command (or subcommand) and its full name, or the error line for an unknown one / wrong arity. */
+  private resolve(args: readonly Buffer[]): { command: Command; name: string } | { error: string } {
+    const commandName = lowerWord(args[0]!);
+    let command = this.server.commands.get(commandName);
+    if (command === undefined) return { error: unknownCommandLine(args) };
+    if (command.subcommands !== undefined && args.length >= 2) {
+      const subName = lowerWord(args[1]!);
+      const sub = command.subcommands.find((candidate) => candidate.name === `${commandName}|${subName}`);
+      if (sub === undefined) {
+        const shown = args[1]!.toString('utf8').slice(0, 128);
+        return { error: `ERR unknown subcommand '${shown}'. Try ${commandName.toUpperCase()} HELP.` };
+      }
+      command = sub;
+    }
+    const arity = command.arity;
+    if ((arity > 0 && args.length !== arity) || (arity < 0 && args.length < -arity)) {
+      return { error: `ERR wrong number of arguments for '${command.name}' command` };
+    }
+    return { command, name: command.name };
+  }
+
+  /** Checks authentication and permissions, decodes the keys: the call, or throws. */
+  private checkedCall(command: Command, name: string, args: readonly Buffer[]): CommandCall {
+    const service = this.server.service;
+    const access = command.access;
+    const principal = this.caller.principal;
+    if (access !== 'none' && principal === undefined && (access !== 'read' || service.privateReads)) {
+      throw new RespError(redisErrors.noAuth);
+    }
+    if (principal !== undefined && (access === 'write' || access === 'admin') && !principal.allows(access)) {
+      throw new RespError(noPermissionForCommand(name));
+    }
+    if (access === 'admin' && principal !== undefined && !principal.unrestricted) {
+      throw new RespError(noPermissionForCommand(name));
+    }
+    const indexes = keyIndexes(command.keys, args.length);
+    const keys: string[] = new Array<string>(indexes.length);
+    for (let position = 0; position < indexes.length; position++) {
+      const key = decodeKey(args[indexes[position]!]!, service.limits);
+      keys[position] = key;
+      if (principal !== undefined && access !== 'none') {
+        const keyAccess = command.keyAccess ? command.keyAccess(position) : access === 'admin' ? 'write' : access;
+        if ((keyAccess === 'write' || service.privateReads) && !principal.allows(keyAccess, key)) {
+          throw new RespError(noPermissionForKeys);
+        }
+      }
+    }
+    return { session: this, server: this.server, service, args, keys };
+  }
+
+  /** MULTI: start queueing. */
+  beginMulti(): void {
+    this.multi = [];
+    this.multiFailed = false;
+  }
+
+  /** Leaves MULTI (EXEC, DISCARD) and forgets the watched keys. */
+  endMulti(): void {
+    this.multi = undefined;
+    this.multiFailed = false;
+    this.watched.clear();
+  }
+
+  /** RESET: back to a fresh connection's state (keeps the id). */
+  reset(): void {
+    this.endMulti();
+    this.protocol = 2;
+    this.caller = anonymous;
+    this.name = '';
+  }
+}
+
+/** Redis 7.0's wording, arguments quoted and cut at 128 bytes. */
+export function unknownCommandLine(args: readonly Buffer[]): string {
+  let shownArgs = '';
+  for (let index = 1; index < args.length && shownArgs.length < 128; index++) {
+    shownArgs += `'${args[index]!.toString('utf8').slice(0, 128 - shownArgs.length)}' `;
+  }
+  const name = args[0]!.toString('utf8').slice(0, 128);
+  return `ERR unknown command '${name}', with args beginning with: ${shownArgs}`;
+}

@@ -145,13 +145,17 @@ export async function eventually(probe: () => Promise<boolean>, timeoutMs: numbe
 }
 
 /**
- * One GET over a brand-new TCP connection (no keep-alive), so that with `--workers N` the
+ * One request over a brand-new TCP connection (no keep-alive), so that with `--workers N` the
  * cluster's round-robin hands successive requests to different workers.
  */
-export function getOnNewConnection(url: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+export function requestOnNewConnection(
+  method: string,
+  url: string,
+  options: { headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const agent = new Agent({ keepAlive: false, maxSockets: 1 });
-    const req = httpRequest(url, { agent, headers: { connection: 'close' } }, (response) => {
+    const req = httpRequest(url, { method, agent, headers: { connection: 'close', ...options.headers } }, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (body += chunk));
@@ -162,6 +166,6 @@ export function getOnNewConnection(url: string): Promise<{ status: number; heade
       response.on('error', reject);
     });
     req.on('error', reject);
-    req.end();
+    req.end(options.body);
   });
 }

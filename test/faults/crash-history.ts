@@ -34,6 +34,8 @@ export interface CrashCheckResult {
   readonly unknownAbsent: number;
   readonly rejected: number;
   readonly maxAckedRevision: number;
+  /** Writes whose pairs are all present (each write is one transaction, so one revision). */
+  readonly writesPresent: number;
 }
 
 export function checkCrashHistory(input: CrashCheckInput): CrashCheckResult {
@@ -47,6 +49,7 @@ export function checkCrashHistory(input: CrashCheckInput): CrashCheckResult {
   let unknownAbsent = 0;
   let rejected = 0;
   let maxAckedRevision = 0;
+  let writesPresent = 0;
 
   for (const record of input.records) {
     for (const { key } of record.pairs) expectedKeys.add(key);
@@ -63,6 +66,7 @@ export function checkCrashHistory(input: CrashCheckInput): CrashCheckResult {
     if (present > 0 && present < record.pairs.length) {
       problems.push(`${label}: only ${present} of ${record.pairs.length} pairs present (not all-or-nothing)`);
     }
+    if (present === record.pairs.length) writesPresent++;
     if (revisions.size > 1) problems.push(`${label}: pairs stored at different revisions ${[...revisions].join(', ')}`);
 
     switch (record.status) {
@@ -107,5 +111,5 @@ export function checkCrashHistory(input: CrashCheckInput): CrashCheckResult {
   if (input.revision < input.previousRevision) {
     problems.push(`store revision went backwards: ${input.revision} after restart, ${input.previousRevision} before`);
   }
-  return { problems, acked, ackedFound, unknown, unknownPresent, unknownAbsent, rejected, maxAckedRevision };
+  return { problems, acked, ackedFound, unknown, unknownPresent, unknownAbsent, rejected, maxAckedRevision, writesPresent };
 }

@@ -225,5 +225,8 @@ describe('TTL across a restart', () => {
       watch.close();
     }
     await eventually(async () => (await kv.metric('kvs_keys')) === 2, EXPIRY_DEADLINE_MS, 'the expired key was removed');
+    // Revisions carry on from where they were before the restart.
+    const after = await kv.put('restart/new', 'x');
+    assert.ok(after.json.modRevision > revisionAtStop + 1, `revision ${after.json.modRevision} after the expiry at a revision above ${revisionAtStop}`);
   });
 });

@@ -103,6 +103,29 @@ describe('--workers 2', () => {
     }
   });
 
+  it('an expiry swept by one worker is an `expire` event on watchers of both, and the key is gone on every connection', async () => {
+    const start = await kv.revision();
+    const watchers: SseStream[] = [];
+    for (let index = 0; index < 4; index++) {
+      const stream = await openSse(`${server.url}/v1/watch?prefix=exp/&since=${start}`);
+      streams.push(stream);
+      watchers.push(stream);
+    }
+    const written = await requestOnNewConnection('PUT', `${server.url}${keyPath('exp/k')}?ttl=1`, {
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'text/plain' },
+      body: 'soon gone',
+    });
+    assert.equal(written.status, 201, written.body);
+    for (const stream of watchers) {
+      await stream.waitFor(() => stream.changes(['expire']).length >= 1, WAIT_MS, 'the expire event');
+      assert.deepEqual(stream.changes().map((event) => [event.event, changeData(event).key]), [
+        ['put', 'exp/k'],
+        ['expire', 'exp/k'],
+      ]);
+    }
+    for (let reader = 0; reader < 4; reader++) assert.equal((await get('exp/k')).status, 404);
+  });
+
   it('every committed change is delivered exactly once, in order, across reconnects', async (t) => {
     t.diagnostic(await runWatchExactlyOnce({ url: server.url, token: server.token, prefix: 'exact/' }));
   });

@@ -88,12 +88,15 @@ export async function measureResp(
 ): Promise<RespResult> {
   const probe = await runRedisBenchmark(target, test, pipeline, 10_000 * Math.min(pipeline, 8));
   if (!probe.ok) return probe;
-  const sized = (seconds: number) => Math.max(10_000, Math.round((probe.rps * seconds) / 1000) * 1000);
+  const sized = (rps: number, seconds: number) => Math.max(10_000, Math.round((rps * seconds) / 1000) * 1000);
+  // The warm-up, longer than the probe, gives the steadier rate that sizes the measured run.
+  let rate = probe.rps;
   if (warmupSeconds > 0) {
-    const warm = await runRedisBenchmark(target, test, pipeline, sized(warmupSeconds));
+    const warm = await runRedisBenchmark(target, test, pipeline, sized(rate, warmupSeconds));
     if (!warm.ok) return warm;
+    rate = warm.rps;
   }
-  return runRedisBenchmark(target, test, pipeline, sized(durationSeconds));
+  return runRedisBenchmark(target, test, pipeline, sized(rate, durationSeconds));
 }
 
 /** SET then GET one key with redis-cli: proves the server speaks RESP and keeps the value. */

@@ -72,7 +72,7 @@ export async function runRespSuite(session: Session): Promise<SuiteReport> {
           result.ok ? formatRate(result.rps) : `ERRORS (${result.problem})`,
           result.ok ? formatMs(result.p50Ms) : '',
           result.ok ? formatMs(result.p99Ms) : '',
-          String(result.requests),
+          result.ok ? `${result.requests} in ${(result.requests / result.rps).toFixed(1)} s` : String(result.requests),
         ]);
       }
     }
@@ -82,7 +82,7 @@ export async function runRespSuite(session: Session): Promise<SuiteReport> {
   const redisAof = figures.find((figure) => figure.system.includes('always'));
   const pick = (figure: RespFigures | undefined, test: string, pipeline: number) => figure?.results.get(slot(test, pipeline));
   const targets: TargetCheck[] = [];
-  const tables = [{ headers: ['system', 'operation', 'req/s', 'p50 ms', 'p99 ms', 'requests'], rows }];
+  const tables = [{ headers: ['system', 'operation', 'req/s', 'p50 ms', 'p99 ms', 'requests measured'], rows }];
   if (kvs !== undefined) {
     const check = (target: string, value: number | undefined, minimum: number): TargetCheck => ({
       target,

@@ -123,6 +123,11 @@ describe('crash durability: kill -9 under concurrent writes, restart, check ever
         loadMs = performance.now() - loadStart;
         killDone = live.kill9(); // SIGKILL is sent synchronously, before kill9's first await.
       };
+      // A server that dies on its own must end the round (and the test), not leave the clients spinning.
+      let diedEarly = false;
+      void live.exited.then(() => {
+        if (!killed) diedEarly = killed = true;
+      });
       const client = async (clientId: number) => {
         while (!killed) {
           const record = planner.next(clientId);
@@ -135,6 +140,7 @@ describe('crash durability: kill -9 under concurrent writes, restart, check ever
       };
       await Promise.all(Array.from({ length: CLIENTS * REQUESTS_PER_CLIENT }, (_, lane) => client(lane % CLIENTS)));
       await killDone;
+      assert.equal(diedEarly, false, `round ${round}: the server exited before it was killed; output:\n${live.output()}`);
       const exit: { signal: NodeJS.Signals | null } = await live.exited;
       assert.equal(exit.signal, 'SIGKILL', `round ${round}: the server was expected to die by SIGKILL`);
 

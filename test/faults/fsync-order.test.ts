@@ -80,17 +80,20 @@ function acknowledged(record: WriteRecord): AcknowledgedWrite {
 
 describe('fsync order: every acknowledged write is flushed before its reply is written', { skip: haveStrace ? false : 'strace is not installed' }, () => {
   const dirs: string[] = [];
-  const servers: ServerProcess[] = [];
-  const pids: number[] = [];
+  /** Each strace process with the server it traces (killing strace alone would leave the server running). */
+  const traced: { server: ServerProcess; nodePid: number }[] = [];
   after(async () => {
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
+    for (const { server, nodePid } of traced) {
+      // strace exits only after the traced server has: while strace runs, nodePid is still ours.
+      if (server.child.exitCode === null && server.child.signalCode === null) {
+        try {
+          process.kill(nodePid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
       }
+      await server.kill9();
     }
-    for (const server of servers) await server.kill9();
     for (const dir of dirs) removeDir(dir);
   });
 
@@ -106,9 +109,8 @@ describe('fsync order: every acknowledged write is flushed before its reply is w
       wrapper: ['strace', '-f', '-ttt', '-yy', '--seccomp-bpf', '-s', String(STRING_LIMIT), '-o', traceFile, '-e', `trace=${TRACED_CALLS.join(',')}`],
       readyTimeoutMs: 120_000,
     });
-    servers.push(server);
     const nodePid = tracedPid(server.pid);
-    pids.push(nodePid);
+    traced.push({ server, nodePid });
 
     const planner = writePlanner(round, random, 60);
     const records: WriteRecord[] = [];

@@ -19,9 +19,10 @@ import type { ChangeEvent, CommitResult, Entry, EntryInfo, Txn } from '../../cor
 import { isExpired } from '../../core/model.js';
 import type { ChangeListener, Engine, HistoryPage, ListOptions } from '../engine.js';
 import { HistoryCompactedError } from '../engine.js';
-import { prefixEnd } from '../key-order.js';
+import { compareKeys } from '../key-order.js';
 import { planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
 import { decodeRecord, encodeRecord } from './record-codec.js';
+import { utf8KeyEncoder } from './utf8-key-encoder.js';
 
 export interface LmdbEngineOptions {
   /** Directory of the store. */
@@ -54,7 +55,9 @@ export class LmdbEngine implements Engine {
 
   constructor(private readonly options: LmdbEngineOptions) {
     this.root = open({ path: options.path, maxDbs: 8, compression: false });
-    this.kv = this.root.openDB<Buffer, string>({ name: 'kv', encoding: 'binary' });
+    // lmdb's typings list keyEncoder for the root database only; openDB reads it too (open.js).
+    const kvOptions = { name: 'kv', encoding: 'binary' as const, keyEncoder: utf8KeyEncoder };
+    this.kv = this.root.openDB<Buffer, string>(kvOptions);
     this.meta = this.root.openDB<number, string>({ name: 'meta', encoding: 'msgpack' });
     this.log = this.root.openDB<ChangeEvent[], number>({ name: 'log', encoding: 'msgpack' });
     this.expiry = this.root.openDB<string, [number, string]>({ name: 'expiry', encoding: 'msgpack' });
@@ -86,8 +89,11 @@ export class LmdbEngine implements Engine {
   }
 
   private *scan(options: ListOptions, now: number): Generator<[string, StoredRecord]> {
-    const start = options.after !== undefined && options.after >= options.prefix ? options.after : options.prefix;
-    const range = this.kv.getRange({ start, end: prefixEnd(options.prefix) });
+    // Byte order, not UTF-16 order, decides which bound is higher. No `end`: keys under the prefix
+    // are contiguous and the loop stops at the first one outside it (an `end` of prefix + U+10FFFF
+    // would cut off keys that continue with U+10FFFF).
+    const start = options.after !== undefined && compareKeys(options.after, options.prefix) >= 0 ? options.after : options.prefix;
+    const range = this.kv.getRange({ start });
     let produced = 0;
     for (const { key, value } of range) {
       if (produced >= options.limit) break;
@@ -125,6 +131,19 @@ export class LmdbEngine implements Engine {
         if (entry !== undefined) result.push(recordInfo(key, entry));
         if (result.length >= limit) return result;
       }
+    }
+    // The log names only keys written within its last logLength revisions (a hot key can fill
+    // it). When it was compacted and did not fill the page, the rest are older than anything in
+    // it: find them with a scan of the store.
+    if ((this.meta.get(OLDEST) ?? 1) > 1) {
+      const older: EntryInfo[] = [];
+      for (const { key, value } of this.kv.getRange({ start: '' })) {
+        if (seen.has(key)) continue;
+        const record = decodeRecord(value);
+        if (!isExpired(record, now)) older.push(recordInfo(key, record));
+      }
+      older.sort((a, b) => b.modRevision - a.modRevision);
+      result.push(...older.slice(0, limit - result.length));
     }
     return result;
   }

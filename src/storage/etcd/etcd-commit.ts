@@ -1,0 +1,331 @@
+// A kvs transaction as ONE etcd transaction.
+//
+// Fast path (no read first): the kvs conditions become etcd compares (version, mod_revision;
+// absent = version 0), and every key the transaction touches gets the extra compare
+// `lease == 0`. A key without a lease is absent or a plain key that never expires, whose etcd
+// version and create_revision are its kvs ones, so etcd's compares decide exactly what kvs
+// means and a blind put is right. Deletes also compare `version > 0`, so that a transaction
+// whose deletes find nothing does not take a revision. Results come from prev_kv.
+//
+// Planned path: when the fast path's compares fail (or it does not apply), the same etcd
+// transaction's failure branch has already read every touched key. The shared transaction
+// semantics (txn-plan.ts) then decide on that snapshot, with expired keys counted as absent,
+// and the writes go to etcd with compares that pin every touched key's mod_revision to the
+// snapshot, so the decision still holds when etcd applies them; if another writer got there
+// first, its failure branch is the next snapshot. A put over a key that has expired but that
+// etcd has not deleted yet starts a new incarnation through the envelope's incarnation fields
+// (envelope.ts), in the same single etcd transaction.
+//
+// Each changing transaction also writes the commit record (commit-record.ts) as its first
+// operation.
+
+import {
+  EtcdLeaseInvalidError,
+  type ICompare,
+  type IKeyValue,
+  type IRequestOp,
+  type IResponseOp,
+  type ITxnRequest,
+  type KVClient,
+} from 'etcd3';
+import { KvsError } from '../../core/errors.js';
+import type { ChangeEvent, CommitResult, Condition, EntryInfo, Operation, Txn } from '../../core/model.js';
+import { EngineUnavailableError } from '../engine.js';
+import { planCommit, type StoredRecord } from '../txn-plan.js';
+import { encodeCommitRecord } from './commit-record.js';
+import { encodeEnvelope, envelopeSize, recordOf } from './envelope.js';
+import type { EtcdCalls } from './etcd-calls.js';
+import type { KeySpace } from './key-space.js';
+import type { LeasePool } from './lease-pool.js';
+
+export interface EtcdLimits {
+  /** etcd's --max-txn-ops (128 by default): compares, success ops and failure ops each. */
+  readonly maxTxnOps: number;
+  /** etcd's --max-request-bytes (1.5 MiB by default). */
+  readonly maxRequestBytes: number;
+}
+
+export interface CommitContext {
+  readonly space: KeySpace;
+  readonly kv: KVClient;
+  readonly calls: EtcdCalls;
+  readonly leases: LeasePool;
+  readonly logValueMax: number;
+  readonly limits: EtcdLimits;
+  /** Every etcd response header revision passes through here. */
+  observe(revision: number): void;
+}
+
+interface Snapshot {
+  readonly revision: number;
+  readonly kvs: ReadonlyMap<string, IKeyValue | undefined>;
+}
+
+type Attempt = { readonly done: true; readonly result: CommitResult } | { readonly done: false; readonly snapshot: Snapshot };
+
+const MAX_ATTEMPTS = 100;
+/** Room for the request's own framing, the commit record key and the response header. */
+const REQUEST_OVERHEAD = 1024;
+const PER_OPERATION = 32;
+
+export async function commitTxn(context: CommitContext, txn: Txn, now: number): Promise<CommitResult> {
+  const touched = touchedKeys(txn);
+  checkSize(context, txn, touched);
+  let snapshot = fastPathApplies(txn, touched, context.limits) ? undefined : await readSnapshot(context, touched);
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const leasesUsed = new Set<string>();
+    let outcome: Attempt;
+    try {
+      outcome =
+        snapshot === undefined
+          ? await tryFast(context, txn, touched, now, leasesUsed)
+          : await tryPlanned(context, txn, touched, snapshot, now, leasesUsed);
+    } catch (error) {
+      // A lease expired or was revoked since it was granted: grant new ones and try again.
+      if (error instanceof EtcdLeaseInvalidError && attempt < MAX_ATTEMPTS) {
+        context.leases.forget(leasesUsed);
+        continue;
+      }
+      throw error;
+    }
+    if (outcome.done) return outcome.result;
+    snapshot = outcome.snapshot;
+    // Under heavy contention on one key, spread the retries out a little.
+    if (attempt > 3) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, attempt * 2)));
+  }
+  throw new EngineUnavailableError(`the transaction lost ${MAX_ATTEMPTS} races for its keys in a row; try again`);
+}
+
+/** Condition keys, then operation keys, each once, in first-seen order. */
+function touchedKeys(txn: Txn): string[] {
+  const keys = new Set<string>();
+  for (const condition of txn.conditions) keys.add(condition.key);
+  for (const operation of txn.operations) keys.add(operation.key);
+  return [...keys];
+}
+
+function fastPathApplies(txn: Txn, touched: readonly string[], limits: EtcdLimits): boolean {
+  const seen = new Set<string>();
+  let deletes = 0;
+  for (const operation of txn.operations) {
+    if (seen.has(operation.key)) return false;
+    seen.add(operation.key);
+    // keepExpires with a fallback expiry depends on whether the key exists: needs a read.
+    if (operation.type === 'put' && operation.keepExpires && operation.expires !== null) return false;
+    if (operation.type === 'delete') deletes++;
+  }
+  return txn.conditions.length + touched.length + deletes <= limits.maxTxnOps;
+}
+
+/** Refuses up front what etcd would refuse, with kvs's own errors. */
+function checkSize(context: CommitContext, txn: Txn, touched: readonly string[]): void {
+  const { maxTxnOps, maxRequestBytes } = context.limits;
+  const written = new Set(txn.operations.map((operation) => operation.key)).size;
+  const widest = Math.max(touched.length, written + 1);
+  if (widest > maxTxnOps) {
+    throw new KvsError(
+      'batch_too_large',
+      `etcd allows at most ${maxTxnOps} operations in one transaction (its --max-txn-ops); this one touches ${touched.length} keys and writes ${written}.`,
+      { limit: maxTxnOps - 1, size: widest },
+    );
+  }
+  let bytes = REQUEST_OVERHEAD;
+  for (const key of touched) bytes += 2 * (context.space.prefix.length + Buffer.byteLength(key, 'utf8') + PER_OPERATION);
+  for (const operation of txn.operations) {
+    if (operation.type !== 'put') continue;
+    const one = context.space.prefix.length + Buffer.byteLength(operation.key, 'utf8') + envelopeSize(operation.value, operation.contentType) + PER_OPERATION;
+    if (one + REQUEST_OVERHEAD > maxRequestBytes) {
+      throw new KvsError(
+        'value_too_large',
+        `etcd accepts requests of at most ${maxRequestBytes} bytes (its --max-request-bytes); this value needs ${one} with its key and metadata.`,
+        { limit: maxRequestBytes - REQUEST_OVERHEAD - (one - operation.value.length), size: operation.value.length },
+      );
+    }
+    bytes += one;
+  }
+  if (bytes > maxRequestBytes) throw txnTooLarge(maxRequestBytes, bytes);
+}
+
+function txnTooLarge(maxRequestBytes: number, bytes: number): KvsError {
+  return new KvsError(
+    'txn_too_large',
+    `etcd accepts requests of at most ${maxRequestBytes} bytes (its --max-request-bytes); this transaction needs about ${bytes}.`,
+    { limit: maxRequestBytes, size: bytes },
+  );
+}
+
+function nativeCompare(space: KeySpace, condition: Condition): ICompare {
+  const key = space.dataKey(condition.key);
+  switch (condition.kind) {
+    case 'version':
+      return { key, target: 'Version', result: 'Equal', version: condition.version };
+    case 'modRevision':
+      return { key, target: 'Mod', result: 'Equal', mod_revision: condition.modRevision };
+    case 'absent':
+      return { key, target: 'Version', result: 'Equal', version: 0 };
+    case 'exists':
+      return { key, target: 'Version', result: 'Greater', version: 0 };
+  }
+}
+
+function readAll(space: KeySpace, keys: readonly string[]): IRequestOp[] {
+  return keys.map((key) => ({ request_range: { key: space.dataKey(key) } }));
+}
+
+function snapshotOf(keys: readonly string[], responses: readonly IResponseOp[], revision: number): Snapshot {
+  const kvs = new Map<string, IKeyValue | undefined>();
+  keys.forEach((key, index) => kvs.set(key, responses[index]?.response_range?.kvs[0]));
+  return { revision, kvs };
+}
+
+async function readSnapshot(context: CommitContext, keys: readonly string[]): Promise<Snapshot> {
+  const request: ITxnRequest = { success: readAll(context.space, keys) };
+  const response = await context.calls.read('a read', (options) => context.kv.txn(request, options));
+  const revision = Number(response.header.revision);
+  context.observe(revision);
+  return snapshotOf(keys, response.responses, revision);
+}
+
+function commitRecordOp(space: KeySpace, events: readonly ChangeEvent[] | undefined): IRequestOp {
+  return { request_put: { key: space.commitKey, value: encodeCommitRecord(events) } };
+}
+
+async function send(context: CommitContext, request: ITxnRequest, keys: readonly string[]): Promise<{ revision: number; succeeded: boolean; responses: IResponseOp[] } | Snapshot> {
+  const response = await context.calls.write('a transaction', (options) => context.kv.txn(request, options));
+  const revision = Number(response.header.revision);
+  context.observe(revision);
+  if (!response.succeeded) return snapshotOf(keys, response.responses, revision);
+  return { revision, succeeded: true, responses: response.responses };
+}
+
+async function tryFast(context: CommitContext, txn: Txn, touched: readonly string[], now: number, leasesUsed: Set<string>): Promise<Attempt> {
+  const { space } = context;
+  const compare: ICompare[] = txn.conditions.map((condition) => nativeCompare(space, condition));
+  const deleted = new Set(txn.operations.filter((operation) => operation.type === 'delete').map((operation) => operation.key));
+  for (const key of touched) {
+    const etcdKey = space.dataKey(key);
+    compare.push({ key: etcdKey, target: 'Lease', result: 'Equal', lease: 0 });
+    if (deleted.has(key)) compare.push({ key: etcdKey, target: 'Version', result: 'Greater', version: 0 });
+  }
+  // A key that passes `lease == 0` is absent or never expires: expire operations do nothing.
+  const writes = txn.operations.filter((operation): operation is Exclude<Operation, { type: 'expire' }> => operation.type !== 'expire');
+  const success: IRequestOp[] = writes.length > 0 ? [commitRecordOp(space, undefined)] : [];
+  for (const operation of writes) {
+    const key = space.dataKey(operation.key);
+    if (operation.type === 'delete') {
+      success.push({ request_delete_range: { key } });
+      continue;
+    }
+    const lease = operation.expires === null ? '0' : await context.leases.forExpiry(operation.expires, now);
+    if (lease !== '0') leasesUsed.add(lease);
+    const value = encodeEnvelope({
+      updated: now,
+      expires: operation.expires,
+      contentType: operation.contentType,
+      versionOffset: 0,
+      createRevision: 0,
+      value: operation.value,
+    });
+    success.push({ request_put: { key, value, lease, prev_kv: true } });
+  }
+  const sent = await send(context, { compare, success, failure: readAll(space, touched) }, touched);
+  if (!('succeeded' in sent)) return { done: false, snapshot: sent };
+
+  const { revision, responses } = sent;
+  const puts: EntryInfo[] = [];
+  writes.forEach((operation, index) => {
+    if (operation.type !== 'put') return;
+    const previous = responses[index + 1]?.response_put?.prev_kv;
+    puts.push({
+      key: operation.key,
+      size: operation.value.length,
+      createRevision: previous ? Number(previous.create_revision) : revision,
+      modRevision: revision,
+      version: previous ? Number(previous.version) + 1 : 1,
+      updated: now,
+      expires: operation.expires,
+      contentType: operation.contentType,
+    });
+  });
+  return { done: true, result: { ok: true, revision, puts, deleted: [...deleted] } };
+}
+
+async function tryPlanned(
+  context: CommitContext,
+  txn: Txn,
+  touched: readonly string[],
+  snapshot: Snapshot,
+  now: number,
+  leasesUsed: Set<string>,
+): Promise<Attempt> {
+  const { space } = context;
+  const records = new Map<string, StoredRecord | undefined>();
+  for (const [key, kv] of snapshot.kvs) records.set(key, kv === undefined ? undefined : recordOf(kv));
+  const plan = planCommit(txn, now, snapshot.revision, (key) => records.get(key), context.logValueMax);
+  if (!plan.ok) return { done: true, result: plan };
+  if (!plan.changed) return { done: true, result: { ok: true, revision: snapshot.revision, puts: [], deleted: [] } };
+
+  // planCommit numbers the new revision snapshot.revision + 1; etcd decides the real one.
+  const placeholder = plan.revision;
+  const compare: ICompare[] = touched.map((key) => ({
+    key: space.dataKey(key),
+    target: 'Mod',
+    result: 'Equal',
+    mod_revision: snapshot.kvs.get(key)?.mod_revision ?? 0,
+  }));
+
+  const writes: IRequestOp[] = [];
+  const native: string[] = [];
+  for (const write of plan.writes) {
+    const kv = snapshot.kvs.get(write.key);
+    const key = space.dataKey(write.key);
+    if (write.record === null) {
+      if (kv !== undefined) {
+        writes.push({ request_delete_range: { key } });
+        native.push(eventShape('delete', write.key, 0));
+      }
+      continue;
+    }
+    const record = write.record;
+    const versionOffset = (kv === undefined ? 1 : Number(kv.version) + 1) - record.version;
+    const createRevision =
+      record.createRevision === placeholder ? (kv === undefined ? 0 : -1) : kv !== undefined && Number(kv.create_revision) === record.createRevision ? 0 : record.createRevision;
+    let lease = '0';
+    if (record.expires !== null) lease = await context.leases.forExpiry(record.expires, now);
+    else if (versionOffset !== 0 || createRevision !== 0) lease = await context.leases.pin();
+    if (lease !== '0') leasesUsed.add(lease);
+    const value = encodeEnvelope({
+      updated: record.updated,
+      expires: record.expires,
+      contentType: record.contentType,
+      versionOffset,
+      createRevision,
+      value: record.value,
+    });
+    writes.push({ request_put: { key, value, lease } });
+    native.push(eventShape('put', write.key, record.version));
+  }
+  // etcd's own events say what happened unless the transaction did more than one thing to a key
+  // or deleted an expired key (an `expire` event); then the commit record carries the events.
+  const planned = plan.events.map((event) => eventShape(event.type, event.key, event.version));
+  const recorded = planned.length === native.length && planned.every((shape, index) => shape === native[index]) ? undefined : plan.events;
+  const recordOp = commitRecordOp(space, recorded);
+  const recordBytes = recordOp.request_put!.value!.length;
+  if (recordBytes > 0) {
+    let bytes = REQUEST_OVERHEAD + recordBytes;
+    for (const op of writes) bytes += (op.request_put?.key?.length ?? op.request_delete_range?.key?.length ?? 0) + (op.request_put?.value?.length ?? 0) + PER_OPERATION;
+    for (const key of touched) bytes += 2 * (space.prefix.length + Buffer.byteLength(key, 'utf8') + PER_OPERATION);
+    if (bytes > context.limits.maxRequestBytes) throw txnTooLarge(context.limits.maxRequestBytes, bytes);
+  }
+
+  const sent = await send(context, { compare, success: [recordOp, ...writes], failure: readAll(space, touched) }, touched);
+  if (!('succeeded' in sent)) return { done: false, snapshot: sent };
+  const revision = sent.revision;
+  const actual = (value: number) => (value === placeholder ? revision : value);
+  const puts = plan.puts.map((info) => ({ ...info, createRevision: actual(info.createRevision), modRevision: actual(info.modRevision) }));
+  return { done: true, result: { ok: true, revision, puts, deleted: plan.deleted } };
+}
+
+function eventShape(type: string, key: string, version: number): string {
+  return `${type} ${version} ${key}`;
+}

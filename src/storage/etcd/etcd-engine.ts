@@ -1,0 +1,349 @@
+// The etcd engine: kvs over an etcd cluster, so that several stateless kvs processes on several
+// machines share one store. Everything maps onto etcd's own mechanisms:
+//
+// - Keys live under a configurable prefix (key-space.ts); one etcd can hold several namespaces.
+// - Revisions ARE etcd revisions, and createRevision/modRevision/version come from etcd's key
+//   metadata. etcd's revision is cluster-wide: writes outside the prefix (other namespaces,
+//   other applications, lease revocations) advance it too, so a namespace's revisions increase
+//   but have gaps. revision() is the etcd header revision.
+// - Values carry the rest of the kvs metadata in a binary envelope (envelope.ts).
+// - A kvs transaction is one etcd transaction with compares on version/mod_revision
+//   (etcd-commit.ts); expired keys count as absent.
+// - Expiry uses leases (lease-pool.ts): etcd deletes expired keys itself, so the core runs no
+//   sweeper. Reads hide a key from its `expires` on; etcd deletes it up to a second or so later
+//   (longer for far expiries: lease-pool.ts), and those deletes become `expire` events.
+// - history() and subscribe() are etcd watches from a revision (watch-streams.ts); etcd's
+//   compaction is the history limit (HistoryCompactedError carries it). With `logLength` the
+//   engine compacts etcd itself to keep that many revisions (etcd compaction is cluster-wide).
+// - Every etcd call has a deadline; an etcd without quorum or out of reach gives
+//   EngineUnavailableError (503) instead of a hang (etcd-calls.ts).
+// - etcd's limits (--max-txn-ops, --max-request-bytes) are checked before sending.
+
+import { GRPCOutOfRangeError, type Etcd3, type IKeyValue, type IRangeRequest, type IRangeResponse } from 'etcd3';
+import type { StoreConfig } from '../../core/config.js';
+import type { CommitResult, Entry, EntryInfo, Txn } from '../../core/model.js';
+import { isExpired } from '../../core/model.js';
+import type { ChangeListener, Engine, HistoryPage, ListOptions } from '../engine.js';
+import { HistoryCompactedError } from '../engine.js';
+import { recordInfo, type StoredRecord } from '../txn-plan.js';
+import { recordOf } from './envelope.js';
+import { createEtcdClient } from './etcd-client.js';
+import { EtcdCalls } from './etcd-calls.js';
+import { commitTxn, type CommitContext, type EtcdLimits } from './etcd-commit.js';
+import { KeySpace } from './key-space.js';
+import { LeasePool } from './lease-pool.js';
+import { ChangeFeed, probeCompactRevision, readHistory } from './watch-streams.js';
+
+export interface EtcdEngineOptions {
+  /** Values up to this many bytes are carried in change events. */
+  readonly logValueMax: number;
+  /**
+   * Revisions of history to keep: the engine compacts etcd (cluster-wide) to that many behind
+   * the current revision. Undefined: the engine never compacts (etcd's own
+   * --auto-compaction-* settings, or the operator, must).
+   */
+  readonly logLength?: number | undefined;
+  /** Longest time one engine call spends on etcd before EngineUnavailableError (default 3000). */
+  readonly requestTimeoutMs?: number;
+  /** Extra lease lifetime past a key's expiry before etcd deletes it (default 1 s). */
+  readonly leaseMarginSeconds?: number;
+  /** etcd's --max-txn-ops and --max-request-bytes, if the cluster does not use the defaults. */
+  readonly maxTxnOps?: number;
+  readonly maxRequestBytes?: number;
+  readonly log?: (message: string) => void;
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 3_000;
+const DEFAULT_LIMITS: EtcdLimits = { maxTxnOps: 128, maxRequestBytes: 1_572_864 };
+
+export async function openEtcdEngine(store: Extract<StoreConfig, { kind: 'etcd' }>, options: EtcdEngineOptions): Promise<Engine> {
+  const engine = new EtcdEngine(store, options);
+  try {
+    await engine.revision();
+  } catch (error) {
+    await engine.close();
+    throw error;
+  }
+  return engine;
+}
+
+export class EtcdEngine implements Engine {
+  readonly kind = 'etcd';
+  readonly expiresNatively = true;
+  private readonly client: Etcd3;
+  private readonly space: KeySpace;
+  private readonly calls: EtcdCalls;
+  private readonly feed: ChangeFeed;
+  private readonly commits: CommitContext;
+  private readonly limits: EtcdLimits;
+  private readonly timeoutMs: number;
+  private readonly log: (message: string) => void;
+  /** Newest revision seen in any etcd response. */
+  private known = 0;
+  /** Revision this engine last compacted etcd to. */
+  private compactedTo = 0;
+  private compaction: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    store: Extract<StoreConfig, { kind: 'etcd' }>,
+    private readonly options: EtcdEngineOptions,
+  ) {
+    this.client = createEtcdClient(store);
+    this.space = new KeySpace(store.prefix);
+    this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.calls = new EtcdCalls({ requestTimeoutMs: this.timeoutMs, attemptTimeoutMs: Math.max(250, Math.floor(this.timeoutMs / 2)) }, store.endpoints);
+    this.limits = { maxTxnOps: options.maxTxnOps ?? DEFAULT_LIMITS.maxTxnOps, maxRequestBytes: options.maxRequestBytes ?? DEFAULT_LIMITS.maxRequestBytes };
+    this.log = options.log ?? ((message) => process.stderr.write(`kvs: etcd engine: ${message}\n`));
+    const leases = new LeasePool(
+      {
+        grant: async (ttlSeconds, id) => {
+          const response = await this.calls.write('a lease grant', (call) => this.client.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: id ?? 0 }, call));
+          return response.ID;
+        },
+      },
+      store.prefix,
+      options.leaseMarginSeconds ?? 1,
+    );
+    this.commits = {
+      space: this.space,
+      kv: this.client.kv,
+      calls: this.calls,
+      leases,
+      logValueMax: options.logValueMax,
+      limits: this.limits,
+      observe: (revision) => this.observe(revision),
+    };
+    this.feed = new ChangeFeed({
+      watch: this.client.watchClient,
+      space: this.space,
+      logValueMax: options.logValueMax,
+      knownRevision: () => this.known,
+      log: this.log,
+    });
+  }
+
+  private observe(revision: number | string): void {
+    const value = Number(revision);
+    if (value > this.known) this.known = value;
+  }
+
+  private async range(request: IRangeRequest): Promise<IRangeResponse> {
+    const response = await this.calls.read('a read', (call) => this.client.kv.range(request, call));
+    this.observe(response.header.revision);
+    return response;
+  }
+
+  private entry(key: string, kv: IKeyValue, now: number): Entry | undefined {
+    const record = recordOf(kv);
+    return isExpired(record, now) ? undefined : { key, ...record };
+  }
+
+  async get(key: string, now: number): Promise<Entry | undefined> {
+    const response = await this.range({ key: this.space.dataKey(key) });
+    const kv = response.kvs[0];
+    return kv === undefined ? undefined : this.entry(key, kv, now);
+  }
+
+  async getMany(keys: readonly string[], now: number): Promise<(Entry | undefined)[]> {
+    const distinct = [...new Set(keys)];
+    const found = new Map<string, Entry | undefined>();
+    // One read-only etcd transaction per chunk: each chunk is one consistent snapshot.
+    for (let start = 0; start < distinct.length; start += this.limits.maxTxnOps) {
+      const chunk = distinct.slice(start, start + this.limits.maxTxnOps);
+      const request = { success: chunk.map((key) => ({ request_range: { key: this.space.dataKey(key) } })) };
+      const response = await this.calls.read('a read', (call) => this.client.kv.txn(request, call));
+      this.observe(response.header.revision);
+      chunk.forEach((key, index) => {
+        const kv = response.responses[index]?.response_range?.kvs[0];
+        found.set(key, kv === undefined ? undefined : this.entry(key, kv, now));
+      });
+    }
+    return keys.map((key) => found.get(key));
+  }
+
+  /** Live records in key order, skipping expired ones without counting them against the limit. */
+  private async scan(options: ListOptions, now: number): Promise<[string, StoredRecord][]> {
+    const range = this.space.dataRange(options.prefix, options.after);
+    const found: [string, StoredRecord][] = [];
+    if (range === undefined || options.limit <= 0) return found;
+    let start = range.start;
+    while (found.length < options.limit) {
+      const response = await this.range({ key: start, range_end: range.end, limit: options.limit - found.length });
+      for (const kv of response.kvs) {
+        const key = this.space.keyOf(kv.key);
+        if (key === undefined) continue;
+        const record = recordOf(kv);
+        if (!isExpired(record, now)) found.push([key, record]);
+      }
+      const last = response.kvs[response.kvs.length - 1];
+      if (!response.more || last === undefined) break;
+      start = Buffer.concat([last.key, Buffer.from([0])]);
+    }
+    return found;
+  }
+
+  async list(options: ListOptions, now: number): Promise<EntryInfo[]> {
+    return (await this.scan(options, now)).map(([key, record]) => recordInfo(key, record));
+  }
+
+  async listEntries(options: ListOptions, now: number): Promise<Entry[]> {
+    return (await this.scan(options, now)).map(([key, record]) => ({ key, ...record }));
+  }
+
+  async count(): Promise<number> {
+    const range = this.space.allData();
+    const response = await this.range({ key: range.start, range_end: range.end, count_only: true });
+    return Number(response.count);
+  }
+
+  async recentlyModified(limit: number, now: number): Promise<EntryInfo[]> {
+    if (limit <= 0) return [];
+    const range = this.space.allData();
+    // etcd sorts the whole range and returns the first `limit`; ask for more when expired keys
+    // (not yet deleted by their lease) take places.
+    for (let asked = limit; ; asked *= 2) {
+      const response = await this.range({ key: range.start, range_end: range.end, sort_order: 'Descend', sort_target: 'Mod', limit: asked });
+      const live: EntryInfo[] = [];
+      for (const kv of response.kvs) {
+        const key = this.space.keyOf(kv.key);
+        if (key === undefined) continue;
+        const record = recordOf(kv);
+        if (!isExpired(record, now)) live.push(recordInfo(key, record));
+      }
+      if (live.length >= limit || !response.more) return live.slice(0, limit);
+    }
+  }
+
+  async commit(txn: Txn, now: number): Promise<CommitResult> {
+    const result = await commitTxn(this.commits, txn, now);
+    if (result.ok) this.compactIfDue(result.revision);
+    return result;
+  }
+
+  async revision(): Promise<number> {
+    const response = await this.range({ key: this.space.commitKey, count_only: true });
+    return Number(response.header.revision);
+  }
+
+  async oldestRevision(): Promise<number> {
+    await this.compaction;
+    return (await this.compactRevisionBefore(1)) + 1;
+  }
+
+  /**
+   * etcd's compaction point if `revision` is older than it (0 otherwise): a read at a compacted
+   * revision is refused, and only a watch reports where the compaction point is.
+   */
+  private async compactRevisionBefore(revision: number): Promise<number> {
+    try {
+      await this.range({ key: this.space.commitKey, count_only: true, revision: Math.max(1, revision) });
+      return 0;
+    } catch (error) {
+      if (!(error instanceof GRPCOutOfRangeError) || !error.message.includes('compacted')) throw error;
+      return probeCompactRevision(this.client.watchClient, this.space.commitKey, this.timeoutMs);
+    }
+  }
+
+  async history(since: number, limit: number): Promise<HistoryPage> {
+    await this.compaction;
+    const head = await this.range({ key: this.space.commitKey, keys_only: true });
+    const revision = Number(head.header.revision);
+    if (since >= revision) return { events: [], revision };
+    const compacted = await this.compactRevisionBefore(since);
+    if (compacted > 0) throw new HistoryCompactedError(compacted + 1);
+    if (limit <= 0) return { events: [], revision };
+    const lastCommit = Number(head.kvs[0]?.mod_revision ?? 0);
+    const events = await readHistory({
+      watch: this.client.watchClient,
+      space: this.space,
+      logValueMax: this.options.logValueMax,
+      since,
+      limit,
+      revision,
+      lastCommit,
+      nothingAfter: (received) => this.nothingBetween(received, revision),
+      timeoutMs: this.timeoutMs * 2,
+    });
+    return { events, revision };
+  }
+
+  /**
+   * Whether no namespace key changed in (from, to], when no kvs commit did: then only lease
+   * revocations could have, and they only delete, so the key count tells.
+   */
+  private async nothingBetween(from: number, to: number): Promise<boolean> {
+    const range = this.space.allData();
+    const request = {
+      success: [
+        { request_range: { key: range.start, range_end: range.end, count_only: true, revision: from } },
+        { request_range: { key: range.start, range_end: range.end, count_only: true, revision: to } },
+        { request_range: { key: range.start, range_end: range.end, revision: to, sort_order: 'Descend' as const, sort_target: 'Mod' as const, limit: 1, keys_only: true } },
+      ],
+    };
+    try {
+      const response = await this.calls.read('a read', (call) => this.client.kv.txn(request, call));
+      const [before, after, newest] = response.responses.map((item) => item.response_range);
+      const newestChange = Number(newest?.kvs[0]?.mod_revision ?? 0);
+      return before !== undefined && after !== undefined && before.count === after.count && newestChange <= from;
+    } catch (error) {
+      if (error instanceof GRPCOutOfRangeError) return false;
+      throw error;
+    }
+  }
+
+  subscribe(listener: ChangeListener): () => void {
+    return this.feed.subscribe(listener);
+  }
+
+  async expired(now: number, limit: number): Promise<{ key: string; modRevision: number }[]> {
+    const found: { key: string; modRevision: number; expires: number }[] = [];
+    const range = this.space.allData();
+    let start = range.start;
+    for (;;) {
+      const response = await this.range({ key: start, range_end: range.end, limit: 1000 });
+      for (const kv of response.kvs) {
+        const key = this.space.keyOf(kv.key);
+        if (key === undefined) continue;
+        const record = recordOf(kv);
+        if (isExpired(record, now)) found.push({ key, modRevision: record.modRevision, expires: record.expires! });
+      }
+      const last = response.kvs[response.kvs.length - 1];
+      if (!response.more || last === undefined) break;
+      start = Buffer.concat([last.key, Buffer.from([0])]);
+    }
+    found.sort((a, b) => a.expires - b.expires || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return found.slice(0, limit).map(({ key, modRevision }) => ({ key, modRevision }));
+  }
+
+  /** Keeps `logLength` revisions of history: compacts in steps of a tenth of that. */
+  private compactIfDue(revision: number): void {
+    const keep = this.options.logLength;
+    if (keep === undefined || this.compaction !== undefined || this.closed) return;
+    const target = revision - keep;
+    if (target - this.compactedTo < Math.max(1, Math.floor(keep / 10))) return;
+    this.compaction = this.calls
+      .write('a compaction', (call) => this.client.kv.compact({ revision: target }, call))
+      .then(
+        () => {
+          this.compactedTo = target;
+        },
+        (error: unknown) => {
+          // Already compacted further (by another kvs process, or etcd's auto-compaction).
+          if (error instanceof GRPCOutOfRangeError) this.compactedTo = target;
+          else this.log(`compaction to revision ${target} failed: ${error instanceof Error ? error.message : String(error)}`);
+        },
+      )
+      .finally(() => {
+        this.compaction = undefined;
+      });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.feed.close();
+    await this.compaction;
+    this.client.close();
+  }
+}

@@ -1,0 +1,155 @@
+// The engine conformance suite on the etcd engine, against a real single-member etcd started
+// for this file; each test gets a fresh key prefix.
+//
+// Revisions: the suite's numbers assume a store whose first transaction is revision 1. etcd's
+// revision is one counter for the whole cluster (it is 1 in an empty etcd and is shared by every
+// namespace and by the earlier tests of this file), so each test sees its engine through a view
+// that subtracts the etcd revision at which the test's store was opened, on every revision going
+// in (conditions, `since`) and coming out (results, entries, events, errors). Nothing else writes
+// to this etcd while a test runs, so the translation is exact and every assertion keeps its
+// meaning. Revisions before the test's store existed are not part of it: oldestRevision() is
+// at least 1 in the view.
+//
+// Expiry: the suite drives expiry with its own `now` (in 2023), never by waiting. etcd's leases
+// run on real time, so the engine gets a long lease margin here: etcd deletes nothing during
+// the run, and expiry is decided by `now` alone, as the suite intends. test/etcd/ tests real
+// lease expiry.
+
+import { after, describe, it } from 'node:test';
+import { Etcd3 } from 'etcd3';
+import type { ChangeEvent, CommitResult, Condition, Entry, EntryInfo, Txn } from '../../src/core/model.js';
+import type { ChangeListener, Engine, HistoryPage, ListOptions } from '../../src/storage/engine.js';
+import { HistoryCompactedError } from '../../src/storage/engine.js';
+import { openEtcdEngine } from '../../src/storage/etcd/etcd-engine.js';
+import { etcdInstalled, startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
+import { runEngineConformance } from './conformance.js';
+
+/** The engine with revisions counted from `base` (the etcd revision when the test's store was opened). */
+class RevisionView implements Engine {
+  readonly kind: string;
+  readonly expiresNatively: boolean;
+
+  constructor(
+    private readonly inner: Engine,
+    private readonly base: number,
+  ) {
+    this.kind = inner.kind;
+    this.expiresNatively = inner.expiresNatively;
+  }
+
+  private out = (revision: number): number => revision - this.base;
+  private in = (revision: number): number => revision + this.base;
+
+  private info = <T extends EntryInfo | Entry>(item: T): T => ({
+    ...item,
+    createRevision: this.out(item.createRevision),
+    modRevision: this.out(item.modRevision),
+  });
+
+  private event = (event: ChangeEvent): ChangeEvent => ({ ...event, revision: this.out(event.revision) });
+
+  private compacted = (error: unknown): never => {
+    if (error instanceof HistoryCompactedError) throw new HistoryCompactedError(Math.max(1, this.out(error.oldestAvailable)));
+    throw error;
+  };
+
+  async get(key: string, now: number): Promise<Entry | undefined> {
+    const entry = await this.inner.get(key, now);
+    return entry && this.info(entry);
+  }
+
+  async getMany(keys: readonly string[], now: number): Promise<(Entry | undefined)[]> {
+    return (await this.inner.getMany(keys, now)).map((entry) => entry && this.info(entry));
+  }
+
+  async list(options: ListOptions, now: number): Promise<EntryInfo[]> {
+    return (await this.inner.list(options, now)).map(this.info);
+  }
+
+  async listEntries(options: ListOptions, now: number): Promise<Entry[]> {
+    return (await this.inner.listEntries(options, now)).map(this.info);
+  }
+
+  count(): Promise<number> {
+    return this.inner.count();
+  }
+
+  async recentlyModified(limit: number, now: number): Promise<EntryInfo[]> {
+    return (await this.inner.recentlyModified(limit, now)).map(this.info);
+  }
+
+  async commit(txn: Txn, now: number): Promise<CommitResult> {
+    const conditions = txn.conditions.map((condition): Condition =>
+      condition.kind === 'modRevision' && condition.modRevision !== 0 ? { ...condition, modRevision: this.in(condition.modRevision) } : condition,
+    );
+    const result = await this.inner.commit({ conditions, operations: txn.operations }, now);
+    if (!result.ok) return { ...result, current: result.current && this.info(result.current) };
+    return { ...result, revision: this.out(result.revision), puts: result.puts.map(this.info) };
+  }
+
+  async revision(): Promise<number> {
+    return this.out(await this.inner.revision());
+  }
+
+  async history(since: number, limit: number): Promise<HistoryPage> {
+    const page = await this.inner.history(this.in(since), limit).catch(this.compacted);
+    return { events: page.events.map(this.event), revision: this.out(page.revision) };
+  }
+
+  async oldestRevision(): Promise<number> {
+    return Math.max(1, this.out(await this.inner.oldestRevision()));
+  }
+
+  subscribe(listener: ChangeListener): () => void {
+    return this.inner.subscribe((events) => listener(events.map(this.event)));
+  }
+
+  async expired(now: number, limit: number): Promise<{ key: string; modRevision: number }[]> {
+    return (await this.inner.expired(now, limit)).map((item) => ({ ...item, modRevision: this.out(item.modRevision) }));
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+if (etcdInstalled()) {
+  let cluster: Promise<EtcdCluster> | undefined;
+  const etcd = () => (cluster ??= startEtcdCluster({ size: 1 }));
+  let tests = 0;
+
+  after(async () => {
+    if (cluster !== undefined) await (await cluster).stop();
+  });
+
+  runEngineConformance('etcd', async (options) => {
+    const { storeUrl, endpoints } = await etcd();
+    const prefix = `conformance/${++tests}/`;
+    const store = { kind: 'etcd' as const, endpoints: storeUrl.slice('etcd://'.length).split(',').map((host) => `http://${host}`), prefix };
+    const open = () => openEtcdEngine(store, { logValueMax: options.logValueMax, logLength: options.logLength, leaseMarginSeconds: 3600 });
+    const first = await open();
+    const base = await first.revision();
+    const opened: Engine[] = [first];
+    return {
+      engine: new RevisionView(first, base),
+      reopen: async () => {
+        const engine = await open();
+        opened.push(engine);
+        return new RevisionView(engine, base);
+      },
+      cleanup: async () => {
+        for (const engine of opened) await engine.close();
+        const client = new Etcd3({ hosts: [...endpoints] });
+        try {
+          await client.delete().prefix(prefix);
+        } finally {
+          client.close();
+        }
+      },
+    };
+  });
+} else {
+  describe('engine conformance: etcd', () => {
+    it('needs etcd (Debian: apt-get install etcd-server)', { skip: 'etcd is not installed' }, () => undefined);
+  });
+}

@@ -3,8 +3,9 @@
 // keys. Afterwards (1) each counter equals the number of acknowledged successful increments
 // (no lost update), and (2) the recorded history of single-key operations (invoke and return
 // times, input, answer) is linearizable for a versioned register with CAS, checked per key
-// by test/helpers/linearizability.ts. Run with one process and with --workers 2 (two processes
-// over the same store, connections spread over both).
+// by test/helpers/linearizability.ts. A second workload mixes reads, plain puts, CAS puts and
+// deletes, create-only and deletes, and checks its history the same way. Both run with one
+// process and with --workers 2 (two processes over the same store, connections spread over both).
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -51,6 +52,23 @@ class Recorder {
       }
       assert.ok(answer.status === 200 || answer.status === 201, answer.text);
       return { ok: true, version: answer.json.version };
+    });
+  }
+
+  put(client: number, key: string, value: string) {
+    return this.record(client, key, { op: 'put', value }, async () => {
+      const answer = await this.kv.put(key, value);
+      assert.ok(answer.status === 200 || answer.status === 201, answer.text);
+      return { ok: true, version: answer.json.version };
+    });
+  }
+
+  delete(client: number, key: string, version?: number) {
+    return this.record(client, key, version === undefined ? { op: 'delete' } : { op: 'delete', version }, async () => {
+      const answer = await this.kv.delete(key, version === undefined ? undefined : `"${version}"`);
+      if (answer.status === 412) return { ok: false, currentVersion: answer.json.error.currentVersion as number };
+      assert.ok(answer.status === 200 || answer.status === 404, answer.text);
+      return { deleted: answer.status === 200 };
     });
   }
 
@@ -124,6 +142,67 @@ async function runIncrements(workers: number): Promise<string> {
     removeDir(server.dataDir);
   }
 }
+
+/**
+ * Mixed single-key traffic: reads, plain puts, CAS puts and deletes (with the version of the
+ * client's last read, so many succeed and many are refused), create-only and plain deletes, from
+ * several clients on two keys. No invariant to count here; the history must be linearizable.
+ */
+async function runMixed(workers: number): Promise<string> {
+  const server = await startServer({ args: ['--workers', String(workers)] });
+  try {
+    const kv = new KvHttp(server.url, server.token);
+    const recorder = new Recorder(kv);
+    const keys = ['mix/0', 'mix/1'];
+    const clients = 6;
+    const operations = 60;
+    await Promise.all(
+      Array.from({ length: clients }, async (_, client) => {
+        let seed = client * 7919 + 17;
+        const random = (n: number) => {
+          seed = (seed * 48271) % 2147483647;
+          return seed % n;
+        };
+        const lastVersion = new Map<string, number>();
+        for (let n = 0; n < operations; n++) {
+          const key = keys[random(keys.length)]!;
+          const value = `c${client}n${n}`;
+          const known = lastVersion.get(key) ?? 0;
+          const choice = random(100);
+          let output: KeyOutput | undefined;
+          if (choice < 35) output = await recorder.read(client, key);
+          else if (choice < 50) output = await recorder.put(client, key, value);
+          else if (choice < 70) output = await recorder.cas(client, key, known, value);
+          else if (choice < 80) output = await recorder.create(client, key, value);
+          else if (choice < 90) output = await recorder.delete(client, key, known);
+          else output = await recorder.delete(client, key);
+          if (output && 'found' in output) lastVersion.set(key, output.found ? output.version : 0);
+          else if (output && 'ok' in output) lastVersion.set(key, output.ok ? output.version : output.currentVersion);
+          else if (output && 'deleted' in output) lastVersion.set(key, 0);
+        }
+      }),
+    );
+    const results = checkPartitioned(recorder.history, (operation) => (operation as Recorded).key, keyModel);
+    for (const [key, result] of results) assert.equal(result.ok, true, `${key}: ${result.ok ? '' : result.explanation}`);
+    const count = (predicate: (output: KeyOutput) => boolean) => recorder.history.filter((operation) => operation.output && predicate(operation.output)).length;
+    const refused = count((output) => 'ok' in output && !output.ok);
+    const deleted = count((output) => 'deleted' in output && output.deleted);
+    const explored = [...results.values()].reduce((sum, result) => sum + result.explored, 0);
+    return `${recorder.history.length} operations, ${refused} refused by a condition, ${deleted} deletes, ${explored} configurations explored`;
+  } finally {
+    await server.stop();
+    removeDir(server.dataDir);
+  }
+}
+
+describe('mixed single-key operations: linearizable history', () => {
+  it('one process', async (t) => {
+    t.diagnostic(await runMixed(1));
+  });
+  it('--workers 2', async (t) => {
+    t.diagnostic(await runMixed(2));
+  });
+});
 
 describe('CAS increments: no lost update, linearizable history', () => {
   it('one process', async (t) => {

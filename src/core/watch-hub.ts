@@ -47,23 +47,18 @@ export class WatchHub {
    */
   async watch(prefix: string, since: number | undefined, sink: WatchSink): Promise<() => void> {
     this.ensureSubscribed();
-    const current = await this.service.revision();
-    const watcher: Watcher = {
-      prefix,
-      sink,
-      delivered: since ?? current,
-      held: since !== undefined && since < current ? [] : undefined,
-      closed: false,
-    };
+    // Registered, holding live events, before the revision is read: a commit that lands in
+    // between would otherwise reach neither the replay nor this watcher.
+    const watcher: Watcher = { prefix, sink, delivered: since ?? 0, held: [], closed: false };
     this.watchers.add(watcher);
     const stop = () => this.remove(watcher);
-    if (watcher.held !== undefined) {
-      try {
-        await this.replay(watcher, current);
-      } catch (error) {
-        this.remove(watcher);
-        throw error;
-      }
+    try {
+      const current = await this.service.revision();
+      if (since === undefined) watcher.delivered = current;
+      await this.replay(watcher, current);
+    } catch (error) {
+      this.remove(watcher);
+      throw error;
     }
     return stop;
   }

@@ -212,6 +212,22 @@ export function runEngineConformance(name: string, open: OpenEngine): void {
         );
       });
 
+      test('getSync, where the engine has it, answers exactly as get', async (engine) => {
+        if (engine.getSync === undefined) return; // optional in the Engine contract
+        const getSync = engine.getSync.bind(engine);
+        await commitOk(engine, txn([put('bin', allBytes(), { contentType: 'a/b' }), put('ttl', 'v', { expires: T0 + 100 }), put('empty', Buffer.alloc(0))]), T0);
+        await commitOk(engine, txn([put('bin', allBytes()), put('🔑', 'k')]), T0 + 1);
+        for (const key of ['bin', 'ttl', 'empty', '🔑', 'absent']) {
+          for (const now of [T0 + 1, T0 + 99, T0 + 100]) {
+            const expected = await engine.get(key, now);
+            const actual = getSync(key, now);
+            assert.deepEqual(actual && { ...meta(actual), value: actual.value.toString('hex') }, expected && { ...meta(expected), value: expected.value.toString('hex') }, `${key} at ${now}`);
+          }
+        }
+        assert.equal(getSync('ttl', T0 + 100), undefined);
+        assert.equal(getSync('empty', T0)?.value.length, 0);
+      });
+
       test('a large value round-trips', async (engine) => {
         const large = Buffer.alloc(300_000);
         for (let index = 0; index < large.length; index++) large[index] = (index * 7919) & 0xff;

@@ -37,6 +37,10 @@ export class MemoryEngine implements Engine {
     return this.entry(key, now);
   }
 
+  getSync(key: string, now: number): Entry | undefined {
+    return this.entry(key, now);
+  }
+
   async getMany(keys: readonly string[], now: number): Promise<(Entry | undefined)[]> {
     return keys.map((key) => this.entry(key, now));
   }

@@ -35,6 +35,8 @@ export interface EtcdCluster {
   restart(index: number): Promise<void>;
   /** Wait until the member answers /health with true (it has a leader). */
   waitHealthy(index: number, timeoutMs?: number): Promise<void>;
+  /** Index of the member that running members name as the raft leader (asks etcd's JSON gateway). */
+  leaderIndex(): Promise<number>;
   /** Kill every member by PID and remove the data directories. */
   stop(): Promise<void>;
 }
@@ -205,6 +207,23 @@ export async function startEtcdCluster(options: { size: 1 | 3; extraArgs?: reado
       await target.healthy(30_000);
     },
     waitHealthy: (index, timeoutMs = 30_000) => member(index).healthy(timeoutMs),
+    leaderIndex: async () => {
+      const statuses = await Promise.all(
+        members.map(async (item) => {
+          if (item.child === undefined) return undefined;
+          try {
+            const response = await fetch(`${item.clientUrl}/v3/maintenance/status`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(2000) });
+            return (await response.json()) as { header: { member_id: string }; leader: string };
+          } catch {
+            return undefined;
+          }
+        }),
+      );
+      const leader = statuses.find((status) => status !== undefined && status.leader !== '0')?.leader;
+      const index = statuses.findIndex((status) => status?.header.member_id === leader);
+      if (leader === undefined || index < 0) throw new Error('no etcd member names a running leader');
+      return index;
+    },
     stop,
   };
 }

@@ -1,30 +1,36 @@
-// The engine conformance suite on the lmdb engine, each test in a fresh store directory.
+// The engine conformance suite on the lmdb engine, each test in a fresh store directory, in both
+// durability modes (relaxed skips the flush before acknowledging, and must mean nothing else).
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LmdbEngine, type LmdbEngineOptions } from '../../src/storage/lmdb/lmdb-engine.js';
-import { runEngineConformance } from './conformance.js';
+import { runEngineConformance, type OpenEngine } from './conformance.js';
 
-runEngineConformance('lmdb', async (options) => {
-  const path = mkdtempSync(join(tmpdir(), 'kvs-lmdb-conformance-'));
-  const engineOptions: LmdbEngineOptions = {
-    path,
-    durability: 'strict',
-    logLength: options.logLength,
-    logValueMax: options.logValueMax,
+function lmdbFactory(durability: LmdbEngineOptions['durability']): OpenEngine {
+  return async (options) => {
+    const path = mkdtempSync(join(tmpdir(), 'kvs-lmdb-conformance-'));
+    const engineOptions: LmdbEngineOptions = {
+      path,
+      durability,
+      logLength: options.logLength,
+      logValueMax: options.logValueMax,
+    };
+    const opened: LmdbEngine[] = [new LmdbEngine(engineOptions)];
+    return {
+      engine: opened[0]!,
+      reopen: async () => {
+        const engine = new LmdbEngine(engineOptions);
+        opened.push(engine);
+        return engine;
+      },
+      cleanup: async () => {
+        for (const engine of opened) await engine.close();
+        rmSync(path, { recursive: true, force: true });
+      },
+    };
   };
-  const opened: LmdbEngine[] = [new LmdbEngine(engineOptions)];
-  return {
-    engine: opened[0]!,
-    reopen: async () => {
-      const engine = new LmdbEngine(engineOptions);
-      opened.push(engine);
-      return engine;
-    },
-    cleanup: async () => {
-      for (const engine of opened) await engine.close();
-      rmSync(path, { recursive: true, force: true });
-    },
-  };
-});
+}
+
+runEngineConformance('lmdb', lmdbFactory('strict'));
+runEngineConformance('lmdb (relaxed durability)', lmdbFactory('relaxed'));

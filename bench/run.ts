@@ -126,6 +126,7 @@ async function main(): Promise<number> {
         loadAverage: loadAverage(),
       };
       session.log(`suite ${name}: start (load average ${header.loadAverage})`);
+      session.currentSuite = name;
       let report: SuiteReport;
       try {
         report = await suites[name]!.run(session);

@@ -17,12 +17,16 @@ export interface Settings {
 
 export interface HttpFigures {
   readonly system: string;
+  /** The suite that measured these figures (a later suite may reuse them). */
+  readonly suite: string;
   readonly get: LoadResult;
   readonly put: LoadResult;
 }
 
 export class Session {
   private readonly httpFigures = new Map<string, HttpFigures>();
+  /** Set by the runner before each suite. */
+  currentSuite = '';
 
   constructor(
     readonly context: BenchContext,
@@ -62,7 +66,7 @@ export class Session {
     const put = await this.load(system, 'PUT', system.putSet);
     // The store must still answer correctly after the load.
     await system.checkGet(keys[Math.floor(keys.length / 2)]!);
-    return { system: system.name, get, put };
+    return { system: system.name, suite: this.currentSuite, get, put };
   }
 
   private async load(system: HttpSystem, operation: string, set: HttpSystem['getSet']): Promise<LoadResult> {

@@ -75,7 +75,7 @@ export function parseLongDouble(text: string): ParsedLongDouble | undefined {
     const binaryExponent = match[5] === undefined ? 0 : clampExponent(match[5]);
     if (significand === 0n) return { negative, significand: 0n, exponent: 0 };
     const exponent = binaryExponent - 4 * fractionDigits.length;
-    if (bitLength(significand) + exponent > MAX_BINARY_EXPONENT + 8) return negative ? '-inf' : 'inf';
+    if (bitLength(significand) + exponent > MAX_BINARY_EXPONENT + 8) return undefined; // overflow: ERANGE
     if (bitLength(significand) + exponent < -16500) return undefined;
     result = roundToPrecision(negative, significand, exponent);
   } else {
@@ -87,13 +87,13 @@ export function parseLongDouble(text: string): ParsedLongDouble | undefined {
     const decimalExponent = (match[8] === undefined ? 0 : clampExponent(match[8])) - fractionDigits.length;
     // Magnitude in decimal digits: beyond the long double range either way.
     const magnitude = digits.length + decimalExponent;
-    if (magnitude > 4934) return negative ? '-inf' : 'inf';
+    if (magnitude > 4934) return undefined; // overflows to HUGE_VAL: strtold reports ERANGE
     if (magnitude < -4952) return undefined; // underflows to zero: strtold reports ERANGE
     const mantissa = BigInt(digits);
     if (decimalExponent >= 0) result = roundToPrecision(negative, mantissa * 10n ** BigInt(decimalExponent), 0);
     else result = fromRatio(negative, mantissa, 10n ** BigInt(-decimalExponent));
   }
-  if (isOverflow(result)) return negative ? '-inf' : 'inf';
+  if (isOverflow(result)) return undefined;
   return result;
 }
 

@@ -62,7 +62,9 @@ export function integerArg(bytes: Buffer, error: string = redisErrors.notInteger
 /** A C `int` argument (SELECT, COPY ... DB). */
 export function int32Arg(bytes: Buffer, error: string = redisErrors.notInteger): number {
   const value = int64Arg(bytes, error);
-  if (value < -(2n ** 31n) || value > 2n ** 31n - 1n) throw new RespError(error);
+  if (value < -(2n ** 31n) || value > 2n ** 31n - 1n) {
+    throw new RespError('ERR value is out of range, value must between -2147483648 and 2147483647');
+  }
   return Number(value);
 }
 

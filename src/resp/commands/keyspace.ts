@@ -375,7 +375,8 @@ export const keyspaceCommands: readonly Command[] = [
 
   ttlCommand('ttl', (expires, now) => Math.floor((Math.max(0, expires - now) + 500) / 1000), 'Get the time to live for a key in seconds', '1.0.0'),
   ttlCommand('pttl', (expires, now) => Math.max(0, expires - now), 'Get the time to live for a key in milliseconds', '2.6.0'),
-  ttlCommand('expiretime', (expires) => Math.floor(expires / 1000), 'Get the expiration Unix timestamp for a key', '7.0.0'),
+  // Redis rounds EXPIRETIME to the nearest second, as it does TTL.
+  ttlCommand('expiretime', (expires) => Math.floor((expires + 500) / 1000), 'Get the expiration Unix timestamp for a key', '7.0.0'),
   ttlCommand('pexpiretime', (expires) => expires, 'Get the expiration Unix timestamp for a key in milliseconds', '7.0.0'),
 
   defineCommand({

@@ -4,7 +4,8 @@
 // member still running when the test process exits is killed.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ export interface EtcdMember {
   readonly clientPort: number;
   readonly peerPort: number;
   readonly dataDir: string;
-  /** http://127.0.0.1:clientPort */
+  /** http://127.0.0.1:clientPort (https:// with TLS) */
   readonly clientUrl: string;
   /** PID of the running process, undefined while the member is down. */
   readonly pid: number | undefined;
@@ -27,7 +28,7 @@ export interface EtcdCluster {
   readonly members: readonly EtcdMember[];
   /** Client URLs of every member. */
   readonly endpoints: readonly string[];
-  /** The `--store` value for kvs: etcd://127.0.0.1:P1,127.0.0.1:P2,... */
+  /** The `--store` value for kvs: etcd://127.0.0.1:P1,127.0.0.1:P2,... (etcds:// with TLS) */
   readonly storeUrl: string;
   /** SIGKILL one member and wait until it is gone. */
   kill9(index: number): Promise<void>;
@@ -65,6 +66,36 @@ export function etcdInstalled(): boolean {
   return ok;
 }
 
+/** Client TLS of the members: clients must present a certificate signed by the CA. */
+export interface EtcdTls {
+  readonly caFile: string;
+  readonly serverCertFile: string;
+  readonly serverKeyFile: string;
+  /** A client certificate for the helper's own health checks. */
+  readonly clientCertFile: string;
+  readonly clientKeyFile: string;
+}
+
+/** GET over https with the test CA and a client certificate (fetch cannot take a CA). */
+function httpsGet(url: string, tls: EtcdTls, timeoutMs: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest(
+      url,
+      { ca: readFileSync(tls.caFile), cert: readFileSync(tls.clientCertFile), key: readFileSync(tls.clientKeyFile), timeout: timeoutMs },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+        response.on('error', reject);
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error('timeout')));
+    request.on('error', reject);
+    request.end();
+  });
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
@@ -87,10 +118,11 @@ class Member implements EtcdMember {
     readonly peerPort: number,
     readonly dataDir: string,
     private readonly args: readonly string[],
+    private readonly tls: EtcdTls | undefined,
   ) {}
 
   get clientUrl(): string {
-    return `http://127.0.0.1:${this.clientPort}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.clientPort}`;
   }
 
   get pid(): number | undefined {
@@ -137,9 +169,15 @@ class Member implements EtcdMember {
     while (Date.now() < deadline) {
       if (this.child === undefined) throw new Error(`etcd member ${this.name} exited; output:\n${this.log.slice(-4000)}`);
       try {
-        const response = await fetch(`${this.clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
-        last = await response.text();
-        if (response.ok && /"health":\s*"true"/.test(last)) return;
+        let status: number;
+        if (this.tls) {
+          ({ status, body: last } = await httpsGet(`${this.clientUrl}/health`, this.tls, 1000));
+        } else {
+          const response = await fetch(`${this.clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
+          status = response.status;
+          last = await response.text();
+        }
+        if (status === 200 && /"health":\s*"true"/.test(last)) return;
       } catch (error) {
         last = error instanceof Error ? error.message : String(error);
       }
@@ -149,7 +187,11 @@ class Member implements EtcdMember {
   }
 }
 
-export async function startEtcdCluster(options: { size: 1 | 3; extraArgs?: readonly string[] } = { size: 1 }): Promise<EtcdCluster> {
+export async function startEtcdCluster(options: { size: 1 | 3; extraArgs?: readonly string[]; tls?: EtcdTls } = { size: 1 }): Promise<EtcdCluster> {
+  const scheme = options.tls ? 'https' : 'http';
+  const tlsArgs = options.tls
+    ? ['--cert-file', options.tls.serverCertFile, '--key-file', options.tls.serverKeyFile, '--trusted-ca-file', options.tls.caFile, '--client-cert-auth']
+    : [];
   const token = `kvs-test-${randomBytes(6).toString('hex')}`;
   const plan: { name: string; clientPort: number; peerPort: number; dataDir: string }[] = [];
   for (let index = 0; index < options.size; index++) {
@@ -166,8 +208,8 @@ export async function startEtcdCluster(options: { size: 1 | 3; extraArgs?: reado
       new Member(member.name, member.clientPort, member.peerPort, member.dataDir, [
         '--name', member.name,
         '--data-dir', member.dataDir,
-        '--listen-client-urls', `http://127.0.0.1:${member.clientPort}`,
-        '--advertise-client-urls', `http://127.0.0.1:${member.clientPort}`,
+        '--listen-client-urls', `${scheme}://127.0.0.1:${member.clientPort}`,
+        '--advertise-client-urls', `${scheme}://127.0.0.1:${member.clientPort}`,
         '--listen-peer-urls', `http://127.0.0.1:${member.peerPort}`,
         '--initial-advertise-peer-urls', `http://127.0.0.1:${member.peerPort}`,
         '--initial-cluster', initialCluster,
@@ -175,8 +217,9 @@ export async function startEtcdCluster(options: { size: 1 | 3; extraArgs?: reado
         '--initial-cluster-state', 'new',
         '--logger', 'zap',
         '--log-level', 'warn',
+        ...tlsArgs,
         ...(options.extraArgs ?? []),
-      ]),
+      ], options.tls),
   );
   for (const member of members) member.start();
 
@@ -198,7 +241,7 @@ export async function startEtcdCluster(options: { size: 1 | 3; extraArgs?: reado
   return {
     members,
     endpoints: members.map((item) => item.clientUrl),
-    storeUrl: `etcd://${members.map((item) => `127.0.0.1:${item.clientPort}`).join(',')}`,
+    storeUrl: `${options.tls ? 'etcds' : 'etcd'}://${members.map((item) => `127.0.0.1:${item.clientPort}`).join(',')}`,
     kill9: (index) => member(index).kill9(),
     restart: async (index) => {
       const target = member(index);

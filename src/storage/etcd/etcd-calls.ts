@@ -53,6 +53,8 @@ export class EtcdCalls {
 
   private async run<T>(what: string, call: Call<T>, retryable: (error: Error) => boolean): Promise<T> {
     const deadline = Date.now() + this.timeouts.requestTimeoutMs;
+    // An open circuit breaker only repeats an earlier failure: report the failure itself.
+    let cause: Error | undefined;
     for (let attempt = 1; ; attempt++) {
       const now = Date.now();
       try {
@@ -62,8 +64,9 @@ export class EtcdCalls {
         const mapped = this.permanent(error);
         if (mapped !== undefined) throw mapped;
         if (!isTransient(error)) throw error;
+        if (!isBrokenCircuitError(error) || cause === undefined) cause = error;
         const pause = Math.min(50 * attempt, 250);
-        if (!retryable(error) || Date.now() + pause >= deadline) throw this.unavailable(what, error);
+        if (!retryable(error) || Date.now() + pause >= deadline) throw this.unavailable(what, error, cause);
         await new Promise((resolve) => setTimeout(resolve, pause));
       }
     }
@@ -94,10 +97,9 @@ export class EtcdCalls {
     return undefined;
   }
 
-  private unavailable(what: string, error: Error): EngineUnavailableError {
-    const detail = firstLine(error.message);
-    const outcome = notSent(error) ? '' : ' (a write may or may not have been applied)';
-    return new EngineUnavailableError(`etcd (${this.endpoints.join(',')}) did not answer ${what}${outcome}: ${detail}`, { cause: error });
+  private unavailable(what: string, last: Error, cause: Error): EngineUnavailableError {
+    const outcome = notSent(last) ? '' : ' (a write may or may not have been applied)';
+    return new EngineUnavailableError(`etcd (${this.endpoints.join(',')}) did not answer ${what}${outcome}: ${firstLine(cause.message)}`, { cause });
   }
 }
 

@@ -23,7 +23,7 @@ export async function openEngine(config: Config): Promise<Engine> {
       });
     case 'etcd': {
       const { openEtcdEngine } = await import('./etcd/etcd-engine.js');
-      return openEtcdEngine(store, { logValueMax: config.logValueMax });
+      return openEtcdEngine(store, { logValueMax: config.logValueMax, logLength: config.logLength });
     }
   }
 }

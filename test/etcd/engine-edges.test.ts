@@ -179,6 +179,38 @@ if (etcdInstalled()) {
         stop();
       }
     });
+
+    // Last in this file: compaction is cluster-wide and ends the history the other tests read.
+    it('with --log-length kvs compacts etcd, and a watch resuming from before that is 410 history_compacted', async () => {
+      const token = newToken();
+      const server = await startServer({
+        args: ['--store', cluster.storeUrl, '--etcd-prefix', `edges-log-${randomBytes(4).toString('hex')}/`, '--log-length', '5'],
+        tokenFileText: `${token} admin\n`,
+      });
+      try {
+        const revisions: number[] = [];
+        for (let index = 0; index < 20; index++) {
+          const response = await fetch(`${server.url}/v1/kv/log/${index}`, { method: 'PUT', body: 'v', headers: { authorization: `Bearer ${token}` } });
+          revisions.push(((await response.json()) as { modRevision: number }).modRevision);
+        }
+        const last = revisions[revisions.length - 1]!;
+        let gone: Response | undefined;
+        await waitUntil(async () => {
+          gone = await fetch(`${server.url}/v1/watch?since=${revisions[0]}`);
+          if (gone.status === 200) await gone.body?.cancel();
+          return gone.status === 410;
+        }, 'the compaction');
+        const body = (await gone!.json()) as { error: { code: string; oldestRevision: number } };
+        assert.equal(body.error.code, 'history_compacted');
+        assert.ok(body.error.oldestRevision > revisions[0]! + 1 && body.error.oldestRevision <= last - 5 + 1, JSON.stringify(body));
+        const recent = await fetch(`${server.url}/v1/watch?since=${last - 2}`);
+        assert.equal(recent.status, 200);
+        await recent.body?.cancel();
+      } finally {
+        await server.stop();
+        removeDir(server.dataDir);
+      }
+    });
   });
 } else {
   describe('etcd engine edges', () => {

@@ -61,6 +61,7 @@ td,th{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #eee}
 <body>
 <h1>kvs</h1>
 <p>A durable key/value server. This one holds <strong id="key-count">${data.keyCount}</strong> key${data.keyCount === 1 ? '' : 's'} (store revision ${data.revision}, ${escapeHtml(data.engine)} engine). Reads are ${data.privateReads ? 'private (they need a token)' : 'public'}; writes need a token.</p>
+<p><a href="${base}/ui/">Open the web UI</a> to browse, edit and watch keys live.</p>
 <h2>Recently updated</h2>
 ${data.recent.length === 0 ? '<p>No keys yet.</p>' : `<table id="recent"><thead><tr><th>key</th><th>size</th><th>version</th><th>updated</th></tr></thead><tbody>\n${rows}\n</tbody></table>`}
 <h2>Use it</h2>

@@ -19,6 +19,7 @@ import { kvRoutes } from './kv-routes.js';
 import { createReadFastPath, type FastPath } from './read-fast-path.js';
 import { seedRoutes } from './seed-routes.js';
 import { txnRoutes } from './txn-routes.js';
+import { uiRoutes } from './ui-routes.js';
 import { watchRoutes } from './watch-routes.js';
 
 export interface HttpServerOptions {
@@ -103,6 +104,7 @@ export async function buildHttpApp({ service, hub, config, log }: HttpServerOpti
   await app.register(txnRoutes, { service });
   await app.register(watchRoutes, { service, hub, heartbeatMs: config.watchHeartbeatMs });
   await app.register(healthRoutes, { service, metrics });
+  await app.register(uiRoutes);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

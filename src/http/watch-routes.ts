@@ -78,7 +78,7 @@ export const watchRoutes: FastifyPluginAsync<{ service: KvService; hub: WatchHub
   app,
   { service, hub, heartbeatMs },
 ) => {
-  app.get<{ Querystring: { prefix?: string; since?: number; values?: string } }>(
+  app.get<{ Querystring: { prefix?: string; since?: number; values?: string; auth?: string } }>(
     '/v1/watch',
     {
       schema: {
@@ -89,12 +89,14 @@ export const watchRoutes: FastifyPluginAsync<{ service: KvService; hub: WatchHub
             prefix: { type: 'string' },
             since: { type: 'integer', minimum: 0 },
             values: { type: 'string', enum: ['0', '1', 'true', 'false'] },
+            // EventSource (the web UI) cannot send an Authorization header.
+            auth: { type: 'string', description: 'token, for clients that cannot send Authorization' },
           },
         },
       },
     },
     async (request, reply) => {
-      const caller = callerOf(service, request);
+      const caller = callerOf(service, request, request.query.auth);
       const prefix = request.query.prefix ?? '';
       if (service.privateReads && caller.principal === undefined) throw new KvsError('auth_required');
       const lastEventId = request.headers['last-event-id'];

@@ -1,0 +1,221 @@
+// The kvs HTTP API as the UI uses it: listing, reading, writing and deleting keys, and the watch
+// stream's URL. Errors come back as ApiError with the server's catalogue code.
+
+/** One key as GET /v1/kv lists it. */
+export interface KeyInfo {
+  readonly key: string;
+  readonly version: number;
+  readonly createRevision: number;
+  readonly modRevision: number;
+  readonly updated: string;
+  readonly expires: string | null;
+  readonly size: number;
+  readonly contentType: string | null;
+}
+
+export interface KeyPage {
+  readonly items: KeyInfo[];
+  readonly next: string | null;
+  readonly revision: number;
+}
+
+/** A value with the metadata its GET answer carried. */
+export interface StoredValue {
+  readonly key: string;
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  readonly version: number;
+  readonly createRevision: number;
+  readonly modRevision: number;
+  readonly updated: Date;
+  readonly expires: Date | null;
+  readonly contentType: string;
+}
+
+export interface WriteResult {
+  readonly key: string;
+  readonly version: number;
+  readonly modRevision: number;
+}
+
+export interface WriteOptions {
+  readonly contentType: string;
+  /** Seconds; undefined: no expiry. */
+  readonly ttl?: number | undefined;
+  /** Compare-and-swap on this version (If-Match). */
+  readonly ifVersion?: number | undefined;
+  /** Create only (If-None-Match: *). */
+  readonly ifAbsent?: boolean | undefined;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+// The API lives at the server's root; this module is served from <root>/ui/.
+const apiRoot = new URL('../', import.meta.url);
+
+function keyPath(key: string): string {
+  return `v1/kv/${encodeURIComponent(key)}`;
+}
+
+async function errorFrom(response: Response): Promise<ApiError> {
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch {
+    body = undefined;
+  }
+  const error = typeof body === 'object' && body !== null ? (body as { error?: unknown }).error : undefined;
+  if (typeof error === 'object' && error !== null) {
+    const { code, message, ...details } = error as Record<string, unknown>;
+    return new ApiError(response.status, String(code ?? 'unknown'), String(message ?? response.statusText), details);
+  }
+  return new ApiError(response.status, 'unknown', `${response.status} ${response.statusText}`);
+}
+
+export class KvsApi {
+  constructor(private readonly token: () => string) {}
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    const token = this.token();
+    return token === '' ? extra : { ...extra, authorization: `Bearer ${token}` };
+  }
+
+  private async send(path: string, init: RequestInit = {}): Promise<Response> {
+    let response: Response;
+    try {
+      // no-store: the API sends validators but no Cache-Control, so a browser could otherwise
+      // reuse a heuristically fresh, stale value.
+      response = await fetch(new URL(path, apiRoot), { cache: 'no-store', ...init });
+    } catch {
+      throw new ApiError(0, 'network', 'Cannot reach the server.');
+    }
+    if (!response.ok) throw await errorFrom(response);
+    return response;
+  }
+
+  async list(prefix: string, after: string | null, limit: number): Promise<KeyPage> {
+    const query = new URLSearchParams({ prefix, limit: String(limit) });
+    if (after !== null) query.set('after', after);
+    const response = await this.send(`v1/kv?${query}`, { headers: this.headers() });
+    return (await response.json()) as KeyPage;
+  }
+
+  /** The key's current listing entry, or undefined when it does not exist. */
+  async info(key: string): Promise<KeyInfo | undefined> {
+    const page = await this.list(key, null, 1);
+    const first = page.items[0];
+    return first?.key === key ? first : undefined;
+  }
+
+  /** The value, or undefined when the key does not exist. */
+  async read(key: string): Promise<StoredValue | undefined> {
+    let response: Response;
+    try {
+      response = await this.send(keyPath(key), { headers: this.headers() });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return undefined;
+      throw error;
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const header = (name: string) => response.headers.get(name);
+    const expires = header('kvs-expires');
+    return {
+      key,
+      bytes,
+      version: Number(header('kvs-version')),
+      createRevision: Number(header('kvs-create-revision')),
+      modRevision: Number(header('kvs-revision')),
+      updated: new Date(header('last-modified') ?? Date.now()),
+      expires: expires === null ? null : new Date(expires),
+      contentType: header('content-type') ?? 'application/octet-stream',
+    };
+  }
+
+  async write(key: string, bytes: Uint8Array<ArrayBuffer>, options: WriteOptions): Promise<WriteResult> {
+    const headers: Record<string, string> = {};
+    if (options.contentType !== '') headers['content-type'] = options.contentType;
+    if (options.ifVersion !== undefined) headers['if-match'] = `"${options.ifVersion}"`;
+    if (options.ifAbsent === true) headers['if-none-match'] = '*';
+    const query = options.ttl === undefined ? '' : `?ttl=${options.ttl}`;
+    const response = await this.send(keyPath(key) + query, { method: 'PUT', headers: this.headers(headers), body: bytes });
+    return (await response.json()) as WriteResult;
+  }
+
+  async remove(key: string, ifVersion?: number): Promise<number> {
+    const headers: Record<string, string> = ifVersion === undefined ? {} : { 'if-match': `"${ifVersion}"` };
+    const response = await this.send(keyPath(key), { method: 'DELETE', headers: this.headers(headers) });
+    const body = (await response.json()) as { revision: number };
+    return body.revision;
+  }
+
+  /**
+   * The watch stream's URL. EventSource cannot send headers, so the token travels as `auth`
+   * (only when one is set).
+   */
+  watchUrl(prefix: string, since: number): URL {
+    const query = new URLSearchParams({ prefix, since: String(since) });
+    const token = this.token();
+    if (token !== '') query.set('auth', token);
+    return new URL(`v1/watch?${query}`, apiRoot);
+  }
+
+  /** Why the watch stream would be refused (undefined: it would be accepted). */
+  async probeWatch(prefix: string, since: number): Promise<ApiError | undefined> {
+    const controller = new AbortController();
+    try {
+      await this.send(this.watchUrl(prefix, since).href, { signal: controller.signal });
+      return undefined;
+    } catch (error) {
+      return error instanceof ApiError ? error : new ApiError(0, 'network', 'Cannot reach the server.');
+    } finally {
+      controller.abort(); // an accepted stream would otherwise stay open
+    }
+  }
+}
+
+const quoted = (key: string) => `“${key}”`;
+
+/** A sentence for the user about a failed action. */
+export function explain(error: unknown, key?: string): string {
+  if (!(error instanceof ApiError)) return `Something went wrong: ${error instanceof Error ? error.message : String(error)}`;
+  const subject = key === undefined ? 'this' : quoted(key);
+  switch (error.code) {
+    case 'network':
+      return 'Cannot reach the server. Check that it is running, then try again.';
+    case 'auth_required':
+      return 'This needs a token: enter one in the Token field above (writes always need one; a --private server needs one to read).';
+    case 'auth_invalid':
+      return 'The server rejected the token. Check it in the Token field above.';
+    case 'forbidden':
+      return `Your token does not allow this on ${subject} (its scope or key prefixes do not cover it).`;
+    case 'too_many_auth_failures':
+      return 'Too many failed token attempts from this address; wait a little and retry.';
+    case 'version_mismatch': {
+      const current = error.details.currentVersion;
+      const now = typeof current === 'number' && current > 0 ? ` (it is now at version ${current})` : current === 0 ? ' (it was deleted)' : '';
+      return `Conflict: ${subject} was changed by someone else after you opened it${now}. Nothing was saved. Your text is still in the form; reload the key to see the current value.`;
+    }
+    case 'key_exists':
+      return `${subject} already exists, so nothing was saved. Open it from the list to edit it.`;
+    case 'value_too_large':
+    case 'body_too_large': {
+      const limit = error.details.limit;
+      return `The value is too large${typeof limit === 'number' ? `: the server accepts at most ${limit} bytes` : ''}. Nothing was saved.`;
+    }
+    case 'key_too_long':
+      return `The key is too long${typeof error.details.limit === 'number' ? ` (at most ${error.details.limit} bytes of UTF-8)` : ''}.`;
+    case 'not_found':
+      return `${subject} does not exist (any more).`;
+    default:
+      return `${error.message} (${error.code}, HTTP ${error.status})`;
+  }
+}

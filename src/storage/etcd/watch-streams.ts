@@ -185,8 +185,8 @@ export interface HistoryRead {
 
 /**
  * The namespace's change events after `since`, replayed by an etcd watch. etcd 3.4 cannot say
- * when a watch has caught up, so the read ends when it has received `limit` revisions, or an
- * event at or after the revision it started at, or every kvs commit and nothing can follow.
+ * when a watch has caught up, so the read ends when it has received `limit` revisions, or
+ * everything up to the revision it started at, or every kvs commit when nothing else can follow.
  */
 export function readHistory(read: HistoryRead): Promise<ChangeEvent[]> {
   return new Promise<ChangeEvent[]>((resolve, reject) => {
@@ -210,7 +210,8 @@ export function readHistory(read: HistoryRead): Promise<ChangeEvent[]> {
     );
     const check = () => {
       if (finished) return;
-      if (revisions > read.limit || received >= read.revision) {
+      // A revision's events always arrive in one response, so `limit` revisions are complete.
+      if (revisions >= read.limit || received >= read.revision) {
         finish();
         return;
       }

@@ -1,11 +1,16 @@
 // Runs data commands against the store with optimistic concurrency (see key-view.ts): read the
 // keys, run the command synchronously, commit its writes as one KvService.txn conditioned on what
-// was read, retry if someone changed those keys in between. A command that reads nothing and
-// only writes (plain SET, MSET) commits without conditions, and one that writes nothing commits
-// nothing. MULTI/EXEC runs its whole queue the same way, in one view and one commit.
+// was read, and run again if someone changed those keys in between.
+//
+// - A command that reads nothing and only writes (plain SET, MSET) commits without conditions.
+// - A read-only command (GET, MGET, ...) reads and answers; nothing is committed.
+// - A command that reads and writes (INCR, APPEND, RENAME, ...) and EXEC go through the
+//   KeyScheduler: in-process work on the same keys is ordered and combined into batches, so the
+//   conditions only ever fail because of writers outside this process.
 
 import { KvsError } from '../core/errors.js';
 import type { Entry } from '../core/model.js';
+import type { Caller } from '../core/service.js';
 import type { Command, CommandCall, RunContext } from './command.js';
 import { KeyView } from './key-view.js';
 import { nullArray, type Reply } from './reply.js';
@@ -18,9 +23,28 @@ function isCheckFailure(error: unknown): error is KvsError {
   return error instanceof KvsError && error.code === 'txn_check_failed';
 }
 
-function failedCheckIndex(error: KvsError): number {
-  const failed = error.details['failed'] as { index?: unknown } | undefined;
-  return typeof failed?.index === 'number' ? failed.index : -1;
+/** After a few conflicts with outside writers, wait a little (randomised) before trying again. */
+async function backOff(attempt: number): Promise<void> {
+  if (attempt < 2) return;
+  const ceiling = Math.min(50, 2 ** attempt);
+  await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+}
+
+function distinct(keys: readonly string[]): string[] {
+  if (keys.length === 1) return keys as string[];
+  return [...new Set(keys)];
+}
+
+/** Work the scheduler runs: one command, or one EXEC, over a KeyView. */
+export interface KeyJob {
+  readonly keys: readonly string[];
+  readonly combinable: boolean;
+  readonly call: CommandCall;
+  /** Fetches what the job needs besides its keys (listings for KEYS in MULTI, ...). */
+  readonly prepare: () => Promise<void>;
+  /** Runs synchronously over the view; throws for an error reply (its writes are rolled back). */
+  readonly run: (view: KeyView) => Reply;
+  readonly settle: (reply: Reply) => void;
 }
 
 /** Runs one command outside MULTI. Synchronous when it neither reads nor writes the store. */
@@ -31,12 +55,25 @@ export function runCommand(call: CommandCall, command: Command): Reply | Promise
     const view = KeyView.fromEntries([], NO_ENTRIES, call.service.now(), call.service.limits);
     const reply = run({ ...call, view, now: view.now }, undefined);
     if (!view.hasWrites) return reply;
-    return commit(call, view, reply);
+    return commitBlind(call, view, reply);
   }
-  return runWithRetries(call, command, reads);
+  if (command.access !== 'write' || !reads) return runReadOnly(call, command, reads);
+  return new Promise<Reply>((settle) => {
+    let prepared: unknown;
+    call.server.scheduler.submit({
+      keys: distinct(call.keys),
+      combinable: distinct(call.keys).length === 1 && command.prepare === undefined,
+      call,
+      prepare: async () => {
+        prepared = command.prepare ? await command.prepare(call) : undefined;
+      },
+      run: (view) => run({ ...call, view, now: view.now }, prepared),
+      settle,
+    });
+  });
 }
 
-async function commit(call: CommandCall, view: KeyView, reply: Reply): Promise<Reply> {
+async function commitBlind(call: CommandCall, view: KeyView, reply: Reply): Promise<Reply> {
   try {
     await call.service.txn(call.session.caller, [], view.operations());
     return reply;
@@ -45,11 +82,12 @@ async function commit(call: CommandCall, view: KeyView, reply: Reply): Promise<R
   }
 }
 
-async function runWithRetries(call: CommandCall, command: Command, reads: boolean): Promise<Reply> {
+/** Commands that do not write (and write-capable ones that read nothing but need a prepare). */
+async function runReadOnly(call: CommandCall, command: Command, reads: boolean): Promise<Reply> {
   try {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const prepared = command.prepare ? await command.prepare(call) : undefined;
-      const keys = reads ? uniqueKeys(call.keys) : [];
+      const keys = reads ? distinct(call.keys) : [];
       const entries = reads ? await call.service.getMany(call.session.caller, keys) : NO_ENTRIES;
       const view = KeyView.fromEntries(keys, entries, call.service.now(), call.service.limits);
       const context: RunContext = { ...call, view, now: view.now };
@@ -61,7 +99,7 @@ async function runWithRetries(call: CommandCall, command: Command, reads: boolea
         return reply;
       } catch (error) {
         if (!isCheckFailure(error) || conditions.length === 0) throw error;
-        // A key read changed before the commit: run again on fresh values.
+        await backOff(attempt);
       }
     }
     throw new KvsError('unavailable', 'Too much contention on these keys; try again.');
@@ -70,9 +108,48 @@ async function runWithRetries(call: CommandCall, command: Command, reads: boolea
   }
 }
 
-function uniqueKeys(keys: readonly string[]): string[] {
-  if (keys.length === 1) return keys as string[];
-  return [...new Set(keys)];
+/**
+ * Runs a batch from the scheduler: one read of all keys, every job in order over one view, one
+ * commit. A job that throws answers its error and its writes are rolled back; the others go on.
+ */
+export async function executeBatch(batch: readonly KeyJob[]): Promise<void> {
+  const first = batch[0]!.call;
+  const { service } = first;
+  // Every job was checked for write access to these keys when dispatched; any of their callers
+  // may commit the batch.
+  const caller: Caller = first.session.caller;
+  const keys = batch.length === 1 ? batch[0]!.keys : distinct(batch.flatMap((job) => job.keys));
+  try {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      for (const job of batch) await job.prepare();
+      const entries = await service.getMany(caller, keys);
+      const view = KeyView.fromEntries(keys, entries, service.now(), service.limits);
+      const replies = batch.map((job) => {
+        const mark = view.mark();
+        try {
+          return job.run(view);
+        } catch (error) {
+          view.rollback(mark);
+          return toErrorReply(error, job.call.server.log);
+        }
+      });
+      if (view.hasWrites) {
+        try {
+          await service.txn(caller, view.conditions(), view.operations());
+        } catch (error) {
+          if (!isCheckFailure(error)) throw error;
+          await backOff(attempt);
+          continue;
+        }
+      }
+      batch.forEach((job, index) => job.settle(replies[index]!));
+      return;
+    }
+    throw new KvsError('unavailable', 'Too much contention on these keys; try again.');
+  } catch (error) {
+    const reply = toErrorReply(error, first.server.log);
+    for (const job of batch) job.settle(reply);
+  }
 }
 
 export interface QueuedCommand {
@@ -81,52 +158,64 @@ export interface QueuedCommand {
 }
 
 /**
- * EXEC: every queued command in one view, committed as one transaction whose first conditions
- * are the WATCHed keys' modRevisions as seen at WATCH time. A watched key that changed makes
- * EXEC answer the null array, as in Redis. A queued command that fails at run time answers its
- * error in the result array and writes nothing; the others still run (Redis semantics).
+ * EXEC: every queued command in one view, committed as one transaction. WATCHed keys are read
+ * too: if one's modRevision is not the one seen at WATCH time, or an earlier job of the same
+ * batch wrote it, EXEC answers the null array, as in Redis. A queued command that fails at run
+ * time answers its error in the result array and writes nothing; the others still run.
  */
-export async function runTransaction(call: CommandCall, queue: readonly QueuedCommand[], watched: ReadonlyMap<string, number>): Promise<Reply> {
-  const service = call.service;
-  const caller = call.session.caller;
+export function runTransaction(call: CommandCall, queue: readonly QueuedCommand[], watched: ReadonlyMap<string, number>): Reply | Promise<Reply> {
   const keySet = new Set<string>(watched.keys());
   for (const queuedCommand of queue) for (const key of queuedCommand.call.keys) keySet.add(key);
   const keys = [...keySet];
-  try {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const prepared: unknown[] = [];
-      for (const { command, call: queuedCall } of queue) {
-        prepared.push(command.prepare ? await command.prepare(queuedCall) : undefined);
-      }
-      const entries = keys.length > 0 ? await service.getMany(caller, keys) : NO_ENTRIES;
-      const view = KeyView.fromEntries(keys, entries, service.now(), service.limits);
-      for (const [key, modRevision] of watched) {
-        if (view.modRevision(key) !== modRevision) return nullArray;
-      }
-      const replies: Reply[] = [];
-      queue.forEach(({ command, call: queuedCall }, index) => {
-        const mark = view.mark();
-        try {
-          if (command.run) replies.push(command.run({ ...queuedCall, view, now: view.now }, prepared[index]));
-          else replies.push(toErrorReply(new KvsError('internal', 'command cannot run inside MULTI'), call.server.log));
-        } catch (error) {
-          view.rollback(mark);
-          replies.push(toErrorReply(error, call.server.log));
-        }
-      });
-      if (!view.hasWrites) return replies;
-      const watchConditions = [...watched].map(([key, modRevision]) => ({ key, kind: 'modRevision' as const, modRevision }));
-      const conditions = [...watchConditions, ...view.conditions()];
+  const prepared: unknown[] = [];
+  const prepareAll = async () => {
+    prepared.length = 0;
+    for (const { command, call: queuedCall } of queue) {
       try {
-        await service.txn(caller, conditions, view.operations());
-        return replies;
+        prepared.push(command.prepare ? await command.prepare(queuedCall) : undefined);
       } catch (error) {
-        if (!isCheckFailure(error)) throw error;
-        if (failedCheckIndex(error) < watchConditions.length) return nullArray;
+        prepared.push(new PrepareFailure(error));
       }
     }
-    throw new KvsError('unavailable', 'Too much contention on these keys; try again.');
-  } catch (error) {
-    return toErrorReply(error, call.server.log);
+  };
+  const run = (view: KeyView): Reply => {
+    for (const [key, modRevision] of watched) {
+      // get() marks the key as read, so the commit is conditioned on it as well.
+      view.get(key);
+      if (view.modRevision(key) !== modRevision || view.writtenHere(key)) return nullArray;
+    }
+    const replies: Reply[] = [];
+    queue.forEach(({ command, call: queuedCall }, index) => {
+      const mark = view.mark();
+      try {
+        const input = prepared[index];
+        if (input instanceof PrepareFailure) throw input.error;
+        if (!command.run) throw new KvsError('internal', 'command cannot run inside MULTI');
+        replies.push(command.run({ ...queuedCall, view, now: view.now }, input));
+      } catch (error) {
+        view.rollback(mark);
+        replies.push(toErrorReply(error, call.server.log));
+      }
+    });
+    return replies;
+  };
+  const job = (settle: (reply: Reply) => void): KeyJob => ({
+    keys,
+    combinable: keys.length === 1 && queue.every(({ command }) => command.prepare === undefined),
+    call,
+    prepare: prepareAll,
+    run,
+    settle,
+  });
+  if (keys.length === 0) {
+    // Nothing to read or order against: run now (prepares may still list the store).
+    return new Promise<Reply>((settle) => {
+      void executeBatch([job(settle)]);
+    });
   }
+  return new Promise<Reply>((settle) => call.server.scheduler.submit(job(settle)));
+}
+
+class PrepareFailure {
+  constructor(readonly error: unknown) {}
 }

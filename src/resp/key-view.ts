@@ -107,6 +107,11 @@ export class KeyView {
     this.undoLog.push([key, this.pending.get(key)]);
   }
 
+  /** Whether a command run in this view wrote the key. */
+  writtenHere(key: string): boolean {
+    return this.pending.has(key);
+  }
+
   /** The keys this view wrote, and whether each exists afterwards. */
   *pendingKeys(): Generator<[string, boolean]> {
     for (const [key, pending] of this.pending) yield [key, pending !== null];

@@ -4,6 +4,8 @@
 import type { Limits } from '../core/limits.js';
 import type { KvService } from '../core/service.js';
 import type { Command } from './command.js';
+import { executeBatch, type KeyJob } from './command-runner.js';
+import { KeyScheduler } from './key-scheduler.js';
 import { ScanCursors } from './scan-cursors.js';
 import type { Session } from './session.js';
 
@@ -17,6 +19,8 @@ export class RespServerState {
   readonly startedAt = Date.now();
   readonly sessions = new Map<number, Session>();
   readonly cursors = new ScanCursors();
+  /** Orders and combines read-modify-write work per key (command-runner.ts). */
+  readonly scheduler = new KeyScheduler<KeyJob>(executeBatch);
   readonly stats: RespStats = { connectionsReceived: 0, rejectedConnections: 0, commandsProcessed: 0 };
   /** The port actually listened on (set once listening). */
   port = 0;

@@ -211,6 +211,40 @@ describe('RESP commands (kvs-specific behaviour)', () => {
       assert.equal(await writers[0]!.do('GET', 'contended'), '400');
     });
 
+    it('runs concurrent single-key and multi-key transactions without losing or failing any', async () => {
+      const clients = await Promise.all(Array.from({ length: 10 }, () => open(tokens.write)));
+      await Promise.all(
+        clients.map(async (client) => {
+          for (let round = 0; round < 20; round++) {
+            client.writeRaw(
+              Buffer.concat([
+                encodeCommand(['MULTI']),
+                encodeCommand(['INCR', 'tx:single']),
+                encodeCommand(['EXPIRE', 'tx:single', '100']),
+                encodeCommand(['EXEC']),
+                encodeCommand(['MULTI']),
+                encodeCommand(['INCRBY', 'tx:a', '2']),
+                encodeCommand(['DECRBY', 'tx:b', '2']),
+                encodeCommand(['EXEC']),
+                encodeCommand(['COPY', 'tx:a', 'tx:copy', 'REPLACE']),
+                encodeCommand(['MGET', 'tx:a', 'tx:b']),
+              ]),
+            );
+            for (const expected of ['+OK', '+QUEUED', '+QUEUED']) assert.equal(show(await client.read()), expected);
+            const single = show(await client.read()) as [number, number];
+            assert.equal(single[1], 1, 'EXPIRE inside EXEC');
+            for (const expected of ['+OK', '+QUEUED', '+QUEUED']) assert.equal(show(await client.read()), expected);
+            const pair = show(await client.read()) as [number, number];
+            assert.equal(pair[0] + pair[1], 0, 'a and b move together');
+            assert.equal(show(await client.read()), 1);
+            const [a, b] = show(await client.read()) as [string, string];
+            assert.equal(Number(a) + Number(b), 0, 'MGET never sees half a transaction');
+          }
+        }),
+      );
+      assert.deepEqual(await clients[0]!.do('MGET', 'tx:single', 'tx:a', 'tx:b'), ['200', '400', '-400']);
+    });
+
     it('stores RESP TTLs as the key expiry the HTTP API shows, and versions count every write', async () => {
       const client = await open(tokens.admin);
       const before = Date.now();

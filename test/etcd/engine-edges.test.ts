@@ -180,6 +180,33 @@ if (etcdInstalled()) {
       }
     });
 
+    it('history of one namespace skips the revisions of another, and ends even when none of its own follow', async () => {
+      const mine = await open();
+      const theirs = await open();
+      const ours: number[] = [];
+      for (let round = 0; round < 5; round++) {
+        const committed = (await mine.commit({ conditions: [], operations: [put(`m/${round}`, 'v')] }, Date.now())) as Extract<CommitResult, { ok: true }>;
+        ours.push(committed.revision);
+        await theirs.commit({ conditions: [], operations: [put(`t/${round}`, 'v'), put(`u/${round}`, 'v')] }, Date.now());
+      }
+      const revision = await mine.revision();
+      assert.ok(revision > ours[4]!, 'the other namespace wrote last');
+      const all = await mine.history(ours[0]! - 1, 100);
+      assert.deepEqual(
+        all.events.map((event) => [event.key, event.revision]),
+        ours.map((committed, round) => [`m/${round}`, committed]),
+      );
+      // Nothing of ours after our last commit, though the store revision moved on.
+      const none = await mine.history(ours[4]!, 100);
+      assert.deepEqual(none.events, []);
+      assert.equal(none.revision, revision);
+      const paged = await mine.history(ours[1]!, 2);
+      assert.deepEqual(
+        paged.events.map((event) => event.key),
+        ['m/2', 'm/3'],
+      );
+    });
+
     // Last in this file: compaction is cluster-wide and ends the history the other tests read.
     it('with --log-length kvs compacts etcd, and a watch resuming from before that is 410 history_compacted', async () => {
       const token = newToken();

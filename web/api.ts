@@ -202,7 +202,7 @@ export function explain(error: unknown, key?: string): string {
     case 'version_mismatch': {
       const current = error.details.currentVersion;
       const now = typeof current === 'number' && current > 0 ? ` (it is now at version ${current})` : current === 0 ? ' (it was deleted)' : '';
-      return `Conflict: ${subject} was changed by someone else after you opened it${now}. Nothing was saved. Your text is still in the form; reload the key to see the current value.`;
+      return `Conflict: ${subject} was changed by someone else after you opened it${now}, so nothing was changed.`;
     }
     case 'key_exists':
       return `${subject} already exists, so nothing was saved. Open it from the list to edit it.`;

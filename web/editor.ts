@@ -37,6 +37,7 @@ export class Editor {
   private readonly saveButton = byId('edit-save', HTMLButtonElement);
   /** The value being edited (undefined when creating). */
   private original: StoredValue | undefined;
+  private changed = false;
 
   constructor(private readonly actions: EditorActions) {
     this.form.addEventListener('submit', (event) => {
@@ -47,6 +48,9 @@ export class Editor {
     this.form.addEventListener('keydown', (event) => {
       if (event.key === 'Escape') this.cancel();
     });
+    this.form.addEventListener('input', () => {
+      this.changed = true;
+    });
     this.fileInput.addEventListener('change', () => {
       const file = this.fileInput.files?.[0];
       this.textInput.disabled = file !== undefined;
@@ -56,6 +60,11 @@ export class Editor {
 
   get isOpen(): boolean {
     return !this.form.hidden;
+  }
+
+  /** Open with changes the user typed and has not saved. */
+  get hasUnsavedChanges(): boolean {
+    return this.isOpen && this.changed;
   }
 
   /** The key being edited, or undefined when closed or creating. */
@@ -116,6 +125,7 @@ export class Editor {
     this.fileInput.value = '';
     this.remoteNotice.hidden = true;
     this.setProblem('');
+    this.changed = false;
     this.form.hidden = false;
   }
 

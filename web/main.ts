@@ -33,7 +33,10 @@ const tokenState = byId('token-state', HTMLSpanElement);
 const deleteDialog = byId('confirm-delete', HTMLDialogElement);
 const deleteQuestion = byId('confirm-delete-question', HTMLParagraphElement);
 
-const keyList = new KeyList(byId('key-list', HTMLUListElement), (key) => void openValue(key));
+const keyList = new KeyList(byId('key-list', HTMLUListElement), (key) => {
+  if (editor.hasUnsavedChanges && !confirm('Discard the changes in the editor?')) return;
+  void openValue(key);
+});
 const valuePanel = new ValuePanel({
   onEdit: (value) => {
     valuePanel.hide();
@@ -107,13 +110,14 @@ function showDetailPlaceholder(): void {
 
 // ---- list -------------------------------------------------------------------------------
 
-async function loadList(): Promise<void> {
+/** (Re)loads the list from its start; `limit` keeps more rows than one page (after a burst). */
+async function loadList(limit = PAGE_SIZE): Promise<boolean> {
   const generation = ++listGeneration;
   live.stop();
   summary.textContent = 'Loading…';
   try {
-    const page = await api.list(prefix, null, PAGE_SIZE);
-    if (generation !== listGeneration) return;
+    const page = await api.list(prefix, null, limit);
+    if (generation !== listGeneration) return false;
     revision = page.revision;
     keyList.reset(page);
     keyList.select(openKey);
@@ -121,13 +125,15 @@ async function loadList(): Promise<void> {
     updateSummary();
     // Watch from the listing's revision: nothing committed after the listing is missed.
     live.start(prefix, page.revision);
+    return true;
   } catch (error) {
-    if (generation !== listGeneration) return;
+    if (generation !== listGeneration) return false;
     keyList.reset({ items: [], next: null, revision: 0 });
     summary.textContent = 'The keys could not be listed.';
     loadMoreButton.hidden = true;
     showLiveState('offline', 'Not watching: the keys could not be listed.');
     say('error', explain(error));
+    return false;
   }
 }
 
@@ -183,7 +189,8 @@ async function save(request: SaveRequest): Promise<string | undefined> {
     return undefined;
   } catch (error) {
     if (error instanceof ApiError && (error.status === 0 || error.status >= 500)) say('error', explain(error, request.key));
-    return explain(error, request.key);
+    const conflict = error instanceof ApiError && error.code === 'version_mismatch';
+    return explain(error, request.key) + (conflict ? ' Your text is still in the form; Cancel shows the current value.' : '');
   }
 }
 
@@ -210,6 +217,10 @@ async function confirmDelete(value: StoredValue): Promise<void> {
 
 const pendingRefresh = new Set<string>();
 let refreshTimer: number | undefined;
+/** Beyond this many changed keys at once, reloading the list costs less than one read per key. */
+const BURST_KEYS = 25;
+/** The server's default cap on a page (--max-list-limit). */
+const MAX_RELOAD_ROWS = 1000;
 
 /** Re-reads the listing entry of changed keys, a burst of events costing one read per key. */
 function queueRefresh(key: string): void {
@@ -221,6 +232,13 @@ async function refreshPending(): Promise<void> {
   refreshTimer = undefined;
   const keys = [...pendingRefresh];
   pendingRefresh.clear();
+  if (keys.length > BURST_KEYS) {
+    // loadList restarts the feed from the new listing's revision, so nothing is lost.
+    const rows = Math.min(MAX_RELOAD_ROWS, Math.max(PAGE_SIZE, keyList.size));
+    // A server with a smaller --max-list-limit refuses the big page: fall back to one page.
+    if (!(await loadList(rows)) && rows > PAGE_SIZE) await loadList();
+    return;
+  }
   const generation = listGeneration;
   await Promise.all(
     keys.map(async (key) => {

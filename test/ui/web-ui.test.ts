@@ -142,6 +142,16 @@ describe('web UI in headless Chromium', { skip }, () => {
     assert.equal(await page.getByRole('button', { name: 'Load more' }).isVisible(), false);
     assert.match(await text(page, '#list-summary'), /^63 keys starting with “page\/”/);
 
+    // Keyboard: arrows move between rows, Enter opens, '/' jumps to the prefix field.
+    await page.locator('#key-list .key-row').first().focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await eventually('the value opened by keyboard', () => text(page, '#value-key'), (key) => key === 'page/k002');
+    assert.equal(await text(page, '#value-text'), 'page/k002');
+    await page.keyboard.press('/');
+    assert.equal(await page.evaluate('document.activeElement.id'), 'prefix');
+
     await page.getByLabel('Prefix').fill('pagex');
     await page.getByRole('button', { name: 'Search' }).click();
     await eventually('the other prefix', () => keyNames(page), (names) => names.length === 1 && names[0] === 'pagex/other');
@@ -248,7 +258,7 @@ describe('web UI in headless Chromium', { skip }, () => {
     assert.equal(await page.getByRole('textbox', { name: 'Value', exact: true }).inputValue(), 'my edit', 'the live update does not touch the form');
     await page.getByRole('button', { name: 'Save' }).click();
     const message = await eventually('the conflict message', () => text(page, '#editor-problem'), (problem) => problem !== '');
-    assert.match(message, /^Conflict: “conflict\/doc” was changed by someone else after you opened it \(it is now at version 2\)\. Nothing was saved\./);
+    assert.match(message, /^Conflict: “conflict\/doc” was changed by someone else after you opened it \(it is now at version 2\), so nothing was changed\. Your text is still in the form/);
     const stored = await read(server, 'conflict/doc');
     assert.equal(stored.body.toString(), 'their edit');
     assert.equal(stored.headers.get('kvs-version'), '2');
@@ -323,6 +333,32 @@ describe('web UI in headless Chromium', { skip }, () => {
     assert.deepEqual(await eventually('the empty list', () => keyNames(page), (names) => names.length === 0), []);
 
     assert.equal(await page.evaluate('window.kvsTestMarker'), 42, 'the page was not reloaded');
+  });
+
+  it('inserts live keys in the server order (code points, not UTF-16) and reloads on a burst', async () => {
+    const page = await openUi(server, { prefix: 'order/' });
+    assert.match(await text(page, '#list-summary'), /^No keys starting with “order\/”/);
+    // U+1F600 is above U+E000 in code points (and UTF-8 bytes) but below it in UTF-16 units.
+    for (const key of ['order/\u{1F600}', 'order/z', 'order/\uE000', 'order/a', 'order/ä']) {
+      await put(server, key, key);
+      await page.locator('#key-list .key-name', { hasText: key }).waitFor();
+    }
+    const listed = async () => ((await (await fetch(`${server.url}/v1/kv?prefix=order%2F`)).json()) as { items: { key: string }[] }).items.map((item) => item.key);
+    const serverOrder = await listed();
+    assert.deepEqual(serverOrder, ['order/a', 'order/z', 'order/ä', 'order/\uE000', 'order/\u{1F600}']);
+    assert.deepEqual(await keyNames(page), serverOrder);
+
+    // 40 keys in one transaction: one list reload instead of 40 reads.
+    const listings: URL[] = [];
+    page.on('request', (request) => {
+      const url = new URL(request.url());
+      if (url.pathname === '/v1/kv') listings.push(url);
+    });
+    await putMany(server, Array.from({ length: 40 }, (_, index): [string, string] => [`order/burst/${String(index).padStart(2, '0')}`, 'x']));
+    await eventually('the burst', () => keyNames(page), (names) => names.length === 45);
+    assert.deepEqual(await keyNames(page), await listed());
+    assert.deepEqual(listings.map((url) => [url.searchParams.get('prefix'), url.searchParams.get('limit')]), [['order/', '50']]);
+    await page.locator('#live[data-state="live"]').waitFor();
   });
 
   it('resumes the live feed after a server restart and receives what it missed', async () => {

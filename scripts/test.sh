@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs on a fresh Debian machine, then runs it.
 # Debian packages: redis-tools + redis-server (RESP tests with real Redis tools), etcd-server
-# (etcd engine tests), strace (fsync-ordering proof), openssl (TLS test certificates).
+# (etcd engine tests), strace (fsync-ordering proof), openssl (TLS test certificates), chromium
+# (web UI tests in headless Chromium through playwright-core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,7 @@ command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v etcd >/dev/null 2>&1 || need_apt+=(etcd-server)
 command -v strace >/dev/null 2>&1 || need_apt+=(strace)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -6,12 +6,13 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { AuthFailureLimiter } from './core/auth-limiter.js';
-import type { Config } from './core/config.js';
+import { ConfigError, type Config } from './core/config.js';
 import { ExpirySweeper } from './core/expiry-sweeper.js';
 import { KvService } from './core/service.js';
 import { TokenStore, ensureTokenFile } from './core/tokens.js';
 import { WatchHub } from './core/watch-hub.js';
 import { startHttpServer } from './http/server.js';
+import { acquireStoreLock, StoreLockedError } from './storage/lmdb/store-lock.js';
 import { openEngine } from './storage/open-engine.js';
 
 export interface RunningServer {
@@ -102,13 +103,19 @@ interface WorkerReady {
  */
 export async function runServer(config: Config): Promise<void> {
   if (config.workers <= 1) {
+    const release = lockStore(config);
     const server = await startServer(config);
     announce(server.url, server.respPort);
-    onShutdown(() => server.close());
+    onShutdown(async () => {
+      await server.close();
+      release();
+    });
     return;
   }
   if (cluster.isPrimary) {
     prepareTokens(config);
+    const release = lockStore(config);
+    process.once('exit', release);
     // Workers listening on port 0 would share one random port per (host, port) pair, so HTTP and
     // RESP would collide: choose the ports here.
     const port = config.port === 0 ? await freePort(config.host) : config.port;
@@ -144,6 +151,18 @@ export async function runServer(config: Config): Promise<void> {
   const server = await startServer(workerConfig, { sweeper: index === 0 });
   process.send?.({ kind: 'kvs-ready', url: server.url, respPort: server.respPort } satisfies WorkerReady);
   onShutdown(() => server.close());
+}
+
+/** The lmdb store belongs to one server (or one --workers group); see store-lock.ts. */
+function lockStore(config: Config): () => void {
+  if (config.store.kind !== 'lmdb') return () => {};
+  mkdirSync(config.dataDir, { recursive: true });
+  try {
+    return acquireStoreLock(config.dataDir);
+  } catch (error) {
+    if (error instanceof StoreLockedError) throw new ConfigError(error.message);
+    throw error;
+  }
 }
 
 function announce(url: string, respPort: number | undefined): void {

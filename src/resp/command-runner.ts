@@ -57,7 +57,13 @@ export function runCommand(call: CommandCall, command: Command): Reply | Promise
     if (!view.hasWrites) return reply;
     return commitBlind(call, view, reply);
   }
-  if (command.access !== 'write' || !reads) return runReadOnly(call, command, reads);
+  if (command.access !== 'write' || !reads) {
+    if (reads && command.prepare === undefined) {
+      const reply = runReadOnlySync(call, command);
+      if (reply !== undefined) return reply;
+    }
+    return runReadOnly(call, command, reads);
+  }
   return new Promise<Reply>((settle) => {
     let prepared: unknown;
     call.server.scheduler.submit({
@@ -77,6 +83,33 @@ async function commitBlind(call: CommandCall, view: KeyView, reply: Reply): Prom
   try {
     await call.service.txn(call.session.caller, [], view.operations());
     return reply;
+  } catch (error) {
+    return toErrorReply(error, call.server.log);
+  }
+}
+
+/**
+ * The read fast path: read-only commands answered synchronously from engines with synchronous
+ * reads (lmdb, memory), without a Promise per command. undefined: not possible, use the async
+ * path. Measured on GET -P 1 with 50 clients: the async chain (4 nested awaits per GET) held
+ * kvs to about 0.45x redis-server where a bare node:net server reached parity.
+ */
+function runReadOnlySync(call: CommandCall, command: Command): Reply | undefined {
+  const { service } = call;
+  const caller = call.session.caller;
+  const keys = distinct(call.keys);
+  const entries: (Entry | undefined)[] = new Array<Entry | undefined>(keys.length);
+  try {
+    service.validateBatch(keys.length);
+    for (let index = 0; index < keys.length; index++) {
+      const entry = service.getSync(caller, keys[index]!);
+      if (entry === null) return undefined;
+      entries[index] = entry;
+    }
+    const view = KeyView.fromEntries(keys, entries, service.now(), service.limits);
+    const reply = command.run!({ ...call, view, now: view.now }, undefined);
+    // Read-only commands write nothing; if one ever did, the async path would commit it.
+    return view.hasWrites ? undefined : reply;
   } catch (error) {
     return toErrorReply(error, call.server.log);
   }

@@ -44,6 +44,8 @@ export class RespConnection implements ReplySink {
   private pendingText = '';
   private chunks: (string | Buffer)[] = [];
   private flushScheduled = false;
+  /** Inside onData: replies ready by its end are written then, in one write. */
+  private handlingData = false;
   /** No more commands are taken (QUIT, protocol error, closed). */
   private stopped = false;
   private closed = false;
@@ -78,7 +80,11 @@ export class RespConnection implements ReplySink {
       this.backlog.push(item);
       if (item instanceof ProtocolError) break;
     }
+    this.handlingData = true;
     this.pump();
+    this.handlingData = false;
+    // Replies answered synchronously (reads) go out now, without waiting for another turn.
+    if (!this.flushScheduled && (this.pendingText !== '' || this.chunks.length > 0)) this.flush();
     this.watchPartialRequest();
     this.updateReading();
   }
@@ -179,7 +185,7 @@ export class RespConnection implements ReplySink {
       this.closed = true;
       return;
     }
-    if (!this.flushScheduled) {
+    if (!this.flushScheduled && !this.handlingData) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }

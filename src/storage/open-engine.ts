@@ -20,6 +20,8 @@ export async function openEngine(config: Config): Promise<Engine> {
         durability: config.durability,
         logLength: config.logLength,
         logValueMax: config.logValueMax,
+        // One process owns the store unless --workers shares it between processes.
+        exclusive: config.workers <= 1,
       });
     case 'etcd': {
       const { openEtcdEngine } = await import('./etcd/etcd-engine.js');

@@ -1,5 +1,6 @@
 // The engine conformance suite on the lmdb engine, each test in a fresh store directory, in both
-// durability modes (relaxed skips the flush before acknowledging, and must mean nothing else).
+// durability modes (relaxed skips the flush before acknowledging, and must mean nothing else) and
+// both writer modes (exclusive: one process; shared: --workers N).
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,7 @@ import { join } from 'node:path';
 import { LmdbEngine, type LmdbEngineOptions } from '../../src/storage/lmdb/lmdb-engine.js';
 import { runEngineConformance, type OpenEngine } from './conformance.js';
 
-function lmdbFactory(durability: LmdbEngineOptions['durability']): OpenEngine {
+function lmdbFactory(durability: LmdbEngineOptions['durability'], exclusive = true): OpenEngine {
   return async (options) => {
     const path = mkdtempSync(join(tmpdir(), 'kvs-lmdb-conformance-'));
     const engineOptions: LmdbEngineOptions = {
@@ -15,6 +16,7 @@ function lmdbFactory(durability: LmdbEngineOptions['durability']): OpenEngine {
       durability,
       logLength: options.logLength,
       logValueMax: options.logValueMax,
+      exclusive,
     };
     const opened: LmdbEngine[] = [new LmdbEngine(engineOptions)];
     return {
@@ -34,3 +36,5 @@ function lmdbFactory(durability: LmdbEngineOptions['durability']): OpenEngine {
 
 runEngineConformance('lmdb', lmdbFactory('strict'));
 runEngineConformance('lmdb (relaxed durability)', lmdbFactory('relaxed'));
+// The cross-process writer used by --workers N: same contract, other code path.
+runEngineConformance('lmdb (shared writer)', lmdbFactory('strict', false));

@@ -26,7 +26,7 @@ import { EngineUnavailableError } from '../engine.js';
 export interface CallTimeouts {
   /** Total time one engine request may spend on etcd, retries included. */
   readonly requestTimeoutMs: number;
-  /** Deadline of one attempt. */
+  /** Deadline of one attempt of a read (a write, which is rarely retried, may use the whole budget). */
   readonly attemptTimeoutMs: number;
 }
 
@@ -43,22 +43,24 @@ export class EtcdCalls {
 
   /** An idempotent call: retried on transient failures while the budget lasts. */
   read<T>(what: string, call: Call<T>): Promise<T> {
-    return this.run(what, call, (error) => isTransient(error));
+    return this.run(what, call, this.timeouts.attemptTimeoutMs, (error) => isTransient(error));
   }
 
   /** A call that changes etcd: retried only when it cannot have been received. */
   write<T>(what: string, call: Call<T>): Promise<T> {
-    return this.run(what, call, (error) => notSent(error));
+    // A write that reached etcd is not retried, so it gets the whole budget to ride out an
+    // election (etcd queues proposals until a new leader is chosen).
+    return this.run(what, call, this.timeouts.requestTimeoutMs, (error) => notSent(error));
   }
 
-  private async run<T>(what: string, call: Call<T>, retryable: (error: Error) => boolean): Promise<T> {
+  private async run<T>(what: string, call: Call<T>, attemptTimeoutMs: number, retryable: (error: Error) => boolean): Promise<T> {
     const deadline = Date.now() + this.timeouts.requestTimeoutMs;
     // An open circuit breaker only repeats an earlier failure: report the failure itself.
     let cause: Error | undefined;
     for (let attempt = 1; ; attempt++) {
       const now = Date.now();
       try {
-        return await call({ deadline: now + Math.min(this.timeouts.attemptTimeoutMs, Math.max(1, deadline - now)) });
+        return await call({ deadline: now + Math.min(attemptTimeoutMs, Math.max(1, deadline - now)) });
       } catch (caught) {
         const error = caught instanceof Error ? caught : new Error(String(caught));
         const mapped = this.permanent(error);

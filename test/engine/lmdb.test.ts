@@ -1,6 +1,7 @@
 // The engine conformance suite on the lmdb engine, each test in a fresh store directory, in both
 // durability modes (relaxed skips the flush before acknowledging, and must mean nothing else) and
-// both writer modes (exclusive: one process; shared: --workers N).
+// both writer modes (exclusive: one process; shared: --workers N), and with a record cache small
+// enough that it evicts all the time.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import { LmdbEngine, type LmdbEngineOptions } from '../../src/storage/lmdb/lmdb-engine.js';
 import { runEngineConformance, type OpenEngine } from './conformance.js';
 
-function lmdbFactory(durability: LmdbEngineOptions['durability'], exclusive = true): OpenEngine {
+function lmdbFactory(durability: LmdbEngineOptions['durability'], exclusive = true, cacheBytes?: number): OpenEngine {
   return async (options) => {
     const path = mkdtempSync(join(tmpdir(), 'kvs-lmdb-conformance-'));
     const engineOptions: LmdbEngineOptions = {
@@ -17,6 +18,7 @@ function lmdbFactory(durability: LmdbEngineOptions['durability'], exclusive = tr
       logLength: options.logLength,
       logValueMax: options.logValueMax,
       exclusive,
+      cacheBytes,
     };
     const opened: LmdbEngine[] = [new LmdbEngine(engineOptions)];
     return {
@@ -38,3 +40,5 @@ runEngineConformance('lmdb', lmdbFactory('strict'));
 runEngineConformance('lmdb (relaxed durability)', lmdbFactory('relaxed'));
 // The cross-process writer used by --workers N: same contract, other code path.
 runEngineConformance('lmdb (shared writer)', lmdbFactory('strict', false));
+// A record cache of a few entries: every read path also runs through eviction and re-reads.
+runEngineConformance('lmdb (tiny record cache)', lmdbFactory('strict', true, 2048));

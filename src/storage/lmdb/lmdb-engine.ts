@@ -28,6 +28,7 @@ import { EngineUnavailableError, HistoryCompactedError } from '../engine.js';
 import { compareKeys } from '../key-order.js';
 import { planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
 import { decodeRecord, encodeRecord } from './record-codec.js';
+import { RecordCache } from './record-cache.js';
 import { utf8KeyEncoder } from './utf8-key-encoder.js';
 
 export interface LmdbEngineOptions {
@@ -46,7 +47,12 @@ export interface LmdbEngineOptions {
    * `--workers N` opens the store with false in every worker.
    */
   readonly exclusive?: boolean;
+  /** Bytes of decoded records kept in memory in exclusive mode (record-cache.ts); 0 turns it off. */
+  readonly cacheBytes?: number;
 }
+
+/** Default bound of the exclusive mode's record cache. */
+export const DEFAULT_RECORD_CACHE_BYTES = 64 * 1024 * 1024;
 
 /** A write that was planned and issued but is not committed yet (exclusive mode). */
 interface InFlight {
@@ -76,6 +82,8 @@ export class LmdbEngine implements Engine {
   /** Durability of the most recently issued commit (commits become durable in issue order). */
   private lastCommit: Promise<void> = Promise.resolve();
   private failure: unknown;
+  /** Exclusive mode only: no other process writes the store, so this process can invalidate it. */
+  private readonly cache: RecordCache | undefined;
 
   constructor(private readonly options: LmdbEngineOptions) {
     // Relaxed durability skips LMDB's fsync entirely: writes survive a killed process (the page
@@ -92,6 +100,8 @@ export class LmdbEngine implements Engine {
     this.expiry = this.root.openDB<string, [number, string]>({ name: 'expiry', encoding: 'msgpack' });
     this.lastPublished = this.readRevision();
     this.exclusive = options.exclusive ?? true;
+    const cacheBytes = options.cacheBytes ?? DEFAULT_RECORD_CACHE_BYTES;
+    this.cache = this.exclusive && cacheBytes > 0 ? new RecordCache(cacheBytes) : undefined;
     this.nextRevision = this.lastPublished;
     this.oldestKept = this.meta.get(OLDEST) ?? 1;
   }
@@ -101,8 +111,14 @@ export class LmdbEngine implements Engine {
   }
 
   private readRecord(key: string): StoredRecord | undefined {
+    const cached = this.cache?.get(key);
+    if (cached !== undefined) return cached;
+    // getBinary copies: the record may be kept (cache, replies) past this read transaction.
     const buffer = this.kv.getBinary(key);
-    return buffer === undefined ? undefined : decodeRecord(buffer);
+    if (buffer === undefined) return undefined;
+    const record = decodeRecord(buffer);
+    this.cache?.add(key, record);
+    return record;
   }
 
   async get(key: string, now: number): Promise<Entry | undefined> {
@@ -233,6 +249,10 @@ export class LmdbEngine implements Engine {
     const flushed = flushOf(committed);
     const durable = (async () => {
       await committed;
+      // The cache follows the store as soon as the commit is visible, as reads without it did.
+      // Invalidated, not updated: the next read caches what the store holds, whatever order
+      // concurrent commits to one key resolve in.
+      if (this.cache !== undefined) for (const write of plan.writes) this.cache.invalidate(write.key);
       if (this.options.durability === 'strict') await flushed;
     })();
     this.lastCommit = durable;
@@ -241,6 +261,7 @@ export class LmdbEngine implements Engine {
     } catch (error) {
       // The store and this process's view of it may now differ: refuse further writes.
       this.failure = error;
+      this.cache?.clear();
       throw new EngineUnavailableError('write to the store failed', { cause: error });
     } finally {
       for (const [key, mark] of marks) if (this.inFlight.get(key) === mark) this.inFlight.delete(key);

@@ -6,4 +6,4 @@ import { runEngineConformance } from './conformance.js';
 runEngineConformance('memory', async (options) => {
   const engine = new MemoryEngine({ logLength: options.logLength, logValueMax: options.logValueMax });
   return { engine, cleanup: () => engine.close() };
-});
+}, { durable: false });

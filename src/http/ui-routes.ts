@@ -43,9 +43,9 @@ export const uiRoutes: FastifyPluginAsync = async (app) => {
     // Files are not fingerprinted, so browsers revalidate each load (ETag/Last-Modified make it a 304).
     maxAge: 0,
     allowedPath: (pathName) => SERVED.test(pathName),
-    setHeaders: (reply) => {
-      reply.header('x-content-type-options', 'nosniff');
-      reply.header('content-security-policy', "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'");
+    setHeaders: (response) => {
+      response.setHeader('x-content-type-options', 'nosniff');
+      response.setHeader('content-security-policy', "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'");
     },
   });
 };

@@ -116,8 +116,11 @@ describe('web UI in headless Chromium', { skip }, () => {
     assert.match(page.headers.get('content-type')!, /^text\/html/);
     assert.ok(page.headers.get('etag'), 'revalidation by ETag');
     assert.match(await page.text(), /<title>kvs<\/title>/);
+    assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
+    assert.match(page.headers.get('content-security-policy')!, /default-src 'self'/);
     const script = await fetch(`${server.url}/ui/main.js`);
     assert.match(script.headers.get('content-type')!, /javascript/);
+    assert.equal(script.headers.get('x-content-type-options'), 'nosniff');
     const style = await fetch(`${server.url}/ui/ui.css`);
     assert.match(style.headers.get('content-type')!, /^text\/css/);
     for (const hidden of ['/ui/main.ts', '/ui/tsconfig.json', '/ui/%2e%2e/package.json']) {

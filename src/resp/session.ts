@@ -142,6 +142,11 @@ export class Session {
     if (access !== 'none' && principal === undefined && (access !== 'read' || service.privateReads)) {
       throw new RespError(redisErrors.noAuth);
     }
+    // --private: as on a Redis server with a password, a connection that has not authenticated
+    // may only authenticate (AUTH, HELLO ... AUTH), QUIT or RESET.
+    if (principal === undefined && service.privateReads && !command.flags.includes('no_auth')) {
+      throw new RespError(redisErrors.noAuth);
+    }
     if (principal !== undefined && (access === 'write' || access === 'admin') && !principal.allows(access)) {
       throw new RespError(noPermissionForCommand(name));
     }

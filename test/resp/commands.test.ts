@@ -25,7 +25,7 @@ describe('RESP commands (kvs-specific behaviour)', () => {
   };
 
   before(async () => {
-    server = await startInProcessServer({ limits: { maxValueBytes: 64 * 1024, maxConnections: 50 } });
+    server = await startInProcessServer({ limits: { maxValueBytes: 64 * 1024, maxConnections: 64 } });
   });
   after(async () => {
     for (const client of clients) client.close();
@@ -408,9 +408,63 @@ describe('RESP commands (kvs-specific behaviour)', () => {
       assert.deepEqual(await client.do('CONFIG', 'GET', 'appendonly'), ['appendonly', 'yes']);
       assert.deepEqual(await client.do('COMMAND', 'GETKEYS', 'MSET', 'a', '1', 'b', '2'), ['a', 'b']);
       assert.equal((await client.do('COMMAND') as unknown[]).length, count);
-      const list = (await client.do('CLIENT', 'LIST')) as string;
-      assert.ok(list.split('\n').filter((line) => line !== '').length >= 1);
+      assert.equal(await client.do('CLIENT', 'LIST'), '-NOAUTH Authentication required.');
+      const admin = await open(tokens.admin);
+      const list = (await admin.do('CLIENT', 'LIST')) as string;
+      assert.ok(list.split('\n').filter((line) => line !== '').length >= 2);
     });
+
+    it('CLIENT LIST and CONFIG RESETSTAT need an admin token', async () => {
+      // Closed at the end: this describe's server allows few connections at once.
+      const anonymousClient = await connect(server);
+      const writer = await connect(server, tokens.write);
+      const admin = await connect(server, tokens.admin);
+      for (const command of [['CLIENT', 'LIST'], ['CONFIG', 'RESETSTAT']]) {
+        assert.equal(await anonymousClient.do(...command), '-NOAUTH Authentication required.', command.join(' '));
+        const name = command.join('|').toLowerCase();
+        assert.equal(await writer.do(...command), `-NOPERM this user has no permissions to run the '${name}' command`);
+      }
+      assert.match(String(await admin.do('CLIENT', 'LIST')), /id=\d+ addr=/);
+      assert.equal(await admin.do('CONFIG', 'RESETSTAT'), '+OK');
+      // What concerns only the caller's own connection stays open to everyone.
+      assert.equal(typeof (await anonymousClient.do('CLIENT', 'ID')), 'number');
+      assert.match(String(await anonymousClient.do('CLIENT', 'INFO')), /id=\d+ addr=/);
+      for (const client of [anonymousClient, writer, admin]) client.close();
+    });
+  });
+});
+
+describe('RESP on a --private server', () => {
+  let server: InProcessServer;
+  const clients: RespTestClient[] = [];
+  before(async () => {
+    server = await startInProcessServer({ privateReads: true });
+  });
+  after(async () => {
+    for (const client of clients) client.close();
+    await server.close();
+  });
+
+  it('lets a connection that has not authenticated only AUTH, HELLO with AUTH, QUIT and RESET', async () => {
+    const client = await connect(server);
+    clients.push(client);
+    const noAuth = '-NOAUTH Authentication required.';
+    for (const command of [['PING'], ['GET', 'k'], ['CLIENT', 'ID'], ['CLIENT', 'LIST'], ['COMMAND', 'COUNT'], ['CONFIG', 'GET', 'save'], ['INFO'], ['DBSIZE'], ['ECHO', 'x'], ['SELECT', '0']]) {
+      assert.equal(await client.do(...command), noAuth, command.join(' '));
+    }
+    assert.match(String(await client.do('HELLO', '3')), /^-NOAUTH HELLO must be called with the client already authenticated/);
+    assert.equal(await client.do('RESET'), '+RESET');
+    assert.equal(await client.do('AUTH', tokens.read), '+OK');
+    assert.equal(await client.do('PING'), '+PONG');
+    assert.equal(await client.do('GET', 'k'), null);
+    const hello = await connect(server);
+    clients.push(hello);
+    const greeting = (await hello.do('HELLO', '2', 'AUTH', 'default', tokens.read)) as unknown[];
+    assert.equal(greeting[0], 'server');
+    assert.equal(await hello.do('PING'), '+PONG');
+    const quitter = await connect(server);
+    assert.equal(await quitter.do('QUIT'), '+OK');
+    await quitter.waitClosed();
   });
 });
 

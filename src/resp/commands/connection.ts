@@ -90,6 +90,8 @@ const connectionCommand = (spec: {
   summary: string;
   since: string;
   complexity?: string;
+  /** Default 'none'; 'admin' for what shows or changes other connections. */
+  access?: 'none' | 'admin';
   run: (context: RunContext) => Reply;
 }): Command =>
   defineCommand({
@@ -100,7 +102,7 @@ const connectionCommand = (spec: {
     summary: spec.summary,
     since: spec.since,
     complexity: spec.complexity ?? 'O(1)',
-    access: 'none',
+    access: spec.access ?? 'none',
     run: spec.run,
   });
 
@@ -165,6 +167,8 @@ const clientSubcommands: readonly Command[] = [
     name: 'client|list',
     arity: -2,
     flags: ['admin', 'noscript', 'loading', 'stale'],
+    // Every connection's address, name and last command: not for anonymous or non-admin tokens.
+    access: 'admin',
     summary: 'Get the list of client connections',
     since: '2.4.0',
     complexity: 'O(N) where N is the number of client connections',

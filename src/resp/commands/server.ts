@@ -126,7 +126,17 @@ const commandHelp = [
   '    Print this help.',
 ];
 
-const serverCommand = (spec: { name: string; arity: number; flags?: string[]; summary: string; since: string; complexity?: string; run: (context: RunContext) => Reply }): Command =>
+const serverCommand = (spec: {
+  name: string;
+  arity: number;
+  flags?: string[];
+  summary: string;
+  since: string;
+  complexity?: string;
+  /** Default 'none'; 'admin' for what changes the server's state. */
+  access?: 'none' | 'admin';
+  run: (context: RunContext) => Reply;
+}): Command =>
   defineCommand({
     name: spec.name,
     arity: spec.arity,
@@ -135,7 +145,7 @@ const serverCommand = (spec: { name: string; arity: number; flags?: string[]; su
     summary: spec.summary,
     since: spec.since,
     complexity: spec.complexity ?? 'O(1)',
-    access: 'none',
+    access: spec.access ?? 'none',
     run: spec.run,
   });
 
@@ -258,6 +268,7 @@ const configSubcommands: readonly Command[] = [
     name: 'config|resetstat',
     arity: 2,
     flags: ['admin', 'noscript', 'loading', 'stale'],
+    access: 'admin',
     summary: 'Reset the stats returned by INFO',
     since: '2.0.0',
     run(context) {

@@ -314,6 +314,23 @@ export class KvService {
   /** All-or-nothing transaction; a failing check throws txn_check_failed naming it. */
   async txn(caller: Caller, checks: readonly TxnCheck[], operations: readonly TxnOperation[]): Promise<TxnSuccess> {
     this.validateBatch(checks.length + operations.length);
+    return this.commitTxn(caller, checks, operations);
+  }
+
+  /**
+   * A transaction whose conditions the front end derived from what it read (RESP: one per key a
+   * command read; DEL k1 k2 reads and deletes both). The batch the client asked for is the keys
+   * it touches, so that is what maxBatch counts, not conditions + operations.
+   */
+  async txnOnKeys(caller: Caller, conditions: readonly Condition[], operations: readonly TxnOperation[]): Promise<TxnSuccess> {
+    const keys = new Set<string>();
+    for (const condition of conditions) keys.add(condition.key);
+    for (const operation of operations) keys.add(operation.key);
+    this.validateBatch(keys.size);
+    return this.commitTxn(caller, conditions, operations);
+  }
+
+  private async commitTxn(caller: Caller, checks: readonly TxnCheck[], operations: readonly TxnOperation[]): Promise<TxnSuccess> {
     let bytes = 0;
     for (const check of checks) {
       this.validateKey(check.key);
@@ -388,7 +405,7 @@ export class KvService {
   /** Raw conditional commit for front ends that build their own conditions (RESP WATCH/EXEC). */
   async commitChecked(caller: Caller, conditions: readonly Condition[], operations: readonly TxnOperation[]): Promise<TxnSuccess | undefined> {
     try {
-      return await this.txn(caller, conditions, operations);
+      return await this.txnOnKeys(caller, conditions, operations);
     } catch (error) {
       if (error instanceof KvsError && error.code === 'txn_check_failed') return undefined;
       throw error;

@@ -128,7 +128,7 @@ async function runReadOnly(call: CommandCall, command: Command, reads: boolean):
       if (!view.hasWrites) return reply;
       const conditions = view.conditions();
       try {
-        await call.service.txn(call.session.caller, conditions, view.operations());
+        await call.service.txnOnKeys(call.session.caller, conditions, view.operations());
         return reply;
       } catch (error) {
         if (!isCheckFailure(error) || conditions.length === 0) throw error;
@@ -168,7 +168,7 @@ export async function executeBatch(batch: readonly KeyJob[]): Promise<void> {
       });
       if (view.hasWrites) {
         try {
-          await service.txn(caller, view.conditions(), view.operations());
+          await service.txnOnKeys(caller, view.conditions(), view.operations());
         } catch (error) {
           if (!isCheckFailure(error)) throw error;
           await backOff(attempt);

@@ -469,6 +469,30 @@ describe('RESP on a --private server', () => {
 });
 
 describe('RESP listener limits', () => {
+  it('applies maxBatch to the keys one command touches, and saves nothing past it', async () => {
+    const server = await startInProcessServer({ limits: { maxBatch: 10 } });
+    const client = await connect(server, tokens.admin);
+    try {
+      const tooMany = '-ERR Too many keys or operations in one request.';
+      const keys = (count: number, from = 0) => Array.from({ length: count }, (_, index) => `batch:${from + index}`);
+      const pairs = (list: string[]) => list.flatMap((key) => [key, `v-${key}`]);
+      assert.equal(await client.do('MSET', ...pairs(keys(10))), '+OK');
+      assert.equal(await client.do('MSET', ...pairs(keys(11, 100))), tooMany);
+      assert.equal(await client.do('EXISTS', ...keys(10, 100)), 0, 'nothing of the refused MSET was saved');
+      assert.equal(await client.do('MSETNX', ...pairs(keys(11, 200))), tooMany);
+      assert.equal(((await client.do('MGET', ...keys(10))) as unknown[]).length, 10);
+      assert.equal(await client.do('MGET', ...keys(11)), tooMany);
+      // DEL reads each key it deletes (to count them): 10 existing keys are 10, not 20.
+      assert.equal(await client.do('DEL', ...keys(11)), tooMany);
+      assert.equal(await client.do('EXISTS', ...keys(10)), 10, 'nothing of the refused DEL was deleted');
+      assert.equal(await client.do('DEL', ...keys(10)), 10);
+      assert.equal(await client.do('EXISTS', ...keys(10)), 0);
+    } finally {
+      client.close();
+      await server.close();
+    }
+  });
+
   it('refuses connections beyond maxConnections with Redis\'s error', async () => {
     const server = await startInProcessServer({ limits: { maxConnections: 2 } });
     const clients: RespTestClient[] = [];

@@ -112,6 +112,18 @@ export class KvService {
     return { principal };
   }
 
+  /**
+   * The caller authenticate() would return, or undefined where it would refuse, recording
+   * nothing: the HTTP fast paths decline then, and the full route answers and counts the
+   * failure once.
+   */
+  callerIfValid(token: string | undefined, client: string): Caller | undefined {
+    if (token === undefined || token === '') return anonymous;
+    if (this.options.authLimiter.retryAfter(client) > 0) return undefined;
+    const principal = this.options.tokens.authenticate(token);
+    return principal === undefined ? undefined : { principal };
+  }
+
   /** Throws unless the caller may do `action` (on `key`, when given). */
   authorize(caller: Caller, action: Action, key?: string): void {
     if (action === 'read' && !this.options.privateReads) return;

@@ -5,7 +5,11 @@ import type { FastifyRequest } from 'fastify';
 import type { Caller, KvService } from '../core/service.js';
 
 export function bearerToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
+  return tokenOfHeader(request.headers.authorization);
+}
+
+/** The token of an Authorization header: `Bearer TOKEN`, or the bare token. */
+export function tokenOfHeader(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return match ? match[1] : header.trim();

@@ -8,8 +8,8 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Entry } from '../core/model.js';
-import type { Caller, KvService } from '../core/service.js';
-import { anonymous } from '../core/service.js';
+import type { KvService } from '../core/service.js';
+import { tokenOfHeader } from './caller.js';
 import { entryHeaders, headerSafeKey } from './entry-headers.js';
 
 const KEY_PATH = '/v1/kv/';
@@ -18,19 +18,16 @@ const SEED_SINGLE = /^\/\?k=([^&,]*)$/;
 export type FastPath = (request: IncomingMessage, response: ServerResponse) => boolean;
 
 export function createReadFastPath(service: KvService, maxUrlBytes: number, countRequest: (method: string, status: number) => void): FastPath {
-  const callerOf = (request: IncomingMessage): Caller => {
-    const authorization = request.headers.authorization;
-    if (authorization === undefined) return anonymous;
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    return service.authenticate(match ? match[1] : authorization.trim(), request.socket.remoteAddress ?? '');
-  };
-
   const lookup = (request: IncomingMessage, encodedKey: string): Entry | undefined => {
+    // A refused token is left to the Fastify route, which answers it and counts the failure
+    // once (authenticating here as well counted every bad read twice).
+    const caller = service.callerIfValid(tokenOfHeader(request.headers.authorization), request.socket.remoteAddress ?? '');
+    if (caller === undefined) return undefined;
     try {
-      const entry = service.getSync(callerOf(request), decodeURIComponent(encodedKey));
+      const entry = service.getSync(caller, decodeURIComponent(encodedKey));
       return entry ?? undefined;
     } catch {
-      // Invalid key, auth failure, ...: the Fastify route answers it properly.
+      // Invalid key, not allowed, ...: the Fastify route answers it properly.
       return undefined;
     }
   };

@@ -75,6 +75,18 @@ describe('auth', () => {
     assert.equal((await put(server, 'k', token)).status, 429);
   });
 
+  it('counts a refused token on a read once, on both read routes', async () => {
+    const token = newToken();
+    const server = await start({ tokenFileText: `${token}\n`, args: ['--auth-failures', '4'] });
+    assert.equal((await put(server, 'k', token)).status, 201);
+    const wrong = { headers: { authorization: 'Bearer wrong-token' } };
+    assert.equal((await fetch(`${server.url}/v1/kv/k`, wrong)).status, 403);
+    assert.equal((await fetch(`${server.url}/v1/kv/k`, wrong)).status, 403);
+    assert.equal((await fetch(`${server.url}/?k=k`, wrong)).status, 403);
+    assert.equal((await fetch(`${server.url}/?k=k`, wrong)).status, 403);
+    assert.equal((await fetch(`${server.url}/v1/kv/k`, wrong)).status, 429);
+  });
+
   it('at first start without a token file, creates one (0600) in the data dir and prints the token once, never again', async () => {
     const dataDir = tempDir();
     const run = () =>

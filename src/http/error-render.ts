@@ -2,6 +2,7 @@
 // routes, plain text on the seed routes (which users read with bare curl).
 
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
 import { KvsError, isKvsError } from '../core/errors.js';
 
 /** Translates Fastify's own errors (body too large, bad JSON, ...) into catalogue errors. */
@@ -29,11 +30,24 @@ export function toKvsError(error: FastifyError | Error, request: FastifyRequest)
   return new KvsError('internal');
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: KvsError): FastifyReply {
   for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
   reply.code(error.status);
   if (request.routeOptions.config.plainErrors) {
     return reply.type('text/plain; charset=utf-8').send(`${error.message} (${error.code})\n`);
   }
-  return reply.type('application/json; charset=utf-8').send(JSON.stringify(error.toJSON()));
+  return reply.type(JSON_TYPE).send(jsonBody(error));
+}
+
+/** The same JSON answer as sendError, on a bare node:http response (the write fast path). */
+export function sendRawError(response: ServerResponse, error: KvsError): void {
+  const body = jsonBody(error);
+  response.writeHead(error.status, { ...error.headers, 'content-type': JSON_TYPE, 'content-length': String(Buffer.byteLength(body)) });
+  response.end(body);
+}
+
+function jsonBody(error: KvsError): string {
+  return JSON.stringify(error.toJSON());
 }

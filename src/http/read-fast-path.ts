@@ -4,7 +4,8 @@
 // polls). This listener answers only their 200 case — found, allowed, engine with synchronous
 // reads — and hands every other request, including every error, to the Fastify routes, which
 // remain the complete implementation (so errors are rendered in one place).
-// Measured gain: see BENCHMARKS.md ("read fast path" row).
+// Measured (wrk -c50, 100-byte values, three interleaved A/B pairs on the 2-core machine):
+// 34.6k, 35.8k, 41.6k GET/s with it; 25.4k, 29.8k, 22.6k through the Fastify route alone.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Entry } from '../core/model.js';

@@ -17,6 +17,7 @@ import { sendError, toKvsError } from './error-render.js';
 import { createMetrics, healthRoutes } from './health-routes.js';
 import { kvRoutes } from './kv-routes.js';
 import { createReadFastPath, type FastPath } from './read-fast-path.js';
+import { createWriteFastPath } from './write-fast-path.js';
 import { seedRoutes } from './seed-routes.js';
 import { txnRoutes } from './txn-routes.js';
 import { uiRoutes } from './ui-routes.js';
@@ -68,7 +69,11 @@ export async function buildHttpApp({ service, hub, config, log }: HttpServerOpti
   });
   app.server.headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
   limitConnections(app.server, limits.maxConnections, https !== null);
-  if (!config.accessLog) fastPath = createReadFastPath(service, limits.maxUrlBytes, metrics.countRequest);
+  if (!config.accessLog) {
+    const read = createReadFastPath(service, limits.maxUrlBytes, metrics.countRequest);
+    const write = createWriteFastPath(service, metrics.countRequest, log);
+    fastPath = (request, response) => read(request, response) || write(request, response);
+  }
 
   // Callback-style hooks: an async hook costs a promise per request on every route.
   app.addHook('onRequest', (request, _reply, done) => {

@@ -392,6 +392,21 @@ describe('RESP commands (kvs-specific behaviour)', () => {
       assert.equal(await client.do('EXEC'), '-ERR EXEC without MULTI');
     });
 
+    it('TIME answers the wall clock in seconds and microseconds, never going back', async () => {
+      const client = await open();
+      let previous = 0n;
+      for (let index = 0; index < 300; index++) {
+        const [seconds, micros] = (await client.do('TIME')) as [string, string];
+        assert.match(seconds, /^\d+$/);
+        assert.match(micros, /^\d{1,6}$/);
+        const now = BigInt(seconds) * 1_000_000n + BigInt(micros);
+        assert.ok(now >= previous, `TIME went back: ${previous} then ${now}`);
+        previous = now;
+      }
+      const offsetMs = Number(previous / 1000n) - Date.now();
+      assert.ok(Math.abs(offsetMs) < 60_000, `TIME is ${offsetMs} ms away from the wall clock`);
+    });
+
     it('answers INFO, COMMAND and CONFIG GET for clients that probe them', async () => {
       const client = await open();
       const info = (await client.do('INFO')) as string;

@@ -441,7 +441,9 @@ export const serverCommands: readonly Command[] = [
     summary: 'Return the current server time',
     since: '2.6.0',
     run() {
-      const micros = BigInt(Date.now()) * 1000n + (process.hrtime.bigint() / 1000n) % 1000n;
+      // Wall clock at process start plus a monotonic clock since: microseconds that never go
+      // back (Date.now() plus hrtime's sub-millisecond digits could, by up to 1 ms).
+      const micros = BigInt(Math.floor((performance.timeOrigin + performance.now()) * 1000));
       return [String(micros / 1_000_000n), String(micros % 1_000_000n)];
     },
   }),

@@ -4,8 +4,8 @@
 //
 // Negative controls: the real log, rewritten into the log of a server that replies right after
 // writing its data (before the meta page and the flush), and into the log of a server that never
-// flushes, must be caught for every write. (--durability relaxed is no negative control with
-// lmdb-js 3.5: its commit promise resolves after the fdatasync too; docs/durability.md.)
+// flushes, must be caught for every write; so must the log of a real server run with
+// --durability relaxed, which opens lmdb with noSync.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -195,6 +195,13 @@ describe('fsync order: every acknowledged write is flushed before its reply is w
     const { unflagged, report } = await checkRewritten('reply-first', replyRightAfterData(lines, moves));
     assert.deepEqual(unflagged, []);
     for (const verdict of report.violations) assert.match(verdict.problems.join('; '), /no flush of the store/u);
+  });
+
+  it('negative control: a real server with --durability relaxed (lmdb noSync: no flush at all) is caught for every write', async () => {
+    const relaxed = await tracedRun('relaxed', 2, new Random(seed + 1));
+    const flagged = new Set(relaxed.report.violations.map((verdict) => verdict.write.label));
+    const unflagged = relaxed.writes.map((write) => write.label).filter((label) => !flagged.has(label));
+    assert.deepEqual(unflagged, [], 'every write of a server that never flushes before replying must be flagged');
   });
 
   it('negative control: the same log without its flush calls is caught for every write', async () => {

@@ -84,6 +84,34 @@ export function defineCommand<Prepared = undefined>(spec: CommandSpec<Prepared>)
   };
 }
 
+/** A keyless command of a group (connection, server) with that group's defaults. */
+export interface GroupCommandSpec {
+  readonly name: string;
+  readonly arity: number;
+  readonly flags?: string[];
+  readonly summary: string;
+  readonly since: string;
+  readonly complexity?: string;
+  /** Default 'none'; 'admin' for what shows or changes other connections or the server's state. */
+  readonly access?: 'none' | 'admin';
+  readonly run: (context: RunContext) => Reply;
+}
+
+/** Defines a group's keyless command: default flags and O(1) unless the spec says otherwise. */
+export function defineGroupCommand(group: CommandGroup, defaultFlags: readonly string[], spec: GroupCommandSpec): Command {
+  return defineCommand({
+    name: spec.name,
+    arity: spec.arity,
+    flags: spec.flags ?? defaultFlags,
+    group,
+    summary: spec.summary,
+    since: spec.since,
+    complexity: spec.complexity ?? 'O(1)',
+    access: spec.access ?? 'none',
+    run: spec.run,
+  });
+}
+
 /** The argument indexes holding keys. */
 export function keyIndexes(positions: KeyPositions | undefined, argCount: number): number[] {
   if (positions === undefined) return [];

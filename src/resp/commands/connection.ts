@@ -2,7 +2,7 @@
 // SELECT (database 0 only), QUIT, RESET and CLIENT. They touch the session, not the store.
 
 import { isKvsError } from '../../core/errors.js';
-import { defineCommand, type Command, type CommandCall, type RunContext } from '../command.js';
+import { defineCommand, defineGroupCommand, type Command, type CommandCall, type GroupCommandSpec } from '../command.js';
 import { integerArg, int32Arg, isWord, parseInt64 } from '../numeric-args.js';
 import { MapReply, ok, pong, RespError, redisErrors, SimpleReply, VerbatimReply, type Reply } from '../reply.js';
 import type { Session } from '../session.js';
@@ -83,28 +83,7 @@ export function clientInfoLine(session: Session, now: number): string {
   return `${fields.map(([name, value]) => `${name}=${value}`).join(' ')}\n`;
 }
 
-const connectionCommand = (spec: {
-  name: string;
-  arity: number;
-  flags?: string[];
-  summary: string;
-  since: string;
-  complexity?: string;
-  /** Default 'none'; 'admin' for what shows or changes other connections. */
-  access?: 'none' | 'admin';
-  run: (context: RunContext) => Reply;
-}): Command =>
-  defineCommand({
-    name: spec.name,
-    arity: spec.arity,
-    flags: spec.flags ?? ['noscript', 'loading', 'stale', 'fast'],
-    group: 'connection',
-    summary: spec.summary,
-    since: spec.since,
-    complexity: spec.complexity ?? 'O(1)',
-    access: spec.access ?? 'none',
-    run: spec.run,
-  });
+const connectionCommand = (spec: GroupCommandSpec): Command => defineGroupCommand('connection', ['noscript', 'loading', 'stale', 'fast'], spec);
 
 const clientHelp = [
   'CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',

@@ -3,7 +3,7 @@
 // clients ask for), TIME.
 
 import { arch, cpus, platform, release } from 'node:os';
-import { defineCommand, keyIndexes, type Command, type CommandCall, type RunContext } from '../command.js';
+import { defineCommand, defineGroupCommand, keyIndexes, type Command, type CommandCall, type GroupCommandSpec, type RunContext } from '../command.js';
 import { GlobPattern } from '../glob.js';
 import { isWord, lowerWord } from '../numeric-args.js';
 import { MapReply, ok, RespError, redisErrors, SimpleReply, VerbatimReply, type Reply } from '../reply.js';
@@ -126,28 +126,7 @@ const commandHelp = [
   '    Print this help.',
 ];
 
-const serverCommand = (spec: {
-  name: string;
-  arity: number;
-  flags?: string[];
-  summary: string;
-  since: string;
-  complexity?: string;
-  /** Default 'none'; 'admin' for what changes the server's state. */
-  access?: 'none' | 'admin';
-  run: (context: RunContext) => Reply;
-}): Command =>
-  defineCommand({
-    name: spec.name,
-    arity: spec.arity,
-    flags: spec.flags ?? ['loading', 'stale'],
-    group: 'server',
-    summary: spec.summary,
-    since: spec.since,
-    complexity: spec.complexity ?? 'O(1)',
-    access: spec.access ?? 'none',
-    run: spec.run,
-  });
+const serverCommand = (spec: GroupCommandSpec): Command => defineGroupCommand('server', ['loading', 'stale'], spec);
 
 function lookupByName(server: RespServerState, name: Buffer): Command | undefined {
   const text = lowerWord(name);

@@ -5,10 +5,11 @@
 //
 // - exclusive (one kvs process owns the store, the default): the transaction is planned in JS
 //   against the committed store plus an overlay of writes still in flight, the revision is
-//   assigned in JS, and the writes go out as plain asynchronous puts. Measured on the 2-core
-//   machine, engine only, 50 concurrent writers, strict durability: 15-21k commits/s with the
-//   shared mode's transaction callbacks, 63k puts/s with plain puts + flushed (lmdb-js's write
-//   thread never waits for the main thread).
+//   assigned in JS, and the writes go out as plain asynchronous puts, so lmdb-js's write thread
+//   never waits for the main thread. Measured on the 2-core machine, engine only, 50 concurrent
+//   writers, strict durability: 15-21k commits/s with the shared mode's transaction callbacks;
+//   25-36k commits/s in this mode (2026-11-29, about 30 us of CPU per commit, where raw lmdb-js
+//   doing the same three puts takes about 11.5 us).
 // - shared (`--workers N`: several processes write the same store): each kvs transaction is an
 //   lmdb-js `transaction()` callback that reads the store-wide revision and checks conditions
 //   inside LMDB's cross-process write lock.

@@ -3,7 +3,7 @@
 //
 //   npm run bench -- [--suite http,resp,startup,workers,etcd] [--duration 10] [--warmup 3]
 //                    [--out BENCHMARKS.md] [--keys 10000] [--startup-keys 1000000]
-//                    [--startup-runs 5] [--startup-loader engine|http] [--peers-only] [--keep-temp]
+//                    [--startup-runs 5] [--startup-loader engine|http] [--rounds 1] [--peers-only] [--keep-temp]
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,6 +43,8 @@ const usage = `usage: npm run bench -- [options]
   --out FILE              write each suite's section into FILE (e.g. BENCHMARKS.md); default: print only
   --keys N                keys GET reads and PUT spreads over (default 10000)
   --connections N         load-generator connections (default 50)
+  --rounds N              HTTP suites: measure every system N times, taking turns, and report the
+                          median round with every round's figure (default 1)
   --startup-keys N        keys stored for the start-up measurement (default 1000000)
   --startup-runs N        start-ups timed per store (default 5)
   --startup-loader KIND   engine (kvs's LmdbEngine, fast) or http (POST /v1/txn) (default engine)
@@ -69,6 +71,7 @@ async function main(): Promise<number> {
       'startup-keys': { type: 'string' },
       'startup-runs': { type: 'string' },
       'startup-loader': { type: 'string' },
+      rounds: { type: 'string' },
       'peers-only': { type: 'boolean', default: false },
       'keep-temp': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -91,6 +94,7 @@ async function main(): Promise<number> {
     startupRuns: positive('startup-runs', values['startup-runs'], 5),
     startupLoader: loader,
     peersOnly: values['peers-only'],
+    rounds: positive('rounds', values.rounds, 1),
   };
 
   const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));

@@ -13,14 +13,34 @@ export interface Settings {
   readonly startupRuns: number;
   readonly startupLoader: 'engine' | 'http';
   readonly peersOnly: boolean;
+  /** HTTP measurements per system; the systems take turns within each round. */
+  readonly rounds: number;
 }
 
 export interface HttpFigures {
   readonly system: string;
   /** The suite that measured these figures (a later suite may reuse them). */
   readonly suite: string;
+  /** The median round (or a round with errors, which always shows). */
   readonly get: LoadResult;
   readonly put: LoadResult;
+  /** Every round, in order. */
+  readonly getRounds: readonly LoadResult[];
+  readonly putRounds: readonly LoadResult[];
+}
+
+export interface HttpEntry {
+  /** Figures are cached per id for the rest of the run (a peer measured by an earlier suite). */
+  readonly id: string;
+  readonly start: () => Promise<HttpSystem>;
+}
+
+/** The round to report: one with errors if any (they must show), else the median by req/s. */
+function representative(rounds: readonly LoadResult[]): LoadResult {
+  const failed = rounds.find((result) => !result.ok);
+  if (failed !== undefined) return failed;
+  const sorted = [...rounds].sort((a, b) => a.rps - b.rps);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
 export class Session {
@@ -37,26 +57,50 @@ export class Session {
     process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
   }
 
-  /** Starts the system, measures GET then PUT, stops it; cached per `id` for the rest of the run. */
+  /** One system: see httpSystems. */
   async http(id: string, start: () => Promise<HttpSystem>): Promise<HttpFigures> {
-    const cached = this.httpFigures.get(id);
-    if (cached !== undefined) {
-      this.log(`${id}: reusing the figures measured earlier in this run`);
-      return cached;
-    }
-    this.log(`${id}: starting`);
-    const system = await start();
-    try {
-      const figures = await this.measure(system);
-      this.httpFigures.set(id, figures);
-      return figures;
-    } finally {
-      await system.stop();
-      this.log(`${id}: stopped`);
-    }
+    return (await this.httpSystems([{ id, start }]))[0]!;
   }
 
-  private async measure(system: HttpSystem): Promise<HttpFigures> {
+  /**
+   * Measures each system `settings.rounds` times: in every round each system in turn is started
+   * fresh, loaded with GET then PUT, and stopped, so a slow spell of the machine falls on all of
+   * them rather than on one. Figures are cached per id for the rest of the run.
+   */
+  async httpSystems(entries: readonly HttpEntry[]): Promise<HttpFigures[]> {
+    const pending = entries.filter((entry) => !this.httpFigures.has(entry.id));
+    for (const entry of entries) if (this.httpFigures.has(entry.id)) this.log(`${entry.id}: reusing the figures measured earlier in this run`);
+    const rounds = new Map<string, { system: string; get: LoadResult[]; put: LoadResult[] }>();
+    for (let round = 1; round <= this.settings.rounds; round++) {
+      for (const entry of pending) {
+        this.log(`${entry.id}: starting${this.settings.rounds > 1 ? ` (round ${round} of ${this.settings.rounds})` : ''}`);
+        const system = await entry.start();
+        try {
+          const { get, put } = await this.measure(system);
+          const collected = rounds.get(entry.id) ?? { system: system.name, get: [], put: [] };
+          collected.get.push(get);
+          collected.put.push(put);
+          rounds.set(entry.id, collected);
+        } finally {
+          await system.stop();
+          this.log(`${entry.id}: stopped`);
+        }
+      }
+    }
+    for (const [id, collected] of rounds) {
+      this.httpFigures.set(id, {
+        system: collected.system,
+        suite: this.currentSuite,
+        get: representative(collected.get),
+        put: representative(collected.put),
+        getRounds: collected.get,
+        putRounds: collected.put,
+      });
+    }
+    return entries.map((entry) => this.httpFigures.get(entry.id)!);
+  }
+
+  private async measure(system: HttpSystem): Promise<{ get: LoadResult; put: LoadResult }> {
     const { keys } = this.context;
     this.log(`${system.name}: preloading ${keys.length} keys at ${system.baseUrl}`);
     await sendAll(system.baseUrl, system.putSet);
@@ -66,7 +110,7 @@ export class Session {
     const put = await this.load(system, 'PUT', system.putSet);
     // The store must still answer correctly after the load.
     await system.checkGet(keys[Math.floor(keys.length / 2)]!);
-    return { system: system.name, suite: this.currentSuite, get, put };
+    return { get, put };
   }
 
   private async load(system: HttpSystem, operation: string, set: HttpSystem['getSet']): Promise<LoadResult> {

@@ -2,7 +2,7 @@
 // on the same single-member etcd started for this suite.
 
 import { formatRatio, rateRatio, type SuiteReport } from '../lib/report.js';
-import type { HttpFigures, Session } from '../lib/session.js';
+import type { HttpEntry, HttpFigures, Session } from '../lib/session.js';
 import { etcdGateway, startEtcd } from '../systems/etcd.js';
 import { kvsHttpSystem, startKvs } from '../systems/kvs.js';
 import { httpTable, SHARED_CORES_NOTE, wrkMethod } from './http-table.js';
@@ -17,11 +17,15 @@ export async function runEtcdSuite(session: Session): Promise<SuiteReport> {
   let kvs: HttpFigures | undefined;
   try {
     // The gateway's figures are measured on this suite's etcd (the keys live in its own namespace).
-    gateway = await session.http('etcd-suite-gateway', async () => ({ ...etcdGateway(context, etcd), stop: async () => {} }));
-    if (!settings.peersOnly) {
-      kvs = await session.http('kvs-on-etcd', async () =>
-        kvsHttpSystem(context, await startKvs(context, { store: `etcd://${etcd.clientUrl.replace(/^http:\/\//, '')}` }), 'kvs --store etcd'),
-      );
+    const gatewayEntry: HttpEntry = { id: 'etcd-suite-gateway', start: async () => ({ ...etcdGateway(context, etcd), stop: async () => {} }) };
+    if (settings.peersOnly) {
+      [gateway] = (await session.httpSystems([gatewayEntry])) as [HttpFigures];
+    } else {
+      const kvsEntry: HttpEntry = {
+        id: 'kvs-on-etcd',
+        start: async () => kvsHttpSystem(context, await startKvs(context, { store: `etcd://${etcd.clientUrl.replace(/^http:\/\//, '')}` }), 'kvs --store etcd'),
+      };
+      [gateway, kvs] = (await session.httpSystems([gatewayEntry, kvsEntry])) as [HttpFigures, HttpFigures];
     }
   } finally {
     await etcd.stop();
@@ -34,7 +38,7 @@ export async function runEtcdSuite(session: Session): Promise<SuiteReport> {
   return {
     suite: 'etcd',
     title: 'kvs on etcd vs etcd JSON gateway',
-    method: [wrkMethod(settings.durationSeconds, settings.warmupSeconds, settings.connections, context.keys.length), 'One single-member etcd (fsync per commit) serves both rows; kvs talks to it with --store etcd://.'],
+    method: [wrkMethod(settings.durationSeconds, settings.warmupSeconds, settings.connections, context.keys.length, settings.rounds), 'One single-member etcd (fsync per commit) serves both rows; kvs talks to it with --store etcd://.'],
     tables,
     targets: [],
     notes: [SHARED_CORES_NOTE, 'etcd, kvs and wrk all share the same cores here; across machines each would have its own.'],

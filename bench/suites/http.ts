@@ -2,7 +2,7 @@
 // ceiling, webdis over redis, and etcd's JSON gateway.
 
 import { atLeast, formatMs, formatRatio, rateRatio, type SuiteReport, type TargetCheck } from '../lib/report.js';
-import type { HttpFigures, Session } from '../lib/session.js';
+import type { HttpEntry, HttpFigures, Session } from '../lib/session.js';
 import { startEtcdGateway } from '../systems/etcd.js';
 import { kvsHttpSystem, startKvs } from '../systems/kvs.js';
 import { startNodeHttpMap } from '../systems/node-http-map.js';
@@ -13,12 +13,14 @@ export const httpBinaries = ['wrk', 'redis-server', 'webdis', 'etcd'];
 
 export async function runHttpSuite(session: Session): Promise<SuiteReport> {
   const { context, settings } = session;
-  const kvs = settings.peersOnly
-    ? undefined
-    : await session.http('kvs', async () => kvsHttpSystem(context, await startKvs(context), 'kvs (1 process, lmdb, durable)'));
-  const node = await session.http('node-http-map', () => startNodeHttpMap(context));
-  const webdis = await session.http('webdis', () => startWebdis(context));
-  const etcd = await session.http('etcd-gateway', () => startEtcdGateway(context));
+  const peers: HttpEntry[] = [
+    { id: 'node-http-map', start: () => startNodeHttpMap(context) },
+    { id: 'webdis', start: () => startWebdis(context) },
+    { id: 'etcd-gateway', start: () => startEtcdGateway(context) },
+  ];
+  const kvsEntry: HttpEntry = { id: 'kvs', start: async () => kvsHttpSystem(context, await startKvs(context), 'kvs (1 process, lmdb, durable)') };
+  const measured = await session.httpSystems(settings.peersOnly ? peers : [kvsEntry, ...peers]);
+  const [kvs, node, webdis, etcd] = (settings.peersOnly ? [undefined, ...measured] : measured) as [HttpFigures | undefined, HttpFigures, HttpFigures, HttpFigures];
 
   const targets: TargetCheck[] = [];
   const notes = [SHARED_CORES_NOTE, 'webdis PUT is not durable (redis without persistence); kvs and etcd PUTs are acknowledged after fsync.'];
@@ -45,7 +47,7 @@ export async function runHttpSuite(session: Session): Promise<SuiteReport> {
   return {
     suite: 'http',
     title: 'HTTP GET/PUT: kvs vs node:http, webdis, etcd',
-    method: [wrkMethod(settings.durationSeconds, settings.warmupSeconds, settings.connections, context.keys.length)],
+    method: [wrkMethod(settings.durationSeconds, settings.warmupSeconds, settings.connections, context.keys.length, settings.rounds)],
     tables: ratioRows.length > 0 ? [httpTable(figures), { headers: ['ratio', 'GET', 'PUT'], rows: ratioRows }] : [httpTable(figures)],
     targets,
     notes,

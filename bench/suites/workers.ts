@@ -1,7 +1,7 @@
 // The workers suite: kvs --workers 1 and --workers 2 over the same embedded store, next to webdis.
 
 import { atLeast, formatRatio, rateRatio, type SuiteReport } from '../lib/report.js';
-import type { HttpFigures, Session } from '../lib/session.js';
+import type { HttpEntry, HttpFigures, Session } from '../lib/session.js';
 import { kvsHttpSystem, startKvs } from '../systems/kvs.js';
 import { startWebdis } from '../systems/webdis.js';
 import { httpTable, SHARED_CORES_NOTE, wrkMethod } from './http-table.js';
@@ -10,17 +10,22 @@ export const workersBinaries = ['wrk', 'redis-server', 'webdis'];
 
 export async function runWorkersSuite(session: Session): Promise<SuiteReport> {
   const { context, settings } = session;
+  const webdisEntry: HttpEntry = { id: 'webdis', start: () => startWebdis(context) };
   const figures: (HttpFigures | { system: string; missing: string })[] = [];
   let one: HttpFigures | undefined;
   let two: HttpFigures | undefined;
   if (settings.peersOnly) {
     figures.push({ system: 'kvs --workers 1', missing: 'not run (--peers-only)' }, { system: 'kvs --workers 2', missing: 'not run (--peers-only)' });
   } else {
-    one = await session.http('kvs-workers-1', async () => kvsHttpSystem(context, await startKvs(context, { workers: 1 }), 'kvs --workers 1'));
-    two = await session.http('kvs-workers-2', async () => kvsHttpSystem(context, await startKvs(context, { workers: 2 }), 'kvs --workers 2'));
+    [one, two] = (await session.httpSystems([
+      { id: 'kvs-workers-1', start: async () => kvsHttpSystem(context, await startKvs(context, { workers: 1 }), 'kvs --workers 1') },
+      { id: 'kvs-workers-2', start: async () => kvsHttpSystem(context, await startKvs(context, { workers: 2 }), 'kvs --workers 2') },
+      webdisEntry,
+    ])) as [HttpFigures, HttpFigures, HttpFigures];
     figures.push(one, two);
   }
-  const webdis = await session.http('webdis', () => startWebdis(context));
+  // Measured by the http suite earlier in the run when it ran (then reused), else here.
+  const webdis = await session.http(webdisEntry.id, webdisEntry.start);
   figures.push(webdis);
   const tables = [httpTable(figures)];
   if (one !== undefined && two !== undefined) {
@@ -35,7 +40,7 @@ export async function runWorkersSuite(session: Session): Promise<SuiteReport> {
   return {
     suite: 'workers',
     title: 'Multi-core: kvs --workers 1 and 2 vs webdis',
-    method: [wrkMethod(settings.durationSeconds, settings.warmupSeconds, settings.connections, context.keys.length)],
+    method: [wrkMethod(settings.durationSeconds, settings.warmupSeconds, settings.connections, context.keys.length, settings.rounds)],
     tables,
     targets: two === undefined ? [] : [atLeast('workers N=2: GET ≥ 1.0× webdis', rateRatio(two.get, webdis.get), 1.0)],
     notes: [

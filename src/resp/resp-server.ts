@@ -50,6 +50,7 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
   });
   const address = server.address();
   state.port = typeof address === 'object' && address !== null ? address.port : options.port;
+  state.host = typeof address === 'object' && address !== null ? address.address : options.host;
   return {
     port: state.port,
     close: () =>

@@ -24,6 +24,8 @@ export class RespServerState {
   readonly stats: RespStats = { connectionsReceived: 0, rejectedConnections: 0, commandsProcessed: 0 };
   /** The port actually listened on (set once listening). */
   port = 0;
+  /** The address listened on (set once listening), for CONFIG GET bind. */
+  host = '127.0.0.1';
   private lastClientId = 0;
 
   constructor(

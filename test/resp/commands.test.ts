@@ -421,6 +421,7 @@ describe('RESP commands (kvs-specific behaviour)', () => {
       assert.equal(docs[0], 'set');
       assert.deepEqual(await client.do('CONFIG', 'GET', 'save'), ['save', '']);
       assert.deepEqual(await client.do('CONFIG', 'GET', 'appendonly'), ['appendonly', 'yes']);
+      assert.deepEqual(await client.do('CONFIG', 'GET', 'port'), ['port', String(server.port)]);
       assert.deepEqual(await client.do('COMMAND', 'GETKEYS', 'MSET', 'a', '1', 'b', '2'), ['a', 'b']);
       assert.equal((await client.do('COMMAND') as unknown[]).length, count);
       assert.equal(await client.do('CLIENT', 'LIST'), '-NOAUTH Authentication required.');
@@ -446,6 +447,20 @@ describe('RESP commands (kvs-specific behaviour)', () => {
       assert.match(String(await anonymousClient.do('CLIENT', 'INFO')), /id=\d+ addr=/);
       for (const client of [anonymousClient, writer, admin]) client.close();
     });
+  });
+});
+
+describe('RESP CONFIG GET bind', () => {
+  it('names the address the listener is bound to', async () => {
+    // Any 127.x.y.z address is loopback on Linux: one other than 127.0.0.1 shows the value is real.
+    const server = await startInProcessServer({ host: '127.0.0.2' });
+    const client = await RespTestClient.connect(server.port, '127.0.0.2');
+    try {
+      assert.deepEqual(await client.do('CONFIG', 'GET', 'bind'), ['bind', '127.0.0.2']);
+    } finally {
+      client.close();
+      await server.close();
+    }
   });
 });
 

@@ -203,7 +203,7 @@ const commandSubcommands: readonly Command[] = [
 function configValues(server: RespServerState): [string, string][] {
   return [
     ['appendonly', 'yes'],
-    ['bind', '127.0.0.1'],
+    ['bind', server.host],
     ['databases', '1'],
     ['maxclients', String(server.limits.maxConnections)],
     ['maxmemory', '0'],

@@ -30,7 +30,7 @@ export function toKvsError(error: FastifyError | Error, request: FastifyRequest)
   return new KvsError('internal');
 }
 
-const JSON_TYPE = 'application/json; charset=utf-8';
+export const JSON_TYPE = 'application/json; charset=utf-8';
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: KvsError): FastifyReply {
   for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);

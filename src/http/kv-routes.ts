@@ -8,7 +8,8 @@ import type { KvService } from '../core/service.js';
 import { callerOf } from './caller.js';
 import { entryHeaders } from './entry-headers.js';
 
-const KEY_PATH = '/v1/kv/';
+/** Where the key starts in a /v1/kv/{key} URL (the fast paths match on it too). */
+export const KEY_PATH = '/v1/kv/';
 
 /** The key named by the raw URL (rest of the path, percent-decoded); never Fastify's partial decoding. */
 export function keyFromUrl(url: string): string {

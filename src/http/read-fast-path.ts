@@ -12,8 +12,8 @@ import type { Entry } from '../core/model.js';
 import type { KvService } from '../core/service.js';
 import { tokenOfHeader } from './caller.js';
 import { entryHeaders, headerSafeKey } from './entry-headers.js';
+import { KEY_PATH } from './kv-routes.js';
 
-const KEY_PATH = '/v1/kv/';
 const SEED_SINGLE = /^\/\?k=([^&,]*)$/;
 
 export type FastPath = (request: IncomingMessage, response: ServerResponse) => boolean;

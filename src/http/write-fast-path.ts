@@ -19,12 +19,10 @@ import { KvsError, isKvsError } from '../core/errors.js';
 import type { KvService } from '../core/service.js';
 import { tokenOfHeader } from './caller.js';
 import { entryHeaders } from './entry-headers.js';
-import { sendRawError } from './error-render.js';
-import { describe } from './kv-routes.js';
+import { JSON_TYPE, sendRawError } from './error-render.js';
+import { describe, KEY_PATH } from './kv-routes.js';
 import type { FastPath } from './read-fast-path.js';
 
-const KEY_PATH = '/v1/kv/';
-const JSON_TYPE = 'application/json; charset=utf-8';
 /** RFC 9110 media type with token or quoted-string parameters; anything else is Fastify's to judge. */
 const PLAIN_MEDIA_TYPE = /^[\w!#$%&'*+.^`|~-]+\/[\w!#$%&'*+.^`|~-]+(?:[ \t]*;[ \t]*[\w!#$%&'*+.^`|~-]+=(?:[\w!#$%&'*+.^`|~-]+|"[^"\\\x00-\x1f\x7f]*"))*$/;
 const DIGITS = /^\d{1,10}$/;

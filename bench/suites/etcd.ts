@@ -17,16 +17,14 @@ export async function runEtcdSuite(session: Session): Promise<SuiteReport> {
   let kvs: HttpFigures | undefined;
   try {
     // The gateway's figures are measured on this suite's etcd (the keys live in its own namespace).
-    const gatewayEntry: HttpEntry = { id: 'etcd-suite-gateway', start: async () => ({ ...etcdGateway(context, etcd), stop: async () => {} }) };
-    if (settings.peersOnly) {
-      [gateway] = (await session.httpSystems([gatewayEntry])) as [HttpFigures];
-    } else {
-      const kvsEntry: HttpEntry = {
+    const entries: HttpEntry[] = [{ id: 'etcd-suite-gateway', start: async () => ({ ...etcdGateway(context, etcd), stop: async () => {} }) }];
+    if (!settings.peersOnly) {
+      entries.push({
         id: 'kvs-on-etcd',
         start: async () => kvsHttpSystem(context, await startKvs(context, { store: `etcd://${etcd.clientUrl.replace(/^http:\/\//, '')}` }), 'kvs --store etcd'),
-      };
-      [gateway, kvs] = (await session.httpSystems([gatewayEntry, kvsEntry])) as [HttpFigures, HttpFigures];
+      });
     }
+    [gateway, kvs] = (await session.httpSystems(entries)) as [HttpFigures, HttpFigures?];
   } finally {
     await etcd.stop();
   }

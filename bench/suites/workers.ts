@@ -10,23 +10,20 @@ export const workersBinaries = ['wrk', 'redis-server', 'webdis'];
 
 export async function runWorkersSuite(session: Session): Promise<SuiteReport> {
   const { context, settings } = session;
-  const webdisEntry: HttpEntry = { id: 'webdis', start: () => startWebdis(context) };
-  const figures: (HttpFigures | { system: string; missing: string })[] = [];
-  let one: HttpFigures | undefined;
-  let two: HttpFigures | undefined;
-  if (settings.peersOnly) {
-    figures.push({ system: 'kvs --workers 1', missing: 'not run (--peers-only)' }, { system: 'kvs --workers 2', missing: 'not run (--peers-only)' });
-  } else {
-    [one, two] = (await session.httpSystems([
-      { id: 'kvs-workers-1', start: async () => kvsHttpSystem(context, await startKvs(context, { workers: 1 }), 'kvs --workers 1') },
-      { id: 'kvs-workers-2', start: async () => kvsHttpSystem(context, await startKvs(context, { workers: 2 }), 'kvs --workers 2') },
-      webdisEntry,
-    ])) as [HttpFigures, HttpFigures, HttpFigures];
-    figures.push(one, two);
-  }
-  // Measured by the http suite earlier in the run when it ran (then reused), else here.
-  const webdis = await session.http(webdisEntry.id, webdisEntry.start);
-  figures.push(webdis);
+  const kvsEntries: HttpEntry[] = settings.peersOnly
+    ? []
+    : [
+        { id: 'kvs-workers-1', start: async () => kvsHttpSystem(context, await startKvs(context, { workers: 1 }), 'kvs --workers 1') },
+        { id: 'kvs-workers-2', start: async () => kvsHttpSystem(context, await startKvs(context, { workers: 2 }), 'kvs --workers 2') },
+      ];
+  // webdis was measured by the http suite when it ran earlier (then reused), else here.
+  const measured = await session.httpSystems([...kvsEntries, { id: 'webdis', start: () => startWebdis(context) }]);
+  const webdis = measured.pop()!;
+  const [one, two] = measured as [HttpFigures?, HttpFigures?];
+  const figures: (HttpFigures | { system: string; missing: string })[] =
+    one !== undefined && two !== undefined
+      ? [one, two, webdis]
+      : [{ system: 'kvs --workers 1', missing: 'not run (--peers-only)' }, { system: 'kvs --workers 2', missing: 'not run (--peers-only)' }, webdis];
   const tables = [httpTable(figures)];
   if (one !== undefined && two !== undefined) {
     tables.push({

@@ -139,12 +139,9 @@ export class Session {
     const service = this.server.service;
     const access = command.access;
     const principal = this.caller.principal;
-    if (access !== 'none' && principal === undefined && (access !== 'read' || service.privateReads)) {
-      throw new RespError(redisErrors.noAuth);
-    }
-    // --private: as on a Redis server with a password, a connection that has not authenticated
-    // may only authenticate (AUTH, HELLO ... AUTH), QUIT or RESET.
-    if (principal === undefined && service.privateReads && !command.flags.includes('no_auth')) {
+    // Without a token: reads are public unless --private; with --private, as on a Redis server
+    // with a password, a connection may only authenticate (AUTH, HELLO ... AUTH), QUIT or RESET.
+    if (principal === undefined && (service.privateReads ? !command.flags.includes('no_auth') : access === 'write' || access === 'admin')) {
       throw new RespError(redisErrors.noAuth);
     }
     if (principal !== undefined && (access === 'write' || access === 'admin') && !principal.allows(access)) {

@@ -34,10 +34,12 @@ export const errorCatalogue = {
   uri_too_long: { status: 414, resp: 'ERR', message: 'The request URL is longer than the configured maximum.' },
   unsupported_media_type: { status: 415, resp: 'ERR', message: 'The request body type is not supported here.' },
   too_many_auth_failures: { status: 429, resp: 'ERR', message: 'Too many failed authentication attempts; retry later.' },
+  record_damaged: { status: 500, resp: 'ERR', message: 'The stored record failed its checksum; it is not served. Run `kvs check` and restore from an export.' },
   internal: { status: 500, resp: 'ERR', message: 'Internal server error.' },
   unavailable: { status: 503, resp: 'ERR', message: 'The storage engine is unavailable.' },
   too_many_connections: { status: 503, resp: 'ERR', message: 'Too many open connections.' },
   shutting_down: { status: 503, resp: 'ERR', message: 'The server is shutting down.' },
+  insufficient_storage: { status: 507, resp: 'ERR', message: 'The disk is full; nothing was saved. Writes resume by themselves once space is freed.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -86,6 +86,13 @@ export type CommitResult =
       readonly current: EntryInfo | undefined;
     };
 
+/**
+ * The latest expiry time any front end may set, in ms since the epoch: the largest time a
+ * JavaScript Date can hold (13 September 275760), so every expiry can be shown as an ISO 8601
+ * time (`Kvs-Expires`, listings, watch events) and as a RESP integer. docs/limits.md.
+ */
+export const MAX_EXPIRES_MS = 8.64e15;
+
 export function isExpired(meta: KeyMeta, now: number): boolean {
   return meta.expires !== null && meta.expires <= now;
 }

@@ -7,7 +7,7 @@ import { EngineUnavailableError, HistoryCompactedError } from '../storage/engine
 import type { AuthFailureLimiter } from './auth-limiter.js';
 import { KvsError } from './errors.js';
 import type { Limits } from './limits.js';
-import type { Condition, Entry, EntryInfo, Operation } from './model.js';
+import { MAX_EXPIRES_MS, type Condition, type Entry, type EntryInfo, type Operation } from './model.js';
 import type { Action, Principal, TokenStore } from './tokens.js';
 
 /** Who is asking: the principal of a valid token, or undefined for an anonymous caller. */
@@ -172,12 +172,21 @@ export class KvService {
     }
   }
 
+  /**
+   * The absolute expiry of a write, bounded by MAX_EXPIRES_MS for every front end: an expiry
+   * past it could not be shown as a date and once crashed the server on read.
+   */
   private expiresFrom(options: { ttlSeconds?: number | null; expiresAt?: number | null }, now: number): number | null {
-    if (options.expiresAt !== undefined && options.expiresAt !== null) return options.expiresAt;
+    if (options.expiresAt !== undefined && options.expiresAt !== null) {
+      if (!Number.isSafeInteger(options.expiresAt) || Math.abs(options.expiresAt) > MAX_EXPIRES_MS) throw expiryOutOfRange(now);
+      return options.expiresAt;
+    }
     const ttl = options.ttlSeconds;
     if (ttl === undefined || ttl === null) return null;
     if (!Number.isFinite(ttl) || ttl <= 0) throw new KvsError('invalid_ttl');
-    return now + ttl * 1000;
+    const expires = Math.ceil(now + ttl * 1000);
+    if (expires > MAX_EXPIRES_MS) throw expiryOutOfRange(now);
+    return expires;
   }
 
   // ---- reads -----------------------------------------------------------------------------
@@ -454,6 +463,14 @@ export class KvService {
       throw error;
     }
   }
+}
+
+function expiryOutOfRange(now: number): KvsError {
+  const maxTtlSeconds = Math.floor((MAX_EXPIRES_MS - now) / 1000);
+  return new KvsError('invalid_ttl', `The expiry must be no later than ${new Date(MAX_EXPIRES_MS).toISOString()} (a TTL of at most ${maxTtlSeconds} seconds).`, {
+    maxExpires: MAX_EXPIRES_MS,
+    maxTtlSeconds,
+  });
 }
 
 function describeCheck(check: Condition): string {

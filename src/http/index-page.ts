@@ -2,6 +2,7 @@
 // with relative times, and curl examples for this very server.
 
 import type { EntryInfo } from '../core/model.js';
+import { isoTime } from './iso-time.js';
 
 const relative = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
 const units: [Intl.RelativeTimeFormatUnit, number][] = [
@@ -45,7 +46,7 @@ export function renderIndexPage(data: IndexPageData): string {
     .map((item) => {
       const key = escapeHtml(item.key);
       const href = `${base}/?k=${escapeHtml(encodeURIComponent(item.key))}`;
-      return `<tr><td><a href="${href}">${key}</a></td><td>${item.size} B</td><td>v${item.version}</td><td title="${new Date(item.updated).toISOString()}">${escapeHtml(relativeTime(item.updated, data.now))}</td></tr>`;
+      return `<tr><td><a href="${href}">${key}</a></td><td>${item.size} B</td><td>v${item.version}</td><td title="${isoTime(item.updated)}">${escapeHtml(relativeTime(item.updated, data.now))}</td></tr>`;
     })
     .join('\n');
   const auth = data.privateReads ? ' -H "Authorization: Bearer $TOKEN"' : '';

@@ -9,6 +9,7 @@ import type { ChangeEvent } from '../core/model.js';
 import type { Caller, KvService } from '../core/service.js';
 import type { WatchEndReason, WatchHub, WatchSink } from '../core/watch-hub.js';
 import { callerOf } from './caller.js';
+import { isoTime } from './iso-time.js';
 
 export function formatEvents(events: readonly ChangeEvent[], withValues: boolean): string {
   let text = '';
@@ -16,7 +17,7 @@ export function formatEvents(events: readonly ChangeEvent[], withValues: boolean
     const event = events[index]!;
     const data: Record<string, unknown> = { type: event.type, key: event.key, revision: event.revision, version: event.version };
     if (event.type === 'put') {
-      if (event.expires) data.expires = new Date(event.expires).toISOString();
+      if (event.expires) data.expires = isoTime(event.expires);
       if (withValues) {
         if (event.value !== undefined) data.value = event.value.toString('base64');
         else data.valueOmitted = true;

@@ -129,6 +129,47 @@ describe('TTL: expired keys are invisible at once (sweeper idle)', () => {
   });
 });
 
+describe('TTL: one bound on expiry times for every front end', () => {
+  let server: ServerProcess;
+  let kv: KvHttp;
+
+  before(async () => {
+    server = await startServer({ args: ['--resp-port', '0'] });
+    kv = new KvHttp(server.url, server.token);
+  });
+  after(async () => {
+    await server?.stop();
+    if (server) removeDir(server.dataDir);
+  });
+
+  // A txn put with ttl 9e12 s once committed an expiry past what a Date can hold: the txn
+  // answered 500, and every later read of the key (GET, ?k=, listing, watch, export) crashed
+  // the server or answered 500, also after a restart.
+  it('refuses an expiry past the latest representable time on txn and PUT, saving nothing, and the server keeps serving', async () => {
+    for (const ttl of [9_000_000_000_000, 1e308, 8.64e12]) {
+      const txn = await kv.request('POST', '/v1/txn', {
+        body: JSON.stringify({ operations: [{ op: 'put', key: 'poison/txn', value: 'x', ttl }, { op: 'put', key: 'poison/other', value: 'y' }] }),
+        headers: { 'content-type': 'application/json' },
+      });
+      assert.equal(txn.status, 400, `txn ttl=${ttl}: ${JSON.stringify(txn.json)}`);
+      assert.equal((txn.json as { error: { code: string } }).error.code, 'invalid_ttl');
+      const put = await kv.request('PUT', `/v1/kv/poison/put?ttl=${ttl}`, { body: 'x' });
+      assert.equal(put.status, 400, `PUT ttl=${ttl}`);
+    }
+    for (const key of ['poison/txn', 'poison/other', 'poison/put']) {
+      assert.equal((await kv.get(key)).status, 404, key);
+      assert.equal((await fetch(`${server.url}/?k=${key}`)).status, 404, key);
+    }
+    assert.equal((await kv.list('poison/')).items.length, 0);
+    // The largest accepted TTL still renders everywhere.
+    const ok = await kv.request('PUT', '/v1/kv/poison/far?ttl=3153600000', { body: 'x' });
+    assert.equal(ok.status, 201);
+    assert.equal((await kv.get('poison/far')).status, 200);
+    assert.equal((await fetch(`${server.url}/?k=poison/far`)).status, 200);
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+  });
+});
+
 describe('TTL: the sweeper removes expired keys in the background', () => {
   let server: ServerProcess;
   let kv: KvHttp;

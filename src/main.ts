@@ -9,7 +9,7 @@ import { AuthFailureLimiter } from './core/auth-limiter.js';
 import { ConfigError, type Config } from './core/config.js';
 import { ExpirySweeper } from './core/expiry-sweeper.js';
 import { KvService } from './core/service.js';
-import { TokenStore, ensureTokenFile } from './core/tokens.js';
+import { TokenFileError, TokenStore, ensureTokenFile } from './core/tokens.js';
 import { WatchHub } from './core/watch-hub.js';
 import { startHttpServer } from './http/server.js';
 import { acquireStoreLock, StoreLockedError } from './storage/lmdb/store-lock.js';
@@ -43,16 +43,32 @@ export function prepareTokens(config: Config): void {
   }
 }
 
+/** The token file, or a one-line ConfigError naming what is wrong with it. */
+function loadTokens(path: string): TokenStore {
+  try {
+    return TokenStore.fromFile(path);
+  } catch (error) {
+    if (error instanceof TokenFileError) throw new ConfigError(`${path}: ${error.message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ConfigError(`token file ${path} does not exist; create it (one token per line) or leave out --token-file`);
+    if (code === 'EACCES' || code === 'EISDIR') throw new ConfigError(`cannot read the token file ${path} (${code})`);
+    throw error;
+  }
+}
+
 /** Starts one kvs process: engine, core service, HTTP and (optionally) RESP listeners. */
 export async function startServer(config: Config, role: { sweeper: boolean } = { sweeper: true }): Promise<RunningServer> {
   prepareTokens(config);
-  const tokens = TokenStore.fromFile(tokenFileOf(config));
+  const tokens = loadTokens(tokenFileOf(config));
   const engine = await openEngine(config);
   const service = new KvService(engine, {
     limits: config.limits,
     privateReads: config.privateReads,
     tokens,
-    authLimiter: new AuthFailureLimiter(config.limits.authFailures, config.limits.authFailureWindowMs),
+    authLimiter: new AuthFailureLimiter(config.limits.authFailures, config.limits.authFailureWindowMs, Date.now, {
+      globalLimit: config.limits.authFailuresGlobal,
+      maxClients: config.limits.authTrackedClients,
+    }),
   });
   const hub = new WatchHub(service);
   const sweeper = new ExpirySweeper(engine, {

@@ -34,6 +34,8 @@ const limitFlags: [keyof Limits, string, string][] = [
   ['watchBufferEvents', '--watch-buffer-events <n>', 'events buffered for a slow watcher before it is disconnected'],
   ['authFailures', '--auth-failures <n>', 'failed authentications per client per window before 429'],
   ['authFailureWindowMs', '--auth-failure-window-ms <n>', 'window of the failed-authentication limit'],
+  ['authFailuresGlobal', '--auth-failures-global <n>', 'failed authentications from all clients per window before every client gets 429'],
+  ['authTrackedClients', '--auth-tracked-clients <n>', 'most client addresses the failure limit remembers (about 450 bytes each)'],
   ['maxRespRequestBytes', '--max-resp-request-bytes <n>', 'largest RESP command, in bytes'],
   ['maxRespArguments', '--max-resp-arguments <n>', 'most arguments of one RESP command'],
 ];

@@ -25,6 +25,10 @@ export interface Limits {
   /** Failed authentications per client address within authFailureWindowMs before 429. */
   readonly authFailures: number;
   readonly authFailureWindowMs: number;
+  /** Failed authentications from all addresses together within authFailureWindowMs before every address gets 429. */
+  readonly authFailuresGlobal: number;
+  /** Most client addresses (and address/token pairs) the failure limit remembers; about 450 bytes per address (docs/limits.md). */
+  readonly authTrackedClients: number;
   /** Longest stored Content-Type, in bytes. */
   readonly maxContentTypeBytes: number;
   /** Largest RESP request (all bulk strings of one command), in bytes. */
@@ -46,6 +50,8 @@ export const defaultLimits: Limits = {
   watchBufferEvents: 10_000,
   authFailures: 10,
   authFailureWindowMs: 60_000,
+  authFailuresGlobal: 1000,
+  authTrackedClients: 100_000,
   maxContentTypeBytes: 255,
   maxRespRequestBytes: 4 * 1024 * 1024,
   maxRespArguments: 1024 * 1024,

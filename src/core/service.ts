@@ -96,32 +96,39 @@ export class KvService {
 
   /**
    * Resolves a presented token. `client` identifies the peer (its address) for the failure
-   * rate limit. No token: anonymous. A wrong token: auth_invalid, or too_many_auth_failures.
+   * rate limit (auth-limiter.ts). No token: anonymous. A wrong token: auth_invalid, or
+   * too_many_auth_failures while the address or the store is locked; a right token is refused
+   * then too, unless it authenticated from this address before the lock.
    */
   authenticate(token: string | undefined, client: string): Caller {
     if (token === undefined || token === '') return anonymous;
-    const retryAfter = this.options.authLimiter.retryAfter(client);
-    if (retryAfter > 0) {
+    const limiter = this.options.authLimiter;
+    const principal = this.options.tokens.authenticate(token);
+    const retryAfter = limiter.retryAfter(client);
+    if (retryAfter > 0 && (principal === undefined || !limiter.knownGood(client, principal.grant.label))) {
       throw new KvsError('too_many_auth_failures', undefined, { retryAfter }, { 'retry-after': String(retryAfter) });
     }
-    const principal = this.options.tokens.authenticate(token);
     if (principal === undefined) {
-      this.options.authLimiter.recordFailure(client);
+      limiter.recordFailure(client);
       throw new KvsError('auth_invalid');
     }
+    limiter.recordSuccess(client, principal.grant.label);
     return { principal };
   }
 
   /**
    * The caller authenticate() would return, or undefined where it would refuse, recording
-   * nothing: the HTTP fast paths decline then, and the full route answers and counts the
+   * no failure: the HTTP fast paths decline then, and the full route answers and counts the
    * failure once.
    */
   callerIfValid(token: string | undefined, client: string): Caller | undefined {
     if (token === undefined || token === '') return anonymous;
-    if (this.options.authLimiter.retryAfter(client) > 0) return undefined;
     const principal = this.options.tokens.authenticate(token);
-    return principal === undefined ? undefined : { principal };
+    if (principal === undefined) return undefined;
+    const limiter = this.options.authLimiter;
+    if (limiter.retryAfter(client) > 0 && !limiter.knownGood(client, principal.grant.label)) return undefined;
+    limiter.recordSuccess(client, principal.grant.label);
+    return { principal };
   }
 
   /** Throws unless the caller may do `action` (on `key`, when given). */

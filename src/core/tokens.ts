@@ -1,9 +1,12 @@
 // Tokens and what they allow (DESIGN 5).
 //
-// Token file format, one token per line, `#` starts a comment:
+// Token file format, one token per line; a line whose first non-blank character is `#` is a
+// comment (a `#` inside a token is part of it: the seed passcode `pass#word` is that token):
 //     TOKEN                      -> write scope on every key (the seed's auth.txt is exactly this)
 //     TOKEN SCOPE                -> SCOPE is read | write | admin
 //     TOKEN SCOPE PREFIX,PREFIX  -> limited to keys starting with one of the prefixes
+// A file of one line that is not of that form (a passphrase with spaces, as the seed's auth.txt
+// allowed) is one write token: the whole line, trimmed. docs/cli.md.
 // Tokens are compared as SHA-256 digests with timingSafeEqual against every known token, so the
 // time taken does not depend on how much of a token matched.
 
@@ -47,23 +50,36 @@ function digest(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }
 
+/** A token file that cannot be read as tokens; the message names the line and the fix. */
+export class TokenFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TokenFileError';
+  }
+}
+
+const SCOPES: readonly string[] = ['read', 'write', 'admin'];
+
 export function parseTokenFile(text: string): { token: string; grant: TokenGrant }[] {
-  const result: { token: string; grant: TokenGrant }[] = [];
-  text.split(/\r?\n/).forEach((rawLine, index) => {
-    const line = rawLine.replace(/#.*$/, '').trim();
-    if (line === '') return;
-    const [token, scopeText = 'write', prefixText = '', ...rest] = line.split(/\s+/);
-    if (rest.length > 0) throw new Error(`token file line ${index + 1}: too many fields`);
+  const lines = text
+    .split(/\r?\n/)
+    .map((raw, index) => ({ line: raw.trim(), number: index + 1 }))
+    .filter(({ line }) => line !== '' && !line.startsWith('#'));
+  const fieldsOf = (line: string) => line.split(/\s+/);
+  const wellFormed = (fields: string[]) => fields.length <= 3 && (fields.length === 1 || SCOPES.includes(fields[1]!));
+  if (lines.length === 1 && !wellFormed(fieldsOf(lines[0]!.line))) {
+    return [{ token: lines[0]!.line, grant: { scope: 'write', prefixes: [], label: 'token#1(write)' } }];
+  }
+  return lines.map(({ line, number }, index) => {
+    const fields = fieldsOf(line);
+    const [token, scopeText = 'write', prefixText = ''] = fields;
+    if (fields.length > 3) throw new TokenFileError(`token file line ${number}: too many fields; write TOKEN [read|write|admin] [PREFIX,...] (a token cannot contain spaces)`);
     if (scopeText !== 'read' && scopeText !== 'write' && scopeText !== 'admin') {
-      throw new Error(`token file line ${index + 1}: scope must be read, write or admin`);
+      throw new TokenFileError(`token file line ${number}: the scope must be read, write or admin (a token cannot contain spaces)`);
     }
     const prefixes = prefixText === '' || prefixText === '*' ? [] : prefixText.split(',').filter((p) => p !== '');
-    result.push({
-      token: token!,
-      grant: { scope: scopeText, prefixes, label: `token#${result.length + 1}(${scopeText})` },
-    });
+    return { token: token!, grant: { scope: scopeText, prefixes, label: `token#${index + 1}(${scopeText})` } };
   });
-  return result;
 }
 
 export class TokenStore {

@@ -2,7 +2,8 @@
 // input against the limits, checks what the caller may do, turns requests into engine
 // transactions, and knows nothing of HTTP or RESP.
 
-import type { Engine } from '../storage/engine.js';
+import type { Engine, ListOptions } from '../storage/engine.js';
+import { compareKeys } from '../storage/key-order.js';
 import { EngineUnavailableError, HistoryCompactedError } from '../storage/engine.js';
 import type { AuthFailureLimiter } from './auth-limiter.js';
 import { KvsError } from './errors.js';
@@ -237,22 +238,50 @@ export class KvService {
   /** One page of keys in order; `next` is the cursor (the last key) when more follow. */
   async list(caller: Caller, prefix: string, after: string | undefined, limit: number): Promise<Page<EntryInfo>> {
     this.checkListing(caller, prefix, limit);
-    // One extra item tells whether there is a next page.
-    const items = await this.call(() => this.engine.list({ prefix, after, limit: limit + 1 }, this.clock()));
-    return this.page(caller, items, limit);
+    return this.readablePage(caller, prefix, after, limit, (options, now) => this.engine.list(options, now));
   }
 
   async listEntries(caller: Caller, prefix: string, after: string | undefined, limit: number): Promise<Page<Entry>> {
     this.checkListing(caller, prefix, limit);
-    const items = await this.call(() => this.engine.listEntries({ prefix, after, limit: limit + 1 }, this.clock()));
-    return this.page(caller, items, limit);
+    return this.readablePage(caller, prefix, after, limit, (options, now) => this.engine.listEntries(options, now));
   }
 
-  private page<T extends { key: string }>(caller: Caller, items: T[], limit: number): Page<T> {
+  /**
+   * A page holding only keys the caller may read, and a `next` cursor that is one of them: with
+   * private reads, a prefix-limited token lists the parts of `prefix` its prefixes cover, one
+   * range after the other, so neither the items nor the cursor name a key outside them (the
+   * cursor once named the next key of the whole store).
+   */
+  private async readablePage<T extends { key: string }>(
+    caller: Caller,
+    prefix: string,
+    after: string | undefined,
+    limit: number,
+    fetch: (options: ListOptions, now: number) => Promise<T[]>,
+  ): Promise<Page<T>> {
+    const now = this.clock();
+    const ranges = this.readableRanges(caller, prefix);
+    const items: T[] = [];
+    // One extra item tells whether there is a next page.
+    for (const range of ranges) {
+      if (items.length > limit) break;
+      items.push(...(await this.call(() => fetch({ prefix: range, after, limit: limit + 1 - items.length }, now))));
+    }
     const more = items.length > limit;
     const page = items.slice(0, limit);
-    const next = more ? page[page.length - 1]!.key : null;
-    return { items: page.filter((item) => this.mayRead(caller, item.key)), next };
+    return { items: page, next: more ? page[page.length - 1]!.key : null };
+  }
+
+  /** The key prefixes under `prefix` the caller may list, disjoint and in key order. */
+  private readableRanges(caller: Caller, prefix: string): string[] {
+    const principal = caller.principal;
+    if (!this.options.privateReads || principal === undefined || principal.unrestricted) return [prefix];
+    const covered = principal.grant.prefixes
+      .map((granted) => (granted.startsWith(prefix) ? granted : prefix.startsWith(granted) ? prefix : undefined))
+      .filter((range): range is string => range !== undefined)
+      .sort(compareKeys);
+    // Sorted, a prefix comes right before the longer prefixes it covers: keep the outermost.
+    return covered.filter((range, index) => index === 0 || !covered.slice(0, index).some((outer) => range.startsWith(outer)));
   }
 
   private checkListing(caller: Caller, prefix: string, limit: number): void {

@@ -32,6 +32,8 @@ const limitFlags: [keyof Limits, string, string][] = [
   ['requestTimeoutMs', '--request-timeout-ms <n>', 'time a client has to send a whole request'],
   ['maxListLimit', '--max-list-limit <n>', 'largest page of GET /v1/kv'],
   ['watchBufferEvents', '--watch-buffer-events <n>', 'events buffered for a slow watcher before it is disconnected'],
+  ['watchBufferBytes', '--watch-buffer-bytes <n>', 'bytes buffered for a slow watcher before it is disconnected'],
+  ['watchBufferTotalBytes', '--watch-buffer-total-bytes <n>', 'bytes buffered for all watchers of a process before those with a backlog are disconnected'],
   ['authFailures', '--auth-failures <n>', 'failed authentications per client per window before 429'],
   ['authFailureWindowMs', '--auth-failure-window-ms <n>', 'window of the failed-authentication limit'],
   ['authFailuresGlobal', '--auth-failures-global <n>', 'failed authentications from all clients per window before every client gets 429'],

@@ -22,6 +22,10 @@ export interface Limits {
   readonly maxListLimit: number;
   /** Events buffered for one watcher before it is disconnected as too slow. */
   readonly watchBufferEvents: number;
+  /** Bytes a watch stream may hold unsent before it is disconnected as too slow (plus one batch). */
+  readonly watchBufferBytes: number;
+  /** Bytes all watch streams of one process may hold unsent together; past it, streams with a backlog are cut. */
+  readonly watchBufferTotalBytes: number;
   /** Failed authentications per client address within authFailureWindowMs before 429. */
   readonly authFailures: number;
   readonly authFailureWindowMs: number;
@@ -48,6 +52,8 @@ export const defaultLimits: Limits = {
   requestTimeoutMs: 30_000,
   maxListLimit: 1000,
   watchBufferEvents: 10_000,
+  watchBufferBytes: 1024 * 1024,
+  watchBufferTotalBytes: 128 * 1024 * 1024,
   authFailures: 10,
   authFailureWindowMs: 60_000,
   authFailuresGlobal: 1000,

@@ -32,8 +32,19 @@ export function formatEvents(events: readonly ChangeEvent[], withValues: boolean
 /** How long a watcher cut off for lagging may take to read what was already buffered. */
 const LAGGING_GRACE_MS = 10_000;
 
+/**
+ * Bytes written to watch streams and not yet taken by the socket, over all watchers of this
+ * process, against `watchBufferTotalBytes` (docs/limits.md).
+ */
+export class WatchBufferBudget {
+  used = 0;
+  constructor(readonly limit: number) {}
+}
+
 class SseSink implements WatchSink {
   private waitingEvents = 0;
+  /** This stream's share of the budget: its writableLength when last measured. */
+  private pendingBytes = 0;
   private ended = false;
 
   constructor(
@@ -41,20 +52,46 @@ class SseSink implements WatchSink {
     private readonly service: KvService,
     private readonly caller: Caller,
     private readonly withValues: boolean,
-    private readonly bufferLimit: number,
+    private readonly budget: WatchBufferBudget,
   ) {
     response.on('drain', () => {
       this.waitingEvents = 0;
+      this.measure();
     });
+    response.once('close', () => {
+      this.budget.used -= this.pendingBytes;
+      this.pendingBytes = 0;
+    });
+  }
+
+  private measure(): void {
+    const pending = this.response.destroyed ? 0 : this.response.writableLength;
+    this.budget.used += pending - this.pendingBytes;
+    this.pendingBytes = pending;
   }
 
   push(events: readonly ChangeEvent[]): boolean {
     if (this.ended) return true;
     const visible = events.filter((event) => this.service.mayRead(this.caller, event.key));
     if (visible.length === 0) return true;
+    this.measure();
+    // Measured before this write: a stream holds at most watchBufferBytes plus one batch.
+    const backlog = this.pendingBytes;
     const flushed = this.response.write(formatEvents(visible, this.withValues));
     if (!flushed) this.waitingEvents += visible.length;
-    return this.waitingEvents <= this.bufferLimit;
+    this.measure();
+    const limits = this.service.limits;
+    if (this.waitingEvents > limits.watchBufferEvents || backlog > limits.watchBufferBytes) return false;
+    // Over the process-wide budget, every stream that has not taken what it was sent is cut.
+    return !(this.budget.used > this.budget.limit && backlog > 0);
+  }
+
+  ready(): Promise<void> | undefined {
+    if (this.ended || !this.response.writableNeedDrain) return undefined;
+    return new Promise((resolve) => {
+      this.response.once('drain', resolve);
+      this.response.once('close', resolve);
+    });
   }
 
   heartbeat(): void {
@@ -79,6 +116,7 @@ export const watchRoutes: FastifyPluginAsync<{ service: KvService; hub: WatchHub
   app,
   { service, hub, heartbeatMs },
 ) => {
+  const budget = new WatchBufferBudget(service.limits.watchBufferTotalBytes);
   app.get<{ Querystring: { prefix?: string; since?: number; values?: string; auth?: string } }>(
     '/v1/watch',
     {
@@ -110,6 +148,10 @@ export const watchRoutes: FastifyPluginAsync<{ service: KvService; hub: WatchHub
       if (since !== undefined) await service.history(since, 0);
       const withValues = request.query.values === '1' || request.query.values === 'true';
 
+      // A HEAD of a stream has no body to wait for: answer the headers and end.
+      if (request.method === 'HEAD') {
+        return reply.code(200).header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache').send();
+      }
       reply.hijack();
       const response = reply.raw;
       response.writeHead(200, {
@@ -119,7 +161,7 @@ export const watchRoutes: FastifyPluginAsync<{ service: KvService; hub: WatchHub
         'x-accel-buffering': 'no',
       });
       response.write(`: kvs watch prefix=${JSON.stringify(prefix)} since=${since ?? 'now'}\nretry: 1000\n\n`);
-      const sink = new SseSink(response, service, caller, withValues, service.limits.watchBufferEvents);
+      const sink = new SseSink(response, service, caller, withValues, budget);
       let stop: (() => void) | undefined;
       const heartbeat = setInterval(() => sink.heartbeat(), heartbeatMs);
       const cleanup = () => {

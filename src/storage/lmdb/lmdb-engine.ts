@@ -19,7 +19,8 @@
 // strace test in test/faults/ checks that the flush syscall precedes every reply.
 //
 // Sub-databases: kv (key -> record), meta (revision, oldest log revision), log (revision ->
-// events), expiry ([expires, key] -> key index for the sweeper).
+// events), expiry ([expires, key] -> key index for the sweeper), recent ([modRevision, key] ->
+// key, for recentlyModified: the index page reads its newest entries instead of scanning).
 
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { ChangeEvent, CommitResult, Entry, EntryInfo, Txn } from '../../core/model.js';
@@ -62,6 +63,10 @@ interface InFlight {
 
 const REVISION = 'revision';
 const OLDEST = 'oldest';
+/** Set once the recent index covers every key (stores made before it get it at open). */
+const RECENT_INDEXED = 'recentIndexed';
+/** Expired-but-not-swept keys recentlyModified() passes over at most, beyond the page. */
+const RECENT_SCAN_EXTRA = 1000;
 
 export class LmdbEngine implements Engine {
   readonly kind = 'lmdb';
@@ -71,6 +76,7 @@ export class LmdbEngine implements Engine {
   private readonly meta: Database<number, string>;
   private readonly log: Database<ChangeEvent[], number>;
   private readonly expiry: Database<string, [number, string]>;
+  private readonly recent: Database<string, [number, string]>;
   private readonly listeners = new Set<ChangeListener>();
   private lastPublished: number;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -99,6 +105,8 @@ export class LmdbEngine implements Engine {
     this.meta = this.root.openDB<number, string>({ name: 'meta', encoding: 'msgpack' });
     this.log = this.root.openDB<ChangeEvent[], number>({ name: 'log', encoding: 'msgpack' });
     this.expiry = this.root.openDB<string, [number, string]>({ name: 'expiry', encoding: 'msgpack' });
+    this.recent = this.root.openDB<string, [number, string]>({ name: 'recent', encoding: 'msgpack' });
+    this.indexRecentOnce();
     this.lastPublished = this.readRevision();
     this.exclusive = options.exclusive ?? true;
     const cacheBytes = options.cacheBytes ?? DEFAULT_RECORD_CACHE_BYTES;
@@ -168,33 +176,29 @@ export class LmdbEngine implements Engine {
   }
 
   async recentlyModified(limit: number, now: number): Promise<EntryInfo[]> {
-    // Walk the change log backwards: recent revisions name the recently modified keys.
-    const seen = new Set<string>();
     const result: EntryInfo[] = [];
-    for (const { value: events } of this.log.getRange({ reverse: true })) {
-      for (let index = events.length - 1; index >= 0; index--) {
-        const key = events[index]!.key;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        const entry = this.getSync(key, now);
-        if (entry !== undefined) result.push(recordInfo(key, entry));
-        if (result.length >= limit) return result;
-      }
-    }
-    // The log names only keys written within its last logLength revisions (a hot key can fill
-    // it). When it was compacted and did not fill the page, the rest are older than anything in
-    // it: find them with a scan of the store.
-    if ((this.meta.get(OLDEST) ?? 1) > 1) {
-      const older: EntryInfo[] = [];
-      for (const { key, value } of this.kv.getRange({ start: '' })) {
-        if (seen.has(key)) continue;
-        const record = decodeRecord(value);
-        if (!isExpired(record, now)) older.push(recordInfo(key, record));
-      }
-      older.sort((a, b) => b.modRevision - a.modRevision);
-      result.push(...older.slice(0, limit - result.length));
+    // Expired keys not yet swept are passed over; at most RECENT_SCAN_EXTRA of them per call,
+    // so the cost stays bounded by the page even on a store full of them (docs/limits.md).
+    let budget = limit + RECENT_SCAN_EXTRA;
+    for (const { value: key } of this.recent.getRange({ reverse: true })) {
+      if (result.length >= limit || budget-- <= 0) break;
+      const entry = this.getSync(key, now);
+      if (entry !== undefined) result.push(recordInfo(key, entry));
     }
     return result;
+  }
+
+  /**
+   * Stores made before the recent index get it once, at open, in one write transaction (which
+   * also keeps several `--workers` processes from building it twice).
+   */
+  private indexRecentOnce(): void {
+    if (this.meta.get(RECENT_INDEXED) === 1) return;
+    this.root.transactionSync(() => {
+      if (this.meta.get(RECENT_INDEXED) === 1) return;
+      for (const { key, value } of this.kv.getRange({ start: '' })) this.recent.putSync([decodeRecord(value).modRevision, key], key);
+      this.meta.putSync(RECENT_INDEXED, 1);
+    });
   }
 
   async commit(txn: Txn, now: number): Promise<CommitResult> {
@@ -227,10 +231,12 @@ export class LmdbEngine implements Engine {
       marks.push([write.key, mark]);
       const previousExpires = write.previous?.expires ?? null;
       if (previousExpires !== null) void this.expiry.remove([previousExpires, write.key]);
+      if (write.previous !== undefined) void this.recent.remove([write.previous.modRevision, write.key]);
       if (write.record === null) {
         void this.kv.remove(write.key);
       } else {
         void this.kv.put(write.key, encodeRecord(write.record));
+        void this.recent.put([write.record.modRevision, write.key], write.key);
         if (write.record.expires !== null) void this.expiry.put([write.record.expires, write.key], write.key);
       }
     }
@@ -289,10 +295,12 @@ export class LmdbEngine implements Engine {
     for (const write of plan.writes) {
       const previousExpires = write.previous?.expires ?? null;
       if (previousExpires !== null) this.expiry.removeSync([previousExpires, write.key]);
+      if (write.previous !== undefined) this.recent.removeSync([write.previous.modRevision, write.key]);
       if (write.record === null) {
         this.kv.removeSync(write.key);
       } else {
         this.kv.putSync(write.key, encodeRecord(write.record));
+        this.recent.putSync([write.record.modRevision, write.key], write.key);
         if (write.record.expires !== null) this.expiry.putSync([write.record.expires, write.key], write.key);
       }
     }

@@ -6,6 +6,7 @@ import { isExpired } from '../../core/model.js';
 import type { ChangeListener, Engine, HistoryPage, ListOptions } from '../engine.js';
 import { HistoryCompactedError } from '../engine.js';
 import { compareKeys } from '../key-order.js';
+import { RecencyList } from '../recency-list.js';
 import { planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
 
 export interface MemoryEngineOptions {
@@ -20,6 +21,8 @@ export class MemoryEngine implements Engine {
   readonly expiresNatively = false;
   private readonly records = new Map<string, StoredRecord>();
   private sortedKeys: string[] = [];
+  /** Keys by last write, for recentlyModified(); one transaction's keys in operation order. */
+  private readonly recency = new RecencyList();
   private currentRevision = 0;
   private readonly log: { revision: number; events: readonly ChangeEvent[] }[] = [];
   private oldest = 1;
@@ -79,9 +82,13 @@ export class MemoryEngine implements Engine {
   }
 
   async recentlyModified(limit: number, now: number): Promise<EntryInfo[]> {
-    const live = [...this.records].filter(([, record]) => !isExpired(record, now));
-    live.sort((a, b) => b[1].modRevision - a[1].modRevision);
-    return live.slice(0, limit).map(([key, record]) => recordInfo(key, record));
+    const result: EntryInfo[] = [];
+    for (const key of this.recency.newestFirst()) {
+      if (result.length >= limit) break;
+      const record = this.records.get(key)!;
+      if (!isExpired(record, now)) result.push(recordInfo(key, record));
+    }
+    return result;
   }
 
   async commit(txn: Txn, now: number): Promise<CommitResult> {
@@ -92,9 +99,11 @@ export class MemoryEngine implements Engine {
         if (write.record === null) {
           this.records.delete(write.key);
           this.removeSorted(write.key);
+          this.recency.remove(write.key);
         } else {
           if (!this.records.has(write.key)) this.insertSorted(write.key);
           this.records.set(write.key, write.record);
+          this.recency.touch(write.key);
         }
       }
       this.currentRevision = plan.revision;

@@ -74,7 +74,9 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
   const command = options.wrapper ? [...options.wrapper, process.execPath, ...serveArgs] : [process.execPath, ...serveArgs];
   const child = spawn(command[0]!, command.slice(1), {
     cwd: repoRoot,
-    env: { ...process.env, ...options.env },
+    // Strict: an unhandled rejection is an uncaught exception even if something listens for
+    // it, and stop() fails the test when one happened (see crashEvidence).
+    env: { ...process.env, ...options.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${options.env?.NODE_OPTIONS ?? ''} --unhandled-rejections=strict`.trim() },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);
@@ -116,6 +118,7 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
   });
   const { url, respPort } = await ready;
   const pid = child.pid!;
+  let killedByTest = false;
   const signalAndWait = async (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) {
       try {
@@ -136,10 +139,28 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
     tokenFile,
     child,
     output: () => output,
-    stop: () => signalAndWait('SIGTERM'),
-    kill9: () => signalAndWait('SIGKILL'),
+    stop: async () => {
+      const diedBefore = !killedByTest && (child.exitCode !== null || child.signalCode !== null);
+      await signalAndWait('SIGTERM');
+      const evidence = crashEvidence(output, diedBefore ? await exited : undefined);
+      if (evidence !== undefined) throw new Error(`kvs (pid ${pid}) ${evidence}; output:\n${output}`);
+    },
+    kill9: () => {
+      killedByTest = true;
+      return signalAndWait('SIGKILL');
+    },
     exited,
   };
+}
+
+/**
+ * Why a server's run counts as a crash, or undefined: an uncaught exception or unhandled
+ * rejection in its output (Node prints its version after one), or an exit the test did not ask for.
+ */
+export function crashEvidence(output: string, unaskedExit?: { code: number | null; signal: NodeJS.Signals | null }): string | undefined {
+  if (/UnhandledPromiseRejection|unhandled rejection|^Node\.js v\d+/imu.test(output)) return 'printed an uncaught exception or unhandled rejection';
+  if (unaskedExit !== undefined) return `exited by itself (${unaskedExit.signal ?? unaskedExit.code}) before the test stopped it`;
+  return undefined;
 }
 
 export function removeDir(dir: string): void {

@@ -120,12 +120,30 @@ export class WatchHub {
 
   private onEvents(events: readonly ChangeEvent[]): void {
     for (const watcher of this.watchers) {
-      if (watcher.held === undefined) this.deliver(watcher, events);
+      if (watcher.held === undefined) this.deliverOrEnd(watcher, events);
       else if (watcher.held.length + events.length <= HELD_MAX) watcher.held.push(...events);
       // Over the bound: keep only the newest batch; the replay reads what lies between from the log.
       else {
         watcher.held = [...events];
         watcher.droppedHeld = true;
+      }
+    }
+  }
+
+  /**
+   * deliver() for the live feed, which runs inside the engine's publication of a commit: a
+   * watcher that fails ends alone, and neither the other watchers nor the writer (whose commit
+   * is already durable) see the failure.
+   */
+  private deliverOrEnd(watcher: Watcher, events: readonly ChangeEvent[]): void {
+    try {
+      this.deliver(watcher, events);
+    } catch (error) {
+      this.remove(watcher);
+      try {
+        watcher.sink.close('error', error instanceof Error ? error.message : String(error));
+      } catch {
+        // The sink is broken beyond closing; it is already removed.
       }
     }
   }

@@ -676,6 +676,26 @@ describe('WatchHub', () => {
     }
   });
 
+  it('a watcher whose sink throws ends alone: the write is acknowledged and other watchers get every event', async () => {
+    const { service, writer } = setup();
+    const hub = new WatchHub(service);
+    const broken = new CollectingSink(() => {
+      throw new Error('sink failure');
+    });
+    const healthy = new CollectingSink();
+    const stopBroken = await hub.watch('', undefined, broken);
+    const stopHealthy = await hub.watch('', undefined, healthy);
+    try {
+      for (let index = 0; index < 3; index++) await service.put(writer, `k${index}`, bytes('v'));
+      await waitFor(() => healthy.events.length >= 3, 'the healthy watcher');
+      assert.deepEqual(broken.closes.map((close) => close.reason), ['error']);
+      assert.equal(hub.size, 1);
+    } finally {
+      stopBroken();
+      stopHealthy();
+    }
+  });
+
   it('closes a watcher whose sink reports it is over its bound, with reason lagging', async () => {
     const { service, writer } = setup();
     const hub = new WatchHub(service);

@@ -118,7 +118,8 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
   });
   const { url, respPort } = await ready;
   const pid = child.pid!;
-  let killedByTest = false;
+  /** The test stopped or killed it: a later exit is asked for. */
+  let stopRequested = false;
   const signalAndWait = async (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) {
       try {
@@ -140,13 +141,14 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
     child,
     output: () => output,
     stop: async () => {
-      const diedBefore = !killedByTest && (child.exitCode !== null || child.signalCode !== null);
+      const diedBefore = !stopRequested && (child.exitCode !== null || child.signalCode !== null);
+      stopRequested = true;
       await signalAndWait('SIGTERM');
       const evidence = crashEvidence(output, diedBefore ? await exited : undefined);
       if (evidence !== undefined) throw new Error(`kvs (pid ${pid}) ${evidence}; output:\n${output}`);
     },
     kill9: () => {
-      killedByTest = true;
+      stopRequested = true;
       return signalAndWait('SIGKILL');
     },
     exited,
@@ -159,7 +161,7 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
  */
 export function crashEvidence(output: string, unaskedExit?: { code: number | null; signal: NodeJS.Signals | null }): string | undefined {
   if (/UnhandledPromiseRejection|unhandled rejection|^Node\.js v\d+/imu.test(output)) return 'printed an uncaught exception or unhandled rejection';
-  if (unaskedExit !== undefined) return `exited by itself (${unaskedExit.signal ?? unaskedExit.code}) before the test stopped it`;
+  if (unaskedExit !== undefined && (unaskedExit.code !== 0 || unaskedExit.signal !== null)) return `exited by itself (${unaskedExit.signal ?? unaskedExit.code}) before the test stopped it`;
   return undefined;
 }
 

@@ -65,7 +65,7 @@ export const attackNumberFlags: Readonly<Record<string, NumberFlag>> = {
   'unread-max-commands': { field: 'unreadMaxCommands', fallback: 500_000, help: 'resp-unread-replies: GETs per connection at most' },
   'info-names': { field: 'infoNames', fallback: 200_000, help: 'command-info: names in one COMMAND INFO' },
   'info-parallel': { field: 'infoParallel', fallback: 4, help: 'command-info: connections sending it at once' },
-  'info-repeats': { field: 'infoRepeats', fallback: 2, help: 'command-info: times each connection sends it' },
+  'info-repeats': { field: 'infoRepeats', fallback: 1, help: 'command-info: times each connection sends it' },
   'index-keys': { field: 'indexKeys', fallback: 200_000, help: 'index-hot-key: keys stored' },
   'index-hot-writes': { field: 'indexHotWrites', fallback: 1200, help: 'index-hot-key: writes of the one hot key' },
   'index-log-length': { field: 'indexLogLength', fallback: 1000, help: 'index-hot-key: --log-length of the server' },

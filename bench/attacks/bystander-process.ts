@@ -94,7 +94,12 @@ function getOnce(): Promise<void> {
       response.on('error', () => finish(() => counted.socketErrors++));
     });
     const timer = setTimeout(() => {
-      finish(() => counted.timeouts++);
+      // A timed-out GET enters the percentiles at the timeout (a lower bound), so a server that
+      // answers nobody shows as slow, not as an empty sample.
+      finish(() => {
+        counted.timeouts++;
+        counted.gets.push(timeoutMs);
+      });
       req.destroy();
     }, timeoutMs);
     req.on('error', () => finish(() => counted.socketErrors++));

@@ -10,7 +10,7 @@ const NAMES = ['get', 'set', 'mget', 'mset', 'del', 'exists', 'expire', 'pttl', 
 
 export const commandInfo: Attack = {
   name: 'command-info',
-  summary: '`COMMAND INFO` with 200,000 real command names (no token) on 4 connections at once, each sent twice in a row.',
+  summary: '`COMMAND INFO` with 200,000 real command names (no token) on 4 connections at once (each connection sends it `--info-repeats` times in a row, default once).',
   maxSeconds: () => 240,
   async run(context: AttackContext): Promise<AttackFindings> {
     const { settings, server } = context;

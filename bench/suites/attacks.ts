@@ -92,7 +92,7 @@ export async function runAttacksSuite(session: Session, settings: AttackSettings
       'Each attack gets a fresh `kvs serve --store lmdb --host 127.0.0.1 --port 0 --resp-port 0` with an admin token and a write token limited to `p/`, stopped by its process group at the end.',
       `Others: a separate process with ${settings.bystanderConnections} keep-alive connections doing closed-loop \`GET /v1/kv/bystander/key\` (100 bytes; a GET slower than ${settings.bystanderTimeoutMs} ms counts as a timeout), measured ${settings.baselineSeconds} s before the attack (baseline) and during it; its RESP connection sends PING every 20 ms (the server's stall).`,
       `RSS: /proc/PID/status VmRSS sampled every 50 ms during the attack (start → peak), and VmHWM (the kernel's peak over the whole life, loading included). The harness kills the server past ${settings.rssCapMiB} MiB and reports it.`,
-      'Latency cells: p50 / p99 / max in ms (max includes a request still unanswered at the end), baseline → during.',
+      `Latency cells: p50 / p99 / max in ms, baseline → during; a GET that timed out enters the percentiles as ${settings.bystanderTimeoutMs} ms (a lower bound), and max includes a request still unanswered at the end.`,
     ],
     tables: [
       {

@@ -39,7 +39,7 @@ export class Bystander {
       '--max-seconds', String(options.maxSeconds),
     ]);
     try {
-      const match = await child.waitForLine(/^BYSTANDER-BASELINE (.*)$/, options.baselineSeconds * 1000 + 30_000);
+      const match = await child.waitForLine(/^BYSTANDER-BASELINE (.*)$/, options.baselineSeconds * 1000 + 31_000);
       return new Bystander(child, JSON.parse(match[1]!) as PhaseFigures);
     } catch (error) {
       await stopChild(child);

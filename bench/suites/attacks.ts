@@ -44,7 +44,7 @@ function othersTroubleCell(figures: PhaseFigures | undefined): string {
 function pingCell(figures: PhaseFigures | undefined): string {
   if (figures === undefined) return 'n/a';
   const max = Math.max(figures.pings.max, figures.pingPendingMs);
-  const extra = [figures.pingTimeouts > 0 ? `${figures.pingTimeouts} timeouts (5 s)` : '', figures.pingErrors > 0 ? `${figures.pingErrors} errors` : '', figures.pingPendingMs > 0 ? 'one unanswered at the end' : ''].filter((part) => part !== '');
+  const extra = [figures.pingTimeouts > 0 ? `${figures.pingTimeouts} timeouts (5 s)` : '', figures.pingErrors > 0 ? `${figures.pingErrors} errors` : '', figures.pingPendingMs > 1000 ? `one unanswered for ${formatMs(figures.pingPendingMs)} ms at the end` : ''].filter((part) => part !== '');
   return `${formatMs(max)}${extra.length > 0 ? ` (${extra.join(', ')})` : ''}`;
 }
 
@@ -90,7 +90,7 @@ export async function runAttacksSuite(session: Session, settings: AttackSettings
     title: 'Attacks: hostile workloads against one kvs (lmdb)',
     method: [
       'Each attack gets a fresh `kvs serve --store lmdb --host 127.0.0.1 --port 0 --resp-port 0` with an admin token and a write token limited to `p/`, stopped by its process group at the end.',
-      `Others: a separate process with ${settings.bystanderConnections} keep-alive connections doing closed-loop \`GET /v1/kv/bystander/key\` (100 bytes; a GET slower than ${settings.bystanderTimeoutMs} ms counts as a timeout), measured ${settings.baselineSeconds} s before the attack (baseline) and during it; its RESP connection sends PING every 20 ms (the server's stall).`,
+      `Others: a separate process with ${settings.bystanderConnections} keep-alive connections doing closed-loop \`GET /v1/kv/bystander/key\` (100 bytes; a GET slower than ${settings.bystanderTimeoutMs} ms counts as a timeout), measured ${settings.baselineSeconds} s before the attack (baseline, after a 1 s warm-up) and during it; its RESP connection sends PING every 20 ms (the server's stall).`,
       `RSS: /proc/PID/status VmRSS sampled every 50 ms during the attack (start → peak), and VmHWM (the kernel's peak over the whole life, loading included). The harness kills the server past ${settings.rssCapMiB} MiB and reports it.`,
       `Latency cells: p50 / p99 / max in ms, baseline → during; a GET that timed out enters the percentiles as ${settings.bystanderTimeoutMs} ms (a lower bound), and max includes a request still unanswered at the end.`,
     ],

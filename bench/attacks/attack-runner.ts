@@ -31,6 +31,8 @@ export interface AttackRecord {
   readonly answersAfter: string;
   readonly rssPrepared: RssFigures | undefined;
   readonly rssAttack: RssFigures | undefined;
+  /** From the end of the attack until the server is stopped (the check that it still answers). */
+  readonly rssAfter: RssFigures | undefined;
   readonly baseline: PhaseFigures | undefined;
   readonly during: PhaseFigures | undefined;
   readonly attackSeconds: number;
@@ -73,6 +75,7 @@ export async function runAttack(attack: Attack, round: number, settings: AttackS
   let findings: AttackFindings | undefined;
   let rssPrepared: RssFigures | undefined;
   let rssAttack: RssFigures | undefined;
+  let rssAfter: RssFigures | undefined;
   let baseline: PhaseFigures | undefined;
   let during: PhaseFigures | undefined;
   let attackSeconds = 0;
@@ -96,6 +99,7 @@ export async function runAttack(attack: Attack, round: number, settings: AttackS
       started.kill();
     });
     sampler.start();
+    sampler.newPhase('preparation');
     const context: AttackContext = {
       server: started,
       settings,
@@ -133,7 +137,7 @@ export async function runAttack(attack: Attack, round: number, settings: AttackS
       maxSeconds: attack.maxSeconds(settings) + 120,
     });
     baseline = bystander.baseline;
-    sampler.newPhase();
+    sampler.newPhase('the attack');
     log(`${attack.name}: attacking (bystander baseline p99 ${baseline.gets.p99.toFixed(2)} ms)`);
     const attackStarted = performance.now();
     try {
@@ -148,6 +152,7 @@ export async function runAttack(attack: Attack, round: number, settings: AttackS
     if (during === undefined) problems.push('the bystander did not report its figures');
     bystander = undefined;
     rssAttack = sampler.figures();
+    sampler.newPhase('after the attack');
     for (const socket of sockets) socket.destroy();
     crashed = describeExit(started.exitedEarly());
     if (started.exitedEarly() === undefined) {
@@ -163,6 +168,7 @@ export async function runAttack(attack: Attack, round: number, settings: AttackS
     attackOver = true;
     for (const socket of sockets) socket.destroy();
     if (bystander !== undefined) await bystander.finish();
+    if (sampler !== undefined && rssAttack !== undefined) rssAfter = sampler.figures();
     sampler?.stop();
     if (server !== undefined) {
       if (server.exitedEarly() !== undefined) outputTail = server.child.outputTail();
@@ -183,11 +189,12 @@ export async function runAttack(attack: Attack, round: number, settings: AttackS
     tried: findings?.tried ?? '(attack did not complete)',
     answers: findings?.tally.summary() ?? '',
     details: [...prepareDetails, ...(findings?.details ?? [])],
-    crashed: sampler?.cappedAtMiB !== undefined ? `killed by the harness at the RSS cap (${crashed})` : crashed,
+    crashed: sampler?.cappedAtMiB !== undefined ? `KILLED by the harness: RSS ${sampler.cappedAtMiB.toFixed(0)} MiB passed the cap during ${sampler.cappedIn}` : crashed,
     cappedAtMiB: sampler?.cappedAtMiB,
     answersAfter,
     rssPrepared,
     rssAttack,
+    rssAfter,
     baseline,
     during,
     attackSeconds,

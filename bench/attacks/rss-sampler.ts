@@ -38,6 +38,10 @@ export class RssSampler {
   private maxGapMs = 0;
   /** Set when the cap was passed and the process was killed. */
   cappedAtMiB: number | undefined;
+  /** The phase label when the cap was passed. */
+  cappedIn = '';
+  /** Label of the current phase, for cappedIn. */
+  phase = 'start';
 
   constructor(
     private readonly pid: number,
@@ -51,7 +55,8 @@ export class RssSampler {
   }
 
   /** Starts a new phase: the peak restarts from the current reading. */
-  newPhase(): void {
+  newPhase(label = this.phase): void {
+    this.phase = label;
     const now = readStatusKiB(this.pid);
     this.startKiB = now?.rss ?? 0;
     this.peakKiB = this.startKiB;
@@ -71,6 +76,7 @@ export class RssSampler {
     this.hwmKiB = Math.max(this.hwmKiB, reading.hwm);
     if (this.cappedAtMiB === undefined && reading.rss > this.capMiB * 1024) {
       this.cappedAtMiB = reading.rss / 1024;
+      this.cappedIn = this.phase;
       this.onCap();
     }
   }

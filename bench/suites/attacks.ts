@@ -57,7 +57,7 @@ function summaryRow(record: AttackRecord): string[] {
     record.answers,
     record.crashed,
     record.answersAfter,
-    rss === undefined ? 'n/a' : `${mibText(rss.startMiB)} → ${mibText(rss.peakMiB)} (HWM ${mibText(rss.hwmMiB)})`,
+    rss === undefined ? 'n/a' : `${mibText(rss.startMiB)} → ${mibText(rss.peakMiB)}; after: ${record.rssAfter === undefined ? 'n/a' : mibText(record.rssAfter.peakMiB)} (HWM ${mibText(Math.max(rss.hwmMiB, record.rssAfter?.hwmMiB ?? 0))})`,
     `${othersCell(record.baseline)} → ${othersCell(record.during)}`,
     othersTroubleCell(record.during),
     `${record.baseline === undefined ? 'n/a' : formatMs(record.baseline.pings.max)} → ${pingCell(record.during)}`,
@@ -91,12 +91,12 @@ export async function runAttacksSuite(session: Session, settings: AttackSettings
     method: [
       'Each attack gets a fresh `kvs serve --store lmdb --host 127.0.0.1 --port 0 --resp-port 0` with an admin token and a write token limited to `p/`, stopped by its process group at the end.',
       `Others: a separate process with ${settings.bystanderConnections} keep-alive connections doing closed-loop \`GET /v1/kv/bystander/key\` (100 bytes; a GET slower than ${settings.bystanderTimeoutMs} ms counts as a timeout), measured ${settings.baselineSeconds} s before the attack (baseline, after a 1 s warm-up) and during it; its RESP connection sends PING every 20 ms (the server's stall).`,
-      `RSS: /proc/PID/status VmRSS sampled every 50 ms during the attack (start → peak), and VmHWM (the kernel's peak over the whole life, loading included). The harness kills the server past ${settings.rssCapMiB} MiB and reports it.`,
+      `RSS: /proc/PID/status VmRSS sampled every 50 ms during the attack (start → peak) and after it (peak from the end of the attack until the server is stopped, which includes the \`answers after\` check of up to 10 s), and VmHWM (the kernel's peak over the whole life, loading included). The harness kills the server past ${settings.rssCapMiB} MiB and reports it.`,
       `Latency cells: p50 / p99 / max in ms, baseline → during; a GET that timed out enters the percentiles as ${settings.bystanderTimeoutMs} ms (a lower bound), and max includes a request still unanswered at the end.`,
     ],
     tables: [
       {
-        headers: ['attack', 'round', 'tried', 'answers', 'crashed', 'answers after', 'RSS MiB start → peak', 'others GET ms p50/p99/max: baseline → during', 'others during: trouble', 'PING max ms: baseline → during', 'attack s'],
+        headers: ['attack', 'round', 'tried', 'answers', 'crashed', 'answers after', 'RSS MiB: attack start → peak; after: peak', 'others GET ms p50/p99/max: baseline → during', 'others during: trouble', 'PING max ms: baseline → during', 'attack s'],
         rows: records.map(summaryRow),
       },
       {

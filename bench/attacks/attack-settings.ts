@@ -75,7 +75,7 @@ export const attackNumberFlags: Readonly<Record<string, NumberFlag>> = {
   'spray-seconds': { field: 'spraySeconds', fallback: 20, help: 'auth-spray: seconds of spraying' },
   'spray-concurrency': { field: 'sprayConcurrency', fallback: 64, help: 'auth-spray: requests in flight' },
   'slowloris-connections': { field: 'slowlorisConnections', fallback: 400, help: 'slowloris: connections (half slow headers, half slow body)' },
-  'slowloris-seconds': { field: 'slowlorisSeconds', fallback: 40, help: 'slowloris: how long they trickle' },
+  'slowloris-seconds': { field: 'slowlorisSeconds', fallback: 65, help: 'slowloris: how long they trickle' },
   'disk-size-mib': { field: 'diskSizeMiB', fallback: 16, help: 'disk-full: tmpfs size' },
   'disk-filler-mib': { field: 'diskFillerMiB', fallback: 4, help: 'disk-full: filler file deleted to free space' },
   'disk-value-bytes': { field: 'diskValueBytes', fallback: 65_536, help: 'disk-full: value size of each PUT' },

@@ -57,7 +57,7 @@ function summaryRow(record: AttackRecord): string[] {
     record.answers,
     record.crashed,
     record.answersAfter,
-    rss === undefined ? 'n/a' : `${mibText(rss.startMiB)} → ${mibText(rss.peakMiB)}; after: ${record.rssAfter === undefined ? 'n/a' : mibText(record.rssAfter.peakMiB)} (HWM ${mibText(Math.max(rss.hwmMiB, record.rssAfter?.hwmMiB ?? 0))})`,
+    rss === undefined ? 'n/a' : `${mibText(rss.startMiB)} → ${mibText(rss.peakMiB)}; after: ${record.rssAfter === undefined ? 'n/a' : record.rssAfter.peakMiB === 0 ? 'process gone' : mibText(record.rssAfter.peakMiB)} (HWM ${mibText(Math.max(rss.hwmMiB, record.rssAfter?.hwmMiB ?? 0))})`,
     `${othersCell(record.baseline)} → ${othersCell(record.during)}`,
     othersTroubleCell(record.during),
     `${record.baseline === undefined ? 'n/a' : formatMs(record.baseline.pings.max)} → ${pingCell(record.during)}`,

@@ -89,7 +89,7 @@ export const attackFlagOptions: Readonly<Record<string, { type: 'string' }>> = O
 
 export const attackUsage = [
   '  --attack LIST           attacks suite: comma-separated attack names (default: all)',
-  ...Object.entries(attackNumberFlags).map(([name, flag]) => `  --${name} N`.padEnd(26) + `${flag.help} (default ${flag.fallback})`),
+  ...Object.entries(attackNumberFlags).map(([name, flag]) => `${`  --${name} N`.padEnd(25)} ${flag.help} (default ${flag.fallback})`),
 ].join('\n');
 
 export function parseAttackSettings(values: Readonly<Record<string, unknown>>, known: readonly string[]): AttackSettings {

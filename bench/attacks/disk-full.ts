@@ -38,7 +38,14 @@ export const diskFull: Attack = {
     mkdirSync(dir, { recursive: true });
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${settings.diskSizeMiB}m`, 'kvs-attack-disk-full', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     mounts.set(home, dir);
-    writeFileSync(join(dir, FILLER), Buffer.alloc(settings.diskFillerMiB * 1024 * 1024, 'f'));
+    try {
+      writeFileSync(join(dir, FILLER), Buffer.alloc(settings.diskFillerMiB * 1024 * 1024, 'f'));
+    } catch (error) {
+      // The runner has no teardown to call yet: unmount here.
+      execFileSync('umount', ['-l', dir], { stdio: 'ignore' });
+      mounts.delete(home);
+      throw error;
+    }
     return {
       dataDir: join(dir, 'data'),
       async teardown() {

@@ -56,7 +56,7 @@ export const respPartialArgs: Attack = {
       tally,
       details: [
         ['bytes the server took off the sockets (all connections)', `${mib(accepted)} of ${mib(payload.length * held.length)}`],
-        ['connections closed by the server', `${closed.length}${closed.length > 0 ? ` (first after ${(Math.min(...closed.map((entry) => entry.closedAfterMs!)) / 1000).toFixed(1)} s)` : ''}`],
+        ['connections closed from the server\'s side', `${closed.length}${closed.length > 0 ? ` (first after ${(Math.min(...closed.map((entry) => entry.closedAfterMs!)) / 1000).toFixed(1)} s)` : ''}`],
         ['first reply seen', held.find((entry) => entry.replyText !== '')?.replyText.split('\r\n')[0] ?? '(none)'],
       ],
     };

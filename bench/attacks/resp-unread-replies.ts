@@ -71,7 +71,7 @@ export const respUnreadReplies: Attack = {
       tally,
       details: [
         ['GETs that left the attacker (in the server or in kernel socket buffers)', `about ${Math.floor((accepted / batch.length) * BATCH).toLocaleString('en-US')} (${mib(accepted)} of commands)`],
-        ['connections closed by the server', String(closedByServer)],
+        ['connections closed from the server\'s side', String(closedByServer)],
       ],
     };
   },

@@ -7,6 +7,8 @@ import { mib, sleep, type Attack, type AttackContext, type AttackFindings } from
 import { loadThroughResp } from './resp-loader.js';
 import { StatusTally } from './status-tally.js';
 
+const DRAIN_MS = 1000;
+
 interface Stream {
   readonly socket: Socket;
   readonly slow: boolean;
@@ -18,7 +20,7 @@ interface Stream {
 
 export const watchFlood: Attack = {
   name: 'watch-flood',
-  summary: 'Writes W revisions of 4 KiB values (RESP SET, 1,000 keys), then opens N `GET /v1/watch?since=0&values=1` streams: half read for 10 ms once a second, half never read; held for S seconds.',
+  summary: 'Writes W revisions of 4 KiB values (RESP SET, 1,000 keys), then opens N `GET /v1/watch?since=0&values=1` streams: half read for 10 ms once a second, half do not read; held for S seconds, then every stream is read for 1 s.',
   maxSeconds: (settings) => settings.watchSeconds + 30,
   async prepare(context) {
     const { settings, server } = context;
@@ -60,6 +62,10 @@ export const watchFlood: Attack = {
       for (const stream of streams) if (stream.slow) stream.socket.resume();
       await sleep(10);
     }
+    // Then every stream is read for a second: a stream the server ended (`event: end`, or closed)
+    // shows it only once its reader reads again.
+    for (const stream of streams) stream.socket.resume();
+    await sleep(DRAIN_MS);
     for (const stream of streams) {
       if (stream.status > 0) tally.status(stream.status);
       else tally.failure(stream.closedAfterMs !== undefined ? 'closed before any answer' : 'no answer read');
@@ -69,15 +75,15 @@ export const watchFlood: Attack = {
       const closed = members.filter((stream) => stream.closedAfterMs !== undefined);
       const closedTimes = closed.map((stream) => (stream.closedAfterMs! / 1000).toFixed(1));
       const ends = members.filter((stream) => stream.sawEnd !== undefined);
-      return `${members.length} streams, ${mib(members.reduce((sum, stream) => sum + stream.bytes, 0))} read in all; closed by the server: ${closed.length}${closed.length > 0 ? ` (after ${closedTimes.slice(0, 6).join(', ')}${closed.length > 6 ? ', ...' : ''} s)` : ''}; end events seen: ${ends.length}${ends.length > 0 ? ` (${ends[0]!.sawEnd})` : ''}`;
+      return `${members.length} streams, ${mib(members.reduce((sum, stream) => sum + stream.bytes, 0))} read in all; closed from the server's side (an end, or the server died): ${closed.length}${closed.length > 0 ? ` (after ${closedTimes.slice(0, 6).join(', ')}${closed.length > 6 ? ', ...' : ''} s)` : ''}; end events seen: ${ends.length}${ends.length > 0 ? ` (${ends[0]!.sawEnd})` : ''}`;
     };
     for (const stream of streams) stream.socket.destroy();
     return {
-      tried: `${settings.watchers} watch streams replaying ${settings.watchRevisions} revisions, held ${settings.watchSeconds} s`,
+      tried: `${settings.watchers} watch streams replaying ${settings.watchRevisions} revisions, held ${settings.watchSeconds} s, then all read for ${DRAIN_MS / 1000} s`,
       tally,
       details: [
         ['slow readers (10 ms a second)', group(true)],
-        ['stalled readers (never read after the first chunk)', group(false)],
+        ['stalled readers (no reading after the first chunk until the last second)', group(false)],
       ],
     };
   },

@@ -95,6 +95,7 @@ export async function runAttacksSuite(session: Session, settings: AttackSettings
       `Latency cells: p50 / p99 / max in ms, baseline → during; a GET that timed out enters the percentiles as ${settings.bystanderTimeoutMs} ms (a lower bound), and max includes a request still unanswered at the end.`,
     ],
     tables: [
+      { headers: ['attack', 'what it does'], rows: selected.map((attack) => [attack.name, attack.summary]) },
       {
         headers: ['attack', 'round', 'tried', 'answers', 'crashed', 'answers after', 'RSS MiB: attack start → peak; after: peak', 'others GET ms p50/p99/max: baseline → during', 'others during: trouble', 'PING max ms: baseline → during', 'attack s'],
         rows: records.map(summaryRow),

@@ -29,7 +29,6 @@ export interface AttackRecord {
   readonly cappedAtMiB: number | undefined;
   /** After the attack: did a GET of the bystander key answer 200? */
   readonly answersAfter: string;
-  readonly rssPrepared: RssFigures | undefined;
   readonly rssAttack: RssFigures | undefined;
   /** From the end of the attack until the server is stopped (the check that it still answers). */
   readonly rssAfter: RssFigures | undefined;
@@ -73,7 +72,6 @@ export async function runAttack(attack: Attack, round: number, settings: AttackS
   let sampler: RssSampler | undefined;
   let bystander: Bystander | undefined;
   let findings: AttackFindings | undefined;
-  let rssPrepared: RssFigures | undefined;
   let rssAttack: RssFigures | undefined;
   let rssAfter: RssFigures | undefined;
   let baseline: PhaseFigures | undefined;
@@ -125,7 +123,6 @@ export async function runAttack(attack: Attack, round: number, settings: AttackS
       log(`${attack.name}: preparing`);
       prepareDetails = await withDeadline(attack.prepare(context), 600_000, `${attack.name} preparation`);
     }
-    rssPrepared = sampler.figures();
     bystander = await Bystander.start({
       repoRoot,
       httpPort: started.httpPort,
@@ -192,7 +189,6 @@ export async function runAttack(attack: Attack, round: number, settings: AttackS
     crashed: sampler?.cappedAtMiB !== undefined ? `KILLED by the harness: RSS ${sampler.cappedAtMiB.toFixed(0)} MiB passed the cap during ${sampler.cappedIn}` : crashed,
     cappedAtMiB: sampler?.cappedAtMiB,
     answersAfter,
-    rssPrepared,
     rssAttack,
     rssAfter,
     baseline,

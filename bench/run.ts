@@ -1,7 +1,7 @@
 // The benchmark harness: starts kvs and its peers on free 127.0.0.1 ports, loads each with the
 // same tool, and prints (and with --out writes) one markdown section per suite.
 //
-//   npm run bench -- [--suite http,resp,startup,workers,etcd] [--duration 10] [--warmup 3]
+//   npm run bench -- [--suite http,resp,startup,workers,etcd,attacks] [--attack NAME,...] [--duration 10] [--warmup 3]
 //                    [--out BENCHMARKS.md] [--keys 10000] [--startup-keys 1000000]
 //                    [--startup-runs 5] [--startup-loader engine|http] [--rounds 1] [--peers-only] [--keep-temp]
 
@@ -17,6 +17,8 @@ import { renderSuite, writeSuiteSection, type RunHeader, type SuiteReport } from
 import { benchKeys, benchValue } from './lib/request-set.js';
 import { Session, type Settings } from './lib/session.js';
 import { requireKvsBuilt } from './systems/kvs.js';
+import { attackFlagOptions, attackUsage, parseAttackSettings, type AttackSettings } from './attacks/attack-settings.js';
+import { attackNames, attacksBinaries, runAttacksSuite } from './suites/attacks.js';
 import { etcdBinaries, runEtcdSuite } from './suites/etcd.js';
 import { httpBinaries, runHttpSuite } from './suites/http.js';
 import { respBinaries, runRespSuite } from './suites/resp.js';
@@ -34,22 +36,29 @@ const suites: Readonly<Record<string, Suite>> = {
   startup: { binaries: startupBinaries, run: runStartupSuite },
   workers: { binaries: workersBinaries, run: runWorkersSuite },
   etcd: { binaries: etcdBinaries, run: runEtcdSuite },
+  // Not in the default list (see defaultSuites): it measures robustness, not speed.
+  attacks: { binaries: attacksBinaries, run: (session) => runAttacksSuite(session, attackSettings) },
 };
 
+const defaultSuites = ['http', 'resp', 'startup', 'workers', 'etcd'];
+let attackSettings: AttackSettings;
+
 const usage = `usage: npm run bench -- [options]
-  --suite LIST            comma-separated: ${Object.keys(suites).join(',')} (default: all)
+  --suite LIST            comma-separated: ${Object.keys(suites).join(',')} (default: ${defaultSuites.join(',')})
   --duration SECONDS      length of each measured run (default 10)
   --warmup SECONDS        warm-up before each measured run (default 3)
   --out FILE              write each suite's section into FILE (e.g. BENCHMARKS.md); default: print only
   --keys N                keys GET reads and PUT spreads over (default 10000)
   --connections N         load-generator connections (default 50)
   --rounds N              HTTP suites: measure every system N times, taking turns, and report the
-                          median round with every round's figure (default 1)
+                          median round with every round's figure; the attacks suite runs every
+                          attack N times (default 1)
   --startup-keys N        keys stored for the start-up measurement (default 1000000)
   --startup-runs N        start-ups timed per store (default 5)
   --startup-loader KIND   engine (kvs's LmdbEngine, fast) or http (POST /v1/txn) (default engine)
   --peers-only            measure only the peers (to check the harness before kvs is built)
   --keep-temp             keep the temporary directory (stores, logs, generated scripts)
+${attackUsage}
 Peers come from Debian: apt-get install -y wrk redis-server redis-tools webdis etcd-server`;
 
 function positive(name: string, text: string | undefined, fallback: number, allowZero = false): number {
@@ -75,15 +84,17 @@ async function main(): Promise<number> {
       'peers-only': { type: 'boolean', default: false },
       'keep-temp': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
+      ...attackFlagOptions,
     },
   });
   if (values.help) {
     process.stdout.write(`${usage}\n`);
     return 0;
   }
-  const selected = (values.suite ?? Object.keys(suites).join(',')).split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const selected = (values.suite ?? defaultSuites.join(',')).split(',').map((name) => name.trim()).filter((name) => name !== '');
   const unknown = selected.filter((name) => !(name in suites));
   if (unknown.length > 0 || selected.length === 0) throw new Error(`unknown suite(s): ${unknown.join(', ') || '(none given)'}\n${usage}`);
+  attackSettings = parseAttackSettings(values, attackNames);
   const loader = values['startup-loader'] ?? 'engine';
   if (loader !== 'engine' && loader !== 'http') throw new Error(`--startup-loader must be engine or http, got ${loader}`);
   const settings: Settings = {

@@ -7,6 +7,7 @@ import type { Entry, EntryInfo } from '../core/model.js';
 import type { KvService } from '../core/service.js';
 import { callerOf } from './caller.js';
 import { entryHeaders } from './entry-headers.js';
+import { addValueSafetyHeaders } from './value-safety.js';
 
 /** Where the key starts in a /v1/kv/{key} URL (the fast paths match on it too). */
 export const KEY_PATH = '/v1/kv/';
@@ -80,7 +81,7 @@ export const kvRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, 
   const get = async (request: FastifyRequest, reply: FastifyReply) => {
     const entry = await service.get(callerOf(service, request), keyFromUrl(request.url));
     if (entry === undefined) throw new KvsError('not_found');
-    setEntryHeaders(reply, entry, true);
+    reply.headers(addValueSafetyHeaders(entryHeaders(entry)));
     return reply.send(entry.value);
   };
   app.get('/v1/kv/*', { schema: { summary: 'Read a value (raw bytes) with its metadata in headers', response: { 404: errorSchema } } }, get);

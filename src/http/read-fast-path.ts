@@ -13,6 +13,7 @@ import type { KvService } from '../core/service.js';
 import { tokenOfHeader } from './caller.js';
 import { entryHeaders, headerSafeKey } from './entry-headers.js';
 import { KEY_PATH } from './kv-routes.js';
+import { addValueSafetyHeaders } from './value-safety.js';
 
 const SEED_SINGLE = /^\/\?k=([^&,]*)$/;
 
@@ -48,7 +49,7 @@ export function createReadFastPath(service: KvService, maxUrlBytes: number, coun
       entry = lookup(request, match[1]!.replace(/\+/g, ' '));
     }
     if (entry === undefined) return false;
-    const headers = entryHeaders(entry);
+    const headers = addValueSafetyHeaders(entryHeaders(entry));
     headers['content-length'] = String(entry.value.length);
     if (seed) headers['kvs-key'] = headerSafeKey(entry.key);
     response.writeHead(200, headers);

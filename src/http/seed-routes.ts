@@ -57,7 +57,14 @@ export const seedRoutes: FastifyPluginAsync<{ service: KvService }> = async (app
 
   app.post<{ Body: Record<string, string | string[]> }>(
     '/',
-    { config: { plainErrors: true }, schema: { summary: 'Seed write: every form pair saved in one atomic transaction' } },
+    {
+      config: { plainErrors: true },
+      schema: {
+        summary: 'Seed write: every form pair saved in one atomic transaction',
+        // A form gives strings (arrays of strings for repeated names); a JSON body must say the same.
+        body: { type: 'object', additionalProperties: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] } },
+      },
+    },
     async (request, reply) => {
       const body = request.body;
       if (body === null || typeof body !== 'object') throw new KvsError('bad_request', 'Send the pairs as a form: key=value&auth=TOKEN.');

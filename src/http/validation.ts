@@ -63,5 +63,7 @@ export function validationError(issues: readonly ValidationIssue[], part: string
   if (issue.keyword === 'additionalProperties') message = `Unknown ${where} ${JSON.stringify(field)}.`;
   else if (issue.keyword === 'required') message = `Missing ${where} ${JSON.stringify(field)}.`;
   else message = `${where === 'field' ? 'Field' : where[0]!.toUpperCase() + where.slice(1)} ${JSON.stringify(field || '(body)')} ${issue.message ?? 'is invalid'}.`;
-  return new KvsError('bad_request', message, { field: field || null, in: part ?? 'body' });
+  // A ttl out of range is the same error however it is sent (?ttl=, txn `ttl`; docs/errors.md).
+  const code = /(?:^|\.)ttl$/.test(field) && issue.keyword !== 'additionalProperties' ? 'invalid_ttl' : 'bad_request';
+  return new KvsError(code, message, { field: field || null, in: part ?? 'body' });
 }

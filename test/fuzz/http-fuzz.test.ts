@@ -8,7 +8,7 @@ import { newToken, removeDir, startServer, type ServerProcess } from '../helpers
 import { fuzzSeed } from './fuzz-options.js';
 import { fuzzHttp } from './http-fuzzer.js';
 
-const CASES = Number(process.env.KVS_FUZZ_CASES ?? 3000);
+const CASES = Number(process.env.KVS_FUZZ_CASES ?? 6000);
 /** Bounds the campaign in time too (the cases usually finish well before). */
 const DURATION_MS = 40_000;
 // Small slow-client timeouts, so that truncated raw requests end quickly; an auth-failure limit

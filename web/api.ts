@@ -1,5 +1,5 @@
 // The kvs HTTP API as the UI uses it: listing, reading, writing and deleting keys, and the watch
-// stream's URL. Errors come back as ApiError with the server's catalogue code.
+// stream. Errors come back as ApiError with the server's catalogue code.
 
 /** One key as GET /v1/kv lists it. */
 export interface KeyInfo {
@@ -158,27 +158,13 @@ export class KvsApi {
   }
 
   /**
-   * The watch stream's URL. EventSource cannot send headers, so the token travels as `auth`
-   * (only when one is set).
+   * Opens the watch stream (Server-Sent Events) with the token in the Authorization header, as
+   * every other request: never in the URL, where proxies and browser history would keep it.
+   * Resolves with the open response once the server accepted the stream; a refusal is an ApiError.
    */
-  watchUrl(prefix: string, since: number): URL {
+  async watch(prefix: string, since: number, signal: AbortSignal): Promise<Response> {
     const query = new URLSearchParams({ prefix, since: String(since) });
-    const token = this.token();
-    if (token !== '') query.set('auth', token);
-    return new URL(`v1/watch?${query}`, apiRoot);
-  }
-
-  /** Why the watch stream would be refused (undefined: it would be accepted). */
-  async probeWatch(prefix: string, since: number): Promise<ApiError | undefined> {
-    const controller = new AbortController();
-    try {
-      await this.send(this.watchUrl(prefix, since).href, { signal: controller.signal });
-      return undefined;
-    } catch (error) {
-      return error instanceof ApiError ? error : new ApiError(0, 'network', 'Cannot reach the server.');
-    } finally {
-      controller.abort(); // an accepted stream would otherwise stay open
-    }
+    return this.send(`v1/watch?${query}`, { headers: this.headers({ accept: 'text/event-stream' }), signal });
   }
 }
 

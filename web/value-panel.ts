@@ -57,7 +57,9 @@ export class ValuePanel {
     );
 
     if (this.downloadUrl !== undefined) URL.revokeObjectURL(this.downloadUrl);
-    this.downloadUrl = URL.createObjectURL(new Blob([value.bytes], { type: value.contentType }));
+    // A blob: URL has this page's origin: typed as the stored (maybe text/html) value, opening it
+    // in a tab would run the value's scripts here. Bytes only (docs/ui.md, "Values are never active content").
+    this.downloadUrl = URL.createObjectURL(new Blob([value.bytes], { type: 'application/octet-stream' }));
     this.download.href = this.downloadUrl;
     this.download.download = downloadName(value.key);
 

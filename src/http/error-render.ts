@@ -4,6 +4,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { KvsError, isKvsError } from '../core/errors.js';
+import { validationError } from './validation.js';
 
 /** Translates Fastify's own errors (body too large, bad JSON, ...) into catalogue errors. */
 export function toKvsError(error: FastifyError | Error, request: FastifyRequest): KvsError {
@@ -23,7 +24,7 @@ export function toKvsError(error: FastifyError | Error, request: FastifyRequest)
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new KvsError('bad_request', fastifyError.message);
     case 'FST_ERR_VALIDATION':
-      return new KvsError('bad_request', fastifyError.message);
+      return validationError(fastifyError.validation ?? [], fastifyError.validationContext);
   }
   if (fastifyError.statusCode === 400 || error instanceof SyntaxError) return new KvsError('bad_request', error.message);
   if (fastifyError.statusCode === 408) return new KvsError('request_timeout');

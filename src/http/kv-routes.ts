@@ -7,6 +7,9 @@ import type { Entry, EntryInfo } from '../core/model.js';
 import type { KvService } from '../core/service.js';
 import { callerOf } from './caller.js';
 import { entryHeaders } from './entry-headers.js';
+import { decodeKeyComponent } from './key-decoding.js';
+import { listReadable } from './scoped-listing.js';
+import { addValueSafetyHeaders } from './value-safety.js';
 
 /** Where the key starts in a /v1/kv/{key} URL (the fast paths match on it too). */
 export const KEY_PATH = '/v1/kv/';
@@ -14,12 +17,7 @@ export const KEY_PATH = '/v1/kv/';
 /** The key named by the raw URL (rest of the path, percent-decoded); never Fastify's partial decoding. */
 export function keyFromUrl(url: string): string {
   const query = url.indexOf('?');
-  const encoded = url.slice(KEY_PATH.length, query === -1 ? undefined : query);
-  try {
-    return decodeURIComponent(encoded);
-  } catch {
-    throw new KvsError('invalid_key', 'The key is not valid percent-encoded UTF-8.');
-  }
+  return decodeKeyComponent(url.slice(KEY_PATH.length, query === -1 ? undefined : query));
 }
 
 /** Parses an If-Match value: "3", W/"3" or 3. */
@@ -46,9 +44,14 @@ export function describe(entry: EntryInfo): Record<string, unknown> {
   };
 }
 
+/** 100 years of seconds: the largest ttl the HTTP routes accept (docs/limits.md). */
+export const MAX_TTL_SECONDS = 3_155_760_000;
+
 function parseTtl(ttl: string | undefined): number | undefined {
   if (ttl === undefined) return undefined;
-  if (!/^\d{1,10}$/.test(ttl) || Number(ttl) === 0) throw new KvsError('invalid_ttl', `ttl must be a whole number of seconds >= 1 (got ${JSON.stringify(ttl)}).`);
+  if (!/^\d{1,10}$/.test(ttl) || Number(ttl) === 0 || Number(ttl) > MAX_TTL_SECONDS) {
+    throw new KvsError('invalid_ttl', `ttl must be a whole number of seconds from 1 to ${MAX_TTL_SECONDS} (got ${JSON.stringify(ttl)}).`);
+  }
   return Number(ttl);
 }
 
@@ -80,7 +83,7 @@ export const kvRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, 
   const get = async (request: FastifyRequest, reply: FastifyReply) => {
     const entry = await service.get(callerOf(service, request), keyFromUrl(request.url));
     if (entry === undefined) throw new KvsError('not_found');
-    setEntryHeaders(reply, entry, true);
+    reply.headers(addValueSafetyHeaders(entryHeaders(entry)));
     return reply.send(entry.value);
   };
   app.get('/v1/kv/*', { schema: { summary: 'Read a value (raw bytes) with its metadata in headers', response: { 404: errorSchema } } }, get);
@@ -160,9 +163,7 @@ export const kvRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, 
       const { prefix = '', after, limit = 100 } = request.query;
       const withValues = request.query.values === '1' || request.query.values === 'true';
       const revision = await service.revision();
-      const page = withValues
-        ? await service.listEntries(caller, prefix, after, limit)
-        : await service.list(caller, prefix, after, limit);
+      const page = await listReadable(service, caller, prefix, after, limit, withValues);
       return reply.send({
         items: page.items.map((item: EntryInfo | Entry) =>
           'value' in item ? { ...describe({ ...item, size: item.value.length }), value: item.value.toString('base64') } : describe(item),

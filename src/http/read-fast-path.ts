@@ -12,20 +12,25 @@ import type { Entry } from '../core/model.js';
 import type { KvService } from '../core/service.js';
 import { tokenOfHeader } from './caller.js';
 import { entryHeaders, headerSafeKey } from './entry-headers.js';
+import { tryDecodeComponent } from './key-decoding.js';
 import { KEY_PATH } from './kv-routes.js';
+import { addValueSafetyHeaders } from './value-safety.js';
 
 const SEED_SINGLE = /^\/\?k=([^&,]*)$/;
 
 export type FastPath = (request: IncomingMessage, response: ServerResponse) => boolean;
 
 export function createReadFastPath(service: KvService, maxUrlBytes: number, countRequest: (method: string, status: number) => void): FastPath {
-  const lookup = (request: IncomingMessage, encodedKey: string): Entry | undefined => {
+  const lookup = (request: IncomingMessage, encodedKey: string, plusIsSpace: boolean): Entry | undefined => {
+    // A key that does not decode is refused by the Fastify route (key-decoding.ts, one rule).
+    const key = tryDecodeComponent(encodedKey, plusIsSpace);
+    if (key === undefined) return undefined;
     // A refused token is left to the Fastify route, which answers it and counts the failure
     // once (authenticating here as well counted every bad read twice).
     const caller = service.callerIfValid(tokenOfHeader(request.headers.authorization), request.socket.remoteAddress ?? '');
     if (caller === undefined) return undefined;
     try {
-      const entry = service.getSync(caller, decodeURIComponent(encodedKey));
+      const entry = service.getSync(caller, key);
       return entry ?? undefined;
     } catch {
       // Invalid key, not allowed, ...: the Fastify route answers it properly.
@@ -40,15 +45,15 @@ export function createReadFastPath(service: KvService, maxUrlBytes: number, coun
     let seed = false;
     if (url.startsWith(KEY_PATH)) {
       if (url.includes('?')) return false;
-      entry = lookup(request, url.slice(KEY_PATH.length));
+      entry = lookup(request, url.slice(KEY_PATH.length), false);
     } else if (url.startsWith('/?k=')) {
       const match = SEED_SINGLE.exec(url);
       if (match === null) return false;
       seed = true;
-      entry = lookup(request, match[1]!.replace(/\+/g, ' '));
+      entry = lookup(request, match[1]!, true);
     }
     if (entry === undefined) return false;
-    const headers = entryHeaders(entry);
+    const headers = addValueSafetyHeaders(entryHeaders(entry));
     headers['content-length'] = String(entry.value.length);
     if (seed) headers['kvs-key'] = headerSafeKey(entry.key);
     response.writeHead(200, headers);

@@ -11,6 +11,7 @@ import type { KvService } from '../core/service.js';
 import { callerOf } from './caller.js';
 import { DEFAULT_CONTENT_TYPE, entryHeaders, headerSafeKey } from './entry-headers.js';
 import { renderIndexPage } from './index-page.js';
+import { addValueSafetyHeaders } from './value-safety.js';
 
 
 export const seedRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, { service }) => {
@@ -48,7 +49,7 @@ export const seedRoutes: FastifyPluginAsync<{ service: KvService }> = async (app
       const keys = (Array.isArray(k) ? k.join(',') : k).split(',');
       const entry = keys.length === 1 ? await service.get(caller, keys[0]!) : await service.getMostRecent(caller, keys);
       if (entry === undefined) throw new KvsError('not_found', keys.length === 1 ? 'No such key.' : 'None of these keys exists.');
-      reply.headers(entryHeaders(entry));
+      reply.headers(addValueSafetyHeaders(entryHeaders(entry)));
       reply.header('kvs-key', headerSafeKey(entry.key));
       return reply.send(entry.value);
     },
@@ -56,7 +57,14 @@ export const seedRoutes: FastifyPluginAsync<{ service: KvService }> = async (app
 
   app.post<{ Body: Record<string, string | string[]> }>(
     '/',
-    { config: { plainErrors: true }, schema: { summary: 'Seed write: every form pair saved in one atomic transaction' } },
+    {
+      config: { plainErrors: true },
+      schema: {
+        summary: 'Seed write: every form pair saved in one atomic transaction',
+        // A form gives strings (arrays of strings for repeated names); a JSON body must say the same.
+        body: { type: 'object', additionalProperties: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] } },
+      },
+    },
     async (request, reply) => {
       const body = request.body;
       if (body === null || typeof body !== 'object') throw new KvsError('bad_request', 'Send the pairs as a form: key=value&auth=TOKEN.');

@@ -32,8 +32,17 @@ export const uiRoutes: FastifyPluginAsync = async (app) => {
     const kvsError =
       status === 403 || status === 404
         ? new KvsError('route_not_found', `No file ${request.url.split('?')[0]}.`)
-        : toKvsError(error instanceof Error ? error : new Error(String(error)), request);
+        : typeof status === 'number' && status >= 400 && status < 500
+          ? new KvsError('bad_request', error instanceof Error ? error.message : String(error))
+          : toKvsError(error instanceof Error ? error : new Error(String(error)), request);
     return sendError(request, reply, kvsError);
+  });
+  // The UI's few small files are read whole: a Range (a 416 when unsatisfiable) or an If-Match /
+  // If-Unmodified-Since (a 412) would only produce errors the shared renderer does not know. They
+  // are ignored, as a server that does not support them does; If-None-Match still gives 304s.
+  app.addHook('onRequest', (request, _reply, done) => {
+    for (const name of ['range', 'if-range', 'if-match', 'if-unmodified-since']) delete request.raw.headers[name];
+    done();
   });
   await app.register(fastifyStatic, {
     root: [compiledDir, sourceDir],

@@ -20,6 +20,7 @@ import type { KvService } from '../core/service.js';
 import { tokenOfHeader } from './caller.js';
 import { entryHeaders } from './entry-headers.js';
 import { JSON_TYPE, sendRawError } from './error-render.js';
+import { tryDecodeComponent } from './key-decoding.js';
 import { describe, KEY_PATH } from './kv-routes.js';
 import type { FastPath } from './read-fast-path.js';
 
@@ -68,12 +69,8 @@ export function createWriteFastPath(
     if (authorization === undefined) return false;
     const caller = service.callerIfValid(tokenOfHeader(authorization), request.socket.remoteAddress ?? '');
     if (caller?.principal === undefined) return false;
-    let key: string;
-    try {
-      key = decodeURIComponent(url.slice(KEY_PATH.length));
-    } catch {
-      return false;
-    }
+    const key = tryDecodeComponent(url.slice(KEY_PATH.length));
+    if (key === undefined) return false;
     if (!caller.principal.allows('write', key)) return false;
 
     const chunks: Buffer[] = [];

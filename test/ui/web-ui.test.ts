@@ -441,9 +441,13 @@ describe('web UI on a --private server', { skip }, () => {
     return page;
   }
 
-  it('asks for a token, then lists and watches with it (watch via ?auth=)', async () => {
+  it('asks for a token, then lists and watches with it (the token only ever in the Authorization header)', async () => {
     await put(server, 'public/a', 'alpha');
     const page = await newPage();
+    const watchRequests: { url: string; authorization: string | undefined }[] = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/v1/watch')) watchRequests.push({ url: request.url(), authorization: request.headers().authorization });
+    });
     await eventually('the 401 message', () => text(page, '#problem'), (message) => message.includes('needs a token'));
     assert.equal(await page.locator('#live').getAttribute('data-state'), 'offline');
 
@@ -458,6 +462,13 @@ describe('web UI on a --private server', { skip }, () => {
     assert.equal(await page.locator('#problem').isVisible(), false);
     await put(server, 'public/b', 'beta');
     await page.locator('#key-list .key-name', { hasText: 'public/b' }).waitFor();
+    // Proxies log URLs: the token must never be in one.
+    assert.ok(watchRequests.length > 0);
+    for (const request of watchRequests) {
+      assert.ok(!request.url.includes('auth='), `token in the watch URL: ${request.url}`);
+      assert.ok(!request.url.includes(server.token), `token in the watch URL: ${request.url}`);
+    }
+    assert.ok(watchRequests.some((request) => request.authorization === `Bearer ${server.token}`));
   });
 
   it('explains a write outside the token scope (403 forbidden)', async () => {

@@ -184,16 +184,17 @@ export class KvService {
    * The absolute expiry of a write, bounded by MAX_EXPIRES_MS for every front end: an expiry
    * past it could not be shown as a date and once crashed the server on read.
    */
-  private expiresFrom(options: { ttlSeconds?: number | null; expiresAt?: number | null }, now: number): number | null {
+  private expiresFrom(options: { ttlSeconds?: number | null; expiresAt?: number | null }, now: number, operationIndex?: number): number | null {
+    const field = (name: string) => (operationIndex === undefined ? undefined : `operations[${operationIndex}].${name}`);
     if (options.expiresAt !== undefined && options.expiresAt !== null) {
-      if (!Number.isSafeInteger(options.expiresAt) || Math.abs(options.expiresAt) > MAX_EXPIRES_MS) throw expiryOutOfRange(now);
+      if (!Number.isSafeInteger(options.expiresAt) || Math.abs(options.expiresAt) > MAX_EXPIRES_MS) throw expiryOutOfRange(now, field('expires'));
       return options.expiresAt;
     }
     const ttl = options.ttlSeconds;
     if (ttl === undefined || ttl === null) return null;
     if (!Number.isFinite(ttl) || ttl <= 0) throw new KvsError('invalid_ttl');
     const expires = Math.ceil(now + ttl * 1000);
-    if (expires > MAX_EXPIRES_MS) throw expiryOutOfRange(now);
+    if (expires > MAX_EXPIRES_MS) throw expiryOutOfRange(now, field('ttl'));
     return expires;
   }
 
@@ -394,7 +395,7 @@ export class KvService {
       this.authorize(caller, 'read', check.key);
     }
     const now = this.clock();
-    const planned: Operation[] = operations.map((operation) => {
+    const planned: Operation[] = operations.map((operation, index) => {
       this.validateKey(operation.key);
       this.authorize(caller, 'write', operation.key);
       if (operation.type === 'delete') return operation;
@@ -406,7 +407,7 @@ export class KvService {
         key: operation.key,
         value: operation.value,
         contentType: operation.contentType ?? null,
-        expires: this.expiresFrom(operation, now),
+        expires: this.expiresFrom(operation, now, index),
         keepExpires: operation.keepTtl ?? false,
       };
     });
@@ -501,11 +502,13 @@ export class KvService {
   }
 }
 
-function expiryOutOfRange(now: number): KvsError {
+function expiryOutOfRange(now: number, field: string | undefined): KvsError {
   const maxTtlSeconds = Math.floor((MAX_EXPIRES_MS - now) / 1000);
-  return new KvsError('invalid_ttl', `The expiry must be no later than ${new Date(MAX_EXPIRES_MS).toISOString()} (a TTL of at most ${maxTtlSeconds} seconds).`, {
+  const where = field === undefined ? '' : `${field}: `;
+  return new KvsError('invalid_ttl', `${where}the expiry must be no later than ${new Date(MAX_EXPIRES_MS).toISOString()} (a TTL of at most ${maxTtlSeconds} seconds).`, {
     maxExpires: MAX_EXPIRES_MS,
     maxTtlSeconds,
+    ...(field === undefined ? {} : { field }),
   });
 }
 

@@ -8,7 +8,6 @@ import type { KvService } from '../core/service.js';
 import { callerOf } from './caller.js';
 import { entryHeaders } from './entry-headers.js';
 import { decodeKeyComponent } from './key-decoding.js';
-import { listReadable } from './scoped-listing.js';
 import { addValueSafetyHeaders } from './value-safety.js';
 
 /** Where the key starts in a /v1/kv/{key} URL (the fast paths match on it too). */
@@ -44,14 +43,10 @@ export function describe(entry: EntryInfo): Record<string, unknown> {
   };
 }
 
-/** 100 years of seconds: the largest ttl the HTTP routes accept (docs/limits.md). */
-export const MAX_TTL_SECONDS = 3_155_760_000;
-
 function parseTtl(ttl: string | undefined): number | undefined {
   if (ttl === undefined) return undefined;
-  if (!/^\d{1,10}$/.test(ttl) || Number(ttl) === 0 || Number(ttl) > MAX_TTL_SECONDS) {
-    throw new KvsError('invalid_ttl', `ttl must be a whole number of seconds from 1 to ${MAX_TTL_SECONDS} (got ${JSON.stringify(ttl)}).`);
-  }
+  // The latest expiry allowed is the service's one bound for every front end (MAX_EXPIRES_MS).
+  if (!/^\d{1,16}$/.test(ttl) || Number(ttl) === 0) throw new KvsError('invalid_ttl', `ttl must be a whole number of seconds >= 1 (got ${JSON.stringify(ttl)}).`);
   return Number(ttl);
 }
 
@@ -163,7 +158,9 @@ export const kvRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, 
       const { prefix = '', after, limit = 100 } = request.query;
       const withValues = request.query.values === '1' || request.query.values === 'true';
       const revision = await service.revision();
-      const page = await listReadable(service, caller, prefix, after, limit, withValues);
+      const page = withValues
+        ? await service.listEntries(caller, prefix, after, limit)
+        : await service.list(caller, prefix, after, limit);
       return reply.send({
         items: page.items.map((item: EntryInfo | Entry) =>
           'value' in item ? { ...describe({ ...item, size: item.value.length }), value: item.value.toString('base64') } : describe(item),

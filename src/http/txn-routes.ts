@@ -4,7 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { KvsError } from '../core/errors.js';
 import type { KvService, TxnCheck, TxnOperation } from '../core/service.js';
 import { callerOf } from './caller.js';
-import { describe, MAX_TTL_SECONDS } from './kv-routes.js';
+import { describe } from './kv-routes.js';
 
 interface TxnBody {
   checks?: ({ key: string; version?: number; absent?: boolean; exists?: boolean })[];
@@ -43,8 +43,8 @@ const txnSchema = {
           key: { type: 'string' },
           value: { type: 'string' },
           encoding: { type: 'string', enum: ['utf8', 'base64'] },
-          // At most 100 years (the core refuses expiry times past its own bound with invalid_ttl).
-          ttl: { type: 'integer', minimum: 1, maximum: MAX_TTL_SECONDS },
+          // No maximum here: the service refuses an expiry past its one bound (MAX_EXPIRES_MS) with invalid_ttl.
+          ttl: { type: 'integer', minimum: 1 },
           // Absolute expiry (ISO 8601), exact to the ms; wins over ttl. Lets `kvs import` restore expiries exactly.
           expires: { type: 'string', format: 'date-time' },
           contentType: { type: 'string' },

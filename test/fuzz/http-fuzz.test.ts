@@ -13,7 +13,7 @@ const CASES = Number(process.env.KVS_FUZZ_CASES ?? 6000);
 const DURATION_MS = 40_000;
 // Small slow-client timeouts, so that truncated raw requests end quickly; an auth-failure limit
 // the campaign's deliberately wrong tokens do not reach (else most cases would only see 429).
-const TIMEOUT_ARGS = ['--headers-timeout-ms', '2000', '--request-timeout-ms', '4000', '--auth-failures', '1000000'];
+const TIMEOUT_ARGS = ['--headers-timeout-ms', '2000', '--request-timeout-ms', '4000', '--auth-failures', '1000000', '--auth-failures-global', '1000000'];
 
 describe('HTTP fuzzing against a real server', () => {
   const servers: ServerProcess[] = [];

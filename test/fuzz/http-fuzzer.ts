@@ -295,7 +295,7 @@ const poisonOperation = fc.constantFrom<Json>(
   { op: 'put', key: 'k'.repeat(5000), value: 'x' },
   { op: 'put', key: `${MODEL_PREFIX}0`, value: 'x', tll: 5 },
   { op: 'put', key: `${MODEL_PREFIX}0`, value: 5 },
-  { op: 'put', key: `${MODEL_PREFIX}0`, value: 'x', ttl: 1e12 },
+  { op: 'put', key: `${MODEL_PREFIX}0`, value: 'x', ttl: 1e13 },
   { op: 'put', key: `${MODEL_PREFIX}0`, value: 'x', expires: 'not a date' },
   { op: 'nop', key: `${MODEL_PREFIX}0` },
 );

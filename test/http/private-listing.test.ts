@@ -1,5 +1,5 @@
 // On --private, a listing never names a key the caller may not read: not in `items`, not in the
-// `next` cursor (src/http/scoped-listing.ts). Pagination over a prefix-limited token still sees
+// `next` cursor (KvService.readablePage). Pagination over a prefix-limited token still sees
 // every readable key exactly once.
 
 import assert from 'node:assert/strict';

@@ -292,6 +292,10 @@ export class RespConnection implements ReplySink, MemoryHolder {
     this.pendingBytes += chunk.length;
   }
 
+  invalid(detail: string): void {
+    this.server.log(`resp: internal error: client id=${this.session.id} command ${this.session.lastCommand}: ${detail}`);
+  }
+
   private flush(): void {
     this.flushScheduled = false;
     if (this.closed && this.socket.writableEnded) return;

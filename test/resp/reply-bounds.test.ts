@@ -4,8 +4,9 @@
 // queue (maxRespRequestBytes) and WATCHed keys (maxBatch). In-process listener, real sockets.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { MAX_EXPIRES_MS } from '../../src/resp/expire-args.js';
 import { startInProcessServer, tokens, type InProcessServer } from './in-process-server.js';
-import { encodeCommand, RespTestClient } from './resp-test-client.js';
+import { encodeCommand, RespTestClient, show } from './resp-test-client.js';
 
 const batchTooLarge = '-ERR Too many keys or operations in one request.';
 const valueTooLarge = '-ERR The value is larger than the configured maximum.';
@@ -97,5 +98,31 @@ describe('RESP reply and work bounds', () => {
     client.writeRaw(Buffer.concat([encodeCommand(['COMMAND', 'INFO', ...Array.from({ length: 101 }, () => 'x')]), encodeCommand(['PING'])]));
     assert.equal((await client.read()).type, 'error');
     assert.deepEqual(await client.read(), { type: 'simple', value: 'PONG' });
+  });
+
+  // Hostile trial: `ttl: 1e308` over HTTP made PTTL answer `:Infinity`. Whatever expiry another
+  // front end stored (written here straight to the engine, past any validation), the TTL
+  // commands answer integers within MAX_EXPIRES_MS.
+  it('answers TTL, PTTL, EXPIRETIME and PEXPIRETIME with integers for any stored expiry', async () => {
+    const now = Date.now();
+    const stored: [string, number][] = [
+      ['expires-infinity', Infinity],
+      ['expires-1e300', 1e300],
+      ['expires-fraction', now + 100_000.5],
+      ['expires-nan', Number.NaN],
+    ];
+    for (const [key, expires] of stored) {
+      await server.engine.commit({ conditions: [], operations: [{ type: 'put', key, value: Buffer.from('v'), contentType: null, expires }] }, now);
+    }
+    const client = await open();
+    for (const [key] of stored) {
+      for (const command of ['TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME']) {
+        const reply = await client.call(command, key);
+        assert.equal(reply.type, 'integer', `${command} ${key}: ${String(show(reply))}`);
+      }
+    }
+    assert.equal(await client.do('PEXPIRETIME', 'expires-infinity'), MAX_EXPIRES_MS);
+    assert.equal(await client.do('PEXPIRETIME', 'expires-fraction'), now + 100_001);
+    assert.equal(server.logged.filter((line) => line.includes('internal error')).length, 0);
   });
 });

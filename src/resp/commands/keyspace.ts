@@ -3,7 +3,7 @@
 // KvService.list; SCAN cursors are positions in that order (scan-cursors.ts).
 
 import { defineCommand, type Command, type CommandCall, type RunContext } from '../command.js';
-import { anyExpireArg } from '../expire-args.js';
+import { anyExpireArg, MAX_EXPIRES_MS } from '../expire-args.js';
 import { GlobPattern } from '../glob.js';
 import { int32Arg, integerArg, isWord } from '../numeric-args.js';
 import { compareKeys } from '../../storage/key-order.js';
@@ -174,6 +174,16 @@ const expireCommand = (name: string, unit: 'seconds' | 'ms', relative: boolean, 
     },
   });
 
+/**
+ * A stored expiry as a whole number of ms within what kvs accepts (MAX_EXPIRES_MS). Another front
+ * end may have stored anything (`ttl: 1e308` over HTTP made it Infinity, and PTTL `:Infinity`):
+ * TTL/PTTL/EXPIRETIME/PEXPIRETIME always answer integers.
+ */
+export function representableExpiry(expires: number): number {
+  if (Number.isNaN(expires)) return MAX_EXPIRES_MS;
+  return Math.max(-MAX_EXPIRES_MS, Math.min(MAX_EXPIRES_MS, Math.ceil(expires)));
+}
+
 const ttlCommand = (name: string, report: (expires: number, now: number) => number, summary: string, since: string): Command =>
   defineCommand({
     name,
@@ -189,7 +199,7 @@ const ttlCommand = (name: string, report: (expires: number, now: number) => numb
       const current = context.view.get(context.keys[0]!);
       if (current === undefined) return -2;
       if (current.expires === null) return -1;
-      return report(current.expires, context.now);
+      return report(representableExpiry(current.expires), context.now);
     },
   });
 

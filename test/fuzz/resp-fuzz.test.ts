@@ -37,7 +37,7 @@ describe('RESP fuzzer (real server, lmdb)', () => {
     const seed = fuzzSeed(20_261_129);
     const report = await fuzzResp(
       { respPort: server.respPort!, pid: server.pid, token: server.token, rssGrowthLimitBytes: 32 * MiB + 128 * MiB },
-      { seed, cases: 4000, durationMs: 75_000 },
+      { seed, cases: 3000, durationMs: 70_000 },
     );
     assert.deepEqual(report.findings, [], `seed ${seed}: ${JSON.stringify(report.findings, null, 2)}`);
     assert.ok(report.casesRun > 0);

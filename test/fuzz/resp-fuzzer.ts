@@ -7,6 +7,7 @@
 // - commands: a pipeline of commands of the command table (every command and subcommand), with
 //   random arguments (keys, valid and invalid numbers, options, huge counts and offsets), sent
 //   with or without a token, cut at random byte boundaries across writes;
+// - flood: one command pipelined up to 3000 times, its replies read or never read;
 // - model: SET / MSET / DEL / INCR on a dedicated key range, whose acknowledged effects are kept
 //   in a model that the store must match at the end (no partial or lost write).
 //
@@ -47,6 +48,15 @@ interface CommandsCase {
   readonly cuts: readonly number[];
 }
 
+/** One command pipelined many times, its replies read or never read (the output bounds). */
+interface FloodCase {
+  readonly kind: 'flood';
+  readonly auth: boolean;
+  readonly command: readonly Arg[];
+  readonly copies: number;
+  readonly read: boolean;
+}
+
 type ModelOp =
   | { readonly op: 'set'; readonly key: string; readonly value: string }
   | { readonly op: 'mset'; readonly pairs: readonly (readonly [string, string])[] }
@@ -61,7 +71,7 @@ interface ModelCase {
   readonly cuts: readonly number[];
 }
 
-type FuzzCase = RawCase | CommandsCase | ModelCase;
+type FuzzCase = RawCase | CommandsCase | ModelCase | FloodCase;
 
 const MODEL_PREFIX = 'fuzz:model:';
 const MODEL_KEYS = 12;
@@ -201,7 +211,19 @@ function caseArbitrary(token: string): fc.Arbitrary<FuzzCase> {
     commands: fc.array(commandArbitrary(names, token), { minLength: 1, maxLength: 6 }),
     cuts: cutsArbitrary,
   });
-  return fc.oneof({ weight: 2, arbitrary: rawArbitrary() }, { weight: 5, arbitrary: commands }, { weight: 2, arbitrary: modelArbitrary() });
+  const flood: fc.Arbitrary<FloodCase> = fc.record({
+    kind: fc.constant('flood' as const),
+    auth: fc.boolean(),
+    command: fc.oneof(commandArbitrary(names, token), fc.constant<Arg[]>(['GET', 'fuzz:k:1']), fc.constant<Arg[]>(['MGET', 'fuzz:k:1', 'fuzz:k:1', 'fuzz:k:1'])),
+    copies: fc.integer({ min: 10, max: 3000 }),
+    read: fc.boolean(),
+  });
+  return fc.oneof(
+    { weight: 2, arbitrary: rawArbitrary() },
+    { weight: 5, arbitrary: commands },
+    { weight: 2, arbitrary: modelArbitrary() },
+    { weight: 1, arbitrary: flood },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -485,6 +507,16 @@ export async function fuzzResp(target: RespFuzzTarget, options: FuzzOptions): Pr
         return;
       }
       const authenticated = fuzzCase.auth && (await authenticate(connection));
+      if (fuzzCase.kind === 'flood') {
+        if (!fuzzCase.read) connection.socket.pause();
+        const one = encodeCommand(fuzzCase.command);
+        await connection.writeCut(Buffer.concat(Array.from({ length: fuzzCase.copies }, () => one)), []);
+        if (fuzzCase.read) await connection.waitSettled();
+        else await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+        checkReplies(connection, input);
+        if (authenticated && /^flush/i.test(String(fuzzCase.command[0]))) model.forgetAll();
+        return;
+      }
       const payload = fuzzCase.kind === 'raw' ? fuzzCase.bytes : Buffer.concat(fuzzCase.commands.map((command) => encodeCommand(command)));
       await connection.writeCut(payload, fuzzCase.cuts);
       if (!connection.closed) connection.socket.write(encodeCommand(['PING', SENTINEL]));

@@ -76,34 +76,37 @@ describe('RESP memory bounds (real server, VmRSS)', () => {
     const rss = await settledRss(server);
     for (const sender of senders) sender.socket.destroy();
     for (const sender of senders) assert.match(sender.answer(), /^-ERR Protocol error: request larger than 4194304 bytes\r\n/);
+    process.stdout.write(`# RSS growth with 20 refused connections: ${((rss - baseline) / MiB).toFixed(1)} MiB\n`);
     assert.ok(rss - baseline < 64 * MiB, `RSS grew by ${(rss - baseline) / MiB} MiB`);
   });
 
   it('keeps all partial commands together under maxRespClientsBytes, disconnecting the largest', async () => {
-    // Each holds just under maxRespRequestBytes (4 MiB) as charged; 20 of them would hold 77 MiB.
+    // Each holds just under maxRespRequestBytes (4 MiB) as charged; 60 of them would hold 230 MiB.
     const baseline = await settledRss(server);
     const count = 30_000;
     const pieces = [Buffer.from(`*${count}\r\n`), Buffer.from('$0\r\n\r\n'.repeat(count - 1))];
     const senders: Awaited<ReturnType<typeof sendAll>>[] = [];
-    for (let index = 0; index < 20; index++) {
+    const connections = 60;
+    for (let index = 0; index < connections; index++) {
       const sender = await sendAll(server.respPort!, pieces);
       await Promise.race([sender.written, sender.closed]);
       senders.push(sender);
     }
-    // Every connection was read and charged before this PING on a fresh one is answered? Not
-    // necessarily: wait until the evictions that must happen (at least 20 - 16/3.84 = 16) did.
+    // Wait (bounded) until the evictions that must happen (at least 60 - 16/3.84 = 56) did.
     const held = count * ARGUMENT_OVERHEAD_BYTES;
-    const mustEvict = 20 - Math.floor((16 * MiB) / held);
+    const mustEvict = connections - Math.floor((16 * MiB) / held);
     const evictions = () => senders.filter((sender) => sender.answer().includes('maxRespClientsBytes')).length;
     for (let attempt = 0; attempt < 200 && evictions() < mustEvict; attempt++) await new Promise((resolve) => setTimeout(resolve, 50));
     const rss = await settledRss(server);
     const answers = senders.map((sender) => sender.answer());
     for (const sender of senders) sender.socket.destroy();
-    assert.ok(evictions() >= mustEvict, `only ${evictions()} of 20 connections were closed`);
+    assert.ok(evictions() >= mustEvict, `only ${evictions()} of ${connections} connections were closed`);
     for (const answer of answers.filter((text) => text !== '')) {
       assert.equal(answer, '-ERR Connection closed: RESP clients hold more than 16777216 bytes (maxRespClientsBytes), this one the most.\r\n');
     }
-    assert.ok(rss - baseline < 64 * MiB, `RSS grew by ${(rss - baseline) / MiB} MiB`);
+    process.stdout.write(`# RSS growth with 60 partial commands, 16 MiB allowed: ${((rss - baseline) / MiB).toFixed(1)} MiB\n`);
+    // 16 MiB held at most, plus the garbage of the evicted connections until collected.
+    assert.ok(rss - baseline < 128 * MiB, `RSS grew by ${(rss - baseline) / MiB} MiB`);
   });
 
   // Hostile trial: replies to pipelined GETs that the client never reads grew to ~44 MB per
@@ -137,9 +140,12 @@ describe('RESP memory bounds (real server, VmRSS)', () => {
     assert.equal(show(await admin.call('STRLEN', 'sixteen-kib')), 16 * 1024);
     for (const socket of readers) socket.destroy();
     admin.close();
-    // Documented bound: 4 MiB of unsent replies plus one reply per connection; the slack is for
-    // the garbage of encoding them (measured: 34 MiB in all for these 4 connections).
-    const bound = 4 * (4 * MiB + 16 * 1024);
+    process.stdout.write(`# RSS growth with 4 clients not reading: ${((rss - baseline) / MiB).toFixed(1)} MiB\n`);
+    // Documented bound: 4 MiB of unsent replies plus one reply per connection. Encoding them
+    // copies them up to three times before the garbage is collected (the text, the flattened
+    // string, the socket's Buffer): measured 34 MiB in all for these 4 connections, against
+    // 232 MiB before the bound.
+    const bound = 4 * 3 * (4 * MiB + 16 * 1024);
     assert.ok(rss - baseline < bound + 32 * MiB, `RSS grew by ${(rss - baseline) / MiB} MiB for 4 connections`);
   });
 });

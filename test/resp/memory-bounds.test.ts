@@ -77,7 +77,9 @@ describe('RESP memory bounds (real server, VmRSS)', () => {
     for (const sender of senders) sender.socket.destroy();
     for (const sender of senders) assert.match(sender.answer(), /^-ERR Protocol error: request larger than 4194304 bytes\r\n/);
     process.stdout.write(`# RSS growth with 20 refused connections: ${((rss - baseline) / MiB).toFixed(1)} MiB\n`);
-    assert.ok(rss - baseline < 64 * MiB, `RSS grew by ${(rss - baseline) / MiB} MiB`);
+    // Refused at the header and no longer read: nothing is held (measured 1.6 MiB; 38 MiB while
+    // the 120 MiB sent after the error were still read and dropped).
+    assert.ok(rss - baseline < 16 * MiB, `RSS grew by ${(rss - baseline) / MiB} MiB`);
   });
 
   it('keeps all partial commands together under maxRespClientsBytes, disconnecting the largest', async () => {

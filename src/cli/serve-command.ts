@@ -40,6 +40,8 @@ const limitFlags: [keyof Limits, string, string][] = [
   ['authTrackedClients', '--auth-tracked-clients <n>', 'most client addresses the failure limit remembers (about 450 bytes each)'],
   ['maxRespRequestBytes', '--max-resp-request-bytes <n>', 'largest RESP command, in bytes'],
   ['maxRespArguments', '--max-resp-arguments <n>', 'most arguments of one RESP command'],
+  ['maxRespOutputBytes', '--max-resp-output-bytes <n>', 'unsent RESP replies one connection may hold before it is disconnected, in bytes'],
+  ['maxRespClientsBytes', '--max-resp-clients-bytes <n>', 'bytes all RESP connections together may hold before the largest is disconnected'],
 ];
 
 export function serveCommand(): Command {

@@ -39,6 +39,10 @@ export interface Limits {
   readonly maxRespRequestBytes: number;
   /** Most arguments in one RESP command. */
   readonly maxRespArguments: number;
+  /** Unsent RESP replies one connection may hold before it is disconnected, in bytes. */
+  readonly maxRespOutputBytes: number;
+  /** Bytes all RESP connections together may hold (partial and queued commands, unsent replies). */
+  readonly maxRespClientsBytes: number;
 }
 
 export const defaultLimits: Limits = {
@@ -61,4 +65,6 @@ export const defaultLimits: Limits = {
   maxContentTypeBytes: 255,
   maxRespRequestBytes: 4 * 1024 * 1024,
   maxRespArguments: 1024 * 1024,
+  maxRespOutputBytes: 64 * 1024 * 1024,
+  maxRespClientsBytes: 256 * 1024 * 1024,
 };

@@ -13,6 +13,7 @@ import {
   VerbatimReply,
   type Reply,
 } from './reply.js';
+import { INTERNAL_ERROR_LINE } from './resp-errors.js';
 
 export type Protocol = 2 | 3;
 
@@ -21,7 +22,31 @@ export interface ReplySink {
   text(chunk: string): void;
   /** Raw bytes (the sink may keep a reference until written). */
   bytes(chunk: Buffer): void;
+  /** A handler answered something RESP cannot carry (logged; the client gets an internal error). */
+  invalid?(detail: string): void;
 }
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * `:N` only for a 64-bit integer. Anything else (a fraction, Infinity, NaN, beyond 64 bits) would
+ * be invalid RESP (`:Infinity` broke clients): it becomes the internal error in its place, so the
+ * rest of the reply stays well framed.
+ */
+function writeInteger(sink: ReplySink, value: number | bigint): void {
+  if (typeof value === 'number' ? Number.isSafeInteger(value) : value >= INT64_MIN && value <= INT64_MAX) {
+    sink.text(`:${value}\r\n`);
+    return;
+  }
+  if (typeof value === 'number' && Number.isInteger(value) && Math.abs(value) < 2 ** 63) {
+    sink.text(`:${BigInt(value)}\r\n`);
+    return;
+  }
+  sink.invalid?.(`integer reply ${String(value)} is not a 64-bit integer`);
+  sink.text(`-${INTERNAL_ERROR_LINE}\r\n`);
+}
+
 
 /** Values up to this size are copied into the text stream; larger ones are passed as Buffers. */
 const INLINE_VALUE_BYTES = 16 * 1024;
@@ -70,7 +95,7 @@ export function writeReply(sink: ReplySink, reply: Reply, protocol: Protocol): v
   } else if (typeof reply === 'string') {
     writeBulkString(sink, reply);
   } else if (typeof reply === 'number' || typeof reply === 'bigint') {
-    sink.text(`:${reply}\r\n`);
+    writeInteger(sink, reply);
   } else if (Array.isArray(reply)) {
     const items = reply as readonly Reply[];
     sink.text(`*${items.length}\r\n`);

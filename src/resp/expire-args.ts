@@ -1,12 +1,10 @@
 // Expiry arguments (SET EX/PX/EXAT/PXAT, SETEX, GETEX, EXPIRE...) validated as Redis 7.0 does,
-// plus one kvs bound: an expiry must be a representable date (before the year 275760), because
-// it is shown over HTTP as an ISO 8601 `Kvs-Expires` header.
+// plus kvs's one bound for every front end (MAX_EXPIRES_MS in core/model.ts): an expiry must be
+// a representable date (before the year 275760), refused here with Redis's own error.
 
+import { MAX_EXPIRES_MS } from '../core/model.js';
 import { INT64_MAX, int64Arg } from './numeric-args.js';
 import { RespError } from './reply.js';
-
-/** The largest time a JavaScript Date (and so an HTTP header) can show, in ms. */
-export const MAX_EXPIRES_MS = 8.64e15;
 
 export function invalidExpireTime(commandName: string): RespError {
   return new RespError(`ERR invalid expire time in '${commandName}' command`);

@@ -13,6 +13,21 @@ export const MAX_INLINE_BYTES = 64 * 1024;
 /** Bulk strings at least this long that arrive in pieces are copied into one buffer as they come. */
 const LARGE_BULK_BYTES = 64 * 1024;
 
+/**
+ * What one argument costs besides its own bytes, charged against maxRequestBytes: the Buffer
+ * object and its array slot (measured on Node.js 20: 105 bytes of heap per argument of a pending
+ * `*1048576` command of empty strings) and its `$N\r\n...\r\n` framing held in the read chunks.
+ * Without it, 1,048,576 empty arguments (6 MiB on the wire, 0 bytes of "request") held 65 MB.
+ */
+export const ARGUMENT_OVERHEAD_BYTES = 128;
+
+/** The memory one parsed command holds, as the parser charges it (see ARGUMENT_OVERHEAD_BYTES). */
+export function commandCost(args: readonly Buffer[]): number {
+  let bytes = args.length * ARGUMENT_OVERHEAD_BYTES;
+  for (const arg of args) bytes += arg.length;
+  return bytes;
+}
+
 const CR = 13;
 const LF = 10;
 
@@ -21,7 +36,7 @@ export class ProtocolError {
 }
 
 export interface ParserLimits {
-  /** Largest request: the sum of the lengths of all arguments of one command. */
+  /** Largest request: the lengths of all arguments of one command plus ARGUMENT_OVERHEAD_BYTES each. */
   readonly maxRequestBytes: number;
   /** Most arguments in one command. */
   readonly maxArguments: number;
@@ -52,6 +67,8 @@ export class RespParser {
   private large: Buffer | undefined;
   private largeFilled = 0;
   private error: ProtocolError | undefined;
+  /** The cost (commandCost) of the command next() returned last. */
+  lastCommandBytes = 0;
 
   constructor(private readonly limits: ParserLimits) {}
 
@@ -75,6 +92,16 @@ export class RespParser {
     return this.state === State.Failed;
   }
 
+  /**
+   * Bytes held for the command being received: its arguments so far as charged against
+   * maxRequestBytes (a large bulk string counts in full from its header on, as its buffer is
+   * allocated then), plus received bytes not parsed yet.
+   */
+  get pendingBytes(): number {
+    const unparsed = this.buffer.length - this.position;
+    return (this.state === State.Start || this.state === State.Failed ? 0 : this.requestBytes) + unparsed;
+  }
+
   next(): Buffer[] | ProtocolError | undefined {
     for (;;) {
       switch (this.state) {
@@ -91,6 +118,10 @@ export class RespParser {
           const count = this.parseHeaderLine('mbulk');
           if (count === undefined || count instanceof ProtocolError) return count;
           if (count > this.limits.maxArguments) return this.fail('invalid multibulk length');
+          // Refused at once: each argument costs at least ARGUMENT_OVERHEAD_BYTES.
+          if (count * ARGUMENT_OVERHEAD_BYTES > this.limits.maxRequestBytes) {
+            return this.fail(`request larger than ${this.limits.maxRequestBytes} bytes`);
+          }
           if (count <= 0) continue; // `*0` and `*-1` are empty commands: ignored, as Redis does
           this.args = [];
           this.remainingArgs = count;
@@ -105,7 +136,7 @@ export class RespParser {
           const length = this.parseHeaderLine('bulk');
           if (length === undefined || length instanceof ProtocolError) return length;
           if (length < 0 || length > this.limits.maxRequestBytes) return this.fail('invalid bulk length');
-          this.requestBytes += length;
+          this.requestBytes += length + ARGUMENT_OVERHEAD_BYTES;
           if (this.requestBytes > this.limits.maxRequestBytes) {
             return this.fail(`request larger than ${this.limits.maxRequestBytes} bytes`);
           }
@@ -167,6 +198,8 @@ export class RespParser {
     }
     const command = this.args;
     this.args = [];
+    this.lastCommandBytes = this.requestBytes;
+    this.requestBytes = 0;
     this.state = State.Start;
     this.compact();
     return command;
@@ -213,9 +246,17 @@ export class RespParser {
     const args = splitInlineArgs(buffer.subarray(this.position, end));
     if (args === undefined) return this.fail('unbalanced quotes in request');
     if (args.length > this.limits.maxArguments) return this.fail('invalid multibulk length');
+    const cost = commandCost(args);
+    if (cost > this.limits.maxRequestBytes) return this.fail(`request larger than ${this.limits.maxRequestBytes} bytes`);
+    this.lastCommandBytes = cost;
     this.position = newline + 1;
     this.compact();
     return args;
+  }
+
+  /** Drops everything held (the connection is closing): nothing more is parsed. */
+  discard(): void {
+    this.fail('connection closed');
   }
 
   private fail(detail: string): ProtocolError {
@@ -224,6 +265,7 @@ export class RespParser {
     this.buffer = Buffer.alloc(0);
     this.position = 0;
     this.args = [];
+    this.requestBytes = 0;
     this.large = undefined;
     return this.error;
   }

@@ -77,6 +77,11 @@ export class RespError extends Error {
   }
 }
 
+/** A reply that would exceed the connection's bound on unsent replies (docs/limits.md). */
+export function replyTooLarge(limit: number): RespError {
+  return new RespError(`ERR reply larger than ${limit} bytes (maxRespOutputBytes); ask for less`);
+}
+
 /** `-ERR message`. */
 export function errorReply(message: string): ErrorReply {
   return new ErrorReply(`ERR ${message}`);

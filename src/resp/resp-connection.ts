@@ -7,12 +7,18 @@
 // its own write resolved (durable). Replies produced in one event-loop turn go out in one socket
 // write (setImmediate flush).
 //
-// Bounds: a partial request must complete within limits.requestTimeoutMs; reading pauses while
-// the socket's unsent output or the backlog of parsed commands is large, so a client that does not
-// read its replies stops being read instead of growing memory.
+// Bounds (docs/limits.md): a partial request must complete within limits.requestTimeoutMs.
+// Commands stop running, and the socket stops being read, while more than OUTPUT_PAUSE_BYTES of
+// replies are unsent (so a client that does not read its replies stops being served instead of
+// growing memory: a chunk of pipelined GETs is not answered all at once); a connection whose
+// unsent replies still exceed limits.maxRespOutputBytes is disconnected. Reading also pauses while
+// the parsed commands waiting to run hold more than maxRespRequestBytes or number more than
+// MAX_BACKLOG. What the connection holds (input, MULTI queue, output) is reported to the
+// listener's ClientMemoryBudget (limits.maxRespClientsBytes).
 
 import type { Socket } from 'node:net';
 import { writeReply, type ReplySink } from './encoder.js';
+import type { MemoryHolder } from './client-memory.js';
 import { ProtocolError, RespParser } from './parser.js';
 import { ErrorReply, type Reply } from './reply.js';
 import { toErrorReply } from './resp-errors.js';
@@ -21,8 +27,10 @@ import { Session } from './session.js';
 
 /** Pause reading while more than this many parsed commands wait to run. */
 const MAX_BACKLOG = 4096;
-/** Pause reading while more than this many reply bytes wait in the socket. */
-const MAX_UNSENT_BYTES = 4 * 1024 * 1024;
+/** Stop running commands and reading while more than this many reply bytes are unsent. */
+export const OUTPUT_PAUSE_BYTES = 4 * 1024 * 1024;
+/** Time a client has to read the last reply of a connection kvs ends before the socket is destroyed. */
+const CLOSE_GRACE_MS = 1000;
 
 interface ReplySlot {
   done: boolean;
@@ -31,10 +39,14 @@ interface ReplySlot {
   close: boolean;
 }
 
-export class RespConnection implements ReplySink {
+export class RespConnection implements ReplySink, MemoryHolder {
   readonly session: Session;
+  heldBytes = 0;
   private readonly parser: RespParser;
   private backlog: (Buffer[] | ProtocolError)[] = [];
+  /** The cost of each backlog item (parser.lastCommandBytes), and their sum from backlogHead on. */
+  private backlogCosts: number[] = [];
+  private backlogBytes = 0;
   private backlogHead = 0;
   /** A command that others must wait for is running. */
   private waiting = false;
@@ -43,6 +55,8 @@ export class RespConnection implements ReplySink {
   private readonly slots: ReplySlot[] = [];
   private pendingText = '';
   private chunks: (string | Buffer)[] = [];
+  /** Bytes encoded and not yet handed to the socket (pendingText and chunks). */
+  private pendingBytes = 0;
   private flushScheduled = false;
   /** Inside onData: replies ready by its end are written then, in one write. */
   private handlingData = false;
@@ -64,9 +78,10 @@ export class RespConnection implements ReplySink {
     });
     this.parser = new RespParser({ maxRequestBytes: server.limits.maxRespRequestBytes, maxArguments: server.limits.maxRespArguments });
     server.sessions.set(this.session.id, this.session);
+    server.memory.add(this);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => this.updateReading());
+    socket.on('drain', () => this.onDrain());
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.onClose());
   }
@@ -77,22 +92,96 @@ export class RespConnection implements ReplySink {
     for (;;) {
       const item = this.parser.next();
       if (item === undefined) break;
+      const cost = item instanceof ProtocolError ? 0 : this.parser.lastCommandBytes;
       this.backlog.push(item);
+      this.backlogCosts.push(cost);
+      this.backlogBytes += cost;
       if (item instanceof ProtocolError) break;
     }
     this.handlingData = true;
     this.pump();
     this.handlingData = false;
     // Replies answered synchronously (reads) go out now, without waiting for another turn.
-    if (!this.flushScheduled && (this.pendingText !== '' || this.chunks.length > 0)) this.flush();
+    if (!this.flushScheduled && this.pendingBytes > 0) this.flush();
     this.watchPartialRequest();
     this.updateReading();
+    this.account();
+  }
+
+  /** The socket sent everything: run the commands held back for output (see OUTPUT_PAUSE_BYTES). */
+  private onDrain(): void {
+    this.pump();
+    this.updateReading();
+    this.account();
+  }
+
+  /** Unsent reply bytes: in the socket and encoded but not yet written. */
+  private get outputBytes(): number {
+    return this.socket.writableLength + this.pendingBytes;
+  }
+
+  /** Reports what this connection holds to the listener's budget (which may evict it). */
+  private account(): void {
+    if (this.closed) return;
+    const multiBytes = this.session.multiBytes;
+    this.server.memory.update(this, this.parser.pendingBytes + this.backlogBytes + multiBytes + this.outputBytes);
+  }
+
+  /** MemoryHolder: the listener's connections hold too much and this one holds the most. */
+  evict(totalBytes: number): void {
+    if (this.closed) return;
+    this.server.log(`resp: client id=${this.session.id} disconnected: RESP connections held ${totalBytes} bytes (maxRespClientsBytes ${this.server.limits.maxRespClientsBytes}), this one the most`);
+    const hadOutput = this.outputBytes > 0;
+    this.dropEverything();
+    if (hadOutput) {
+      this.socket.destroy();
+      return;
+    }
+    this.socket.write(`-ERR Connection closed: RESP clients hold more than ${this.server.limits.maxRespClientsBytes} bytes (maxRespClientsBytes), this one the most.\r\n`, 'latin1');
+    this.closeAfterReply();
+  }
+
+  /**
+   * Ends the connection after its last reply (QUIT, protocol error, eviction). Nothing more is
+   * read: a client that goes on sending (20 clients each sending 6 MiB after a refused `*1048576`
+   * grew RSS by 38 MiB of read-and-dropped chunks) costs nothing. The socket is let go after
+   * CLOSE_GRACE_MS even if the client never closes its side.
+   */
+  private closeAfterReply(): void {
+    this.socket.pause();
+    this.socket.end();
+    const timer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
+    timer.unref();
+    this.socket.once('close', () => clearTimeout(timer));
+    this.server.sessions.delete(this.session.id);
+  }
+
+  /** Stops everything and lets go of what the connection holds. */
+  private dropEverything(): void {
+    this.closed = true;
+    this.stopped = true;
+    this.backlog = [];
+    this.backlogCosts = [];
+    this.backlogBytes = 0;
+    this.backlogHead = 0;
+    this.slots.length = 0;
+    this.pendingText = '';
+    this.chunks = [];
+    this.pendingBytes = 0;
+    this.parser.discard();
+    this.session.endMulti();
+    if (this.requestTimer) clearTimeout(this.requestTimer);
+    this.requestTimer = undefined;
+    this.server.memory.remove(this);
   }
 
   /** Runs queued commands until one must be waited for. */
   private pump(): void {
     while (!this.waiting && !this.stopped && this.backlogHead < this.backlog.length) {
+      // Replies wait in memory until the client reads them: answer no more until it has.
+      if (this.outputBytes > OUTPUT_PAUSE_BYTES) break;
       const item = this.backlog[this.backlogHead]!;
+      this.backlogBytes -= this.backlogCosts[this.backlogHead]!;
       if (item instanceof ProtocolError) {
         this.backlogHead++;
         this.stopped = true;
@@ -100,6 +189,7 @@ export class RespConnection implements ReplySink {
         break;
       }
       if (this.blindWritesInFlight > 0 && !this.session.isBlindWrite(item)) {
+        this.backlogBytes += this.backlogCosts[this.backlogHead]!;
         this.waitingForBlindWrites = true;
         return;
       }
@@ -135,6 +225,8 @@ export class RespConnection implements ReplySink {
     }
     if (this.backlogHead >= this.backlog.length && this.backlog.length > 0) {
       this.backlog = [];
+      this.backlogCosts = [];
+      this.backlogBytes = 0;
       this.backlogHead = 0;
     }
   }
@@ -179,9 +271,13 @@ export class RespConnection implements ReplySink {
   private encode(reply: Reply, close: boolean): void {
     if (this.closed) return;
     writeReply(this, reply, this.session.protocol);
+    if (this.outputBytes > this.server.limits.maxRespOutputBytes) {
+      this.disconnectForOutput();
+      return;
+    }
     if (close) {
       this.flush();
-      this.socket.end();
+      this.closeAfterReply();
       this.closed = true;
       return;
     }
@@ -191,20 +287,36 @@ export class RespConnection implements ReplySink {
     }
   }
 
+  /** The client does not read its replies and they exceed maxRespOutputBytes: drop it. */
+  private disconnectForOutput(): void {
+    this.server.log(
+      `resp: client id=${this.session.id} disconnected: ${this.outputBytes} bytes of unsent replies exceed maxRespOutputBytes (${this.server.limits.maxRespOutputBytes})`,
+    );
+    this.dropEverything();
+    this.socket.destroy();
+  }
+
   // ReplySink
   text(chunk: string): void {
     this.pendingText += chunk;
+    this.pendingBytes += chunk.length;
   }
 
   bytes(chunk: Buffer): void {
     if (this.pendingText !== '') this.chunks.push(this.pendingText);
     this.pendingText = '';
     this.chunks.push(chunk);
+    this.pendingBytes += chunk.length;
+  }
+
+  invalid(detail: string): void {
+    this.server.log(`resp: internal error: client id=${this.session.id} command ${this.session.lastCommand}: ${detail}`);
   }
 
   private flush(): void {
     this.flushScheduled = false;
     if (this.closed && this.socket.writableEnded) return;
+    if (this.closed && this.pendingBytes === 0) return;
     if (this.chunks.length === 0) {
       if (this.pendingText !== '') this.socket.write(this.pendingText, 'latin1');
     } else {
@@ -218,7 +330,9 @@ export class RespConnection implements ReplySink {
       this.chunks = [];
     }
     this.pendingText = '';
+    this.pendingBytes = 0;
     this.updateReading();
+    this.account();
   }
 
   /** A partially received request must complete within requestTimeoutMs (slow-client bound). */
@@ -239,7 +353,8 @@ export class RespConnection implements ReplySink {
   private updateReading(): void {
     if (this.closed) return;
     const backlog = this.backlog.length - this.backlogHead;
-    const shouldPause = backlog > MAX_BACKLOG || this.socket.writableLength > MAX_UNSENT_BYTES;
+    const shouldPause =
+      backlog > MAX_BACKLOG || this.backlogBytes > this.server.limits.maxRespRequestBytes || this.outputBytes > OUTPUT_PAUSE_BYTES;
     if (shouldPause && !this.paused) {
       this.paused = true;
       this.socket.pause();
@@ -250,9 +365,7 @@ export class RespConnection implements ReplySink {
   }
 
   private onClose(): void {
-    this.closed = true;
-    this.stopped = true;
-    if (this.requestTimer) clearTimeout(this.requestTimer);
+    this.dropEverything();
     this.server.sessions.delete(this.session.id);
   }
 }

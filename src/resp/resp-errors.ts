@@ -20,8 +20,11 @@ export function toErrorReply(error: unknown, log?: (message: string) => void): E
     }
   }
   log?.(`resp: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  return new ErrorReply('ERR Internal server error.');
+  return new ErrorReply(INTERNAL_ERROR_LINE);
 }
+
+/** The catalogue's `internal` error as a RESP error line. */
+export const INTERNAL_ERROR_LINE = 'ERR Internal server error.';
 
 export const noPermissionForKeys = 'NOPERM this user has no permissions to access one of the keys used as arguments';
 

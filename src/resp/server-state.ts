@@ -3,6 +3,7 @@
 
 import type { Limits } from '../core/limits.js';
 import type { KvService } from '../core/service.js';
+import { ClientMemoryBudget } from './client-memory.js';
 import type { Command } from './command.js';
 import { executeBatch, type KeyJob } from './command-runner.js';
 import { KeyScheduler } from './key-scheduler.js';
@@ -26,6 +27,8 @@ export class RespServerState {
   port = 0;
   /** The address listened on (set once listening), for CONFIG GET bind. */
   host = '127.0.0.1';
+  /** What all connections hold together, bounded by limits.maxRespClientsBytes. */
+  readonly memory: ClientMemoryBudget;
   private lastClientId = 0;
 
   constructor(
@@ -33,7 +36,9 @@ export class RespServerState {
     readonly limits: Limits,
     readonly commands: ReadonlyMap<string, Command>,
     readonly log: (message: string) => void,
-  ) {}
+  ) {
+    this.memory = new ClientMemoryBudget(limits.maxRespClientsBytes);
+  }
 
   nextClientId(): number {
     return ++this.lastClientId;

@@ -7,6 +7,7 @@ import { anonymous, type Caller } from '../core/service.js';
 import type { Protocol } from './encoder.js';
 import { isBlindWrite, keyIndexes, type Command, type CommandCall } from './command.js';
 import { runCommand, type QueuedCommand } from './command-runner.js';
+import { commandCost } from './parser.js';
 import { decodeKey } from './key-decoding.js';
 import { lowerWord } from './numeric-args.js';
 import { queued, RespError, redisErrors, type Reply } from './reply.js';
@@ -41,6 +42,8 @@ export class Session {
   multi: QueuedCommand[] | undefined;
   /** An error was answered while queueing: EXEC will answer EXECABORT. */
   multiFailed = false;
+  /** What the MULTI queue holds (parser.ts commandCost of each command), at most maxRespRequestBytes. */
+  multiBytes = 0;
   /** WATCHed keys and the modRevision each had when watched (0 = absent). */
   readonly watched = new Map<string, number>();
   /** Set by QUIT: the connection closes once this reply is written. */
@@ -76,6 +79,13 @@ export class Session {
         this.multiFailed = true;
         return { reply: toErrorReply(error, this.server.log), blind: false };
       }
+      // The queue is bounded like one request: EXEC could not commit more anyway (maxBodyBytes).
+      const cost = commandCost(args);
+      const limit = this.server.limits.maxRespRequestBytes;
+      if (this.multiBytes + cost > limit) {
+        return { reply: this.rejected(`ERR MULTI queue larger than ${limit} bytes (maxRespRequestBytes); the transaction is discarded`), blind: false };
+      }
+      this.multiBytes += cost;
       this.multi.push({ command, call });
       return { reply: queued, blind: false };
     }
@@ -169,12 +179,14 @@ export class Session {
   beginMulti(): void {
     this.multi = [];
     this.multiFailed = false;
+    this.multiBytes = 0;
   }
 
   /** Leaves MULTI (EXEC, DISCARD) and forgets the watched keys. */
   endMulti(): void {
     this.multi = undefined;
     this.multiFailed = false;
+    this.multiBytes = 0;
     this.watched.clear();
   }
 

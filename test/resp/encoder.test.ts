@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeReply, formatDouble } from '../../src/resp/encoder.js';
+import { encodeReply, formatDouble, writeReply } from '../../src/resp/encoder.js';
 import {
   BooleanReply,
   DoubleReply,
@@ -70,5 +70,18 @@ describe('RESP encoder', () => {
     assert.equal(formatDouble(1.5e-7), '1.4999999999999999e-07');
     assert.equal(formatDouble(Number.NaN), 'nan');
     assert.equal(formatDouble(123456789012345680000), '1.2345678901234568e+20');
+  });
+
+  // Hostile trial: `ttl: 1e308` stored over HTTP made PTTL answer `:Infinity`, which is not RESP.
+  it('never writes an integer reply that is not a 64-bit integer: the internal error takes its place', () => {
+    for (const value of [Infinity, -Infinity, Number.NaN, 1.5, 1e20, 2n ** 63n, -(2n ** 63n) - 1n]) {
+      assert.equal(bytes(value, 2), '-ERR Internal server error.\r\n', String(value));
+    }
+    assert.equal(bytes([1, Infinity, 2], 3), '*3\r\n:1\r\n-ERR Internal server error.\r\n:2\r\n');
+    assert.equal(bytes(2 ** 62, 2), `:${2n ** 62n}\r\n`);
+    const reported: string[] = [];
+    const sink = { text: () => {}, bytes: () => {}, invalid: (detail: string) => reported.push(detail) };
+    writeReply(sink, Infinity, 2);
+    assert.deepEqual(reported, ['integer reply Infinity is not a 64-bit integer']);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_INLINE_BYTES, ProtocolError, RespParser, splitInlineArgs } from '../../src/resp/parser.js';
+import { ARGUMENT_OVERHEAD_BYTES, MAX_INLINE_BYTES, ProtocolError, RespParser, splitInlineArgs } from '../../src/resp/parser.js';
 import { encodeCommand } from './resp-test-client.js';
 
 const limits = { maxRequestBytes: 4 * 1024 * 1024, maxArguments: 1024 * 1024 };
@@ -142,19 +142,48 @@ describe('RESP parser: malformed input', () => {
   }
 
   it('refuses a bulk string larger than maxRequestBytes before reading it', () => {
-    const small = { maxRequestBytes: 100, maxArguments: 10 };
-    assert.deepEqual(parse('*1\r\n$101\r\n', small), [{ error: 'Protocol error: invalid bulk length' }]);
+    const small = { maxRequestBytes: 100 + ARGUMENT_OVERHEAD_BYTES, maxArguments: 10 };
+    assert.deepEqual(parse(`*1\r\n$${small.maxRequestBytes + 1}\r\n`, small), [{ error: 'Protocol error: invalid bulk length' }]);
     assert.deepEqual(parse('*1\r\n$100\r\n', small), []);
+    assert.deepEqual(parse('*1\r\n$101\r\n', small), [{ error: `Protocol error: request larger than ${small.maxRequestBytes} bytes` }]);
   });
 
   it('refuses a command whose arguments add up to more than maxRequestBytes', () => {
-    const small = { maxRequestBytes: 100, maxArguments: 10 };
+    const small = { maxRequestBytes: 100 + 3 * ARGUMENT_OVERHEAD_BYTES, maxArguments: 10 };
     const input = `*3\r\n$3\r\nSET\r\n$50\r\n${'k'.repeat(50)}\r\n$50\r\n`;
-    assert.deepEqual(parse(input, small), [{ error: 'Protocol error: request larger than 100 bytes' }]);
+    assert.deepEqual(parse(input, small), [{ error: `Protocol error: request larger than ${small.maxRequestBytes} bytes` }]);
+  });
+
+  // A hostile trial held 65 MB per connection with `*1048576` then `$0\r\n\r\n` repeated: empty
+  // arguments counted 0 bytes. Each argument now costs ARGUMENT_OVERHEAD_BYTES besides its bytes.
+  it('charges every argument its overhead, so many empty arguments are refused in bytes', () => {
+    assert.deepEqual(parse('*1048576\r\n'), [{ error: `Protocol error: request larger than ${limits.maxRequestBytes} bytes` }]);
+    const count = Math.floor(limits.maxRequestBytes / ARGUMENT_OVERHEAD_BYTES);
+    const parser = new RespParser(limits);
+    parser.feed(Buffer.from(`*${count}\r\n`));
+    parser.feed(Buffer.from('$0\r\n\r\n'.repeat(count - 1)));
+    assert.equal(parser.next(), undefined);
+    assert.equal(parser.pendingBytes, (count - 1) * ARGUMENT_OVERHEAD_BYTES);
+    parser.feed(Buffer.from('$1\r\n'));
+    assert.deepEqual(parser.next(), new ProtocolError(`Protocol error: request larger than ${limits.maxRequestBytes} bytes`));
+    assert.equal(parser.pendingBytes, 0);
+  });
+
+  it('reports the cost of each command and of inline commands', () => {
+    const parser = new RespParser(limits);
+    parser.feed(encodeCommand(['SET', 'key', 'value']));
+    assert.ok(Array.isArray(parser.next()));
+    assert.equal(parser.lastCommandBytes, 11 + 3 * ARGUMENT_OVERHEAD_BYTES);
+    parser.feed(Buffer.from('GET key\r\n'));
+    assert.ok(Array.isArray(parser.next()));
+    assert.equal(parser.lastCommandBytes, 6 + 2 * ARGUMENT_OVERHEAD_BYTES);
+    assert.equal(parser.pendingBytes, 0);
+    const small = { maxRequestBytes: 10 * ARGUMENT_OVERHEAD_BYTES, maxArguments: 100 };
+    assert.deepEqual(parse(`${'a '.repeat(11)}\r\n`, small), [{ error: `Protocol error: request larger than ${small.maxRequestBytes} bytes` }]);
   });
 
   it('refuses more arguments than maxArguments, multibulk and inline', () => {
-    const small = { maxRequestBytes: 1000, maxArguments: 3 };
+    const small = { maxRequestBytes: 1000 + 4 * ARGUMENT_OVERHEAD_BYTES, maxArguments: 3 };
     assert.deepEqual(parse('*4\r\n', small), [{ error: 'Protocol error: invalid multibulk length' }]);
     assert.deepEqual(parse('a b c d\r\n', small), [{ error: 'Protocol error: invalid multibulk length' }]);
     assert.deepEqual(parse('*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n', small), [['a', 'b', 'c']]);

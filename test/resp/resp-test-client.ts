@@ -18,7 +18,15 @@ export type RespValue =
   | { type: 'bignumber'; value: string }
   | { type: 'push'; value: RespValue[] };
 
-/** Parses one reply from buffer at offset; undefined when incomplete. */
+/** A RESP integer line: what `:`, `*`, `$`, ... carry. Anything else (`:Infinity`) is not RESP. */
+const INTEGER_LINE = /^-?\d+$/;
+
+function integerLine(line: string, type: string): number {
+  if (!INTEGER_LINE.test(line)) throw new Error(`invalid RESP: ${JSON.stringify(type + line)} is not an integer line`);
+  return Number(line);
+}
+
+/** Parses one reply from buffer at offset; undefined when incomplete; throws on invalid RESP. */
 export function readReply(buffer: Buffer, offset: number): { value: RespValue; next: number } | undefined {
   if (offset >= buffer.length) return undefined;
   const lineEnd = buffer.indexOf('\r\n', offset);
@@ -38,9 +46,10 @@ export function readReply(buffer: Buffer, offset: number): { value: RespValue; n
     return { value: make(items), next: position };
   };
   const blob = () => {
-    const length = Number(line);
+    const length = integerLine(line, type);
     if (length < 0) return { length, bytes: null, next: after };
     if (buffer.length < after + length + 2) return undefined;
+    if (buffer[after + length] !== 13 || buffer[after + length + 1] !== 10) throw new Error(`invalid RESP: no CRLF after a ${length}-byte bulk string`);
     return { length, bytes: buffer.subarray(after, after + length), next: after + length + 2 };
   };
   switch (type) {
@@ -49,6 +58,7 @@ export function readReply(buffer: Buffer, offset: number): { value: RespValue; n
     case '-':
       return { value: { type: 'error', value: line }, next: after };
     case ':':
+      integerLine(line, type);
       return { value: { type: 'integer', value: BigInt(line) }, next: after };
     case '_':
       return { value: { type: 'null' }, next: after };
@@ -69,16 +79,16 @@ export function readReply(buffer: Buffer, offset: number): { value: RespValue; n
       return { value: { type: 'verbatim', format: result.bytes.toString('latin1', 0, 3), value: Buffer.from(result.bytes.subarray(4)) }, next: result.next };
     }
     case '*': {
-      const count = Number(line);
+      const count = integerLine(line, type);
       if (count < 0) return { value: { type: 'array', value: null }, next: after };
       return aggregate(count, (items) => ({ type: 'array', value: items }));
     }
     case '~':
-      return aggregate(Number(line), (items) => ({ type: 'set', value: items }));
+      return aggregate(integerLine(line, type), (items) => ({ type: 'set', value: items }));
     case '>':
-      return aggregate(Number(line), (items) => ({ type: 'push', value: items }));
+      return aggregate(integerLine(line, type), (items) => ({ type: 'push', value: items }));
     case '%':
-      return aggregate(Number(line) * 2, (items) => {
+      return aggregate(integerLine(line, type) * 2, (items) => {
         const pairs: [RespValue, RespValue][] = [];
         for (let index = 0; index < items.length; index += 2) pairs.push([items[index]!, items[index + 1]!]);
         return { type: 'map', value: pairs };

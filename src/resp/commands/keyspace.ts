@@ -3,11 +3,12 @@
 // KvService.list; SCAN cursors are positions in that order (scan-cursors.ts).
 
 import { defineCommand, type Command, type CommandCall, type RunContext } from '../command.js';
+import { MAX_EXPIRES_MS } from '../../core/model.js';
 import { anyExpireArg } from '../expire-args.js';
 import { GlobPattern } from '../glob.js';
 import { int32Arg, integerArg, isWord } from '../numeric-args.js';
 import { compareKeys } from '../../storage/key-order.js';
-import { ok, RespError, redisErrors, SimpleReply, type Reply } from '../reply.js';
+import { ok, replyTooLarge, RespError, redisErrors, SimpleReply, type Reply } from '../reply.js';
 
 const oneKey = { first: 1, last: 1, step: 1 } as const;
 const allKeys = { first: 1, last: -1, step: 1 } as const;
@@ -16,15 +17,25 @@ const twoKeys = { first: 1, last: 2, step: 1 } as const;
 const typeString = new SimpleReply('string');
 const typeNone = new SimpleReply('none');
 
-/** Every key matching `pattern`, in key order. */
+/** What one key costs in a KEYS reply besides its bytes (RESP framing, the JavaScript string). */
+const KEY_REPLY_OVERHEAD_BYTES = 16;
+
+/** Every key matching `pattern`, in key order; refused once the reply would exceed maxRespOutputBytes. */
 async function listMatching(call: CommandCall, pattern: GlobPattern): Promise<string[]> {
   const { service, session } = call;
   const pageSize = service.limits.maxListLimit;
+  const limit = service.limits.maxRespOutputBytes;
   const keys: string[] = [];
+  let replyBytes = 0;
   let after: string | undefined;
   for (;;) {
     const page = await service.list(session.caller, pattern.literalPrefix, after, pageSize);
-    for (const item of page.items) if (pattern.matches(item.key)) keys.push(item.key);
+    for (const item of page.items) {
+      if (!pattern.matches(item.key)) continue;
+      replyBytes += Buffer.byteLength(item.key) + KEY_REPLY_OVERHEAD_BYTES;
+      if (replyBytes > limit) throw replyTooLarge(limit);
+      keys.push(item.key);
+    }
     if (page.next === null) return keys;
     after = page.next;
   }
@@ -164,6 +175,16 @@ const expireCommand = (name: string, unit: 'seconds' | 'ms', relative: boolean, 
     },
   });
 
+/**
+ * A stored expiry as a whole number of ms within what kvs accepts (MAX_EXPIRES_MS). Another front
+ * end may have stored anything (`ttl: 1e308` over HTTP made it Infinity, and PTTL `:Infinity`):
+ * TTL/PTTL/EXPIRETIME/PEXPIRETIME always answer integers.
+ */
+export function representableExpiry(expires: number): number {
+  if (Number.isNaN(expires)) return MAX_EXPIRES_MS;
+  return Math.max(-MAX_EXPIRES_MS, Math.min(MAX_EXPIRES_MS, Math.ceil(expires)));
+}
+
 const ttlCommand = (name: string, report: (expires: number, now: number) => number, summary: string, since: string): Command =>
   defineCommand({
     name,
@@ -179,7 +200,7 @@ const ttlCommand = (name: string, report: (expires: number, now: number) => numb
       const current = context.view.get(context.keys[0]!);
       if (current === undefined) return -2;
       if (current.expires === null) return -1;
-      return report(current.expires, context.now);
+      return report(representableExpiry(current.expires), context.now);
     },
   });
 

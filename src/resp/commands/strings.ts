@@ -7,7 +7,7 @@ import { positiveExpireArg } from '../expire-args.js';
 import type { KeyState, WriteExpiry } from '../key-view.js';
 import { addLongDouble, formatLongDoubleHuman, parseLongDouble } from '../long-double.js';
 import { INT64_MAX, INT64_MIN, int64Arg, integerArg, isWord, parseInt64 } from '../numeric-args.js';
-import { MapReply, ok, RespError, redisErrors, type Reply } from '../reply.js';
+import { MapReply, ok, replyTooLarge, RespError, redisErrors, type Reply } from '../reply.js';
 import { KvsError } from '../../core/errors.js';
 
 /** Largest LCS table (cells) computed; beyond it LCS answers Redis's allocation error. */
@@ -391,7 +391,18 @@ export const stringCommands: readonly Command[] = [
     complexity: 'O(N) where N is the number of keys to retrieve.',
     keys: { first: 1, last: -1, step: 1 },
     access: 'read',
-    run: (context) => context.keys.map((key) => context.view.get(key)?.value ?? null),
+    run(context) {
+      // Keys may repeat (only distinct keys count against maxBatch): bound the reply itself.
+      const limit = context.service.limits.maxRespOutputBytes;
+      let bytes = 0;
+      const values = context.keys.map((key) => {
+        const value = context.view.get(key)?.value ?? null;
+        bytes += (value?.length ?? 0) + 16;
+        if (bytes > limit) throw replyTooLarge(limit);
+        return value;
+      });
+      return values;
+    },
   }),
 
   defineCommand({

@@ -77,6 +77,11 @@ export const transactionCommands: readonly Command[] = [
     run(context) {
       const session = context.session;
       if (session.multi !== undefined) throw new RespError('ERR WATCH inside MULTI is not allowed');
+      // Watched keys are read by EXEC, which touches at most maxBatch keys: more could never run,
+      // and repeated WATCHes would otherwise grow the session without bound.
+      let added = 0;
+      for (const key of new Set(context.keys)) if (!session.watched.has(key)) added++;
+      context.service.validateBatch(session.watched.size + added);
       for (const key of context.keys) {
         // As in Redis, watching a key twice keeps the first watch.
         if (!session.watched.has(key)) session.watched.set(key, context.view.modRevision(key));

@@ -1,0 +1,190 @@
+// The memory bounds of the RESP listener, measured on the real server process (VmRSS): a partial
+// command of many empty arguments, many connections holding partial commands
+// (maxRespClientsBytes), and clients that pipeline reads without reading the replies
+// (OUTPUT_PAUSE_BYTES, maxRespOutputBytes). docs/limits.md gives the numbers.
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { ARGUMENT_OVERHEAD_BYTES } from '../../src/resp/parser.js';
+import { rssBytes } from '../fuzz/fuzz-options.js';
+import { removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { encodeCommand, RespTestClient, show } from './resp-test-client.js';
+
+const MiB = 1024 * 1024;
+
+/** Writes everything (or until the server closes); resolves with what the server answered. */
+function sendAll(port: number, pieces: readonly Buffer[]): Promise<{ socket: Socket; answer: () => string; closed: Promise<void>; written: Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.off('error', reject);
+      socket.on('error', () => {});
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => {
+        answer += chunk.toString('latin1');
+      });
+      const closed = new Promise<void>((done) => socket.once('close', () => done()));
+      const written = (async () => {
+        for (const piece of pieces) {
+          if (socket.destroyed) return;
+          const flushed = new Promise<void>((done) => socket.write(piece, () => done()));
+          await Promise.race([flushed, closed]);
+        }
+      })();
+      resolve({ socket, answer: () => answer, closed, written });
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** Rejects if the promise does not settle within ms (bounded waits only). */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** RSS of the server once it has answered a PING on a fresh connection. */
+async function settledRss(server: ServerProcess): Promise<number> {
+  const client = await RespTestClient.connect(server.respPort!);
+  assert.equal(await client.do('PING'), '+PONG');
+  client.close();
+  return rssBytes(server.pid);
+}
+
+describe('RESP memory bounds (real server, VmRSS)', () => {
+  let server: ServerProcess;
+
+  before(async () => {
+    server = await startServer({ args: ['--resp-port', '0', '--max-resp-clients-bytes', String(16 * MiB)] });
+  });
+
+  after(async () => {
+    await server.stop();
+    removeDir(server.dataDir);
+  });
+
+  // Hostile trial: `*1048576` then `$0\r\n\r\n` repeated (6 MiB, never completed) held 65 MB per
+  // connection; 20 connections reached 1.4 GB.
+  it('refuses a command of 1,048,576 empty arguments at once; 20 such connections cost no memory', async () => {
+    const baseline = await settledRss(server);
+    const body = Buffer.from('$0\r\n\r\n'.repeat(64 * 1024));
+    const pieces = [Buffer.from('*1048576\r\n'), ...Array.from({ length: 16 }, () => body)];
+    const senders = await Promise.all(Array.from({ length: 20 }, () => sendAll(server.respPort!, pieces)));
+    await Promise.all(senders.map((sender) => Promise.race([sender.written, sender.closed])));
+    const rss = await settledRss(server);
+    for (const sender of senders) sender.socket.destroy();
+    for (const sender of senders) assert.match(sender.answer(), /^-ERR Protocol error: request larger than 4194304 bytes\r\n/);
+    process.stdout.write(`# RSS growth with 20 refused connections: ${((rss - baseline) / MiB).toFixed(1)} MiB\n`);
+    // Refused at the header and no longer read: nothing is held (measured 1.6 MiB; 38 MiB while
+    // the 120 MiB sent after the error were still read and dropped).
+    assert.ok(rss - baseline < 16 * MiB, `RSS grew by ${(rss - baseline) / MiB} MiB`);
+  });
+
+  it('keeps all partial commands together under maxRespClientsBytes, disconnecting the largest', async () => {
+    // Each holds just under maxRespRequestBytes (4 MiB) as charged; 60 of them would hold 230 MiB.
+    const baseline = await settledRss(server);
+    const count = 30_000;
+    const pieces = [Buffer.from(`*${count}\r\n`), Buffer.from('$0\r\n\r\n'.repeat(count - 1))];
+    const senders: Awaited<ReturnType<typeof sendAll>>[] = [];
+    const connections = 60;
+    for (let index = 0; index < connections; index++) {
+      const sender = await sendAll(server.respPort!, pieces);
+      await Promise.race([sender.written, sender.closed]);
+      senders.push(sender);
+    }
+    // Wait (bounded) until the evictions that must happen (at least 60 - 16/3.84 = 56) did.
+    const held = count * ARGUMENT_OVERHEAD_BYTES;
+    const mustEvict = connections - Math.floor((16 * MiB) / held);
+    const evictions = () => senders.filter((sender) => sender.answer().includes('maxRespClientsBytes')).length;
+    for (let attempt = 0; attempt < 200 && evictions() < mustEvict; attempt++) await new Promise((resolve) => setTimeout(resolve, 50));
+    const rss = await settledRss(server);
+    const answers = senders.map((sender) => sender.answer());
+    for (const sender of senders) sender.socket.destroy();
+    assert.ok(evictions() >= mustEvict, `only ${evictions()} of ${connections} connections were closed`);
+    for (const answer of answers.filter((text) => text !== '')) {
+      assert.equal(answer, '-ERR Connection closed: RESP clients hold more than 16777216 bytes (maxRespClientsBytes), this one the most.\r\n');
+    }
+    process.stdout.write(`# RSS growth with 60 partial commands, 16 MiB allowed: ${((rss - baseline) / MiB).toFixed(1)} MiB\n`);
+    // 16 MiB held at most, plus the garbage of the evicted connections until collected.
+    assert.ok(rss - baseline < 128 * MiB, `RSS grew by ${(rss - baseline) / MiB} MiB`);
+  });
+
+  // Hostile trial: replies to pipelined GETs that the client never reads grew to ~44 MB per
+  // connection (a whole read chunk of GETs was answered at once).
+  it('stops answering a client that does not read once 4 MiB of replies wait; others are served', async () => {
+    const admin = await RespTestClient.connect(server.respPort!);
+    assert.equal(await admin.do('AUTH', server.token), '+OK');
+    assert.equal(await admin.do('SET', 'sixteen-kib', Buffer.alloc(16 * 1024, 'v')), '+OK');
+    const baseline = await settledRss(server);
+    const pipeline = Buffer.concat(Array.from({ length: 10_000 }, () => encodeCommand(['GET', 'sixteen-kib'])));
+    const readers = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const socket = await new Promise<Socket>((resolve) => {
+          const opened = connect(server.respPort!, '127.0.0.1', () => resolve(opened));
+        });
+        socket.on('error', () => {});
+        socket.pause(); // never reads
+        socket.write(pipeline);
+        return socket;
+      }),
+    );
+    // Give the server every chance to answer what it would: wait until its RSS stops growing.
+    let rss = await settledRss(server);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const now = await settledRss(server);
+      if (now <= rss) break;
+      rss = now;
+    }
+    assert.equal(await admin.do('GET', 'missing'), null);
+    assert.equal(show(await admin.call('STRLEN', 'sixteen-kib')), 16 * 1024);
+    for (const socket of readers) socket.destroy();
+    admin.close();
+    process.stdout.write(`# RSS growth with 4 clients not reading: ${((rss - baseline) / MiB).toFixed(1)} MiB\n`);
+    // Documented bound: 4 MiB of unsent replies plus one reply per connection. Encoding them
+    // copies them up to three times before the garbage is collected (the text, the flattened
+    // string, the socket's Buffer): measured 34 MiB in all for these 4 connections, against
+    // 232 MiB before the bound.
+    const bound = 4 * 3 * (4 * MiB + 16 * 1024);
+    assert.ok(rss - baseline < bound + 32 * MiB, `RSS grew by ${(rss - baseline) / MiB} MiB for 4 connections`);
+  });
+});
+
+describe('RESP maxRespOutputBytes (real server)', () => {
+  let server: ServerProcess;
+
+  before(async () => {
+    server = await startServer({ args: ['--resp-port', '0', '--max-resp-output-bytes', String(MiB)] });
+  });
+
+  after(async () => {
+    await server.stop();
+    removeDir(server.dataDir);
+  });
+
+  it('disconnects a client whose unsent replies exceed the bound, and serves the others', async () => {
+    const admin = await RespTestClient.connect(server.respPort!);
+    assert.equal(await admin.do('AUTH', server.token), '+OK');
+    assert.equal(await admin.do('SET', 'sixteen-kib', Buffer.alloc(16 * 1024, 'v')), '+OK');
+    const greedy = await sendAll(
+      server.respPort!,
+      [Buffer.concat(Array.from({ length: 1000 }, () => encodeCommand(['GET', 'sixteen-kib'])))],
+    );
+    greedy.socket.pause();
+    await within(greedy.closed, 15_000, 'the disconnection of the client that does not read');
+    assert.equal(await admin.do('STRLEN', 'sixteen-kib'), 16 * 1024);
+    assert.match(server.output(), /disconnected: \d+ bytes of unsent replies exceed maxRespOutputBytes \(1048576\)/);
+    admin.close();
+  });
+
+  it('refuses MGET whose reply would exceed maxRespOutputBytes, before building it', async () => {
+    const admin = await RespTestClient.connect(server.respPort!);
+    assert.equal(await admin.do('AUTH', server.token), '+OK');
+    assert.equal(await admin.do('SET', 'half-mib', Buffer.alloc(512 * 1024, 'h')), '+OK');
+    assert.equal(await admin.do('MGET', 'half-mib', 'half-mib', 'half-mib'), '-ERR reply larger than 1048576 bytes (maxRespOutputBytes); ask for less');
+    assert.equal(((await admin.do('MGET', 'half-mib', 'missing')) as unknown[]).length, 2);
+    admin.close();
+  });
+});

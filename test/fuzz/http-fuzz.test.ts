@@ -7,13 +7,11 @@ import { after, before, describe, it } from 'node:test';
 import { newToken, removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
 import { fuzzSeed } from './fuzz-options.js';
 import { fuzzHttp } from './http-fuzzer.js';
+import { HTTP_FUZZ_ARGS } from './fuzz-servers.js';
 
 const CASES = Number(process.env.KVS_FUZZ_CASES ?? 6000);
 /** Bounds the campaign in time too (the cases usually finish well before). */
 const DURATION_MS = 40_000;
-// Small slow-client timeouts, so that truncated raw requests end quickly; an auth-failure limit
-// the campaign's deliberately wrong tokens do not reach (else most cases would only see 429).
-const TIMEOUT_ARGS = ['--headers-timeout-ms', '2000', '--request-timeout-ms', '4000', '--auth-failures', '1000000', '--auth-failures-global', '1000000'];
 
 describe('HTTP fuzzing against a real server', () => {
   const servers: ServerProcess[] = [];
@@ -25,7 +23,7 @@ describe('HTTP fuzzing against a real server', () => {
   });
 
   it('lmdb engine, admin token: no 5xx, no crash, no hang, bounded RSS, model intact', { timeout: 120_000 }, async () => {
-    const server = await startServer({ args: ['--store', 'lmdb', ...TIMEOUT_ARGS] });
+    const server = await startServer({ args: [...HTTP_FUZZ_ARGS] });
     servers.push(server);
     const report = await fuzzHttp({ url: server.url, pid: server.pid, token: server.token }, { seed: fuzzSeed(20261129), cases: CASES, durationMs: DURATION_MS });
     assert.ok(report.casesRun > 0);
@@ -34,7 +32,7 @@ describe('HTTP fuzzing against a real server', () => {
 
   it('--private, token limited to fz/: same invariants', { timeout: 120_000 }, async () => {
     const token = newToken();
-    const server = await startServer({ args: ['--store', 'lmdb', '--private', ...TIMEOUT_ARGS], tokenFileText: `${newToken()} admin\n${token} write fz/\n` });
+    const server = await startServer({ args: [...HTTP_FUZZ_ARGS, '--private'], tokenFileText: `${newToken()} admin\n${token} write fz/\n` });
     servers.push(server);
     const report = await fuzzHttp({ url: server.url, pid: server.pid, token }, { seed: fuzzSeed(424242), cases: CASES, durationMs: DURATION_MS });
     assert.ok(report.casesRun > 0);

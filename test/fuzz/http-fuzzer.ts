@@ -19,6 +19,8 @@ export interface FuzzTarget {
 
 /** Keys of the write model: written only by requests whose effect the fuzzer can compute. */
 export const MODEL_PREFIX = 'fz/m/';
+/** Cases generated at once. */
+const CASE_BATCH = 500;
 /** Where every other generated write goes (plus random keys). */
 const GARBAGE_PREFIX = 'fz/g/';
 const MODEL_KEYS = 12;
@@ -597,7 +599,15 @@ export async function fuzzHttp(target: FuzzTarget, options: FuzzOptions): Promis
     add({ invariant: 'health', input: 'GET /openapi.json', detail: `no OpenAPI document: ${String(error)}` });
     return report();
   }
-  const cases = fc.sample(caseArbitrary(api, target.token), { seed: options.seed, numRuns: options.cases });
+  // Generated a batch at a time (batch b from seed + b), so a long campaign's cases are not all
+  // held in memory and a seed still replays the same inputs.
+  const arbitrary = caseArbitrary(api, target.token);
+  function* generate(): Generator<FuzzCase> {
+    for (let batch = 0; batch * CASE_BATCH < options.cases; batch++) {
+      yield* fc.sample(arbitrary, { seed: options.seed + batch, numRuns: Math.min(CASE_BATCH, options.cases - batch * CASE_BATCH) });
+    }
+  }
+  const cases = generate();
 
   // The model: key -> value (null: absent), or 'unknown' after an unanswered write.
   const model = new Map<string, string | null | 'unknown'>();

@@ -6,26 +6,14 @@ import { after, before, describe, it } from 'node:test';
 import { removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
 import { fuzzSeed } from './fuzz-options.js';
 import { fuzzResp } from './resp-fuzzer.js';
-
-const MiB = 1024 * 1024;
+import { RESP_FUZZ_ARGS, RESP_FUZZ_RSS_GROWTH_BYTES } from './fuzz-servers.js';
 
 describe('RESP fuzzer (real server, lmdb)', () => {
   let server: ServerProcess;
 
   before(async () => {
     server = await startServer({
-      args: [
-        '--resp-port', '0',
-        '--max-value-bytes', String(64 * 1024),
-        '--max-batch', '100',
-        '--max-resp-request-bytes', String(MiB),
-        '--max-resp-output-bytes', String(8 * MiB),
-        '--max-resp-clients-bytes', String(32 * MiB),
-        '--request-timeout-ms', '2000',
-        // Wrong tokens are part of the input; the fuzzer's own AUTH must keep working.
-        '--auth-failures', '1000000',
-        '--auth-failures-global', '1000000',
-      ],
+      args: [...RESP_FUZZ_ARGS],
     });
   });
 
@@ -37,7 +25,7 @@ describe('RESP fuzzer (real server, lmdb)', () => {
   it('finds no invalid reply, internal error, crash, hang, memory growth or partial write', async () => {
     const seed = fuzzSeed(20_261_129);
     const report = await fuzzResp(
-      { respPort: server.respPort!, pid: server.pid, token: server.token, rssGrowthLimitBytes: 32 * MiB + 128 * MiB },
+      { respPort: server.respPort!, pid: server.pid, token: server.token, rssGrowthLimitBytes: RESP_FUZZ_RSS_GROWTH_BYTES },
       { seed, cases: 3000, durationMs: 70_000 },
     );
     assert.deepEqual(report.findings, [], `seed ${seed}: ${JSON.stringify(report.findings, null, 2)}`);

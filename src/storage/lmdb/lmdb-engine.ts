@@ -25,10 +25,11 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import type { ChangeEvent, CommitResult, Entry, EntryInfo, Txn } from '../../core/model.js';
 import { isExpired } from '../../core/model.js';
 import type { ChangeListener, Engine, HistoryPage, ListOptions } from '../engine.js';
-import { EngineUnavailableError, HistoryCompactedError, StorageFullError } from '../engine.js';
+import { EngineUnavailableError, HistoryCompactedError, RecordDamagedError, StorageFullError } from '../engine.js';
 import { compareKeys } from '../key-order.js';
 import { planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
-import { decodeRecord, encodeRecord } from './record-codec.js';
+import { decodeRecord, encodeRecord, isFormat1, recordState } from './record-codec.js';
+import { isLmdbDamage } from './lmdb-errors.js';
 import { RecordCache } from './record-cache.js';
 import { utf8KeyEncoder } from './utf8-key-encoder.js';
 import { classifyWriteFailure, describeFailure, type WriteFailure } from './write-failure.js';
@@ -49,6 +50,11 @@ export interface LmdbEngineOptions {
    * `--workers N` opens the store with false in every worker.
    */
   readonly exclusive?: boolean;
+  /**
+   * The store was created with record checksums (its kvs.store marker says so, store-files.ts):
+   * a record without one is damage. Otherwise older records are upgraded at open.
+   */
+  readonly alwaysChecksummed?: boolean;
   /** Bytes of decoded records kept in memory in exclusive mode (record-cache.ts); 0 turns it off. */
   readonly cacheBytes?: number;
 }
@@ -62,6 +68,9 @@ interface InFlight {
 }
 
 const REVISION = 'revision';
+/** Set to 2 once every record has a checksum (upgradeRecords). */
+const RECORD_FORMAT = 'recordFormat';
+const UPGRADE_BATCH = 1000;
 const OLDEST = 'oldest';
 
 export class LmdbEngine implements Engine {
@@ -99,6 +108,8 @@ export class LmdbEngine implements Engine {
   private batchGuardQueued = false;
   /** Exclusive mode only: no other process writes the store, so this process can invalidate it. */
   private readonly cache: RecordCache | undefined;
+  /** Format-1 records (no checksum) are read only until the store is upgraded (record-codec.ts). */
+  private readonly acceptFormat1: boolean;
 
   constructor(private readonly options: LmdbEngineOptions) {
     // Relaxed durability skips LMDB's fsync entirely: writes survive a killed process (the page
@@ -119,6 +130,42 @@ export class LmdbEngine implements Engine {
     this.cache = this.exclusive && cacheBytes > 0 ? new RecordCache(cacheBytes) : undefined;
     this.nextRevision = this.lastPublished;
     this.oldestKept = this.meta.get(OLDEST) ?? 1;
+    // A store that always had checksums is never upgraded: a record whose format byte was flipped
+    // to 1 would otherwise be rewritten with a fresh checksum over damaged bytes.
+    this.acceptFormat1 = options.alwaysChecksummed === true ? false : !this.upgradeRecords();
+  }
+
+  /**
+   * Rewrites the records of a store from before record checksums (format 1) in format 2, then
+   * marks the store so that format 1 counts as damage (record-codec.ts). Runs once per store,
+   * in transactions of UPGRADE_BATCH records; a crash half-way leaves a readable store (the
+   * mark is written last) and the next open goes on. Returns whether the store is marked.
+   */
+  private upgradeRecords(): boolean {
+    if (this.meta.get(RECORD_FORMAT) === 2) return true;
+    let after: string | undefined;
+    for (;;) {
+      const done = this.root.transactionSync(() => {
+        if (this.meta.get(RECORD_FORMAT) === 2) return true;
+        const batch: [string, Buffer][] = [];
+        for (const { key, value } of this.kv.getRange({ start: after ?? '' })) {
+          if (key === after) continue;
+          batch.push([key, Buffer.from(value)]);
+          if (batch.length >= UPGRADE_BATCH) break;
+        }
+        for (const [key, value] of batch) {
+          // A format-1 record that does not decode is left as it is: kvs check reports it.
+          if (isFormat1(value) && recordState(value, key, true) === 'unchecked') this.kv.putSync(key, encodeRecord(decodeRecord(value, key, true), key));
+          after = key;
+        }
+        if (batch.length < UPGRADE_BATCH) {
+          this.meta.putSync(RECORD_FORMAT, 2);
+          return true;
+        }
+        return false;
+      });
+      if (done) return true;
+    }
   }
 
   private readRevision(): number {
@@ -129,9 +176,16 @@ export class LmdbEngine implements Engine {
     const cached = this.cache?.get(key);
     if (cached !== undefined) return cached;
     // getBinary copies: the record may be kept (cache, replies) past this read transaction.
-    const buffer = this.kv.getBinary(key);
+    let buffer: Buffer | undefined;
+    try {
+      buffer = this.kv.getBinary(key);
+    } catch (error) {
+      // LMDB's own checks of its pages (MDB_CORRUPTED, MDB_PAGE_NOTFOUND) on the way to the key.
+      if (isLmdbDamage(error)) throw new RecordDamagedError(key);
+      throw error;
+    }
     if (buffer === undefined) return undefined;
-    const record = decodeRecord(buffer);
+    const record = decodeRecord(buffer, key, this.acceptFormat1);
     this.cache?.add(key, record);
     return record;
   }
@@ -158,14 +212,22 @@ export class LmdbEngine implements Engine {
     const start = options.after !== undefined && compareKeys(options.after, options.prefix) >= 0 ? options.after : options.prefix;
     const range = this.kv.getRange({ start });
     let produced = 0;
-    for (const { key, value } of range) {
-      if (produced >= options.limit) break;
-      if (!key.startsWith(options.prefix)) break;
-      if (options.after !== undefined && key === options.after) continue;
-      const record = decodeRecord(value);
-      if (isExpired(record, now)) continue;
-      produced++;
-      yield [key, record];
+    let last = start;
+    try {
+      for (const { key, value } of range) {
+        if (produced >= options.limit) break;
+        if (!key.startsWith(options.prefix)) break;
+        if (options.after !== undefined && key === options.after) continue;
+        last = key;
+        const record = decodeRecord(value, key, this.acceptFormat1);
+        if (isExpired(record, now)) continue;
+        produced++;
+        yield [key, record];
+      }
+    } catch (error) {
+      // LMDB's own page checks failed on the way: the damage is just after the last key read.
+      if (isLmdbDamage(error)) throw new RecordDamagedError(last);
+      throw error;
     }
   }
 
@@ -250,7 +312,7 @@ export class LmdbEngine implements Engine {
       if (write.record === null) {
         void this.kv.remove(write.key);
       } else {
-        void this.kv.put(write.key, encodeRecord(write.record));
+        void this.kv.put(write.key, encodeRecord(write.record, write.key));
         if (write.record.expires !== null) void this.expiry.put([write.record.expires, write.key], write.key);
       }
     }
@@ -403,7 +465,7 @@ export class LmdbEngine implements Engine {
       if (write.record === null) {
         this.kv.removeSync(write.key);
       } else {
-        this.kv.putSync(write.key, encodeRecord(write.record));
+        this.kv.putSync(write.key, encodeRecord(write.record, write.key));
         if (write.record.expires !== null) this.expiry.putSync([write.record.expires, write.key], write.key);
       }
     }
@@ -481,7 +543,14 @@ export class LmdbEngine implements Engine {
   async expired(now: number, limit: number): Promise<{ key: string; modRevision: number }[]> {
     const found: { key: string; modRevision: number }[] = [];
     for (const { value: key } of this.expiry.getRange({ end: [now, '\u{10FFFF}'], limit })) {
-      const record = this.readRecord(key);
+      let record: StoredRecord | undefined;
+      try {
+        record = this.readRecord(key);
+      } catch (error) {
+        // A damaged record is reported by reads and `kvs check`; the sweeper passes over it.
+        if (error instanceof RecordDamagedError) continue;
+        throw error;
+      }
       if (record !== undefined && isExpired(record, now)) found.push({ key, modRevision: record.modRevision });
     }
     return found;

@@ -14,6 +14,7 @@ import { WatchHub } from './core/watch-hub.js';
 import { startHttpServer } from './http/server.js';
 import { acquireStoreLock, StoreLockedError } from './storage/lmdb/store-lock.js';
 import { openEngine } from './storage/open-engine.js';
+import { checkStoreFiles, StoreFileError } from './storage/lmdb/store-files.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -173,12 +174,22 @@ export async function runServer(config: Config): Promise<void> {
 function lockStore(config: Config): () => void {
   if (config.store.kind !== 'lmdb') return () => {};
   mkdirSync(config.dataDir, { recursive: true });
+  let release: () => void;
   try {
-    return acquireStoreLock(config.dataDir);
+    release = acquireStoreLock(config.dataDir);
   } catch (error) {
     if (error instanceof StoreLockedError) throw new ConfigError(error.message);
     throw error;
   }
+  try {
+    // Before any process maps it: a damaged store is a one-line coded refusal, not a signal.
+    checkStoreFiles(config.dataDir);
+  } catch (error) {
+    release();
+    if (error instanceof StoreFileError) throw new ConfigError(`${error.code}: ${error.message}`);
+    throw error;
+  }
+  return release;
 }
 
 function announce(url: string, respPort: number | undefined): void {

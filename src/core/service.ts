@@ -3,8 +3,8 @@
 // transactions, and knows nothing of HTTP or RESP.
 
 import type { Engine, ListOptions } from '../storage/engine.js';
+import { EngineUnavailableError, HistoryCompactedError, RecordDamagedError, StorageFullError } from '../storage/engine.js';
 import { compareKeys } from '../storage/key-order.js';
-import { EngineUnavailableError, HistoryCompactedError } from '../storage/engine.js';
 import type { AuthFailureLimiter } from './auth-limiter.js';
 import { KvsError } from './errors.js';
 import type { Limits } from './limits.js';
@@ -497,6 +497,8 @@ export class KvService {
       return await work();
     } catch (error) {
       if (error instanceof EngineUnavailableError) throw new KvsError('unavailable', error.message);
+      if (error instanceof StorageFullError) throw new KvsError('insufficient_storage');
+      if (error instanceof RecordDamagedError) throw new KvsError('record_damaged', undefined, { key: error.key });
       throw error;
     }
   }

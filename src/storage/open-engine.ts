@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Config } from '../core/config.js';
 import type { Engine } from './engine.js';
 import { LmdbEngine } from './lmdb/lmdb-engine.js';
+import { checkStoreFiles, ensureStoreMarker } from './lmdb/store-files.js';
 import { MemoryEngine } from './memory/memory-engine.js';
 
 export async function openEngine(config: Config): Promise<Engine> {
@@ -12,9 +13,11 @@ export async function openEngine(config: Config): Promise<Engine> {
   switch (store.kind) {
     case 'memory':
       return new MemoryEngine({ logLength: config.logLength, logValueMax: config.logValueMax });
-    case 'lmdb':
+    case 'lmdb': {
       mkdirSync(config.dataDir, { recursive: true });
-      return new LmdbEngine({
+      // Refuses a missing, empty, truncated or damaged store before LMDB maps it (store-files.ts).
+      const files = checkStoreFiles(config.dataDir);
+      const engine = new LmdbEngine({
         // An explicit file name: lmdb-js treats a path containing '.' as a file, anything else as a directory.
         path: join(config.dataDir, 'kvs.mdb'),
         durability: config.durability,
@@ -22,7 +25,11 @@ export async function openEngine(config: Config): Promise<Engine> {
         logValueMax: config.logValueMax,
         // One process owns the store unless --workers shares it between processes.
         exclusive: config.workers <= 1,
+        alwaysChecksummed: files.alwaysChecksummed,
       });
+      ensureStoreMarker(config.dataDir, !files.exists);
+      return engine;
+    }
     case 'etcd': {
       const { openEtcdEngine } = await import('./etcd/etcd-engine.js');
       return openEtcdEngine(store, { logValueMax: config.logValueMax, logLength: config.logLength });

@@ -1,6 +1,7 @@
-// The client commands of `kvs` (everything but serve). main.ts calls registerClientCommands.
+// The client commands of `kvs` (everything but serve), and the offline `check`. main.ts calls registerClientCommands.
 
 import type { Command } from 'commander';
+import { registerCheck } from './check.js';
 import { registerDel } from './del.js';
 import { registerExport } from './export.js';
 import { registerGet } from './get.js';
@@ -19,4 +20,5 @@ export function registerClientCommands(program: Command): void {
   registerExport(program);
   registerImport(program);
   registerToken(program);
+  registerCheck(program);
 }

@@ -26,12 +26,14 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import type { ChangeEvent, CommitResult, Entry, EntryInfo, Txn } from '../../core/model.js';
 import { isExpired } from '../../core/model.js';
 import type { ChangeListener, Engine, HistoryPage, ListOptions } from '../engine.js';
-import { EngineUnavailableError, HistoryCompactedError } from '../engine.js';
+import { EngineUnavailableError, HistoryCompactedError, RecordDamagedError, StorageFullError } from '../engine.js';
 import { compareKeys } from '../key-order.js';
 import { planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
-import { decodeRecord, encodeRecord } from './record-codec.js';
+import { decodeRecord, encodeRecord, isFormat1, recordState } from './record-codec.js';
+import { isLmdbDamage } from './lmdb-errors.js';
 import { RecordCache } from './record-cache.js';
 import { utf8KeyEncoder } from './utf8-key-encoder.js';
+import { classifyWriteFailure, describeFailure, type WriteFailure } from './write-failure.js';
 
 export interface LmdbEngineOptions {
   /** Directory of the store. */
@@ -49,6 +51,11 @@ export interface LmdbEngineOptions {
    * `--workers N` opens the store with false in every worker.
    */
   readonly exclusive?: boolean;
+  /**
+   * The store was created with record checksums (its kvs.store marker says so, store-files.ts):
+   * a record without one is damage. Otherwise older records are upgraded at open.
+   */
+  readonly alwaysChecksummed?: boolean;
   /** Bytes of decoded records kept in memory in exclusive mode (record-cache.ts); 0 turns it off. */
   readonly cacheBytes?: number;
 }
@@ -62,6 +69,9 @@ interface InFlight {
 }
 
 const REVISION = 'revision';
+/** Set to 2 once every record has a checksum (upgradeRecords). */
+const RECORD_FORMAT = 'recordFormat';
+const UPGRADE_BATCH = 1000;
 const OLDEST = 'oldest';
 /** Set once the recent index covers every key (stores made before it get it at open). */
 const RECENT_INDEXED = 'recentIndexed';
@@ -88,9 +98,24 @@ export class LmdbEngine implements Engine {
   private readonly inFlight = new Map<string, InFlight>();
   /** Durability of the most recently issued commit (commits become durable in issue order). */
   private lastCommit: Promise<void> = Promise.resolve();
-  private failure: unknown;
+  // Failed writes (disk full, I/O errors): see commitExclusive and docs/durability.md.
+  /** Lowest revision of a batch that failed and whose successors are not resynced yet. */
+  private failedFrom = Number.POSITIVE_INFINITY;
+  /** Set while the plan state is being re-read from the store after a failed batch. */
+  private resyncing: Promise<void> | undefined;
+  /** Count of distinct failed batches, and how the most recent one failed. */
+  private failures = 0;
+  private failureSeen: unknown;
+  private failureKind: Promise<WriteFailure> | undefined;
+  /** An I/O error other than a full disk: writes are refused until restart. */
+  private ioFailure: WriteFailure | undefined;
+  /** The newest batch failed: lmdb-js's flush promise for it never settles (close() must not wait). */
+  private unflushedFailure = false;
+  private batchGuardQueued = false;
   /** Exclusive mode only: no other process writes the store, so this process can invalidate it. */
   private readonly cache: RecordCache | undefined;
+  /** Format-1 records (no checksum) are read only until the store is upgraded (record-codec.ts). */
+  private readonly acceptFormat1: boolean;
 
   constructor(private readonly options: LmdbEngineOptions) {
     // Relaxed durability skips LMDB's fsync entirely: writes survive a killed process (the page
@@ -113,6 +138,42 @@ export class LmdbEngine implements Engine {
     this.cache = this.exclusive && cacheBytes > 0 ? new RecordCache(cacheBytes) : undefined;
     this.nextRevision = this.lastPublished;
     this.oldestKept = this.meta.get(OLDEST) ?? 1;
+    // A store that always had checksums is never upgraded: a record whose format byte was flipped
+    // to 1 would otherwise be rewritten with a fresh checksum over damaged bytes.
+    this.acceptFormat1 = options.alwaysChecksummed === true ? false : !this.upgradeRecords();
+  }
+
+  /**
+   * Rewrites the records of a store from before record checksums (format 1) in format 2, then
+   * marks the store so that format 1 counts as damage (record-codec.ts). Runs once per store,
+   * in transactions of UPGRADE_BATCH records; a crash half-way leaves a readable store (the
+   * mark is written last) and the next open goes on. Returns whether the store is marked.
+   */
+  private upgradeRecords(): boolean {
+    if (this.meta.get(RECORD_FORMAT) === 2) return true;
+    let after: string | undefined;
+    for (;;) {
+      const done = this.root.transactionSync(() => {
+        if (this.meta.get(RECORD_FORMAT) === 2) return true;
+        const batch: [string, Buffer][] = [];
+        for (const { key, value } of this.kv.getRange({ start: after ?? '' })) {
+          if (key === after) continue;
+          batch.push([key, Buffer.from(value)]);
+          if (batch.length >= UPGRADE_BATCH) break;
+        }
+        for (const [key, value] of batch) {
+          // A format-1 record that does not decode is left as it is: kvs check reports it.
+          if (isFormat1(value) && recordState(value, key, true) === 'unchecked') this.kv.putSync(key, encodeRecord(decodeRecord(value, key, true), key));
+          after = key;
+        }
+        if (batch.length < UPGRADE_BATCH) {
+          this.meta.putSync(RECORD_FORMAT, 2);
+          return true;
+        }
+        return false;
+      });
+      if (done) return true;
+    }
   }
 
   private readRevision(): number {
@@ -123,9 +184,16 @@ export class LmdbEngine implements Engine {
     const cached = this.cache?.get(key);
     if (cached !== undefined) return cached;
     // getBinary copies: the record may be kept (cache, replies) past this read transaction.
-    const buffer = this.kv.getBinary(key);
+    let buffer: Buffer | undefined;
+    try {
+      buffer = this.kv.getBinary(key);
+    } catch (error) {
+      // LMDB's own checks of its pages (MDB_CORRUPTED, MDB_PAGE_NOTFOUND) on the way to the key.
+      if (isLmdbDamage(error)) throw new RecordDamagedError(key);
+      throw error;
+    }
     if (buffer === undefined) return undefined;
-    const record = decodeRecord(buffer);
+    const record = decodeRecord(buffer, key, this.acceptFormat1);
     this.cache?.add(key, record);
     return record;
   }
@@ -152,14 +220,22 @@ export class LmdbEngine implements Engine {
     const start = options.after !== undefined && compareKeys(options.after, options.prefix) >= 0 ? options.after : options.prefix;
     const range = this.kv.getRange({ start });
     let produced = 0;
-    for (const { key, value } of range) {
-      if (produced >= options.limit) break;
-      if (!key.startsWith(options.prefix)) break;
-      if (options.after !== undefined && key === options.after) continue;
-      const record = decodeRecord(value);
-      if (isExpired(record, now)) continue;
-      produced++;
-      yield [key, record];
+    let last = start;
+    try {
+      for (const { key, value } of range) {
+        if (produced >= options.limit) break;
+        if (!key.startsWith(options.prefix)) break;
+        if (options.after !== undefined && key === options.after) continue;
+        last = key;
+        const record = decodeRecord(value, key, this.acceptFormat1);
+        if (isExpired(record, now)) continue;
+        produced++;
+        yield [key, record];
+      }
+    } catch (error) {
+      // LMDB's own page checks failed on the way: the damage is just after the last key read.
+      if (isLmdbDamage(error)) throw new RecordDamagedError(last);
+      throw error;
     }
   }
 
@@ -196,7 +272,10 @@ export class LmdbEngine implements Engine {
     if (this.meta.get(RECENT_INDEXED) === 1) return;
     this.root.transactionSync(() => {
       if (this.meta.get(RECENT_INDEXED) === 1) return;
-      for (const { key, value } of this.kv.getRange({ start: '' })) this.recent.putSync([decodeRecord(value).modRevision, key], key);
+      for (const { key, value } of this.kv.getRange({ start: '' })) {
+        // A damaged record is left out of the index; reading it answers record_damaged, and kvs check reports it.
+        if (recordState(value, key, true) !== 'damaged') this.recent.putSync([decodeRecord(value, key).modRevision, key], key);
+      }
       this.meta.putSync(RECENT_INDEXED, 1);
     });
   }
@@ -206,7 +285,8 @@ export class LmdbEngine implements Engine {
   }
 
   private async commitExclusive(txn: Txn, now: number): Promise<CommitResult> {
-    if (this.failure !== undefined) throw new EngineUnavailableError('an earlier write to the store failed; restart kvs', { cause: this.failure });
+    while (this.resyncing !== undefined) await this.resyncing;
+    this.refuseAfterIoError();
     let sawInFlight = false;
     const read = (key: string): StoredRecord | undefined => {
       const pending = this.inFlight.get(key);
@@ -214,12 +294,17 @@ export class LmdbEngine implements Engine {
       sawInFlight = true;
       return pending.record ?? undefined;
     };
+    const failuresBefore = this.failures;
     const plan = planCommit(txn, now, this.nextRevision, read, this.options.logValueMax);
     if (!plan.ok || !plan.changed) {
       // An answer that writes nothing but was decided on writes still in flight (a failed CAS
       // naming a version not yet committed) must not be given before those writes are durable:
       // a read after it would still see the older value (caught by the linearizability test).
-      if (sawInFlight) await this.lastCommit.catch(() => undefined);
+      // If one of them failed instead, the answer was decided on writes that never happened.
+      if (sawInFlight) {
+        await this.lastCommit.catch(() => undefined);
+        if (this.failures !== failuresBefore) throw await this.lastFailureError();
+      }
       return plan.ok ? { ok: true, revision: plan.revision, puts: plan.puts, deleted: plan.deleted } : plan;
     }
     // Everything below is issued synchronously, so lmdb-js puts it in one LMDB transaction.
@@ -235,11 +320,14 @@ export class LmdbEngine implements Engine {
       if (write.record === null) {
         void this.kv.remove(write.key);
       } else {
-        void this.kv.put(write.key, encodeRecord(write.record));
+        void this.kv.put(write.key, encodeRecord(write.record, write.key));
         void this.recent.put([write.record.modRevision, write.key], write.key);
         if (write.record.expires !== null) void this.expiry.put([write.record.expires, write.key], write.key);
       }
     }
+    // Every unconditional write of one lmdb-js batch returns the same promise, `committed`,
+    // awaited below; the batch's own start marker gets one more, handled here.
+    this.guardBatchPromise();
     void this.log.put(plan.revision, plan.events as ChangeEvent[]);
     let compacted = false;
     while (plan.revision - this.oldestKept >= this.options.logLength) {
@@ -255,21 +343,29 @@ export class LmdbEngine implements Engine {
     // 12.1k and 12.3k req/s before, 14.8k and 16.0k after.
     const flushed = flushOf(committed);
     const durable = (async () => {
-      await committed;
+      try {
+        await committed;
+      } catch (error) {
+        // Noted at once, before any later batch's commit resolves (lmdb-js commits in order).
+        this.noteFailure(plan.revision, error);
+        throw error;
+      }
       // The cache follows the store as soon as the commit is visible, as reads without it did.
       // Invalidated, not updated: the next read caches what the store holds, whatever order
       // concurrent commits to one key resolve in.
       if (this.cache !== undefined) for (const write of plan.writes) this.cache.invalidate(write.key);
       if (this.options.durability === 'strict') await flushed;
+      this.unflushedFailure = false;
     })();
     this.lastCommit = durable;
     try {
       await durable;
+      // A batch issued after one that failed was planned on writes that never happened (its
+      // revision follows theirs, its checks saw them): it is not acknowledged, even if it committed.
+      if (plan.revision > this.failedFrom) throw await this.lastFailureError();
     } catch (error) {
-      // The store and this process's view of it may now differ: refuse further writes.
-      this.failure = error;
-      this.cache?.clear();
-      throw new EngineUnavailableError('write to the store failed', { cause: error });
+      this.startResync();
+      throw error instanceof StorageFullError || error instanceof EngineUnavailableError ? error : await this.lastFailureError();
     } finally {
       for (const [key, mark] of marks) if (this.inFlight.get(key) === mark) this.inFlight.delete(key);
     }
@@ -277,11 +373,91 @@ export class LmdbEngine implements Engine {
     return { ok: true, revision: plan.revision, puts: plan.puts, deleted: plan.deleted };
   }
 
+  /**
+   * lmdb-js opens each event-turn batch with a marker write whose promise, made in a
+   * setImmediate after the turn's first write, rejects when the batch fails and has no handler:
+   * with `--unhandled-rejections=strict` that killed the process on a full disk. Ours runs after
+   * lmdb-js's setImmediate, when `committed` is that promise.
+   */
+  private guardBatchPromise(): void {
+    if (this.batchGuardQueued) return;
+    this.batchGuardQueued = true;
+    setImmediate(() => {
+      this.batchGuardQueued = false;
+      this.root.committed.then(ignore, ignore);
+    });
+  }
+
+  private noteFailure(revision: number, error: unknown): void {
+    if (revision < this.failedFrom) this.failedFrom = revision;
+    this.unflushedFailure = true;
+    if (this.failureSeen !== error) {
+      this.failureSeen = error;
+      this.failures++;
+      this.failureKind = classifyWriteFailure(error, this.options.path);
+      this.failureKind.then((failure) => {
+        if (failure.kind === 'io') this.ioFailure ??= failure;
+      }, ignore);
+    }
+  }
+
+  /** The error a write refused because of the most recent failed batch is answered with. */
+  private async lastFailureError(): Promise<Error> {
+    const failure = await this.failureKind;
+    if (failure === undefined) return new EngineUnavailableError('write to the store failed');
+    if (failure.kind === 'full') return new StorageFullError(`the disk is full: ${describeFailure(failure)}`, { cause: failure.cause });
+    this.ioFailure ??= failure;
+    return this.ioFailureError();
+  }
+
+  private ioFailureError(): EngineUnavailableError {
+    const failure = this.ioFailure!;
+    return new EngineUnavailableError(
+      `a write to the store failed with an I/O error (${describeFailure(failure)}); writes are refused until kvs is restarted, reads still work (docs/durability.md)`,
+      { cause: failure.cause },
+    );
+  }
+
+  /** After an I/O error other than a full disk, what is on disk is unknown: no more writes. */
+  private refuseAfterIoError(): void {
+    if (this.ioFailure !== undefined) throw this.ioFailureError();
+  }
+
+  /**
+   * After a failed batch: once every batch issued before it settled, plan from what the store
+   * really holds again (revision, oldest log revision, records), so the next write is planned
+   * against the disk and not against writes that failed. New commits wait for this.
+   */
+  private startResync(): void {
+    this.resyncing ??= (async () => {
+      let last: Promise<void>;
+      do {
+        last = this.lastCommit;
+        await last.catch(ignore);
+      } while (last !== this.lastCommit);
+      await this.failureKind?.catch(ignore);
+      this.nextRevision = this.readRevision();
+      this.oldestKept = this.meta.get(OLDEST) ?? 1;
+      this.cache?.clear();
+      this.failedFrom = Number.POSITIVE_INFINITY;
+      this.lastCommit = Promise.resolve();
+      this.resyncing = undefined;
+    })();
+  }
+
   private async commitShared(txn: Txn, now: number): Promise<CommitResult> {
-    const outcome = await this.root.transaction(() => this.applyInWriteTxn(txn, now));
+    this.refuseAfterIoError();
+    let outcome: ReturnType<LmdbEngine['applyInWriteTxn']>;
+    try {
+      outcome = await this.root.transaction(() => this.applyInWriteTxn(txn, now));
+    } catch (error) {
+      this.noteFailure(0, error);
+      throw await this.lastFailureError();
+    }
     if (!outcome.ok) return outcome;
     if (outcome.events.length > 0) {
       if (this.options.durability === 'strict') await this.root.flushed;
+      this.unflushedFailure = false;
       this.publishLocal(outcome.revision);
     }
     return { ok: true, revision: outcome.revision, puts: outcome.puts, deleted: outcome.deleted };
@@ -299,7 +475,7 @@ export class LmdbEngine implements Engine {
       if (write.record === null) {
         this.kv.removeSync(write.key);
       } else {
-        this.kv.putSync(write.key, encodeRecord(write.record));
+        this.kv.putSync(write.key, encodeRecord(write.record, write.key));
         this.recent.putSync([write.record.modRevision, write.key], write.key);
         if (write.record.expires !== null) this.expiry.putSync([write.record.expires, write.key], write.key);
       }
@@ -378,7 +554,14 @@ export class LmdbEngine implements Engine {
   async expired(now: number, limit: number): Promise<{ key: string; modRevision: number }[]> {
     const found: { key: string; modRevision: number }[] = [];
     for (const { value: key } of this.expiry.getRange({ end: [now, '\u{10FFFF}'], limit })) {
-      const record = this.readRecord(key);
+      let record: StoredRecord | undefined;
+      try {
+        record = this.readRecord(key);
+      } catch (error) {
+        // A damaged record is reported by reads and `kvs check`; the sweeper passes over it.
+        if (error instanceof RecordDamagedError) continue;
+        throw error;
+      }
       if (record !== undefined && isExpired(record, now)) found.push({ key, modRevision: record.modRevision });
     }
     return found;
@@ -389,10 +572,16 @@ export class LmdbEngine implements Engine {
     this.closed = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.listeners.clear();
+    // After a failed batch with no successful one since, lmdb-js's flush promise never settles
+    // and root.close() would wait for it forever. LMDB needs no clean close (every commit is
+    // complete on disk or absent), so the process's exit releases the store.
+    if (this.unflushedFailure) return;
     await this.root.flushed;
     await this.root.close();
   }
 }
+
+function ignore(): void {}
 
 /** msgpack returns Uint8Array for binary; events carry Buffers. */
 function reviveEvent(event: ChangeEvent): ChangeEvent {

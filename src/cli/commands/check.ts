@@ -1,0 +1,100 @@
+// kvs check --data DIR: the offline check of an lmdb store (src/storage/lmdb/store-check.ts).
+// Exit code 0: clean; 1: damaged records or broken invariants; 2: the store cannot be opened.
+//
+// The scan runs in a child process (the same command with --in-process): LMDB trusts its
+// pages, and a damaged tree could still crash it by signal; the parent then reports "cannot
+// open" with exit code 2 instead of dying with the child.
+
+import { Option, type Command } from 'commander';
+import { spawnSync } from 'node:child_process';
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { ndjsonFormat } from '../formats/ndjson-format.js';
+
+interface CheckOptions {
+  readonly data: string;
+  readonly salvage?: string;
+  readonly inProcess?: boolean;
+}
+
+export const CHECK_CLEAN = 0;
+export const CHECK_DAMAGED = 1;
+export const CHECK_CANNOT_OPEN = 2;
+
+export function registerCheck(program: Command): void {
+  program
+    .command('check')
+    .description('check an lmdb data directory offline: every record\'s checksum and the store\'s invariants')
+    .addOption(new Option('--data <dir>', 'the data directory (the server\'s --data)').env('KVS_DATA').default('./kvs-data'))
+    .option('--salvage <file>', 'also write every intact record to this file as NDJSON, for `kvs import`')
+    .addOption(new Option('--in-process').hideHelp())
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Exit code 0: clean; 1: damaged records or broken invariants (listed); 2: the store cannot be opened.',
+        'Run it on a stopped server. The way back from damage is in docs/durability.md.',
+        'Examples:',
+        '  $ kvs check --data ./kvs-data',
+        '  $ kvs check --data ./kvs-data --salvage intact.ndjson',
+      ].join('\n'),
+    )
+    .action(async (options: CheckOptions) => {
+      process.exitCode = options.inProcess === true ? await runCheck(options) : superviseCheck();
+    });
+}
+
+function superviseCheck(): number {
+  const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1), '--in-process'], { stdio: 'inherit' });
+  if (child.signal !== null) {
+    process.stdout.write(`result: cannot open: reading the store crashed the checker (${child.signal})\n`);
+    return CHECK_CANNOT_OPEN;
+  }
+  return child.status ?? CHECK_CANNOT_OPEN;
+}
+
+async function runCheck(options: CheckOptions): Promise<number> {
+  const { checkStore } = await import('../../storage/lmdb/store-check.js');
+  const print = (line: string): void => {
+    process.stdout.write(`${line}\n`);
+  };
+  let salvage: { fd: number; path: string; count: number } | undefined;
+  if (options.salvage !== undefined) salvage = { fd: openSync(`${options.salvage}.partial`, 'w', 0o600), path: options.salvage, count: 0 };
+  const writer = ndjsonFormat.createWriter();
+  try {
+    if (salvage !== undefined) writeSync(salvage.fd, writer.begin());
+    const report = checkStore(options.data, {
+      onIntact: (key, record) => {
+        if (salvage === undefined) return;
+        writeSync(salvage.fd, writer.write({ key, value: Buffer.from(record.value), contentType: record.contentType, expires: record.expires }));
+        salvage.count++;
+      },
+    });
+    print(`store: ${report.path}`);
+    print(`revision: ${report.revision} (change log: ${report.logEntries} revisions from ${report.oldestRevision})`);
+    print(`records: ${report.records} (${report.checked} with checksums, ${report.unchecked} from before checksums, ${report.damaged} damaged)`);
+    print(`expiry index: ${report.expiryEntries} entries`);
+    for (const key of report.damagedKeys) print(`damaged: key ${JSON.stringify(key)}: its record fails its checksum`);
+    if (report.damaged > report.damagedKeys.length) print(`damaged: ... and ${report.damaged - report.damagedKeys.length} more`);
+    for (const text of report.problems) print(`problem: ${text}`);
+    if (report.problemCount > report.problems.length) print(`problem: ... and ${report.problemCount - report.problems.length} more`);
+    if (salvage !== undefined) {
+      writeSync(salvage.fd, writer.end());
+      closeSync(salvage.fd);
+      renameSync(`${salvage.path}.partial`, salvage.path);
+      print(`salvaged: ${salvage.count} intact records to ${salvage.path}`);
+      salvage = undefined;
+    }
+    const clean = report.damaged === 0 && report.problemCount === 0;
+    print(`result: ${clean ? 'clean' : 'damaged'}`);
+    return clean ? CHECK_CLEAN : CHECK_DAMAGED;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    print(`result: cannot open: ${typeof code === 'string' ? `${code}: ` : ''}${error instanceof Error ? error.message : String(error)}`);
+    return CHECK_CANNOT_OPEN;
+  } finally {
+    if (salvage !== undefined) {
+      closeSync(salvage.fd);
+      rmSync(`${salvage.path}.partial`, { force: true });
+    }
+  }
+}

@@ -1,0 +1,13 @@
+// LMDB's error codes for a store whose pages fail its own checks (lmdb.h): reads that meet them
+// answer record_damaged, and `kvs check` counts them.
+
+const MDB_PAGE_NOTFOUND = -30797;
+const MDB_CORRUPTED = -30796;
+const MDB_BAD_TXN = -30782;
+const MDB_INVALID = -30793;
+
+const DAMAGE_CODES = new Set<unknown>([MDB_PAGE_NOTFOUND, MDB_CORRUPTED, MDB_BAD_TXN, MDB_INVALID]);
+
+export function isLmdbDamage(error: unknown): boolean {
+  return DAMAGE_CODES.has((error as { code?: unknown } | null)?.code);
+}

@@ -1,0 +1,117 @@
+// The offline check behind `kvs check --data DIR` (docs/durability.md, "Damaged or missing
+// store"): the file checks of store-files.ts, then every record's checksum and the invariants
+// that tie the sub-databases together, read in one read-only LMDB transaction.
+
+import { open } from 'lmdb';
+import { join } from 'node:path';
+import type { ChangeEvent } from '../../core/model.js';
+import { isLmdbDamage } from './lmdb-errors.js';
+import { decodeRecord, recordState } from './record-codec.js';
+import { checkStoreFiles, STORE_FILE } from './store-files.js';
+import { utf8KeyEncoder } from './utf8-key-encoder.js';
+
+export interface StoreCheckReport {
+  readonly path: string;
+  readonly revision: number;
+  readonly oldestRevision: number;
+  readonly records: number;
+  /** Records with checksums that match. */
+  readonly checked: number;
+  /** Records from before checksums (format 1), readable but not verifiable. */
+  readonly unchecked: number;
+  /** Keys whose record failed its checksum (at most `listLimit` of them). */
+  readonly damagedKeys: string[];
+  readonly damaged: number;
+  readonly logEntries: number;
+  readonly expiryEntries: number;
+  /** Broken invariants and LMDB errors met while reading (at most `listLimit`). */
+  readonly problems: string[];
+  readonly problemCount: number;
+}
+
+export interface StoreCheckOptions {
+  readonly listLimit?: number;
+  /** Called with each intact record (for `kvs check --salvage`). */
+  readonly onIntact?: (key: string, record: ReturnType<typeof decodeRecord>) => void;
+}
+
+/** Throws StoreFileError when the store cannot be opened; otherwise reports what it found. */
+export function checkStore(dataDir: string, options: StoreCheckOptions = {}): StoreCheckReport {
+  const listLimit = options.listLimit ?? 100;
+  const files = checkStoreFiles(dataDir);
+  const path = join(dataDir, STORE_FILE);
+  if (!files.exists) throw new Error(`${path} does not exist`);
+  const root = open({ path, readOnly: true, maxDbs: 8, compression: false });
+  const damagedKeys: string[] = [];
+  const problems: string[] = [];
+  let damaged = 0;
+  let problemCount = 0;
+  const problem = (text: string): void => {
+    problemCount++;
+    if (problems.length < listLimit) problems.push(text);
+  };
+  let records = 0;
+  let checked = 0;
+  let unchecked = 0;
+  let logEntries = 0;
+  let expiryEntries = 0;
+  let revision = 0;
+  let oldestRevision = 1;
+  try {
+    const kv = root.openDB<Buffer, string>({ name: 'kv', encoding: 'binary', keyEncoder: utf8KeyEncoder } as { name: string; encoding: 'binary' });
+    const meta = root.openDB<number, string>({ name: 'meta', encoding: 'msgpack' });
+    const log = root.openDB<ChangeEvent[], number>({ name: 'log', encoding: 'msgpack' });
+    const expiry = root.openDB<string, [number, string]>({ name: 'expiry', encoding: 'msgpack' });
+    const guarded = <T>(what: string, read: () => T): T | undefined => {
+      try {
+        return read();
+      } catch (error) {
+        problem(`${what}: ${isLmdbDamage(error) ? 'LMDB reports damaged pages' : 'unreadable'} (${error instanceof Error ? error.message : String(error)})`);
+        return undefined;
+      }
+    };
+    revision = guarded('meta revision', () => meta.get('revision')) ?? 0;
+    oldestRevision = guarded('meta oldest', () => meta.get('oldest')) ?? 1;
+    const upgraded = files.alwaysChecksummed || guarded('meta recordFormat', () => meta.get('recordFormat')) === 2;
+    if (!Number.isSafeInteger(revision) || revision < 0) problem(`meta: store revision ${String(revision)} is not a whole number`);
+    const expiresOf = new Map<string, number>();
+    guarded('kv tree', () => {
+      for (const { key, value } of kv.getRange({ start: '' })) {
+        records++;
+        const state = recordState(value, key, !upgraded);
+        if (state === 'damaged') {
+          damaged++;
+          if (damagedKeys.length < listLimit) damagedKeys.push(key);
+          continue;
+        }
+        if (state === 'ok') checked++;
+        else unchecked++;
+        const record = decodeRecord(value, key, !upgraded);
+        if (!(record.createRevision >= 1 && record.createRevision <= record.modRevision && record.modRevision <= revision)) {
+          problem(`key ${JSON.stringify(key)}: revisions create ${record.createRevision}, mod ${record.modRevision} do not fit the store revision ${revision}`);
+        }
+        if (!(Number.isSafeInteger(record.version) && record.version >= 1)) problem(`key ${JSON.stringify(key)}: version ${record.version} is not a positive whole number`);
+        if (record.expires !== null) expiresOf.set(key, record.expires);
+        options.onIntact?.(key, record);
+      }
+    });
+    guarded('expiry index', () => {
+      for (const { key: [expires, key] } of expiry.getRange({})) {
+        expiryEntries++;
+        if (expiresOf.get(key) === expires) expiresOf.delete(key);
+        else if (!damagedKeys.includes(key)) problem(`expiry index: entry for ${JSON.stringify(key)} at ${expires} matches no record`);
+      }
+    });
+    for (const key of expiresOf.keys()) problem(`key ${JSON.stringify(key)} expires but has no expiry index entry`);
+    guarded('change log', () => {
+      for (const { key, value } of log.getRange({})) {
+        logEntries++;
+        if (key < oldestRevision || key > revision) problem(`change log: revision ${key} is outside ${oldestRevision}-${revision}`);
+        if (!Array.isArray(value)) problem(`change log: revision ${key} does not hold a list of events`);
+      }
+    });
+  } finally {
+    root.close();
+  }
+  return { path, revision, oldestRevision, records, checked, unchecked, damagedKeys, damaged, logEntries, expiryEntries, problems, problemCount };
+}

@@ -12,7 +12,7 @@ import { KvService } from './core/service.js';
 import { TokenStore, ensureTokenFile } from './core/tokens.js';
 import { WatchHub } from './core/watch-hub.js';
 import { startHttpServer } from './http/server.js';
-import { acquireStoreLock, StoreLockedError } from './storage/lmdb/store-lock.js';
+import { acquireStoreLock, StoreLockError, StoreLockedError } from './storage/lmdb/store-lock.js';
 import { openEngine } from './storage/open-engine.js';
 import { checkStoreFiles, StoreFileError } from './storage/lmdb/store-files.js';
 
@@ -104,7 +104,7 @@ interface WorkerReady {
  */
 export async function runServer(config: Config): Promise<void> {
   if (config.workers <= 1) {
-    const release = lockStore(config);
+    const release = await lockStore(config);
     const server = await startServer(config);
     announce(server.url, server.respPort);
     onShutdown(async () => {
@@ -115,7 +115,7 @@ export async function runServer(config: Config): Promise<void> {
   }
   if (cluster.isPrimary) {
     prepareTokens(config);
-    const release = lockStore(config);
+    const release = await lockStore(config);
     process.once('exit', release);
     // Workers listening on port 0 would share one random port per (host, port) pair, so HTTP and
     // RESP would collide: choose the ports here.
@@ -155,14 +155,14 @@ export async function runServer(config: Config): Promise<void> {
 }
 
 /** The lmdb store belongs to one server (or one --workers group); see store-lock.ts. */
-function lockStore(config: Config): () => void {
+async function lockStore(config: Config): Promise<() => void> {
   if (config.store.kind !== 'lmdb') return () => {};
   mkdirSync(config.dataDir, { recursive: true });
   let release: () => void;
   try {
-    release = acquireStoreLock(config.dataDir);
+    release = await acquireStoreLock(config.dataDir);
   } catch (error) {
-    if (error instanceof StoreLockedError) throw new ConfigError(error.message);
+    if (error instanceof StoreLockedError || error instanceof StoreLockError) throw new ConfigError(error.message);
     throw error;
   }
   try {

@@ -2,7 +2,6 @@
 // node:cluster of N processes over the same store.
 
 import cluster from 'node:cluster';
-import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { AuthFailureLimiter } from './core/auth-limiter.js';
@@ -14,6 +13,7 @@ import { WatchHub } from './core/watch-hub.js';
 import { startHttpServer } from './http/server.js';
 import { acquireStoreLock, StoreLockError, StoreLockedError } from './storage/lmdb/store-lock.js';
 import { openEngine } from './storage/open-engine.js';
+import { makePrivateDir } from './storage/private-files.js';
 import { checkStoreFiles, StoreFileError } from './storage/lmdb/store-files.js';
 
 export interface RunningServer {
@@ -33,7 +33,7 @@ export function tokenFileOf(config: Config): string {
 /** Creates the default token file at first start and prints the new token once (never logged). */
 export function prepareTokens(config: Config): void {
   if (config.tokenFile !== undefined) return;
-  mkdirSync(config.dataDir, { recursive: true });
+  makePrivateDir(config.dataDir);
   const path = tokenFileOf(config);
   const token = ensureTokenFile(path);
   if (token !== undefined) {
@@ -157,7 +157,7 @@ export async function runServer(config: Config): Promise<void> {
 /** The lmdb store belongs to one server (or one --workers group); see store-lock.ts. */
 async function lockStore(config: Config): Promise<() => void> {
   if (config.store.kind !== 'lmdb') return () => {};
-  mkdirSync(config.dataDir, { recursive: true });
+  makePrivateDir(config.dataDir);
   let release: () => void;
   try {
     release = await acquireStoreLock(config.dataDir);

@@ -2,7 +2,6 @@
 // node:cluster of N processes over the same store.
 
 import cluster from 'node:cluster';
-import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { AuthFailureLimiter } from './core/auth-limiter.js';
@@ -12,8 +11,9 @@ import { KvService } from './core/service.js';
 import { TokenFileError, TokenStore, ensureTokenFile } from './core/tokens.js';
 import { WatchHub } from './core/watch-hub.js';
 import { startHttpServer } from './http/server.js';
-import { acquireStoreLock, StoreLockedError } from './storage/lmdb/store-lock.js';
+import { acquireStoreLock, StoreLockError, StoreLockedError } from './storage/lmdb/store-lock.js';
 import { openEngine } from './storage/open-engine.js';
+import { makePrivateDir } from './storage/private-files.js';
 import { checkStoreFiles, StoreFileError } from './storage/lmdb/store-files.js';
 
 export interface RunningServer {
@@ -33,7 +33,7 @@ export function tokenFileOf(config: Config): string {
 /** Creates the default token file at first start and prints the new token once (never logged). */
 export function prepareTokens(config: Config): void {
   if (config.tokenFile !== undefined) return;
-  mkdirSync(config.dataDir, { recursive: true });
+  makePrivateDir(config.dataDir);
   const path = tokenFileOf(config);
   const token = ensureTokenFile(path);
   if (token !== undefined) {
@@ -120,7 +120,7 @@ interface WorkerReady {
  */
 export async function runServer(config: Config): Promise<void> {
   if (config.workers <= 1) {
-    const release = lockStore(config);
+    const release = await lockStore(config);
     const server = await startServer(config);
     announce(server.url, server.respPort);
     onShutdown(async () => {
@@ -131,7 +131,7 @@ export async function runServer(config: Config): Promise<void> {
   }
   if (cluster.isPrimary) {
     prepareTokens(config);
-    const release = lockStore(config);
+    const release = await lockStore(config);
     process.once('exit', release);
     // Workers listening on port 0 would share one random port per (host, port) pair, so HTTP and
     // RESP would collide: choose the ports here.
@@ -171,14 +171,14 @@ export async function runServer(config: Config): Promise<void> {
 }
 
 /** The lmdb store belongs to one server (or one --workers group); see store-lock.ts. */
-function lockStore(config: Config): () => void {
+async function lockStore(config: Config): Promise<() => void> {
   if (config.store.kind !== 'lmdb') return () => {};
-  mkdirSync(config.dataDir, { recursive: true });
+  makePrivateDir(config.dataDir);
   let release: () => void;
   try {
-    release = acquireStoreLock(config.dataDir);
+    release = await acquireStoreLock(config.dataDir);
   } catch (error) {
-    if (error instanceof StoreLockedError) throw new ConfigError(error.message);
+    if (error instanceof StoreLockedError || error instanceof StoreLockError) throw new ConfigError(error.message);
     throw error;
   }
   try {

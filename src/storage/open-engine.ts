@@ -1,12 +1,12 @@
 // Chooses and opens the engine named by the configuration.
 
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../core/config.js';
 import type { Engine } from './engine.js';
 import { LmdbEngine } from './lmdb/lmdb-engine.js';
 import { checkStoreFiles, ensureStoreMarker } from './lmdb/store-files.js';
 import { MemoryEngine } from './memory/memory-engine.js';
+import { makeFilesPrivate, makePrivateDir } from './private-files.js';
 
 export async function openEngine(config: Config): Promise<Engine> {
   const store = config.store;
@@ -14,7 +14,7 @@ export async function openEngine(config: Config): Promise<Engine> {
     case 'memory':
       return new MemoryEngine({ logLength: config.logLength, logValueMax: config.logValueMax });
     case 'lmdb': {
-      mkdirSync(config.dataDir, { recursive: true });
+      makePrivateDir(config.dataDir);
       // Refuses a missing, empty, truncated or damaged store before LMDB maps it (store-files.ts).
       const files = checkStoreFiles(config.dataDir);
       const engine = new LmdbEngine({
@@ -28,6 +28,7 @@ export async function openEngine(config: Config): Promise<Engine> {
         alwaysChecksummed: files.alwaysChecksummed,
       });
       ensureStoreMarker(config.dataDir, !files.exists);
+      makeFilesPrivate(['kvs.mdb', 'kvs.mdb-lock'].map((name) => join(config.dataDir, name)));
       return engine;
     }
     case 'etcd': {

@@ -86,15 +86,21 @@ describe('lmdb data directory lock: what a pid file got wrong', () => {
     const dataDir = tempDir('kvs-lock-pidns');
     dirs.push(dataDir);
     const wrapper = ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child'];
+    // unshare --fork ignores SIGTERM (it leaves signals to its child), so these servers are
+    // stopped with SIGKILL: unshare dies and --kill-child takes the server with it.
     const first = await startServer({ dataDir, wrapper });
-    started.push(first);
-    assert.equal(await put(first, 'k', 'first'), 201);
-    // Inside its namespace the first server is pid 1, and so would the second one be.
-    await assert.rejects(startServer({ dataDir, wrapper }), /another kvs process \(pid 1\) is using the data directory/);
-    assert.equal(await put(first, 'k', 'still-first'), 200, 'the first server is unharmed');
-    await first.kill9();
-    const second = await startServer({ dataDir, wrapper });
-    started.push(second);
-    assert.equal(await (await fetch(`${second.url}/v1/kv/k`)).text(), 'still-first');
+    let second: ServerProcess | undefined;
+    try {
+      assert.equal(await put(first, 'k', 'first'), 201);
+      // Inside its namespace the first server is pid 1, and so would the second one be.
+      await assert.rejects(startServer({ dataDir, wrapper }), /another kvs process \(pid 1\) is using the data directory/);
+      assert.equal(await put(first, 'k', 'still-first'), 200, 'the first server is unharmed');
+      await first.kill9();
+      second = await startServer({ dataDir, wrapper });
+      assert.equal(await (await fetch(`${second.url}/v1/kv/k`)).text(), 'still-first');
+    } finally {
+      await first.kill9();
+      await second?.kill9();
+    }
   });
 });

@@ -76,6 +76,10 @@ async function serveAndRead(dataDir: string, label: string): Promise<Outcome> {
   } catch (error) {
     const message = (error as Error).message;
     const exit = /kvs exited \((\w+)\) before it was ready/.exec(message)?.[1];
+    // A damaged B-tree page met by a scan at open (the one-time record upgrade or recent-index
+    // build, when the flag that skips it sits in the damaged part): the documented exception, as
+    // on read; the caller then requires kvs check to report the store unreadable.
+    if (exit === 'SIGSEGV' || exit === 'SIGBUS') return { refused: undefined, notIntact: written.size, crashedOnRead: exit };
     assert.equal(exit, '2', `${label}: the server refuses with exit code 2, not a signal or a crash: ${message}`);
     const line = /kvs: (store_\w+): .+/.exec(message);
     assert.ok(line, `${label}: the refusal is one coded line: ${message}`);
@@ -211,7 +215,7 @@ describe(`damaged or missing store (seed ${seed})`, () => {
       if (outcome.notIntact > 0 || outcome.refused !== undefined) assert.notEqual(check.status, 0, `kvs check reports what reads met:\n${check.output}`);
       if (outcome.crashedOnRead !== undefined) {
         // Damage inside LMDB's own page structure: the checker, run in a child, reports it as unreadable.
-        crashes.push(`${flips} flips: server ${outcome.crashedOnRead} on read; kvs check exit ${check.status}`);
+        crashes.push(`${flips} flips: server ${outcome.crashedOnRead} on a damaged page; kvs check exit ${check.status}`);
         assert.equal(check.status, 2, `kvs check reports a store LMDB cannot read:\n${check.output}`);
       }
     });

@@ -62,6 +62,7 @@ export function checkStore(dataDir: string, options: StoreCheckOptions = {}): St
     const meta = root.openDB<number, string>({ name: 'meta', encoding: 'msgpack' });
     const log = root.openDB<ChangeEvent[], number>({ name: 'log', encoding: 'msgpack' });
     const expiry = root.openDB<string, [number, string]>({ name: 'expiry', encoding: 'msgpack' });
+    const recent = root.openDB<string, [number, string]>({ name: 'recent', encoding: 'msgpack' });
     const guarded = <T>(what: string, read: () => T): T | undefined => {
       try {
         return read();
@@ -75,6 +76,7 @@ export function checkStore(dataDir: string, options: StoreCheckOptions = {}): St
     const upgraded = files.alwaysChecksummed || guarded('meta recordFormat', () => meta.get('recordFormat')) === 2;
     if (!Number.isSafeInteger(revision) || revision < 0) problem(`meta: store revision ${String(revision)} is not a whole number`);
     const expiresOf = new Map<string, number>();
+    const modRevisionOf = new Map<string, number>();
     guarded('kv tree', () => {
       for (const { key, value } of kv.getRange({ start: '' })) {
         records++;
@@ -92,6 +94,7 @@ export function checkStore(dataDir: string, options: StoreCheckOptions = {}): St
         }
         if (!(Number.isSafeInteger(record.version) && record.version >= 1)) problem(`key ${JSON.stringify(key)}: version ${record.version} is not a positive whole number`);
         if (record.expires !== null) expiresOf.set(key, record.expires);
+        modRevisionOf.set(key, record.modRevision);
         options.onIntact?.(key, record);
       }
     });
@@ -103,6 +106,16 @@ export function checkStore(dataDir: string, options: StoreCheckOptions = {}): St
       }
     });
     for (const key of expiresOf.keys()) problem(`key ${JSON.stringify(key)} expires but has no expiry index entry`);
+    // The recent index (the index page's "recently updated"): the server walks it from the newest
+    // end, so a damaged page there is met by `GET /`.
+    const recentIndexed = guarded('meta recentIndexed', () => meta.get('recentIndexed')) === 1;
+    guarded('recent index', () => {
+      for (const { key: [modRevision, key] } of recent.getRange({})) {
+        if (modRevisionOf.get(key) === modRevision) modRevisionOf.delete(key);
+        else if (!damagedKeys.includes(key)) problem(`recent index: entry for ${JSON.stringify(key)} at revision ${modRevision} matches no record`);
+      }
+    });
+    if (recentIndexed) for (const key of modRevisionOf.keys()) problem(`key ${JSON.stringify(key)} has no recent index entry`);
     guarded('change log', () => {
       for (const { key, value } of log.getRange({})) {
         logEntries++;

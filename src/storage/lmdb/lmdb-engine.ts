@@ -111,6 +111,8 @@ export class LmdbEngine implements Engine {
   private ioFailure: WriteFailure | undefined;
   /** The newest batch failed: lmdb-js's flush promise for it never settles (close() must not wait). */
   private unflushedFailure = false;
+  private flushFailed!: Promise<never>;
+  private rejectFlushWaits: (error: unknown) => void = ignore;
   private batchGuardQueued = false;
   /** Exclusive mode only: no other process writes the store, so this process can invalidate it. */
   private readonly cache: RecordCache | undefined;
@@ -137,6 +139,7 @@ export class LmdbEngine implements Engine {
     const cacheBytes = options.cacheBytes ?? DEFAULT_RECORD_CACHE_BYTES;
     this.cache = this.exclusive && cacheBytes > 0 ? new RecordCache(cacheBytes) : undefined;
     this.nextRevision = this.lastPublished;
+    this.armFlushFailure();
     this.oldestKept = this.meta.get(OLDEST) ?? 1;
     // A store that always had checksums is never upgraded: a record whose format byte was flipped
     // to 1 would otherwise be rewritten with a fresh checksum over damaged bytes.
@@ -354,7 +357,10 @@ export class LmdbEngine implements Engine {
       // Invalidated, not updated: the next read caches what the store holds, whatever order
       // concurrent commits to one key resolve in.
       if (this.cache !== undefined) for (const write of plan.writes) this.cache.invalidate(write.key);
-      if (this.options.durability === 'strict') await flushed;
+      // With overlapping syncs, an fdatasync that fails is reported on a later batch's commit,
+      // and this batch's `flushed` never settles (measured under strace --inject
+      // fdatasync:error=EIO): a failure noted meanwhile refuses this write too, never acknowledged.
+      if (this.options.durability === 'strict') await Promise.race([flushed, this.flushFailed]);
       this.unflushedFailure = false;
     })();
     this.lastCommit = durable;
@@ -388,7 +394,17 @@ export class LmdbEngine implements Engine {
     });
   }
 
+  /** Settles (rejected) when the next batch failure is noted: flush waits race it. */
+  private armFlushFailure(): void {
+    this.flushFailed = new Promise<never>((_, reject) => {
+      this.rejectFlushWaits = reject;
+    });
+    this.flushFailed.catch(ignore);
+  }
+
   private noteFailure(revision: number, error: unknown): void {
+    this.rejectFlushWaits(error);
+    this.armFlushFailure();
     if (revision < this.failedFrom) this.failedFrom = revision;
     this.unflushedFailure = true;
     if (this.failureSeen !== error) {

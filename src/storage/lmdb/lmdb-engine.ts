@@ -30,7 +30,7 @@ import { EngineUnavailableError, HistoryCompactedError, RecordDamagedError, Stor
 import { compareKeys } from '../key-order.js';
 import { planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
 import { decodeRecord, encodeRecord, isFormat1, recordState } from './record-codec.js';
-import { isLmdbDamage } from './lmdb-errors.js';
+import { isLmdbDamage, isLmdbPanic } from './lmdb-errors.js';
 import { RecordCache } from './record-cache.js';
 import { utf8KeyEncoder } from './utf8-key-encoder.js';
 import { classifyWriteFailure, describeFailure, type WriteFailure } from './write-failure.js';
@@ -180,7 +180,11 @@ export class LmdbEngine implements Engine {
   }
 
   private readRevision(): number {
-    return this.meta.get(REVISION) ?? 0;
+    try {
+      return this.meta.get(REVISION) ?? 0;
+    } catch (error) {
+      throw translateReadError(error);
+    }
   }
 
   private readRecord(key: string): StoredRecord | undefined {
@@ -193,7 +197,7 @@ export class LmdbEngine implements Engine {
     } catch (error) {
       // LMDB's own checks of its pages (MDB_CORRUPTED, MDB_PAGE_NOTFOUND) on the way to the key.
       if (isLmdbDamage(error)) throw new RecordDamagedError(key);
-      throw error;
+      throw translateReadError(error);
     }
     if (buffer === undefined) return undefined;
     const record = decodeRecord(buffer, key, this.acceptFormat1);
@@ -243,11 +247,19 @@ export class LmdbEngine implements Engine {
   }
 
   async list(options: ListOptions, now: number): Promise<EntryInfo[]> {
-    return [...this.scan(options, now)].map(([key, record]) => recordInfo(key, record));
+    try {
+      return [...this.scan(options, now)].map(([key, record]) => recordInfo(key, record));
+    } catch (error) {
+      throw translateReadError(error);
+    }
   }
 
   async listEntries(options: ListOptions, now: number): Promise<Entry[]> {
-    return [...this.scan(options, now)].map(([key, record]) => ({ key, ...record, value: Buffer.from(record.value) }));
+    try {
+      return [...this.scan(options, now)].map(([key, record]) => ({ key, ...record, value: Buffer.from(record.value) }));
+    } catch (error) {
+      throw translateReadError(error);
+    }
   }
 
   async count(): Promise<number> {
@@ -259,10 +271,14 @@ export class LmdbEngine implements Engine {
     // Expired keys not yet swept are passed over; at most RECENT_SCAN_EXTRA of them per call,
     // so the cost stays bounded by the page even on a store full of them (docs/limits.md).
     let budget = limit + RECENT_SCAN_EXTRA;
-    for (const { value: key } of this.recent.getRange({ reverse: true })) {
-      if (result.length >= limit || budget-- <= 0) break;
-      const entry = this.getSync(key, now);
-      if (entry !== undefined) result.push(recordInfo(key, entry));
+    try {
+      for (const { value: key } of this.recent.getRange({ reverse: true })) {
+        if (result.length >= limit || budget-- <= 0) break;
+        const entry = this.getSync(key, now);
+        if (entry !== undefined) result.push(recordInfo(key, entry));
+      }
+    } catch (error) {
+      throw translateReadError(error);
     }
     return result;
   }
@@ -452,8 +468,14 @@ export class LmdbEngine implements Engine {
         await last.catch(ignore);
       } while (last !== this.lastCommit);
       await this.failureKind?.catch(ignore);
-      this.nextRevision = this.readRevision();
-      this.oldestKept = this.meta.get(OLDEST) ?? 1;
+      try {
+        this.nextRevision = this.readRevision();
+        this.oldestKept = this.meta.get(OLDEST) ?? 1;
+      } catch (error) {
+        // The store itself fails (LMDB's fatal state after a failed meta-page write): writes are
+        // refused until restart like after an I/O error, and nothing is left to reject unheard.
+        this.ioFailure ??= { kind: 'io', code: (error as { code?: number }).code, cause: error };
+      }
       this.cache?.clear();
       this.failedFrom = Number.POSITIVE_INFINITY;
       this.lastCommit = Promise.resolve();
@@ -516,7 +538,11 @@ export class LmdbEngine implements Engine {
   }
 
   async history(since: number, limit: number): Promise<HistoryPage> {
-    return this.historySync(since, limit);
+    try {
+      return this.historySync(since, limit);
+    } catch (error) {
+      throw translateReadError(error);
+    }
   }
 
   private historySync(since: number, limit: number): HistoryPage {
@@ -598,6 +624,15 @@ export class LmdbEngine implements Engine {
 }
 
 function ignore(): void {}
+
+/** A read that met LMDB's fatal state answers 503 with what to do, not 500 (docs/durability.md). */
+function translateReadError(error: unknown): unknown {
+  if (!isLmdbPanic(error)) return error;
+  return new EngineUnavailableError(
+    'the store had a fatal LMDB error (MDB_PANIC: a write of its meta page failed); every read and write fails until kvs is restarted (docs/durability.md)',
+    { cause: error },
+  );
+}
 
 /** msgpack returns Uint8Array for binary; events carry Buffers. */
 function reviveEvent(event: ChangeEvent): ChangeEvent {

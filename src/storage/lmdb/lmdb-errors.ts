@@ -11,3 +11,14 @@ const DAMAGE_CODES = new Set<unknown>([MDB_PAGE_NOTFOUND, MDB_CORRUPTED, MDB_BAD
 export function isLmdbDamage(error: unknown): boolean {
   return DAMAGE_CODES.has((error as { code?: unknown } | null)?.code);
 }
+
+const MDB_PANIC = -30795;
+
+/**
+ * LMDB's fatal state: a write of its meta page failed (an I/O error, a full disk at the wrong
+ * moment), and from then on every read and write of the environment fails until it is reopened.
+ */
+export function isLmdbPanic(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === MDB_PANIC || (typeof message === 'string' && message.includes('MDB_PANIC'));
+}

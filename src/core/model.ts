@@ -93,6 +93,14 @@ export type CommitResult =
  */
 export const MAX_EXPIRES_MS = 8.64e15;
 
+/**
+ * A stored time within ±MAX_EXPIRES_MS (NaN as the latest): new writes cannot store one outside
+ * it, but a store written by an older kvs may hold one, and showing it must not fail.
+ */
+export function representableTime(ms: number): number {
+  return Number.isNaN(ms) ? MAX_EXPIRES_MS : Math.max(-MAX_EXPIRES_MS, Math.min(MAX_EXPIRES_MS, ms));
+}
+
 export function isExpired(meta: KeyMeta, now: number): boolean {
   return meta.expires !== null && meta.expires <= now;
 }

@@ -258,7 +258,7 @@ export class KvService {
     prefix: string,
     after: string | undefined,
     limit: number,
-    fetch: (options: ListOptions, now: number) => Promise<T[]>,
+    read: (options: ListOptions, now: number) => Promise<T[]>,
   ): Promise<Page<T>> {
     const now = this.clock();
     const ranges = this.readableRanges(caller, prefix);
@@ -266,7 +266,7 @@ export class KvService {
     // One extra item tells whether there is a next page.
     for (const range of ranges) {
       if (items.length > limit) break;
-      items.push(...(await this.call(() => fetch({ prefix: range, after, limit: limit + 1 - items.length }, now))));
+      items.push(...(await this.call(() => read({ prefix: range, after, limit: limit + 1 - items.length }, now))));
     }
     const more = items.length > limit;
     const page = items.slice(0, limit);

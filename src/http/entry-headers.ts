@@ -1,6 +1,7 @@
 // The response headers that describe a stored entry, shared by every read route.
 
 import type { EntryInfo, KeyMeta } from '../core/model.js';
+import { isoTime } from './iso-time.js';
 
 export const DEFAULT_CONTENT_TYPE = 'text/plain; charset=utf-8';
 
@@ -30,6 +31,6 @@ export function entryHeaders(entry: KeyMeta | EntryInfo, withContentType = true)
     'kvs-version': String(entry.version),
   };
   if (withContentType) headers['content-type'] = entry.contentType ?? DEFAULT_CONTENT_TYPE;
-  if (entry.expires !== null) headers['kvs-expires'] = new Date(entry.expires).toISOString();
+  if (entry.expires !== null) headers['kvs-expires'] = isoTime(entry.expires);
   return headers;
 }

@@ -4,6 +4,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { KvsError } from '../core/errors.js';
 import type { Entry, EntryInfo } from '../core/model.js';
+import { isoTime } from './iso-time.js';
 import type { KvService } from '../core/service.js';
 import { callerOf } from './caller.js';
 import { entryHeaders } from './entry-headers.js';
@@ -36,8 +37,8 @@ export function describe(entry: EntryInfo): Record<string, unknown> {
     version: entry.version,
     createRevision: entry.createRevision,
     modRevision: entry.modRevision,
-    updated: new Date(entry.updated).toISOString(),
-    expires: entry.expires === null ? null : new Date(entry.expires).toISOString(),
+    updated: isoTime(entry.updated),
+    expires: entry.expires === null ? null : isoTime(entry.expires),
     size: entry.size,
     contentType: entry.contentType,
   };

@@ -3,7 +3,7 @@
 // KvService.list; SCAN cursors are positions in that order (scan-cursors.ts).
 
 import { defineCommand, type Command, type CommandCall, type RunContext } from '../command.js';
-import { MAX_EXPIRES_MS } from '../../core/model.js';
+import { representableTime } from '../../core/model.js';
 import { anyExpireArg } from '../expire-args.js';
 import { GlobPattern } from '../glob.js';
 import { int32Arg, integerArg, isWord } from '../numeric-args.js';
@@ -181,8 +181,7 @@ const expireCommand = (name: string, unit: 'seconds' | 'ms', relative: boolean, 
  * TTL/PTTL/EXPIRETIME/PEXPIRETIME always answer integers.
  */
 export function representableExpiry(expires: number): number {
-  if (Number.isNaN(expires)) return MAX_EXPIRES_MS;
-  return Math.max(-MAX_EXPIRES_MS, Math.min(MAX_EXPIRES_MS, Math.ceil(expires)));
+  return Math.ceil(representableTime(expires));
 }
 
 const ttlCommand = (name: string, report: (expires: number, now: number) => number, summary: string, since: string): Command =>

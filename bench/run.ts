@@ -64,7 +64,8 @@ Peers come from Debian: apt-get install -y wrk redis-server redis-tools webdis e
 function positive(name: string, text: string | undefined, fallback: number, allowZero = false): number {
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < (allowZero ? 0 : 1)) throw new Error(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${text}`);
+  if (!Number.isInteger(value) || value < (allowZero ? 0 : 1))
+    throw new Error(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${text}`);
   return value;
 }
 
@@ -91,12 +92,17 @@ async function main(): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return 0;
   }
-  const selected = (values.suite ?? defaultSuites.join(',')).split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const selected = (values.suite ?? defaultSuites.join(','))
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
   const unknown = selected.filter((name) => !(name in suites));
-  if (unknown.length > 0 || selected.length === 0) throw new Error(`unknown suite(s): ${unknown.join(', ') || '(none given)'}\n${usage}`);
+  if (unknown.length > 0 || selected.length === 0)
+    throw new Error(`unknown suite(s): ${unknown.join(', ') || '(none given)'}\n${usage}`);
   attackSettings = parseAttackSettings(values, attackNames);
   const loader = values['startup-loader'] ?? 'engine';
-  if (loader !== 'engine' && loader !== 'http') throw new Error(`--startup-loader must be engine or http, got ${loader}`);
+  if (loader !== 'engine' && loader !== 'http')
+    throw new Error(`--startup-loader must be engine or http, got ${loader}`);
   const settings: Settings = {
     durationSeconds: positive('duration', values.duration, 10),
     warmupSeconds: positive('warmup', values.warmup, 3, true),
@@ -147,7 +153,9 @@ async function main(): Promise<number> {
         report = await suites[name]!.run(session);
       } catch (error) {
         failed = true;
-        process.stderr.write(`\nbench: suite ${name} FAILED: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.stderr.write(
+          `\nbench: suite ${name} FAILED: ${error instanceof Error ? error.message : String(error)}\n`,
+        );
         // Stop whatever the failed suite left running before the next suite starts.
         await Promise.all(liveChildren().map((child) => stopChild(child)));
         continue;

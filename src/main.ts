@@ -51,14 +51,20 @@ function loadTokens(path: string): TokenStore {
   } catch (error) {
     if (error instanceof TokenFileError) throw new ConfigError(`${path}: ${error.message}`);
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ConfigError(`token file ${path} does not exist; create it (one token per line) or leave out --token-file`);
+    if (code === 'ENOENT')
+      throw new ConfigError(
+        `token file ${path} does not exist; create it (one token per line) or leave out --token-file`,
+      );
     if (code === 'EACCES' || code === 'EISDIR') throw new ConfigError(`cannot read the token file ${path} (${code})`);
     throw error;
   }
 }
 
 /** Starts one kvs process: engine, core service, HTTP and (optionally) RESP listeners. */
-export async function startServer(config: Config, role: { sweeper: boolean } = { sweeper: true }): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  role: { sweeper: boolean } = { sweeper: true },
+): Promise<RunningServer> {
   prepareTokens(config);
   const tokens = loadTokens(tokenFileOf(config));
   const engine = await openEngine(config);
@@ -82,7 +88,13 @@ export async function startServer(config: Config, role: { sweeper: boolean } = {
   const resp =
     config.respPort === undefined
       ? undefined
-      : await (await import('./resp/resp-server.js')).startRespServer({ service, host: config.host, port: config.respPort, limits: config.limits, log });
+      : await (await import('./resp/resp-server.js')).startRespServer({
+          service,
+          host: config.host,
+          port: config.respPort,
+          limits: config.limits,
+          log,
+        });
   let closing: Promise<void> | undefined;
   return {
     url: http.url,
@@ -156,10 +168,15 @@ export async function runServer(config: Config): Promise<void> {
     onShutdown(async () => {
       stopping = true;
       const workers = Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
-      await Promise.all(workers.map((worker) => new Promise<void>((resolve) => {
-        worker.once('exit', () => resolve());
-        worker.kill('SIGTERM');
-      })));
+      await Promise.all(
+        workers.map(
+          (worker) =>
+            new Promise<void>((resolve) => {
+              worker.once('exit', () => resolve());
+              worker.kill('SIGTERM');
+            }),
+        ),
+      );
     });
     return;
   }

@@ -146,7 +146,11 @@ export class KvsApi {
     if (options.ifVersion !== undefined) headers['if-match'] = `"${options.ifVersion}"`;
     if (options.ifAbsent === true) headers['if-none-match'] = '*';
     const query = options.ttl === undefined ? '' : `?ttl=${options.ttl}`;
-    const response = await this.send(keyPath(key) + query, { method: 'PUT', headers: this.headers(headers), body: bytes });
+    const response = await this.send(keyPath(key) + query, {
+      method: 'PUT',
+      headers: this.headers(headers),
+      body: bytes,
+    });
     return (await response.json()) as WriteResult;
   }
 
@@ -172,7 +176,8 @@ const quoted = (key: string) => `“${key}”`;
 
 /** A sentence for the user about a failed action. */
 export function explain(error: unknown, key?: string): string {
-  if (!(error instanceof ApiError)) return `Something went wrong: ${error instanceof Error ? error.message : String(error)}`;
+  if (!(error instanceof ApiError))
+    return `Something went wrong: ${error instanceof Error ? error.message : String(error)}`;
   const subject = key === undefined ? 'this' : quoted(key);
   switch (error.code) {
     case 'network':
@@ -187,7 +192,12 @@ export function explain(error: unknown, key?: string): string {
       return 'Too many failed token attempts from this address; wait a little and retry.';
     case 'version_mismatch': {
       const current = error.details.currentVersion;
-      const now = typeof current === 'number' && current > 0 ? ` (it is now at version ${current})` : current === 0 ? ' (it was deleted)' : '';
+      const now =
+        typeof current === 'number' && current > 0
+          ? ` (it is now at version ${current})`
+          : current === 0
+            ? ' (it was deleted)'
+            : '';
       return `Conflict: ${subject} was changed by someone else after you opened it${now}, so nothing was changed.`;
     }
     case 'key_exists':

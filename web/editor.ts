@@ -54,7 +54,8 @@ export class Editor {
     this.fileInput.addEventListener('change', () => {
       const file = this.fileInput.files?.[0];
       this.textInput.disabled = file !== undefined;
-      if (file !== undefined && this.typeInput.value.trim() === '' && file.type !== '') this.typeInput.value = file.type;
+      if (file !== undefined && this.typeInput.value.trim() === '' && file.type !== '')
+        this.typeInput.value = file.type;
     });
   }
 
@@ -98,7 +99,8 @@ export class Editor {
     } else {
       this.showText(text);
     }
-    this.ttlInput.value = value.expires === null ? '' : String(Math.max(1, Math.ceil((value.expires.getTime() - Date.now()) / 1000)));
+    this.ttlInput.value =
+      value.expires === null ? '' : String(Math.max(1, Math.ceil((value.expires.getTime() - Date.now()) / 1000)));
     this.open();
     (text === null ? this.fileInput : this.textInput).focus();
   }

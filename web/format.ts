@@ -43,7 +43,8 @@ export function formatBytes(size: number): string {
   return `${(size / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|ecmascript|yaml|x-yaml|toml|x-www-form-urlencoded|csv|sql|graphql)\b|[^;]*\+(json|xml|yaml)\b)/i;
+const TEXT_TYPES =
+  /^(text\/|application\/(json|xml|javascript|ecmascript|yaml|x-yaml|toml|x-www-form-urlencoded|csv|sql|graphql)\b|[^;]*\+(json|xml|yaml)\b)/i;
 const declaredBinary = (contentType: string) => !TEXT_TYPES.test(contentType.trim());
 // Control characters other than tab, newline, form feed and carriage return mark binary data.
 const CONTROL = /[\u0000-\u0008\u000b\u000e-\u001f\u007f]/;
@@ -91,7 +92,11 @@ export function toBase64(bytes: Uint8Array): string {
 
 /** A file name for downloading a key's value: its last path segment, made safe. */
 export function downloadName(key: string): string {
-  const last = key.split('/').filter((part) => part !== '').pop() ?? 'value';
-  const safe = last.replace(/[^\w.\-]+/g, '_').slice(0, 100);
+  const last =
+    key
+      .split('/')
+      .filter((part) => part !== '')
+      .pop() ?? 'value';
+  const safe = last.replace(/[^\w.-]+/g, '_').slice(0, 100);
   return safe === '' || /^[._]+$/.test(safe) ? 'value.bin' : safe;
 }

@@ -96,7 +96,13 @@ export class KeyList {
     const meta = element('span', { className: 'key-meta' }, [
       `v${info.version} · ${formatBytes(info.size)} · `,
       timeElement(new Date(info.updated)),
-      info.expires === null ? null : element('span', { className: 'badge', text: 'TTL', title: `expires ${new Date(info.expires).toLocaleString()}` }),
+      info.expires === null
+        ? null
+        : element('span', {
+            className: 'badge',
+            text: 'TTL',
+            title: `expires ${new Date(info.expires).toLocaleString()}`,
+          }),
     ]);
     button.replaceChildren(element('span', { className: 'key-name', text: info.key }), meta);
     if (info.key === this.selected) button.setAttribute('aria-current', 'true');

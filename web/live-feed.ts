@@ -76,7 +76,10 @@ export class LiveFeed {
       response = await this.api.watch(this.prefix, this.resumeRevision, controller.signal);
     } catch (error) {
       if (generation !== this.generation) return;
-      this.refused(generation, error instanceof ApiError ? error : new ApiError(0, 'network', 'Cannot reach the server.'));
+      this.refused(
+        generation,
+        error instanceof ApiError ? error : new ApiError(0, 'network', 'Cannot reach the server.'),
+      );
       return;
     }
     if (generation !== this.generation) return;
@@ -113,7 +116,10 @@ export class LiveFeed {
   private dispatch(message: SseMessage): boolean {
     if (message.event === 'end') {
       const { reason } = JSON.parse(message.data) as { reason?: string };
-      this.handlers.onState('reconnecting', `The server ended the change feed (${reason ?? 'no reason given'}); reconnecting…`);
+      this.handlers.onState(
+        'reconnecting',
+        `The server ended the change feed (${reason ?? 'no reason given'}); reconnecting…`,
+      );
       return true;
     }
     if (message.event !== 'put' && message.event !== 'delete' && message.event !== 'expire') return false;

@@ -79,14 +79,19 @@ function say(kind: 'info' | 'error', text: string): void {
 function showLiveState(state: LiveState, detail: string): void {
   liveIndicator.dataset.state = state;
   liveIndicator.title = detail;
-  liveText.textContent = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline' }[state];
+  liveText.textContent = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline' }[
+    state
+  ];
   if (state === 'offline') say('error', detail);
 }
 
 function updateSummary(): void {
   const count = keyList.size;
   const scope = prefix === '' ? 'in the store' : `starting with “${prefix}”`;
-  const shown = count === 0 ? `No keys ${scope}.` : `${count}${keyList.next === null ? '' : '+'} key${count === 1 ? '' : 's'} ${scope}`;
+  const shown =
+    count === 0
+      ? `No keys ${scope}.`
+      : `${count}${keyList.next === null ? '' : '+'} key${count === 1 ? '' : 's'} ${scope}`;
   summary.textContent = count === 0 ? shown : `${shown} · store revision ${revision}`;
   loadMoreButton.hidden = keyList.next === null;
 }
@@ -188,9 +193,12 @@ async function save(request: SaveRequest): Promise<string | undefined> {
     await openValue(result.key);
     return undefined;
   } catch (error) {
-    if (error instanceof ApiError && (error.status === 0 || error.status >= 500)) say('error', explain(error, request.key));
+    if (error instanceof ApiError && (error.status === 0 || error.status >= 500))
+      say('error', explain(error, request.key));
     const conflict = error instanceof ApiError && error.code === 'version_mismatch';
-    return explain(error, request.key) + (conflict ? ' Your text is still in the form; Cancel shows the current value.' : '');
+    return (
+      explain(error, request.key) + (conflict ? ' Your text is still in the form; Cancel shows the current value.' : '')
+    );
   }
 }
 
@@ -216,7 +224,7 @@ async function confirmDelete(value: StoredValue): Promise<void> {
 // ---- live changes -----------------------------------------------------------------------
 
 const pendingRefresh = new Set<string>();
-let refreshTimer: number | undefined;
+let _refreshTimer: number | undefined;
 /** Beyond this many changed keys at once, reloading the list costs less than one read per key. */
 const BURST_KEYS = 25;
 /** The server's default cap on a page (--max-list-limit). */
@@ -225,11 +233,11 @@ const MAX_RELOAD_ROWS = 1000;
 /** Re-reads the listing entry of changed keys, a burst of events costing one read per key. */
 function queueRefresh(key: string): void {
   pendingRefresh.add(key);
-  refreshTimer ??= window.setTimeout(() => void refreshPending(), 50);
+  _refreshTimer ??= window.setTimeout(() => void refreshPending(), 50);
 }
 
 async function refreshPending(): Promise<void> {
-  refreshTimer = undefined;
+  _refreshTimer = undefined;
   const keys = [...pendingRefresh];
   pendingRefresh.clear();
   if (keys.length > BURST_KEYS) {
@@ -260,7 +268,9 @@ function applyChange(event: ChangeEvent): void {
   if (event.type === 'put') {
     queueRefresh(event.key);
     if (editor.editingKey === event.key) {
-      editor.noteRemoteChange(`“${event.key}” was changed elsewhere (now version ${event.version}) while you were editing. Saving will be refused as a conflict; cancel to see the new value.`);
+      editor.noteRemoteChange(
+        `“${event.key}” was changed elsewhere (now version ${event.version}) while you were editing. Saving will be refused as a conflict; cancel to see the new value.`,
+      );
     } else if (openKey === event.key && !editor.isOpen) {
       void openValue(event.key, `Updated live to version ${event.version} (revision ${event.revision}).`);
     }
@@ -268,7 +278,9 @@ function applyChange(event: ChangeEvent): void {
     keyList.remove(event.key);
     const how = event.type === 'delete' ? 'deleted' : 'expired';
     if (editor.editingKey === event.key) {
-      editor.noteRemoteChange(`“${event.key}” was ${how} elsewhere while you were editing. Saving will be refused as a conflict.`);
+      editor.noteRemoteChange(
+        `“${event.key}” was ${how} elsewhere while you were editing. Saving will be refused as a conflict.`,
+      );
     } else if (openKey === event.key) {
       valuePanel.showGone(event.key, how, event.revision);
     }
@@ -279,7 +291,8 @@ function applyChange(event: ChangeEvent): void {
 // ---- token ------------------------------------------------------------------------------
 
 function showTokenState(): void {
-  tokenState.textContent = token === '' ? 'No token: reading only (where the server allows).' : 'Token set for this tab.';
+  tokenState.textContent =
+    token === '' ? 'No token: reading only (where the server allows).' : 'Token set for this tab.';
 }
 
 byId('token-form', HTMLFormElement).addEventListener('submit', (event) => {

@@ -32,7 +32,8 @@ export class SseParser {
 
   private line(line: string): void {
     if (line === '') {
-      if (this.data.length > 0) this.onMessage({ event: this.event === '' ? 'message' : this.event, data: this.data.join('\n'), id: this.id });
+      if (this.data.length > 0)
+        this.onMessage({ event: this.event === '' ? 'message' : this.event, data: this.data.join('\n'), id: this.id });
       this.event = '';
       this.data = [];
       this.id = undefined;

@@ -46,14 +46,20 @@ export class ValuePanel {
     this.editButton.disabled = false;
     this.deleteButton.disabled = false;
 
-    const row = (term: string, ...detail: (Node | string)[]) => [element('dt', { text: term }), element('dd', {}, detail)];
+    const row = (term: string, ...detail: (Node | string)[]) => [
+      element('dt', { text: term }),
+      element('dd', {}, detail),
+    ];
     this.meta.replaceChildren(
       ...row('Version', String(value.version)),
       ...row('Revisions', `created at ${value.createRevision}, modified at ${value.modRevision}`),
       ...row('Updated', timeElement(value.updated)),
       ...row('Expires', value.expires === null ? 'never' : timeElement(value.expires)),
       ...row('Content type', value.contentType),
-      ...row('Size', `${formatBytes(value.bytes.length)}${value.bytes.length >= 1024 ? ` (${value.bytes.length} bytes)` : ''}`),
+      ...row(
+        'Size',
+        `${formatBytes(value.bytes.length)}${value.bytes.length >= 1024 ? ` (${value.bytes.length} bytes)` : ''}`,
+      ),
     );
 
     if (this.downloadUrl !== undefined) URL.revokeObjectURL(this.downloadUrl);

@@ -60,15 +60,21 @@ export function httpCall(call: HttpCall): Promise<HttpOutcome> {
           bytes += chunk.length;
           if (kept.length < keep) kept += chunk.toString('utf8', 0, Math.min(chunk.length, keep - kept.length));
         });
-        response.on('end', () => finish({ status: response.statusCode ?? 0, headers: response.headers, body: kept, bodyBytes: bytes }));
-        response.on('error', (error: NodeJS.ErrnoException) => finish({ status: 0, headers: {}, body: kept, bodyBytes: bytes, error: error.code ?? error.message }));
+        response.on('end', () =>
+          finish({ status: response.statusCode ?? 0, headers: response.headers, body: kept, bodyBytes: bytes }),
+        );
+        response.on('error', (error: NodeJS.ErrnoException) =>
+          finish({ status: 0, headers: {}, body: kept, bodyBytes: bytes, error: error.code ?? error.message }),
+        );
       },
     );
     const timer = setTimeout(() => {
       finish({ status: 0, headers: {}, body: '', bodyBytes: 0, error: 'timeout' });
       req.destroy();
     }, call.timeoutMs ?? 10_000);
-    req.on('error', (error: NodeJS.ErrnoException) => finish({ status: 0, headers: {}, body: '', bodyBytes: 0, error: error.code ?? error.message }));
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      finish({ status: 0, headers: {}, body: '', bodyBytes: 0, error: error.code ?? error.message }),
+    );
     req.end(call.body);
   });
 }
@@ -84,7 +90,12 @@ export interface StreamPeek {
 }
 
 /** Opens a streaming response (a watch), reads it for `ms`, then closes it. */
-export function streamPeek(port: number, path: string, ms: number, headers: Record<string, string> = {}): Promise<StreamPeek> {
+export function streamPeek(
+  port: number,
+  path: string,
+  ms: number,
+  headers: Record<string, string> = {},
+): Promise<StreamPeek> {
   return new Promise((resolve) => {
     let status = 0;
     let text = '';

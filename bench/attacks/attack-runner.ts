@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { benchValue } from '../lib/request-set.js';
 import type { ChildExit } from '../lib/children.js';
-import { type Attack, type AttackContext, type AttackFindings } from './attack.js';
+import type { Attack, AttackContext, AttackFindings } from './attack.js';
 import { httpCall } from './attack-http.js';
 import { ADMIN_TOKEN, startAttackServer, type AttackServer } from './attack-server.js';
 import type { AttackSettings } from './attack-settings.js';
@@ -53,7 +53,10 @@ function errorText(error: unknown): string {
 async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${Math.round(ms / 1000)} s (harness deadline)`)), ms);
+    timer = setTimeout(
+      () => reject(new Error(`${what} did not finish within ${Math.round(ms / 1000)} s (harness deadline)`)),
+      ms,
+    );
   });
   try {
     return await Promise.race([work, deadline]);
@@ -62,7 +65,14 @@ async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Prom
   }
 }
 
-export async function runAttack(attack: Attack, round: number, settings: AttackSettings, repoRoot: string, workDir: string, log: (message: string) => void): Promise<AttackRecord> {
+export async function runAttack(
+  attack: Attack,
+  round: number,
+  settings: AttackSettings,
+  repoRoot: string,
+  workDir: string,
+  log: (message: string) => void,
+): Promise<AttackRecord> {
   const home = join(workDir, `attack-${attack.name}-${round}`);
   mkdirSync(home, { recursive: true });
   const problems: string[] = [];
@@ -118,7 +128,10 @@ export async function runAttack(attack: Attack, round: number, settings: AttackS
       headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/octet-stream' },
       body: benchValue(),
     });
-    if (seeded.status < 200 || seeded.status > 299) throw new Error(`could not write the bystander key: ${seeded.status || seeded.error} ${seeded.body.slice(0, 200)}`);
+    if (seeded.status < 200 || seeded.status > 299)
+      throw new Error(
+        `could not write the bystander key: ${seeded.status || seeded.error} ${seeded.body.slice(0, 200)}`,
+      );
     if (attack.prepare !== undefined) {
       log(`${attack.name}: preparing`);
       prepareDetails = await withDeadline(attack.prepare(context), 600_000, `${attack.name} preparation`);
@@ -154,7 +167,8 @@ export async function runAttack(attack: Attack, round: number, settings: AttackS
     crashed = describeExit(started.exitedEarly());
     if (started.exitedEarly() === undefined) {
       const after = await httpCall({ port: started.httpPort, path: `/v1/kv/${BYSTANDER_KEY}`, timeoutMs: 10_000 });
-      answersAfter = after.status === 200 ? `yes (200 in ${after.ms.toFixed(1)} ms)` : `NO (${after.status || after.error})`;
+      answersAfter =
+        after.status === 200 ? `yes (200 in ${after.ms.toFixed(1)} ms)` : `NO (${after.status || after.error})`;
     } else {
       answersAfter = 'NO (process gone)';
     }
@@ -170,7 +184,8 @@ export async function runAttack(attack: Attack, round: number, settings: AttackS
     if (server !== undefined) {
       if (server.exitedEarly() !== undefined) outputTail = server.child.outputTail();
       const exit = await server.stop();
-      if (server.exitedEarly() === undefined && exit.code !== 0 && exit.signal !== 'SIGTERM') problems.push(`kvs ended with code ${exit.code} signal ${exit.signal} on SIGTERM`);
+      if (server.exitedEarly() === undefined && exit.code !== 0 && exit.signal !== 'SIGTERM')
+        problems.push(`kvs ended with code ${exit.code} signal ${exit.signal} on SIGTERM`);
     }
     if (storageTeardown !== undefined) {
       try {
@@ -186,7 +201,10 @@ export async function runAttack(attack: Attack, round: number, settings: AttackS
     tried: findings?.tried ?? '(attack did not complete)',
     answers: findings?.tally.summary() ?? '',
     details: [...prepareDetails, ...(findings?.details ?? [])],
-    crashed: sampler?.cappedAtMiB !== undefined ? `KILLED by the harness: RSS ${sampler.cappedAtMiB.toFixed(0)} MiB passed the cap during ${sampler.cappedIn}` : crashed,
+    crashed:
+      sampler?.cappedAtMiB !== undefined
+        ? `KILLED by the harness: RSS ${sampler.cappedAtMiB.toFixed(0)} MiB passed the cap during ${sampler.cappedIn}`
+        : crashed,
     cappedAtMiB: sampler?.cappedAtMiB,
     answersAfter,
     rssAttack,

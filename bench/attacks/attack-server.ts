@@ -24,14 +24,30 @@ export interface AttackServer {
   kill(): void;
 }
 
-export async function startAttackServer(repoRoot: string, home: string, dataDir: string, extraArgs: readonly string[]): Promise<AttackServer> {
+export async function startAttackServer(
+  repoRoot: string,
+  home: string,
+  dataDir: string,
+  extraArgs: readonly string[],
+): Promise<AttackServer> {
   mkdirSync(dataDir, { recursive: true });
   const tokenFile = join(home, 'tokens.txt');
   writeFileSync(tokenFile, `${ADMIN_TOKEN} admin\n${PREFIX_TOKEN} write p/\n`, { mode: 0o600 });
   const args = [
-    join(repoRoot, 'bin', 'kvs.js'), 'serve',
-    '--host', '127.0.0.1', '--port', '0', '--resp-port', '0',
-    '--store', 'lmdb', '--data', dataDir, '--token-file', tokenFile,
+    join(repoRoot, 'bin', 'kvs.js'),
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--resp-port',
+    '0',
+    '--store',
+    'lmdb',
+    '--data',
+    dataDir,
+    '--token-file',
+    tokenFile,
     ...extraArgs,
   ];
   const child = startChild('kvs', process.execPath, args, { cwd: repoRoot });

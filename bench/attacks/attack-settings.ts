@@ -51,7 +51,11 @@ export const attackNumberFlags: Readonly<Record<string, NumberFlag>> = {
   'attack-baseline-seconds': { field: 'baselineSeconds', fallback: 3, help: 'bystander baseline before each attack' },
   'attack-rss-cap-mib': { field: 'rssCapMiB', fallback: 4096, help: 'kill the server (reported) past this RSS' },
   'bystander-connections': { field: 'bystanderConnections', fallback: 20, help: 'well-behaved GET connections' },
-  'bystander-timeout-ms': { field: 'bystanderTimeoutMs', fallback: 2000, help: 'a bystander GET slower than this is a timeout' },
+  'bystander-timeout-ms': {
+    field: 'bystanderTimeoutMs',
+    fallback: 2000,
+    help: 'a bystander GET slower than this is a timeout',
+  },
   'watch-revisions': { field: 'watchRevisions', fallback: 20_000, help: 'watch-flood: revisions written first' },
   'watch-value-bytes': { field: 'watchValueBytes', fallback: 4096, help: 'watch-flood: value size' },
   watchers: { field: 'watchers', fallback: 40, help: 'watch-flood: watch streams (half read slowly, half never)' },
@@ -62,7 +66,11 @@ export const attackNumberFlags: Readonly<Record<string, NumberFlag>> = {
   'unread-connections': { field: 'unreadConnections', fallback: 10, help: 'resp-unread-replies: connections' },
   'unread-seconds': { field: 'unreadSeconds', fallback: 15, help: 'resp-unread-replies: seconds of pipelining' },
   'unread-value-bytes': { field: 'unreadValueBytes', fallback: 65_536, help: 'resp-unread-replies: value size' },
-  'unread-max-commands': { field: 'unreadMaxCommands', fallback: 500_000, help: 'resp-unread-replies: GETs per connection at most' },
+  'unread-max-commands': {
+    field: 'unreadMaxCommands',
+    fallback: 500_000,
+    help: 'resp-unread-replies: GETs per connection at most',
+  },
   'info-names': { field: 'infoNames', fallback: 200_000, help: 'command-info: names in one COMMAND INFO' },
   'info-parallel': { field: 'infoParallel', fallback: 4, help: 'command-info: connections sending it at once' },
   'info-repeats': { field: 'infoRepeats', fallback: 1, help: 'command-info: times each connection sends it' },
@@ -71,10 +79,18 @@ export const attackNumberFlags: Readonly<Record<string, NumberFlag>> = {
   'index-log-length': { field: 'indexLogLength', fallback: 1000, help: 'index-hot-key: --log-length of the server' },
   'index-seconds': { field: 'indexSeconds', fallback: 15, help: 'index-hot-key: seconds of GET /' },
   'index-concurrency': { field: 'indexConcurrency', fallback: 4, help: 'index-hot-key: GET / loops at once' },
-  'spray-addresses': { field: 'sprayAddresses', fallback: 64, help: 'auth-spray: 127.x.y.z source addresses, used round-robin' },
+  'spray-addresses': {
+    field: 'sprayAddresses',
+    fallback: 64,
+    help: 'auth-spray: 127.x.y.z source addresses, used round-robin',
+  },
   'spray-seconds': { field: 'spraySeconds', fallback: 20, help: 'auth-spray: seconds of spraying' },
   'spray-concurrency': { field: 'sprayConcurrency', fallback: 64, help: 'auth-spray: requests in flight' },
-  'slowloris-connections': { field: 'slowlorisConnections', fallback: 400, help: 'slowloris: connections (half slow headers, half slow body)' },
+  'slowloris-connections': {
+    field: 'slowlorisConnections',
+    fallback: 400,
+    help: 'slowloris: connections (half slow headers, half slow body)',
+  },
   'slowloris-seconds': { field: 'slowlorisSeconds', fallback: 65, help: 'slowloris: how long they trickle' },
   'disk-size-mib': { field: 'diskSizeMiB', fallback: 16, help: 'disk-full: tmpfs size' },
   'disk-filler-mib': { field: 'diskFillerMiB', fallback: 4, help: 'disk-full: filler file deleted to free space' },
@@ -89,10 +105,15 @@ export const attackFlagOptions: Readonly<Record<string, { type: 'string' }>> = O
 
 export const attackUsage = [
   '  --attack LIST           attacks suite: comma-separated attack names (default: all)',
-  ...Object.entries(attackNumberFlags).map(([name, flag]) => `${`  --${name} N`.padEnd(25)} ${flag.help} (default ${flag.fallback})`),
+  ...Object.entries(attackNumberFlags).map(
+    ([name, flag]) => `${`  --${name} N`.padEnd(25)} ${flag.help} (default ${flag.fallback})`,
+  ),
 ].join('\n');
 
-export function parseAttackSettings(values: Readonly<Record<string, unknown>>, known: readonly string[]): AttackSettings {
+export function parseAttackSettings(
+  values: Readonly<Record<string, unknown>>,
+  known: readonly string[],
+): AttackSettings {
   const settings: Record<string, unknown> = {};
   for (const [name, flag] of Object.entries(attackNumberFlags)) {
     const text = values[name];
@@ -101,12 +122,20 @@ export function parseAttackSettings(values: Readonly<Record<string, unknown>>, k
       continue;
     }
     const value = Number(text);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${String(text)}`);
+    if (!Number.isInteger(value) || value < 1)
+      throw new Error(`--${name} must be a positive integer, got ${String(text)}`);
     settings[flag.field] = value;
   }
-  const listed = typeof values.attack === 'string' ? values.attack.split(',').map((name) => name.trim()).filter((name) => name !== '') : [...known];
+  const listed =
+    typeof values.attack === 'string'
+      ? values.attack
+          .split(',')
+          .map((name) => name.trim())
+          .filter((name) => name !== '')
+      : [...known];
   const unknown = listed.filter((name) => !known.includes(name));
-  if (unknown.length > 0 || listed.length === 0) throw new Error(`unknown attack(s): ${unknown.join(', ') || '(none given)'}; known: ${known.join(', ')}`);
+  if (unknown.length > 0 || listed.length === 0)
+    throw new Error(`unknown attack(s): ${unknown.join(', ') || '(none given)'}; known: ${known.join(', ')}`);
   settings.attacks = listed;
   return settings as unknown as AttackSettings;
 }

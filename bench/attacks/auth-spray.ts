@@ -3,7 +3,7 @@
 // correct token from a sprayed address, a fresh one and 127.0.0.1.
 
 import { connect } from 'node:net';
-import { type Attack, type AttackContext, type AttackFindings } from './attack.js';
+import type { Attack, AttackContext, AttackFindings } from './attack.js';
 import { httpCall } from './attack-http.js';
 import { ADMIN_TOKEN } from './attack-server.js';
 import { StatusTally } from './status-tally.js';
@@ -43,7 +43,8 @@ function rawRequest(port: number, localAddress: string, request: string, timeout
 
 export const authSpray: Attack = {
   name: 'auth-spray',
-  summary: '`PUT /v1/kv/spray` with a wrong token, one request per connection, round-robin over A source addresses 127.x.y.z (C in flight) for S seconds; then the correct token from a sprayed address, a fresh address and 127.0.0.1.',
+  summary:
+    '`PUT /v1/kv/spray` with a wrong token, one request per connection, round-robin over A source addresses 127.x.y.z (C in flight) for S seconds; then the correct token from a sprayed address, a fresh address and 127.0.0.1.',
   maxSeconds: (settings) => settings.spraySeconds + 60,
   async run(context: AttackContext): Promise<AttackFindings> {
     const { settings, server } = context;
@@ -56,10 +57,16 @@ export const authSpray: Attack = {
       while (context.active() && performance.now() < until) {
         const index = next++;
         const request = `PUT /v1/kv/spray HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer wrong-token-${index}\r\nContent-Type: application/octet-stream\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx`;
-        const result = await rawRequest(server.httpPort, sprayAddress(index % settings.sprayAddresses), request, 10_000);
+        const result = await rawRequest(
+          server.httpPort,
+          sprayAddress(index % settings.sprayAddresses),
+          request,
+          10_000,
+        );
         if (typeof result === 'number') {
           tally.status(result);
-          if (result === 429 && firstLockout === undefined) firstLockout = `request ${index + 1}, after ${((performance.now() - started) / 1000).toFixed(1)} s`;
+          if (result === 429 && firstLockout === undefined)
+            firstLockout = `request ${index + 1}, after ${((performance.now() - started) / 1000).toFixed(1)} s`;
         } else {
           tally.failure(result);
           await new Promise((resolve) => setTimeout(resolve, 20));
@@ -78,14 +85,19 @@ export const authSpray: Attack = {
         localAddress,
         timeoutMs: 10_000,
       });
-      return outcome.status > 0 ? `${outcome.status} in ${outcome.ms.toFixed(1)} ms${outcome.status === 429 ? ` (Retry-After ${String(outcome.headers['retry-after'])} s)` : ''}` : `no answer (${outcome.error})`;
+      return outcome.status > 0
+        ? `${outcome.status} in ${outcome.ms.toFixed(1)} ms${outcome.status === 429 ? ` (Retry-After ${String(outcome.headers['retry-after'])} s)` : ''}`
+        : `no answer (${outcome.error})`;
     };
     const distinct = Math.min(next, settings.sprayAddresses);
     return {
       tried: `${next.toLocaleString('en-US')} wrong-token PUTs in ${seconds.toFixed(1)} s (${Math.round(next / seconds)}/s) from ${distinct.toLocaleString('en-US')} source addresses (about ${(next / distinct).toFixed(1)} each)`,
       tally,
       details: [
-        ['429 too_many_auth_failures', `${tally.count(429)}${firstLockout !== undefined ? ` (first at ${firstLockout})` : ''}`],
+        [
+          '429 too_many_auth_failures',
+          `${tally.count(429)}${firstLockout !== undefined ? ` (first at ${firstLockout})` : ''}`,
+        ],
         [`correct token from ${sprayAddress(0)} (sprayed)`, await correct(sprayAddress(0))],
         ['correct token from 127.250.0.1 (not sprayed)', await correct('127.250.0.1')],
         ['correct token from 127.0.0.1', await correct('127.0.0.1')],

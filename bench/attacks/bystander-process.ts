@@ -182,5 +182,8 @@ setTimeout(() => {
     process.stdout.write(`BYSTANDER-BASELINE ${JSON.stringify(baseline)}\n`);
   }, baselineMs);
 }, WARMUP_MS);
-const loops = [...Array.from({ length: connections }, getLoop), ...(Number.isInteger(respPort) && respPort > 0 ? [pingLoop()] : [])];
+const loops = [
+  ...Array.from({ length: connections }, getLoop),
+  ...(Number.isInteger(respPort) && respPort > 0 ? [pingLoop()] : []),
+];
 void Promise.all(loops);

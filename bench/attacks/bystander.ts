@@ -30,13 +30,20 @@ export class Bystander {
     const script = join(options.repoRoot, 'dist', 'bench', 'attacks', 'bystander-process.js');
     const child = startChild('bystander', process.execPath, [
       script,
-      '--http-port', String(options.httpPort),
-      '--resp-port', String(options.respPort),
-      '--path', options.path,
-      '--connections', String(options.connections),
-      '--timeout-ms', String(options.timeoutMs),
-      '--baseline-ms', String(options.baselineSeconds * 1000),
-      '--max-seconds', String(options.maxSeconds),
+      '--http-port',
+      String(options.httpPort),
+      '--resp-port',
+      String(options.respPort),
+      '--path',
+      options.path,
+      '--connections',
+      String(options.connections),
+      '--timeout-ms',
+      String(options.timeoutMs),
+      '--baseline-ms',
+      String(options.baselineSeconds * 1000),
+      '--max-seconds',
+      String(options.maxSeconds),
     ]);
     try {
       const match = await child.waitForLine(/^BYSTANDER-BASELINE (.*)$/, options.baselineSeconds * 1000 + 31_000);

@@ -27,16 +27,22 @@ function freeBytes(dir: string): number {
   }
 }
 
-const outcomeText = (outcome: HttpOutcome) => (outcome.status > 0 ? `${outcome.status} ${outcome.body.replace(/\s+/g, ' ').slice(0, 160)}` : `no answer (${outcome.error})`);
+const outcomeText = (outcome: HttpOutcome) =>
+  outcome.status > 0
+    ? `${outcome.status} ${outcome.body.replace(/\s+/g, ' ').slice(0, 160)}`
+    : `no answer (${outcome.error})`;
 
 export const diskFull: Attack = {
   name: 'disk-full',
-  summary: 'Store on a 16 MiB tmpfs holding a 4 MiB filler file; PUTs of 64 KiB values until refused (3 in a row); then reads, a RESP SET, deleting the filler, and PUTs again.',
+  summary:
+    'Store on a 16 MiB tmpfs holding a 4 MiB filler file; PUTs of 64 KiB values until refused (3 in a row); then reads, a RESP SET, deleting the filler, and PUTs again.',
   maxSeconds: () => 120,
   async storage(home, settings): Promise<AttackStorage> {
     const dir = mountDir(home);
     mkdirSync(dir, { recursive: true });
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${settings.diskSizeMiB}m`, 'kvs-attack-disk-full', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${settings.diskSizeMiB}m`, 'kvs-attack-disk-full', dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     mounts.set(home, dir);
     try {
       writeFileSync(join(dir, FILLER), Buffer.alloc(settings.diskFillerMiB * 1024 * 1024, 'f'));
@@ -71,13 +77,25 @@ export const diskFull: Attack = {
     const tally = new StatusTally();
     const value = Buffer.alloc(settings.diskValueBytes, 'v');
     const put = (key: string) =>
-      httpCall({ port, method: 'PUT', path: `/v1/kv/${key}`, headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/octet-stream' }, body: value, timeoutMs: 30_000 });
+      httpCall({
+        port,
+        method: 'PUT',
+        path: `/v1/kv/${key}`,
+        headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/octet-stream' },
+        body: value,
+        timeoutMs: 30_000,
+      });
     let stored = 0;
     let refusedInRow = 0;
     let firstRefusal = '(none)';
     let puts = 0;
     const started = performance.now();
-    while (context.active() && puts < settings.diskMaxPuts && refusedInRow < 3 && performance.now() - started < 90_000) {
+    while (
+      context.active() &&
+      puts < settings.diskMaxPuts &&
+      refusedInRow < 3 &&
+      performance.now() - started < 90_000
+    ) {
       const outcome = await put(`fill/${puts}`);
       puts++;
       tally.http(outcome);
@@ -90,13 +108,26 @@ export const diskFull: Attack = {
       }
     }
     const details: [string, string][] = [
-      ['filling', `${stored} PUTs of ${settings.diskValueBytes} B stored (${mib(stored * settings.diskValueBytes)}) before the first refusal; tmpfs free afterwards: ${mib(freeBytes(dir))}`],
+      [
+        'filling',
+        `${stored} PUTs of ${settings.diskValueBytes} B stored (${mib(stored * settings.diskValueBytes)}) before the first refusal; tmpfs free afterwards: ${mib(freeBytes(dir))}`,
+      ],
       ['first refusal', firstRefusal],
-      ['process alive after filling', server.exitedEarly() === undefined ? 'yes' : `NO (code ${server.exitedEarly()!.code}, signal ${server.exitedEarly()!.signal})`],
+      [
+        'process alive after filling',
+        server.exitedEarly() === undefined
+          ? 'yes'
+          : `NO (code ${server.exitedEarly()!.code}, signal ${server.exitedEarly()!.signal})`,
+      ],
     ];
     const read = await httpCall({ port, path: '/v1/kv/fill/0', timeoutMs: 10_000 });
     tally.http(read);
-    details.push(['GET fill/0 while full', read.status > 0 ? `${read.status}, ${read.bodyBytes} B (expected ${settings.diskValueBytes})` : `no answer (${read.error})`]);
+    details.push([
+      'GET fill/0 while full',
+      read.status > 0
+        ? `${read.status}, ${read.bodyBytes} B (expected ${settings.diskValueBytes})`
+        : `no answer (${read.error})`,
+    ]);
     try {
       const connection = await RespConnection.open(server.respPort);
       context.track(connection.socket);
@@ -119,7 +150,10 @@ export const diskFull: Attack = {
     details.push(['5 PUTs after freeing space', after.join(', ')]);
     const check = await httpCall({ port, path: '/v1/kv/after/4', timeoutMs: 10_000 });
     tally.http(check);
-    details.push(['GET after/4', check.status > 0 ? `${check.status}, ${check.bodyBytes} B` : `no answer (${check.error})`]);
+    details.push([
+      'GET after/4',
+      check.status > 0 ? `${check.status}, ${check.bodyBytes} B` : `no answer (${check.error})`,
+    ]);
     return { tried: `${puts + 5} PUTs, 2 GETs, 1 RESP SET`, tally, details };
   },
 };

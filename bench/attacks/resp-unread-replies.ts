@@ -12,7 +12,8 @@ const BATCH = 100;
 
 export const respUnreadReplies: Attack = {
   name: 'resp-unread-replies',
-  summary: 'N RESP connections pipeline `GET` of a 64 KiB value as fast as the socket takes them (no token) and never read a reply, for S seconds.',
+  summary:
+    'N RESP connections pipeline `GET` of a 64 KiB value as fast as the socket takes them (no token) and never read a reply, for S seconds.',
   maxSeconds: (settings) => settings.unreadSeconds + 30,
   async prepare(context) {
     const connection = await RespConnection.open(context.server.respPort);
@@ -70,8 +71,11 @@ export const respUnreadReplies: Attack = {
       tried: `${settings.unreadConnections} connections, ${total.toLocaleString('en-US')} GETs queued by the attacker in ${((performance.now() - started) / 1000).toFixed(1)} s`,
       tally,
       details: [
-        ['GETs that left the attacker (in the server or in kernel socket buffers)', `about ${Math.floor((accepted / batch.length) * BATCH).toLocaleString('en-US')} (${mib(accepted)} of commands)`],
-        ['connections closed from the server\'s side', String(closedByServer)],
+        [
+          'GETs that left the attacker (in the server or in kernel socket buffers)',
+          `about ${Math.floor((accepted / batch.length) * BATCH).toLocaleString('en-US')} (${mib(accepted)} of commands)`,
+        ],
+        ["connections closed from the server's side", String(closedByServer)],
       ],
     };
   },

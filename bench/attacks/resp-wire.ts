@@ -44,7 +44,8 @@ export class RespReplyReader {
     while (pos < data.length) {
       if (this.skip > 0) {
         const take = Math.min(this.skip, data.length - pos);
-        if (this.bulkIsTop && this.topText.length < TEXT_CAPTURE) this.topText += data.toString('latin1', pos, pos + Math.min(take, TEXT_CAPTURE));
+        if (this.bulkIsTop && this.topText.length < TEXT_CAPTURE)
+          this.topText += data.toString('latin1', pos, pos + Math.min(take, TEXT_CAPTURE));
         pos += take;
         this.skip -= take;
         if (this.skip === 0) {

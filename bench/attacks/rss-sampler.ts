@@ -87,7 +87,13 @@ export class RssSampler {
       this.peakKiB = Math.max(this.peakKiB, reading.rss);
       this.hwmKiB = Math.max(this.hwmKiB, reading.hwm);
     }
-    return { startMiB: this.startKiB / 1024, peakMiB: this.peakKiB / 1024, hwmMiB: this.hwmKiB / 1024, samples: this.samples, maxGapMs: this.maxGapMs };
+    return {
+      startMiB: this.startKiB / 1024,
+      peakMiB: this.peakKiB / 1024,
+      hwmMiB: this.hwmKiB / 1024,
+      samples: this.samples,
+      maxGapMs: this.maxGapMs,
+    };
   }
 
   stop(): void {

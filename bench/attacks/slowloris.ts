@@ -18,7 +18,8 @@ interface Trickle {
 
 export const slowloris: Attack = {
   name: 'slowloris',
-  summary: 'N connections send a request one byte per second for S seconds: half never finish the headers (`GET`), half send full headers of a `PUT` with Content-Length 100000 (the p/ token) and trickle the body.',
+  summary:
+    'N connections send a request one byte per second for S seconds: half never finish the headers (`GET`), half send full headers of a `PUT` with Content-Length 100000 (the p/ token) and trickle the body.',
   maxSeconds: (settings) => settings.slowlorisSeconds + 30,
   async run(context: AttackContext): Promise<AttackFindings> {
     const { settings, server } = context;
@@ -44,9 +45,14 @@ export const slowloris: Attack = {
       );
     }
     const until = started + settings.slowlorisSeconds * 1000;
-    while (context.active() && performance.now() < until && trickles.some((trickle) => trickle.cutAfterMs === undefined)) {
+    while (
+      context.active() &&
+      performance.now() < until &&
+      trickles.some((trickle) => trickle.cutAfterMs === undefined)
+    ) {
       await sleep(1000);
-      for (const trickle of trickles) if (trickle.cutAfterMs === undefined && !trickle.socket.destroyed) trickle.socket.write('a');
+      for (const trickle of trickles)
+        if (trickle.cutAfterMs === undefined && !trickle.socket.destroyed) trickle.socket.write('a');
     }
     const group = (kind: Trickle['kind']) => {
       const members = trickles.filter((trickle) => trickle.kind === kind);

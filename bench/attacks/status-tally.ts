@@ -61,12 +61,22 @@ export class StatusTally {
     for (const hundreds of this.statuses.size > 0 ? [2, 3, 4, 5] : []) {
       const total = this.classCount(hundreds);
       if (total === 0 && hundreds === 3) continue;
-      const exact = [...this.statuses].filter(([status]) => Math.floor(status / 100) === hundreds).sort(([a], [b]) => a - b);
-      parts.push(`${hundreds}xx ${total}${exact.length > 0 ? ` (${exact.map(([status, count]) => `${status}×${count}`).join(', ')})` : ''}`);
+      const exact = [...this.statuses]
+        .filter(([status]) => Math.floor(status / 100) === hundreds)
+        .sort(([a], [b]) => a - b);
+      parts.push(
+        `${hundreds}xx ${total}${exact.length > 0 ? ` (${exact.map(([status, count]) => `${status}×${count}`).join(', ')})` : ''}`,
+      );
     }
     if (this.respOk > 0) parts.push(`RESP replies ${this.respOk}`);
-    if (this.respErrors.size > 0) parts.push(`RESP errors ${this.respErrorCount} (${[...this.respErrors].map(([text, count]) => `"${text}"×${count}`).join(', ')})`);
-    if (this.failures.size > 0) parts.push(`no answer ${this.failureCount} (${[...this.failures].map(([kind, count]) => `${kind}×${count}`).join(', ')})`);
+    if (this.respErrors.size > 0)
+      parts.push(
+        `RESP errors ${this.respErrorCount} (${[...this.respErrors].map(([text, count]) => `"${text}"×${count}`).join(', ')})`,
+      );
+    if (this.failures.size > 0)
+      parts.push(
+        `no answer ${this.failureCount} (${[...this.failures].map(([kind, count]) => `${kind}×${count}`).join(', ')})`,
+      );
     return parts.length > 0 ? parts.join(', ') : '(no answers read)';
   }
 }

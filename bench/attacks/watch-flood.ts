@@ -20,13 +20,23 @@ interface Stream {
 
 export const watchFlood: Attack = {
   name: 'watch-flood',
-  summary: 'Writes W revisions of 4 KiB values (RESP SET, 1,000 keys), then opens N `GET /v1/watch?since=0&values=1` streams: half read for 10 ms once a second, half do not read; held for S seconds, then every stream is read for 1 s.',
+  summary:
+    'Writes W revisions of 4 KiB values (RESP SET, 1,000 keys), then opens N `GET /v1/watch?since=0&values=1` streams: half read for 10 ms once a second, half do not read; held for S seconds, then every stream is read for 1 s.',
   maxSeconds: (settings) => settings.watchSeconds + 30,
   async prepare(context) {
     const { settings, server } = context;
     const value = Buffer.alloc(settings.watchValueBytes, 'w');
-    const load = await loadThroughResp(server.respPort, settings.watchRevisions, (index) => ['SET', `w/${index % 1000}`, value]);
-    return [['prepared', `${load.commands} SETs of ${settings.watchValueBytes} B in ${load.seconds.toFixed(1)} s (${load.errors} errors${load.firstError ? `: ${load.firstError}` : ''})`]];
+    const load = await loadThroughResp(server.respPort, settings.watchRevisions, (index) => [
+      'SET',
+      `w/${index % 1000}`,
+      value,
+    ]);
+    return [
+      [
+        'prepared',
+        `${load.commands} SETs of ${settings.watchValueBytes} B in ${load.seconds.toFixed(1)} s (${load.errors} errors${load.firstError ? `: ${load.firstError}` : ''})`,
+      ],
+    ];
   },
   async run(context: AttackContext): Promise<AttackFindings> {
     const { settings, server } = context;
@@ -35,7 +45,14 @@ export const watchFlood: Attack = {
     const streams: Stream[] = [];
     for (let index = 0; index < settings.watchers; index++) {
       const socket = context.track(connect({ host: '127.0.0.1', port: server.httpPort }));
-      const stream: Stream = { socket, slow: index % 2 === 0, bytes: 0, status: 0, closedAfterMs: undefined, sawEnd: undefined };
+      const stream: Stream = {
+        socket,
+        slow: index % 2 === 0,
+        bytes: 0,
+        status: 0,
+        closedAfterMs: undefined,
+        sawEnd: undefined,
+      };
       streams.push(stream);
       socket.on('error', () => undefined);
       socket.on('close', () => {

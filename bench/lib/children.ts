@@ -101,11 +101,19 @@ export function startChild(name: string, command: string, args: readonly string[
         };
         const onExit = (exit: ChildExit) => {
           cleanup();
-          reject(new ChildStartError(`${name} exited (code ${exit.code}, signal ${exit.signal}) before printing ${pattern}.\n--- output of ${name} ---\n${tail}`));
+          reject(
+            new ChildStartError(
+              `${name} exited (code ${exit.code}, signal ${exit.signal}) before printing ${pattern}.\n--- output of ${name} ---\n${tail}`,
+            ),
+          );
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new ChildStartError(`${name} did not print ${pattern} within ${timeoutMs} ms.\n--- output of ${name} ---\n${tail}`));
+          reject(
+            new ChildStartError(
+              `${name} did not print ${pattern} within ${timeoutMs} ms.\n--- output of ${name} ---\n${tail}`,
+            ),
+          );
         }, timeoutMs);
         if (exitInfo !== undefined) return onExit(exitInfo);
         lineListeners.add(onLine);
@@ -204,7 +212,12 @@ export async function runToCompletion(
   timeoutMs: number,
   options: StartOptions = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const proc = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   const tracked: Child = {
     name,
     pid: proc.pid ?? -1,

@@ -22,7 +22,11 @@ export async function httpRequest(
 }
 
 /** Polls until `url` answers with a status accepted by `ready`, or throws after timeoutMs. */
-export async function waitForHttp(url: string, timeoutMs: number, ready: (status: number) => boolean = (s) => s < 500): Promise<void> {
+export async function waitForHttp(
+  url: string,
+  timeoutMs: number,
+  ready: (status: number) => boolean = (s) => s < 500,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastProblem = 'no answer';
   while (Date.now() < deadline) {
@@ -55,7 +59,9 @@ export async function sendAll(baseUrl: string, set: RequestSet, concurrency = 50
         (response) => {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+          response.on('end', () =>
+            resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+          );
           response.on('error', reject);
         },
       );

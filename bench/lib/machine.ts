@@ -47,5 +47,6 @@ export function loadAverage(): string {
 
 /** Installed version of a Debian package, or 'not installed'. */
 export function packageVersion(pkg: string): string {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: ${Version} is dpkg-query's own format syntax
   return tryExec('dpkg-query', ['-W', '-f=${Version}', pkg]) || 'not installed';
 }

@@ -28,24 +28,43 @@ export interface RespResult {
 export const RESP_CLIENTS = 50;
 export const RESP_KEYSPACE = 10_000;
 
-export async function runRedisBenchmark(target: RespTarget, test: RespTest, pipeline: number, requests: number): Promise<RespResult> {
+export async function runRedisBenchmark(
+  target: RespTarget,
+  test: RespTest,
+  pipeline: number,
+  requests: number,
+): Promise<RespResult> {
   const args = [
-    '-h', '127.0.0.1',
-    '-p', String(target.port),
-    '-c', String(RESP_CLIENTS),
-    '-d', '100',
-    '-r', String(RESP_KEYSPACE),
-    '-P', String(pipeline),
-    '-t', test,
-    '-n', String(requests),
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(target.port),
+    '-c',
+    String(RESP_CLIENTS),
+    '-d',
+    '100',
+    '-r',
+    String(RESP_KEYSPACE),
+    '-P',
+    String(pipeline),
+    '-t',
+    test,
+    '-n',
+    String(requests),
     '--csv',
   ];
   const shown = `redis-benchmark ${args.join(' ')}${target.password === undefined ? '' : ' -a TOKEN'}`;
   if (target.password !== undefined) args.push('-a', target.password);
   const run = await runToCompletion(`redis-benchmark ${test} -P ${pipeline}`, 'redis-benchmark', args, 10 * 60_000);
-  const lines = run.stdout.split('\n').map((line) => line.trim()).filter((line) => line.startsWith('"'));
+  const lines = run.stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith('"'));
   const header = lines[0]?.split(',').map((cell) => cell.replace(/"/g, '')) ?? [];
-  const data = lines.find((line) => line.toUpperCase().startsWith(`"${test.toUpperCase()}"`))?.split(',').map((cell) => cell.replace(/"/g, ''));
+  const data = lines
+    .find((line) => line.toUpperCase().startsWith(`"${test.toUpperCase()}"`))
+    ?.split(',')
+    .map((cell) => cell.replace(/"/g, ''));
   const column = (name: string) => {
     const index = header.indexOf(name);
     return index < 0 || data === undefined ? Number.NaN : Number(data[index]);
@@ -54,7 +73,10 @@ export async function runRedisBenchmark(target: RespTarget, test: RespTest, pipe
   // for servers without CONFIG is not one of them).
   const errorText = `${run.stdout}\n${run.stderr}`
     .split('\n')
-    .filter((line, index, all) => /Error from server|replied with error/i.test(line) || /replied with error/i.test(all[index - 1] ?? ''))
+    .filter(
+      (line, index, all) =>
+        /Error from server|replied with error/i.test(line) || /replied with error/i.test(all[index - 1] ?? ''),
+    )
     .join(' ')
     .trim();
   let problem = '';
@@ -104,7 +126,9 @@ export async function checkRespRoundTrip(target: RespTarget, key: string, value:
   const base = ['-h', '127.0.0.1', '-p', String(target.port)];
   if (target.password !== undefined) base.push('-a', target.password, '--no-auth-warning');
   const set = await runToCompletion('redis-cli SET', 'redis-cli', [...base, 'SET', key, value], 15_000);
-  if (set.code !== 0 || set.stdout.trim() !== 'OK') throw new Error(`redis-cli SET on port ${target.port}: ${set.stdout}${set.stderr}`);
+  if (set.code !== 0 || set.stdout.trim() !== 'OK')
+    throw new Error(`redis-cli SET on port ${target.port}: ${set.stdout}${set.stderr}`);
   const get = await runToCompletion('redis-cli GET', 'redis-cli', [...base, 'GET', key], 15_000);
-  if (get.code !== 0 || get.stdout.trim() !== value) throw new Error(`redis-cli GET on port ${target.port}: ${get.stdout}${get.stderr}`);
+  if (get.code !== 0 || get.stdout.trim() !== value)
+    throw new Error(`redis-cli GET on port ${target.port}: ${get.stdout}${get.stderr}`);
 }

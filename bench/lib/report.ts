@@ -77,11 +77,11 @@ function verdict(pass: boolean | undefined): string {
 }
 
 function renderTable(table: Table): string[] {
-  const escape = (cell: string) => cell.replace(/\|/g, '\\|');
+  const escapeCell = (cell: string) => cell.replace(/\|/g, '\\|');
   return [
-    `| ${table.headers.map(escape).join(' | ')} |`,
+    `| ${table.headers.map(escapeCell).join(' | ')} |`,
     `| ${table.headers.map(() => '---').join(' | ')} |`,
-    ...table.rows.map((row) => `| ${row.map(escape).join(' | ')} |`),
+    ...table.rows.map((row) => `| ${row.map(escapeCell).join(' | ')} |`),
   ];
 }
 
@@ -99,7 +99,13 @@ export function renderSuite(report: SuiteReport, header: RunHeader): string {
   ];
   for (const table of report.tables) lines.push(...renderTable(table), '');
   if (report.targets.length > 0) {
-    lines.push(...renderTable({ headers: ['target', 'measured', 'result'], rows: report.targets.map((t) => [t.target, t.measured, verdict(t.pass)]) }), '');
+    lines.push(
+      ...renderTable({
+        headers: ['target', 'measured', 'result'],
+        rows: report.targets.map((t) => [t.target, t.measured, verdict(t.pass)]),
+      }),
+      '',
+    );
   }
   for (const note of report.notes) lines.push(`Note: ${note}`, '');
   return lines.join('\n');

@@ -69,11 +69,14 @@ export class Session {
    */
   async httpSystems(entries: readonly HttpEntry[]): Promise<HttpFigures[]> {
     const pending = entries.filter((entry) => !this.httpFigures.has(entry.id));
-    for (const entry of entries) if (this.httpFigures.has(entry.id)) this.log(`${entry.id}: reusing the figures measured earlier in this run`);
+    for (const entry of entries)
+      if (this.httpFigures.has(entry.id)) this.log(`${entry.id}: reusing the figures measured earlier in this run`);
     const rounds = new Map<string, { system: string; get: LoadResult[]; put: LoadResult[] }>();
     for (let round = 1; round <= this.settings.rounds; round++) {
       for (const entry of pending) {
-        this.log(`${entry.id}: starting${this.settings.rounds > 1 ? ` (round ${round} of ${this.settings.rounds})` : ''}`);
+        this.log(
+          `${entry.id}: starting${this.settings.rounds > 1 ? ` (round ${round} of ${this.settings.rounds})` : ''}`,
+        );
         const system = await entry.start();
         try {
           const { get, put } = await this.measure(system);
@@ -114,12 +117,27 @@ export class Session {
   }
 
   private async load(system: HttpSystem, operation: string, set: HttpSystem['getSet']): Promise<LoadResult> {
-    const common = { baseUrl: system.baseUrl, set, connections: this.settings.connections, workDir: this.context.workDir };
+    const common = {
+      baseUrl: system.baseUrl,
+      set,
+      connections: this.settings.connections,
+      workDir: this.context.workDir,
+    };
     if (this.settings.warmupSeconds > 0) {
-      const warm = await runWrk({ ...common, durationSeconds: this.settings.warmupSeconds, label: `${system.name} ${operation} warm-up` });
-      this.log(`${system.name} ${operation} warm-up: ${Math.round(warm.rps)} req/s${warm.ok ? '' : ` (${warm.non2xx} non-2xx, ${warm.socketErrors} socket errors)`}`);
+      const warm = await runWrk({
+        ...common,
+        durationSeconds: this.settings.warmupSeconds,
+        label: `${system.name} ${operation} warm-up`,
+      });
+      this.log(
+        `${system.name} ${operation} warm-up: ${Math.round(warm.rps)} req/s${warm.ok ? '' : ` (${warm.non2xx} non-2xx, ${warm.socketErrors} socket errors)`}`,
+      );
     }
-    const result = await runWrk({ ...common, durationSeconds: this.settings.durationSeconds, label: `${system.name} ${operation}` });
+    const result = await runWrk({
+      ...common,
+      durationSeconds: this.settings.durationSeconds,
+      label: `${system.name} ${operation}`,
+    });
     this.log(
       `${system.name} ${operation}: ${Math.round(result.rps)} req/s, p99 ${result.latencyMs.p99.toFixed(2)} ms` +
         (result.ok ? '' : `, ERRORS: ${result.non2xx} non-2xx, ${result.socketErrors} socket errors`),

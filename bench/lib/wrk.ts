@@ -22,7 +22,13 @@ export interface LoadResult {
   readonly requests: number;
   readonly seconds: number;
   readonly rps: number;
-  readonly latencyMs: { readonly mean: number; readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number };
+  readonly latencyMs: {
+    readonly mean: number;
+    readonly p50: number;
+    readonly p90: number;
+    readonly p99: number;
+    readonly max: number;
+  };
   /** Answers outside 200..299. */
   readonly non2xx: number;
   /** Socket-level errors: connect, read, write, timeout. */
@@ -109,7 +115,8 @@ export async function runWrk(options: LoadOptions): Promise<LoadResult> {
   const linesFile = `${stem}.requests`;
   const scriptFile = `${stem}.lua`;
   for (const line of options.set.lines) {
-    if (/[\t\n\r]/.test(line.path) || /[\t\n\r]/.test(line.body)) throw new Error(`request line for ${line.path} contains a tab or newline`);
+    if (/[\t\n\r]/.test(line.path) || /[\t\n\r]/.test(line.body))
+      throw new Error(`request line for ${line.path} contains a tab or newline`);
   }
   writeFileSync(linesFile, options.set.lines.map((line) => `${line.path}\t${line.body}\n`).join(''));
   writeFileSync(scriptFile, luaScript(options.set, linesFile));

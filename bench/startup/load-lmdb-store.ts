@@ -36,4 +36,6 @@ for (let start = 0; start < keys.length; start += batch) {
 }
 const count = await engine.count();
 await engine.close();
-process.stdout.write(`loaded ${keyCount} keys in ${((Date.now() - started) / 1000).toFixed(1)} s; store holds ${count} keys\n`);
+process.stdout.write(
+  `loaded ${keyCount} keys in ${((Date.now() - started) / 1000).toFixed(1)} s; store holds ${count} keys\n`,
+);

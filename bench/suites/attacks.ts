@@ -21,7 +21,17 @@ import { watchFlood } from '../attacks/watch-flood.js';
 
 export const attacksBinaries: string[] = [];
 
-export const attacks: readonly Attack[] = [poisonTtl, watchFlood, respPartialArgs, respUnreadReplies, commandInfo, indexHotKey, authSpray, slowloris, diskFull];
+export const attacks: readonly Attack[] = [
+  poisonTtl,
+  watchFlood,
+  respPartialArgs,
+  respUnreadReplies,
+  commandInfo,
+  indexHotKey,
+  authSpray,
+  slowloris,
+  diskFull,
+];
 
 export const attackNames = attacks.map((attack) => attack.name);
 
@@ -44,7 +54,11 @@ function othersTroubleCell(figures: PhaseFigures | undefined): string {
 function pingCell(figures: PhaseFigures | undefined): string {
   if (figures === undefined) return 'n/a';
   const max = Math.max(figures.pings.max, figures.pingPendingMs);
-  const extra = [figures.pingTimeouts > 0 ? `${figures.pingTimeouts} timeouts (5 s)` : '', figures.pingErrors > 0 ? `${figures.pingErrors} errors` : '', figures.pingPendingMs > 1000 ? `one unanswered for ${formatMs(figures.pingPendingMs)} ms at the end` : ''].filter((part) => part !== '');
+  const extra = [
+    figures.pingTimeouts > 0 ? `${figures.pingTimeouts} timeouts (5 s)` : '',
+    figures.pingErrors > 0 ? `${figures.pingErrors} errors` : '',
+    figures.pingPendingMs > 1000 ? `one unanswered for ${formatMs(figures.pingPendingMs)} ms at the end` : '',
+  ].filter((part) => part !== '');
   return `${formatMs(max)}${extra.length > 0 ? ` (${extra.join(', ')})` : ''}`;
 }
 
@@ -57,7 +71,9 @@ function summaryRow(record: AttackRecord): string[] {
     record.answers,
     record.crashed,
     record.answersAfter,
-    rss === undefined ? 'n/a' : `${mibText(rss.startMiB)} → ${mibText(rss.peakMiB)}; after: ${record.rssAfter === undefined ? 'n/a' : record.rssAfter.peakMiB === 0 ? 'process gone' : mibText(record.rssAfter.peakMiB)} (HWM ${mibText(Math.max(rss.hwmMiB, record.rssAfter?.hwmMiB ?? 0))})`,
+    rss === undefined
+      ? 'n/a'
+      : `${mibText(rss.startMiB)} → ${mibText(rss.peakMiB)}; after: ${record.rssAfter === undefined ? 'n/a' : record.rssAfter.peakMiB === 0 ? 'process gone' : mibText(record.rssAfter.peakMiB)} (HWM ${mibText(Math.max(rss.hwmMiB, record.rssAfter?.hwmMiB ?? 0))})`,
     `${othersCell(record.baseline)} → ${othersCell(record.during)}`,
     othersTroubleCell(record.during),
     `${record.baseline === undefined ? 'n/a' : formatMs(record.baseline.pings.max)} → ${pingCell(record.during)}`,
@@ -72,8 +88,12 @@ export async function runAttacksSuite(session: Session, settings: AttackSettings
   const selected = attacks.filter((attack) => settings.attacks.includes(attack.name));
   for (let round = 1; round <= session.settings.rounds; round++) {
     for (const attack of selected) {
-      const record = await runAttack(attack, round, settings, context.repoRoot, context.workDir, (message) => session.log(message));
-      session.log(`${attack.name} (round ${round}): crashed ${record.crashed}; answers after: ${record.answersAfter}; RSS peak ${record.rssAttack?.peakMiB.toFixed(0) ?? 'n/a'} MiB; others p99 ${record.during?.gets.p99.toFixed(1) ?? 'n/a'} ms`);
+      const record = await runAttack(attack, round, settings, context.repoRoot, context.workDir, (message) =>
+        session.log(message),
+      );
+      session.log(
+        `${attack.name} (round ${round}): crashed ${record.crashed}; answers after: ${record.answersAfter}; RSS peak ${record.rssAttack?.peakMiB.toFixed(0) ?? 'n/a'} MiB; others p99 ${record.during?.gets.p99.toFixed(1) ?? 'n/a'} ms`,
+      );
       for (const problem of record.problems) session.log(`${attack.name}: ${problem}`);
       records.push(record);
     }
@@ -81,10 +101,18 @@ export async function runAttacksSuite(session: Session, settings: AttackSettings
   const notes: string[] = [];
   for (const record of records) {
     for (const problem of record.problems) notes.push(`${record.attack} round ${record.round}: ${problem}`);
-    if (record.serverOutputTail !== '') notes.push(`${record.attack} round ${record.round}: kvs output before it exited: ${record.serverOutputTail.replace(/\s+/g, ' ').slice(-600)}`);
-    if (record.rssAttack !== undefined && record.rssAttack.maxGapMs > 250) notes.push(`${record.attack} round ${record.round}: the harness sampled RSS with gaps up to ${record.rssAttack.maxGapMs.toFixed(0)} ms (its own event loop was busy); VmHWM is the kernel's exact peak.`);
+    if (record.serverOutputTail !== '')
+      notes.push(
+        `${record.attack} round ${record.round}: kvs output before it exited: ${record.serverOutputTail.replace(/\s+/g, ' ').slice(-600)}`,
+      );
+    if (record.rssAttack !== undefined && record.rssAttack.maxGapMs > 250)
+      notes.push(
+        `${record.attack} round ${record.round}: the harness sampled RSS with gaps up to ${record.rssAttack.maxGapMs.toFixed(0)} ms (its own event loop was busy); VmHWM is the kernel's exact peak.`,
+      );
   }
-  notes.push('The machine is shared: other processes may have used the cores during a run, so latency figures are noisy; compare the baseline column of the same row.');
+  notes.push(
+    'The machine is shared: other processes may have used the cores during a run, so latency figures are noisy; compare the baseline column of the same row.',
+  );
   return {
     suite: 'attacks',
     title: 'Attacks: hostile workloads against one kvs (lmdb)',
@@ -97,12 +125,26 @@ export async function runAttacksSuite(session: Session, settings: AttackSettings
     tables: [
       { headers: ['attack', 'what it does'], rows: selected.map((attack) => [attack.name, attack.summary]) },
       {
-        headers: ['attack', 'round', 'tried', 'answers', 'crashed', 'answers after', 'RSS MiB: attack start → peak; after: peak', 'others GET ms p50/p99/max: baseline → during', 'others during: trouble', 'PING max ms: baseline → during', 'attack s'],
+        headers: [
+          'attack',
+          'round',
+          'tried',
+          'answers',
+          'crashed',
+          'answers after',
+          'RSS MiB: attack start → peak; after: peak',
+          'others GET ms p50/p99/max: baseline → during',
+          'others during: trouble',
+          'PING max ms: baseline → during',
+          'attack s',
+        ],
         rows: records.map(summaryRow),
       },
       {
         headers: ['attack', 'round', 'figure', 'value'],
-        rows: records.flatMap((record) => record.details.map(([label, value]) => [record.attack, String(record.round), label, value])),
+        rows: records.flatMap((record) =>
+          record.details.map(([label, value]) => [record.attack, String(record.round), label, value]),
+        ),
       },
     ],
     targets: [],

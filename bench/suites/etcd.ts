@@ -17,28 +17,59 @@ export async function runEtcdSuite(session: Session): Promise<SuiteReport> {
   let kvs: HttpFigures | undefined;
   try {
     // The gateway's figures are measured on this suite's etcd (the keys live in its own namespace).
-    const entries: HttpEntry[] = [{ id: 'etcd-suite-gateway', start: async () => ({ ...etcdGateway(context, etcd), stop: async () => {} }) }];
+    const entries: HttpEntry[] = [
+      { id: 'etcd-suite-gateway', start: async () => ({ ...etcdGateway(context, etcd), stop: async () => {} }) },
+    ];
     if (!settings.peersOnly) {
       entries.push({
         id: 'kvs-on-etcd',
-        start: async () => kvsHttpSystem(context, await startKvs(context, { store: `etcd://${etcd.clientUrl.replace(/^http:\/\//, '')}` }), 'kvs --store etcd'),
+        start: async () =>
+          kvsHttpSystem(
+            context,
+            await startKvs(context, { store: `etcd://${etcd.clientUrl.replace(/^http:\/\//, '')}` }),
+            'kvs --store etcd',
+          ),
       });
     }
     [gateway, kvs] = (await session.httpSystems(entries)) as [HttpFigures, HttpFigures?];
   } finally {
     await etcd.stop();
   }
-  const figures: (HttpFigures | { system: string; missing: string })[] = [kvs ?? { system: 'kvs --store etcd', missing: 'not run (--peers-only)' }, gateway];
+  const figures: (HttpFigures | { system: string; missing: string })[] = [
+    kvs ?? { system: 'kvs --store etcd', missing: 'not run (--peers-only)' },
+    gateway,
+  ];
   const tables = [httpTable(figures)];
   if (kvs !== undefined) {
-    tables.push({ headers: ['ratio', 'GET', 'PUT'], rows: [['kvs on etcd / etcd gateway', formatRatio(rateRatio(kvs.get, gateway.get)), formatRatio(rateRatio(kvs.put, gateway.put))]] });
+    tables.push({
+      headers: ['ratio', 'GET', 'PUT'],
+      rows: [
+        [
+          'kvs on etcd / etcd gateway',
+          formatRatio(rateRatio(kvs.get, gateway.get)),
+          formatRatio(rateRatio(kvs.put, gateway.put)),
+        ],
+      ],
+    });
   }
   return {
     suite: 'etcd',
     title: 'kvs on etcd vs etcd JSON gateway',
-    method: [wrkMethod(settings.durationSeconds, settings.warmupSeconds, settings.connections, context.keys.length, settings.rounds), 'One single-member etcd (fsync per commit) serves both rows; kvs talks to it with --store etcd://.'],
+    method: [
+      wrkMethod(
+        settings.durationSeconds,
+        settings.warmupSeconds,
+        settings.connections,
+        context.keys.length,
+        settings.rounds,
+      ),
+      'One single-member etcd (fsync per commit) serves both rows; kvs talks to it with --store etcd://.',
+    ],
     tables,
     targets: [],
-    notes: [SHARED_CORES_NOTE, 'etcd, kvs and wrk all share the same cores here; across machines each would have its own.'],
+    notes: [
+      SHARED_CORES_NOTE,
+      'etcd, kvs and wrk all share the same cores here; across machines each would have its own.',
+    ],
   };
 }

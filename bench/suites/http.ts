@@ -18,12 +18,23 @@ export async function runHttpSuite(session: Session): Promise<SuiteReport> {
     { id: 'webdis', start: () => startWebdis(context) },
     { id: 'etcd-gateway', start: () => startEtcdGateway(context) },
   ];
-  const kvsEntry: HttpEntry = { id: 'kvs', start: async () => kvsHttpSystem(context, await startKvs(context), 'kvs (1 process, lmdb, durable)') };
+  const kvsEntry: HttpEntry = {
+    id: 'kvs',
+    start: async () => kvsHttpSystem(context, await startKvs(context), 'kvs (1 process, lmdb, durable)'),
+  };
   const measured = await session.httpSystems(settings.peersOnly ? peers : [kvsEntry, ...peers]);
-  const [kvs, node, webdis, etcd] = (settings.peersOnly ? [undefined, ...measured] : measured) as [HttpFigures | undefined, HttpFigures, HttpFigures, HttpFigures];
+  const [kvs, node, webdis, etcd] = (settings.peersOnly ? [undefined, ...measured] : measured) as [
+    HttpFigures | undefined,
+    HttpFigures,
+    HttpFigures,
+    HttpFigures,
+  ];
 
   const targets: TargetCheck[] = [];
-  const notes = [SHARED_CORES_NOTE, 'webdis PUT is not durable (redis without persistence); kvs and etcd PUTs are acknowledged after fsync.'];
+  const notes = [
+    SHARED_CORES_NOTE,
+    'webdis PUT is not durable (redis without persistence); kvs and etcd PUTs are acknowledged after fsync.',
+  ];
   if (kvs === undefined) {
     notes.push('kvs was not measured (--peers-only).');
   } else {
@@ -38,17 +49,36 @@ export async function runHttpSuite(session: Session): Promise<SuiteReport> {
       },
     );
   }
-  const figures: (HttpFigures | { system: string; missing: string })[] = [kvs ?? { system: 'kvs', missing: 'not run (--peers-only)' }, node, webdis, etcd];
-  const ratioRows = kvs === undefined ? [] : [
-    ['kvs / node:http', formatRatio(rateRatio(kvs.get, node.get)), formatRatio(rateRatio(kvs.put, node.put))],
-    ['kvs / webdis', formatRatio(rateRatio(kvs.get, webdis.get)), formatRatio(rateRatio(kvs.put, webdis.put))],
-    ['kvs / etcd gateway', formatRatio(rateRatio(kvs.get, etcd.get)), formatRatio(rateRatio(kvs.put, etcd.put))],
+  const figures: (HttpFigures | { system: string; missing: string })[] = [
+    kvs ?? { system: 'kvs', missing: 'not run (--peers-only)' },
+    node,
+    webdis,
+    etcd,
   ];
+  const ratioRows =
+    kvs === undefined
+      ? []
+      : [
+          ['kvs / node:http', formatRatio(rateRatio(kvs.get, node.get)), formatRatio(rateRatio(kvs.put, node.put))],
+          ['kvs / webdis', formatRatio(rateRatio(kvs.get, webdis.get)), formatRatio(rateRatio(kvs.put, webdis.put))],
+          ['kvs / etcd gateway', formatRatio(rateRatio(kvs.get, etcd.get)), formatRatio(rateRatio(kvs.put, etcd.put))],
+        ];
   return {
     suite: 'http',
     title: 'HTTP GET/PUT: kvs vs node:http, webdis, etcd',
-    method: [wrkMethod(settings.durationSeconds, settings.warmupSeconds, settings.connections, context.keys.length, settings.rounds)],
-    tables: ratioRows.length > 0 ? [httpTable(figures), { headers: ['ratio', 'GET', 'PUT'], rows: ratioRows }] : [httpTable(figures)],
+    method: [
+      wrkMethod(
+        settings.durationSeconds,
+        settings.warmupSeconds,
+        settings.connections,
+        context.keys.length,
+        settings.rounds,
+      ),
+    ],
+    tables:
+      ratioRows.length > 0
+        ? [httpTable(figures), { headers: ['ratio', 'GET', 'PUT'], rows: ratioRows }]
+        : [httpTable(figures)],
     targets,
     notes,
   };

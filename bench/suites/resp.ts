@@ -1,7 +1,14 @@
 // The resp suite: redis-benchmark GET/SET at pipeline depths 1 and 16 against kvs's RESP
 // listener, redis-server without persistence, and redis-server with an fsync per write.
 
-import { measureResp, checkRespRoundTrip, RESP_CLIENTS, RESP_KEYSPACE, type RespResult, type RespTarget } from '../lib/redis-benchmark.js';
+import {
+  measureResp,
+  checkRespRoundTrip,
+  RESP_CLIENTS,
+  RESP_KEYSPACE,
+  type RespResult,
+  type RespTarget,
+} from '../lib/redis-benchmark.js';
 import { formatMs, formatRate, formatRatio, type SuiteReport, type TargetCheck } from '../lib/report.js';
 import type { Session } from '../lib/session.js';
 import { startKvs } from '../systems/kvs.js';
@@ -26,7 +33,9 @@ async function measureTarget(session: Session, system: string, target: RespTarge
     // SET first: its random keys fill the keyspace that GET then reads.
     for (const test of ['set', 'get'] as const) {
       const result = await measureResp(target, test, pipeline, settings.warmupSeconds, settings.durationSeconds);
-      session.log(`${system} ${test.toUpperCase()} -P ${pipeline}: ${result.ok ? `${Math.round(result.rps)} req/s, p99 ${result.p99Ms} ms` : `ERRORS: ${result.problem}`}`);
+      session.log(
+        `${system} ${test.toUpperCase()} -P ${pipeline}: ${result.ok ? `${Math.round(result.rps)} req/s, p99 ${result.p99Ms} ms` : `ERRORS: ${result.problem}`}`,
+      );
       results.set(slot(test, pipeline), result);
     }
   }
@@ -80,7 +89,8 @@ export async function runRespSuite(session: Session): Promise<SuiteReport> {
   const kvs = figures.find((figure) => figure.system.startsWith('kvs'));
   const redis = figures.find((figure) => figure.system.startsWith('redis-server (no'));
   const redisAof = figures.find((figure) => figure.system.includes('always'));
-  const pick = (figure: RespFigures | undefined, test: string, pipeline: number) => figure?.results.get(slot(test, pipeline));
+  const pick = (figure: RespFigures | undefined, test: string, pipeline: number) =>
+    figure?.results.get(slot(test, pipeline));
   const targets: TargetCheck[] = [];
   const tables = [{ headers: ['system', 'operation', 'req/s', 'p50 ms', 'p99 ms', 'requests measured'], rows }];
   if (kvs !== undefined) {
@@ -92,13 +102,25 @@ export async function runRespSuite(session: Session): Promise<SuiteReport> {
     targets.push(
       check('GET -P 1 ≥ 0.9× redis-server', ratio(pick(kvs, 'get', 1), pick(redis, 'get', 1)), 0.9),
       check('GET -P 16 ≥ 0.4× redis-server', ratio(pick(kvs, 'get', 16), pick(redis, 'get', 16)), 0.4),
-      check('durable SET -P 1 ≥ 1.0× redis-server appendfsync always', ratio(pick(kvs, 'set', 1), pick(redisAof, 'set', 1)), 1.0),
+      check(
+        'durable SET -P 1 ≥ 1.0× redis-server appendfsync always',
+        ratio(pick(kvs, 'set', 1), pick(redisAof, 'set', 1)),
+        1.0,
+      ),
     );
-    const ratioRow = (label: string, peer: RespFigures | undefined) =>
-      [label, ...PIPELINES.flatMap((p) => [formatRatio(ratio(pick(kvs, 'get', p), pick(peer, 'get', p))), formatRatio(ratio(pick(kvs, 'set', p), pick(peer, 'set', p)))])];
+    const ratioRow = (label: string, peer: RespFigures | undefined) => [
+      label,
+      ...PIPELINES.flatMap((p) => [
+        formatRatio(ratio(pick(kvs, 'get', p), pick(peer, 'get', p))),
+        formatRatio(ratio(pick(kvs, 'set', p), pick(peer, 'set', p))),
+      ]),
+    ];
     tables.push({
       headers: ['ratio', 'GET -P 1', 'SET -P 1', 'GET -P 16', 'SET -P 16'],
-      rows: [ratioRow('kvs / redis-server (no persistence)', redis), ratioRow('kvs / redis-server appendfsync always', redisAof)],
+      rows: [
+        ratioRow('kvs / redis-server (no persistence)', redis),
+        ratioRow('kvs / redis-server appendfsync always', redisAof),
+      ],
     });
   }
   return {
@@ -112,7 +134,9 @@ export async function runRespSuite(session: Session): Promise<SuiteReport> {
     targets,
     notes: [
       'redis-benchmark (one process) and the server share the same cores; at -P 1 the client is often the limit.',
-      kvs === undefined ? 'kvs was not measured (--peers-only).' : 'kvs acknowledges each SET after its commit is flushed to disk (group commit), like appendfsync always.',
+      kvs === undefined
+        ? 'kvs was not measured (--peers-only).'
+        : 'kvs acknowledges each SET after its commit is flushed to disk (group commit), like appendfsync always.',
     ],
   };
 }

@@ -22,7 +22,12 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-async function timedStarts(session: Session, dataDir: string, runs: number, check?: (server: KvsServer) => Promise<void>): Promise<number[]> {
+async function timedStarts(
+  session: Session,
+  dataDir: string,
+  runs: number,
+  check?: (server: KvsServer) => Promise<void>,
+): Promise<number[]> {
   const times: number[] = [];
   for (let run = 0; run < runs; run++) {
     const server = await startKvs(session.context, { dataDir });
@@ -40,7 +45,12 @@ async function loadThroughEngine(session: Session, dataDir: string, keys: number
   const store = findLmdbStore(dataDir);
   const loader = join(session.context.repoRoot, 'dist', 'bench', 'startup', 'load-lmdb-store.js');
   session.log(`loading ${keys} keys into ${store} with ${loader}`);
-  const run = await runToCompletion('load-lmdb-store', process.execPath, [loader, '--path', store, '--keys', String(keys), '--prefix', PREFIX], 30 * 60_000);
+  const run = await runToCompletion(
+    'load-lmdb-store',
+    process.execPath,
+    [loader, '--path', store, '--keys', String(keys), '--prefix', PREFIX],
+    30 * 60_000,
+  );
   if (run.code !== 0) throw new Error(`load-lmdb-store failed (exit ${run.code}):\n${run.stderr.slice(-3000)}`);
   return run.stdout.trim();
 }
@@ -63,7 +73,8 @@ async function loadThroughHttp(session: Session, server: KvsServer, keys: number
         body: JSON.stringify({ operations }),
         timeoutMs: 120_000,
       });
-      if (answer.status !== 200) throw new Error(`POST /v1/txn answered ${answer.status}: ${answer.body.slice(0, 300)}`);
+      if (answer.status !== 200)
+        throw new Error(`POST /v1/txn answered ${answer.status}: ${answer.body.slice(0, 300)}`);
       if (start % 100_000 === 0) session.log(`http loader: ${start + operations.length} keys`);
     }
   };
@@ -74,7 +85,14 @@ async function loadThroughHttp(session: Session, server: KvsServer, keys: number
 export async function runStartupSuite(session: Session): Promise<SuiteReport> {
   const { context, settings } = session;
   if (settings.peersOnly) {
-    return { suite: 'startup', title: 'Start-up time', method: [], tables: [], targets: [], notes: ['not run (--peers-only).'] };
+    return {
+      suite: 'startup',
+      title: 'Start-up time',
+      method: [],
+      tables: [],
+      targets: [],
+      notes: ['not run (--peers-only).'],
+    };
   }
   const runs = settings.startupRuns;
   const keyCount = settings.startupKeys;
@@ -95,7 +113,8 @@ export async function runStartupSuite(session: Session): Promise<SuiteReport> {
       headers: { Authorization: `Bearer ${first.token}`, 'Content-Type': 'application/octet-stream' },
       body: 'probe',
     });
-    if (probe.status < 200 || probe.status > 299) throw new Error(`probe PUT answered ${probe.status}: ${probe.body.slice(0, 300)}`);
+    if (probe.status < 200 || probe.status > 299)
+      throw new Error(`probe PUT answered ${probe.status}: ${probe.body.slice(0, 300)}`);
     loadSummary = settings.startupLoader === 'http' ? await loadThroughHttp(session, first, keyCount) : '';
   } finally {
     await first.stop();
@@ -109,16 +128,25 @@ export async function runStartupSuite(session: Session): Promise<SuiteReport> {
     for (const key of [...sample, `${PREFIX}probe`]) {
       const answer = await httpRequest(`${server.baseUrl}/v1/kv/${key}`);
       const expected = key.endsWith('probe') ? 'probe' : context.value;
-      if (answer.status !== 200 || answer.body !== expected) throw new Error(`after loading, GET ${key} answered ${answer.status} ${answer.body.slice(0, 200)}`);
+      if (answer.status !== 200 || answer.body !== expected)
+        throw new Error(`after loading, GET ${key} answered ${answer.status} ${answer.body.slice(0, 200)}`);
     }
   });
 
   const emptyMedian = median(emptyTimes);
   const loadedMedian = median(loadedTimes);
-  const row = (label: string, times: number[]) => [label, times.map((t) => formatMs(t)).join(', '), formatMs(median(times))];
+  const row = (label: string, times: number[]) => [
+    label,
+    times.map((t) => formatMs(t)).join(', '),
+    formatMs(median(times)),
+  ];
   const targets: TargetCheck[] = [];
   if (keyCount >= 1_000_000) {
-    targets.push({ target: `start-up with ${keyCount.toLocaleString('en-US')} keys < 1 s`, measured: `${formatMs(loadedMedian)} ms`, pass: loadedMedian < 1000 });
+    targets.push({
+      target: `start-up with ${keyCount.toLocaleString('en-US')} keys < 1 s`,
+      measured: `${formatMs(loadedMedian)} ms`,
+      pass: loadedMedian < 1000,
+    });
   }
   return {
     suite: 'startup',
@@ -133,9 +161,15 @@ export async function runStartupSuite(session: Session): Promise<SuiteReport> {
         headers: ['store', 'runs (ms)', 'median ms'],
         rows: [row('empty', emptyTimes), row(`${keyCount.toLocaleString('en-US')} keys`, loadedTimes)],
       },
-      { headers: ['ratio', 'value'], rows: [[`median with keys / median empty`, `${(loadedMedian / emptyMedian).toFixed(2)}×`]] },
+      {
+        headers: ['ratio', 'value'],
+        rows: [[`median with keys / median empty`, `${(loadedMedian / emptyMedian).toFixed(2)}×`]],
+      },
     ],
     targets,
-    notes: keyCount < 1_000_000 ? [`only ${keyCount} keys were stored (--startup-keys); the 1 s target is for 1,000,000.`] : [],
+    notes:
+      keyCount < 1_000_000
+        ? [`only ${keyCount} keys were stored (--startup-keys); the 1 s target is for 1,000,000.`]
+        : [],
   };
 }

@@ -18,13 +18,20 @@ export async function startEtcd(context: BenchContext): Promise<EtcdServer> {
   const clientUrl = `http://127.0.0.1:${clientPort}`;
   const peerUrl = `http://127.0.0.1:${peerPort}`;
   const child = startChild('etcd', 'etcd', [
-    '--name', 'n1',
-    '--data-dir', dir,
-    '--listen-client-urls', clientUrl,
-    '--advertise-client-urls', clientUrl,
-    '--listen-peer-urls', peerUrl,
-    '--initial-advertise-peer-urls', peerUrl,
-    '--initial-cluster', `n1=${peerUrl}`,
+    '--name',
+    'n1',
+    '--data-dir',
+    dir,
+    '--listen-client-urls',
+    clientUrl,
+    '--advertise-client-urls',
+    clientUrl,
+    '--listen-peer-urls',
+    peerUrl,
+    '--initial-advertise-peer-urls',
+    peerUrl,
+    '--initial-cluster',
+    `n1=${peerUrl}`,
   ]);
   try {
     await Promise.race([
@@ -49,15 +56,27 @@ export function etcdGateway(context: BenchContext, etcd: EtcdServer): HttpSystem
   return {
     name: 'etcd gateway',
     baseUrl,
-    getSet: { method: 'POST', headers, lines: context.keys.map((key) => ({ path: '/v3/kv/range', body: JSON.stringify({ key: b64(key) }) })) },
+    getSet: {
+      method: 'POST',
+      headers,
+      lines: context.keys.map((key) => ({ path: '/v3/kv/range', body: JSON.stringify({ key: b64(key) }) })),
+    },
     putSet: {
       method: 'POST',
       headers,
-      lines: context.keys.map((key) => ({ path: '/v3/kv/put', body: JSON.stringify({ key: b64(key), value: b64(context.value) }) })),
+      lines: context.keys.map((key) => ({
+        path: '/v3/kv/put',
+        body: JSON.stringify({ key: b64(key), value: b64(context.value) }),
+      })),
     },
     async checkGet(key) {
-      const answer = await httpRequest(`${baseUrl}/v3/kv/range`, { method: 'POST', headers, body: JSON.stringify({ key: b64(key) }) });
-      const found = answer.status === 200 ? (JSON.parse(answer.body) as { kvs?: { value?: string }[] }).kvs?.[0]?.value : undefined;
+      const answer = await httpRequest(`${baseUrl}/v3/kv/range`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ key: b64(key) }),
+      });
+      const found =
+        answer.status === 200 ? (JSON.parse(answer.body) as { kvs?: { value?: string }[] }).kvs?.[0]?.value : undefined;
       if (found === undefined || Buffer.from(found, 'base64').toString() !== context.value) {
         throw new Error(`etcd range ${key}: ${answer.status} ${answer.body.slice(0, 200)}`);
       }

@@ -39,7 +39,18 @@ export function requireKvsBuilt(repoRoot: string): void {
 }
 
 export function kvsArgs(context: BenchContext, dataDir: string, tokenFile: string, options: KvsOptions): string[] {
-  const args = [join(context.repoRoot, 'bin', 'kvs.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--data', dataDir, '--token-file', tokenFile];
+  const args = [
+    join(context.repoRoot, 'bin', 'kvs.js'),
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--data',
+    dataDir,
+    '--token-file',
+    tokenFile,
+  ];
   if (options.workers !== undefined) args.push('--workers', String(options.workers));
   if (options.resp) args.push('--resp-port', '0');
   if (options.store !== undefined) args.push('--store', options.store);
@@ -59,7 +70,9 @@ export async function startKvs(context: BenchContext, options: KvsOptions = {}):
   mkdirSync(dataDir, { recursive: true });
   const tokenFile = writeTokenFile(home);
   const started = process.hrtime.bigint();
-  const child = startChild('kvs', process.execPath, kvsArgs(context, dataDir, tokenFile, options), { cwd: context.repoRoot });
+  const child = startChild('kvs', process.execPath, kvsArgs(context, dataDir, tokenFile, options), {
+    cwd: context.repoRoot,
+  });
   const timeout = options.readyTimeoutMs ?? 60_000;
   // Both lines are awaited at once: their order is not specified.
   const httpReady = child.waitForLine(/kvs ready: (http:\/\/\S+)/, timeout).then((match) => {
@@ -101,7 +114,8 @@ export function kvsHttpSystem(context: BenchContext, server: KvsServer, name: st
     },
     async checkGet(key) {
       const answer = await httpRequest(server.baseUrl + path(key));
-      if (answer.status !== 200 || answer.body !== context.value) throw new Error(`kvs GET ${path(key)}: ${answer.status} ${answer.body.slice(0, 200)}`);
+      if (answer.status !== 200 || answer.body !== context.value)
+        throw new Error(`kvs GET ${path(key)}: ${answer.status} ${answer.body.slice(0, 200)}`);
     },
     stop: () => server.stop(),
   };

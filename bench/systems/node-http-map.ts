@@ -20,7 +20,8 @@ export async function startNodeHttpMap(context: BenchContext): Promise<HttpSyste
     putSet: { method: 'PUT', headers, lines: context.keys.map((key) => ({ path: `/${key}`, body: context.value })) },
     async checkGet(key) {
       const answer = await httpRequest(`${baseUrl}/${key}`);
-      if (answer.status !== 200 || answer.body !== context.value) throw new Error(`node-http-map GET /${key}: ${answer.status} ${answer.body.slice(0, 200)}`);
+      if (answer.status !== 200 || answer.body !== context.value)
+        throw new Error(`node-http-map GET /${key}: ${answer.status} ${answer.body.slice(0, 200)}`);
     },
     stop: async () => void (await stopChild(child)),
   };

@@ -16,12 +16,17 @@ export async function startRedis(context: BenchContext, durable: boolean): Promi
   const port = await freePort();
   const persistence = durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
   const child = startChild(durable ? 'redis-server (appendfsync always)' : 'redis-server', 'redis-server', [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--save', '',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
     ...persistence,
-    '--dir', dir,
-    '--daemonize', 'no',
+    '--dir',
+    dir,
+    '--daemonize',
+    'no',
   ]);
   await child.waitForLine(/Ready to accept connections/, 15_000);
   return { port, durable, stop: async () => void (await stopChild(child)) };

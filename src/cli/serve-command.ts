@@ -5,7 +5,7 @@ import { ConfigError, defaultConfig, parseStore, validateConfig, type Config } f
 import { defaultLimits, type Limits } from '../core/limits.js';
 
 function envName(flag: string): string {
-  return 'KVS_' + flag.replace(/^--/, '').replace(/-/g, '_').toUpperCase();
+  return `KVS_${flag.replace(/^--/, '').replace(/-/g, '_').toUpperCase()}`;
 }
 
 function option(flags: string, description: string, defaultValue?: string | boolean): Option {
@@ -16,7 +16,8 @@ function option(flags: string, description: string, defaultValue?: string | bool
 
 function integer(name: string): (text: string) => number {
   return (text: string) => {
-    if (!/^\d+$/.test(text.trim())) throw new ConfigError(`${name} must be a whole number (got ${JSON.stringify(text)})`);
+    if (!/^\d+$/.test(text.trim()))
+      throw new ConfigError(`${name} must be a whole number (got ${JSON.stringify(text)})`);
     return Number(text);
   };
 }
@@ -33,29 +34,79 @@ const limitFlags: [keyof Limits, string, string][] = [
   ['maxListLimit', '--max-list-limit <n>', 'largest page of GET /v1/kv'],
   ['watchBufferEvents', '--watch-buffer-events <n>', 'events buffered for a slow watcher before it is disconnected'],
   ['watchBufferBytes', '--watch-buffer-bytes <n>', 'bytes buffered for a slow watcher before it is disconnected'],
-  ['watchBufferTotalBytes', '--watch-buffer-total-bytes <n>', 'bytes buffered for all watchers of a process before those with a backlog are disconnected'],
+  [
+    'watchBufferTotalBytes',
+    '--watch-buffer-total-bytes <n>',
+    'bytes buffered for all watchers of a process before those with a backlog are disconnected',
+  ],
   ['authFailures', '--auth-failures <n>', 'failed authentications per client per window before 429'],
   ['authFailureWindowMs', '--auth-failure-window-ms <n>', 'window of the failed-authentication limit'],
-  ['authFailuresGlobal', '--auth-failures-global <n>', 'failed authentications from all clients per window before every client gets 429'],
-  ['authTrackedClients', '--auth-tracked-clients <n>', 'most client addresses the failure limit remembers (about 450 bytes each)'],
+  [
+    'authFailuresGlobal',
+    '--auth-failures-global <n>',
+    'failed authentications from all clients per window before every client gets 429',
+  ],
+  [
+    'authTrackedClients',
+    '--auth-tracked-clients <n>',
+    'most client addresses the failure limit remembers (about 450 bytes each)',
+  ],
   ['maxRespRequestBytes', '--max-resp-request-bytes <n>', 'largest RESP command, in bytes'],
   ['maxRespArguments', '--max-resp-arguments <n>', 'most arguments of one RESP command'],
-  ['maxRespOutputBytes', '--max-resp-output-bytes <n>', 'unsent RESP replies one connection may hold before it is disconnected, in bytes'],
-  ['maxRespClientsBytes', '--max-resp-clients-bytes <n>', 'bytes all RESP connections together may hold before the largest is disconnected'],
+  [
+    'maxRespOutputBytes',
+    '--max-resp-output-bytes <n>',
+    'unsent RESP replies one connection may hold before it is disconnected, in bytes',
+  ],
+  [
+    'maxRespClientsBytes',
+    '--max-resp-clients-bytes <n>',
+    'bytes all RESP connections together may hold before the largest is disconnected',
+  ],
 ];
 
 export function serveCommand(): Command {
   const command = new Command('serve')
-    .description('Start the kvs server (HTTP, and RESP with --resp-port). Every flag can also be set as KVS_<FLAG>, e.g. KVS_PORT=9000.')
+    .description(
+      'Start the kvs server (HTTP, and RESP with --resp-port). Every flag can also be set as KVS_<FLAG>, e.g. KVS_PORT=9000.',
+    )
     .addOption(option('--host <address>', 'address to listen on', defaultConfig.host))
-    .addOption(option('--port <n>', 'HTTP port (0 = any free port)', String(defaultConfig.port)).argParser(integer('--port')))
+    .addOption(
+      option('--port <n>', 'HTTP port (0 = any free port)', String(defaultConfig.port)).argParser(integer('--port')),
+    )
     .addOption(option('--data <dir>', 'data directory (lmdb store, default token file)', defaultConfig.dataDir))
-    .addOption(option('--token-file <file>', 'token file (TOKEN [read|write|admin] [PREFIX,...] per line; a seed auth.txt works); default DATA/tokens, created with a new admin token at first start'))
+    .addOption(
+      option(
+        '--token-file <file>',
+        'token file (TOKEN [read|write|admin] [PREFIX,...] per line; a seed auth.txt works); default DATA/tokens, created with a new admin token at first start',
+      ),
+    )
     .addOption(option('--private', 'reads need a token too (default: reads are public, writes need a token)'))
-    .addOption(option('--resp-port <n>', 'also speak the Redis protocol (RESP2/RESP3) on this port (off unless given; 0 = any free port)').argParser(integer('--resp-port')))
-    .addOption(option('--workers <n>', 'number of server processes sharing the port and the store', '1').argParser(integer('--workers')))
-    .addOption(option('--store <store>', 'storage engine: lmdb (embedded, default) | memory (not durable) | etcd://host:2379[,host:2379...] (etcds:// for TLS)', 'lmdb'))
-    .addOption(option('--durability <mode>', 'strict: acknowledge writes after fsync; relaxed: after commit (faster, may lose recent writes on power loss)', defaultConfig.durability).choices(['strict', 'relaxed']))
+    .addOption(
+      option(
+        '--resp-port <n>',
+        'also speak the Redis protocol (RESP2/RESP3) on this port (off unless given; 0 = any free port)',
+      ).argParser(integer('--resp-port')),
+    )
+    .addOption(
+      option('--workers <n>', 'number of server processes sharing the port and the store', '1').argParser(
+        integer('--workers'),
+      ),
+    )
+    .addOption(
+      option(
+        '--store <store>',
+        'storage engine: lmdb (embedded, default) | memory (not durable) | etcd://host:2379[,host:2379...] (etcds:// for TLS)',
+        'lmdb',
+      ),
+    )
+    .addOption(
+      option(
+        '--durability <mode>',
+        'strict: acknowledge writes after fsync; relaxed: after commit (faster, may lose recent writes on power loss)',
+        defaultConfig.durability,
+      ).choices(['strict', 'relaxed']),
+    )
     .addOption(option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM); needs --tls-key'))
     .addOption(option('--tls-key <file>', 'private key (PEM) for --tls-cert'))
     .addOption(option('--etcd-prefix <prefix>', 'key prefix of this kvs namespace inside etcd', 'kvs/'))
@@ -64,13 +115,39 @@ export function serveCommand(): Command {
     .addOption(option('--etcd-ca <file>', 'CA certificate for etcds:// endpoints'))
     .addOption(option('--etcd-cert <file>', 'client certificate for etcds:// endpoints'))
     .addOption(option('--etcd-key <file>', 'client key for etcds:// endpoints'))
-    .addOption(option('--log-length <n>', 'revisions kept in the change log (how far back a watch can resume)', String(defaultConfig.logLength)).argParser(integer('--log-length')))
-    .addOption(option('--log-value-max <n>', 'values up to this many bytes are included in watch events', String(defaultConfig.logValueMax)).argParser(integer('--log-value-max')))
-    .addOption(option('--watch-heartbeat-ms <n>', 'interval of keep-alive comments on watch streams', String(defaultConfig.watchHeartbeatMs)).argParser(integer('--watch-heartbeat-ms')))
-    .addOption(option('--sweep-interval-ms <n>', 'how often expired keys are removed in the background', String(defaultConfig.sweepIntervalMs)).argParser(integer('--sweep-interval-ms')))
+    .addOption(
+      option(
+        '--log-length <n>',
+        'revisions kept in the change log (how far back a watch can resume)',
+        String(defaultConfig.logLength),
+      ).argParser(integer('--log-length')),
+    )
+    .addOption(
+      option(
+        '--log-value-max <n>',
+        'values up to this many bytes are included in watch events',
+        String(defaultConfig.logValueMax),
+      ).argParser(integer('--log-value-max')),
+    )
+    .addOption(
+      option(
+        '--watch-heartbeat-ms <n>',
+        'interval of keep-alive comments on watch streams',
+        String(defaultConfig.watchHeartbeatMs),
+      ).argParser(integer('--watch-heartbeat-ms')),
+    )
+    .addOption(
+      option(
+        '--sweep-interval-ms <n>',
+        'how often expired keys are removed in the background',
+        String(defaultConfig.sweepIntervalMs),
+      ).argParser(integer('--sweep-interval-ms')),
+    )
     .addOption(option('--access-log', 'log every request to stderr (never tokens)'));
   for (const [name, flags, description] of limitFlags) {
-    command.addOption(option(flags, `${description} (default ${defaultLimits[name]})`).argParser(integer(flags.split(' ')[0]!)));
+    command.addOption(
+      option(flags, `${description} (default ${defaultLimits[name]})`).argParser(integer(flags.split(' ')[0]!)),
+    );
   }
   command.action(async (flags: Record<string, unknown>) => {
     try {
@@ -89,7 +166,8 @@ export function serveCommand(): Command {
 }
 
 export function configFromFlags(flags: Record<string, unknown>): Config {
-  const text = (name: string): string | undefined => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined);
+  const text = (name: string): string | undefined =>
+    typeof flags[name] === 'string' ? (flags[name] as string) : undefined;
   const limits: Record<string, number> = { ...defaultLimits };
   for (const [name] of limitFlags) if (typeof flags[name] === 'number') limits[name] = flags[name] as number;
   return validateConfig({
@@ -113,10 +191,20 @@ export function configFromFlags(flags: Record<string, unknown>): Config {
     tlsCert: text('tlsCert'),
     tlsKey: text('tlsKey'),
     limits: limits as unknown as Limits,
-    logLength: typeof flags.logLength === 'number' ? flags.logLength : Number(flags.logLength ?? defaultConfig.logLength),
-    logValueMax: typeof flags.logValueMax === 'number' ? flags.logValueMax : Number(flags.logValueMax ?? defaultConfig.logValueMax),
-    watchHeartbeatMs: typeof flags.watchHeartbeatMs === 'number' ? flags.watchHeartbeatMs : Number(flags.watchHeartbeatMs ?? defaultConfig.watchHeartbeatMs),
-    sweepIntervalMs: typeof flags.sweepIntervalMs === 'number' ? flags.sweepIntervalMs : Number(flags.sweepIntervalMs ?? defaultConfig.sweepIntervalMs),
+    logLength:
+      typeof flags.logLength === 'number' ? flags.logLength : Number(flags.logLength ?? defaultConfig.logLength),
+    logValueMax:
+      typeof flags.logValueMax === 'number'
+        ? flags.logValueMax
+        : Number(flags.logValueMax ?? defaultConfig.logValueMax),
+    watchHeartbeatMs:
+      typeof flags.watchHeartbeatMs === 'number'
+        ? flags.watchHeartbeatMs
+        : Number(flags.watchHeartbeatMs ?? defaultConfig.watchHeartbeatMs),
+    sweepIntervalMs:
+      typeof flags.sweepIntervalMs === 'number'
+        ? flags.sweepIntervalMs
+        : Number(flags.sweepIntervalMs ?? defaultConfig.sweepIntervalMs),
     accessLog: flags.accessLog === true,
   });
 }

@@ -13,7 +13,13 @@ export class KvsClientError extends Error {
   /** Every other field of the server's error object (limit, currentVersion, failed, ...). */
   readonly details: Readonly<Record<string, unknown>>;
 
-  constructor(status: number, code: string, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    details: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'KvsClientError';
     this.status = status;
@@ -41,7 +47,9 @@ export async function errorFromResponse(response: Response): Promise<KvsClientEr
   return new KvsClientError(response.status, `http_${response.status}`, message);
 }
 
-function isErrorBody(value: unknown): value is { error: { code: string; message?: unknown } & Record<string, unknown> } {
+function isErrorBody(
+  value: unknown,
+): value is { error: { code: string; message?: unknown } & Record<string, unknown> } {
   if (typeof value !== 'object' || value === null || !('error' in value)) return false;
   const error = (value as { error: unknown }).error;
   return typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string';

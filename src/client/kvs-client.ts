@@ -97,7 +97,13 @@ export class KvsClient {
   async delete(key: string, options: DeleteOptions = {}): Promise<boolean> {
     const headers: Record<string, string> = {};
     if (options.ifVersion !== undefined) headers['if-match'] = `"${options.ifVersion}"`;
-    const response = await this.request({ method: 'DELETE', path: keyPath(key), headers, signal: options.signal, accept: [404] });
+    const response = await this.request({
+      method: 'DELETE',
+      path: keyPath(key),
+      headers,
+      signal: options.signal,
+      accept: [404],
+    });
     if (response.status === 404) {
       const error = await errorFromResponse(response);
       if (error.code === 'not_found') return false;
@@ -188,7 +194,10 @@ export class KvsClient {
               since: options.since === undefined ? undefined : String(options.since),
               values: options.values ? '1' : undefined,
             },
-            headers: { accept: 'text/event-stream', ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }) },
+            headers: {
+              accept: 'text/event-stream',
+              ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }),
+            },
             signal: stop.signal,
           });
           if (response.body === null) throw invalidResponse('watch stream without a body');
@@ -225,17 +234,30 @@ export class KvsClient {
    */
   async seedGet(keys: readonly string[], options: RequestOptions = {}): Promise<SeedValue | undefined> {
     if (keys.length === 0) throw new KvsClientError(0, 'invalid_key', 'seedGet needs at least one key');
-    const response = await this.request({ method: 'GET', path: '/', query: { k: keys.join(',') }, signal: options.signal, accept: [404] });
+    const response = await this.request({
+      method: 'GET',
+      path: '/',
+      query: { k: keys.join(',') },
+      signal: options.signal,
+      accept: [404],
+    });
     if (response.status === 404) {
       await response.arrayBuffer();
       return undefined;
     }
     const value = Buffer.from(await response.arrayBuffer());
-    return { key: response.headers.get('kvs-key') ?? keys[0]!, value, contentType: response.headers.get('content-type') ?? '' };
+    return {
+      key: response.headers.get('kvs-key') ?? keys[0]!,
+      value,
+      contentType: response.headers.get('content-type') ?? '',
+    };
   }
 
   /** The seed's `POST /` form: every pair saved in one atomic transaction. */
-  async seedPost(pairs: Readonly<Record<string, string>> | Iterable<readonly [string, string]>, options: RequestOptions = {}): Promise<void> {
+  async seedPost(
+    pairs: Readonly<Record<string, string>> | Iterable<readonly [string, string]>,
+    options: RequestOptions = {},
+  ): Promise<void> {
     const form = new URLSearchParams();
     const entries = Symbol.iterator in pairs ? (pairs as Iterable<readonly [string, string]>) : Object.entries(pairs);
     for (const [key, value] of entries) form.append(key, value);
@@ -263,7 +285,13 @@ export class KvsClient {
       response = await this.fetchImpl(url, { method: spec.method, headers, body: spec.body, signal: spec.signal });
     } catch (error) {
       if (spec.signal?.aborted) throw error;
-      throw new KvsClientError(0, 'connection_failed', `cannot reach ${this.url}: ${describeFetchFailure(error)}`, {}, { cause: error });
+      throw new KvsClientError(
+        0,
+        'connection_failed',
+        `cannot reach ${this.url}: ${describeFetchFailure(error)}`,
+        {},
+        { cause: error },
+      );
     }
     if (response.ok || spec.accept?.includes(response.status)) return response;
     throw await errorFromResponse(response);
@@ -345,7 +373,8 @@ async function readJson(response: Response): Promise<unknown> {
 }
 
 function asRecord(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidResponse(`${what} is not an object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalidResponse(`${what} is not an object`);
   return value as Record<string, unknown>;
 }
 

@@ -77,7 +77,11 @@ export class SseParser {
 
   private dispatch(): SseMessage | undefined {
     const message = this.hasData
-      ? { event: this.eventType === '' ? 'message' : this.eventType, data: this.data.join('\n'), lastEventId: this.lastEventId }
+      ? {
+          event: this.eventType === '' ? 'message' : this.eventType,
+          data: this.data.join('\n'),
+          lastEventId: this.lastEventId,
+        }
       : undefined;
     this.eventType = '';
     this.data = [];

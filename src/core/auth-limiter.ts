@@ -55,8 +55,10 @@ export class AuthFailureLimiter {
     const now = this.clock();
     let until = 0;
     const own = this.failures.get(client);
-    if (own !== undefined && now - own.start < this.windowMs && own.count >= this.limit) until = own.start + this.windowMs;
-    if (now - this.global.start < this.windowMs && this.global.count >= this.globalLimit) until = Math.max(until, this.global.start + this.windowMs);
+    if (own !== undefined && now - own.start < this.windowMs && own.count >= this.limit)
+      until = own.start + this.windowMs;
+    if (now - this.global.start < this.windowMs && this.global.count >= this.globalLimit)
+      until = Math.max(until, this.global.start + this.windowMs);
     return until === 0 ? 0 : Math.max(1, Math.ceil((until - now) / 1000));
   }
 

@@ -72,16 +72,29 @@ export class ConfigError extends Error {
 }
 
 /** Parses `--store`: lmdb | memory | etcd://h1:2379,h2:2379 (etcds:// for TLS). */
-export function parseStore(text: string, etcd: { prefix?: string; username?: string; password?: string; caFile?: string; certFile?: string; keyFile?: string } = {}): StoreConfig {
+export function parseStore(
+  text: string,
+  etcd: {
+    prefix?: string;
+    username?: string;
+    password?: string;
+    caFile?: string;
+    certFile?: string;
+    keyFile?: string;
+  } = {},
+): StoreConfig {
   if (text === 'lmdb' || text === 'memory') return { kind: text };
   const match = /^(etcds?):\/\/(.+)$/.exec(text);
-  if (!match) throw new ConfigError(`--store must be lmdb, memory or etcd://host:port[,host:port...] (got ${JSON.stringify(text)})`);
+  if (!match)
+    throw new ConfigError(
+      `--store must be lmdb, memory or etcd://host:port[,host:port...] (got ${JSON.stringify(text)})`,
+    );
   const scheme = match[1] === 'etcds' ? 'https' : 'http';
   const endpoints = match[2]!.split(',').map((hostPort) => {
     if (!/^[^\s/:]+(:\d+)?$/.test(hostPort) && !/^\[[0-9a-f:]+\](:\d+)?$/i.test(hostPort)) {
       throw new ConfigError(`--store: bad etcd endpoint ${JSON.stringify(hostPort)} (want host:port)`);
     }
-    return `${scheme}://${hostPort.includes(':') ? hostPort : hostPort + ':2379'}`;
+    return `${scheme}://${hostPort.includes(':') ? hostPort : `${hostPort}:2379`}`;
   });
   return {
     kind: 'etcd',

@@ -24,7 +24,11 @@ export const errorCatalogue = {
   method_not_allowed: { status: 405, resp: 'ERR', message: 'Method not allowed on this route.' },
   request_timeout: { status: 408, resp: 'ERR', message: 'The request was not received in time.' },
   txn_check_failed: { status: 409, resp: 'ERR', message: 'A transaction check failed; nothing was written.' },
-  history_compacted: { status: 410, resp: 'ERR', message: 'The requested revision was compacted out of the change log.' },
+  history_compacted: {
+    status: 410,
+    resp: 'ERR',
+    message: 'The requested revision was compacted out of the change log.',
+  },
   version_mismatch: { status: 412, resp: 'ERR', message: "The key's current version does not match If-Match." },
   key_exists: { status: 412, resp: 'ERR', message: 'The key exists and If-None-Match: * was given.' },
   value_too_large: { status: 413, resp: 'ERR', message: 'The value is larger than the configured maximum.' },
@@ -33,13 +37,25 @@ export const errorCatalogue = {
   txn_too_large: { status: 413, resp: 'ERR', message: 'The transaction is larger than the configured maximum size.' },
   uri_too_long: { status: 414, resp: 'ERR', message: 'The request URL is longer than the configured maximum.' },
   unsupported_media_type: { status: 415, resp: 'ERR', message: 'The request body type is not supported here.' },
-  too_many_auth_failures: { status: 429, resp: 'ERR', message: 'Too many failed authentication attempts; retry later.' },
-  record_damaged: { status: 500, resp: 'ERR', message: 'The stored record failed its checksum; it is not served. Run `kvs check` and restore from an export.' },
+  too_many_auth_failures: {
+    status: 429,
+    resp: 'ERR',
+    message: 'Too many failed authentication attempts; retry later.',
+  },
+  record_damaged: {
+    status: 500,
+    resp: 'ERR',
+    message: 'The stored record failed its checksum; it is not served. Run `kvs check` and restore from an export.',
+  },
   internal: { status: 500, resp: 'ERR', message: 'Internal server error.' },
   unavailable: { status: 503, resp: 'ERR', message: 'The storage engine is unavailable.' },
   too_many_connections: { status: 503, resp: 'ERR', message: 'Too many open connections.' },
   shutting_down: { status: 503, resp: 'ERR', message: 'The server is shutting down.' },
-  insufficient_storage: { status: 507, resp: 'ERR', message: 'The disk is full; nothing was saved. Writes resume by themselves once space is freed.' },
+  insufficient_storage: {
+    status: 507,
+    resp: 'ERR',
+    message: 'The disk is full; nothing was saved. Writes resume by themselves once space is freed.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -3,7 +3,12 @@
 // transactions, and knows nothing of HTTP or RESP.
 
 import type { Engine, ListOptions } from '../storage/engine.js';
-import { EngineUnavailableError, HistoryCompactedError, RecordDamagedError, StorageFullError } from '../storage/engine.js';
+import {
+  EngineUnavailableError,
+  HistoryCompactedError,
+  RecordDamagedError,
+  StorageFullError,
+} from '../storage/engine.js';
 import { compareKeys } from '../storage/key-order.js';
 import type { AuthFailureLimiter } from './auth-limiter.js';
 import { KvsError } from './errors.js';
@@ -176,7 +181,10 @@ export class KvService {
   private validateContentType(contentType: string | null | undefined): void {
     if (contentType === null || contentType === undefined) return;
     if (contentType.length > this.limits.maxContentTypeBytes || !/^[\x20-\x7e]*$/.test(contentType)) {
-      throw new KvsError('bad_request', `Content-Type must be printable ASCII of at most ${this.limits.maxContentTypeBytes} bytes.`);
+      throw new KvsError(
+        'bad_request',
+        `Content-Type must be printable ASCII of at most ${this.limits.maxContentTypeBytes} bytes.`,
+      );
     }
   }
 
@@ -184,10 +192,16 @@ export class KvService {
    * The absolute expiry of a write, bounded by MAX_EXPIRES_MS for every front end: an expiry
    * past it could not be shown as a date and once crashed the server on read.
    */
-  private expiresFrom(options: { ttlSeconds?: number | null; expiresAt?: number | null }, now: number, operationIndex?: number): number | null {
-    const field = (name: string) => (operationIndex === undefined ? undefined : `operations[${operationIndex}].${name}`);
+  private expiresFrom(
+    options: { ttlSeconds?: number | null; expiresAt?: number | null },
+    now: number,
+    operationIndex?: number,
+  ): number | null {
+    const field = (name: string) =>
+      operationIndex === undefined ? undefined : `operations[${operationIndex}].${name}`;
     if (options.expiresAt !== undefined && options.expiresAt !== null) {
-      if (!Number.isSafeInteger(options.expiresAt) || Math.abs(options.expiresAt) > MAX_EXPIRES_MS) throw expiryOutOfRange(now, field('expires'));
+      if (!Number.isSafeInteger(options.expiresAt) || Math.abs(options.expiresAt) > MAX_EXPIRES_MS)
+        throw expiryOutOfRange(now, field('expires'));
       return options.expiresAt;
     }
     const ttl = options.ttlSeconds;
@@ -282,7 +296,9 @@ export class KvService {
       .filter((range): range is string => range !== undefined)
       .sort(compareKeys);
     // Sorted, a prefix comes right before the longer prefixes it covers: keep the outermost.
-    return covered.filter((range, index) => index === 0 || !covered.slice(0, index).some((outer) => range.startsWith(outer)));
+    return covered.filter(
+      (range, index) => index === 0 || !covered.slice(0, index).some((outer) => range.startsWith(outer)),
+    );
   }
 
   private checkListing(caller: Caller, prefix: string, limit: number): void {
@@ -336,7 +352,11 @@ export class KvService {
   }
 
   /** The seed's POST: every pair in one transaction. */
-  async putMany(caller: Caller, pairs: readonly (readonly [string, Buffer])[], contentType: string | null = null): Promise<TxnSuccess> {
+  async putMany(
+    caller: Caller,
+    pairs: readonly (readonly [string, Buffer])[],
+    contentType: string | null = null,
+  ): Promise<TxnSuccess> {
     this.validateBatch(pairs.length);
     for (const [key, value] of pairs) {
       this.validateKey(key);
@@ -344,7 +364,13 @@ export class KvService {
       this.authorize(caller, 'write', key);
     }
     const now = this.clock();
-    const operations: Operation[] = pairs.map(([key, value]) => ({ type: 'put', key, value, contentType, expires: null }));
+    const operations: Operation[] = pairs.map(([key, value]) => ({
+      type: 'put',
+      key,
+      value,
+      contentType,
+      expires: null,
+    }));
     const result = await this.call(() => this.engine.commit({ conditions: [], operations }, now));
     if (!result.ok) throw new KvsError('internal', 'unconditional transaction failed a check');
     return result;
@@ -364,7 +390,9 @@ export class KvService {
       if (!Number.isInteger(options.ifVersion) || options.ifVersion < 0) throw new KvsError('invalid_version');
       conditions.push({ key, kind: 'version', version: options.ifVersion });
     }
-    const result = await this.call(() => this.engine.commit({ conditions, operations: [{ type: 'delete', key }] }, this.clock()));
+    const result = await this.call(() =>
+      this.engine.commit({ conditions, operations: [{ type: 'delete', key }] }, this.clock()),
+    );
     if (!result.ok) throw this.conditionError(conditions[result.failed]!, result.current);
     return result.deleted.length > 0 ? result.revision : undefined;
   }
@@ -380,7 +408,11 @@ export class KvService {
    * command read; DEL k1 k2 reads and deletes both). The batch the client asked for is the keys
    * it touches, so that is what maxBatch counts, not conditions + operations.
    */
-  async txnOnKeys(caller: Caller, conditions: readonly Condition[], operations: readonly TxnOperation[]): Promise<TxnSuccess> {
+  async txnOnKeys(
+    caller: Caller,
+    conditions: readonly Condition[],
+    operations: readonly TxnOperation[],
+  ): Promise<TxnSuccess> {
     const keys = new Set<string>();
     for (const condition of conditions) keys.add(condition.key);
     for (const operation of operations) keys.add(operation.key);
@@ -388,7 +420,11 @@ export class KvService {
     return this.commitTxn(caller, conditions, operations);
   }
 
-  private async commitTxn(caller: Caller, checks: readonly TxnCheck[], operations: readonly TxnOperation[]): Promise<TxnSuccess> {
+  private async commitTxn(
+    caller: Caller,
+    checks: readonly TxnCheck[],
+    operations: readonly TxnOperation[],
+  ): Promise<TxnSuccess> {
     let bytes = 0;
     for (const check of checks) {
       this.validateKey(check.key);
@@ -417,10 +453,14 @@ export class KvService {
     const result = await this.call(() => this.engine.commit({ conditions: checks, operations: planned }, now));
     if (!result.ok) {
       const check = checks[result.failed]!;
-      throw new KvsError('txn_check_failed', `Check ${result.failed} (${describeCheck(check)}) failed; nothing was written.`, {
-        failed: { index: result.failed, ...check },
-        current: result.current ? { version: result.current.version, modRevision: result.current.modRevision } : null,
-      });
+      throw new KvsError(
+        'txn_check_failed',
+        `Check ${result.failed} (${describeCheck(check)}) failed; nothing was written.`,
+        {
+          failed: { index: result.failed, ...check },
+          current: result.current ? { version: result.current.version, modRevision: result.current.modRevision } : null,
+        },
+      );
     }
     return result;
   }
@@ -433,7 +473,9 @@ export class KvService {
   async modify<T>(
     caller: Caller,
     key: string,
-    change: (entry: Entry | undefined) => { value: Buffer; result: T; keepTtl?: boolean; ttlSeconds?: number | null } | { value: undefined; result: T },
+    change: (
+      entry: Entry | undefined,
+    ) => { value: Buffer; result: T; keepTtl?: boolean; ttlSeconds?: number | null } | { value: undefined; result: T },
   ): Promise<T> {
     this.validateKey(key);
     this.authorize(caller, 'write', key);
@@ -443,7 +485,9 @@ export class KvService {
       const outcome = change(entry);
       if (outcome.value === undefined) return outcome.result;
       this.validateValue(outcome.value);
-      const condition: Condition = entry ? { key, kind: 'modRevision', modRevision: entry.modRevision } : { key, kind: 'absent' };
+      const condition: Condition = entry
+        ? { key, kind: 'modRevision', modRevision: entry.modRevision }
+        : { key, kind: 'absent' };
       const keepTtl = 'keepTtl' in outcome ? (outcome.keepTtl ?? true) : true;
       const ttlSeconds = 'ttlSeconds' in outcome ? outcome.ttlSeconds : null;
       const operation: Operation = {
@@ -454,14 +498,20 @@ export class KvService {
         expires: this.expiresFrom({ ttlSeconds }, now),
         keepExpires: keepTtl,
       };
-      const result = await this.call(() => this.engine.commit({ conditions: [condition], operations: [operation] }, now));
+      const result = await this.call(() =>
+        this.engine.commit({ conditions: [condition], operations: [operation] }, now),
+      );
       if (result.ok) return outcome.result;
     }
     throw new KvsError('unavailable', 'Too much contention on this key; try again.');
   }
 
   /** Raw conditional commit for front ends that build their own conditions (RESP WATCH/EXEC). */
-  async commitChecked(caller: Caller, conditions: readonly Condition[], operations: readonly TxnOperation[]): Promise<TxnSuccess | undefined> {
+  async commitChecked(
+    caller: Caller,
+    conditions: readonly Condition[],
+    operations: readonly TxnOperation[],
+  ): Promise<TxnSuccess | undefined> {
     try {
       return await this.txnOnKeys(caller, conditions, operations);
     } catch (error) {
@@ -507,11 +557,15 @@ export class KvService {
 function expiryOutOfRange(now: number, field: string | undefined): KvsError {
   const maxTtlSeconds = Math.floor((MAX_EXPIRES_MS - now) / 1000);
   const where = field === undefined ? '' : `${field}: `;
-  return new KvsError('invalid_ttl', `${where}the expiry must be no later than ${new Date(MAX_EXPIRES_MS).toISOString()} (a TTL of at most ${maxTtlSeconds} seconds).`, {
-    maxExpires: MAX_EXPIRES_MS,
-    maxTtlSeconds,
-    ...(field === undefined ? {} : { field }),
-  });
+  return new KvsError(
+    'invalid_ttl',
+    `${where}the expiry must be no later than ${new Date(MAX_EXPIRES_MS).toISOString()} (a TTL of at most ${maxTtlSeconds} seconds).`,
+    {
+      maxExpires: MAX_EXPIRES_MS,
+      maxTtlSeconds,
+      ...(field === undefined ? {} : { field }),
+    },
+  );
 }
 
 function describeCheck(check: Condition): string {

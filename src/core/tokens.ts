@@ -73,9 +73,14 @@ export function parseTokenFile(text: string): { token: string; grant: TokenGrant
   return lines.map(({ line, number }, index) => {
     const fields = fieldsOf(line);
     const [token, scopeText = 'write', prefixText = ''] = fields;
-    if (fields.length > 3) throw new TokenFileError(`token file line ${number}: too many fields; write TOKEN [read|write|admin] [PREFIX,...] (a token cannot contain spaces)`);
+    if (fields.length > 3)
+      throw new TokenFileError(
+        `token file line ${number}: too many fields; write TOKEN [read|write|admin] [PREFIX,...] (a token cannot contain spaces)`,
+      );
     if (scopeText !== 'read' && scopeText !== 'write' && scopeText !== 'admin') {
-      throw new TokenFileError(`token file line ${number}: the scope must be read, write or admin (a token cannot contain spaces)`);
+      throw new TokenFileError(
+        `token file line ${number}: the scope must be read, write or admin (a token cannot contain spaces)`,
+      );
     }
     const prefixes = prefixText === '' || prefixText === '*' ? [] : prefixText.split(',').filter((p) => p !== '');
     return { token: token!, grant: { scope: scopeText, prefixes, label: `token#${index + 1}(${scopeText})` } };
@@ -119,7 +124,10 @@ export function generateToken(): string {
 export function ensureTokenFile(path: string): string | undefined {
   if (existsSync(path)) return undefined;
   const token = generateToken();
-  writeFileSync(path, `# kvs tokens: TOKEN [read|write|admin] [PREFIX,...]\n${token} admin\n`, { mode: 0o600, flag: 'wx' });
+  writeFileSync(path, `# kvs tokens: TOKEN [read|write|admin] [PREFIX,...]\n${token} admin\n`, {
+    mode: 0o600,
+    flag: 'wx',
+  });
   chmodSync(path, 0o600);
   return token;
 }
@@ -128,7 +136,7 @@ export function ensureTokenFile(path: string): string | undefined {
 export function appendToken(path: string, scope: Scope, prefixes: readonly string[]): string {
   const token = generateToken();
   const existing = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  const line = `${token} ${scope}${prefixes.length > 0 ? ' ' + prefixes.join(',') : ''}\n`;
+  const line = `${token} ${scope}${prefixes.length > 0 ? ` ${prefixes.join(',')}` : ''}\n`;
   writeFileSync(path, existing + (existing === '' || existing.endsWith('\n') ? '' : '\n') + line, { mode: 0o600 });
   chmodSync(path, 0o600);
   return token;

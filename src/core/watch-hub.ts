@@ -96,7 +96,10 @@ export class WatchHub {
         const page = await this.service.history(watcher.delivered, pageRevisions);
         if (page.events.length === 0) break;
         const revisions = page.events[page.events.length - 1]!.revision - page.events[0]!.revision + 1;
-        pageRevisions = Math.max(1, Math.min(HISTORY_PAGE, Math.floor((revisions * HISTORY_PAGE_EVENTS) / page.events.length)));
+        pageRevisions = Math.max(
+          1,
+          Math.min(HISTORY_PAGE, Math.floor((revisions * HISTORY_PAGE_EVENTS) / page.events.length)),
+        );
         this.deliver(watcher, page.events);
         // lmdb reads settle at once: without a macrotask turn here the whole replay would run
         // before any other client is served.

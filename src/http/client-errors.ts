@@ -13,7 +13,9 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
   if (error.code === 'HPE_HEADER_OVERFLOW') {
     // The catalogue has no 431; the headers limit is Node's (docs/limits.md).
     status = 431;
-    body = JSON.stringify(new KvsError('bad_request', 'The request headers are larger than the server accepts.').toJSON());
+    body = JSON.stringify(
+      new KvsError('bad_request', 'The request headers are larger than the server accepts.').toJSON(),
+    );
   } else {
     const kvsError =
       error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
@@ -23,8 +25,11 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
     body = JSON.stringify(kvsError.toJSON());
   }
   if (socket.writable) {
-    const reason = status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
-    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+    const reason =
+      status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+    socket.write(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroy();
 }

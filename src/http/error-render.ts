@@ -26,7 +26,8 @@ export function toKvsError(error: FastifyError | Error, request: FastifyRequest)
     case 'FST_ERR_VALIDATION':
       return validationError(fastifyError.validation ?? [], fastifyError.validationContext);
   }
-  if (fastifyError.statusCode === 400 || error instanceof SyntaxError) return new KvsError('bad_request', error.message);
+  if (fastifyError.statusCode === 400 || error instanceof SyntaxError)
+    return new KvsError('bad_request', error.message);
   if (fastifyError.statusCode === 408) return new KvsError('request_timeout');
   return new KvsError('internal');
 }
@@ -45,7 +46,11 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: K
 /** The same JSON answer as sendError, on a bare node:http response (the write fast path). */
 export function sendRawError(response: ServerResponse, error: KvsError): void {
   const body = jsonBody(error);
-  response.writeHead(error.status, { ...error.headers, 'content-type': JSON_TYPE, 'content-length': String(Buffer.byteLength(body)) });
+  response.writeHead(error.status, {
+    ...error.headers,
+    'content-type': JSON_TYPE,
+    'content-length': String(Buffer.byteLength(body)),
+  });
   response.end(body);
 }
 

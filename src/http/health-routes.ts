@@ -18,7 +18,7 @@ export function createMetrics(service: KvService, hub: WatchHub): HttpMetrics {
   // plain Map keyed by "METHOD status" is cheaper, and the counter is brought up to date on scrape.
   const counts = new Map<string, number>();
   const folded = new Map<string, number>();
-  const requests = new Counter({
+  new Counter({
     name: 'kvs_http_requests_total',
     help: 'HTTP requests answered, by method and status code',
     labelNames: ['method', 'status'] as const,
@@ -64,7 +64,10 @@ export function createMetrics(service: KvService, hub: WatchHub): HttpMetrics {
   };
 }
 
-export const healthRoutes: FastifyPluginAsync<{ service: KvService; metrics: HttpMetrics }> = async (app, { service, metrics }) => {
+export const healthRoutes: FastifyPluginAsync<{ service: KvService; metrics: HttpMetrics }> = async (
+  app,
+  { service, metrics },
+) => {
   app.get('/healthz', { schema: { summary: 'Liveness: the process answers' } }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: { summary: 'Readiness: the storage engine answers' } }, async (_request, reply) => {
@@ -72,7 +75,10 @@ export const healthRoutes: FastifyPluginAsync<{ service: KvService; metrics: Htt
       const revision = await service.revision();
       return { status: 'ready', engine: service.engine.kind, revision };
     } catch (error) {
-      return reply.code(503).send({ status: 'unavailable', error: { code: 'unavailable', message: error instanceof Error ? error.message : String(error) } });
+      return reply.code(503).send({
+        status: 'unavailable',
+        error: { code: 'unavailable', message: error instanceof Error ? error.message : String(error) },
+      });
     }
   });
 

@@ -40,9 +40,11 @@ export function checkQueryEncoding(url: string): void {
     const equals = pair.indexOf('=');
     const rawName = equals === -1 ? pair : pair.slice(0, equals);
     const name = tryDecodeComponent(rawName, true);
-    if (name === undefined) throw new KvsError('bad_request', 'A query parameter name is not valid percent-encoded UTF-8.');
+    if (name === undefined)
+      throw new KvsError('bad_request', 'A query parameter name is not valid percent-encoded UTF-8.');
     if (equals === -1 || tryDecodeComponent(pair.slice(equals + 1), true) !== undefined) continue;
-    if (KEY_PARAMETERS.has(name)) throw new KvsError('invalid_key', `The ${name} parameter is not valid percent-encoded UTF-8.`, { field: name });
+    if (KEY_PARAMETERS.has(name))
+      throw new KvsError('invalid_key', `The ${name} parameter is not valid percent-encoded UTF-8.`, { field: name });
     throw new KvsError('bad_request', `The ${name} parameter is not valid percent-encoded UTF-8.`, { field: name });
   }
 }

@@ -23,7 +23,8 @@ export function keyFromUrl(url: string): string {
 /** Parses an If-Match value: "3", W/"3" or 3. */
 export function parseVersionHeader(value: string): number {
   const match = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(value);
-  if (!match) throw new KvsError('invalid_version', `If-Match must be a version like "3" (got ${JSON.stringify(value)}).`);
+  if (!match)
+    throw new KvsError('invalid_version', `If-Match must be a version like "3" (got ${JSON.stringify(value)}).`);
   return Number(match[1]);
 }
 
@@ -47,7 +48,8 @@ export function describe(entry: EntryInfo): Record<string, unknown> {
 function parseTtl(ttl: string | undefined): number | undefined {
   if (ttl === undefined) return undefined;
   // The latest expiry allowed is the service's one bound for every front end (MAX_EXPIRES_MS).
-  if (!/^\d{1,16}$/.test(ttl) || Number(ttl) === 0) throw new KvsError('invalid_ttl', `ttl must be a whole number of seconds >= 1 (got ${JSON.stringify(ttl)}).`);
+  if (!/^\d{1,16}$/.test(ttl) || Number(ttl) === 0)
+    throw new KvsError('invalid_ttl', `ttl must be a whole number of seconds >= 1 (got ${JSON.stringify(ttl)}).`);
   return Number(ttl);
 }
 
@@ -68,7 +70,13 @@ const entryMetaSchema = {
 
 const errorSchema = {
   type: 'object',
-  properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, additionalProperties: true } },
+  properties: {
+    error: {
+      type: 'object',
+      properties: { code: { type: 'string' }, message: { type: 'string' } },
+      additionalProperties: true,
+    },
+  },
 } as const;
 
 export const kvRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, { service }) => {
@@ -82,7 +90,11 @@ export const kvRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, 
     reply.headers(addValueSafetyHeaders(entryHeaders(entry)));
     return reply.send(entry.value);
   };
-  app.get('/v1/kv/*', { schema: { summary: 'Read a value (raw bytes) with its metadata in headers', response: { 404: errorSchema } } }, get);
+  app.get(
+    '/v1/kv/*',
+    { schema: { summary: 'Read a value (raw bytes) with its metadata in headers', response: { 404: errorSchema } } },
+    get,
+  );
 
   app.put<{ Querystring: { ttl?: string } }>(
     '/v1/kv/*',
@@ -117,12 +129,19 @@ export const kvRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, 
 
   app.delete(
     '/v1/kv/*',
-    { schema: { summary: 'Delete a key; If-Match makes it conditional', response: { 404: errorSchema, 412: errorSchema } } },
+    {
+      schema: {
+        summary: 'Delete a key; If-Match makes it conditional',
+        response: { 404: errorSchema, 412: errorSchema },
+      },
+    },
     async (request, reply) => {
       const caller = callerOf(service, request);
       const key = keyFromUrl(request.url);
       const ifMatch = request.headers['if-match'];
-      const revision = await service.deleteAt(caller, key, { ifVersion: ifMatch === undefined ? undefined : parseVersionHeader(ifMatch) });
+      const revision = await service.deleteAt(caller, key, {
+        ifVersion: ifMatch === undefined ? undefined : parseVersionHeader(ifMatch),
+      });
       if (revision === undefined) throw new KvsError('not_found');
       return reply.send({ deleted: true, revision });
     },
@@ -164,7 +183,9 @@ export const kvRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, 
         : await service.list(caller, prefix, after, limit);
       return reply.send({
         items: page.items.map((item: EntryInfo | Entry) =>
-          'value' in item ? { ...describe({ ...item, size: item.value.length }), value: item.value.toString('base64') } : describe(item),
+          'value' in item
+            ? { ...describe({ ...item, size: item.value.length }), value: item.value.toString('base64') }
+            : describe(item),
         ),
         next: page.next,
         revision,

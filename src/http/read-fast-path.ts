@@ -20,14 +20,21 @@ const SEED_SINGLE = /^\/\?k=([^&,]*)$/;
 
 export type FastPath = (request: IncomingMessage, response: ServerResponse) => boolean;
 
-export function createReadFastPath(service: KvService, maxUrlBytes: number, countRequest: (method: string, status: number) => void): FastPath {
+export function createReadFastPath(
+  service: KvService,
+  maxUrlBytes: number,
+  countRequest: (method: string, status: number) => void,
+): FastPath {
   const lookup = (request: IncomingMessage, encodedKey: string, plusIsSpace: boolean): Entry | undefined => {
     // A key that does not decode is refused by the Fastify route (key-decoding.ts, one rule).
     const key = tryDecodeComponent(encodedKey, plusIsSpace);
     if (key === undefined) return undefined;
     // A refused token is left to the Fastify route, which answers it and counts the failure
     // once (authenticating here as well counted every bad read twice).
-    const caller = service.callerIfValid(tokenOfHeader(request.headers.authorization), request.socket.remoteAddress ?? '');
+    const caller = service.callerIfValid(
+      tokenOfHeader(request.headers.authorization),
+      request.socket.remoteAddress ?? '',
+    );
     if (caller === undefined) return undefined;
     try {
       const entry = service.getSync(caller, key);

@@ -13,7 +13,6 @@ import { DEFAULT_CONTENT_TYPE, entryHeaders, headerSafeKey } from './entry-heade
 import { renderIndexPage } from './index-page.js';
 import { addValueSafetyHeaders } from './value-safety.js';
 
-
 export const seedRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, { service }) => {
   await app.register(formbody, { bodyLimit: service.limits.maxBodyBytes });
 
@@ -27,7 +26,11 @@ export const seedRoutes: FastifyPluginAsync<{ service: KvService }> = async (app
       },
     },
     async (request, reply) => {
-      const caller = callerOf(service, request, typeof request.query.auth === 'string' ? request.query.auth : undefined);
+      const caller = callerOf(
+        service,
+        request,
+        typeof request.query.auth === 'string' ? request.query.auth : undefined,
+      );
       const k = request.query.k;
       if (k === undefined) {
         const [keyCount, revision, recent] = await Promise.all([
@@ -48,7 +51,8 @@ export const seedRoutes: FastifyPluginAsync<{ service: KvService }> = async (app
       }
       const keys = (Array.isArray(k) ? k.join(',') : k).split(',');
       const entry = keys.length === 1 ? await service.get(caller, keys[0]!) : await service.getMostRecent(caller, keys);
-      if (entry === undefined) throw new KvsError('not_found', keys.length === 1 ? 'No such key.' : 'None of these keys exists.');
+      if (entry === undefined)
+        throw new KvsError('not_found', keys.length === 1 ? 'No such key.' : 'None of these keys exists.');
       reply.headers(addValueSafetyHeaders(entryHeaders(entry)));
       reply.header('kvs-key', headerSafeKey(entry.key));
       return reply.send(entry.value);
@@ -62,15 +66,20 @@ export const seedRoutes: FastifyPluginAsync<{ service: KvService }> = async (app
       schema: {
         summary: 'Seed write: every form pair saved in one atomic transaction',
         // A form gives strings (arrays of strings for repeated names); a JSON body must say the same.
-        body: { type: 'object', additionalProperties: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] } },
+        body: {
+          type: 'object',
+          additionalProperties: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+        },
       },
     },
     async (request, reply) => {
       const body = request.body;
-      if (body === null || typeof body !== 'object') throw new KvsError('bad_request', 'Send the pairs as a form: key=value&auth=TOKEN.');
+      if (body === null || typeof body !== 'object')
+        throw new KvsError('bad_request', 'Send the pairs as a form: key=value&auth=TOKEN.');
       const auth = body.auth;
       const caller = callerOf(service, request, Array.isArray(auth) ? auth[auth.length - 1] : auth);
-      if (caller.principal === undefined) throw new KvsError('auth_required', 'Writes need a passcode: add auth=TOKEN to the form.');
+      if (caller.principal === undefined)
+        throw new KvsError('auth_required', 'Writes need a passcode: add auth=TOKEN to the form.');
       const pairs: [string, Buffer][] = [];
       for (const [key, value] of Object.entries(body)) {
         if (key === 'auth') continue;

@@ -72,8 +72,12 @@ export async function buildHttpApp({ service, hub, config, log }: HttpServerOpti
     forceCloseConnections: true,
     // Errors raised by the router before any route runs (e.g. malformed %-escapes).
     frameworkErrors: (error, request, reply) => {
-      const code = error.code === 'FST_ERR_BAD_URL' && request.url.startsWith('/v1/kv/') ? 'invalid_key' : 'bad_request';
-      const kvsError = new KvsError(code, code === 'invalid_key' ? 'The key is not valid percent-encoded UTF-8.' : error.message);
+      const code =
+        error.code === 'FST_ERR_BAD_URL' && request.url.startsWith('/v1/kv/') ? 'invalid_key' : 'bad_request';
+      const kvsError = new KvsError(
+        code,
+        code === 'invalid_key' ? 'The key is not valid percent-encoded UTF-8.' : error.message,
+      );
       // The reply's generic typing does not fit this early hook; it is an ordinary reply.
       const plain = reply as unknown as FastifyReply;
       void plain.code(kvsError.status).type('application/json; charset=utf-8').send(JSON.stringify(kvsError.toJSON()));
@@ -109,15 +113,26 @@ export async function buildHttpApp({ service, hub, config, log }: HttpServerOpti
   app.setErrorHandler(async (thrown, request, reply) => {
     const error = thrown instanceof Error ? thrown : new Error(String(thrown));
     const kvsError = toKvsError(error, request);
-    if (kvsError.code === 'internal') log?.(`internal error on ${request.method} ${request.url.split('?')[0]}: ${error.stack ?? error.message}`);
+    if (kvsError.code === 'internal')
+      log?.(`internal error on ${request.method} ${request.url.split('?')[0]}: ${error.stack ?? error.message}`);
     return sendError(request, reply, kvsError);
   });
-  app.setNotFoundHandler(async (request, reply) => sendError(request, reply, new KvsError('route_not_found', `No route ${request.method} ${request.url.split('?')[0]}.`)));
+  app.setNotFoundHandler(async (request, reply) =>
+    sendError(
+      request,
+      reply,
+      new KvsError('route_not_found', `No route ${request.method} ${request.url.split('?')[0]}.`),
+    ),
+  );
 
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'kvs', description: 'Durable key/value server: seed API, REST v1, transactions and watch.', version: '0.1.0' },
+      info: {
+        title: 'kvs',
+        description: 'Durable key/value server: seed API, REST v1, transactions and watch.',
+        version: '0.1.0',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
@@ -132,7 +147,9 @@ export async function buildHttpApp({ service, hub, config, log }: HttpServerOpti
   return app;
 }
 
-export async function startHttpServer(options: HttpServerOptions): Promise<{ app: FastifyInstance; url: string; close(): Promise<void> }> {
+export async function startHttpServer(
+  options: HttpServerOptions,
+): Promise<{ app: FastifyInstance; url: string; close(): Promise<void> }> {
   const app = await buildHttpApp(options);
   await app.listen({ host: options.config.host, port: options.config.port });
   const address = app.server.address() as AddressInfo;

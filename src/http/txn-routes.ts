@@ -7,9 +7,17 @@ import { callerOf } from './caller.js';
 import { describe } from './kv-routes.js';
 
 interface TxnBody {
-  checks?: ({ key: string; version?: number; absent?: boolean; exists?: boolean })[];
+  checks?: { key: string; version?: number; absent?: boolean; exists?: boolean }[];
   operations?: (
-    | { op: 'put'; key: string; value: string; encoding?: 'utf8' | 'base64'; ttl?: number; expires?: string; contentType?: string }
+    | {
+        op: 'put';
+        key: string;
+        value: string;
+        encoding?: 'utf8' | 'base64';
+        ttl?: number;
+        expires?: string;
+        contentType?: string;
+      }
     | { op: 'delete'; key: string }
   )[];
 }
@@ -57,7 +65,8 @@ const txnSchema = {
 export function toChecks(body: TxnBody): TxnCheck[] {
   return (body.checks ?? []).map((check, index) => {
     const kinds = [check.version !== undefined, check.absent === true, check.exists === true].filter(Boolean).length;
-    if (kinds !== 1) throw new KvsError('invalid_txn', `checks[${index}] needs exactly one of version, absent, exists.`);
+    if (kinds !== 1)
+      throw new KvsError('invalid_txn', `checks[${index}] needs exactly one of version, absent, exists.`);
     if (check.version !== undefined) return { key: check.key, kind: 'version', version: check.version };
     return check.absent ? { key: check.key, kind: 'absent' } : { key: check.key, kind: 'exists' };
   });
@@ -66,11 +75,20 @@ export function toChecks(body: TxnBody): TxnCheck[] {
 export function toOperations(body: TxnBody): TxnOperation[] {
   return (body.operations ?? []).map((operation, index) => {
     if (operation.op === 'delete') return { type: 'delete', key: operation.key };
-    if (typeof operation.value !== 'string') throw new KvsError('invalid_txn', `operations[${index}] (put) needs a string value.`);
+    if (typeof operation.value !== 'string')
+      throw new KvsError('invalid_txn', `operations[${index}] (put) needs a string value.`);
     const value = Buffer.from(operation.value, operation.encoding === 'base64' ? 'base64' : 'utf8');
     const expiresAt = operation.expires === undefined ? null : Date.parse(operation.expires);
-    if (Number.isNaN(expiresAt)) throw new KvsError('invalid_txn', `operations[${index}].expires is not an ISO 8601 time.`);
-    return { type: 'put', key: operation.key, value, contentType: operation.contentType ?? null, ttlSeconds: operation.ttl ?? null, expiresAt };
+    if (Number.isNaN(expiresAt))
+      throw new KvsError('invalid_txn', `operations[${index}].expires is not an ISO 8601 time.`);
+    return {
+      type: 'put',
+      key: operation.key,
+      value,
+      contentType: operation.contentType ?? null,
+      ttlSeconds: operation.ttl ?? null,
+      expiresAt,
+    };
   });
 }
 

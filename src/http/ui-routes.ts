@@ -54,7 +54,10 @@ export const uiRoutes: FastifyPluginAsync = async (app) => {
     allowedPath: (pathName) => SERVED.test(pathName),
     setHeaders: (response) => {
       response.setHeader('x-content-type-options', 'nosniff');
-      response.setHeader('content-security-policy', "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'");
+      response.setHeader(
+        'content-security-policy',
+        "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+      );
     },
   });
 };

@@ -27,7 +27,10 @@ function buildValidator(externalSchemas: unknown, ajvOptions?: AjvServerOptions)
   const custom = ajvOptions?.customOptions ?? {};
   // The library's option types are a JTD/JSON-Schema union that a plain object does not narrow to.
   const build = (factory: ValidatorFactory, customOptions: Record<string, unknown>) =>
-    factory(externalSchemas as never, { plugins, customOptions: { ...custom, ...customOptions } } as never) as unknown as CompileRoutePart;
+    factory(
+      externalSchemas as never,
+      { plugins, customOptions: { ...custom, ...customOptions } } as never,
+    ) as unknown as CompileRoutePart;
   const strict = build(strictFactory, { coerceTypes: false, removeAdditional: false });
   const text = build(textFactory, { coerceTypes: 'array', removeAdditional: false });
   return (route) => (route.httpPart === 'body' ? strict(route) : text(route));
@@ -46,11 +49,15 @@ interface ValidationIssue {
 
 /** `operations[0].tll` for Ajv's `/operations/0` + additionalProperty `tll`. */
 export function fieldOf(issue: ValidationIssue): string {
-  const segments = (issue.instancePath ?? '').split('/').slice(1).map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const segments = (issue.instancePath ?? '')
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
   const extra = issue.params?.additionalProperty ?? issue.params?.missingProperty;
   if (typeof extra === 'string') segments.push(extra);
   let field = '';
-  for (const segment of segments) field += /^\d+$/.test(segment) ? `[${segment}]` : field === '' ? segment : `.${segment}`;
+  for (const segment of segments)
+    field += /^\d+$/.test(segment) ? `[${segment}]` : field === '' ? segment : `.${segment}`;
   return field;
 }
 
@@ -62,7 +69,8 @@ export function validationError(issues: readonly ValidationIssue[], part: string
   let message: string;
   if (issue.keyword === 'additionalProperties') message = `Unknown ${where} ${JSON.stringify(field)}.`;
   else if (issue.keyword === 'required') message = `Missing ${where} ${JSON.stringify(field)}.`;
-  else message = `${where === 'field' ? 'Field' : where[0]!.toUpperCase() + where.slice(1)} ${JSON.stringify(field || '(body)')} ${issue.message ?? 'is invalid'}.`;
+  else
+    message = `${where === 'field' ? 'Field' : where[0]!.toUpperCase() + where.slice(1)} ${JSON.stringify(field || '(body)')} ${issue.message ?? 'is invalid'}.`;
   // A ttl out of range is the same error however it is sent (?ttl=, txn `ttl`; docs/errors.md).
   const code = /(?:^|\.)ttl$/.test(field) && issue.keyword !== 'additionalProperties' ? 'invalid_ttl' : 'bad_request';
   return new KvsError(code, message, { field: field || null, in: part ?? 'body' });

@@ -35,6 +35,7 @@ export function addValueSafetyHeaders(headers: Record<string, string>): Record<s
   headers['content-security-policy'] = VALUE_CSP;
   headers['x-content-type-options'] = 'nosniff';
   const contentType = headers['content-type'];
-  if (contentType === undefined || !INERT_TYPES.has(essence(contentType))) headers['content-disposition'] = 'attachment';
+  if (contentType === undefined || !INERT_TYPES.has(essence(contentType)))
+    headers['content-disposition'] = 'attachment';
   return headers;
 }

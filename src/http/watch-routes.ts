@@ -15,7 +15,12 @@ export function formatEvents(events: readonly ChangeEvent[], withValues: boolean
   let text = '';
   for (let index = 0; index < events.length; index++) {
     const event = events[index]!;
-    const data: Record<string, unknown> = { type: event.type, key: event.key, revision: event.revision, version: event.version };
+    const data: Record<string, unknown> = {
+      type: event.type,
+      key: event.key,
+      revision: event.revision,
+      version: event.version,
+    };
     if (event.type === 'put') {
       if (event.expires) data.expires = isoTime(event.expires);
       if (withValues) {
@@ -150,7 +155,11 @@ export const watchRoutes: FastifyPluginAsync<{ service: KvService; hub: WatchHub
 
       // A HEAD of a stream has no body to wait for: answer the headers and end.
       if (request.method === 'HEAD') {
-        return reply.code(200).header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache').send();
+        return reply
+          .code(200)
+          .header('content-type', 'text/event-stream; charset=utf-8')
+          .header('cache-control', 'no-cache')
+          .send();
       }
       reply.hijack();
       const response = reply.raw;
@@ -174,7 +183,10 @@ export const watchRoutes: FastifyPluginAsync<{ service: KvService; hub: WatchHub
         if (response.destroyed) stop();
       } catch (error) {
         const code = error instanceof KvsError ? error.code : 'internal';
-        sink.close(code === 'history_compacted' ? 'compacted' : 'error', error instanceof Error ? error.message : String(error));
+        sink.close(
+          code === 'history_compacted' ? 'compacted' : 'error',
+          error instanceof Error ? error.message : String(error),
+        );
         cleanup();
       }
     },

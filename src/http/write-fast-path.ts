@@ -25,7 +25,8 @@ import { describe, KEY_PATH } from './kv-routes.js';
 import type { FastPath } from './read-fast-path.js';
 
 /** RFC 9110 media type with token or quoted-string parameters; anything else is Fastify's to judge. */
-const PLAIN_MEDIA_TYPE = /^[\w!#$%&'*+.^`|~-]+\/[\w!#$%&'*+.^`|~-]+(?:[ \t]*;[ \t]*[\w!#$%&'*+.^`|~-]+=(?:[\w!#$%&'*+.^`|~-]+|"[^"\\\x00-\x1f\x7f]*"))*$/;
+const PLAIN_MEDIA_TYPE =
+  /^[\w!#$%&'*+.^`|~-]+\/[\w!#$%&'*+.^`|~-]+(?:[ \t]*;[ \t]*[\w!#$%&'*+.^`|~-]+=(?:[\w!#$%&'*+.^`|~-]+|"[^"\\\x00-\x1f\x7f]*"))*$/;
 const DIGITS = /^\d{1,10}$/;
 
 export function createWriteFastPath(
@@ -49,7 +50,10 @@ export function createWriteFastPath(
       answer(response, info.version === 1 ? 201 : 200, entryHeaders(info, false), JSON.stringify(describe(info)));
     } catch (thrown) {
       const error = isKvsError(thrown) ? thrown : new KvsError('internal');
-      if (!isKvsError(thrown)) log?.(`internal error on PUT /v1/kv: ${thrown instanceof Error ? (thrown.stack ?? thrown.message) : String(thrown)}`);
+      if (!isKvsError(thrown))
+        log?.(
+          `internal error on PUT /v1/kv: ${thrown instanceof Error ? (thrown.stack ?? thrown.message) : String(thrown)}`,
+        );
       if (response.headersSent || response.destroyed) return;
       sendRawError(response, error);
       countRequest('PUT', error.status);
@@ -58,9 +62,21 @@ export function createWriteFastPath(
 
   return (request: IncomingMessage, response: ServerResponse): boolean => {
     const url = request.url;
-    if (request.method !== 'PUT' || url === undefined || !url.startsWith(KEY_PATH) || url.length > maxUrlBytes || url.includes('?')) return false;
+    if (
+      request.method !== 'PUT' ||
+      url === undefined ||
+      !url.startsWith(KEY_PATH) ||
+      url.length > maxUrlBytes ||
+      url.includes('?')
+    )
+      return false;
     const headers = request.headers;
-    if (headers['if-match'] !== undefined || headers['if-none-match'] !== undefined || headers['transfer-encoding'] !== undefined) return false;
+    if (
+      headers['if-match'] !== undefined ||
+      headers['if-none-match'] !== undefined ||
+      headers['transfer-encoding'] !== undefined
+    )
+      return false;
     const length = headers['content-length'];
     if (length === undefined || !DIGITS.test(length) || Number(length) > maxValueBytes) return false;
     const contentType = headers['content-type'];

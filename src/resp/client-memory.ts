@@ -33,7 +33,8 @@ export class ClientMemoryBudget {
     holder.heldBytes = bytes;
     while (this.totalBytes > this.limitBytes) {
       let largest: MemoryHolder | undefined;
-      for (const candidate of this.holders) if (largest === undefined || candidate.heldBytes > largest.heldBytes) largest = candidate;
+      for (const candidate of this.holders)
+        if (largest === undefined || candidate.heldBytes > largest.heldBytes) largest = candidate;
       if (largest === undefined || largest.heldBytes === 0) return;
       const total = this.totalBytes;
       this.remove(largest);

@@ -196,7 +196,11 @@ export interface QueuedCommand {
  * batch wrote it, EXEC answers the null array, as in Redis. A queued command that fails at run
  * time answers its error in the result array and writes nothing; the others still run.
  */
-export function runTransaction(call: CommandCall, queue: readonly QueuedCommand[], watched: ReadonlyMap<string, number>): Reply | Promise<Reply> {
+export function runTransaction(
+  call: CommandCall,
+  queue: readonly QueuedCommand[],
+  watched: ReadonlyMap<string, number>,
+): Reply | Promise<Reply> {
   const keySet = new Set<string>(watched.keys());
   for (const queuedCommand of queue) for (const key of queuedCommand.call.keys) keySet.add(key);
   const keys = [...keySet];

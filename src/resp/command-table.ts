@@ -11,7 +11,14 @@ import { transactionCommands } from './commands/transactions.js';
 
 export function createCommandTable(): ReadonlyMap<string, Command> {
   const table = new Map<string, Command>();
-  for (const group of [stringCommands, bitCommands, keyspaceCommands, transactionCommands, connectionCommands, serverCommands]) {
+  for (const group of [
+    stringCommands,
+    bitCommands,
+    keyspaceCommands,
+    transactionCommands,
+    connectionCommands,
+    serverCommands,
+  ]) {
     for (const command of group) {
       if (table.has(command.name)) throw new Error(`resp: command ${command.name} defined twice`);
       table.set(command.name, command);

@@ -98,7 +98,11 @@ export interface GroupCommandSpec {
 }
 
 /** Defines a group's keyless command: default flags and O(1) unless the spec says otherwise. */
-export function defineGroupCommand(group: CommandGroup, defaultFlags: readonly string[], spec: GroupCommandSpec): Command {
+export function defineGroupCommand(
+  group: CommandGroup,
+  defaultFlags: readonly string[],
+  spec: GroupCommandSpec,
+): Command {
   return defineCommand({
     name: spec.name,
     arity: spec.arity,
@@ -123,5 +127,11 @@ export function keyIndexes(positions: KeyPositions | undefined, argCount: number
 
 /** Whether the command only writes, without reading anything first (pipelined without waiting). */
 export function isBlindWrite(command: Command, args: readonly Buffer[]): boolean {
-  return command.access === 'write' && command.run !== undefined && command.prepare === undefined && command.reads !== undefined && !command.reads(args);
+  return (
+    command.access === 'write' &&
+    command.run !== undefined &&
+    command.prepare === undefined &&
+    command.reads !== undefined &&
+    !command.reads(args)
+  );
 }

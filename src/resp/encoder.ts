@@ -47,7 +47,6 @@ function writeInteger(sink: ReplySink, value: number | bigint): void {
   sink.text(`-${INTERNAL_ERROR_LINE}\r\n`);
 }
 
-
 /** Values up to this size are copied into the text stream; larger ones are passed as Buffers. */
 const INLINE_VALUE_BYTES = 16 * 1024;
 
@@ -55,7 +54,7 @@ const ASCII = /^[\x00-\x7f]*$/;
 
 export function writeBulk(sink: ReplySink, value: Buffer): void {
   if (value.length <= INLINE_VALUE_BYTES) {
-    sink.text(`$${value.length}\r\n${value.toString("latin1")}\r\n`);
+    sink.text(`$${value.length}\r\n${value.toString('latin1')}\r\n`);
   } else {
     sink.text(`$${value.length}\r\n`);
     sink.bytes(value);

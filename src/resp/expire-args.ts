@@ -14,7 +14,13 @@ export function invalidExpireTime(commandName: string): RespError {
  * SET/SETEX/GETEX style: a positive count of seconds or ms, relative to now or absolute (unix
  * time). Returns the absolute expiry in ms.
  */
-export function positiveExpireArg(bytes: Buffer, unit: 'seconds' | 'ms', relative: boolean, now: number, commandName: string): number {
+export function positiveExpireArg(
+  bytes: Buffer,
+  unit: 'seconds' | 'ms',
+  relative: boolean,
+  now: number,
+  commandName: string,
+): number {
   const value = int64Arg(bytes);
   if (value <= 0n || (unit === 'seconds' && value > INT64_MAX / 1000n)) throw invalidExpireTime(commandName);
   let ms = unit === 'seconds' ? value * 1000n : value;
@@ -27,7 +33,13 @@ export function positiveExpireArg(bytes: Buffer, unit: 'seconds' | 'ms', relativ
  * EXPIRE style: any integer (zero and negative mean "already expired"), relative or absolute.
  * Returns the absolute expiry in ms (may be in the past, or negative).
  */
-export function anyExpireArg(bytes: Buffer, unit: 'seconds' | 'ms', relative: boolean, now: number, commandName: string): number {
+export function anyExpireArg(
+  bytes: Buffer,
+  unit: 'seconds' | 'ms',
+  relative: boolean,
+  now: number,
+  commandName: string,
+): number {
   let when = int64Arg(bytes);
   if (unit === 'seconds') {
     if (when > INT64_MAX / 1000n || when < -INT64_MAX / 1000n) throw invalidExpireTime(commandName);

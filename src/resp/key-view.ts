@@ -44,7 +44,12 @@ export class KeyView {
     private readonly limits: Limits,
   ) {}
 
-  static fromEntries(keys: readonly string[], entries: readonly (Entry | undefined)[], now: number, limits: Limits): KeyView {
+  static fromEntries(
+    keys: readonly string[],
+    entries: readonly (Entry | undefined)[],
+    now: number,
+    limits: Limits,
+  ): KeyView {
     const snapshot = new Map<string, Entry | undefined>();
     for (let index = 0; index < keys.length; index++) snapshot.set(keys[index]!, entries[index]);
     return new KeyView(snapshot, now, limits);
@@ -76,7 +81,8 @@ export class KeyView {
   }
 
   private snapshotEntry(key: string): Entry | undefined {
-    if (!this.snapshot.has(key)) throw new KvsError('internal', `resp: key ${JSON.stringify(key)} was not read before use`);
+    if (!this.snapshot.has(key))
+      throw new KvsError('internal', `resp: key ${JSON.stringify(key)} was not read before use`);
     return this.snapshot.get(key);
   }
 
@@ -143,7 +149,13 @@ export class KeyView {
       } else if (pending.expires === 'keep') {
         operations.push({ type: 'put', key, value: pending.value, contentType: pending.contentType, keepTtl: true });
       } else {
-        operations.push({ type: 'put', key, value: pending.value, contentType: pending.contentType, expiresAt: pending.expires });
+        operations.push({
+          type: 'put',
+          key,
+          value: pending.value,
+          contentType: pending.contentType,
+          expiresAt: pending.expires,
+        });
       }
     }
     return operations;

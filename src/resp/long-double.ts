@@ -62,7 +62,10 @@ function fromRatio(negative: boolean, numerator: bigint, denominator: bigint): L
  */
 export function parseLongDouble(text: string): ParsedLongDouble | undefined {
   if (text.length === 0 || text.length >= MAX_CHARS) return undefined;
-  const match = /^([+-]?)(?:(inf(?:inity)?)|0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?[0-9]+))?|([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?)$/i.exec(text);
+  const match =
+    /^([+-]?)(?:(inf(?:inity)?)|0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?[0-9]+))?|([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?)$/i.exec(
+      text,
+    );
   if (match === null) return undefined;
   const negative = match[1] === '-';
   if (match[2] !== undefined) return negative ? '-inf' : 'inf';

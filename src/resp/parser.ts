@@ -42,7 +42,7 @@ export interface ParserLimits {
   readonly maxArguments: number;
 }
 
-const enum State {
+enum State {
   /** Between commands. */
   Start,
   /** Inside a multibulk command, expecting `$LEN\r\n`. */
@@ -149,7 +149,8 @@ export class RespParser {
           const length = this.bulkLength;
           if (available >= length + 2) {
             const end = this.position + length;
-            if (this.buffer[end] !== CR || this.buffer[end + 1] !== LF) return this.fail('expected CRLF after bulk string');
+            if (this.buffer[end] !== CR || this.buffer[end + 1] !== LF)
+              return this.fail('expected CRLF after bulk string');
             const arg = this.buffer.subarray(this.position, end);
             this.position = end + 2;
             const done = this.pushArg(arg);
@@ -226,7 +227,8 @@ export class RespParser {
       return undefined;
     }
     if (newline - this.position > MAX_INLINE_BYTES) return this.fail(`too big ${kind} count string`);
-    if (buffer[newline + 1] !== LF) return this.fail(kind === 'mbulk' ? 'invalid multibulk length' : 'invalid bulk length');
+    if (buffer[newline + 1] !== LF)
+      return this.fail(kind === 'mbulk' ? 'invalid multibulk length' : 'invalid bulk length');
     const value = parseStrictInteger(buffer, start, newline);
     if (value === undefined) return this.fail(kind === 'mbulk' ? 'invalid multibulk length' : 'invalid bulk length');
     this.position = newline + 2;
@@ -247,7 +249,8 @@ export class RespParser {
     if (args === undefined) return this.fail('unbalanced quotes in request');
     if (args.length > this.limits.maxArguments) return this.fail('invalid multibulk length');
     const cost = commandCost(args);
-    if (cost > this.limits.maxRequestBytes) return this.fail(`request larger than ${this.limits.maxRequestBytes} bytes`);
+    if (cost > this.limits.maxRequestBytes)
+      return this.fail(`request larger than ${this.limits.maxRequestBytes} bytes`);
     this.lastCommandBytes = cost;
     this.position = newline + 1;
     this.compact();
@@ -313,7 +316,10 @@ function isSpace(byte: number): boolean {
 }
 
 function isHexDigit(byte: number | undefined): boolean {
-  return byte !== undefined && ((byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66));
+  return (
+    byte !== undefined &&
+    ((byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66))
+  );
 }
 
 function hexValue(byte: number): number {

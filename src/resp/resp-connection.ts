@@ -76,7 +76,10 @@ export class RespConnection implements ReplySink, MemoryHolder {
       localAddress: socket.localAddress ?? '',
       localPort: socket.localPort ?? 0,
     });
-    this.parser = new RespParser({ maxRequestBytes: server.limits.maxRespRequestBytes, maxArguments: server.limits.maxRespArguments });
+    this.parser = new RespParser({
+      maxRequestBytes: server.limits.maxRespRequestBytes,
+      maxArguments: server.limits.maxRespArguments,
+    });
     server.sessions.set(this.session.id, this.session);
     server.memory.add(this);
     socket.setNoDelay(true);
@@ -130,14 +133,19 @@ export class RespConnection implements ReplySink, MemoryHolder {
   /** MemoryHolder: the listener's connections hold too much and this one holds the most. */
   evict(totalBytes: number): void {
     if (this.closed) return;
-    this.server.log(`resp: client id=${this.session.id} disconnected: RESP connections held ${totalBytes} bytes (maxRespClientsBytes ${this.server.limits.maxRespClientsBytes}), this one the most`);
+    this.server.log(
+      `resp: client id=${this.session.id} disconnected: RESP connections held ${totalBytes} bytes (maxRespClientsBytes ${this.server.limits.maxRespClientsBytes}), this one the most`,
+    );
     const hadOutput = this.outputBytes > 0;
     this.dropEverything();
     if (hadOutput) {
       this.socket.destroy();
       return;
     }
-    this.socket.write(`-ERR Connection closed: RESP clients hold more than ${this.server.limits.maxRespClientsBytes} bytes (maxRespClientsBytes), this one the most.\r\n`, 'latin1');
+    this.socket.write(
+      `-ERR Connection closed: RESP clients hold more than ${this.server.limits.maxRespClientsBytes} bytes (maxRespClientsBytes), this one the most.\r\n`,
+      'latin1',
+    );
     this.closeAfterReply();
   }
 
@@ -194,7 +202,7 @@ export class RespConnection implements ReplySink, MemoryHolder {
         return;
       }
       this.backlogHead++;
-      let dispatched;
+      let dispatched: ReturnType<typeof this.session.dispatch>;
       try {
         dispatched = this.session.dispatch(item);
       } catch (error) {
@@ -310,7 +318,9 @@ export class RespConnection implements ReplySink, MemoryHolder {
   }
 
   invalid(detail: string): void {
-    this.server.log(`resp: internal error: client id=${this.session.id} command ${this.session.lastCommand}: ${detail}`);
+    this.server.log(
+      `resp: internal error: client id=${this.session.id} command ${this.session.lastCommand}: ${detail}`,
+    );
   }
 
   private flush(): void {
@@ -354,7 +364,9 @@ export class RespConnection implements ReplySink, MemoryHolder {
     if (this.closed) return;
     const backlog = this.backlog.length - this.backlogHead;
     const shouldPause =
-      backlog > MAX_BACKLOG || this.backlogBytes > this.server.limits.maxRespRequestBytes || this.outputBytes > OUTPUT_PAUSE_BYTES;
+      backlog > MAX_BACKLOG ||
+      this.backlogBytes > this.server.limits.maxRespRequestBytes ||
+      this.outputBytes > OUTPUT_PAUSE_BYTES;
     if (shouldPause && !this.paused) {
       this.paused = true;
       this.socket.pause();

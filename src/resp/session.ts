@@ -83,7 +83,12 @@ export class Session {
       const cost = commandCost(args);
       const limit = this.server.limits.maxRespRequestBytes;
       if (this.multiBytes + cost > limit) {
-        return { reply: this.rejected(`ERR MULTI queue larger than ${limit} bytes (maxRespRequestBytes); the transaction is discarded`), blind: false };
+        return {
+          reply: this.rejected(
+            `ERR MULTI queue larger than ${limit} bytes (maxRespRequestBytes); the transaction is discarded`,
+          ),
+          blind: false,
+        };
       }
       this.multiBytes += cost;
       this.multi.push({ command, call });
@@ -151,7 +156,10 @@ export class Session {
     const principal = this.caller.principal;
     // Without a token: reads are public unless --private; with --private, as on a Redis server
     // with a password, a connection may only authenticate (AUTH, HELLO ... AUTH), QUIT or RESET.
-    if (principal === undefined && (service.privateReads ? !command.flags.includes('no_auth') : access === 'write' || access === 'admin')) {
+    if (
+      principal === undefined &&
+      (service.privateReads ? !command.flags.includes('no_auth') : access === 'write' || access === 'admin')
+    ) {
       throw new RespError(redisErrors.noAuth);
     }
     if (principal !== undefined && (access === 'write' || access === 'admin') && !principal.allows(access)) {

@@ -18,5 +18,5 @@ export function compareKeys(a: string, b: string): number {
 /** The smallest string greater than every string starting with `prefix`, or undefined for ''. */
 export function prefixEnd(prefix: string): string | undefined {
   if (prefix === '') return undefined;
-  return prefix + '\u{10FFFF}';
+  return `${prefix}\u{10FFFF}`;
 }

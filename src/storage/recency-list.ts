@@ -11,7 +11,6 @@ interface Node {
 export class RecencyList {
   private readonly nodes = new Map<string, Node>();
   private newest: Node | undefined;
-  private oldest: Node | undefined;
 
   /** Marks `key` as the most recently written. */
   touch(key: string): void {
@@ -19,7 +18,6 @@ export class RecencyList {
     const node: Node = { key, newer: undefined, older: this.newest };
     if (this.newest !== undefined) this.newest.newer = node;
     this.newest = node;
-    this.oldest ??= node;
     this.nodes.set(key, node);
   }
 
@@ -30,7 +28,6 @@ export class RecencyList {
     if (node.newer !== undefined) node.newer.older = node.older;
     else this.newest = node.older;
     if (node.older !== undefined) node.older.newer = node.newer;
-    else this.oldest = node.newer;
   }
 
   /** Keys from the most recently written back. */

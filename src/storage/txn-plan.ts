@@ -97,8 +97,7 @@ export function planCommit(
     const stored = readPending(operation.key);
     const current = live(stored);
     if (operation.type === 'put') {
-      const expires =
-        operation.keepExpires && current !== undefined ? current.expires : operation.expires;
+      const expires = operation.keepExpires && current !== undefined ? current.expires : operation.expires;
       const record: StoredRecord = {
         value: operation.value,
         contentType: operation.contentType,

@@ -17,7 +17,11 @@ let client: KvsClient;
 let workDir: string;
 let env: Record<string, string>;
 
-function kvs(args: string[], input?: Buffer | string, extraEnv: Record<string, string | undefined> = {}): Promise<KvsRun> {
+function kvs(
+  args: string[],
+  input?: Buffer | string,
+  extraEnv: Record<string, string | undefined> = {},
+): Promise<KvsRun> {
   return runKvs(args, { env: { ...env, ...extraEnv }, input, cwd: workDir });
 }
 
@@ -70,7 +74,10 @@ describe('kvs CLI against a real server', () => {
   });
 
   it('set, get, ls and del text and binary values', async () => {
-    assert.equal(ok(await kvs(['set', 'basic/greeting', 'hello world'])).stdout.toString(), 'version 1 (revision ' + (await client.list()).revision + ')\n');
+    assert.equal(
+      ok(await kvs(['set', 'basic/greeting', 'hello world'])).stdout.toString(),
+      `version 1 (revision ${(await client.list()).revision})\n`,
+    );
     assert.equal(ok(await kvs(['get', 'basic/greeting'])).stdout.toString(), 'hello world');
 
     const binary = Buffer.concat([Buffer.from([0, 255, 254, 10, 13]), randomBytes(5000)]);
@@ -83,12 +90,28 @@ describe('kvs CLI against a real server', () => {
     assert.equal(ok(await kvs(['get', 'basic/a key/with ?odd& chars%'])).stdout.toString(), 'odd');
     assert.ok((await client.get('basic/a key/with ?odd& chars%'))?.expires instanceof Date);
 
-    assert.equal(ok(await kvs(['ls', 'basic/'])).stdout.toString(), 'basic/a key/with ?odd& chars%\nbasic/blob\nbasic/greeting\n');
-    const long = ok(await kvs(['ls', '--long', 'basic/'])).stdout.toString().trimEnd().split('\n');
+    assert.equal(
+      ok(await kvs(['ls', 'basic/'])).stdout.toString(),
+      'basic/a key/with ?odd& chars%\nbasic/blob\nbasic/greeting\n',
+    );
+    const long = ok(await kvs(['ls', '--long', 'basic/']))
+      .stdout.toString()
+      .trimEnd()
+      .split('\n');
     assert.match(long[0]!, /VERSION +REVISION +SIZE +UPDATED +EXPIRES +KEY/);
     assert.match(long[2]!, /^ +1 +\d+ +5005 +\S+Z +- +basic\/blob +\(application\/octet-stream\)$/);
-    const json = JSON.parse(ok(await kvs(['ls', '--json', 'basic/'])).stdout.toString()) as { key: string; size: number }[];
-    assert.deepEqual(json.map((item) => [item.key, item.size]), [['basic/a key/with ?odd& chars%', 3], ['basic/blob', 5005], ['basic/greeting', 11]]);
+    const json = JSON.parse(ok(await kvs(['ls', '--json', 'basic/'])).stdout.toString()) as {
+      key: string;
+      size: number;
+    }[];
+    assert.deepEqual(
+      json.map((item) => [item.key, item.size]),
+      [
+        ['basic/a key/with ?odd& chars%', 3],
+        ['basic/blob', 5005],
+        ['basic/greeting', 11],
+      ],
+    );
     assert.equal(ok(await kvs(['ls', '--json', 'nothing-here/'])).stdout.toString(), '[]\n');
 
     ok(await kvs(['del', 'basic/greeting']));
@@ -123,7 +146,10 @@ describe('kvs CLI against a real server', () => {
     const closedPort = await freePort();
     const unreachable = await kvs(['get', 'x'], undefined, { KVS_URL: `http://127.0.0.1:${closedPort}` });
     assert.notEqual(unreachable.code, 0);
-    assert.equal(unreachable.stderr, `kvs: cannot reach http://127.0.0.1:${closedPort}: ECONNREFUSED (connection_failed)\n`);
+    assert.equal(
+      unreachable.stderr,
+      `kvs: cannot reach http://127.0.0.1:${closedPort}: ECONNREFUSED (connection_failed)\n`,
+    );
   });
 
   for (const format of ['yaml', 'json', 'ndjson'] as const) {
@@ -145,7 +171,10 @@ describe('kvs CLI against a real server', () => {
 
       const file = join(workDir, `backup-${format}.${format}`);
       const exported = ok(await kvs(['export', '--prefix', prefix, '--output', file]));
-      assert.match(exported.stderr, new RegExp(`exported 60 keys to ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n$`));
+      assert.match(
+        exported.stderr,
+        new RegExp(`exported 60 keys to ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n$`),
+      );
       await wipe(prefix);
 
       const imported = ok(await kvs(['import', file]));
@@ -164,22 +193,37 @@ describe('kvs CLI against a real server', () => {
     const prefix = 'bulk/';
     const now = Date.now();
     const lines: string[] = [];
-    for (let index = 0; index < 2500; index++) lines.push(JSON.stringify({ key: `${prefix}${String(index).padStart(5, '0')}`, value: `v${index}` }));
+    for (let index = 0; index < 2500; index++)
+      lines.push(JSON.stringify({ key: `${prefix}${String(index).padStart(5, '0')}`, value: `v${index}` }));
     for (let index = 0; index < 5; index++) {
-      lines.push(JSON.stringify({ key: `${prefix}expired-${index}`, value: 'gone', expires: new Date(now - 1000 * (index + 1)).toISOString() }));
+      lines.push(
+        JSON.stringify({
+          key: `${prefix}expired-${index}`,
+          value: 'gone',
+          expires: new Date(now - 1000 * (index + 1)).toISOString(),
+        }),
+      );
     }
     const file = join(workDir, 'bulk.ndjson');
-    writeFileSync(file, lines.join('\n') + '\n');
+    writeFileSync(file, `${lines.join('\n')}\n`);
 
     // An interrupted import leaves a part written, some of it stale: running it again finishes the job.
-    writeFileSync(join(workDir, 'part.ndjson'), lines.slice(0, 1200).map((line) => line.replace(/"v(\d+)"/, '"stale$1"')).join('\n'));
+    writeFileSync(
+      join(workDir, 'part.ndjson'),
+      lines
+        .slice(0, 1200)
+        .map((line) => line.replace(/"v(\d+)"/, '"stale$1"'))
+        .join('\n'),
+    );
     ok(await kvs(['import', 'part.ndjson']));
 
     const run = ok(await kvs(['import', file]));
     assert.match(run.stderr, /^imported 2500 keys in 3 transactions; skipped 5 expired keys\n$/);
     const items = await snapshot(prefix);
     assert.equal(items.length, 2500);
-    assert.ok(items.every((item, index) => (item as { value: string }).value === Buffer.from(`v${index}`).toString('hex')));
+    assert.ok(
+      items.every((item, index) => (item as { value: string }).value === Buffer.from(`v${index}`).toString('hex')),
+    );
 
     const again = ok(await kvs(['import', file]));
     assert.match(again.stderr, /^imported 2500 keys in 3 transactions; skipped 5 expired keys\n$/);
@@ -200,7 +244,10 @@ describe('kvs CLI against a real server', () => {
   });
 
   it("imports the seed's plain YAML as-is", async () => {
-    writeFileSync(join(workDir, 'seed.yml'), 'seed/position: 1234\nseed/leading: 007\nseed/flag: yes\nseed/empty:\nseed/show: "S01E02: pilot"\n');
+    writeFileSync(
+      join(workDir, 'seed.yml'),
+      'seed/position: 1234\nseed/leading: 007\nseed/flag: yes\nseed/empty:\nseed/show: "S01E02: pilot"\n',
+    );
     assert.match(ok(await kvs(['import', 'seed.yml'])).stderr, /imported 5 keys/);
     assert.equal(await client.getText('seed/position'), '1234');
     assert.equal(await client.getText('seed/leading'), '007');
@@ -242,7 +289,8 @@ describe('kvs CLI against a real server', () => {
         `${deleted.revision} delete watched/a`,
       ];
       const deadline = Date.now() + 20_000;
-      while (output.split('\n').length <= expected.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      while (output.split('\n').length <= expected.length && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 50));
       assert.deepEqual(output.trimEnd().split('\n'), expected);
     } finally {
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -253,11 +301,15 @@ describe('kvs CLI against a real server', () => {
 
   it('token add appends a scoped token (printed once) that the server honours; token list never shows tokens', async () => {
     const file = join(workDir, 'tokens');
-    const admin = ok(await kvs(['token', 'add', '--scope', 'admin', '--file', file])).stdout.toString().trim();
+    const admin = ok(await kvs(['token', 'add', '--scope', 'admin', '--file', file]))
+      .stdout.toString()
+      .trim();
     const added = ok(await kvs(['token', 'add', '--scope', 'write', '--prefix', 'pub/,docs/', '--file', file]));
     const limited = added.stdout.toString().trim();
     assert.match(added.stderr, /added a write token limited to pub\/, docs\/ to .*tokens/);
-    const reader = ok(await runKvs(['token', 'add', '--scope', 'read'], { env: { KVS_TOKEN_FILE: file } })).stdout.toString().trim();
+    const reader = ok(await runKvs(['token', 'add', '--scope', 'read'], { env: { KVS_TOKEN_FILE: file } }))
+      .stdout.toString()
+      .trim();
     assert.equal((readFileSync(file, 'utf8').match(/\n/g) ?? []).length, 3);
 
     const listed = ok(await kvs(['token', 'list', '--file', file])).stdout.toString();

@@ -5,7 +5,14 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
-import { formatByName, formatFromPath, formats, FormatError, type Format, type KvRecord } from '../../src/cli/formats/index.js';
+import {
+  formatByName,
+  formatFromPath,
+  formats,
+  FormatError,
+  type Format,
+  type KvRecord,
+} from '../../src/cli/formats/index.js';
 
 async function readAll(format: Format, text: string): Promise<KvRecord[]> {
   const records: KvRecord[] = [];
@@ -24,13 +31,63 @@ function plain(records: readonly KvRecord[]) {
 
 // Pieces that are hard for YAML: indicators, line breaks of every kind, BOM, NUL, null words.
 const awkward = fc.constantFrom(
-  ' ', '  ', '\n', '\r', '\r\n', '\t', '#', ': ', '- ', '"', "'", '\\', '|', '>', '---', '...', '\u0085', '\u2028',
-  '\u2029', '\ufeff', '\u0000', '\u007f', '\u001b', 'null', '~', 'true', 'yes', '0x1F', '007', '1e3', '.inf', '&a', '*a', '!', '%',
-  '@', '`', '{', '}', '[', ']', ',', '?', '<<', 'é', '😀', '\ud7ff', '\ue000', '\uffff', 'a',
+  ' ',
+  '  ',
+  '\n',
+  '\r',
+  '\r\n',
+  '\t',
+  '#',
+  ': ',
+  '- ',
+  '"',
+  "'",
+  '\\',
+  '|',
+  '>',
+  '---',
+  '...',
+  '\u0085',
+  '\u2028',
+  '\u2029',
+  '\ufeff',
+  '\u0000',
+  '\u007f',
+  '\u001b',
+  'null',
+  '~',
+  'true',
+  'yes',
+  '0x1F',
+  '007',
+  '1e3',
+  '.inf',
+  '&a',
+  '*a',
+  '!',
+  '%',
+  '@',
+  '`',
+  '{',
+  '}',
+  '[',
+  ']',
+  ',',
+  '?',
+  '<<',
+  'é',
+  '😀',
+  '\ud7ff',
+  '\ue000',
+  '\uffff',
+  'a',
 );
 const awkwardText = fc.array(awkward, { maxLength: 8 }).map((parts) => parts.join(''));
 const anyText = fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), awkwardText);
-const key = fc.oneof(fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }), awkwardText.filter((text) => text.length > 0));
+const key = fc.oneof(
+  fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }),
+  awkwardText.filter((text) => text.length > 0),
+);
 const value = fc.oneof(
   anyText.map((text) => Buffer.from(text, 'utf8')),
   fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes)),
@@ -38,7 +95,13 @@ const value = fc.oneof(
 const record: fc.Arbitrary<KvRecord> = fc.record({
   key,
   value,
-  contentType: fc.option(fc.oneof(fc.constantFrom('application/json', 'image/png', 'text/plain; charset=utf-8', 'null'), fc.string({ maxLength: 20 })), { nil: null }),
+  contentType: fc.option(
+    fc.oneof(
+      fc.constantFrom('application/json', 'image/png', 'text/plain; charset=utf-8', 'null'),
+      fc.string({ maxLength: 20 }),
+    ),
+    { nil: null },
+  ),
   expires: fc.option(fc.integer({ min: 0, max: 4_102_444_800_000 }), { nil: null }),
 });
 const records = fc.uniqueArray(record, { selector: (item) => item.key, maxLength: 12 });
@@ -82,7 +145,7 @@ describe('export/import formats', () => {
     assert.deepEqual(plain(await readAll(yaml, text)), plain(input));
   });
 
-  it("yaml: a seed file of plain `key: value` lines imports as-is (every scalar is text)", async () => {
+  it('yaml: a seed file of plain `key: value` lines imports as-is (every scalar is text)', async () => {
     const seed = [
       'position: 1234',
       'leading: 007',
@@ -143,12 +206,18 @@ describe('export/import formats', () => {
   ];
   for (const [name, text, message] of malformed) {
     it(`${name}: rejects ${JSON.stringify(text.slice(0, 40))} with a clear message`, async () => {
-      await assert.rejects(readAll(formatByName(name)!, text), (error: unknown) => error instanceof FormatError && message.test(error.message));
+      await assert.rejects(
+        readAll(formatByName(name)!, text),
+        (error: unknown) => error instanceof FormatError && message.test(error.message),
+      );
     });
   }
 
   it('ndjson: reads records without optional fields and skips blank lines', async () => {
-    const read = await readAll(formatByName('ndjson')!, '{"key":"a","value":"x"}\n\n{"key":"b","value":"/w==","encoding":"base64","expires":"2030-01-01T00:00:00Z"}\n');
+    const read = await readAll(
+      formatByName('ndjson')!,
+      '{"key":"a","value":"x"}\n\n{"key":"b","value":"/w==","encoding":"base64","expires":"2030-01-01T00:00:00Z"}\n',
+    );
     assert.deepEqual(plain(read), [
       { key: 'a', value: '78', contentType: null, expires: null },
       { key: 'b', value: 'ff', contentType: null, expires: Date.UTC(2030, 0, 1) },

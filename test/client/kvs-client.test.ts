@@ -85,7 +85,7 @@ describe('KvsClient against a real server', () => {
     }
   });
 
-  it('compare-and-swap and create-only fail with the server\'s codes', async () => {
+  it("compare-and-swap and create-only fail with the server's codes", async () => {
     await client.put('cas/k', 'v1');
     const mismatch = await rejectsWith(client.put('cas/k', 'v2', { ifVersion: 5 }), 412, 'version_mismatch');
     assert.equal(mismatch.details.currentVersion, 1);
@@ -104,7 +104,10 @@ describe('KvsClient against a real server', () => {
     const tooLong = await rejectsWith(client.put('k'.repeat(2000), 'y'), 400, 'key_too_long');
     assert.ok(Object.keys(tooLong.details).length > 0);
     await rejectsWith(client.put('err/x', 'y', { ttl: 0 }), 400, 'invalid_ttl');
-    await assert.rejects(client.get('\ud800'), (caught: unknown) => caught instanceof KvsClientError && caught.code === 'invalid_key');
+    await assert.rejects(
+      client.get('\ud800'),
+      (caught: unknown) => caught instanceof KvsClientError && caught.code === 'invalid_key',
+    );
   });
 
   it('list pages through keys in order; listAll follows next', async () => {
@@ -112,17 +115,29 @@ describe('KvsClient against a real server', () => {
     await client.txn({ operations: keys.map((key, index) => ({ op: 'put' as const, key, value: `value ${index}` })) });
     await client.put('listing-other', 'x');
     const first = await client.list({ prefix: 'list/', limit: 3 });
-    assert.deepEqual(first.items.map((item) => item.key), keys.slice(0, 3));
+    assert.deepEqual(
+      first.items.map((item) => item.key),
+      keys.slice(0, 3),
+    );
     assert.equal(first.next, 'list/2');
     assert.equal(first.items[0]!.value, undefined);
     assert.equal(first.items[0]!.size, 'value 0'.length);
     const second = await client.list({ prefix: 'list/', limit: 3, after: first.next!, values: true });
-    assert.deepEqual(second.items.map((item) => item.value?.toString()), ['value 3', 'value 4', 'value 5']);
+    assert.deepEqual(
+      second.items.map((item) => item.value?.toString()),
+      ['value 3', 'value 4', 'value 5'],
+    );
 
     const all = [];
     for await (const item of client.listAll({ prefix: 'list/', limit: 2, values: true })) all.push(item);
-    assert.deepEqual(all.map((item) => item.key), keys);
-    assert.deepEqual(all.map((item) => item.value?.toString()), keys.map((_, index) => `value ${index}`));
+    assert.deepEqual(
+      all.map((item) => item.key),
+      keys,
+    );
+    assert.deepEqual(
+      all.map((item) => item.value?.toString()),
+      keys.map((_, index) => `value ${index}`),
+    );
   });
 
   it('txn applies all operations or none and names the failed check', async () => {
@@ -134,15 +149,24 @@ describe('KvsClient against a real server', () => {
         { op: 'put', key: 'txn/b', value: Buffer.from([0, 1, 2, 255]), contentType: 'application/x-bin', expires },
       ],
     });
-    assert.deepEqual(result.puts.map((put) => put.key), ['txn/a', 'txn/b']);
+    assert.deepEqual(
+      result.puts.map((put) => put.key),
+      ['txn/a', 'txn/b'],
+    );
     assert.ok(result.puts.every((put) => put.modRevision === result.revision));
     assert.deepEqual((await client.get('txn/b'))?.value, Buffer.from([0, 1, 2, 255]));
     assert.equal((await client.get('txn/b'))?.expires?.getTime(), expires.getTime());
 
     const failed = await rejectsWith(
       client.txn({
-        checks: [{ key: 'txn/a', version: 1 }, { key: 'txn/b', absent: true }],
-        operations: [{ op: 'put', key: 'txn/c', value: 'never' }, { op: 'delete', key: 'txn/a' }],
+        checks: [
+          { key: 'txn/a', version: 1 },
+          { key: 'txn/b', absent: true },
+        ],
+        operations: [
+          { op: 'put', key: 'txn/c', value: 'never' },
+          { op: 'delete', key: 'txn/a' },
+        ],
       }),
       409,
       'txn_check_failed',
@@ -151,19 +175,29 @@ describe('KvsClient against a real server', () => {
     assert.equal(await client.get('txn/c'), undefined);
     assert.equal(await client.getText('txn/a'), 'text');
 
-    const deleted = await client.txn({ checks: [{ key: 'txn/a', exists: true }], operations: [{ op: 'delete', key: 'txn/a' }] });
+    const deleted = await client.txn({
+      checks: [{ key: 'txn/a', exists: true }],
+      operations: [{ op: 'delete', key: 'txn/a' }],
+    });
     assert.deepEqual(deleted.deleted, ['txn/a']);
   });
 
   it('seed helpers: seedPost saves every pair, seedGet returns the most recently updated key', async () => {
     await client.seedPost({ 'seed/one': '1', 'seed/two': 'two words & more' });
     await client.seedPost([['seed/three', '3']]);
-    assert.deepEqual(await client.seedGet(['seed/two']).then((found) => [found?.key, found?.value.toString()]), ['seed/two', 'two words & more']);
+    assert.deepEqual(await client.seedGet(['seed/two']).then((found) => [found?.key, found?.value.toString()]), [
+      'seed/two',
+      'two words & more',
+    ]);
     const latest = await client.seedGet(['seed/one', 'seed/three', 'seed/missing']);
     assert.equal(latest?.key, 'seed/three');
     assert.equal(latest?.value.toString(), '3');
     assert.equal(await client.seedGet(['seed/none', 'seed/nada']), undefined);
-    await rejectsWith(new KvsClient({ url: server.url, token: 'nope' }).seedPost({ 'seed/x': 'y' }), 403, 'auth_invalid');
+    await rejectsWith(
+      new KvsClient({ url: server.url, token: 'nope' }).seedPost({ 'seed/x': 'y' }),
+      403,
+      'auth_invalid',
+    );
     assert.equal(await client.get('seed/x'), undefined);
   });
 
@@ -179,7 +213,10 @@ describe('KvsClient against a real server', () => {
     const b = await client.put('watch1/b', Buffer.from('two'));
     await client.delete('watch1/a');
     const live = await take(iterator, 2);
-    assert.deepEqual(live.map(brief), [['put', 'watch1/b', b.modRevision, 'two'], ['delete', 'watch1/a', b.modRevision + 1, undefined]]);
+    assert.deepEqual(live.map(brief), [
+      ['put', 'watch1/b', b.modRevision, 'two'],
+      ['delete', 'watch1/a', b.modRevision + 1, undefined],
+    ]);
     assert.equal(live[0]!.version, 1);
     stop.abort();
     assert.equal((await iterator.next()).done, true);
@@ -199,17 +236,28 @@ describe('KvsClient against a real server', () => {
     const watcher = new KvsClient({ url: server.url, token: server.token, fetch: cuttableFetch });
     const since = (await client.list({ limit: 1 })).revision;
     const stop = new AbortController();
-    const iterator = watcher.watch({ prefix: 'watch2/', since, signal: stop.signal, retryDelayMs: 50 })[Symbol.asyncIterator]();
+    const iterator = watcher
+      .watch({ prefix: 'watch2/', since, signal: stop.signal, retryDelayMs: 50 })
+      [Symbol.asyncIterator]();
     const first = await client.put('watch2/1', 'a');
     const second = await client.put('watch2/2', 'b');
-    assert.deepEqual((await take(iterator, 2)).map((event) => event.revision), [first.modRevision, second.modRevision]);
+    assert.deepEqual(
+      (await take(iterator, 2)).map((event) => event.revision),
+      [first.modRevision, second.modRevision],
+    );
 
     cut!();
     // Written while the stream is down: delivered after the reconnect from the change log.
     const third = await client.put('watch2/3', 'c');
     const fourth = await client.put('watch2/4', 'd');
     const resumed = await take(iterator, 2);
-    assert.deepEqual(resumed.map((event) => [event.key, event.revision]), [['watch2/3', third.modRevision], ['watch2/4', fourth.modRevision]]);
+    assert.deepEqual(
+      resumed.map((event) => [event.key, event.revision]),
+      [
+        ['watch2/3', third.modRevision],
+        ['watch2/4', fourth.modRevision],
+      ],
+    );
     assert.ok(requests.length >= 2);
     assert.equal(requests[0]!.lastEventId, null);
     assert.equal(requests.at(-1)!.lastEventId, String(second.modRevision));

@@ -9,7 +9,13 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkPartitioned, keyModel, type HistoryOperation, type KeyInput, type KeyOutput } from '../helpers/linearizability.js';
+import {
+  checkPartitioned,
+  keyModel,
+  type HistoryOperation,
+  type KeyInput,
+  type KeyOutput,
+} from '../helpers/linearizability.js';
 import { removeDir, startServer } from '../helpers/server-process.js';
 import { KvHttp } from './kv-http.js';
 
@@ -22,7 +28,12 @@ class Recorder {
   constructor(private readonly kv: KvHttp) {}
 
   /** Runs one HTTP operation, recording it; an error leaves the outcome unknown (return = Infinity). */
-  private async record(client: number, key: string, input: KeyInput, run: () => Promise<KeyOutput>): Promise<KeyOutput | undefined> {
+  private async record(
+    client: number,
+    key: string,
+    input: KeyInput,
+    run: () => Promise<KeyOutput>,
+  ): Promise<KeyOutput | undefined> {
     const call = now();
     try {
       const output = await run();
@@ -127,14 +138,21 @@ async function runIncrements(workers: number): Promise<string> {
     for (const key of keys) {
       const final = await recorder.read(-1, key);
       assert.ok(final && 'found' in final && final.found, `${key} exists`);
-      assert.equal(Number(final.value), acknowledged.get(key), `${key}: counter equals the acknowledged increments (no lost update)`);
+      assert.equal(
+        Number(final.value),
+        acknowledged.get(key),
+        `${key}: counter equals the acknowledged increments (no lost update)`,
+      );
     }
     const total = [...acknowledged.values()].reduce((a, b) => a + b, 0);
     assert.ok(total > 0);
 
     const results = checkPartitioned(recorder.history, (operation) => (operation as Recorded).key, keyModel);
-    for (const [key, result] of results) assert.equal(result.ok, true, `${key}: ${result.ok ? '' : result.explanation}`);
-    const failedCas = recorder.history.filter((operation) => operation.output && 'ok' in operation.output && !operation.output.ok).length;
+    for (const [key, result] of results)
+      assert.equal(result.ok, true, `${key}: ${result.ok ? '' : result.explanation}`);
+    const failedCas = recorder.history.filter(
+      (operation) => operation.output && 'ok' in operation.output && !operation.output.ok,
+    ).length;
     const explored = [...results.values()].reduce((sum, result) => sum + result.explored, 0);
     return `${recorder.history.length} operations, ${total} acknowledged increments, ${failedCas} refused CAS/creates, ${explored} configurations explored`;
   } finally {
@@ -183,8 +201,10 @@ async function runMixed(workers: number): Promise<string> {
       }),
     );
     const results = checkPartitioned(recorder.history, (operation) => (operation as Recorded).key, keyModel);
-    for (const [key, result] of results) assert.equal(result.ok, true, `${key}: ${result.ok ? '' : result.explanation}`);
-    const count = (predicate: (output: KeyOutput) => boolean) => recorder.history.filter((operation) => operation.output && predicate(operation.output)).length;
+    for (const [key, result] of results)
+      assert.equal(result.ok, true, `${key}: ${result.ok ? '' : result.explanation}`);
+    const count = (predicate: (output: KeyOutput) => boolean) =>
+      recorder.history.filter((operation) => operation.output && predicate(operation.output)).length;
     const refused = count((output) => 'ok' in output && !output.ok);
     const deleted = count((output) => 'deleted' in output && output.deleted);
     const explored = [...results.values()].reduce((sum, result) => sum + result.explored, 0);

@@ -37,7 +37,11 @@ export interface ErrorBody {
 }
 
 export interface TxnBody {
-  readonly checks?: readonly ({ key: string; version: number } | { key: string; absent: true } | { key: string; exists: true })[];
+  readonly checks?: readonly (
+    | { key: string; version: number }
+    | { key: string; absent: true }
+    | { key: string; exists: true }
+  )[];
   readonly operations?: readonly (
     | { op: 'put'; key: string; value: string; encoding?: 'utf8' | 'base64'; ttl?: number; contentType?: string }
     | { op: 'delete'; key: string }
@@ -64,7 +68,11 @@ export class KvHttp {
     private readonly token: string,
   ) {}
 
-  async request<T = unknown>(method: string, path: string, init: { body?: string | Buffer; headers?: Record<string, string> } = {}): Promise<Answer<T>> {
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    init: { body?: string | Buffer; headers?: Record<string, string> } = {},
+  ): Promise<Answer<T>> {
     const response = await fetch(this.baseUrl + path, {
       method,
       headers: { authorization: `Bearer ${this.token}`, ...init.headers },
@@ -95,10 +103,16 @@ export class KvHttp {
   }
 
   txn(body: TxnBody): Promise<Answer<{ revision: number; puts: EntryMeta[]; deleted: string[] } & ErrorBody>> {
-    return this.request('POST', '/v1/txn', { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    return this.request('POST', '/v1/txn', {
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+    });
   }
 
-  async list(prefix: string, options: { values?: boolean; limit?: number } = {}): Promise<{ items: EntryMeta[]; revision: number }> {
+  async list(
+    prefix: string,
+    options: { values?: boolean; limit?: number } = {},
+  ): Promise<{ items: EntryMeta[]; revision: number }> {
     const items: EntryMeta[] = [];
     let after: string | null = null;
     let revision = 0;
@@ -106,7 +120,10 @@ export class KvHttp {
       const query = new URLSearchParams({ prefix, limit: String(options.limit ?? 1000) });
       if (options.values) query.set('values', '1');
       if (after !== null) query.set('after', after);
-      const answer: Answer<{ items: EntryMeta[]; next: string | null; revision: number }> = await this.request('GET', `/v1/kv?${query}`);
+      const answer: Answer<{ items: EntryMeta[]; next: string | null; revision: number }> = await this.request(
+        'GET',
+        `/v1/kv?${query}`,
+      );
       if (answer.status !== 200) throw new Error(`listing answered ${answer.status}: ${answer.text}`);
       items.push(...answer.json.items);
       after = answer.json.next;
@@ -128,14 +145,21 @@ export class KvHttp {
   /** A number from the Prometheus text of /metrics (first sample of that name and labels). */
   async metric(name: string): Promise<number> {
     const answer = await this.request('GET', '/metrics');
-    const line = answer.text.split('\n').find((candidate) => candidate.startsWith(name + ' ') || candidate.startsWith(name + '{'));
+    const line = answer.text
+      .split('\n')
+      .find((candidate) => candidate.startsWith(`${name} `) || candidate.startsWith(`${name}{`));
     if (line === undefined) throw new Error(`metric ${name} not found`);
     return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
 }
 
 /** Repeats `probe` until it returns true, or throws after `timeoutMs` (no timing assertion: a deadline). */
-export async function eventually(probe: () => Promise<boolean>, timeoutMs: number, what: string, intervalMs = 50): Promise<void> {
+export async function eventually(
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+  intervalMs = 50,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await probe()) return;
@@ -155,16 +179,20 @@ export function requestOnNewConnection(
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const agent = new Agent({ keepAlive: false, maxSockets: 1 });
-    const req = httpRequest(url, { method, agent, headers: { connection: 'close', ...options.headers } }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => {
-        agent.destroy();
-        resolve({ status: response.statusCode ?? 0, headers: response.headers, body });
-      });
-      response.on('error', reject);
-    });
+    const req = httpRequest(
+      url,
+      { method, agent, headers: { connection: 'close', ...options.headers } },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => {
+          agent.destroy();
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body });
+        });
+        response.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(options.body);
   });

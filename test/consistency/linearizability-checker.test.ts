@@ -148,10 +148,18 @@ const inputArbitrary: fc.Arbitrary<KeyInput> = fc.oneof(
 );
 
 const simulatedHistory = fc
-  .array(fc.record({ input: inputArbitrary, start: fc.nat(1000), length: fc.nat(200), point: fc.double({ min: 0, max: 1, noNaN: true }) }), {
-    minLength: 1,
-    maxLength: 40,
-  })
+  .array(
+    fc.record({
+      input: inputArbitrary,
+      start: fc.nat(1000),
+      length: fc.nat(200),
+      point: fc.double({ min: 0, max: 1, noNaN: true }),
+    }),
+    {
+      minLength: 1,
+      maxLength: 40,
+    },
+  )
   .map((specs) => {
     const timed = specs.map((spec, index) => ({ ...spec, index, at: spec.start + spec.point * spec.length }));
     const outputs = new Map<number, KeyOutput>();
@@ -161,13 +169,15 @@ const simulatedHistory = fc
       state = next;
       outputs.set(spec.index, output);
     }
-    return timed.map((spec): Op => ({
-      client: spec.index,
-      input: spec.input,
-      output: outputs.get(spec.index),
-      call: spec.start,
-      return: spec.start + spec.length,
-    }));
+    return timed.map(
+      (spec): Op => ({
+        client: spec.index,
+        input: spec.input,
+        output: outputs.get(spec.index),
+        call: spec.start,
+        return: spec.start + spec.length,
+      }),
+    );
   });
 
 describe('linearizability checker on simulated concurrent histories', () => {
@@ -184,11 +194,15 @@ describe('linearizability checker on simulated concurrent histories', () => {
   it('rejects any such history after one read answer is changed to a value never written', () => {
     fc.assert(
       fc.property(simulatedHistory, fc.nat(), (history, pick) => {
-        const reads = history.map((operation, index) => ({ operation, index })).filter(({ operation }) => operation.input.op === 'read');
+        const reads = history
+          .map((operation, index) => ({ operation, index }))
+          .filter(({ operation }) => operation.input.op === 'read');
         fc.pre(reads.length > 0);
         const victim = reads[pick % reads.length]!.index;
         const corrupted = history.map((operation, index) =>
-          index === victim ? { ...operation, output: { found: true, value: 'never-written', version: 1 } as KeyOutput } : operation,
+          index === victim
+            ? { ...operation, output: { found: true, value: 'never-written', version: 1 } as KeyOutput }
+            : operation,
         );
         assert.equal(checkLinearizable(corrupted, keyModel).ok, false);
       }),
@@ -211,7 +225,11 @@ describe('linearizability checker on simulated concurrent histories', () => {
         const ret = call + 1 + random() * 20;
         const choice = random();
         const input: KeyInput =
-          choice < 0.5 ? { op: 'read' } : choice < 0.9 ? { op: 'cas', version: Math.floor(random() * 40), value: `v${client}.${n}` } : { op: 'put', value: `p${client}.${n}` };
+          choice < 0.5
+            ? { op: 'read' }
+            : choice < 0.9
+              ? { op: 'cas', version: Math.floor(random() * 40), value: `v${client}.${n}` }
+              : { op: 'put', value: `p${client}.${n}` };
         specs.push({ input, call, ret, at: call + random() * (ret - call), client });
         time = ret;
       }
@@ -223,7 +241,15 @@ describe('linearizability checker on simulated concurrent histories', () => {
       state = next;
       outputs.set(spec, output);
     }
-    const history = specs.map((spec): Op => ({ client: spec.client, input: spec.input, output: outputs.get(spec), call: spec.call, return: spec.ret }));
+    const history = specs.map(
+      (spec): Op => ({
+        client: spec.client,
+        input: spec.input,
+        output: outputs.get(spec),
+        call: spec.call,
+        return: spec.ret,
+      }),
+    );
     const result = checkLinearizable(history, keyModel);
     assert.equal(result.ok, true, result.ok ? '' : result.explanation);
   });

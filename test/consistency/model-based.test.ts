@@ -50,14 +50,22 @@ function parseEtag(header: string | null): number | undefined {
 }
 
 /** Checks the server-reported expiry against the write window, or its absence. */
-function checkExpires(reported: string | null, ttl: boolean, window: { from: number; to: number }, what: string): number | null {
+function checkExpires(
+  reported: string | null,
+  ttl: boolean,
+  window: { from: number; to: number },
+  what: string,
+): number | null {
   if (!ttl) {
     assert.equal(reported, null, `${what}: no TTL was set, but expiry ${reported} reported`);
     return null;
   }
   assert.ok(reported, `${what}: TTL set, but no expiry reported`);
   const at = Date.parse(reported);
-  assert.ok(at >= window.from + TTL_SECONDS * 1000 && at <= window.to + TTL_SECONDS * 1000, `${what}: expiry ${reported} outside the write window`);
+  assert.ok(
+    at >= window.from + TTL_SECONDS * 1000 && at <= window.to + TTL_SECONDS * 1000,
+    `${what}: expiry ${reported} outside the write window`,
+  );
   return at;
 }
 
@@ -72,7 +80,12 @@ function expectMeta(meta: EntryMeta, key: string, entry: ModelEntry, what: strin
 }
 
 /** Applies a successful write of `key` at `revision` to the model (or to a transaction's pending view). */
-function written(previous: ModelEntry | undefined, value: string, contentType: string | null, revision: number): ModelEntry {
+function written(
+  previous: ModelEntry | undefined,
+  value: string,
+  contentType: string | null,
+  revision: number,
+): ModelEntry {
   return {
     value,
     contentType,
@@ -96,7 +109,10 @@ class PutCommand implements Command {
   async run(model: Model, real: Real): Promise<void> {
     const key = real.prefix + this.key;
     const from = Date.now();
-    const answer = await real.kv.put(key, this.value, { contentType: this.contentType, ttl: this.ttl ? TTL_SECONDS : undefined });
+    const answer = await real.kv.put(key, this.value, {
+      contentType: this.contentType,
+      ttl: this.ttl ? TTL_SECONDS : undefined,
+    });
     const window = { from, to: Date.now() };
     const previous = model.keys.get(this.key);
     const entry = written(previous, this.value, this.contentType, model.revision + 1);
@@ -107,7 +123,8 @@ class PutCommand implements Command {
     model.keys.set(this.key, entry);
     model.revision++;
   }
-  toString = () => `put(${JSON.stringify(this.key)}, ${JSON.stringify(this.value)}, ${this.contentType}${this.ttl ? ', ttl' : ''})`;
+  toString = () =>
+    `put(${JSON.stringify(this.key)}, ${JSON.stringify(this.value)}, ${this.contentType}${this.ttl ? ', ttl' : ''})`;
 }
 
 class CasPutCommand implements Command {
@@ -137,7 +154,8 @@ class CasPutCommand implements Command {
     model.keys.set(this.key, entry);
     model.revision++;
   }
-  toString = () => `casPut(${JSON.stringify(this.key)}, ${JSON.stringify(this.value)}, current${this.offset >= 0 ? '+' : ''}${this.offset})`;
+  toString = () =>
+    `casPut(${JSON.stringify(this.key)}, ${JSON.stringify(this.value)}, current${this.offset >= 0 ? '+' : ''}${this.offset})`;
 }
 
 class CreateCommand implements Command {
@@ -195,11 +213,17 @@ class DeleteCommand implements Command {
     model.keys.delete(this.key);
     model.revision++;
   }
-  toString = () => `delete(${JSON.stringify(this.key)}${this.offset === undefined ? '' : `, current${this.offset >= 0 ? '+' : ''}${this.offset}`})`;
+  toString = () =>
+    `delete(${JSON.stringify(this.key)}${this.offset === undefined ? '' : `, current${this.offset >= 0 ? '+' : ''}${this.offset}`})`;
 }
 
-type CheckSpec = { key: string; kind: 'version'; offset: number } | { key: string; kind: 'absent' } | { key: string; kind: 'exists' };
-type OperationSpec = { op: 'put'; key: string; value: string; ttl: boolean; contentType: string | undefined } | { op: 'delete'; key: string };
+type CheckSpec =
+  | { key: string; kind: 'version'; offset: number }
+  | { key: string; kind: 'absent' }
+  | { key: string; kind: 'exists' };
+type OperationSpec =
+  | { op: 'put'; key: string; value: string; ttl: boolean; contentType: string | undefined }
+  | { op: 'delete'; key: string };
 
 class TxnCommand implements Command {
   constructor(
@@ -209,7 +233,8 @@ class TxnCommand implements Command {
   check = () => this.checks.length + this.operations.length > 0;
   async run(model: Model, real: Real): Promise<void> {
     const checks = this.checks.map((check) => {
-      if (check.kind !== 'version') return { key: real.prefix + check.key, [check.kind]: true as const } as { key: string; absent: true };
+      if (check.kind !== 'version')
+        return { key: real.prefix + check.key, [check.kind]: true as const } as { key: string; absent: true };
       const version = Math.max(0, (model.keys.get(check.key)?.version ?? 0) + check.offset);
       return { key: real.prefix + check.key, version };
     });
@@ -232,13 +257,22 @@ class TxnCommand implements Command {
       const check = this.checks[index]!;
       const live = model.keys.get(check.key);
       const version = (checks[index] as { version?: number }).version;
-      const holds = check.kind === 'absent' ? !live : check.kind === 'exists' ? !!live : (live?.version ?? 0) === version;
+      const holds =
+        check.kind === 'absent' ? !live : check.kind === 'exists' ? !!live : (live?.version ?? 0) === version;
       if (holds) continue;
       assert.equal(answer.status, 409, answer.text);
       assert.equal(answer.json.error.code, 'txn_check_failed');
-      const failed = { index, key: real.prefix + check.key, kind: check.kind, ...(check.kind === 'version' ? { version } : {}) };
+      const failed = {
+        index,
+        key: real.prefix + check.key,
+        kind: check.kind,
+        ...(check.kind === 'version' ? { version } : {}),
+      };
       assert.deepEqual(answer.json.error.failed, failed);
-      assert.deepEqual(answer.json.error.current, live ? { version: live.version, modRevision: live.modRevision } : null);
+      assert.deepEqual(
+        answer.json.error.current,
+        live ? { version: live.version, modRevision: live.modRevision } : null,
+      );
       return;
     }
 
@@ -305,7 +339,10 @@ class ListCommand implements Command {
     const { items, revision } = await real.kv.list(real.prefix, { values: true, limit: 2 });
     assert.equal(revision, model.revision, 'listing revision');
     const expected = [...model.keys.keys()].sort(byteOrder);
-    assert.deepEqual(items.map((item) => item.key), expected.map((key) => real.prefix + key));
+    assert.deepEqual(
+      items.map((item) => item.key),
+      expected.map((key) => real.prefix + key),
+    );
     for (const item of items) {
       const entry = model.keys.get(item.key.slice(real.prefix.length))!;
       expectMeta(item, item.key, entry, `listing ${item.key}`);
@@ -324,15 +361,27 @@ const checkArb: fc.Arbitrary<CheckSpec> = fc.oneof(
 );
 
 const operationArb: fc.Arbitrary<OperationSpec> = fc.oneof(
-  fc.record({ op: fc.constant('put' as const), key: keyArb, value: valueArb, ttl: fc.boolean(), contentType: fc.option(contentTypeArb, { nil: undefined }) }),
+  fc.record({
+    op: fc.constant('put' as const),
+    key: keyArb,
+    value: valueArb,
+    ttl: fc.boolean(),
+    contentType: fc.option(contentTypeArb, { nil: undefined }),
+  }),
   fc.record({ op: fc.constant('delete' as const), key: keyArb }),
 );
 
 const commandArbs: fc.Arbitrary<Command>[] = [
-  fc.tuple(keyArb, valueArb, contentTypeArb, fc.boolean()).map(([key, value, type, ttl]) => new PutCommand(key, value, type, ttl)),
-  fc.tuple(keyArb, valueArb, fc.oneof(fc.constant(0), versionOffsetArb)).map(([key, value, offset]) => new CasPutCommand(key, value, offset)),
+  fc
+    .tuple(keyArb, valueArb, contentTypeArb, fc.boolean())
+    .map(([key, value, type, ttl]) => new PutCommand(key, value, type, ttl)),
+  fc
+    .tuple(keyArb, valueArb, fc.oneof(fc.constant(0), versionOffsetArb))
+    .map(([key, value, offset]) => new CasPutCommand(key, value, offset)),
   fc.tuple(keyArb, valueArb).map(([key, value]) => new CreateCommand(key, value)),
-  fc.tuple(keyArb, fc.option(fc.oneof(fc.constant(0), versionOffsetArb), { nil: undefined })).map(([key, offset]) => new DeleteCommand(key, offset)),
+  fc
+    .tuple(keyArb, fc.option(fc.oneof(fc.constant(0), versionOffsetArb), { nil: undefined }))
+    .map(([key, offset]) => new DeleteCommand(key, offset)),
   fc
     .tuple(fc.array(checkArb, { maxLength: 3 }), fc.array(operationArb, { maxLength: 4 }))
     .map(([checks, operations]) => new TxnCommand(checks, operations)),

@@ -13,7 +13,9 @@ describe('transactions', () => {
   let kv: KvHttp;
 
   before(async () => {
-    server = await startServer({ args: ['--max-batch', '10', '--max-body-bytes', '20000', '--max-value-bytes', '16000'] });
+    server = await startServer({
+      args: ['--max-batch', '10', '--max-body-bytes', '20000', '--max-value-bytes', '16000'],
+    });
     kv = new KvHttp(server.url, server.token);
   });
   after(async () => {
@@ -37,10 +39,13 @@ describe('transactions', () => {
       assert.equal(answer.status, 200, answer.text);
       assert.equal(answer.json.revision, start + 1);
       assert.equal(answer.headers.get('kvs-revision'), String(start + 1));
-      assert.deepEqual(answer.json.puts.map((put) => [put.key, put.modRevision, put.createRevision, put.version]), [
-        ['t1/a', start + 1, start + 1, 1],
-        ['t1/b', start + 1, start + 1, 1],
-      ]);
+      assert.deepEqual(
+        answer.json.puts.map((put) => [put.key, put.modRevision, put.createRevision, put.version]),
+        [
+          ['t1/a', start + 1, start + 1, 1],
+          ['t1/b', start + 1, start + 1, 1],
+        ],
+      );
       assert.deepEqual(answer.json.deleted, ['t1/old']);
       assert.equal(await kv.revision(), start + 1);
       assert.equal((await kv.get('t1/b')).text, 'B');
@@ -49,13 +54,19 @@ describe('transactions', () => {
 
       await watch.waitFor(() => watch.changes().length >= 3, 10_000, 'three events');
       const events = watch.changes();
-      assert.deepEqual(events.map((event) => [event.event, changeData(event).key, changeData(event).revision]), [
-        ['put', 't1/a', start + 1],
-        ['put', 't1/b', start + 1],
-        ['delete', 't1/old', start + 1],
-      ]);
+      assert.deepEqual(
+        events.map((event) => [event.event, changeData(event).key, changeData(event).revision]),
+        [
+          ['put', 't1/a', start + 1],
+          ['put', 't1/b', start + 1],
+          ['delete', 't1/old', start + 1],
+        ],
+      );
       // Only the last event of the revision carries the id, so a resume never splits a transaction.
-      assert.deepEqual(events.map((event) => event.id), [undefined, undefined, String(start + 1)]);
+      assert.deepEqual(
+        events.map((event) => event.id),
+        [undefined, undefined, String(start + 1)],
+      );
     } finally {
       watch.close();
     }
@@ -84,12 +95,18 @@ describe('transactions', () => {
     assert.equal((await kv.get('t2/x')).text, '2');
     assert.equal((await kv.get('t2/new')).status, 404);
 
-    const version = await kv.txn({ checks: [{ key: 't2/x', version: 1 }], operations: [{ op: 'delete', key: 't2/x' }] });
+    const version = await kv.txn({
+      checks: [{ key: 't2/x', version: 1 }],
+      operations: [{ op: 'delete', key: 't2/x' }],
+    });
     assert.equal(version.status, 409);
     assert.deepEqual(version.json.error.failed, { index: 0, key: 't2/x', kind: 'version', version: 1 });
     assert.deepEqual(version.json.error.current, { version: 2, modRevision: start });
 
-    const absent = await kv.txn({ checks: [{ key: 't2/x', absent: true }], operations: [{ op: 'delete', key: 't2/x' }] });
+    const absent = await kv.txn({
+      checks: [{ key: 't2/x', absent: true }],
+      operations: [{ op: 'delete', key: 't2/x' }],
+    });
     assert.equal(absent.status, 409);
     assert.deepEqual(absent.json.error.failed, { index: 0, key: 't2/x', kind: 'absent' });
     assert.equal((await kv.get('t2/x')).status, 200);
@@ -139,7 +156,11 @@ describe('transactions', () => {
 
   it('refuses more operations than --max-batch with 413 batch_too_large and writes nothing', async () => {
     const start = await kv.revision();
-    const operations = Array.from({ length: 11 }, (_, index) => ({ op: 'put' as const, key: `t6/${index}`, value: 'v' }));
+    const operations = Array.from({ length: 11 }, (_, index) => ({
+      op: 'put' as const,
+      key: `t6/${index}`,
+      value: 'v',
+    }));
     const answer = await kv.txn({ operations });
     assert.equal(answer.status, 413);
     assert.equal(answer.json.error.code, 'batch_too_large');
@@ -186,7 +207,10 @@ describe('transactions', () => {
       {},
     ];
     for (const body of cases) {
-      const answer = await kv.request('POST', '/v1/txn', { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+      const answer = await kv.request('POST', '/v1/txn', {
+        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json' },
+      });
       assert.equal(answer.status, 400, `${JSON.stringify(body)} -> ${answer.status} ${answer.text}`);
     }
     assert.equal((await kv.get('k')).status, 404);
@@ -206,7 +230,11 @@ async function runTransfers(workers: number): Promise<string> {
     const accounts = 5;
     const initial = 100;
     const setup = await kv.txn({
-      operations: Array.from({ length: accounts }, (_, index) => ({ op: 'put' as const, key: `bank/${index}`, value: String(initial) })),
+      operations: Array.from({ length: accounts }, (_, index) => ({
+        op: 'put' as const,
+        key: `bank/${index}`,
+        value: String(initial),
+      })),
     });
     assert.equal(setup.status, 200);
     const total = accounts * initial;
@@ -256,7 +284,11 @@ async function runTransfers(workers: number): Promise<string> {
       while (running > 0 || audits === 0) {
         const { items } = await kv.list('bank/', { values: true });
         const sum = items.reduce((acc, item) => acc + Number(Buffer.from(item.value!, 'base64').toString()), 0);
-        assert.equal(sum, total, `a listing saw a total of ${sum}: ${JSON.stringify(items.map((item) => Buffer.from(item.value!, 'base64').toString()))}`);
+        assert.equal(
+          sum,
+          total,
+          `a listing saw a total of ${sum}: ${JSON.stringify(items.map((item) => Buffer.from(item.value!, 'base64').toString()))}`,
+        );
         audits++;
       }
       return audits;
@@ -274,7 +306,10 @@ async function runTransfers(workers: number): Promise<string> {
     const auditCount = await audits;
     assert.ok(auditCount > 0);
     const final = await Promise.all(Array.from({ length: accounts }, (_, index) => read(index)));
-    assert.equal(final.reduce((acc, account) => acc + account.value, 0), total);
+    assert.equal(
+      final.reduce((acc, account) => acc + account.value, 0),
+      total,
+    );
     assert.deepEqual(
       final.map((account) => account.value),
       moved.map((delta) => initial + delta),

@@ -43,16 +43,28 @@ function completeRevisions(events: readonly SseEvent[]): SseEvent[] {
   return events.slice(0, end);
 }
 
-function checkStream(name: string, events: readonly ChangeData[], ids: readonly (string | undefined)[], expected: readonly Expected[], start: number, end: number): void {
+function checkStream(
+  name: string,
+  events: readonly ChangeData[],
+  ids: readonly (string | undefined)[],
+  expected: readonly Expected[],
+  start: number,
+  end: number,
+): void {
   // Order: revisions never go back; ids strictly increase and close each revision.
   for (let index = 1; index < events.length; index++) {
     assert.ok(events[index]!.revision >= events[index - 1]!.revision, `${name}: revision went back at event ${index}`);
   }
   const closing = ids.filter((id): id is string => id !== undefined).map(Number);
-  for (let index = 1; index < closing.length; index++) assert.ok(closing[index]! > closing[index - 1]!, `${name}: ids not increasing`);
+  for (let index = 1; index < closing.length; index++)
+    assert.ok(closing[index]! > closing[index - 1]!, `${name}: ids not increasing`);
   events.forEach((event, index) => {
     const last = events[index + 1]?.revision !== event.revision;
-    assert.equal(ids[index], last ? String(event.revision) : undefined, `${name}: id of event ${index} (revision ${event.revision})`);
+    assert.equal(
+      ids[index],
+      last ? String(event.revision) : undefined,
+      `${name}: id of event ${index} (revision ${event.revision})`,
+    );
   });
   // Exactly once: compare with what the writers were acknowledged, in revision order.
   const key = (event: { revision: number; key: string }) => `${event.revision} ${event.key}`;
@@ -63,7 +75,11 @@ function checkStream(name: string, events: readonly ChangeData[], ids: readonly 
   }
   const expectedSorted = [...expected].sort((a, b) => a.revision - b.revision || 0);
   const byRevision = (list: readonly { revision: number; key: string }[]) => list.map(key).sort();
-  assert.deepEqual(byRevision(events), byRevision(expectedSorted), `${name}: the delivered changes are not the acknowledged ones`);
+  assert.deepEqual(
+    byRevision(events),
+    byRevision(expectedSorted),
+    `${name}: the delivered changes are not the acknowledged ones`,
+  );
   const versions = new Map(expected.map((write) => [key(write), write]));
   for (const event of events) {
     const write = versions.get(key(event))!;
@@ -72,7 +88,8 @@ function checkStream(name: string, events: readonly ChangeData[], ids: readonly 
   }
   // No gap: every revision of the run is there (every commit in the run touches the prefix).
   const revisions = new Set(events.map((event) => event.revision));
-  for (let revision = start + 1; revision <= end; revision++) assert.ok(revisions.has(revision), `${name}: revision ${revision} missing`);
+  for (let revision = start + 1; revision <= end; revision++)
+    assert.ok(revisions.has(revision), `${name}: revision ${revision} missing`);
 }
 
 export async function runWatchExactlyOnce(options: ExactlyOnceOptions): Promise<string> {
@@ -107,9 +124,15 @@ export async function runWatchExactlyOnce(options: ExactlyOnceOptions): Promise<
           }
         } else if (kind === 5) {
           const other = `${options.prefix}${id}/t${n}`;
-          const answer = await kv.txn({ operations: [{ op: 'put', key, value: `t${n}` }, { op: 'put', key: other, value: 'x' }] });
+          const answer = await kv.txn({
+            operations: [
+              { op: 'put', key, value: `t${n}` },
+              { op: 'put', key: other, value: 'x' },
+            ],
+          });
           assert.equal(answer.status, 200, answer.text);
-          for (const put of answer.json.puts) expected.push({ type: 'put', key: put.key, revision: answer.json.revision, version: put.version });
+          for (const put of answer.json.puts)
+            expected.push({ type: 'put', key: put.key, revision: answer.json.revision, version: put.version });
         } else {
           const answer = await kv.put(key, `w${id}n${n}`);
           assert.ok(answer.status === 200 || answer.status === 201, answer.text);
@@ -127,7 +150,11 @@ export async function runWatchExactlyOnce(options: ExactlyOnceOptions): Promise<
         const stream = await openSse(watchUrl, { lastEventId });
         opened.push(stream);
         const target = 1 + Math.floor(Math.random() * 25);
-        await stream.waitFor(() => stream.changes().length >= target || writersDone, WAIT_MS, `${target} events after resuming from ${lastEventId}`);
+        await stream.waitFor(
+          () => stream.changes().length >= target || writersDone,
+          WAIT_MS,
+          `${target} events after resuming from ${lastEventId}`,
+        );
         stream.close();
         const kept = completeRevisions(stream.changes());
         resumed.push(...kept);
@@ -138,7 +165,11 @@ export async function runWatchExactlyOnce(options: ExactlyOnceOptions): Promise<
       const last = await openSse(watchUrl, { lastEventId });
       opened.push(last);
       const end = await kv.revision();
-      await last.waitFor(() => Number(last.lastEventId || lastEventId) >= end, WAIT_MS, `the final leg to reach revision ${end}`);
+      await last.waitFor(
+        () => Number(last.lastEventId || lastEventId) >= end,
+        WAIT_MS,
+        `the final leg to reach revision ${end}`,
+      );
       last.close();
       resumed.push(...completeRevisions(last.changes()));
     })();
@@ -146,15 +177,41 @@ export async function runWatchExactlyOnce(options: ExactlyOnceOptions): Promise<
     await Promise.all(Array.from({ length: writers }, (_, id) => writer(id)));
     writersDone = true;
     const end = await kv.revision();
-    await steady.waitFor(() => Number(steady.lastEventId) >= end, WAIT_MS, `the steady watcher to reach revision ${end}`);
+    await steady.waitFor(
+      () => Number(steady.lastEventId) >= end,
+      WAIT_MS,
+      `the steady watcher to reach revision ${end}`,
+    );
     await reconnecting;
 
-    assert.equal(new Set(expected.map((write) => write.revision)).size, end - start, 'every revision of the run was acknowledged to a writer');
+    assert.equal(
+      new Set(expected.map((write) => write.revision)).size,
+      end - start,
+      'every revision of the run was acknowledged to a writer',
+    );
     const steadyEvents = steady.changes();
-    checkStream('steady watcher', steadyEvents.map(changeData), steadyEvents.map((event) => event.id), expected, start, end);
+    checkStream(
+      'steady watcher',
+      steadyEvents.map(changeData),
+      steadyEvents.map((event) => event.id),
+      expected,
+      start,
+      end,
+    );
     const resumedData = resumed.map(changeData);
-    checkStream('reconnecting watcher', resumedData, resumed.map((event) => event.id), expected, start, end);
-    assert.deepEqual(summary(resumedData), summary(steadyEvents.map(changeData)), 'both watchers saw the same sequence');
+    checkStream(
+      'reconnecting watcher',
+      resumedData,
+      resumed.map((event) => event.id),
+      expected,
+      start,
+      end,
+    );
+    assert.deepEqual(
+      summary(resumedData),
+      summary(steadyEvents.map(changeData)),
+      'both watchers saw the same sequence',
+    );
     return `${end - start} revisions, ${steadyEvents.length} events, reconnecting watcher cut ${cuts} times`;
   } finally {
     for (const stream of opened) stream.close();

@@ -15,7 +15,10 @@ const T0 = 1_700_000_000_000;
 
 function limiter(options: { limit?: number; globalLimit?: number; maxClients?: number } = {}) {
   const clock = { time: T0 };
-  const made = new AuthFailureLimiter(options.limit ?? 3, 60_000, () => clock.time, { globalLimit: options.globalLimit ?? 1000, maxClients: options.maxClients ?? 1000 });
+  const made = new AuthFailureLimiter(options.limit ?? 3, 60_000, () => clock.time, {
+    globalLimit: options.globalLimit ?? 1000,
+    maxClients: options.maxClients ?? 1000,
+  });
   return { limiter: made, clock };
 }
 
@@ -70,7 +73,13 @@ describe('KvService.authenticate with the limiter', () => {
   function service(limit = 3) {
     const clock = { time: T0 };
     const authLimiter = new AuthFailureLimiter(limit, 60_000, () => clock.time, { globalLimit: 1000 });
-    return new KvService(new MemoryEngine({ logLength: 1000, logValueMax: 4096 }), { limits: defaultLimits, privateReads: false, tokens, authLimiter, clock: () => clock.time });
+    return new KvService(new MemoryEngine({ logLength: 1000, logValueMax: 4096 }), {
+      limits: defaultLimits,
+      privateReads: false,
+      tokens,
+      authLimiter,
+      clock: () => clock.time,
+    });
   }
   const code = (work: () => unknown): string => {
     try {
@@ -84,14 +93,34 @@ describe('KvService.authenticate with the limiter', () => {
 
   it('a token that worked from an address before keeps working there while that address is locked; others get 429', () => {
     const kv = service();
-    assert.equal(code(() => kv.authenticate('good-token', 'proxy')), 'ok');
-    for (let i = 0; i < 3; i++) assert.equal(code(() => kv.authenticate('typo', 'proxy')), 'auth_invalid');
-    assert.equal(code(() => kv.authenticate('typo', 'proxy')), 'too_many_auth_failures');
-    assert.equal(code(() => kv.authenticate('good-token', 'proxy')), 'ok', 'the known token is not locked out by a neighbour typo');
+    assert.equal(
+      code(() => kv.authenticate('good-token', 'proxy')),
+      'ok',
+    );
+    for (let i = 0; i < 3; i++)
+      assert.equal(
+        code(() => kv.authenticate('typo', 'proxy')),
+        'auth_invalid',
+      );
+    assert.equal(
+      code(() => kv.authenticate('typo', 'proxy')),
+      'too_many_auth_failures',
+    );
+    assert.equal(
+      code(() => kv.authenticate('good-token', 'proxy')),
+      'ok',
+      'the known token is not locked out by a neighbour typo',
+    );
     assert.equal(kv.callerIfValid('good-token', 'proxy')?.principal?.grant.scope, 'admin');
     // A right token never seen from this address is refused like a wrong one: no guessing oracle.
-    assert.equal(code(() => kv.authenticate('other-token', 'proxy')), 'too_many_auth_failures');
+    assert.equal(
+      code(() => kv.authenticate('other-token', 'proxy')),
+      'too_many_auth_failures',
+    );
     assert.equal(kv.callerIfValid('other-token', 'proxy'), undefined);
-    assert.equal(code(() => kv.authenticate('other-token', 'elsewhere')), 'ok');
+    assert.equal(
+      code(() => kv.authenticate('other-token', 'elsewhere')),
+      'ok',
+    );
   });
 });

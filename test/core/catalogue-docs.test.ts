@@ -16,6 +16,7 @@ describe('documentation coverage', () => {
   });
   it('docs/limits.md documents every limit', () => {
     const text = readFileSync(join(repoRoot, 'docs', 'limits.md'), 'utf8');
-    for (const name of Object.keys(defaultLimits)) assert.ok(text.includes(`\`${name}\``), `docs/limits.md lacks ${name}`);
+    for (const name of Object.keys(defaultLimits))
+      assert.ok(text.includes(`\`${name}\``), `docs/limits.md lacks ${name}`);
   });
 });

@@ -28,7 +28,10 @@ async function waitFor(condition: () => boolean | Promise<boolean>, what: string
 describe('ExpirySweeper', () => {
   it('sweepOnce removes the expired keys and records an expire event for each', async () => {
     const engine = newEngine();
-    await engine.commit({ conditions: [], operations: [put('k100', T0 + 100), put('k200', T0 + 200), put('never', null)] }, T0);
+    await engine.commit(
+      { conditions: [], operations: [put('k100', T0 + 100), put('k200', T0 + 200), put('never', null)] },
+      T0,
+    );
     let now = T0 + 150;
     const sweeper = new ExpirySweeper(engine, { intervalMs: 60_000, batch: 100, clock: () => now });
     const published: ChangeEvent[] = [];
@@ -66,7 +69,10 @@ describe('ExpirySweeper', () => {
     const expiries = [500, 100, 400, 200, 300];
     await engine.commit({ conditions: [], operations: expiries.map((offset) => put(`k${offset}`, T0 + offset)) }, T0);
     const sweeper = new ExpirySweeper(engine, { intervalMs: 60_000, batch: 2, clock: () => T0 + 1000 });
-    assert.deepEqual([await sweeper.sweepOnce(), await sweeper.sweepOnce(), await sweeper.sweepOnce(), await sweeper.sweepOnce()], [2, 2, 1, 0]);
+    assert.deepEqual(
+      [await sweeper.sweepOnce(), await sweeper.sweepOnce(), await sweeper.sweepOnce(), await sweeper.sweepOnce()],
+      [2, 2, 1, 0],
+    );
     const history = (await engine.history(1, 10)).events;
     assert.deepEqual(
       history.map((event) => [event.revision, event.key]),

@@ -76,7 +76,11 @@ function isKvsError(code: ErrorCode, check?: (error: KvsError) => void) {
   };
 }
 
-async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, check?: (error: KvsError) => void): Promise<void> {
+async function rejectsWith(
+  promise: Promise<unknown>,
+  code: ErrorCode,
+  check?: (error: KvsError) => void,
+): Promise<void> {
   await assert.rejects(promise, isKvsError(code, check));
 }
 
@@ -98,7 +102,13 @@ describe('KvService', () => {
       await rejectsWith(service.get(anonymous, ''), 'invalid_key');
       await rejectsWith(service.put(writer, '', bytes('v')), 'invalid_key');
       await rejectsWith(service.delete(writer, ''), 'invalid_key');
-      await rejectsWith(service.putMany(writer, [['ok', bytes('v')], ['', bytes('v')]]), 'invalid_key');
+      await rejectsWith(
+        service.putMany(writer, [
+          ['ok', bytes('v')],
+          ['', bytes('v')],
+        ]),
+        'invalid_key',
+      );
       await rejectsWith(service.txn(writer, [], [{ type: 'put', key: '', value: bytes('v') }]), 'invalid_key');
       assert.equal(await service.revision(), 0);
     });
@@ -106,7 +116,9 @@ describe('KvService', () => {
     it('refuses keys with a lone surrogate (not encodable as UTF-8) and accepts surrogate pairs', async () => {
       const { service, writer } = setup();
       for (const key of ['a\uD800', '\uDC00b', 'x\uDBFF\uDBFFy', '\uDE00\uD83D', 'pair\uD83D\uDE00\uD800']) {
-        await rejectsWith(service.put(writer, key, bytes('v')), 'invalid_key', (error) => assert.equal(error.status, 400));
+        await rejectsWith(service.put(writer, key, bytes('v')), 'invalid_key', (error) =>
+          assert.equal(error.status, 400),
+        );
         await rejectsWith(service.get(anonymous, key), 'invalid_key');
       }
       await rejectsWith(service.list(anonymous, '\uD800', undefined, 10), 'invalid_key');
@@ -118,8 +130,20 @@ describe('KvService', () => {
     it('measures key length in UTF-8 bytes: multi-byte keys exactly at the limit pass, one byte over fail', async () => {
       const { service, writer, limits } = setup();
       assert.equal(limits.maxKeyBytes, 1024);
-      const atLimit = ['a'.repeat(1024), 'é'.repeat(512), '€'.repeat(341) + 'a', '😀'.repeat(256), 'a' + '😀'.repeat(255) + '€'];
-      const overLimit = ['a'.repeat(1025), 'é'.repeat(512) + 'a', '€'.repeat(342), '😀'.repeat(256) + 'a', '😀'.repeat(255) + '€€'];
+      const atLimit = [
+        'a'.repeat(1024),
+        'é'.repeat(512),
+        `${'€'.repeat(341)}a`,
+        '😀'.repeat(256),
+        `a${'😀'.repeat(255)}€`,
+      ];
+      const overLimit = [
+        'a'.repeat(1025),
+        `${'é'.repeat(512)}a`,
+        '€'.repeat(342),
+        `${'😀'.repeat(256)}a`,
+        `${'😀'.repeat(255)}€€`,
+      ];
       for (const key of atLimit) {
         assert.equal(Buffer.byteLength(key), 1024);
         await service.put(writer, key, bytes('v'));
@@ -142,7 +166,9 @@ describe('KvService', () => {
     it('follows a configured key limit', async () => {
       const { service, writer } = setup({ limits: { maxKeyBytes: 8 } });
       await service.put(writer, 'ключ', bytes('v')); // 8 bytes
-      await rejectsWith(service.put(writer, 'ключи', bytes('v')), 'key_too_long', (error) => assert.deepEqual(error.details, { limit: 8, size: 10 }));
+      await rejectsWith(service.put(writer, 'ключи', bytes('v')), 'key_too_long', (error) =>
+        assert.deepEqual(error.details, { limit: 8, size: 10 }),
+      );
     });
   });
 
@@ -156,12 +182,29 @@ describe('KvService', () => {
         assert.equal(error.status, 413);
         assert.deepEqual(error.details, { limit: 100, size: 101 });
       });
-      await rejectsWith(service.putMany(writer, [['a', bytes('1')], ['b', Buffer.alloc(101)]]), 'value_too_large');
-      await rejectsWith(service.txn(writer, [], [{ type: 'put', key: 'c', value: Buffer.alloc(101) }]), 'value_too_large');
+      await rejectsWith(
+        service.putMany(writer, [
+          ['a', bytes('1')],
+          ['b', Buffer.alloc(101)],
+        ]),
+        'value_too_large',
+      );
+      await rejectsWith(
+        service.txn(writer, [], [{ type: 'put', key: 'c', value: Buffer.alloc(101) }]),
+        'value_too_large',
+      );
       await service.put(writer, 'counter', bytes('1'));
-      await rejectsWith(service.modify(writer, 'counter', () => ({ value: Buffer.alloc(101), result: null })), 'value_too_large');
+      await rejectsWith(
+        service.modify(writer, 'counter', () => ({ value: Buffer.alloc(101), result: null })),
+        'value_too_large',
+      );
       assert.equal(await service.revision(), 2);
-      assert.deepEqual((await service.getMany(anonymous, ['big', 'a', 'b', 'c'])).map(text), [undefined, undefined, undefined, undefined]);
+      assert.deepEqual((await service.getMany(anonymous, ['big', 'a', 'b', 'c'])).map(text), [
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+      ]);
       assert.equal(text(await service.get(anonymous, 'counter')), '1');
     });
 
@@ -170,10 +213,17 @@ describe('KvService', () => {
       const pairs = (count: number) => Array.from({ length: count }, (_, index) => [`k${index}`, bytes('v')] as const);
       await service.putMany(writer, pairs(5));
       const revision = await service.revision();
-      await rejectsWith(service.putMany(writer, pairs(6).map(([key, value]) => [`new/${key}`, value] as const)), 'batch_too_large', (error) => {
-        assert.equal(error.status, 413);
-        assert.deepEqual(error.details, { limit: 5, size: 6 });
-      });
+      await rejectsWith(
+        service.putMany(
+          writer,
+          pairs(6).map(([key, value]) => [`new/${key}`, value] as const),
+        ),
+        'batch_too_large',
+        (error) => {
+          assert.equal(error.status, 413);
+          assert.deepEqual(error.details, { limit: 5, size: 6 });
+        },
+      );
       await rejectsWith(service.getMany(anonymous, ['a', 'b', 'c', 'd', 'e', 'f']), 'batch_too_large');
       assert.equal((await service.getMany(anonymous, ['k0', 'k1', 'k2', 'k3', 'k4'])).filter(Boolean).length, 5);
       await rejectsWith(
@@ -211,7 +261,10 @@ describe('KvService', () => {
 
     it('refuses a content type that is not printable ASCII', async () => {
       const { service, writer } = setup();
-      await rejectsWith(service.put(writer, 'k', bytes('v'), { contentType: 'text/plain\r\nX-Evil: 1' }), 'bad_request');
+      await rejectsWith(
+        service.put(writer, 'k', bytes('v'), { contentType: 'text/plain\r\nX-Evil: 1' }),
+        'bad_request',
+      );
       await rejectsWith(service.put(writer, 'k', bytes('v'), { contentType: 'x'.repeat(256) }), 'bad_request');
       const info = await service.put(writer, 'k', bytes('v'), { contentType: 'application/json; charset=utf-8' });
       assert.equal(info.contentType, 'application/json; charset=utf-8');
@@ -224,13 +277,21 @@ describe('KvService', () => {
       await service.put(writer, 'k', bytes('v'));
       assert.equal(text(await service.get(anonymous, 'k')), 'v');
       assert.equal((await service.getMany(anonymous, ['k'])).length, 1);
-      assert.deepEqual((await service.list(anonymous, '', undefined, 10)).items.map((item) => item.key), ['k']);
+      assert.deepEqual(
+        (await service.list(anonymous, '', undefined, 10)).items.map((item) => item.key),
+        ['k'],
+      );
       assert.equal((await service.recentlyModified(anonymous, 10)).length, 1);
-      await rejectsWith(service.put(anonymous, 'k', bytes('x')), 'auth_required', (error) => assert.equal(error.status, 401));
+      await rejectsWith(service.put(anonymous, 'k', bytes('x')), 'auth_required', (error) =>
+        assert.equal(error.status, 401),
+      );
       await rejectsWith(service.delete(anonymous, 'k'), 'auth_required');
       await rejectsWith(service.putMany(anonymous, [['k', bytes('x')]]), 'auth_required');
       await rejectsWith(service.txn(anonymous, [], [{ type: 'delete', key: 'k' }]), 'auth_required');
-      await rejectsWith(service.modify(anonymous, 'k', () => ({ value: bytes('x'), result: null })), 'auth_required');
+      await rejectsWith(
+        service.modify(anonymous, 'k', () => ({ value: bytes('x'), result: null })),
+        'auth_required',
+      );
       assert.equal(text(await service.get(anonymous, 'k')), 'v');
     });
 
@@ -256,8 +317,14 @@ describe('KvService', () => {
       await rejectsWith(service.put(reader, 'k', bytes('x')), 'forbidden', (error) => assert.equal(error.status, 403));
       await rejectsWith(service.delete(reader, 'k'), 'forbidden');
       await rejectsWith(service.putMany(reader, [['j', bytes('x')]]), 'forbidden');
-      await rejectsWith(service.txn(reader, [{ key: 'k', kind: 'exists' }], [{ type: 'put', key: 'j', value: bytes('x') }]), 'forbidden');
-      await rejectsWith(service.modify(reader, 'k', () => ({ value: bytes('x'), result: null })), 'forbidden');
+      await rejectsWith(
+        service.txn(reader, [{ key: 'k', kind: 'exists' }], [{ type: 'put', key: 'j', value: bytes('x') }]),
+        'forbidden',
+      );
+      await rejectsWith(
+        service.modify(reader, 'k', () => ({ value: bytes('x'), result: null })),
+        'forbidden',
+      );
       assert.equal(text(await service.get(reader, 'k')), 'v');
       assert.equal(await service.get(reader, 'j'), undefined);
     });
@@ -286,19 +353,35 @@ describe('KvService', () => {
       await rejectsWith(service.getMany(app, ['app/x', 'other']), 'forbidden');
       const revision = await service.revision();
       await rejectsWith(
-        service.txn(app, [], [
-          { type: 'put', key: 'app/z', value: bytes('z') },
-          { type: 'put', key: 'elsewhere', value: bytes('z') },
-        ]),
+        service.txn(
+          app,
+          [],
+          [
+            { type: 'put', key: 'app/z', value: bytes('z') },
+            { type: 'put', key: 'elsewhere', value: bytes('z') },
+          ],
+        ),
         'forbidden',
       );
-      await rejectsWith(service.txn(app, [{ key: 'other', kind: 'exists' }], [{ type: 'put', key: 'app/z', value: bytes('z') }]), 'forbidden');
+      await rejectsWith(
+        service.txn(app, [{ key: 'other', kind: 'exists' }], [{ type: 'put', key: 'app/z', value: bytes('z') }]),
+        'forbidden',
+      );
       assert.equal(await service.revision(), revision, 'nothing written');
       assert.equal(await service.get(app, 'app/z'), undefined);
       // Listings show only what the token may read.
-      assert.deepEqual((await service.list(app, '', undefined, 100)).items.map((item) => item.key), ['app/x', 'shared/y']);
-      assert.deepEqual((await service.listEntries(as('app-reader'), '', undefined, 100)).items.map((item) => item.key), ['app/x']);
-      assert.deepEqual((await service.recentlyModified(app, 100)).map((item) => item.key), ['shared/y', 'app/x']);
+      assert.deepEqual(
+        (await service.list(app, '', undefined, 100)).items.map((item) => item.key),
+        ['app/x', 'shared/y'],
+      );
+      assert.deepEqual(
+        (await service.listEntries(as('app-reader'), '', undefined, 100)).items.map((item) => item.key),
+        ['app/x'],
+      );
+      assert.deepEqual(
+        (await service.recentlyModified(app, 100)).map((item) => item.key),
+        ['shared/y', 'app/x'],
+      );
       assert.equal(text(await service.get(as('app-reader'), 'app/x')), '1');
       await rejectsWith(service.put(as('app-reader'), 'app/x', bytes('x')), 'forbidden');
     });
@@ -319,7 +402,10 @@ describe('KvService', () => {
       assert.equal(service.authenticate('', 'c').principal, undefined);
       assert.equal(service.authenticate('admin-token', 'c').principal?.grant.scope, 'admin');
       assert.deepEqual(service.authenticate('app-token', 'c').principal?.grant.prefixes, ['app/', 'shared/']);
-      assert.throws(() => service.authenticate('wrong', 'c'), isKvsError('auth_invalid', (error) => assert.equal(error.status, 403)));
+      assert.throws(
+        () => service.authenticate('wrong', 'c'),
+        isKvsError('auth_invalid', (error) => assert.equal(error.status, 403)),
+      );
       assert.throws(() => service.authenticate('write-token ', 'c'), isKvsError('auth_invalid'));
       assert.throws(() => service.authenticate('write-toke', 'c'), isKvsError('auth_invalid'));
     });
@@ -331,14 +417,18 @@ describe('KvService', () => {
         clock.time += 1000;
       }
       // T0+3000: the first failure (T0) leaves the window at T0+60000.
-      const refused = (token: string, retryAfter: number) =>
+      const refused = (_token: string, retryAfter: number) =>
         isKvsError('too_many_auth_failures', (error) => {
           assert.equal(error.status, 429);
           assert.equal(error.headers['retry-after'], String(retryAfter));
           assert.equal(error.details.retryAfter, retryAfter);
         });
       assert.throws(() => service.authenticate('guess-4', '10.0.0.1'), refused('guess-4', 57));
-      assert.throws(() => service.authenticate('write-token', '10.0.0.1'), refused('write-token', 57), 'a right token never seen from this address is refused while it is locked');
+      assert.throws(
+        () => service.authenticate('write-token', '10.0.0.1'),
+        refused('write-token', 57),
+        'a right token never seen from this address is refused while it is locked',
+      );
       // Other clients are unaffected.
       assert.equal(service.authenticate('write-token', '10.0.0.2').principal?.grant.scope, 'write');
       // Anonymous requests need no authentication and are not refused.
@@ -347,7 +437,8 @@ describe('KvService', () => {
       assert.throws(() => service.authenticate('write-token', '10.0.0.1'), refused('write-token', 30));
       clock.time = T0 + 60_000; // the window (fixed, from the first failure) has ended
       assert.equal(service.authenticate('write-token', '10.0.0.1').principal?.grant.scope, 'write');
-      for (let attempt = 5; attempt < 8; attempt++) assert.throws(() => service.authenticate(`guess-${attempt}`, '10.0.0.1'), isKvsError('auth_invalid'));
+      for (let attempt = 5; attempt < 8; attempt++)
+        assert.throws(() => service.authenticate(`guess-${attempt}`, '10.0.0.1'), isKvsError('auth_invalid'));
       assert.throws(() => service.authenticate('guess-8', '10.0.0.1'), isKvsError('too_many_auth_failures'));
       // write-token authenticated from this address before this lock: it keeps working here.
       assert.equal(service.authenticate('write-token', '10.0.0.1').principal?.grant.scope, 'write');
@@ -367,14 +458,19 @@ describe('KvService', () => {
         assert.deepEqual(error.details, { currentVersion: 2 });
         assert.equal(error.headers.etag, '"2"');
       });
-      await rejectsWith(service.put(writer, 'k', bytes('x'), { ifVersion: 0 }), 'version_mismatch', (error) => assert.deepEqual(error.details, { currentVersion: 2 }));
-      await rejectsWith(service.put(writer, 'absent', bytes('x'), { ifVersion: 3 }), 'version_mismatch', (error) => assert.deepEqual(error.details, { currentVersion: 0 }));
+      await rejectsWith(service.put(writer, 'k', bytes('x'), { ifVersion: 0 }), 'version_mismatch', (error) =>
+        assert.deepEqual(error.details, { currentVersion: 2 }),
+      );
+      await rejectsWith(service.put(writer, 'absent', bytes('x'), { ifVersion: 3 }), 'version_mismatch', (error) =>
+        assert.deepEqual(error.details, { currentVersion: 0 }),
+      );
       await rejectsWith(service.put(writer, 'k', bytes('x'), { ifAbsent: true }), 'key_exists', (error) => {
         assert.equal(error.status, 412);
         assert.deepEqual(error.details, { currentVersion: 2 });
       });
       await rejectsWith(service.put(writer, 'absent', bytes('x'), { ifExists: true }), 'not_found');
-      for (const bad of [-1, 1.5, Number.NaN]) await rejectsWith(service.put(writer, 'k', bytes('x'), { ifVersion: bad }), 'invalid_version');
+      for (const bad of [-1, 1.5, Number.NaN])
+        await rejectsWith(service.put(writer, 'k', bytes('x'), { ifVersion: bad }), 'invalid_version');
       assert.equal(text(await service.get(anonymous, 'k')), '2');
       assert.equal(await service.get(anonymous, 'absent'), undefined);
       const fresh = await service.put(writer, 'new', bytes('n'), { ifAbsent: true });
@@ -385,12 +481,16 @@ describe('KvService', () => {
       const { service, writer } = setup();
       await service.put(writer, 'k', bytes('1'));
       await service.put(writer, 'k', bytes('2'));
-      await rejectsWith(service.delete(writer, 'k', { ifVersion: 1 }), 'version_mismatch', (error) => assert.deepEqual(error.details, { currentVersion: 2 }));
+      await rejectsWith(service.delete(writer, 'k', { ifVersion: 1 }), 'version_mismatch', (error) =>
+        assert.deepEqual(error.details, { currentVersion: 2 }),
+      );
       assert.equal(text(await service.get(anonymous, 'k')), '2');
       assert.equal(await service.delete(writer, 'k', { ifVersion: 2 }), true);
       assert.equal(await service.get(anonymous, 'k'), undefined);
       assert.equal(await service.delete(writer, 'k'), false);
-      await rejectsWith(service.delete(writer, 'k', { ifVersion: 2 }), 'version_mismatch', (error) => assert.deepEqual(error.details, { currentVersion: 0 }));
+      await rejectsWith(service.delete(writer, 'k', { ifVersion: 2 }), 'version_mismatch', (error) =>
+        assert.deepEqual(error.details, { currentVersion: 0 }),
+      );
     });
 
     it('a failing txn check is named and nothing is written', async () => {
@@ -415,20 +515,36 @@ describe('KvService', () => {
         (error) => {
           assert.equal(error.status, 409);
           assert.match(error.message, /Check 1 \("b" has version 1\)/);
-          assert.deepEqual(error.details, { failed: { index: 1, key: 'b', kind: 'version', version: 1 }, current: { version: 2, modRevision: 3 } });
+          assert.deepEqual(error.details, {
+            failed: { index: 1, key: 'b', kind: 'version', version: 1 },
+            current: { version: 2, modRevision: 3 },
+          });
         },
       );
       assert.equal(await service.revision(), 3);
       assert.equal(await service.get(anonymous, 'c'), undefined);
       assert.equal(text(await service.get(anonymous, 'a')), '1');
-      assert.equal(await service.commitChecked(writer, [{ key: 'zz', kind: 'exists' }], [{ type: 'delete', key: 'a' }]), undefined);
-      const done = await service.txn(writer, [{ key: 'b', kind: 'version', version: 2 }, { key: 'c', kind: 'absent' }], [
-        { type: 'put', key: 'c', value: bytes('new') },
-        { type: 'delete', key: 'a' },
-      ]);
+      assert.equal(
+        await service.commitChecked(writer, [{ key: 'zz', kind: 'exists' }], [{ type: 'delete', key: 'a' }]),
+        undefined,
+      );
+      const done = await service.txn(
+        writer,
+        [
+          { key: 'b', kind: 'version', version: 2 },
+          { key: 'c', kind: 'absent' },
+        ],
+        [
+          { type: 'put', key: 'c', value: bytes('new') },
+          { type: 'delete', key: 'a' },
+        ],
+      );
       assert.equal(done.revision, 4);
       assert.deepEqual(done.deleted, ['a']);
-      assert.deepEqual(done.puts.map((info) => info.key), ['c']);
+      assert.deepEqual(
+        done.puts.map((info) => info.key),
+        ['c'],
+      );
     });
   });
 
@@ -441,25 +557,41 @@ describe('KvService', () => {
       await service.put(writer, 'b', bytes('B')); // revision 2, updated T0
       const first = await service.getMostRecent(anonymous, ['a', 'b', 'absent']);
       assert.equal(first?.key, 'b');
-      assert.ok(first!.updated < (await service.get(anonymous, 'a'))!.updated, 'the test really has the clock going backwards');
+      assert.ok(
+        first!.updated < (await service.get(anonymous, 'a'))!.updated,
+        'the test really has the clock going backwards',
+      );
       clock.time = T0 - 60_000;
       await service.put(writer, 'a', bytes('A2')); // revision 3
       assert.equal((await service.getMostRecent(anonymous, ['b', 'a']))?.key, 'a');
       assert.equal(text(await service.getMostRecent(anonymous, ['a', 'b'])), 'A2');
       assert.equal(await service.getMostRecent(anonymous, ['x', 'y']), undefined);
-      assert.deepEqual((await service.recentlyModified(anonymous, 10)).map((item) => item.key), ['a', 'b']);
+      assert.deepEqual(
+        (await service.recentlyModified(anonymous, 10)).map((item) => item.key),
+        ['a', 'b'],
+      );
     });
 
     it('list pages carry a cursor to the next page', async () => {
       const { service, writer } = setup();
-      await service.putMany(writer, ['p/1', 'p/2', 'p/3', 'q'].map((key) => [key, bytes(key)] as const));
+      await service.putMany(
+        writer,
+        ['p/1', 'p/2', 'p/3', 'q'].map((key) => [key, bytes(key)] as const),
+      );
       const first = await service.list(anonymous, 'p/', undefined, 2);
-      assert.deepEqual(first.items.map((item) => item.key), ['p/1', 'p/2']);
+      assert.deepEqual(
+        first.items.map((item) => item.key),
+        ['p/1', 'p/2'],
+      );
       assert.equal(first.next, 'p/2');
       const second = await service.listEntries(anonymous, 'p/', first.next ?? undefined, 2);
-      assert.deepEqual(second.items.map((item) => [item.key, text(item)]), [['p/3', 'p/3']]);
+      assert.deepEqual(
+        second.items.map((item) => [item.key, text(item)]),
+        [['p/3', 'p/3']],
+      );
       assert.equal(second.next, null);
-      for (const limit of [0, -1, 1.5, defaultLimits.maxListLimit + 1]) await rejectsWith(service.list(anonymous, '', undefined, limit), 'invalid_cursor');
+      for (const limit of [0, -1, 1.5, defaultLimits.maxListLimit + 1])
+        await rejectsWith(service.list(anonymous, '', undefined, limit), 'invalid_cursor');
     });
   });
 
@@ -490,7 +622,10 @@ describe('KvService', () => {
       assert.equal(unchanged, '1');
       assert.equal(await service.revision(), 1);
       clock.time += 1000;
-      await service.modify(writer, 'k', (entry) => ({ value: Buffer.concat([entry!.value, bytes('2')]), result: null }));
+      await service.modify(writer, 'k', (entry) => ({
+        value: Buffer.concat([entry!.value, bytes('2')]),
+        result: null,
+      }));
       const stored = await service.get(anonymous, 'k');
       assert.equal(text(stored), '12');
       assert.equal(stored?.expires, T0 + 60_000);
@@ -522,7 +657,9 @@ describe('KvService', () => {
     it('refuses TTLs that are not positive; expiresAt wins; keepTtl keeps it; txn puts take ttlSeconds', async () => {
       const { service, writer, clock } = setup();
       for (const ttl of [0, -5, Number.NaN, Number.POSITIVE_INFINITY]) {
-        await rejectsWith(service.put(writer, 'k', bytes('v'), { ttlSeconds: ttl }), 'invalid_ttl', (error) => assert.equal(error.status, 400));
+        await rejectsWith(service.put(writer, 'k', bytes('v'), { ttlSeconds: ttl }), 'invalid_ttl', (error) =>
+          assert.equal(error.status, 400),
+        );
       }
       assert.equal(await service.revision(), 0);
       const absolute = await service.put(writer, 'k', bytes('v'), { ttlSeconds: 5, expiresAt: T0 + 123 });
@@ -546,7 +683,10 @@ describe('KvService', () => {
         assert.equal(error.status, 410);
         assert.deepEqual(error.details, { oldestRevision: 6 });
       });
-      assert.deepEqual((await service.history(5, 10)).events.map((event) => event.revision), [6, 7, 8, 9, 10]);
+      assert.deepEqual(
+        (await service.history(5, 10)).events.map((event) => event.revision),
+        [6, 7, 8, 9, 10],
+      );
     });
   });
 });
@@ -615,7 +755,10 @@ describe('WatchHub', () => {
           await waitFor(() => sink.events.some((event) => event.key === 'after'), 'the event after the watch started');
           const expected = since === undefined ? [before + 1, before + 2] : range(since + 1, before + 2);
           assert.deepEqual(sink.revisions(), expected, `since ${String(since)}, ${before} earlier revisions`);
-          assert.deepEqual(sink.events.slice(-2).map((event) => event.key), ['race', 'after']);
+          assert.deepEqual(
+            sink.events.slice(-2).map((event) => event.key),
+            ['race', 'after'],
+          );
         } finally {
           stop();
         }
@@ -655,10 +798,14 @@ describe('WatchHub', () => {
     const stop = await hub.watch('a/', 0, sink);
     try {
       await service.put(writer, 'b/2', bytes('v')); // 4
-      await service.txn(writer, [], [
-        { type: 'put', key: 'b/3', value: bytes('v') },
-        { type: 'put', key: 'a/3', value: bytes('v') },
-      ]); // 5
+      await service.txn(
+        writer,
+        [],
+        [
+          { type: 'put', key: 'b/3', value: bytes('v') },
+          { type: 'put', key: 'a/3', value: bytes('v') },
+        ],
+      ); // 5
       await service.put(writer, 'ab', bytes('v')); // 6
       await service.delete(writer, 'a/1'); // 7
       await waitFor(() => sink.events.some((event) => event.revision === 7), 'revision 7');
@@ -688,7 +835,10 @@ describe('WatchHub', () => {
     try {
       for (let index = 0; index < 3; index++) await service.put(writer, `k${index}`, bytes('v'));
       await waitFor(() => healthy.events.length >= 3, 'the healthy watcher');
-      assert.deepEqual(broken.closes.map((close) => close.reason), ['error']);
+      assert.deepEqual(
+        broken.closes.map((close) => close.reason),
+        ['error'],
+      );
       assert.equal(hub.size, 1);
     } finally {
       stopBroken();
@@ -725,7 +875,9 @@ describe('WatchHub', () => {
     for (let index = 0; index < 10; index++) await service.put(writer, `k${index}`, bytes('v'));
     const hub = new WatchHub(service);
     const sink = new CollectingSink();
-    await rejectsWith(hub.watch('', 2, sink), 'history_compacted', (error) => assert.deepEqual(error.details, { oldestRevision: 6 }));
+    await rejectsWith(hub.watch('', 2, sink), 'history_compacted', (error) =>
+      assert.deepEqual(error.details, { oldestRevision: 6 }),
+    );
     assert.equal(hub.size, 0);
     await service.put(writer, 'later', bytes('v'));
     assert.deepEqual(sink.events, []);
@@ -752,7 +904,10 @@ describe('WatchHub', () => {
     await waitFor(() => open.events.length >= 2, 'the open watcher');
     assert.deepEqual(stopped.revisions(), [1]);
     hub.closeAll();
-    assert.deepEqual(open.closes.map((close) => close.reason), ['shutdown']);
+    assert.deepEqual(
+      open.closes.map((close) => close.reason),
+      ['shutdown'],
+    );
     assert.deepEqual(stopped.closes, []);
     assert.equal(hub.size, 0);
   });

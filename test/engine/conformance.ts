@@ -36,7 +36,11 @@ const ROOMY_LOG: EngineTestOptions = { logLength: 10_000, logValueMax: LOG_VALUE
 const SHORT_LOG: EngineTestOptions = { logLength: 5, logValueMax: LOG_VALUE_MAX };
 const WAIT_MS = 10_000;
 
-function put(key: string, value: string | Buffer, extra: { expires?: number | null; contentType?: string | null; keepExpires?: boolean } = {}): Operation {
+function put(
+  key: string,
+  value: string | Buffer,
+  extra: { expires?: number | null; contentType?: string | null; keepExpires?: boolean } = {},
+): Operation {
   return {
     type: 'put',
     key,
@@ -97,7 +101,12 @@ function meta(info: EntryInfo | Entry): Omit<EntryInfo, 'size'> & { size: number
   };
 }
 
-async function listAllKeys(engine: Engine, prefix: string, pageSize: number, now: number): Promise<{ keys: string[]; pages: number }> {
+async function listAllKeys(
+  engine: Engine,
+  prefix: string,
+  pageSize: number,
+  now: number,
+): Promise<{ keys: string[]; pages: number }> {
   const keys: string[] = [];
   let after: string | undefined;
   let pages = 0;
@@ -166,7 +175,11 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
       });
 
       test('get returns the value and every meta field', async (engine) => {
-        await commitOk(engine, txn([put('k', 'hello', { contentType: 'application/json', expires: T0 + 60_000 })]), T0 + 5);
+        await commitOk(
+          engine,
+          txn([put('k', 'hello', { contentType: 'application/json', expires: T0 + 60_000 })]),
+          T0 + 5,
+        );
         const entry = await engine.get('k', T0 + 10);
         assert.ok(entry);
         assert.ok(Buffer.isBuffer(entry.value), 'value is a Buffer');
@@ -221,13 +234,25 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
       test('getSync, where the engine has it, answers exactly as get', async (engine) => {
         if (engine.getSync === undefined) return; // optional in the Engine contract
         const getSync = engine.getSync.bind(engine);
-        await commitOk(engine, txn([put('bin', allBytes(), { contentType: 'a/b' }), put('ttl', 'v', { expires: T0 + 100 }), put('empty', Buffer.alloc(0))]), T0);
+        await commitOk(
+          engine,
+          txn([
+            put('bin', allBytes(), { contentType: 'a/b' }),
+            put('ttl', 'v', { expires: T0 + 100 }),
+            put('empty', Buffer.alloc(0)),
+          ]),
+          T0,
+        );
         await commitOk(engine, txn([put('bin', allBytes()), put('🔑', 'k')]), T0 + 1);
         for (const key of ['bin', 'ttl', 'empty', '🔑', 'absent']) {
           for (const now of [T0 + 1, T0 + 99, T0 + 100]) {
             const expected = await engine.get(key, now);
             const actual = getSync(key, now);
-            assert.deepEqual(actual && { ...meta(actual), value: actual.value.toString('hex') }, expected && { ...meta(expected), value: expected.value.toString('hex') }, `${key} at ${now}`);
+            assert.deepEqual(
+              actual && { ...meta(actual), value: actual.value.toString('hex') },
+              expected && { ...meta(expected), value: expected.value.toString('hex') },
+              `${key} at ${now}`,
+            );
           }
         }
         assert.equal(getSync('ttl', T0 + 100), undefined);
@@ -367,7 +392,10 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
         const outside = ['p', 'p.', 'p0', 'o/z', 'q/a', '\u{1F600}'];
         const all = [...inside, ...outside];
         // Written in several transactions, in an order unrelated to key order.
-        const shuffled = [...all].sort((a, b) => (a.length * 31 + a.charCodeAt(a.length - 1)) % 17 - (b.length * 31 + b.charCodeAt(b.length - 1)) % 17);
+        const shuffled = [...all].sort(
+          (a, b) =>
+            ((a.length * 31 + a.charCodeAt(a.length - 1)) % 17) - ((b.length * 31 + b.charCodeAt(b.length - 1)) % 17),
+        );
         for (let start = 0; start < shuffled.length; start += 9) {
           await commitOk(engine, txn(shuffled.slice(start, start + 9).map((key) => put(key, key))));
         }
@@ -426,13 +454,23 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
       });
 
       test('list items carry the same meta as get, and listEntries the same values', async (engine) => {
-        await commitOk(engine, txn([put('m/a', 'one', { contentType: 'text/x' }), put('m/b', allBytes(), { expires: T0 + 1000 })]), T0);
+        await commitOk(
+          engine,
+          txn([put('m/a', 'one', { contentType: 'text/x' }), put('m/b', allBytes(), { expires: T0 + 1000 })]),
+          T0,
+        );
         await commitOk(engine, txn([put('m/a', 'two!')]), T0 + 1);
         const infos = await engine.list({ prefix: 'm/', limit: 10 }, T0 + 2);
         const entries = await engine.listEntries({ prefix: 'm/', limit: 10 }, T0 + 2);
         const gets = await engine.getMany(['m/a', 'm/b'], T0 + 2);
-        assert.deepEqual(infos.map(meta), gets.map((entry) => meta(entry!)));
-        assert.deepEqual(entries.map(meta), gets.map((entry) => meta(entry!)));
+        assert.deepEqual(
+          infos.map(meta),
+          gets.map((entry) => meta(entry!)),
+        );
+        assert.deepEqual(
+          entries.map(meta),
+          gets.map((entry) => meta(entry!)),
+        );
         assert.deepEqual(
           entries.map((entry) => entry.value.toString('hex')),
           gets.map((entry) => entry!.value.toString('hex')),
@@ -452,7 +490,8 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
             put('e5', 'v'),
           ]),
         );
-        const keysAt = async (now: number, limit = 10) => (await engine.list({ prefix: 'e', limit }, now)).map((item) => item.key);
+        const keysAt = async (now: number, limit = 10) =>
+          (await engine.list({ prefix: 'e', limit }, now)).map((item) => item.key);
         assert.deepEqual(await keysAt(T0 + 999), ['e1', 'e2', 'e3', 'e4', 'e5']);
         // expires <= now means expired.
         assert.deepEqual(await keysAt(T0 + 1000), ['e1', 'e3', 'e5']);
@@ -488,11 +527,21 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
         await commitOk(engine, txn([put('b', '1')]), T0 + 200); // 2
         await commitOk(engine, txn([put('c', '1')]), T0 + 100); // 3
         await commitOk(engine, txn([put('a', '2')]), T0); // 4
-        const keys = async (limit: number, now = T0) => (await engine.recentlyModified(limit, now)).map((info) => info.key);
+        const keys = async (limit: number, now = T0) =>
+          (await engine.recentlyModified(limit, now)).map((info) => info.key);
         assert.deepEqual(await keys(10), ['a', 'c', 'b']);
         assert.deepEqual(await keys(2), ['a', 'c']);
         const infos = await engine.recentlyModified(1, T0);
-        assert.deepEqual(meta(infos[0]!), { key: 'a', size: 1, createRevision: 1, modRevision: 4, version: 2, updated: T0, expires: null, contentType: null });
+        assert.deepEqual(meta(infos[0]!), {
+          key: 'a',
+          size: 1,
+          createRevision: 1,
+          modRevision: 4,
+          version: 2,
+          updated: T0,
+          expires: null,
+          contentType: null,
+        });
 
         await commitOk(engine, txn([del('c')])); // 5
         assert.deepEqual(await keys(10), ['a', 'b']);
@@ -514,7 +563,10 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
           const listed = (await engine.recentlyModified(20, T0)).map((info) => info.key);
           assert.deepEqual(listed, ['hot', ...[...keys].reverse()]);
           const revisions = (await engine.recentlyModified(20, T0)).map((info) => info.modRevision);
-          assert.deepEqual(revisions, [...revisions].sort((a, b) => b - a));
+          assert.deepEqual(
+            revisions,
+            [...revisions].sort((a, b) => b - a),
+          );
         },
         SHORT_LOG,
       );
@@ -526,11 +578,24 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
         assert.equal(first.revision, 1);
         assert.deepEqual(first.deleted, []);
         assert.deepEqual(first.puts.map(meta), [
-          { key: 'a', size: 1, createRevision: 1, modRevision: 1, version: 1, updated: T0, expires: null, contentType: null },
+          {
+            key: 'a',
+            size: 1,
+            createRevision: 1,
+            modRevision: 1,
+            version: 1,
+            updated: T0,
+            expires: null,
+            contentType: null,
+          },
         ]);
         assert.equal(await engine.revision(), 1);
 
-        const many = await commitOk(engine, txn(Array.from({ length: 50 }, (_, index) => put(`m/${index}`, String(index)))), T0 + 1);
+        const many = await commitOk(
+          engine,
+          txn(Array.from({ length: 50 }, (_, index) => put(`m/${index}`, String(index)))),
+          T0 + 1,
+        );
         assert.equal(many.revision, 2);
         assert.equal(many.puts.length, 50);
         assert.deepEqual(
@@ -612,11 +677,17 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
           assert.equal(stale.failed, 0);
           assert.equal(stale.current?.version, 2);
           assert.equal(stale.current?.key, 'k');
-          const notAbsent = await commitRefused(engine, txn([put('k', 'x')], [{ key: 'k', kind: 'version', version: 0 }]));
+          const notAbsent = await commitRefused(
+            engine,
+            txn([put('k', 'x')], [{ key: 'k', kind: 'version', version: 0 }]),
+          );
           assert.equal(notAbsent.current?.version, 2);
           const created = await commitOk(engine, txn([put('new', 'v')], [{ key: 'new', kind: 'version', version: 0 }]));
           assert.equal(created.puts[0]!.version, 1);
-          const missing = await commitRefused(engine, txn([put('nope', 'v')], [{ key: 'nope', kind: 'version', version: 1 }]));
+          const missing = await commitRefused(
+            engine,
+            txn([put('nope', 'v')], [{ key: 'nope', kind: 'version', version: 1 }]),
+          );
           assert.equal(missing.current, undefined);
           assert.equal(text(await engine.get('k', T0)), '2');
           assert.equal(await engine.get('nope', T0), undefined);
@@ -625,13 +696,19 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
         test('modRevision: holds on the exact modRevision', async (engine) => {
           await commitOk(engine, txn([put('k', '1')])); // 1
           await commitOk(engine, txn([put('other', '1')])); // 2
-          const refused = await commitRefused(engine, txn([put('k', 'x')], [{ key: 'k', kind: 'modRevision', modRevision: 2 }]));
+          const refused = await commitRefused(
+            engine,
+            txn([put('k', 'x')], [{ key: 'k', kind: 'modRevision', modRevision: 2 }]),
+          );
           assert.equal(refused.current?.modRevision, 1);
           const ok = await commitOk(engine, txn([put('k', '2')], [{ key: 'k', kind: 'modRevision', modRevision: 1 }]));
           assert.equal(ok.revision, 3);
           await commitRefused(engine, txn([put('k', 'x')], [{ key: 'k', kind: 'modRevision', modRevision: 1 }]));
           await commitOk(engine, txn([put('k', '3')], [{ key: 'k', kind: 'modRevision', modRevision: 3 }]));
-          await commitRefused(engine, txn([put('absent', 'x')], [{ key: 'absent', kind: 'modRevision', modRevision: 3 }]));
+          await commitRefused(
+            engine,
+            txn([put('absent', 'x')], [{ key: 'absent', kind: 'modRevision', modRevision: 3 }]),
+          );
         });
 
         test('absent and exists', async (engine) => {
@@ -653,7 +730,11 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
           await commitRefused(engine, txn([put('x', '1')], [{ key: 't', kind: 'exists' }]), later);
           await commitRefused(engine, txn([put('x', '1')], [{ key: 't', kind: 'version', version: 1 }]), later);
           await commitRefused(engine, txn([put('x', '1')], [{ key: 't', kind: 'modRevision', modRevision: 1 }]), later);
-          const versionZero = await commitOk(engine, txn([put('x', '1')], [{ key: 't', kind: 'version', version: 0 }]), later);
+          const versionZero = await commitOk(
+            engine,
+            txn([put('x', '1')], [{ key: 't', kind: 'version', version: 0 }]),
+            later,
+          );
           assert.equal(versionZero.revision, 2);
           await commitOk(engine, txn([put('x', '2')], [{ key: 't', kind: 'absent' }]), later);
           // Before its expiry the same key is present.
@@ -679,21 +760,34 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
             );
             assert.equal(refused.failed, 2);
             assert.deepEqual(
-              refused.current && [refused.current.key, refused.current.version, refused.current.modRevision, refused.current.createRevision],
+              refused.current && [
+                refused.current.key,
+                refused.current.version,
+                refused.current.modRevision,
+                refused.current.createRevision,
+              ],
               ['b', 2, 2, 1],
             );
-            const missing = await commitRefused(engine, txn([put('a', 'changed')], [{ key: 'a', kind: 'exists' }, { key: 'zzz', kind: 'exists' }]));
+            const missing = await commitRefused(
+              engine,
+              txn(
+                [put('a', 'changed')],
+                [
+                  { key: 'a', kind: 'exists' },
+                  { key: 'zzz', kind: 'exists' },
+                ],
+              ),
+            );
             assert.equal(missing.failed, 1);
             assert.equal(missing.current, undefined);
             assert.equal(await engine.revision(), 2);
-            assert.deepEqual(
-              (await engine.getMany(['a', 'c', 'd'], T0)).map(text),
-              ['1', '1', undefined],
-            );
+            assert.deepEqual((await engine.getMany(['a', 'c', 'd'], T0)).map(text), ['1', '1', undefined]);
             assert.deepEqual((await engine.history(2, 100)).events, []);
             await commitOk(engine, txn([put('sentinel', 'v')]));
             await waitFor(() => recorder.events.length >= 1, 'the sentinel event');
-            assert.deepEqual(recorder.events.map(eventCore), [{ type: 'put', key: 'sentinel', revision: 3, version: 1 }]);
+            assert.deepEqual(recorder.events.map(eventCore), [
+              { type: 'put', key: 'sentinel', revision: 3, version: 1 },
+            ]);
           } finally {
             recorder.stop();
           }
@@ -751,13 +845,17 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
         assert.equal(stored?.createRevision, 3);
       });
 
-      test('keepExpires keeps a live key\'s expiry, and is ignored for absent or expired keys', async (engine) => {
+      test("keepExpires keeps a live key's expiry, and is ignored for absent or expired keys", async (engine) => {
         await commitOk(engine, txn([put('k', '1', { expires: T0 + 10_000 })]), T0);
         const kept = await commitOk(engine, txn([put('k', '2', { keepExpires: true })]), T0 + 1);
         assert.equal(kept.puts[0]!.expires, T0 + 10_000);
         assert.equal((await engine.get('k', T0 + 1))?.expires, T0 + 10_000);
         // keepExpires wins over a given expiry when the key is live.
-        const keptOverGiven = await commitOk(engine, txn([put('k', '3', { keepExpires: true, expires: T0 + 99 })]), T0 + 2);
+        const keptOverGiven = await commitOk(
+          engine,
+          txn([put('k', '3', { keepExpires: true, expires: T0 + 99 })]),
+          T0 + 2,
+        );
         assert.equal(keptOverGiven.puts[0]!.expires, T0 + 10_000);
         const cleared = await commitOk(engine, txn([put('k', '4')]), T0 + 3);
         assert.equal(cleared.puts[0]!.expires, null);
@@ -790,17 +888,20 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
       });
 
       test('the expire operation removes only keys that have expired', async (engine) => {
-        await commitOk(engine, txn([put('t', 'v', { expires: T0 + 100 }), put('u', 'v', { expires: T0 + 200 }), put('n', 'v')]), T0); // 1
+        await commitOk(
+          engine,
+          txn([put('t', 'v', { expires: T0 + 100 }), put('u', 'v', { expires: T0 + 200 }), put('n', 'v')]),
+          T0,
+        ); // 1
         const early = await commitOk(engine, txn([expire('t'), expire('u'), expire('n'), expire('absent')]), T0 + 99);
         assert.equal(early.revision, 1, 'nothing had expired, so nothing changed');
         assert.equal(await engine.count(), 3);
         const swept = await commitOk(engine, txn([expire('t'), expire('u'), expire('n')]), T0 + 150); // 2
         assert.equal(swept.revision, 2);
         assert.equal(await engine.count(), 2);
-        assert.deepEqual(
-          (await engine.history(1, 10)).events.map(eventCore),
-          [{ type: 'expire', key: 't', revision: 2, version: 0 }],
-        );
+        assert.deepEqual((await engine.history(1, 10)).events.map(eventCore), [
+          { type: 'expire', key: 't', revision: 2, version: 0 },
+        ]);
         assert.equal(text(await engine.get('u', T0 + 150)), 'v');
         assert.equal(text(await engine.get('n', T0 + 150)), 'v');
         assert.equal(await engine.get('t', T0), undefined, 'removed for good, even for an earlier `now`');
@@ -811,7 +912,14 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
         const big = Buffer.alloc(LOG_VALUE_MAX + 1, 0xcd);
         const recorder = record(engine);
         try {
-          await commitOk(engine, txn([put('small', small, { contentType: 'application/octet-stream', expires: T0 + 9000 }), put('big', big)]), T0);
+          await commitOk(
+            engine,
+            txn([
+              put('small', small, { contentType: 'application/octet-stream', expires: T0 + 9000 }),
+              put('big', big),
+            ]),
+            T0,
+          );
           await commitOk(engine, txn([put('empty', Buffer.alloc(0))]), T0);
           await waitFor(() => recorder.events.length >= 3, 'three put events');
           const fromHistory = (await engine.history(0, 10)).events;
@@ -827,7 +935,10 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
             assert.equal(smallEvent!.contentType, 'application/octet-stream');
             assert.equal(smallEvent!.expires, T0 + 9000);
             assert.equal(bigEvent!.value, undefined);
-            assert.ok(emptyEvent!.value !== undefined && emptyEvent!.value.length === 0, 'an empty value is logged as empty');
+            assert.ok(
+              emptyEvent!.value !== undefined && emptyEvent!.value.length === 0,
+              'an empty value is logged as empty',
+            );
           }
         } finally {
           recorder.stop();
@@ -839,7 +950,13 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
         const contenders = 40;
         const results = await Promise.all(
           Array.from({ length: contenders }, (_, index) =>
-            engine.commit(txn([put('k', `writer ${index}`), put(`mark/${index}`, 'v')], [{ key: 'k', kind: 'version', version: 1 }]), T0),
+            engine.commit(
+              txn(
+                [put('k', `writer ${index}`), put(`mark/${index}`, 'v')],
+                [{ key: 'k', kind: 'version', version: 1 }],
+              ),
+              T0,
+            ),
           ),
         );
         const winners = results.flatMap((result, index) => (result.ok ? [index] : []));
@@ -848,7 +965,7 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
         for (const result of results) {
           if (result.ok) continue;
           assert.equal(result.failed, 0);
-          assert.equal(result.current?.version, 2, 'a loser sees the winner\'s write');
+          assert.equal(result.current?.version, 2, "a loser sees the winner's write");
         }
         const stored = await engine.get('k', T0);
         assert.equal(text(stored), `writer ${winner}`);
@@ -862,10 +979,14 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
 
       test('concurrent creates with an absent condition: exactly one succeeds; unconditional commits all land', async (engine) => {
         const results = await Promise.all(
-          Array.from({ length: 30 }, (_, index) => engine.commit(txn([put('lock', String(index))], [{ key: 'lock', kind: 'absent' }]), T0)),
+          Array.from({ length: 30 }, (_, index) =>
+            engine.commit(txn([put('lock', String(index))], [{ key: 'lock', kind: 'absent' }]), T0),
+          ),
         );
         assert.equal(results.filter((result) => result.ok).length, 1);
-        const blind = await Promise.all(Array.from({ length: 30 }, (_, index) => commitOk(engine, txn([put('counter', String(index))]))));
+        const blind = await Promise.all(
+          Array.from({ length: 30 }, (_, index) => commitOk(engine, txn([put('counter', String(index))]))),
+        );
         const revisions = blind.map((result) => result.revision).sort((a, b) => a - b);
         assert.deepEqual(
           revisions,
@@ -955,11 +1076,21 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
           const commits = 120;
           const results = await Promise.all(
             Array.from({ length: commits }, (_, index) =>
-              commitOk(engine, txn(index % 3 === 0 ? [put(`s/${index}`, 'v'), put('s/shared', String(index))] : [put(`s/${index}`, 'v')])),
+              commitOk(
+                engine,
+                txn(
+                  index % 3 === 0 ? [put(`s/${index}`, 'v'), put('s/shared', String(index))] : [put(`s/${index}`, 'v')],
+                ),
+              ),
             ),
           );
           const expectedKeys = new Map<number, string[]>();
-          results.forEach((result, index) => expectedKeys.set(result.revision, result.puts.map((info) => info.key)));
+          results.forEach((result, _index) =>
+            expectedKeys.set(
+              result.revision,
+              result.puts.map((info) => info.key),
+            ),
+          );
           assert.equal(expectedKeys.size, commits, 'every commit got its own revision');
           await waitFor(() => recorder.events.some((event) => event.revision === commits), `revision ${commits}`);
           // Anything still in flight is delivered before the sentinel, which comes after everything.
@@ -972,7 +1103,8 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
             distinct,
             Array.from({ length: commits + 1 }, (_, index) => index + 1),
           );
-          for (let index = 1; index < revisions.length; index++) assert.ok(revisions[index]! >= revisions[index - 1]!, 'ascending');
+          for (let index = 1; index < revisions.length; index++)
+            assert.ok(revisions[index]! >= revisions[index - 1]!, 'ascending');
           for (const [revision, keys] of expectedKeys) {
             assert.deepEqual(
               recorder.events.filter((event) => event.revision === revision).map((event) => event.key),
@@ -1051,51 +1183,68 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
     });
 
     // An engine that keeps nothing across close (memory) has no such test, rather than a skipped one.
-    if (traits.durable) describe('durability across close and reopen', () => {
-      it('data, revision, change log, compaction point and expiry survive close + reopen', async () => {
-        const opened = await open(SHORT_LOG);
-        try {
-          if (opened.reopen === undefined) throw new Error(`the ${name} factory has no reopen, but the engine is declared durable`);
-          const { engine } = opened;
-          const bytes = allBytes();
-          await commitOk(engine, txn([put('bin', bytes, { contentType: 'application/octet-stream' }), put('uni/\u{1F600}', 'smile')]), T0); // 1
-          await commitOk(engine, txn([put('ttl', 'v', { expires: T0 + 1000 }), put('gone', 'v')]), T0 + 1); // 2
-          await commitOk(engine, txn([del('gone')]), T0 + 2); // 3
-          for (let index = 0; index < 5; index++) await commitOk(engine, txn([put('counter', String(index))]), T0 + 3); // 4..8
-          const before = {
-            revision: await engine.revision(),
-            oldest: await engine.oldestRevision(),
-            entries: (await engine.listEntries({ prefix: '', limit: 100 }, T0 + 10)).map((entry) => ({ ...meta(entry), value: entry.value.toString('hex') })),
-            expired: await engine.expired(T0 + 1000, 10),
-          };
-          const history = (await engine.history(before.oldest - 1, 100)).events.map(eventCore);
-          assert.equal(before.revision, 8);
-          assert.deepEqual(before.expired, [{ key: 'ttl', modRevision: 2 }]);
-          await engine.close();
+    if (traits.durable)
+      describe('durability across close and reopen', () => {
+        it('data, revision, change log, compaction point and expiry survive close + reopen', async () => {
+          const opened = await open(SHORT_LOG);
+          try {
+            if (opened.reopen === undefined)
+              throw new Error(`the ${name} factory has no reopen, but the engine is declared durable`);
+            const { engine } = opened;
+            const bytes = allBytes();
+            await commitOk(
+              engine,
+              txn([put('bin', bytes, { contentType: 'application/octet-stream' }), put('uni/\u{1F600}', 'smile')]),
+              T0,
+            ); // 1
+            await commitOk(engine, txn([put('ttl', 'v', { expires: T0 + 1000 }), put('gone', 'v')]), T0 + 1); // 2
+            await commitOk(engine, txn([del('gone')]), T0 + 2); // 3
+            for (let index = 0; index < 5; index++)
+              await commitOk(engine, txn([put('counter', String(index))]), T0 + 3); // 4..8
+            const before = {
+              revision: await engine.revision(),
+              oldest: await engine.oldestRevision(),
+              entries: (await engine.listEntries({ prefix: '', limit: 100 }, T0 + 10)).map((entry) => ({
+                ...meta(entry),
+                value: entry.value.toString('hex'),
+              })),
+              expired: await engine.expired(T0 + 1000, 10),
+            };
+            const history = (await engine.history(before.oldest - 1, 100)).events.map(eventCore);
+            assert.equal(before.revision, 8);
+            assert.deepEqual(before.expired, [{ key: 'ttl', modRevision: 2 }]);
+            await engine.close();
 
-          const reopened = await opened.reopen();
-          assert.equal(await reopened.revision(), before.revision);
-          assert.equal(await reopened.oldestRevision(), before.oldest);
-          assert.deepEqual(
-            (await reopened.listEntries({ prefix: '', limit: 100 }, T0 + 10)).map((entry) => ({ ...meta(entry), value: entry.value.toString('hex') })),
-            before.entries,
-          );
-          assert.ok((await reopened.get('bin', T0))?.value.equals(bytes));
-          assert.equal(text(await reopened.get('ttl', T0 + 999)), 'v');
-          assert.equal(await reopened.get('ttl', T0 + 1000), undefined);
-          assert.deepEqual(await reopened.expired(T0 + 1000, 10), before.expired);
-          assert.deepEqual((await reopened.history(before.oldest - 1, 100)).events.map(eventCore), history);
-          await assert.rejects(reopened.history(before.oldest - 2, 100), HistoryCompactedError);
+            const reopened = await opened.reopen();
+            assert.equal(await reopened.revision(), before.revision);
+            assert.equal(await reopened.oldestRevision(), before.oldest);
+            assert.deepEqual(
+              (await reopened.listEntries({ prefix: '', limit: 100 }, T0 + 10)).map((entry) => ({
+                ...meta(entry),
+                value: entry.value.toString('hex'),
+              })),
+              before.entries,
+            );
+            assert.ok((await reopened.get('bin', T0))?.value.equals(bytes));
+            assert.equal(text(await reopened.get('ttl', T0 + 999)), 'v');
+            assert.equal(await reopened.get('ttl', T0 + 1000), undefined);
+            assert.deepEqual(await reopened.expired(T0 + 1000, 10), before.expired);
+            assert.deepEqual((await reopened.history(before.oldest - 1, 100)).events.map(eventCore), history);
+            await assert.rejects(reopened.history(before.oldest - 2, 100), HistoryCompactedError);
 
-          const next = await commitOk(reopened, txn([put('counter', 'after')], [{ key: 'counter', kind: 'version', version: 5 }]), T0 + 20);
-          assert.equal(next.revision, 9);
-          assert.equal(next.puts[0]!.version, 6);
-          assert.equal(await reopened.count(), before.entries.length);
-          await reopened.close();
-        } finally {
-          await opened.cleanup();
-        }
+            const next = await commitOk(
+              reopened,
+              txn([put('counter', 'after')], [{ key: 'counter', kind: 'version', version: 5 }]),
+              T0 + 20,
+            );
+            assert.equal(next.revision, 9);
+            assert.equal(next.puts[0]!.version, 6);
+            assert.equal(await reopened.count(), before.entries.length);
+            await reopened.close();
+          } finally {
+            await opened.cleanup();
+          }
+        });
       });
-    });
   });
 }

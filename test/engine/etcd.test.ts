@@ -49,7 +49,8 @@ class RevisionView implements Engine {
   private event = (event: ChangeEvent): ChangeEvent => ({ ...event, revision: this.out(event.revision) });
 
   private compacted = (error: unknown): never => {
-    if (error instanceof HistoryCompactedError) throw new HistoryCompactedError(Math.max(1, this.out(error.oldestAvailable)));
+    if (error instanceof HistoryCompactedError)
+      throw new HistoryCompactedError(Math.max(1, this.out(error.oldestAvailable)));
     throw error;
   };
 
@@ -79,8 +80,11 @@ class RevisionView implements Engine {
   }
 
   async commit(txn: Txn, now: number): Promise<CommitResult> {
-    const conditions = txn.conditions.map((condition): Condition =>
-      condition.kind === 'modRevision' && condition.modRevision !== 0 ? { ...condition, modRevision: this.in(condition.modRevision) } : condition,
+    const conditions = txn.conditions.map(
+      (condition): Condition =>
+        condition.kind === 'modRevision' && condition.modRevision !== 0
+          ? { ...condition, modRevision: this.in(condition.modRevision) }
+          : condition,
     );
     const result = await this.inner.commit({ conditions, operations: txn.operations }, now);
     if (!result.ok) return { ...result, current: result.current && this.info(result.current) };
@@ -125,8 +129,20 @@ if (etcdInstalled()) {
   runEngineConformance('etcd', async (options) => {
     const { storeUrl, endpoints } = await etcd();
     const prefix = `conformance/${++tests}/`;
-    const store = { kind: 'etcd' as const, endpoints: storeUrl.slice('etcd://'.length).split(',').map((host) => `http://${host}`), prefix };
-    const open = () => openEtcdEngine(store, { logValueMax: options.logValueMax, logLength: options.logLength, leaseMarginSeconds: 3600 });
+    const store = {
+      kind: 'etcd' as const,
+      endpoints: storeUrl
+        .slice('etcd://'.length)
+        .split(',')
+        .map((host) => `http://${host}`),
+      prefix,
+    };
+    const open = () =>
+      openEtcdEngine(store, {
+        logValueMax: options.logValueMax,
+        logLength: options.logLength,
+        leaseMarginSeconds: 3600,
+      });
     const first = await open();
     const base = await first.revision();
     const opened: Engine[] = [first];

@@ -24,10 +24,15 @@ describe('file permissions', () => {
     // --data given again after startServer's own: the last one wins, so kvs creates this directory.
     const server = await startServer({ dataDir: outer, args: ['--data', dataDir], wrapper: UMASK_000 });
     try {
-      const response = await fetch(`${server.url}/v1/kv/k`, { method: 'PUT', body: 'v', headers: { authorization: `Bearer ${server.token}` } });
+      const response = await fetch(`${server.url}/v1/kv/k`, {
+        method: 'PUT',
+        body: 'v',
+        headers: { authorization: `Bearer ${server.token}` },
+      });
       assert.equal(response.status, 201);
       assert.equal(mode(dataDir), '700');
-      for (const name of ['kvs.mdb', 'kvs.mdb-lock', 'kvs.lock', 'kvs.store']) assert.equal(mode(join(dataDir, name)), '600', name);
+      for (const name of ['kvs.mdb', 'kvs.mdb-lock', 'kvs.lock', 'kvs.store'])
+        assert.equal(mode(join(dataDir, name)), '600', name);
     } finally {
       await server.stop();
     }

@@ -12,7 +12,13 @@ import type { Operation } from '../../src/core/model.js';
 import { LmdbEngine } from '../../src/storage/lmdb/lmdb-engine.js';
 
 const T0 = 1_700_000_000_000;
-const put = (key: string, expires: number | null = null): Operation => ({ type: 'put', key, value: Buffer.from('v'), contentType: null, expires });
+const put = (key: string, expires: number | null = null): Operation => ({
+  type: 'put',
+  key,
+  value: Buffer.from('v'),
+  contentType: null,
+  expires,
+});
 
 for (const exclusive of [true, false]) {
   describe(`lmdb recent index (${exclusive ? 'exclusive' : 'shared'} writer)`, () => {
@@ -21,10 +27,15 @@ for (const exclusive of [true, false]) {
       const options = { path, durability: 'relaxed' as const, logLength: 5, logValueMax: 16, exclusive };
       let engine = new LmdbEngine(options);
       try {
-        for (let index = 0; index < 50; index++) await engine.commit({ conditions: [], operations: [put(`k${index}`)] }, T0);
+        for (let index = 0; index < 50; index++)
+          await engine.commit({ conditions: [], operations: [put(`k${index}`)] }, T0);
         for (let round = 0; round < 20; round++) await engine.commit({ conditions: [], operations: [put('hot')] }, T0);
-        await engine.commit({ conditions: [], operations: [{ type: 'delete', key: 'k49' }, put('short', T0 + 10)] }, T0);
-        const keys = async (limit: number, now = T0) => (await engine.recentlyModified(limit, now)).map((info) => info.key);
+        await engine.commit(
+          { conditions: [], operations: [{ type: 'delete', key: 'k49' }, put('short', T0 + 10)] },
+          T0,
+        );
+        const keys = async (limit: number, now = T0) =>
+          (await engine.recentlyModified(limit, now)).map((info) => info.key);
         assert.deepEqual(await keys(4), ['short', 'hot', 'k48', 'k47']);
         assert.deepEqual(await keys(3, T0 + 10), ['hot', 'k48', 'k47'], 'an expired key is passed over');
         await engine.close();
@@ -45,7 +56,8 @@ describe('lmdb recent index on a store made before it', () => {
     const options = { path, durability: 'relaxed' as const, logLength: 3, logValueMax: 16 };
     try {
       const first = new LmdbEngine(options);
-      for (let index = 0; index < 30; index++) await first.commit({ conditions: [], operations: [put(`k${index}`)] }, T0);
+      for (let index = 0; index < 30; index++)
+        await first.commit({ conditions: [], operations: [put(`k${index}`)] }, T0);
       await first.close();
       // Remove the index and its flag, as a store written by an older kvs has neither.
       const raw = open({ path, maxDbs: 8 });

@@ -3,7 +3,11 @@
 import { MemoryEngine } from '../../src/storage/memory/memory-engine.js';
 import { runEngineConformance } from './conformance.js';
 
-runEngineConformance('memory', async (options) => {
-  const engine = new MemoryEngine({ logLength: options.logLength, logValueMax: options.logValueMax });
-  return { engine, cleanup: () => engine.close() };
-}, { durable: false });
+runEngineConformance(
+  'memory',
+  async (options) => {
+    const engine = new MemoryEngine({ logLength: options.logLength, logValueMax: options.logValueMax });
+    return { engine, cleanup: () => engine.close() };
+  },
+  { durable: false },
+);

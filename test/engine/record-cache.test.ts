@@ -6,7 +6,15 @@ import { RecordCache } from '../../src/storage/lmdb/record-cache.js';
 import type { StoredRecord } from '../../src/storage/txn-plan.js';
 
 function record(value: string, modRevision = 1): StoredRecord {
-  return { createRevision: 1, modRevision, version: 1, updated: 0, expires: null, contentType: null, value: Buffer.from(value) };
+  return {
+    createRevision: 1,
+    modRevision,
+    version: 1,
+    updated: 0,
+    expires: null,
+    contentType: null,
+    value: Buffer.from(value),
+  };
 }
 
 describe('RecordCache', () => {

@@ -51,7 +51,7 @@ function encodeFormat1(stored: StoredRecord): Buffer {
 }
 
 describe('record codec', () => {
-  it('the portable CRC-32 gives zlib\'s numbers', () => {
+  it("the portable CRC-32 gives zlib's numbers", () => {
     const builtin = (zlib as unknown as { crc32?: (data: Uint8Array | string, initial?: number) => number }).crc32;
     assert.equal(tableCrc32('123456789'), 0xcbf43926, 'the CRC-32 check value');
     if (builtin === undefined) return;
@@ -93,10 +93,14 @@ describe('lmdb engine and records from before checksums', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kvs-format1-'));
     dirs.push(dir);
     const root = open({ path: dir, maxDbs: 8, compression: false });
-    const kv = root.openDB<Buffer, string>({ name: 'kv', encoding: 'binary', keyEncoder: utf8KeyEncoder } as { name: string; encoding: 'binary' });
+    const kv = root.openDB<Buffer, string>({ name: 'kv', encoding: 'binary', keyEncoder: utf8KeyEncoder } as {
+      name: string;
+      encoding: 'binary';
+    });
     const meta = root.openDB<number, string>({ name: 'meta', encoding: 'msgpack' });
     root.transactionSync(() => {
-      for (let index = 0; index < count; index++) kv.putSync(`k${index}`, encodeFormat1({ ...record, value: Buffer.from(`v${index}`) }));
+      for (let index = 0; index < count; index++)
+        kv.putSync(`k${index}`, encodeFormat1({ ...record, value: Buffer.from(`v${index}`) }));
       meta.putSync('revision', 7);
     });
     root.close();
@@ -114,14 +118,23 @@ describe('lmdb engine and records from before checksums', () => {
       await engine.close();
     }
     const root = open({ path: dir, maxDbs: 8, compression: false, readOnly: true });
-    const kv = root.openDB<Buffer, string>({ name: 'kv', encoding: 'binary', keyEncoder: utf8KeyEncoder } as { name: string; encoding: 'binary' });
+    const kv = root.openDB<Buffer, string>({ name: 'kv', encoding: 'binary', keyEncoder: utf8KeyEncoder } as {
+      name: string;
+      encoding: 'binary';
+    });
     for (const { key, value } of kv.getRange({ start: '' })) assert.equal(recordState(value, key, false), 'ok', key);
     root.close();
   });
 
   it('a store created with checksums refuses a format-1 record as damage', async () => {
     const dir = storeWithFormat1(3);
-    const engine = new LmdbEngine({ path: dir, durability: 'strict', logLength: 100, logValueMax: 100, alwaysChecksummed: true });
+    const engine = new LmdbEngine({
+      path: dir,
+      durability: 'strict',
+      logLength: 100,
+      logValueMax: 100,
+      alwaysChecksummed: true,
+    });
     try {
       assert.throws(() => engine.getSync('k1', Date.now()), RecordDamagedError);
       await assert.rejects(engine.list({ prefix: '', limit: 10 }, Date.now()), RecordDamagedError);

@@ -25,7 +25,11 @@ async function start(dataDir: string, args: string[] = []): Promise<ServerProces
 }
 
 async function put(server: ServerProcess, key: string, value: string): Promise<number> {
-  const response = await fetch(`${server.url}/v1/kv/${key}`, { method: 'PUT', body: value, headers: { authorization: `Bearer ${server.token}` } });
+  const response = await fetch(`${server.url}/v1/kv/${key}`, {
+    method: 'PUT',
+    body: value,
+    headers: { authorization: `Bearer ${server.token}` },
+  });
   return response.status;
 }
 
@@ -81,26 +85,34 @@ describe('lmdb data directory lock: what a pid file got wrong', () => {
 
   const unshare = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']);
   const canUnshare = unshare.status === 0;
-  if (!canUnshare && process.env.CI === 'true') throw new Error(`unshare --pid needs root (${unshare.stderr?.toString().trim()}); CI=true does not allow skipping`);
-  it('servers in separate PID namespaces sharing the directory exclude each other', { skip: canUnshare ? false : 'unshare --pid needs root' }, async () => {
-    const dataDir = tempDir('kvs-lock-pidns');
-    dirs.push(dataDir);
-    const wrapper = ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child'];
-    // unshare --fork ignores SIGTERM (it leaves signals to its child), so these servers are
-    // stopped with SIGKILL: unshare dies and --kill-child takes the server with it.
-    const first = await startServer({ dataDir, wrapper });
-    let second: ServerProcess | undefined;
-    try {
-      assert.equal(await put(first, 'k', 'first'), 201);
-      // Inside its namespace the first server is pid 1, and so would the second one be.
-      await assert.rejects(startServer({ dataDir, wrapper }), /another kvs process \(pid 1\) is using the data directory/);
-      assert.equal(await put(first, 'k', 'still-first'), 200, 'the first server is unharmed');
-      await first.kill9();
-      second = await startServer({ dataDir, wrapper });
-      assert.equal(await (await fetch(`${second.url}/v1/kv/k`)).text(), 'still-first');
-    } finally {
-      await first.kill9();
-      await second?.kill9();
-    }
-  });
+  if (!canUnshare && process.env.CI === 'true')
+    throw new Error(`unshare --pid needs root (${unshare.stderr?.toString().trim()}); CI=true does not allow skipping`);
+  it(
+    'servers in separate PID namespaces sharing the directory exclude each other',
+    { skip: canUnshare ? false : 'unshare --pid needs root' },
+    async () => {
+      const dataDir = tempDir('kvs-lock-pidns');
+      dirs.push(dataDir);
+      const wrapper = ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child'];
+      // unshare --fork ignores SIGTERM (it leaves signals to its child), so these servers are
+      // stopped with SIGKILL: unshare dies and --kill-child takes the server with it.
+      const first = await startServer({ dataDir, wrapper });
+      let second: ServerProcess | undefined;
+      try {
+        assert.equal(await put(first, 'k', 'first'), 201);
+        // Inside its namespace the first server is pid 1, and so would the second one be.
+        await assert.rejects(
+          startServer({ dataDir, wrapper }),
+          /another kvs process \(pid 1\) is using the data directory/,
+        );
+        assert.equal(await put(first, 'k', 'still-first'), 200, 'the first server is unharmed');
+        await first.kill9();
+        second = await startServer({ dataDir, wrapper });
+        assert.equal(await (await fetch(`${second.url}/v1/kv/k`)).text(), 'still-first');
+      } finally {
+        await first.kill9();
+        await second?.kill9();
+      }
+    },
+  );
 });

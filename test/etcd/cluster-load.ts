@@ -63,7 +63,10 @@ export class ClusterLoad {
   async untilStreak(count: number, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.streak.some((streak) => streak < count)) {
-      if (Date.now() > deadline) throw new Error(`clients did not reach ${count} acknowledged writes in a row within ${timeoutMs} ms (streaks ${this.streak.join(',')})`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `clients did not reach ${count} acknowledged writes in a row within ${timeoutMs} ms (streaks ${this.streak.join(',')})`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
@@ -84,7 +87,10 @@ export class ClusterLoad {
   private async write(client: number, round: number): Promise<WriteRecord> {
     const server = (client + round) % this.servers.length;
     const id = this.sequence++;
-    const fresh = () => ({ key: `load/${client}/${id}-${randomBytes(3).toString('hex')}`, value: `val-${randomBytes(8).toString('hex')}` });
+    const fresh = () => ({
+      key: `load/${client}/${id}-${randomBytes(3).toString('hex')}`,
+      value: `val-${randomBytes(8).toString('hex')}`,
+    });
     const asTxn = round % 5 === 4;
     const pairs = asTxn ? [fresh(), fresh()] : [fresh()];
     const record: WriteRecord = { phase: this.phase, client, server, pairs };
@@ -103,7 +109,12 @@ export class ClusterLoad {
             }),
             signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
           })
-        : await fetch(`${base}/v1/kv/${pairs[0]!.key}`, { method: 'PUT', headers, body: pairs[0]!.value, signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS) });
+        : await fetch(`${base}/v1/kv/${pairs[0]!.key}`, {
+            method: 'PUT',
+            headers,
+            body: pairs[0]!.value,
+            signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
+          });
       record.status = response.status;
       const text = await response.text();
       if (response.ok) {
@@ -131,7 +142,8 @@ export class ClusterLoad {
 export function tally(records: readonly WriteRecord[]): Record<string, number> {
   const counts: Record<string, number> = { sent: records.length };
   for (const record of records) {
-    const label = record.outcome === 'rejected' ? `${record.status} ${record.code ?? ''}`.trim() : (record.outcome ?? 'pending');
+    const label =
+      record.outcome === 'rejected' ? `${record.status} ${record.code ?? ''}`.trim() : (record.outcome ?? 'pending');
     counts[label] = (counts[label] ?? 0) + 1;
   }
   return counts;

@@ -65,17 +65,29 @@ if (etcdInstalled()) {
     it('refuses what etcd would refuse, up front, with kvs errors', async () => {
       const engine = await open();
       // --max-request-bytes is 1.5 MiB: a 1.6 MB value cannot go in one request.
-      await assert.rejects(engine.commit({ conditions: [], operations: [put('big', Buffer.alloc(1_600_000))] }, Date.now()), rejectsWith('value_too_large'));
+      await assert.rejects(
+        engine.commit({ conditions: [], operations: [put('big', Buffer.alloc(1_600_000))] }, Date.now()),
+        rejectsWith('value_too_large'),
+      );
       // Each of several values fits, their sum does not.
       const many = Array.from({ length: 4 }, (_, index) => put(`part/${index}`, Buffer.alloc(500_000)));
-      await assert.rejects(engine.commit({ conditions: [], operations: many }, Date.now()), rejectsWith('txn_too_large'));
+      await assert.rejects(
+        engine.commit({ conditions: [], operations: many }, Date.now()),
+        rejectsWith('txn_too_large'),
+      );
       // --max-txn-ops is 128, and the commit record takes one.
       const wide = Array.from({ length: 128 }, (_, index) => put(`wide/${index}`, 'v'));
-      await assert.rejects(engine.commit({ conditions: [], operations: wide }, Date.now()), rejectsWith('batch_too_large'));
+      await assert.rejects(
+        engine.commit({ conditions: [], operations: wide }, Date.now()),
+        rejectsWith('batch_too_large'),
+      );
       const fits = await engine.commit({ conditions: [], operations: wide.slice(0, 127) }, Date.now());
       assert.equal(fits.ok, true);
       // A value just under the limit is accepted.
-      const nearly = await engine.commit({ conditions: [], operations: [put('nearly', Buffer.alloc(1_500_000, 7))] }, Date.now());
+      const nearly = await engine.commit(
+        { conditions: [], operations: [put('nearly', Buffer.alloc(1_500_000, 7))] },
+        Date.now(),
+      );
       assert.equal(nearly.ok, true);
       assert.equal((await engine.get('nearly', Date.now()))?.value.length, 1_500_000);
       assert.equal(await engine.get('big', Date.now()), undefined);
@@ -84,17 +96,34 @@ if (etcdInstalled()) {
     it('over HTTP the limits are 413 JSON errors that name etcd', async () => {
       const token = newToken();
       const server = await startServer({
-        args: ['--store', cluster.storeUrl, '--etcd-prefix', `edges-http-${randomBytes(4).toString('hex')}/`, '--max-value-bytes', '3000000', '--max-body-bytes', '4000000'],
+        args: [
+          '--store',
+          cluster.storeUrl,
+          '--etcd-prefix',
+          `edges-http-${randomBytes(4).toString('hex')}/`,
+          '--max-value-bytes',
+          '3000000',
+          '--max-body-bytes',
+          '4000000',
+        ],
         tokenFileText: `${token} admin\n`,
       });
       try {
-        const response = await fetch(`${server.url}/v1/kv/huge`, { method: 'PUT', body: Buffer.alloc(2_000_000), headers: { authorization: `Bearer ${token}` } });
+        const response = await fetch(`${server.url}/v1/kv/huge`, {
+          method: 'PUT',
+          body: Buffer.alloc(2_000_000),
+          headers: { authorization: `Bearer ${token}` },
+        });
         const body = (await response.json()) as { error: { code: string; message: string } };
         assert.equal(response.status, 413);
         assert.equal(body.error.code, 'value_too_large');
         assert.match(body.error.message, /max-request-bytes/);
         const pairs = Array.from({ length: 200 }, (_, index) => `k${index}=v`).join('&');
-        const form = await fetch(`${server.url}/`, { method: 'POST', body: `${pairs}&auth=${token}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+        const form = await fetch(`${server.url}/`, {
+          method: 'POST',
+          body: `${pairs}&auth=${token}`,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        });
         assert.equal(form.status, 413);
         assert.match(await form.text(), /max-txn-ops/);
       } finally {
@@ -105,7 +134,10 @@ if (etcdInstalled()) {
 
     it('an etcd that nobody listens on is EngineUnavailableError at open, not a hang', async () => {
       await assert.rejects(
-        openEtcdEngine({ kind: 'etcd', endpoints: ['http://127.0.0.1:1'], prefix: 'nowhere/' }, { logValueMax: 0, requestTimeoutMs: 1000, log: () => undefined }),
+        openEtcdEngine(
+          { kind: 'etcd', endpoints: ['http://127.0.0.1:1'], prefix: 'nowhere/' },
+          { logValueMax: 0, requestTimeoutMs: 1000, log: () => undefined },
+        ),
         (error: unknown) => {
           assert.ok(error instanceof EngineUnavailableError, String(error));
           assert.match(error.message, /127\.0\.0\.1:1/);
@@ -119,7 +151,10 @@ if (etcdInstalled()) {
       const events: ChangeEvent[] = [];
       const stop = engine.subscribe((batch) => events.push(...batch));
       try {
-        const first = (await engine.commit({ conditions: [], operations: [put('before', '1')] }, Date.now())) as Extract<CommitResult, { ok: true }>;
+        const first = (await engine.commit(
+          { conditions: [], operations: [put('before', '1')] },
+          Date.now(),
+        )) as Extract<CommitResult, { ok: true }>;
         await waitUntil(() => events.some((event) => event.key === 'before'), 'the event of the first commit');
 
         await cluster.kill9(0);
@@ -128,7 +163,10 @@ if (etcdInstalled()) {
           return true;
         };
         await assert.rejects(engine.get('before', Date.now()), unavailable);
-        await assert.rejects(engine.commit({ conditions: [], operations: [put('during', '1')] }, Date.now()), unavailable);
+        await assert.rejects(
+          engine.commit({ conditions: [], operations: [put('during', '1')] }, Date.now()),
+          unavailable,
+        );
         await assert.rejects(engine.history(0, 10), unavailable);
         await assert.rejects(engine.revision(), unavailable);
 
@@ -137,14 +175,20 @@ if (etcdInstalled()) {
         let after: Extract<CommitResult, { ok: true }> | undefined;
         await waitUntil(async () => {
           try {
-            after = (await engine.commit({ conditions: [], operations: [put('after', '1')] }, Date.now())) as Extract<CommitResult, { ok: true }>;
+            after = (await engine.commit({ conditions: [], operations: [put('after', '1')] }, Date.now())) as Extract<
+              CommitResult,
+              { ok: true }
+            >;
             return true;
           } catch (error) {
             if (error instanceof EngineUnavailableError) return false;
             throw error;
           }
         }, 'a commit after the restart');
-        await waitUntil(() => events.some((event) => event.key === 'after'), 'the event of the commit after the restart');
+        await waitUntil(
+          () => events.some((event) => event.key === 'after'),
+          'the event of the commit after the restart',
+        );
         const revisions = events.map((event) => event.revision);
         assert.deepEqual(
           events.map((event) => event.key),
@@ -163,11 +207,31 @@ if (etcdInstalled()) {
       const stop = engine.subscribe((batch) => events.push(...batch));
       try {
         const now = Date.now();
-        await engine.commit({ conditions: [], operations: [put('short/a', 'v', now + 500), put('short/b', 'v', now + 800), put('long', 'v', now + 600_000)] }, now);
+        await engine.commit(
+          {
+            conditions: [],
+            operations: [
+              put('short/a', 'v', now + 500),
+              put('short/b', 'v', now + 800),
+              put('long', 'v', now + 600_000),
+            ],
+          },
+          now,
+        );
         // Hidden at once when their time comes, whatever etcd has done by then.
         assert.equal(await engine.get('short/a', now + 500), undefined);
-        await waitUntil(() => events.filter((event) => event.type === 'expire').length >= 2, 'two expire events', 30_000);
-        assert.deepEqual(events.filter((event) => event.type === 'expire').map((event) => event.key).sort(), ['short/a', 'short/b']);
+        await waitUntil(
+          () => events.filter((event) => event.type === 'expire').length >= 2,
+          'two expire events',
+          30_000,
+        );
+        assert.deepEqual(
+          events
+            .filter((event) => event.type === 'expire')
+            .map((event) => event.key)
+            .sort(),
+          ['short/a', 'short/b'],
+        );
         assert.equal(await engine.count(), 1, 'etcd removed the expired keys');
         assert.equal((await engine.get('long', Date.now()))?.value.toString(), 'v');
         const history = await engine.history(0, 100);
@@ -185,9 +249,15 @@ if (etcdInstalled()) {
       const theirs = await open();
       const ours: number[] = [];
       for (let round = 0; round < 5; round++) {
-        const committed = (await mine.commit({ conditions: [], operations: [put(`m/${round}`, 'v')] }, Date.now())) as Extract<CommitResult, { ok: true }>;
+        const committed = (await mine.commit(
+          { conditions: [], operations: [put(`m/${round}`, 'v')] },
+          Date.now(),
+        )) as Extract<CommitResult, { ok: true }>;
         ours.push(committed.revision);
-        await theirs.commit({ conditions: [], operations: [put(`t/${round}`, 'v'), put(`u/${round}`, 'v')] }, Date.now());
+        await theirs.commit(
+          { conditions: [], operations: [put(`t/${round}`, 'v'), put(`u/${round}`, 'v')] },
+          Date.now(),
+        );
       }
       const revision = await mine.revision();
       assert.ok(revision > ours[4]!, 'the other namespace wrote last');
@@ -211,13 +281,24 @@ if (etcdInstalled()) {
     it('with --log-length kvs compacts etcd, and a watch resuming from before that is 410 history_compacted', async () => {
       const token = newToken();
       const server = await startServer({
-        args: ['--store', cluster.storeUrl, '--etcd-prefix', `edges-log-${randomBytes(4).toString('hex')}/`, '--log-length', '5'],
+        args: [
+          '--store',
+          cluster.storeUrl,
+          '--etcd-prefix',
+          `edges-log-${randomBytes(4).toString('hex')}/`,
+          '--log-length',
+          '5',
+        ],
         tokenFileText: `${token} admin\n`,
       });
       try {
         const revisions: number[] = [];
         for (let index = 0; index < 20; index++) {
-          const response = await fetch(`${server.url}/v1/kv/log/${index}`, { method: 'PUT', body: 'v', headers: { authorization: `Bearer ${token}` } });
+          const response = await fetch(`${server.url}/v1/kv/log/${index}`, {
+            method: 'PUT',
+            body: 'v',
+            headers: { authorization: `Bearer ${token}` },
+          });
           revisions.push(((await response.json()) as { modRevision: number }).modRevision);
         }
         const last = revisions[revisions.length - 1]!;
@@ -229,7 +310,10 @@ if (etcdInstalled()) {
         }, 'the compaction');
         const body = (await gone!.json()) as { error: { code: string; oldestRevision: number } };
         assert.equal(body.error.code, 'history_compacted');
-        assert.ok(body.error.oldestRevision > revisions[0]! + 1 && body.error.oldestRevision <= last - 5 + 1, JSON.stringify(body));
+        assert.ok(
+          body.error.oldestRevision > revisions[0]! + 1 && body.error.oldestRevision <= last - 5 + 1,
+          JSON.stringify(body),
+        );
         const recent = await fetch(`${server.url}/v1/watch?since=${last - 2}`);
         assert.equal(recent.status, 200);
         await recent.body?.cancel();

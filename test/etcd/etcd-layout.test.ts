@@ -63,25 +63,89 @@ describe('etcd value envelope', () => {
 
   it('round-trips every field, in 11 bytes of overhead for a plain key', () => {
     const value = Buffer.from([0, 1, 2, 0xff]);
-    const plain = encodeEnvelope({ updated: 1234.5, expires: null, contentType: null, versionOffset: 0, createRevision: 0, value });
+    const plain = encodeEnvelope({
+      updated: 1234.5,
+      expires: null,
+      contentType: null,
+      versionOffset: 0,
+      createRevision: 0,
+      value,
+    });
     assert.equal(plain.length, 11 + value.length);
-    assert.deepEqual(decodeEnvelope(plain), { updated: 1234.5, expires: null, contentType: null, versionOffset: 0, createRevision: 0, value });
-    const full = { updated: 1, expires: 1_700_000_000_123, contentType: 'application/json; charset=utf-8', versionOffset: -1, createRevision: -1, value: Buffer.alloc(0) };
+    assert.deepEqual(decodeEnvelope(plain), {
+      updated: 1234.5,
+      expires: null,
+      contentType: null,
+      versionOffset: 0,
+      createRevision: 0,
+      value,
+    });
+    const full = {
+      updated: 1,
+      expires: 1_700_000_000_123,
+      contentType: 'application/json; charset=utf-8',
+      versionOffset: -1,
+      createRevision: -1,
+      value: Buffer.alloc(0),
+    };
     assert.deepEqual(decodeEnvelope(encodeEnvelope(full)), full);
   });
 
   it('kvs meta comes from etcd meta corrected by the incarnation fields', () => {
-    const plain = recordOf(kv(encodeEnvelope({ updated: 5, expires: 9, contentType: 'text/x', versionOffset: 0, createRevision: 0, value: Buffer.from('v') })));
-    assert.deepEqual({ ...plain, value: plain.value.toString() }, { value: 'v', contentType: 'text/x', expires: 9, updated: 5, modRevision: 20, version: 3, createRevision: 10 });
-    const reborn = recordOf(kv(encodeEnvelope({ updated: 5, expires: null, contentType: null, versionOffset: 2, createRevision: -1, value: Buffer.from('v') })));
+    const plain = recordOf(
+      kv(
+        encodeEnvelope({
+          updated: 5,
+          expires: 9,
+          contentType: 'text/x',
+          versionOffset: 0,
+          createRevision: 0,
+          value: Buffer.from('v'),
+        }),
+      ),
+    );
+    assert.deepEqual(
+      { ...plain, value: plain.value.toString() },
+      { value: 'v', contentType: 'text/x', expires: 9, updated: 5, modRevision: 20, version: 3, createRevision: 10 },
+    );
+    const reborn = recordOf(
+      kv(
+        encodeEnvelope({
+          updated: 5,
+          expires: null,
+          contentType: null,
+          versionOffset: 2,
+          createRevision: -1,
+          value: Buffer.from('v'),
+        }),
+      ),
+    );
     assert.deepEqual([reborn.version, reborn.createRevision], [1, 20]);
-    const carried = recordOf(kv(encodeEnvelope({ updated: 5, expires: null, contentType: null, versionOffset: 1, createRevision: 17, value: Buffer.from('v') })));
+    const carried = recordOf(
+      kv(
+        encodeEnvelope({
+          updated: 5,
+          expires: null,
+          contentType: null,
+          versionOffset: 1,
+          createRevision: 17,
+          value: Buffer.from('v'),
+        }),
+      ),
+    );
     assert.deepEqual([carried.version, carried.createRevision], [2, 17]);
   });
 
   it('a value not written by kvs reads as a bare value', () => {
     const foreign = Buffer.from('written by etcdctl');
-    assert.deepEqual(decodeEnvelope(foreign), { updated: 0, expires: null, contentType: null, versionOffset: 0, createRevision: 0, value: foreign });
+    assert.deepEqual(decodeEnvelope(foreign), {
+      updated: 0,
+      expires: null,
+      contentType: null,
+      versionOffset: 0,
+      createRevision: 0,
+      value: foreign,
+    });
   });
 });
 
@@ -90,13 +154,37 @@ describe('etcd commit record', () => {
     assert.equal(encodeCommitRecord(undefined).length, 0);
     assert.equal(decodeCommitRecord(Buffer.alloc(0), 7, 100), undefined);
     const events = [
-      { type: 'put' as const, key: 'k', revision: 0, version: 1, value: Buffer.from('first'), contentType: 'text/x', expires: null },
-      { type: 'put' as const, key: 'k', revision: 0, version: 2, value: Buffer.from('second!'), contentType: null, expires: 42 },
+      {
+        type: 'put' as const,
+        key: 'k',
+        revision: 0,
+        version: 1,
+        value: Buffer.from('first'),
+        contentType: 'text/x',
+        expires: null,
+      },
+      {
+        type: 'put' as const,
+        key: 'k',
+        revision: 0,
+        version: 2,
+        value: Buffer.from('second!'),
+        contentType: null,
+        expires: 42,
+      },
       { type: 'expire' as const, key: 'old', revision: 0, version: 0 },
     ];
     const decoded = decodeCommitRecord(encodeCommitRecord(events), 7, 6)!;
     assert.deepEqual(
-      decoded.map((event) => [event.type, event.key, event.revision, event.version, event.value?.toString(), event.contentType, event.expires]),
+      decoded.map((event) => [
+        event.type,
+        event.key,
+        event.revision,
+        event.version,
+        event.value?.toString(),
+        event.contentType,
+        event.expires,
+      ]),
       [
         ['put', 'k', 7, 1, 'first', 'text/x', null],
         ['put', 'k', 7, 2, undefined, null, 42],

@@ -49,7 +49,18 @@ if (etcdInstalled()) {
     it('kvs works over etcds:// with the CA, a client certificate and its key', async () => {
       assert.match(cluster.storeUrl, /^etcds:\/\//);
       const server = await startServer({
-        args: ['--store', cluster.storeUrl, '--etcd-prefix', 'tls/', '--etcd-ca', certs.caFile, '--etcd-cert', certs.clientCertFile, '--etcd-key', certs.clientKeyFile],
+        args: [
+          '--store',
+          cluster.storeUrl,
+          '--etcd-prefix',
+          'tls/',
+          '--etcd-ca',
+          certs.caFile,
+          '--etcd-cert',
+          certs.clientCertFile,
+          '--etcd-key',
+          certs.clientKeyFile,
+        ],
         tokenFileText: `${token} admin\n`,
       });
       servers.push(server);
@@ -58,7 +69,10 @@ if (etcdInstalled()) {
 
     it('without a client certificate kvs does not start, and says why', async () => {
       await assert.rejects(
-        startServer({ args: ['--store', cluster.storeUrl, '--etcd-prefix', 'tls/', '--etcd-ca', certs.caFile], tokenFileText: `${token} admin\n` }),
+        startServer({
+          args: ['--store', cluster.storeUrl, '--etcd-prefix', 'tls/', '--etcd-ca', certs.caFile],
+          tokenFileText: `${token} admin\n`,
+        }),
         (error: unknown) => {
           assert.match(String(error), /exited/);
           assert.match(String(error), /etcd/);
@@ -69,7 +83,10 @@ if (etcdInstalled()) {
 
     it('TLS files with a plain etcd:// endpoint are a configuration error', async () => {
       await assert.rejects(
-        startServer({ args: ['--store', cluster.storeUrl.replace('etcds://', 'etcd://'), '--etcd-ca', certs.caFile], tokenFileText: `${token} admin\n` }),
+        startServer({
+          args: ['--store', cluster.storeUrl.replace('etcds://', 'etcd://'), '--etcd-ca', certs.caFile],
+          tokenFileText: `${token} admin\n`,
+        }),
         /need TLS endpoints: use etcds:/,
       );
     });
@@ -108,11 +125,26 @@ if (etcdInstalled()) {
       await cluster?.stop();
     });
 
-    const store = (username: string, password: string) => ({ kind: 'etcd' as const, endpoints: [...cluster.endpoints], prefix, username, password });
+    const store = (username: string, password: string) => ({
+      kind: 'etcd' as const,
+      endpoints: [...cluster.endpoints],
+      prefix,
+      username,
+      password,
+    });
 
     it('kvs works as an etcd user whose role covers only its prefix', async () => {
       const server = await startServer({
-        args: ['--store', cluster.storeUrl, '--etcd-prefix', prefix, '--etcd-user', 'kvs', '--etcd-password', 'kvs-password'],
+        args: [
+          '--store',
+          cluster.storeUrl,
+          '--etcd-prefix',
+          prefix,
+          '--etcd-user',
+          'kvs',
+          '--etcd-password',
+          'kvs-password',
+        ],
         tokenFileText: `${token} admin\n`,
       });
       servers.push(server);
@@ -125,19 +157,25 @@ if (etcdInstalled()) {
     });
 
     it('a wrong password is EngineUnavailableError naming the credentials', async () => {
-      await assert.rejects(openEtcdEngine(store('kvs', 'wrong'), { logValueMax: 0, log: () => undefined }), (error: unknown) => {
-        assert.ok(error instanceof EngineUnavailableError, String(error));
-        assert.match(error.message, /credentials/);
-        return true;
-      });
+      await assert.rejects(
+        openEtcdEngine(store('kvs', 'wrong'), { logValueMax: 0, log: () => undefined }),
+        (error: unknown) => {
+          assert.ok(error instanceof EngineUnavailableError, String(error));
+          assert.match(error.message, /credentials/);
+          return true;
+        },
+      );
     });
 
     it('a user without rights on the prefix is EngineUnavailableError naming the denial', async () => {
-      await assert.rejects(openEtcdEngine(store('outsider', 'outsider-password'), { logValueMax: 0, log: () => undefined }), (error: unknown) => {
-        assert.ok(error instanceof EngineUnavailableError, String(error));
-        assert.match(error.message, /denied/);
-        return true;
-      });
+      await assert.rejects(
+        openEtcdEngine(store('outsider', 'outsider-password'), { logValueMax: 0, log: () => undefined }),
+        (error: unknown) => {
+          assert.ok(error instanceof EngineUnavailableError, String(error));
+          assert.match(error.message, /denied/);
+          return true;
+        },
+      );
     });
   });
 } else {

@@ -32,7 +32,11 @@ function assertAnswered(records: readonly WriteRecord[], phase: string): void {
   for (const record of records) {
     assert.notEqual(record.outcome, 'unknown', `${phase}: a request got no answer: ${record.error}`);
     if (record.outcome === 'rejected') {
-      assert.equal(record.status, 503, `${phase}: unexpected answer ${record.status} ${record.code}: ${record.message}`);
+      assert.equal(
+        record.status,
+        503,
+        `${phase}: unexpected answer ${record.status} ${record.code}: ${record.message}`,
+      );
       assert.equal(record.code, 'unavailable', `${phase}: ${record.message}`);
     }
   }
@@ -49,7 +53,12 @@ if (etcdInstalled()) {
     before(async () => {
       cluster = await startEtcdCluster({ size: 3 });
       for (let index = 0; index < 2; index++) {
-        servers.push(await startServer({ args: ['--store', cluster.storeUrl, '--etcd-prefix', prefix], tokenFileText: `${token} admin\n` }));
+        servers.push(
+          await startServer({
+            args: ['--store', cluster.storeUrl, '--etcd-prefix', prefix],
+            tokenFileText: `${token} admin\n`,
+          }),
+        );
       }
       load = new ClusterLoad(servers, token, CLIENTS);
       const listing = (await (await fetch(`${servers[1]!.url}/v1/kv?limit=1`)).json()) as { revision: number };
@@ -96,7 +105,10 @@ if (etcdInstalled()) {
           );
         }
       }
-      assert.ok(load.inPhase('all up').every((record) => record.outcome === 'acked'), 'with every member up, every write succeeds');
+      assert.ok(
+        load.inPhase('all up').every((record) => record.outcome === 'acked'),
+        'with every member up, every write succeeds',
+      );
     });
 
     it('answers 503 with a clear error, without hanging, while two of three members are down', async (t) => {
@@ -113,17 +125,26 @@ if (etcdInstalled()) {
         servers.map(async (server) => {
           const started = Date.now();
           const response = await fetch(`${server.url}/v1/kv/load/anything`, { signal: AbortSignal.timeout(20_000) });
-          return { status: response.status, body: (await response.json()) as { error?: { code?: string; message?: string } }, ms: Date.now() - started };
+          return {
+            status: response.status,
+            body: (await response.json()) as { error?: { code?: string; message?: string } },
+            ms: Date.now() - started,
+          };
         }),
       );
       report(t, 'no quorum (writes)', tally(writes));
       const latencies = writes.map((record) => record.latencyMs!).sort((x, y) => x - y);
-      t.diagnostic(`no quorum: write answer times ms min ${latencies[0]} median ${latencies[latencies.length >> 1]} max ${latencies[latencies.length - 1]}; reads ${reads.map((read) => read.ms).join(', ')} ms`);
+      t.diagnostic(
+        `no quorum: write answer times ms min ${latencies[0]} median ${latencies[latencies.length >> 1]} max ${latencies[latencies.length - 1]}; reads ${reads.map((read) => read.ms).join(', ')} ms`,
+      );
       t.diagnostic(`no quorum: a 503 reads ${JSON.stringify(writes.find((record) => record.status === 503)?.message)}`);
       assertAnswered(writes, 'no quorum');
       // The first writes may still have been in flight when the members died; after them, none can succeed.
       const settled = writes.slice(CLIENTS);
-      assert.ok(settled.length > 0 && settled.every((record) => record.outcome === 'rejected'), `no write succeeds without quorum: ${JSON.stringify(tally(settled))}`);
+      assert.ok(
+        settled.length > 0 && settled.every((record) => record.outcome === 'rejected'),
+        `no write succeeds without quorum: ${JSON.stringify(tally(settled))}`,
+      );
       for (const read of reads) {
         assert.equal(read.status, 503, JSON.stringify(read.body));
         assert.equal(read.body.error?.code, 'unavailable');
@@ -165,7 +186,12 @@ if (etcdInstalled()) {
         if (response.status === 200) unsurePresent++;
       }
       const ackedKeys = acked.flatMap((record) => record.pairs.map((pair) => pair.key));
-      report(t, 'total', { ...tally(load.records), ackedKeys: ackedKeys.length, missing, unansweredOrRejectedButPresent: unsurePresent });
+      report(t, 'total', {
+        ...tally(load.records),
+        ackedKeys: ackedKeys.length,
+        missing,
+        unansweredOrRejectedButPresent: unsurePresent,
+      });
       assert.equal(missing, 0, 'acknowledged writes missing or wrong');
 
       const stream = watch!;
@@ -181,10 +207,13 @@ if (etcdInstalled()) {
       );
       const changes = stream.changes().map(changeData);
       const revisions = changes.map((change) => change.revision);
-      for (let index = 1; index < revisions.length; index++) assert.ok(revisions[index]! >= revisions[index - 1]!, 'watch events in revision order');
+      for (let index = 1; index < revisions.length; index++)
+        assert.ok(revisions[index]! >= revisions[index - 1]!, 'watch events in revision order');
       const keys = changes.map((change) => change.key);
       assert.equal(new Set(keys).size, keys.length, 'each key delivered once');
-      t.diagnostic(`watch: ${changes.length} events, ${stream.changes().length} SSE change events, ended: ${stream.closed}`);
+      t.diagnostic(
+        `watch: ${changes.length} events, ${stream.changes().length} SSE change events, ended: ${stream.closed}`,
+      );
     });
   });
 } else {

@@ -21,12 +21,25 @@ interface KvAnswer {
   readonly modRevision: number;
 }
 
-async function put(server: ServerProcess, key: string, value: string, headers: Record<string, string> = {}, query = ''): Promise<{ status: number; body: KvAnswer & { error?: { code: string } } }> {
-  const response = await fetch(`${server.url}/v1/kv/${key}${query}`, { method: 'PUT', body: value, headers: { ...auth, ...headers } });
+async function put(
+  server: ServerProcess,
+  key: string,
+  value: string,
+  headers: Record<string, string> = {},
+  query = '',
+): Promise<{ status: number; body: KvAnswer & { error?: { code: string } } }> {
+  const response = await fetch(`${server.url}/v1/kv/${key}${query}`, {
+    method: 'PUT',
+    body: value,
+    headers: { ...auth, ...headers },
+  });
   return { status: response.status, body: (await response.json()) as KvAnswer & { error?: { code: string } } };
 }
 
-async function get(server: ServerProcess, key: string): Promise<{ status: number; text: string; version: string | null }> {
+async function get(
+  server: ServerProcess,
+  key: string,
+): Promise<{ status: number; text: string; version: string | null }> {
   const response = await fetch(`${server.url}/v1/kv/${key}`);
   return { status: response.status, text: await response.text(), version: response.headers.get('kvs-version') };
 }
@@ -37,7 +50,10 @@ async function revisionOf(server: ServerProcess): Promise<number> {
 }
 
 function startKvs(cluster: EtcdCluster, prefix: string): Promise<ServerProcess> {
-  return startServer({ args: ['--store', cluster.storeUrl, '--etcd-prefix', prefix], tokenFileText: `${token} admin\n` });
+  return startServer({
+    args: ['--store', cluster.storeUrl, '--etcd-prefix', prefix],
+    tokenFileText: `${token} admin\n`,
+  });
 }
 
 if (etcdInstalled()) {
@@ -87,7 +103,11 @@ if (etcdInstalled()) {
       const created = await put(a, 'cas/key', 'v0');
       let version = created.body.version;
       for (let round = 0; round < 20; round++) {
-        const results = await Promise.all([a, b].map((server, index) => put(server, 'cas/key', `round ${round} by ${index}`, { 'if-match': `"${version}"` })));
+        const results = await Promise.all(
+          [a, b].map((server, index) =>
+            put(server, 'cas/key', `round ${round} by ${index}`, { 'if-match': `"${version}"` }),
+          ),
+        );
         const statuses = results.map((result) => result.status).sort();
         assert.deepEqual(statuses, [200, 412], `round ${round}: ${JSON.stringify(results)}`);
         const winner = results.find((result) => result.status === 200)!;
@@ -96,14 +116,24 @@ if (etcdInstalled()) {
       }
     });
 
-    it('a transaction through one process is atomic for the other; its checks see the other\'s writes', async () => {
+    it("a transaction through one process is atomic for the other; its checks see the other's writes", async () => {
       const first = await put(a, 'txn/x', '1');
       const txn = async (server: ServerProcess, body: unknown) => {
-        const response = await fetch(`${server.url}/v1/txn`, { method: 'POST', body: JSON.stringify(body), headers: { ...auth, 'content-type': 'application/json' } });
-        return { status: response.status, body: (await response.json()) as { revision?: number; error?: { code: string } } };
+        const response = await fetch(`${server.url}/v1/txn`, {
+          method: 'POST',
+          body: JSON.stringify(body),
+          headers: { ...auth, 'content-type': 'application/json' },
+        });
+        return {
+          status: response.status,
+          body: (await response.json()) as { revision?: number; error?: { code: string } },
+        };
       };
       const ok = await txn(b, {
-        checks: [{ key: 'txn/x', version: first.body.version }, { key: 'txn/y', absent: true }],
+        checks: [
+          { key: 'txn/x', version: first.body.version },
+          { key: 'txn/y', absent: true },
+        ],
         operations: [
           { op: 'put', key: 'txn/x', value: '2' },
           { op: 'put', key: 'txn/y', value: '1' },
@@ -112,7 +142,10 @@ if (etcdInstalled()) {
       assert.equal(ok.status, 200, JSON.stringify(ok.body));
       const [x, y] = await Promise.all([get(a, 'txn/x'), get(a, 'txn/y')]);
       assert.deepEqual([x.text, y.text], ['2', '1']);
-      const stale = await txn(a, { checks: [{ key: 'txn/x', version: first.body.version }], operations: [{ op: 'put', key: 'txn/z', value: 'no' }] });
+      const stale = await txn(a, {
+        checks: [{ key: 'txn/x', version: first.body.version }],
+        operations: [{ op: 'put', key: 'txn/z', value: 'no' }],
+      });
       assert.equal(stale.status, 409);
       assert.equal(stale.body.error?.code, 'txn_check_failed');
       assert.equal((await get(b, 'txn/z')).status, 404);
@@ -153,7 +186,7 @@ if (etcdInstalled()) {
       );
     });
 
-    it('the seed\'s most-recent-of-list picks the key written last, whichever process wrote it', async () => {
+    it("the seed's most-recent-of-list picks the key written last, whichever process wrote it", async () => {
       const seedGet = async (server: ServerProcess) => {
         const response = await fetch(`${server.url}/?k=seed/k1,seed/k2,seed/none`);
         return { key: response.headers.get('kvs-key'), text: await response.text() };
@@ -161,7 +194,11 @@ if (etcdInstalled()) {
       await put(a, 'seed/k1', 'one');
       await put(b, 'seed/k2', 'two');
       assert.deepEqual(await seedGet(a), { key: 'seed/k2', text: 'two' });
-      const form = await fetch(`${b.url}/`, { method: 'POST', body: `seed/k1=uno&auth=${token}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      const form = await fetch(`${b.url}/`, {
+        method: 'POST',
+        body: `seed/k1=uno&auth=${token}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
       assert.equal(form.status, 200);
       assert.deepEqual(await seedGet(a), { key: 'seed/k1', text: 'uno' });
       assert.deepEqual(await seedGet(b), { key: 'seed/k1', text: 'uno' });

@@ -59,7 +59,10 @@ async function readStore(server: ServerProcess): Promise<{ stored: Map<string, S
       revision: number;
     };
     for (const item of page.items) {
-      stored.set(item.key, { value: Buffer.from(item.value, 'base64').toString('utf8'), modRevision: item.modRevision });
+      stored.set(item.key, {
+        value: Buffer.from(item.value, 'base64').toString('utf8'),
+        modRevision: item.modRevision,
+      });
     }
     revision = Math.max(revision, page.revision);
     after = page.next;
@@ -97,7 +100,9 @@ describe('crash durability: kill -9 under concurrent writes, restart, check ever
         { name: 'counts.json', content: JSON.stringify(counts, null, 2) },
         { name: 'history.ndjson', content: ndjson(history) },
       ]);
-      assert.fail(`${problems.length} problem(s), first: ${problems.slice(0, 5).join(' | ')}; seed ${seed}; report: ${dir}`);
+      assert.fail(
+        `${problems.length} problem(s), first: ${problems.slice(0, 5).join(' | ')}; seed ${seed}; report: ${dir}`,
+      );
     };
 
     server = await startServer({ dataDir });
@@ -135,19 +140,26 @@ describe('crash durability: kill -9 under concurrent writes, restart, check ever
           inFlight.add(record);
           await sendWrite(live.url, live.token, record, () => killed);
           inFlight.delete(record);
-          if (record.status === 'acked' && ++acked >= killAt && killTimer === undefined) killTimer = setTimeout(kill, killDelayMs);
+          if (record.status === 'acked' && ++acked >= killAt && killTimer === undefined)
+            killTimer = setTimeout(kill, killDelayMs);
         }
       };
       await Promise.all(Array.from({ length: CLIENTS * REQUESTS_PER_CLIENT }, (_, lane) => client(lane % CLIENTS)));
       await killDone;
-      assert.equal(diedEarly, false, `round ${round}: the server exited before it was killed; output:\n${live.output()}`);
+      assert.equal(
+        diedEarly,
+        false,
+        `round ${round}: the server exited before it was killed; output:\n${live.output()}`,
+      );
       const exit: { signal: NodeJS.Signals | null } = await live.exited;
       assert.equal(exit.signal, 'SIGKILL', `round ${round}: the server was expected to die by SIGKILL`);
 
       const roundRecords = history.filter((record) => record.round === round);
       const { problems, revision, stored, check } = await restartAndCheck(`after round ${round}`);
       const ackedThisRound = roundRecords.filter((record) => record.status === 'acked');
-      const unknownThisRound = roundRecords.filter((record) => record.status === 'unknown' || record.status === 'pending');
+      const unknownThisRound = roundRecords.filter(
+        (record) => record.status === 'unknown' || record.status === 'pending',
+      );
       counts.push({
         round,
         acked: ackedThisRound.length,
@@ -157,7 +169,9 @@ describe('crash durability: kill -9 under concurrent writes, restart, check ever
         unknownPresent: unknownThisRound.filter((record) => stored.has(record.pairs[0]!.key)).length,
         unknownAbsent: unknownThisRound.filter((record) => !stored.has(record.pairs[0]!.key)).length,
         rejected: roundRecords.filter((record) => record.status === 'rejected').length,
-        ackedFound: ackedThisRound.filter((record) => record.pairs.every(({ key, value }) => stored.get(key)?.value === value)).length,
+        ackedFound: ackedThisRound.filter((record) =>
+          record.pairs.every(({ key, value }) => stored.get(key)?.value === value),
+        ).length,
         revisionAfterRestart: revision,
         loadMs: Math.round(loadMs),
         ackedPerSecond: Math.round((acked / loadMs) * 1000),
@@ -165,8 +179,10 @@ describe('crash durability: kill -9 under concurrent writes, restart, check ever
       console.log(`round ${round}: ${JSON.stringify(counts.at(-1))}`);
       // Nothing else writes to this store, and every write is one transaction: the revision
       // counts exactly the writes that are present (no lost or phantom commit).
-      if (check.writesPresent !== revision) problems.push(`after round ${round}: store revision ${revision} but ${check.writesPresent} writes present`);
-      if (inFlightAtKill < 1) problems.push(`round ${round}: no request was in flight at the kill; the round tested nothing`);
+      if (check.writesPresent !== revision)
+        problems.push(`after round ${round}: store revision ${revision} but ${check.writesPresent} writes present`);
+      if (inFlightAtKill < 1)
+        problems.push(`round ${round}: no request was in flight at the kill; the round tested nothing`);
       if (problems.length > 0) fail(problems);
       assert.equal(check.ackedFound, check.acked);
     }

@@ -19,8 +19,19 @@ function record(id: number, status: WriteRecord['status'], pairs: [string, strin
 
 const history: WriteRecord[] = [
   record(1, 'acked', [['a', 'va']], 1),
-  record(2, 'acked', [['b1', 'vb1'], ['b2', 'vb2']], 2),
-  record(3, 'unknown', [['c1', 'vc1'], ['c2', 'vc2']]),
+  record(
+    2,
+    'acked',
+    [
+      ['b1', 'vb1'],
+      ['b2', 'vb2'],
+    ],
+    2,
+  ),
+  record(3, 'unknown', [
+    ['c1', 'vc1'],
+    ['c2', 'vc2'],
+  ]),
   record(4, 'unknown', [['d', 'vd']]),
   record(5, 'rejected', [['e', 've']]),
 ];
@@ -35,7 +46,11 @@ function intact(): Map<string, StoredEntry> {
   ]);
 }
 
-function problemsWith(change: (stored: Map<string, StoredEntry>) => void, revision = 3, previousRevision = 0): string[] {
+function problemsWith(
+  change: (stored: Map<string, StoredEntry>) => void,
+  revision = 3,
+  previousRevision = 0,
+): string[] {
   const stored = intact();
   change(stored);
   return checkCrashHistory({ records: history, stored, revision, previousRevision }).problems;
@@ -57,7 +72,10 @@ describe('crash history checker', () => {
   });
 
   it('catches a wrong value', () => {
-    assert.match(problemsWith((stored) => stored.set('a', { value: 'other', modRevision: 1 })).join('\n'), /wrong value for a/u);
+    assert.match(
+      problemsWith((stored) => stored.set('a', { value: 'other', modRevision: 1 })).join('\n'),
+      /wrong value for a/u,
+    );
   });
 
   it('catches half of an acknowledged form and half of an unacknowledged one', () => {
@@ -66,16 +84,28 @@ describe('crash history checker', () => {
   });
 
   it('catches a write stored at another revision than acknowledged', () => {
-    assert.match(problemsWith((stored) => stored.set('a', { value: 'va', modRevision: 3 })).join('\n'), /write #1 .*reply said 1/u);
+    assert.match(
+      problemsWith((stored) => stored.set('a', { value: 'va', modRevision: 3 })).join('\n'),
+      /write #1 .*reply said 1/u,
+    );
   });
 
   it('catches a rejected write that was saved, and keys nobody wrote', () => {
-    assert.match(problemsWith((stored) => stored.set('e', { value: 've', modRevision: 3 })).join('\n'), /write #5 .*rejected/u);
-    assert.match(problemsWith((stored) => stored.set('zz', { value: 'x', modRevision: 3 })).join('\n'), /zz .*no write asked for/u);
+    assert.match(
+      problemsWith((stored) => stored.set('e', { value: 've', modRevision: 3 })).join('\n'),
+      /write #5 .*rejected/u,
+    );
+    assert.match(
+      problemsWith((stored) => stored.set('zz', { value: 'x', modRevision: 3 })).join('\n'),
+      /zz .*no write asked for/u,
+    );
   });
 
   it('catches a revision that went backwards', () => {
     assert.match(problemsWith(() => {}, 3, 7).join('\n'), /went backwards/u);
-    assert.match(problemsWith((stored) => stored.delete('c1') && stored.delete('c2'), 1).join('\n'), /behind acknowledged revision 2/u);
+    assert.match(
+      problemsWith((stored) => stored.delete('c1') && stored.delete('c2'), 1).join('\n'),
+      /behind acknowledged revision 2/u,
+    );
   });
 });

@@ -62,7 +62,8 @@ export function checkCrashHistory(input: CrashCheckInput): CrashCheckResult {
     });
     const revisions = new Set(found.filter((entry) => entry !== undefined).map((entry) => entry.modRevision));
 
-    if (wrongValues.length > 0) problems.push(`${label}: wrong value for ${wrongValues.map((pair) => pair.key).join(', ')}`);
+    if (wrongValues.length > 0)
+      problems.push(`${label}: wrong value for ${wrongValues.map((pair) => pair.key).join(', ')}`);
     if (present > 0 && present < record.pairs.length) {
       problems.push(`${label}: only ${present} of ${record.pairs.length} pairs present (not all-or-nothing)`);
     }
@@ -96,14 +97,17 @@ export function checkCrashHistory(input: CrashCheckInput): CrashCheckResult {
         break;
       case 'rejected':
         rejected++;
-        if (present > 0) problems.push(`${label}: rejected with HTTP ${record.httpStatus ?? '?'} but ${present} pair(s) present`);
+        if (present > 0)
+          problems.push(`${label}: rejected with HTTP ${record.httpStatus ?? '?'} but ${present} pair(s) present`);
         break;
     }
   }
 
   for (const [key, entry] of input.stored) {
-    if (!expectedKeys.has(key)) problems.push(`store holds ${key} (revision ${entry.modRevision}), which no write asked for`);
-    if (entry.modRevision > input.revision) problems.push(`${key} has modRevision ${entry.modRevision} above the store revision ${input.revision}`);
+    if (!expectedKeys.has(key))
+      problems.push(`store holds ${key} (revision ${entry.modRevision}), which no write asked for`);
+    if (entry.modRevision > input.revision)
+      problems.push(`${key} has modRevision ${entry.modRevision} above the store revision ${input.revision}`);
   }
   if (input.revision < maxAckedRevision) {
     problems.push(`store revision ${input.revision} after restart is behind acknowledged revision ${maxAckedRevision}`);
@@ -111,5 +115,15 @@ export function checkCrashHistory(input: CrashCheckInput): CrashCheckResult {
   if (input.revision < input.previousRevision) {
     problems.push(`store revision went backwards: ${input.revision} after restart, ${input.previousRevision} before`);
   }
-  return { problems, acked, ackedFound, unknown, unknownPresent, unknownAbsent, rejected, maxAckedRevision, writesPresent };
+  return {
+    problems,
+    acked,
+    ackedFound,
+    unknown,
+    unknownPresent,
+    unknownAbsent,
+    rejected,
+    maxAckedRevision,
+    writesPresent,
+  };
 }

@@ -24,19 +24,33 @@ after(async () => {
 const STRICT = { NODE_OPTIONS: '--unhandled-rejections=strict' };
 const UNHANDLED = /unhandled|triggerUncaughtException|uncaught/i;
 
-async function put(server: ServerProcess, key: string, value: string): Promise<{ status: number; revision: number; body: string }> {
+async function put(
+  server: ServerProcess,
+  key: string,
+  value: string,
+): Promise<{ status: number; revision: number; body: string }> {
   const response = await fetch(`${server.url}/v1/kv/${encodeURIComponent(key)}`, {
     method: 'PUT',
     body: value,
     headers: { authorization: `Bearer ${server.token}`, 'content-type': 'text/plain' },
   });
-  return { status: response.status, revision: Number(response.headers.get('kvs-revision')), body: await response.text() };
+  return {
+    status: response.status,
+    revision: Number(response.headers.get('kvs-revision')),
+    body: await response.text(),
+  };
 }
 
 /** Sends RESP commands on one connection and returns the replies' first lines. */
 async function resp(port: number, commands: string[][]): Promise<string[]> {
   const socket = connect(port, '127.0.0.1');
-  socket.write(commands.map((parts) => `*${parts.length}\r\n${parts.map((part) => `$${Buffer.byteLength(part)}\r\n${part}\r\n`).join('')}`).join(''));
+  socket.write(
+    commands
+      .map(
+        (parts) => `*${parts.length}\r\n${parts.map((part) => `$${Buffer.byteLength(part)}\r\n${part}\r\n`).join('')}`,
+      )
+      .join(''),
+  );
   let text = '';
   for await (const chunk of socket) {
     text += (chunk as Buffer).toString();
@@ -90,7 +104,10 @@ describe('disk full', { skip: typeof tmpfs === 'string' ? tmpfs : false }, () =>
     const read = await fetch(`${server.url}/v1/kv/${encodeURIComponent(someKey)}`);
     assert.equal(read.status, 200);
     assert.equal(await read.text(), someValue);
-    const [authReply, setReply] = await resp(server.respPort!, [['AUTH', server.token], ['SET', 'resp-key', 'x'.repeat(100_000)]]);
+    const [authReply, setReply] = await resp(server.respPort!, [
+      ['AUTH', server.token],
+      ['SET', 'resp-key', 'x'.repeat(100_000)],
+    ]);
     assert.equal(authReply, '+OK');
     assert.match(setReply!, /^-ERR The disk is full/);
     assert.equal(server.child.exitCode, null, 'the server is alive');

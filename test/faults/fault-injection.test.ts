@@ -16,7 +16,8 @@ import { removeDir, startServer, tempDir, type ServerProcess } from '../helpers/
 import { Random, seedFromEnv, sendWrite, writePlanner, type WriteRecord } from './write-load.js';
 
 const haveStrace = spawnSync('strace', ['-V']).status === 0;
-if (!haveStrace && process.env.CI === 'true') throw new Error('strace is required for test/faults/fault-injection.test.ts; CI=true does not allow skipping');
+if (!haveStrace && process.env.CI === 'true')
+  throw new Error('strace is required for test/faults/fault-injection.test.ts; CI=true does not allow skipping');
 
 const seed = seedFromEnv();
 const tracers = new Set<ChildProcess>();
@@ -26,7 +27,9 @@ process.on('exit', () => {
 
 /** Attaches strace to every thread of `pid` with one fault to inject; returns a detach function. */
 async function injectFaults(pid: number, inject: string): Promise<() => Promise<void>> {
-  const tracer = spawn('strace', ['-f', '-qq', '-o', '/dev/null', `--inject=${inject}`, '-p', String(pid)], { stdio: 'ignore' });
+  const tracer = spawn('strace', ['-f', '-qq', '-o', '/dev/null', `--inject=${inject}`, '-p', String(pid)], {
+    stdio: 'ignore',
+  });
   tracers.add(tracer);
   const exited = new Promise<void>((resolve) => tracer.once('exit', () => resolve()));
   // Attaching takes a moment; strace gives no signal that it is done.
@@ -60,7 +63,11 @@ async function writeLoad(server: ServerProcess, round: number, perClient: number
   return records;
 }
 
-async function readBack(dataDir: string, records: readonly WriteRecord[], expectAbsent: (record: WriteRecord) => boolean): Promise<void> {
+async function readBack(
+  dataDir: string,
+  records: readonly WriteRecord[],
+  expectAbsent: (record: WriteRecord) => boolean,
+): Promise<void> {
   const server = await startServer({ dataDir });
   try {
     for (const record of records) {
@@ -80,40 +87,52 @@ async function readBack(dataDir: string, records: readonly WriteRecord[], expect
   }
 }
 
-describe(`injected I/O faults under load (seed ${seed})`, { skip: haveStrace ? false : 'strace is not installed' }, () => {
-  it('fdatasync fails with EIO: no false acknowledgement, reads go on, writes refused until restart, nothing acknowledged lost', async () => {
-    const dataDir = tempDir('kvs-fault-eio');
-    dirs.push(dataDir);
-    const server = await startServer({ dataDir });
-    started.push(server);
-    const detach = await injectFaults(server.pid, 'fdatasync:error=EIO:when=5+');
-    const records = await writeLoad(server, 1, 40).finally(detach);
-    const acked = records.filter((record) => record.status === 'acked');
-    const refused = records.filter((record) => record.status === 'rejected');
-    assert.ok(refused.length > 0, 'the injected fault refused writes');
-    for (const record of refused) {
-      assert.equal(record.httpStatus, 503, `write ${record.id}: ${record.error}`);
-      assert.match(record.error ?? '', /unavailable/);
-    }
-    assert.equal(records.filter((record) => record.status === 'unknown').length, 0, 'every write was answered');
-    // Once refused, always refused until restart: no write is acknowledged after the first refusal by id order per client.
-    for (const client of [0, 1, 2, 3]) {
-      const own = records.filter((record) => record.client === client).sort((a, b) => a.id - b.id);
-      const firstRefused = own.findIndex((record) => record.status === 'rejected');
-      if (firstRefused >= 0) assert.ok(own.slice(firstRefused).every((record) => record.status === 'rejected'), `client ${client}: writes stay refused`);
-    }
-    const after = await fetch(`${server.url}/v1/kv/after-fault`, { method: 'PUT', body: 'x', headers: { authorization: `Bearer ${server.token}` } });
-    assert.equal(after.status, 503);
-    assert.match(await after.text(), /refused until kvs is restarted/);
-    if (acked.length > 0) {
-      const { key, value } = acked[0]!.pairs[0]!;
-      const read = await fetch(`${server.url}/v1/kv/${key}`);
-      assert.equal(read.status, 200, 'reads keep working');
-      assert.equal(await read.text(), value);
-    }
-    assert.equal(server.child.exitCode, null, 'the server is alive');
-    await server.stop();
-    // A refused write may be in the store (its commit was visible before the flush failed).
-    await readBack(dataDir, records, () => false);
-  });
-});
+describe(
+  `injected I/O faults under load (seed ${seed})`,
+  { skip: haveStrace ? false : 'strace is not installed' },
+  () => {
+    it('fdatasync fails with EIO: no false acknowledgement, reads go on, writes refused until restart, nothing acknowledged lost', async () => {
+      const dataDir = tempDir('kvs-fault-eio');
+      dirs.push(dataDir);
+      const server = await startServer({ dataDir });
+      started.push(server);
+      const detach = await injectFaults(server.pid, 'fdatasync:error=EIO:when=5+');
+      const records = await writeLoad(server, 1, 40).finally(detach);
+      const acked = records.filter((record) => record.status === 'acked');
+      const refused = records.filter((record) => record.status === 'rejected');
+      assert.ok(refused.length > 0, 'the injected fault refused writes');
+      for (const record of refused) {
+        assert.equal(record.httpStatus, 503, `write ${record.id}: ${record.error}`);
+        assert.match(record.error ?? '', /unavailable/);
+      }
+      assert.equal(records.filter((record) => record.status === 'unknown').length, 0, 'every write was answered');
+      // Once refused, always refused until restart: no write is acknowledged after the first refusal by id order per client.
+      for (const client of [0, 1, 2, 3]) {
+        const own = records.filter((record) => record.client === client).sort((a, b) => a.id - b.id);
+        const firstRefused = own.findIndex((record) => record.status === 'rejected');
+        if (firstRefused >= 0)
+          assert.ok(
+            own.slice(firstRefused).every((record) => record.status === 'rejected'),
+            `client ${client}: writes stay refused`,
+          );
+      }
+      const after = await fetch(`${server.url}/v1/kv/after-fault`, {
+        method: 'PUT',
+        body: 'x',
+        headers: { authorization: `Bearer ${server.token}` },
+      });
+      assert.equal(after.status, 503);
+      assert.match(await after.text(), /refused until kvs is restarted/);
+      if (acked.length > 0) {
+        const { key, value } = acked[0]!.pairs[0]!;
+        const read = await fetch(`${server.url}/v1/kv/${key}`);
+        assert.equal(read.status, 200, 'reads keep working');
+        assert.equal(await read.text(), value);
+      }
+      assert.equal(server.child.exitCode, null, 'the server is alive');
+      await server.stop();
+      // A refused write may be in the store (its commit was visible before the flush failed).
+      await readBack(dataDir, records, () => false);
+    });
+  },
+);

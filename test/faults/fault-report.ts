@@ -27,5 +27,5 @@ export function writeFaultReport(test: string, files: readonly ReportFile[]): st
 
 /** One JSON document per line. */
 export function ndjson(items: readonly unknown[]): string {
-  return items.map((item) => JSON.stringify(item)).join('\n') + '\n';
+  return `${items.map((item) => JSON.stringify(item)).join('\n')}\n`;
 }

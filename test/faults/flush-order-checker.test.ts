@@ -39,7 +39,15 @@ describe('strace log parser', () => {
       ].join('\n'),
     );
     assert.deepEqual(
-      events.map((event) => [event.name, event.pid, event.startLine, event.endLine, event.fd, event.fdTarget, event.result]),
+      events.map((event) => [
+        event.name,
+        event.pid,
+        event.startLine,
+        event.endLine,
+        event.fd,
+        event.fdTarget,
+        event.result,
+      ]),
       [
         ['fdatasync', 11, 1, 4, 19, STORE, '0'],
         ['read', 12, 2, 3, 23, 'TCP:[a->b]', '3'],
@@ -49,7 +57,9 @@ describe('strace log parser', () => {
   });
 
   it('keeps a call that never returned (killed process) as ending at Infinity', () => {
-    const { events } = parseStraceText(`11  1.5 fdatasync(19<${STORE}> <unfinished ...>\n11  1.6 +++ killed by SIGKILL +++`);
+    const { events } = parseStraceText(
+      `11  1.5 fdatasync(19<${STORE}> <unfinished ...>\n11  1.6 +++ killed by SIGKILL +++`,
+    );
     assert.equal(events[0]!.endLine, Infinity);
   });
 

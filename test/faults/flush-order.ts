@@ -62,7 +62,12 @@ function succeeded(event: SyscallEvent): boolean {
 
 /** The file offset of pwrite64/pwritev (last argument) or pwritev2 (before the flags), if any. */
 function writeOffset(event: SyscallEvent): number | undefined {
-  const pattern = event.name === 'pwritev2' ? /, (\d+), [^,]+$/u : event.name === 'pwrite64' || event.name === 'pwritev' ? /, (\d+)$/u : undefined;
+  const pattern =
+    event.name === 'pwritev2'
+      ? /, (\d+), [^,]+$/u
+      : event.name === 'pwrite64' || event.name === 'pwritev'
+        ? /, (\d+)$/u
+        : undefined;
   const match = pattern?.exec(event.args);
   return match === null || match === undefined ? undefined : Number(match[1]);
 }
@@ -92,7 +97,8 @@ export function checkFlushOrder(
     const onStore = event.fdTarget === storeFile;
     if (event.name === 'openat' || event.name === 'open') {
       const opened = /^(\d+)<(.*)>$/u.exec(event.result);
-      if (opened !== null && opened[2] === storeFile && /\bO_(?:D)?SYNC\b/u.test(event.args)) synchronousFds.add(Number(opened[1]));
+      if (opened !== null && opened[2] === storeFile && /\bO_(?:D)?SYNC\b/u.test(event.args))
+        synchronousFds.add(Number(opened[1]));
       else if (opened !== null) synchronousFds.delete(Number(opened[1]));
     } else if (event.name === 'close' && event.fd !== undefined) {
       synchronousFds.delete(event.fd);
@@ -101,7 +107,9 @@ export function checkFlushOrder(
       const start = Number.parseInt(event.result, 16);
       if (Number.isFinite(start) && Number.isFinite(length)) storeMappings.push({ start, end: start + length });
     } else if (event.name === 'munmap') {
-      const [address, length] = event.args.split(', ').map((part) => Number(part.startsWith('0x') ? Number.parseInt(part, 16) : part));
+      const [address, length] = event.args
+        .split(', ')
+        .map((part) => Number(part.startsWith('0x') ? Number.parseInt(part, 16) : part));
       for (let index = storeMappings.length - 1; index >= 0; index--) {
         const mapping = storeMappings[index]!;
         if (address! < mapping.end && address! + length! > mapping.start) storeMappings.splice(index, 1);
@@ -112,7 +120,8 @@ export function checkFlushOrder(
       storeWrites.push({ event, meta, synchronous: event.fd !== undefined && synchronousFds.has(event.fd) });
       if (!meta) {
         const data = quotedData(event.args);
-        if (data.truncated) logProblems.push(`line ${event.startLine}: ${event.name} to the store was truncated by strace (raise -s)`);
+        if (data.truncated)
+          logProblems.push(`line ${event.startLine}: ${event.name} to the store was truncated by strace (raise -s)`);
         for (const token of data.bytes.match(tokenPattern) ?? []) {
           if (wanted.has(token) && !firstWriteOfToken.has(token)) firstWriteOfToken.set(token, event);
         }
@@ -155,7 +164,8 @@ export function checkFlushOrder(
     }
     const reply = replies[0]!;
     const replyBytes = quotedData(reply.args).bytes;
-    for (const text of write.replyTexts) if (!replyBytes.includes(text)) problems.push(`reply at line ${reply.startLine} lacks ${text}`);
+    for (const text of write.replyTexts)
+      if (!replyBytes.includes(text)) problems.push(`reply at line ${reply.startLine} lacks ${text}`);
 
     const dataEvents: SyscallEvent[] = [];
     for (const token of write.valueTokens) {
@@ -165,13 +175,18 @@ export function checkFlushOrder(
     }
     if (dataEvents.length < write.valueTokens.length) return { write, problems, reply };
     const data = dataEvents.reduce((latest, event) => (event.endLine > latest.endLine ? event : latest));
-    if (data.endLine >= reply.startLine) problems.push(`data write (line ${data.startLine}) had not returned when the reply started (line ${reply.startLine})`);
+    if (data.endLine >= reply.startLine)
+      problems.push(
+        `data write (line ${data.startLine}) had not returned when the reply started (line ${reply.startLine})`,
+      );
 
     const flushBetween = (after: number) =>
       flushes.find((flush) => flush.startLine > after && flush.endLine < reply.startLine);
     const flush = flushBetween(data.endLine);
     if (flush === undefined) {
-      problems.push(`no flush of the store started after the data write returned (line ${data.endLine}) and returned before the reply (line ${reply.startLine})`);
+      problems.push(
+        `no flush of the store started after the data write returned (line ${data.endLine}) and returned before the reply (line ${reply.startLine})`,
+      );
     }
     const meta = storeWrites.find(
       (candidate) =>
@@ -181,7 +196,9 @@ export function checkFlushOrder(
         (candidate.synchronous || flushBetween(candidate.event.endLine) !== undefined),
     );
     if (meta === undefined) {
-      problems.push(`no durable meta-page write of the store between the data write (line ${data.endLine}) and the reply (line ${reply.startLine})`);
+      problems.push(
+        `no durable meta-page write of the store between the data write (line ${data.endLine}) and the reply (line ${reply.startLine})`,
+      );
     }
     return {
       write,
@@ -197,7 +214,9 @@ export function checkFlushOrder(
 /** Human-readable lines for a report. */
 export function describeVerdict(verdict: OrderVerdict): string {
   const at = (event: SyscallEvent | undefined) =>
-    event === undefined ? '-' : `${event.name}@line ${event.startLine}-${event.endLine} t=${event.startTime.toFixed(6)} pid ${event.pid}`;
+    event === undefined
+      ? '-'
+      : `${event.name}@line ${event.startLine}-${event.endLine} t=${event.startTime.toFixed(6)} pid ${event.pid}`;
   return [
     `${verdict.write.label} (revision ${verdict.write.revision}): ${verdict.problems.length === 0 ? 'ok' : verdict.problems.join('; ')}`,
     `  data ${at(verdict.dataWrite)} | meta ${at(verdict.meta)} | flush ${at(verdict.flush)} | reply ${at(verdict.reply)}`,

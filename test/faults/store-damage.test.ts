@@ -23,7 +23,8 @@ const dirs: string[] = [pristine];
 const written = new Map<string, string>();
 const crashes: string[] = [];
 after(() => {
-  if (crashes.length > 0) console.log(`# reads that crashed the server inside LMDB (documented limit): ${crashes.join('; ')}`);
+  if (crashes.length > 0)
+    console.log(`# reads that crashed the server inside LMDB (documented limit): ${crashes.join('; ')}`);
   for (const dir of dirs) removeDir(dir);
 });
 
@@ -34,7 +35,10 @@ interface CheckResult {
 }
 
 function kvsCheck(dataDir: string, extra: string[] = []): CheckResult {
-  const result = spawnSync(process.execPath, [kvsBin, 'check', '--data', dataDir, ...extra], { encoding: 'utf8', timeout: 60_000 });
+  const result = spawnSync(process.execPath, [kvsBin, 'check', '--data', dataDir, ...extra], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { status: result.status, signal: result.signal, output: `${result.stdout}${result.stderr}` };
 }
 
@@ -70,16 +74,21 @@ class ServerGone extends Error {}
 
 /** Starts a server on `dataDir` and reads every written key; asserts what must always hold. */
 async function serveAndRead(dataDir: string, label: string): Promise<Outcome> {
-  let server;
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
-    server = await startServer({ dataDir, tokenFileText: readFileSync(join(pristine, 'test-tokens'), 'utf8'), readyTimeoutMs: 20_000 });
+    server = await startServer({
+      dataDir,
+      tokenFileText: readFileSync(join(pristine, 'test-tokens'), 'utf8'),
+      readyTimeoutMs: 20_000,
+    });
   } catch (error) {
     const message = (error as Error).message;
     const exit = /kvs exited \((\w+)\) before it was ready/.exec(message)?.[1];
     // A damaged B-tree page met by a scan at open (the one-time record upgrade or recent-index
     // build, when the flag that skips it sits in the damaged part): the documented exception, as
     // on read; the caller then requires kvs check to report the store unreadable.
-    if (exit === 'SIGSEGV' || exit === 'SIGBUS') return { refused: undefined, notIntact: written.size, crashedOnRead: exit };
+    if (exit === 'SIGSEGV' || exit === 'SIGBUS')
+      return { refused: undefined, notIntact: written.size, crashedOnRead: exit };
     assert.equal(exit, '2', `${label}: the server refuses with exit code 2, not a signal or a crash: ${message}`);
     const line = /kvs: (store_\w+): .+/.exec(message);
     assert.ok(line, `${label}: the refusal is one coded line: ${message}`);
@@ -92,11 +101,16 @@ async function serveAndRead(dataDir: string, label: string): Promise<Outcome> {
   } catch (error) {
     if (error instanceof ServerGone) {
       // Bounded wait for the exit that the closed connection announced.
-      const exit = await Promise.race([server.exited, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 10_000).unref())]);
+      const exit = await Promise.race([
+        server.exited,
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 10_000).unref()),
+      ]);
       crashedOnRead = exit?.signal ?? undefined;
       if (crashedOnRead !== undefined) return { refused: undefined, notIntact: notIntact + 1, crashedOnRead };
     }
-    throw new Error(`${label}: ${(error as Error).message}\nserver exit: ${server.child.exitCode ?? server.child.signalCode}\nserver output:\n${server.output().slice(-3000)}`);
+    throw new Error(
+      `${label}: ${(error as Error).message}\nserver exit: ${server.child.exitCode ?? server.child.signalCode}\nserver output:\n${server.output().slice(-3000)}`,
+    );
   } finally {
     // A signal on reading a damaged page is the documented exception, reported by the caller;
     // any other crash fails stop() (test/helpers/server-process.ts).
@@ -112,7 +126,10 @@ async function serveAndRead(dataDir: string, label: string): Promise<Outcome> {
       });
       const body = await response.text();
       if (response.status === 200) {
-        assert.ok(body === value, `${label}: ${key} is served with the value written, or not at all (got ${body.length} bytes: ${body.slice(0, 60)})`);
+        assert.ok(
+          body === value,
+          `${label}: ${key} is served with the value written, or not at all (got ${body.length} bytes: ${body.slice(0, 60)})`,
+        );
         continue;
       }
       notIntact++;
@@ -123,7 +140,10 @@ async function serveAndRead(dataDir: string, label: string): Promise<Outcome> {
     const listed = await listing.text();
     if (listing.status === 200) {
       for (const item of (JSON.parse(listed) as { items: { key: string; value: string }[] }).items) {
-        assert.ok(Buffer.from(item.value, 'base64').toString() === written.get(item.key), `${label}: listed ${item.key} holds its written value`);
+        assert.ok(
+          Buffer.from(item.value, 'base64').toString() === written.get(item.key),
+          `${label}: listed ${item.key} holds its written value`,
+        );
       }
     } else {
       assert.equal(listing.status, 500, `${label}: listing: ${listed}`);
@@ -144,7 +164,11 @@ describe(`damaged or missing store (seed ${seed})`, () => {
       const size = index % 25 === 0 ? random.int(5000, 20000) : random.int(1, 300);
       const value = `${key}=${random.hex(8)}:${'x'.repeat(size)}`;
       const ttl = index % 7 === 0 ? '?ttl=3600' : '';
-      const response = await fetch(`${server.url}/v1/kv/${encodeURIComponent(key)}${ttl}`, { method: 'PUT', body: value, headers: { authorization: `Bearer ${server.token}` } });
+      const response = await fetch(`${server.url}/v1/kv/${encodeURIComponent(key)}${ttl}`, {
+        method: 'PUT',
+        body: value,
+        headers: { authorization: `Bearer ${server.token}` },
+      });
       assert.equal(response.status, 201);
       written.set(key, value);
     }
@@ -159,7 +183,11 @@ describe(`damaged or missing store (seed ${seed})`, () => {
     ['zeroed meta page 1', (path) => writeAt(path, PAGE, Buffer.alloc(PAGE)), /store_damaged/],
     ['wrong magic in meta page 0', (path) => writeAt(path, 24, Buffer.from([0, 0, 0, 0])), /store_damaged/],
     ['truncated to 0 bytes', (path) => truncateSync(path, 0), /store_empty/],
-    ['truncated to half', (path) => truncateSync(path, Math.floor(readFileSync(path).length / PAGE / 2) * PAGE), /store_truncated/],
+    [
+      'truncated to half',
+      (path) => truncateSync(path, Math.floor(readFileSync(path).length / PAGE / 2) * PAGE),
+      /store_truncated/,
+    ],
     ['truncated to one page', (path) => truncateSync(path, PAGE), /store_truncated/],
     ['deleted, marker left', (path) => rmSync(path), /store_missing/],
   ];
@@ -173,7 +201,10 @@ describe(`damaged or missing store (seed ${seed})`, () => {
       assert.match(check.output, code);
       const outcome = await serveAndRead(dir, label);
       assert.match(outcome.refused ?? 'started', code, `${label}: refused with the right code`);
-      assert.ok(!existsSync(join(dir, 'kvs.mdb')) || readFileSync(join(dir, 'kvs.mdb')).length > 0 || label.includes('0 bytes'), 'nothing recreated the store');
+      assert.ok(
+        !existsSync(join(dir, 'kvs.mdb')) || readFileSync(join(dir, 'kvs.mdb')).length > 0 || label.includes('0 bytes'),
+        'nothing recreated the store',
+      );
     });
   }
 
@@ -212,10 +243,13 @@ describe(`damaged or missing store (seed ${seed})`, () => {
       assert.equal(check.signal, null, `kvs check did not die by a signal:\n${check.output}`);
       assert.ok(check.status !== null && [0, 1, 2].includes(check.status), check.output);
       const outcome = await serveAndRead(dir, `${flips} flipped bytes`);
-      if (outcome.notIntact > 0 || outcome.refused !== undefined) assert.notEqual(check.status, 0, `kvs check reports what reads met:\n${check.output}`);
+      if (outcome.notIntact > 0 || outcome.refused !== undefined)
+        assert.notEqual(check.status, 0, `kvs check reports what reads met:\n${check.output}`);
       if (outcome.crashedOnRead !== undefined) {
         // Damage inside LMDB's own page structure: the checker, run in a child, reports it as unreadable.
-        crashes.push(`${flips} flips: server ${outcome.crashedOnRead} on a damaged page; kvs check exit ${check.status}`);
+        crashes.push(
+          `${flips} flips: server ${outcome.crashedOnRead} on a damaged page; kvs check exit ${check.status}`,
+        );
         assert.equal(check.status, 2, `kvs check reports a store LMDB cannot read:\n${check.output}`);
       }
     });
@@ -233,7 +267,11 @@ describe(`damaged or missing store (seed ${seed})`, () => {
     const fresh = await startServer({});
     dirs.push(fresh.dataDir);
     try {
-      const imported = spawnSync(process.execPath, [kvsBin, 'import', salvage, '--url', fresh.url, '--token', fresh.token], { encoding: 'utf8', timeout: 60_000 });
+      const imported = spawnSync(
+        process.execPath,
+        [kvsBin, 'import', salvage, '--url', fresh.url, '--token', fresh.token],
+        { encoding: 'utf8', timeout: 60_000 },
+      );
       assert.equal(imported.status, 0, `${imported.stdout}${imported.stderr}`);
       for (const [key, expected] of written) {
         const response = await fetch(`${fresh.url}/v1/kv/${encodeURIComponent(key)}`);

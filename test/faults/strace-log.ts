@@ -116,7 +116,15 @@ export class StraceParser {
     this.complete(pid, name, body, lineNumber, time, lineNumber, time);
   }
 
-  private complete(pid: number, name: string, body: string, startLine: number, startTime: number, endLine: number, endTime: number): void {
+  private complete(
+    pid: number,
+    name: string,
+    body: string,
+    startLine: number,
+    startTime: number,
+    endLine: number,
+    endTime: number,
+  ): void {
     // The result never contains ") = ", and quoted data is escaped, so the last one splits.
     const split = body.lastIndexOf(') = ');
     const args = split === -1 ? body.replace(/\)\s*$/u, '') : body.slice(0, split);

@@ -14,7 +14,9 @@ export interface Tmpfs {
 /** Mounts a tmpfs of `megabytes` MiB on a fresh directory, or returns the reason it could not. */
 export function mountTmpfs(megabytes: number): Tmpfs | string {
   const dir = mkdtempSync(join(tmpdir(), 'kvs-tmpfs-'));
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${megabytes}m,mode=0700`, 'tmpfs', dir], { encoding: 'utf8' });
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${megabytes}m,mode=0700`, 'tmpfs', dir], {
+    encoding: 'utf8',
+  });
   if (mounted.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
     return `mount -t tmpfs failed (${(mounted.stderr || mounted.error?.message || '').trim()}); these tests need root`;
@@ -31,6 +33,7 @@ export function mountTmpfs(megabytes: number): Tmpfs | string {
 /** Mounts, or throws under CI=true, or returns the skip reason. */
 export function tmpfsOrSkip(megabytes: number, testFile: string): Tmpfs | string {
   const result = mountTmpfs(megabytes);
-  if (typeof result === 'string' && process.env.CI === 'true') throw new Error(`${testFile}: ${result}; CI=true does not allow skipping`);
+  if (typeof result === 'string' && process.env.CI === 'true')
+    throw new Error(`${testFile}: ${result}; CI=true does not allow skipping`);
   return result;
 }

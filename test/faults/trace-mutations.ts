@@ -15,7 +15,10 @@ function completeLine(event: SyscallEvent): string {
  * write of its commit, i.e. before the commit's meta-page write and flush.
  * `moves` pairs a reply with the data write it must follow.
  */
-export function replyRightAfterData(lines: readonly string[], moves: readonly { reply: SyscallEvent; data: SyscallEvent }[]): string[] {
+export function replyRightAfterData(
+  lines: readonly string[],
+  moves: readonly { reply: SyscallEvent; data: SyscallEvent }[],
+): string[] {
   const removed = new Set<number>();
   const insertAfter = new Map<number, string[]>();
   for (const { reply, data } of moves) {

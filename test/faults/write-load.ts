@@ -53,7 +53,10 @@ export class Random {
   }
   hex(digits: number): string {
     let text = '';
-    while (text.length < digits) text += Math.floor(this.next() * 0x10000).toString(16).padStart(4, '0');
+    while (text.length < digits)
+      text += Math.floor(this.next() * 0x10000)
+        .toString(16)
+        .padStart(4, '0');
     return text.slice(0, digits);
   }
 }
@@ -91,7 +94,12 @@ export function writePlanner(round: number, random: Random, maxPadding: number):
 }
 
 /** Sends one write and records its outcome in `record` (never throws). */
-export async function sendWrite(baseUrl: string, token: string, record: WriteRecord, isKilled: () => boolean = () => false): Promise<void> {
+export async function sendWrite(
+  baseUrl: string,
+  token: string,
+  record: WriteRecord,
+  isKilled: () => boolean = () => false,
+): Promise<void> {
   const authorization = `Bearer ${token}`;
   let request: { path: string; method: string; contentType: string; body: string };
   if (record.kind === 'put') {

@@ -37,13 +37,20 @@ const durationMs = (options.duration * 1000) / targets.length;
 
 const reports: FuzzReport[] = [];
 for (const target of targets) {
-  console.log(`fuzz: ${target} campaign, seed ${seed}, up to ${Math.round(durationMs / 1000)} s and ${options.cases} cases (replay: KVS_FUZZ_SEED=${seed} npm run fuzz -- --target ${target})`);
+  console.log(
+    `fuzz: ${target} campaign, seed ${seed}, up to ${Math.round(durationMs / 1000)} s and ${options.cases} cases (replay: KVS_FUZZ_SEED=${seed} npm run fuzz -- --target ${target})`,
+  );
   if (target === 'http') {
     // The fuzzer's token is limited to fz/ on a --private server: the harder case for auth and listing.
     const token = newToken();
-    const server = await startServer({ args: [...HTTP_FUZZ_ARGS, '--private'], tokenFileText: `${newToken()} admin\n${token} write fz/\n` });
+    const server = await startServer({
+      args: [...HTTP_FUZZ_ARGS, '--private'],
+      tokenFileText: `${newToken()} admin\n${token} write fz/\n`,
+    });
     try {
-      reports.push(await fuzzHttp({ url: server.url, pid: server.pid, token }, { seed, cases: options.cases, durationMs }));
+      reports.push(
+        await fuzzHttp({ url: server.url, pid: server.pid, token }, { seed, cases: options.cases, durationMs }),
+      );
     } finally {
       await server.stop().catch((error: unknown) => console.error(`fuzz: ${String(error)}`));
       removeDir(server.dataDir);
@@ -51,7 +58,17 @@ for (const target of targets) {
   } else {
     const server = await startServer({ args: [...RESP_FUZZ_ARGS] });
     try {
-      reports.push(await fuzzResp({ respPort: server.respPort!, pid: server.pid, token: server.token, rssGrowthLimitBytes: RESP_FUZZ_RSS_GROWTH_BYTES }, { seed, cases: options.cases, durationMs }));
+      reports.push(
+        await fuzzResp(
+          {
+            respPort: server.respPort!,
+            pid: server.pid,
+            token: server.token,
+            rssGrowthLimitBytes: RESP_FUZZ_RSS_GROWTH_BYTES,
+          },
+          { seed, cases: options.cases, durationMs },
+        ),
+      );
     } finally {
       await server.stop().catch((error: unknown) => console.error(`fuzz: ${String(error)}`));
       removeDir(server.dataDir);
@@ -61,8 +78,11 @@ for (const target of targets) {
 
 let found = 0;
 for (const report of reports) {
-  console.log(`fuzz: ${report.target}: ${report.casesRun} cases, seed ${report.seed}, RSS peak ${(report.rssPeakBytes / 2 ** 20).toFixed(1)} MiB, ${report.findings.length} findings`);
-  for (const finding of report.findings) console.log(`  [${finding.invariant}] ${finding.detail}\n    input: ${finding.input}`);
+  console.log(
+    `fuzz: ${report.target}: ${report.casesRun} cases, seed ${report.seed}, RSS peak ${(report.rssPeakBytes / 2 ** 20).toFixed(1)} MiB, ${report.findings.length} findings`,
+  );
+  for (const finding of report.findings)
+    console.log(`  [${finding.invariant}] ${finding.detail}\n    input: ${finding.input}`);
   found += report.findings.length;
 }
 process.exit(found === 0 ? 0 : 1);

@@ -7,16 +7,31 @@ const MiB = 1024 * 1024;
 const AUTH_ARGS = ['--auth-failures', '1000000', '--auth-failures-global', '1000000'];
 
 /** Small slow-client timeouts, so that truncated raw requests end quickly. */
-export const HTTP_FUZZ_ARGS: readonly string[] = ['--store', 'lmdb', '--headers-timeout-ms', '2000', '--request-timeout-ms', '4000', ...AUTH_ARGS];
+export const HTTP_FUZZ_ARGS: readonly string[] = [
+  '--store',
+  'lmdb',
+  '--headers-timeout-ms',
+  '2000',
+  '--request-timeout-ms',
+  '4000',
+  ...AUTH_ARGS,
+];
 
 export const RESP_FUZZ_ARGS: readonly string[] = [
-  '--resp-port', '0',
-  '--max-value-bytes', String(64 * 1024),
-  '--max-batch', '100',
-  '--max-resp-request-bytes', String(MiB),
-  '--max-resp-output-bytes', String(8 * MiB),
-  '--max-resp-clients-bytes', String(32 * MiB),
-  '--request-timeout-ms', '2000',
+  '--resp-port',
+  '0',
+  '--max-value-bytes',
+  String(64 * 1024),
+  '--max-batch',
+  '100',
+  '--max-resp-request-bytes',
+  String(MiB),
+  '--max-resp-output-bytes',
+  String(8 * MiB),
+  '--max-resp-clients-bytes',
+  String(32 * MiB),
+  '--request-timeout-ms',
+  '2000',
   ...AUTH_ARGS,
 ];
 

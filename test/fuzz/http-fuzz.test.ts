@@ -3,7 +3,7 @@
 // KVS_FUZZ_SEED replays a campaign; KVS_FUZZ_CASES changes its size.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { newToken, removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
 import { fuzzSeed } from './fuzz-options.js';
 import { fuzzHttp } from './http-fuzzer.js';
@@ -22,20 +22,41 @@ describe('HTTP fuzzing against a real server', () => {
     }
   });
 
-  it('lmdb engine, admin token: no 5xx, no crash, no hang, bounded RSS, model intact', { timeout: 120_000 }, async () => {
-    const server = await startServer({ args: [...HTTP_FUZZ_ARGS] });
-    servers.push(server);
-    const report = await fuzzHttp({ url: server.url, pid: server.pid, token: server.token }, { seed: fuzzSeed(20261129), cases: CASES, durationMs: DURATION_MS });
-    assert.ok(report.casesRun > 0);
-    assert.deepEqual(report.findings, [], `seed ${report.seed}: ${JSON.stringify(report.findings, null, 1).slice(0, 4000)}`);
-  });
+  it(
+    'lmdb engine, admin token: no 5xx, no crash, no hang, bounded RSS, model intact',
+    { timeout: 120_000 },
+    async () => {
+      const server = await startServer({ args: [...HTTP_FUZZ_ARGS] });
+      servers.push(server);
+      const report = await fuzzHttp(
+        { url: server.url, pid: server.pid, token: server.token },
+        { seed: fuzzSeed(20261129), cases: CASES, durationMs: DURATION_MS },
+      );
+      assert.ok(report.casesRun > 0);
+      assert.deepEqual(
+        report.findings,
+        [],
+        `seed ${report.seed}: ${JSON.stringify(report.findings, null, 1).slice(0, 4000)}`,
+      );
+    },
+  );
 
   it('--private, token limited to fz/: same invariants', { timeout: 120_000 }, async () => {
     const token = newToken();
-    const server = await startServer({ args: [...HTTP_FUZZ_ARGS, '--private'], tokenFileText: `${newToken()} admin\n${token} write fz/\n` });
+    const server = await startServer({
+      args: [...HTTP_FUZZ_ARGS, '--private'],
+      tokenFileText: `${newToken()} admin\n${token} write fz/\n`,
+    });
     servers.push(server);
-    const report = await fuzzHttp({ url: server.url, pid: server.pid, token }, { seed: fuzzSeed(424242), cases: CASES, durationMs: DURATION_MS });
+    const report = await fuzzHttp(
+      { url: server.url, pid: server.pid, token },
+      { seed: fuzzSeed(424242), cases: CASES, durationMs: DURATION_MS },
+    );
     assert.ok(report.casesRun > 0);
-    assert.deepEqual(report.findings, [], `seed ${report.seed}: ${JSON.stringify(report.findings, null, 1).slice(0, 4000)}`);
+    assert.deepEqual(
+      report.findings,
+      [],
+      `seed ${report.seed}: ${JSON.stringify(report.findings, null, 1).slice(0, 4000)}`,
+    );
   });
 });

@@ -90,8 +90,35 @@ type FuzzCase = HttpCase | RawCase;
 
 // ---- generators ---------------------------------------------------------------------------
 
-const ODD_ESCAPES = ['%FF', '%', '%2', '%zz', '%ED%A0%80', '%C3%28', '%00', '%2F..%2F', '%E2%82', '%F0%9F%98', '+', '%25', '%C0%AF'];
-const HUGE_NUMBERS = ['1e308', '9e15', '-1', 'NaN', 'Infinity', '-0', '9007199254740993', '18446744073709551616', '0x10', '1.5', ' 5', ''];
+const ODD_ESCAPES = [
+  '%FF',
+  '%',
+  '%2',
+  '%zz',
+  '%ED%A0%80',
+  '%C3%28',
+  '%00',
+  '%2F..%2F',
+  '%E2%82',
+  '%F0%9F%98',
+  '+',
+  '%25',
+  '%C0%AF',
+];
+const HUGE_NUMBERS = [
+  '1e308',
+  '9e15',
+  '-1',
+  'NaN',
+  'Infinity',
+  '-0',
+  '9007199254740993',
+  '18446744073709551616',
+  '0x10',
+  '1.5',
+  ' 5',
+  '',
+];
 
 /** encodeURIComponent, except that a lone surrogate (which it refuses) becomes the escape of its WTF-8 bytes. */
 function encodeText(text: string): string {
@@ -100,7 +127,9 @@ function encodeText(text: string): string {
     try {
       encoded += encodeURIComponent(char);
     } catch {
-      encoded += [...Buffer.from([0xed, 0xa0 | ((char.charCodeAt(0) >> 6) & 0x1f), 0x80 | (char.charCodeAt(0) & 0x3f)])].map((byte) => `%${byte.toString(16).toUpperCase()}`).join('');
+      encoded += [...Buffer.from([0xed, 0xa0 | ((char.charCodeAt(0) >> 6) & 0x1f), 0x80 | (char.charCodeAt(0) & 0x3f)])]
+        .map((byte) => `%${byte.toString(16).toUpperCase()}`)
+        .join('');
     }
   }
   return encoded;
@@ -115,12 +144,31 @@ const garbageKey = fc.oneof(
 /** A key as URL text: properly encoded, or with odd escapes mixed in. */
 const encodedKey = fc.oneof(
   { weight: 3, arbitrary: garbageKey.map((key) => encodeText(key)) },
-  { weight: 1, arbitrary: fc.tuple(garbageKey, fc.constantFrom(...ODD_ESCAPES)).map(([key, odd]) => encodeText(key) + odd) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(garbageKey, fc.constantFrom(...ODD_ESCAPES)).map(([key, odd]) => encodeText(key) + odd),
+  },
   { weight: 1, arbitrary: fc.constantFrom(...ODD_ESCAPES) },
 );
 
 const junkJson: fc.Arbitrary<Json> = fc.oneof(
-  fc.constantFrom<Json>(1e308, 9e15, -1, 'NaN', 'Infinity', null, true, false, [], {}, '', 2 ** 53, 0.5, '1e308', 'x'.repeat(5000)),
+  fc.constantFrom<Json>(
+    1e308,
+    9e15,
+    -1,
+    'NaN',
+    'Infinity',
+    null,
+    true,
+    false,
+    [],
+    {},
+    '',
+    2 ** 53,
+    0.5,
+    '1e308',
+    'x'.repeat(5000),
+  ),
   fc.string({ maxLength: 10 }),
   fc.integer(),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
@@ -134,16 +182,23 @@ function keyName(name: string): boolean {
 function fromSchema(schema: JsonSchema, name = ''): fc.Arbitrary<Json> {
   if (schema.enum !== undefined && schema.enum.length > 0) return fc.constantFrom(...schema.enum);
   if (schema.const !== undefined) return fc.constant(schema.const);
-  if (schema.anyOf !== undefined && schema.anyOf.length > 0) return fc.oneof(...schema.anyOf.map((branch) => fromSchema(branch, name)));
+  if (schema.anyOf !== undefined && schema.anyOf.length > 0)
+    return fc.oneof(...schema.anyOf.map((branch) => fromSchema(branch, name)));
   const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
   switch (type) {
     case 'string':
       if (keyName(name)) return garbageKey;
       if (schema.pattern !== undefined) return fc.stringMatching(new RegExp(schema.pattern), { maxLength: 12 });
-      if (schema.format === 'date-time') return fc.date({ min: new Date(0), max: new Date(4_102_444_800_000), noInvalidDate: true }).map((date) => date.toISOString());
+      if (schema.format === 'date-time')
+        return fc
+          .date({ min: new Date(0), max: new Date(4_102_444_800_000), noInvalidDate: true })
+          .map((date) => date.toISOString());
       return fc.string({ maxLength: 16 });
     case 'integer':
-      return fc.integer({ min: Math.max(schema.minimum ?? -1000, -1e9), max: Math.min(schema.maximum ?? 1e9, 2 ** 31 - 1) });
+      return fc.integer({
+        min: Math.max(schema.minimum ?? -1000, -1e9),
+        max: Math.min(schema.maximum ?? 1e9, 2 ** 31 - 1),
+      });
     case 'number':
       return fc.double({ noNaN: true, noDefaultInfinity: true });
     case 'boolean':
@@ -157,7 +212,9 @@ function fromSchema(schema: JsonSchema, name = ''): fc.Arbitrary<Json> {
       }) as fc.Arbitrary<{ [key: string]: Json }>;
       const extra = schema.additionalProperties;
       if (typeof extra === 'object') {
-        return fc.tuple(record, fc.dictionary(garbageKey, fromSchema(extra), { maxKeys: 4 })).map(([fixed, more]) => ({ ...more, ...fixed }));
+        return fc
+          .tuple(record, fc.dictionary(garbageKey, fromSchema(extra), { maxKeys: 4 }))
+          .map(([fixed, more]) => ({ ...more, ...fixed }));
       }
       return record;
     }
@@ -184,9 +241,10 @@ function mutate(value: Json, at: number, mutation: Mutation, junk: Json): Json {
   if (target === copy && mutation === 'replace') return junk;
   if (target !== null && typeof target === 'object' && !Array.isArray(target)) {
     const keys = Object.keys(target);
-    if (mutation === 'extra-field') target['zz_unknown'] = junk;
+    if (mutation === 'extra-field') target.zz_unknown = junk;
     else if (mutation === 'drop-field' && keys.length > 0) delete target[keys[at % keys.length]!];
-    else if (keys.length > 0) target[keys[at % keys.length]!] = mutation === 'wrap-array' ? [target[keys[at % keys.length]!]!] : junk;
+    else if (keys.length > 0)
+      target[keys[at % keys.length]!] = mutation === 'wrap-array' ? [target[keys[at % keys.length]!]!] : junk;
     return copy;
   }
   if (Array.isArray(target) && target.length > 0) target[at % target.length] = junk;
@@ -200,18 +258,55 @@ function jsonBodyArbitrary(schema: JsonSchema): fc.Arbitrary<string | RepeatedBo
     {
       weight: 5,
       arbitrary: fc
-        .tuple(valid, fc.nat(), fc.constantFrom<Mutation>('replace', 'extra-field', 'drop-field', 'wrap-array'), junkJson)
+        .tuple(
+          valid,
+          fc.nat(),
+          fc.constantFrom<Mutation>('replace', 'extra-field', 'drop-field', 'wrap-array'),
+          junkJson,
+        )
         .map(([value, at, mutation, junk]) => JSON.stringify(mutate(value, at, mutation, junk))),
     },
-    { weight: 1, arbitrary: fc.constantFrom('', '{', '{"a":', 'null', '[]', '"x"', '1e308', '{"__proto__":{"x":1}}', '\u0000', '{"a":"\uD800"}') },
-    { weight: 1, arbitrary: fc.constantFrom<RepeatedBody>({ unit: 'a', count: 3 * 1024 * 1024 }, { unit: '{"operations":[', count: 1 }, { unit: '[', count: 100_000 }) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        '',
+        '{',
+        '{"a":',
+        'null',
+        '[]',
+        '"x"',
+        '1e308',
+        '{"__proto__":{"x":1}}',
+        '\u0000',
+        '{"a":"\uD800"}',
+      ),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom<RepeatedBody>(
+        { unit: 'a', count: 3 * 1024 * 1024 },
+        { unit: '{"operations":[', count: 1 },
+        { unit: '[', count: 100_000 },
+      ),
+    },
   );
 }
 
 const headerValues: Record<string, fc.Arbitrary<string>> = {
-  'if-match': fc.oneof(fc.nat({ max: 5 }).map((n) => `"${n}"`), fc.constantFrom('*', 'W/"1"', '"1e308"', '"9007199254740993"', 'garbage', '"-1"', '""', '1, 2')),
+  'if-match': fc.oneof(
+    fc.nat({ max: 5 }).map((n) => `"${n}"`),
+    fc.constantFrom('*', 'W/"1"', '"1e308"', '"9007199254740993"', 'garbage', '"-1"', '""', '1, 2'),
+  ),
   'if-none-match': fc.constantFrom('*', '"1"', 'x'),
-  range: fc.constantFrom('bytes=0-3', 'bytes=5-1', 'bytes=999999-', 'bytes=-0', 'bytes=0-0,1-1,2-2', 'items=0-1', 'bytes='),
+  range: fc.constantFrom(
+    'bytes=0-3',
+    'bytes=5-1',
+    'bytes=999999-',
+    'bytes=-0',
+    'bytes=0-0,1-1,2-2',
+    'items=0-1',
+    'bytes=',
+  ),
   'last-event-id': fc.constantFrom('0', '1', '1e308', '9e15', '-1', 'NaN', '99999999999999999999', 'abc', ''),
   'content-type': fc.constantFrom(
     'application/json',
@@ -232,16 +327,18 @@ const headerValues: Record<string, fc.Arbitrary<string>> = {
 function headersArbitrary(token: string): fc.Arbitrary<Record<string, string>> {
   const authorization = fc.oneof(
     { weight: 6, arbitrary: fc.constant(`Bearer ${token}`) },
-    { weight: 1, arbitrary: fc.constantFrom('Bearer ', 'Bearer wrong-token', 'Basic YTpi', token, `Bearer ${token} extra`) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom('Bearer ', 'Bearer wrong-token', 'Basic YTpi', token, `Bearer ${token} extra`),
+    },
   );
-  return fc.record(
-    { authorization, ...headerValues },
-    { requiredKeys: [] },
-  ) as fc.Arbitrary<Record<string, string>>;
+  return fc.record({ authorization, ...headerValues }, { requiredKeys: [] }) as fc.Arbitrary<Record<string, string>>;
 }
 
 function queryValue(schema: JsonSchema, name: string): fc.Arbitrary<string> {
-  const valid = fromSchema(schema, name).map((value) => encodeText(typeof value === 'string' ? value : JSON.stringify(value)));
+  const valid = fromSchema(schema, name).map((value) =>
+    encodeText(typeof value === 'string' ? value : JSON.stringify(value)),
+  );
   return fc.oneof(
     { weight: 4, arbitrary: valid },
     { weight: 1, arbitrary: fc.constantFrom(...HUGE_NUMBERS).map((text) => encodeText(text)) },
@@ -250,12 +347,24 @@ function queryValue(schema: JsonSchema, name: string): fc.Arbitrary<string> {
 }
 
 /** Requests for one OpenAPI operation: its parameters and body from the schemas, mutated. */
-function operationArbitrary(path: string, method: string, operation: OpenApiOperation, token: string): fc.Arbitrary<FuzzCase> {
+function operationArbitrary(
+  path: string,
+  method: string,
+  operation: OpenApiOperation,
+  token: string,
+): fc.Arbitrary<FuzzCase> {
   const query = (operation.parameters ?? []).filter((parameter) => parameter.in === 'query');
   const queryArbitrary = fc
     .tuple(
-      ...query.map((parameter) => fc.option(queryValue(parameter.schema, parameter.name), { nil: undefined }).map((value) => [parameter.name, value] as const)),
-      fc.option(fc.tuple(fc.constantFrom('zz', 'k', 'limit', '%FF', ''), fc.constantFrom(...HUGE_NUMBERS, ...ODD_ESCAPES)), { nil: undefined }),
+      ...query.map((parameter) =>
+        fc
+          .option(queryValue(parameter.schema, parameter.name), { nil: undefined })
+          .map((value) => [parameter.name, value] as const),
+      ),
+      fc.option(
+        fc.tuple(fc.constantFrom('zz', 'k', 'limit', '%FF', ''), fc.constantFrom(...HUGE_NUMBERS, ...ODD_ESCAPES)),
+        { nil: undefined },
+      ),
     )
     .map((pairs) =>
       pairs
@@ -269,20 +378,26 @@ function operationArbitrary(path: string, method: string, operation: OpenApiOper
     bodySchema !== undefined
       ? jsonBodyArbitrary(bodySchema)
       : method === 'put'
-        ? fc.oneof(fc.string({ maxLength: 64 }), fc.constantFrom<string | RepeatedBody>('', { unit: 'v', count: 2 * 1024 * 1024 }, '<script>x</script>'))
+        ? fc.oneof(
+            fc.string({ maxLength: 64 }),
+            fc.constantFrom<string | RepeatedBody>('', { unit: 'v', count: 2 * 1024 * 1024 }, '<script>x</script>'),
+          )
         : fc.constant(undefined);
   const methods = method === 'get' ? fc.constantFrom('GET', 'GET', 'GET', 'HEAD') : fc.constant(method.toUpperCase());
-  return fc.record({ path: pathArbitrary, query: queryArbitrary, headers: headersArbitrary(token), body, method: methods }).map(({ path: fullPath, query: text, headers, body: sent, method: verb }) => {
-    const jsonType: Record<string, string> = bodySchema !== undefined && headers['content-type'] === undefined ? { 'content-type': 'application/json' } : {};
-    return {
-      kind: 'http',
-      method: verb,
-      path: text === '' ? fullPath : `${fullPath}?${text}`,
-      headers: { ...jsonType, ...headers },
-      ...(sent === undefined || verb === 'HEAD' || verb === 'GET' ? {} : { body: sent }),
-      stream: fullPath.startsWith('/v1/watch'),
-    } satisfies HttpCase;
-  });
+  return fc
+    .record({ path: pathArbitrary, query: queryArbitrary, headers: headersArbitrary(token), body, method: methods })
+    .map(({ path: fullPath, query: text, headers, body: sent, method: verb }) => {
+      const jsonType: Record<string, string> =
+        bodySchema !== undefined && headers['content-type'] === undefined ? { 'content-type': 'application/json' } : {};
+      return {
+        kind: 'http',
+        method: verb,
+        path: text === '' ? fullPath : `${fullPath}?${text}`,
+        headers: { ...jsonType, ...headers },
+        ...(sent === undefined || verb === 'HEAD' || verb === 'GET' ? {} : { body: sent }),
+        stream: fullPath.startsWith('/v1/watch'),
+      } satisfies HttpCase;
+    });
 }
 
 const modelKey = fc.nat({ max: MODEL_KEYS - 1 }).map((index) => `${MODEL_PREFIX}${index}`);
@@ -304,16 +419,29 @@ const poisonOperation = fc.constantFrom<Json>(
 
 function modelWriteArbitrary(token: string): fc.Arbitrary<FuzzCase> {
   const auth = { authorization: `Bearer ${token}` };
-  const put = fc.record({ key: modelKey, value: modelValue, ttl: safeTtl, ifMatch: fc.option(fc.nat({ max: 4 }), { nil: undefined }), create: fc.boolean() }).map(
-    ({ key, value, ttl, ifMatch, create }): FuzzCase => ({
-      kind: 'http',
-      method: 'PUT',
-      path: `/v1/kv/${encodeText(key)}${ttl === undefined ? '' : `?ttl=${ttl}`}`,
-      headers: { ...auth, 'content-type': 'text/plain', ...(ifMatch === undefined ? {} : { 'if-match': `"${ifMatch}"` }), ...(create ? { 'if-none-match': '*' } : {}) },
-      body: value,
-      effect: [{ key, value, known: true }],
-    }),
-  );
+  const put = fc
+    .record({
+      key: modelKey,
+      value: modelValue,
+      ttl: safeTtl,
+      ifMatch: fc.option(fc.nat({ max: 4 }), { nil: undefined }),
+      create: fc.boolean(),
+    })
+    .map(
+      ({ key, value, ttl, ifMatch, create }): FuzzCase => ({
+        kind: 'http',
+        method: 'PUT',
+        path: `/v1/kv/${encodeText(key)}${ttl === undefined ? '' : `?ttl=${ttl}`}`,
+        headers: {
+          ...auth,
+          'content-type': 'text/plain',
+          ...(ifMatch === undefined ? {} : { 'if-match': `"${ifMatch}"` }),
+          ...(create ? { 'if-none-match': '*' } : {}),
+        },
+        body: value,
+        effect: [{ key, value, known: true }],
+      }),
+    );
   const remove = fc.record({ key: modelKey, ifMatch: fc.option(fc.nat({ max: 4 }), { nil: undefined }) }).map(
     ({ key, ifMatch }): FuzzCase => ({
       kind: 'http',
@@ -325,10 +453,19 @@ function modelWriteArbitrary(token: string): fc.Arbitrary<FuzzCase> {
   );
   const operation = fc.record({ key: modelKey, value: modelValue, remove: fc.boolean(), base64: fc.boolean() });
   const txn = fc
-    .record({ operations: fc.array(operation, { minLength: 1, maxLength: 4 }), poison: fc.option(poisonOperation, { nil: undefined }), check: fc.option(fc.tuple(modelKey, fc.nat({ max: 3 })), { nil: undefined }) })
+    .record({
+      operations: fc.array(operation, { minLength: 1, maxLength: 4 }),
+      poison: fc.option(poisonOperation, { nil: undefined }),
+      check: fc.option(fc.tuple(modelKey, fc.nat({ max: 3 })), { nil: undefined }),
+    })
     .map(({ operations, poison, check }): FuzzCase => {
-      const sent: Json[] = operations.map((op): Json =>
-        op.remove ? { op: 'delete', key: op.key } : op.base64 ? { op: 'put', key: op.key, value: Buffer.from(op.value).toString('base64'), encoding: 'base64' } : { op: 'put', key: op.key, value: op.value },
+      const sent: Json[] = operations.map(
+        (op): Json =>
+          op.remove
+            ? { op: 'delete', key: op.key }
+            : op.base64
+              ? { op: 'put', key: op.key, value: Buffer.from(op.value).toString('base64'), encoding: 'base64' }
+              : { op: 'put', key: op.key, value: op.value },
       );
       if (poison !== undefined) sent.splice(sent.length >> 1, 0, poison);
       // Later operations on a key win; the model applies them in order.
@@ -337,12 +474,18 @@ function modelWriteArbitrary(token: string): fc.Arbitrary<FuzzCase> {
         method: 'POST',
         path: '/v1/txn',
         headers: { ...auth, 'content-type': 'application/json' },
-        body: JSON.stringify({ ...(check === undefined ? {} : { checks: [{ key: check[0], version: check[1] }] }), operations: sent }),
+        body: JSON.stringify({
+          ...(check === undefined ? {} : { checks: [{ key: check[0], version: check[1] }] }),
+          operations: sent,
+        }),
         effect: operations.map((op) => ({ key: op.key, value: op.remove ? null : op.value, known: true })),
       };
     });
   const seedPost = fc
-    .record({ pairs: fc.array(fc.tuple(modelKey, modelValue), { minLength: 1, maxLength: 4 }), poison: fc.option(fc.constantFrom(`${'k'.repeat(5000)}=x`, '=x', '%FF=x'), { nil: undefined }) })
+    .record({
+      pairs: fc.array(fc.tuple(modelKey, modelValue), { minLength: 1, maxLength: 4 }),
+      poison: fc.option(fc.constantFrom(`${'k'.repeat(5000)}=x`, '=x', '%FF=x'), { nil: undefined }),
+    })
     .map(({ pairs, poison }): FuzzCase => {
       const encoded = pairs.map(([key, value]) => `${encodeText(key)}=${encodeURIComponent(value)}`);
       if (poison !== undefined) encoded.push(poison);
@@ -357,7 +500,12 @@ function modelWriteArbitrary(token: string): fc.Arbitrary<FuzzCase> {
         effect: pairs.map(([key, value]) => ({ key, value, known: true })),
       };
     });
-  return fc.oneof({ weight: 3, arbitrary: put }, { weight: 2, arbitrary: remove }, { weight: 3, arbitrary: txn }, { weight: 2, arbitrary: seedPost });
+  return fc.oneof(
+    { weight: 3, arbitrary: put },
+    { weight: 2, arbitrary: remove },
+    { weight: 3, arbitrary: txn },
+    { weight: 2, arbitrary: seedPost },
+  );
 }
 
 function rawArbitrary(token: string): fc.Arbitrary<FuzzCase> {
@@ -397,27 +545,59 @@ function rawArbitrary(token: string): fc.Arbitrary<FuzzCase> {
     `\r\n\r\n\r\nGET / HTTP/1.1\r\n${host}\r\n`,
     `GET / HTTP/1.1\n${host.replace('\r', '')}\n`,
   ];
-  return fc.oneof(
-    { weight: 4, arbitrary: fc.constantFrom(...templates) },
-    // Random bytes after a plausible request line.
-    { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 200 }).map((noise) => `GET / HTTP/1.1\r\n${noise}\r\n\r\n`) },
-    { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 200 }) },
-  ).map((bytes): FuzzCase => ({ kind: 'raw', bytes }));
+  return fc
+    .oneof(
+      { weight: 4, arbitrary: fc.constantFrom(...templates) },
+      // Random bytes after a plausible request line.
+      {
+        weight: 1,
+        arbitrary: fc
+          .string({ unit: 'binary-ascii', maxLength: 200 })
+          .map((noise) => `GET / HTTP/1.1\r\n${noise}\r\n\r\n`),
+      },
+      { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 200 }) },
+    )
+    .map((bytes): FuzzCase => ({ kind: 'raw', bytes }));
 }
 
 function caseArbitrary(api: OpenApi, token: string): fc.Arbitrary<FuzzCase> {
   const operations: fc.Arbitrary<FuzzCase>[] = [];
   for (const [path, methods] of Object.entries(api.paths)) {
-    for (const [method, operation] of Object.entries(methods)) operations.push(operationArbitrary(path, method, operation, token));
+    for (const [method, operation] of Object.entries(methods))
+      operations.push(operationArbitrary(path, method, operation, token));
   }
   // Routes the schema does not list: the UI, the index page, unknown paths and methods.
-  const offSchema = fc.record({ path: fc.constantFrom('/ui/', '/ui', '/ui/main.js', '/ui/%2e%2e/package.json', '/nope', '/v1', '/v1/kv/', '/openapi.json'), headers: headersArbitrary(token), method: fc.constantFrom('GET', 'HEAD', 'PATCH', 'OPTIONS', 'TRACE') }).map(
-    ({ path, headers, method }): FuzzCase => ({ kind: 'http', method, path, headers }),
-  );
+  const offSchema = fc
+    .record({
+      path: fc.constantFrom(
+        '/ui/',
+        '/ui',
+        '/ui/main.js',
+        '/ui/%2e%2e/package.json',
+        '/nope',
+        '/v1',
+        '/v1/kv/',
+        '/openapi.json',
+      ),
+      headers: headersArbitrary(token),
+      method: fc.constantFrom('GET', 'HEAD', 'PATCH', 'OPTIONS', 'TRACE'),
+    })
+    .map(({ path, headers, method }): FuzzCase => ({ kind: 'http', method, path, headers }));
   // The seed POST with a JSON body of any shape (the form route reads JSON too).
-  const seedJson = fc.tuple(fc.dictionary(garbageKey, junkJson, { maxKeys: 3 }), fc.constantFrom<Json>(token, 5, null, [token], { a: 1 })).map(
-    ([pairs, auth]): FuzzCase => ({ kind: 'http', method: 'POST', path: '/', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...pairs, auth }) }),
-  );
+  const seedJson = fc
+    .tuple(
+      fc.dictionary(garbageKey, junkJson, { maxKeys: 3 }),
+      fc.constantFrom<Json>(token, 5, null, [token], { a: 1 }),
+    )
+    .map(
+      ([pairs, auth]): FuzzCase => ({
+        kind: 'http',
+        method: 'POST',
+        path: '/',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...pairs, auth }),
+      }),
+    );
   return fc.oneof(
     { weight: 10, arbitrary: fc.oneof(...operations) },
     { weight: 1, arbitrary: seedJson },
@@ -490,7 +670,18 @@ function sendHttp(port: number, one: HttpCase): Promise<Outcome> {
     };
     let request: ReturnType<typeof httpRequest>;
     try {
-      request = httpRequest({ host: '127.0.0.1', port, method: one.method, path: one.path, headers: { ...one.headers, connection: 'close', ...(body === undefined ? {} : { 'content-length': String(body.length) }) }, agent: false });
+      request = httpRequest({
+        host: '127.0.0.1',
+        port,
+        method: one.method,
+        path: one.path,
+        headers: {
+          ...one.headers,
+          connection: 'close',
+          ...(body === undefined ? {} : { 'content-length': String(body.length) }),
+        },
+        agent: false,
+      });
     } catch {
       // The client refuses to send it (a character Node's client rejects): send the bytes raw.
       const head = Buffer.from(serializeHead(one, port, body?.length), 'latin1');
@@ -526,8 +717,14 @@ function sendHttp(port: number, one: HttpCase): Promise<Outcome> {
 // ---- invariants and the campaign ------------------------------------------------------------
 
 function describeCase(one: FuzzCase): string {
-  if (one.kind === 'raw') return `RAW ${JSON.stringify(one.bytes.length > 400 ? `${one.bytes.slice(0, 400)}…(${one.bytes.length} bytes)` : one.bytes)}`;
-  const body = one.body === undefined ? '' : typeof one.body === 'string' ? ` body=${JSON.stringify(one.body.slice(0, 400))}` : ` body=${JSON.stringify(one.body.unit)}x${one.body.count}`;
+  if (one.kind === 'raw')
+    return `RAW ${JSON.stringify(one.bytes.length > 400 ? `${one.bytes.slice(0, 400)}…(${one.bytes.length} bytes)` : one.bytes)}`;
+  const body =
+    one.body === undefined
+      ? ''
+      : typeof one.body === 'string'
+        ? ` body=${JSON.stringify(one.body.slice(0, 400))}`
+        : ` body=${JSON.stringify(one.body.unit)}x${one.body.count}`;
   return `${one.method} ${one.path.slice(0, 400)} headers=${JSON.stringify(one.headers)}${body}`;
 }
 
@@ -558,7 +755,10 @@ async function storedModelKeys(target: FuzzTarget): Promise<Map<string, string>>
   for (let round = 0; round < 100; round++) {
     const query = new URLSearchParams({ prefix: MODEL_PREFIX, limit: '100', values: '1' });
     if (after !== null) query.set('after', after);
-    const response = await fetch(`${target.url}/v1/kv?${query}`, { headers: { authorization: `Bearer ${target.token}` }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const response = await fetch(`${target.url}/v1/kv?${query}`, {
+      headers: { authorization: `Bearer ${target.token}` },
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
     if (response.status === 429 && !waited) {
       waited = true;
       // The campaign's wrong tokens may have tripped the auth-failure limit: wait it out once (bounded).
@@ -584,7 +784,9 @@ export async function fuzzHttp(target: FuzzTarget, options: FuzzOptions): Promis
   const port = Number(new URL(target.url).port);
   let rssPeakBytes = 0;
   let casesRun = 0;
-  log(`http fuzz: seed ${options.seed} (replay with KVS_FUZZ_SEED=${options.seed}), up to ${options.cases} cases or ${options.durationMs} ms against ${target.url}`);
+  log(
+    `http fuzz: seed ${options.seed} (replay with KVS_FUZZ_SEED=${options.seed}), up to ${options.cases} cases or ${options.durationMs} ms against ${target.url}`,
+  );
   const report = (): FuzzReport => ({ target: target.url, seed: options.seed, casesRun, findings, rssPeakBytes });
   const add = (finding: FuzzFinding) => {
     findings.push(finding);
@@ -593,7 +795,10 @@ export async function fuzzHttp(target: FuzzTarget, options: FuzzOptions): Promis
 
   let api: OpenApi;
   try {
-    const response = await fetch(`${target.url}/openapi.json`, { headers: { authorization: `Bearer ${target.token}` }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const response = await fetch(`${target.url}/openapi.json`, {
+      headers: { authorization: `Bearer ${target.token}` },
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
     api = (await response.json()) as OpenApi;
   } catch (error) {
     add({ invariant: 'health', input: 'GET /openapi.json', detail: `no OpenAPI document: ${String(error)}` });
@@ -604,7 +809,10 @@ export async function fuzzHttp(target: FuzzTarget, options: FuzzOptions): Promis
   const arbitrary = caseArbitrary(api, target.token);
   function* generate(): Generator<FuzzCase> {
     for (let batch = 0; batch * CASE_BATCH < options.cases; batch++) {
-      yield* fc.sample(arbitrary, { seed: options.seed + batch, numRuns: Math.min(CASE_BATCH, options.cases - batch * CASE_BATCH) });
+      yield* fc.sample(arbitrary, {
+        seed: options.seed + batch,
+        numRuns: Math.min(CASE_BATCH, options.cases - batch * CASE_BATCH),
+      });
     }
   }
   const cases = generate();
@@ -619,7 +827,8 @@ export async function fuzzHttp(target: FuzzTarget, options: FuzzOptions): Promis
     try {
       const rss = await rssBytes(target.pid);
       rssPeakBytes = Math.max(rssPeakBytes, rss);
-      if (rss > RSS_LIMIT_BYTES) add({ invariant: 'rss', input: context, detail: `RSS ${rss} bytes > ${RSS_LIMIT_BYTES}` });
+      if (rss > RSS_LIMIT_BYTES)
+        add({ invariant: 'rss', input: context, detail: `RSS ${rss} bytes > ${RSS_LIMIT_BYTES}` });
     } catch {
       // The process ended between the two checks: the next check reports it.
     }
@@ -634,12 +843,19 @@ export async function fuzzHttp(target: FuzzTarget, options: FuzzOptions): Promis
   for (const one of cases) {
     if (Date.now() - started > options.durationMs) break;
     casesRun++;
-    const outcome = one.kind === 'raw' ? await sendRaw(port, Buffer.from(one.bytes, 'latin1')) : await sendHttp(port, one);
+    const outcome =
+      one.kind === 'raw' ? await sendRaw(port, Buffer.from(one.bytes, 'latin1')) : await sendHttp(port, one);
     for (const status of outcome.statuses) statusCounts.set(status, (statusCounts.get(status) ?? 0) + 1);
     const input = describeCase(one);
-    if (outcome.hang) add({ invariant: 'hang', input, detail: `no complete answer within ${REQUEST_TIMEOUT_MS} ms (statuses seen: ${outcome.statuses.join(',') || 'none'})` });
+    if (outcome.hang)
+      add({
+        invariant: 'hang',
+        input,
+        detail: `no complete answer within ${REQUEST_TIMEOUT_MS} ms (statuses seen: ${outcome.statuses.join(',') || 'none'})`,
+      });
     for (const status of outcome.statuses) {
-      if (status >= 500 && status !== 503 && status !== 507) add({ invariant: '5xx', input, detail: `status ${status}` });
+      if (status >= 500 && status !== 503 && status !== 507)
+        add({ invariant: '5xx', input, detail: `status ${status}` });
     }
     if (one.kind === 'http' && one.effect !== undefined) {
       const status = outcome.statuses[0];
@@ -649,7 +865,8 @@ export async function fuzzHttp(target: FuzzTarget, options: FuzzOptions): Promis
       else if (status === undefined || status >= 500) for (const change of one.effect) model.set(change.key, 'unknown');
     }
     if (casesRun % CHECK_EVERY === 0 && !(await checkProcess(input))) return report();
-    if (casesRun % 500 === 0) log(`http fuzz: ${casesRun} cases, ${findings.length} findings, RSS peak ${rssPeakBytes} bytes`);
+    if (casesRun % 500 === 0)
+      log(`http fuzz: ${casesRun} cases, ${findings.length} findings, RSS peak ${rssPeakBytes} bytes`);
   }
   if (!(await checkProcess('end of campaign'))) return report();
 
@@ -660,15 +877,26 @@ export async function fuzzHttp(target: FuzzTarget, options: FuzzOptions): Promis
       const expected = model.has(key) ? model.get(key)! : null;
       if (expected === 'unknown') continue;
       const actual = stored.get(key) ?? null;
-      if (actual !== expected) add({ invariant: expected === null ? 'partial-write' : 'model-mismatch', input: key, detail: `store holds ${JSON.stringify(actual)}, acknowledged writes say ${JSON.stringify(expected)}` });
+      if (actual !== expected)
+        add({
+          invariant: expected === null ? 'partial-write' : 'model-mismatch',
+          input: key,
+          detail: `store holds ${JSON.stringify(actual)}, acknowledged writes say ${JSON.stringify(expected)}`,
+        });
     }
     for (const key of stored.keys()) {
-      if (!/^fz\/m\/\d+$/.test(key)) add({ invariant: 'partial-write', input: key, detail: 'a model-prefix key no acknowledged write made' });
+      if (!/^fz\/m\/\d+$/.test(key))
+        add({ invariant: 'partial-write', input: key, detail: 'a model-prefix key no acknowledged write made' });
     }
   } catch (error) {
     add({ invariant: 'health', input: 'model check', detail: String(error) });
   }
-  const histogram = [...statusCounts].sort(([a], [b]) => a - b).map(([status, count]) => `${status}:${count}`).join(' ');
-  log(`http fuzz: done, ${casesRun} cases in ${Date.now() - started} ms, ${findings.length} findings, RSS peak ${rssPeakBytes} bytes; statuses ${histogram}`);
+  const histogram = [...statusCounts]
+    .sort(([a], [b]) => a - b)
+    .map(([status, count]) => `${status}:${count}`)
+    .join(' ');
+  log(
+    `http fuzz: done, ${casesRun} cases in ${Date.now() - started} ms, ${findings.length} findings, RSS peak ${rssPeakBytes} bytes; statuses ${histogram}`,
+  );
   return report();
 }

@@ -25,7 +25,12 @@ describe('RESP fuzzer (real server, lmdb)', () => {
   it('finds no invalid reply, internal error, crash, hang, memory growth or partial write', async () => {
     const seed = fuzzSeed(20_261_129);
     const report = await fuzzResp(
-      { respPort: server.respPort!, pid: server.pid, token: server.token, rssGrowthLimitBytes: RESP_FUZZ_RSS_GROWTH_BYTES },
+      {
+        respPort: server.respPort!,
+        pid: server.pid,
+        token: server.token,
+        rssGrowthLimitBytes: RESP_FUZZ_RSS_GROWTH_BYTES,
+      },
       { seed, cases: 3000, durationMs: 70_000 },
     );
     assert.deepEqual(report.findings, [], `seed ${seed}: ${JSON.stringify(report.findings, null, 2)}`);

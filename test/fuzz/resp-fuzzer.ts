@@ -88,14 +88,81 @@ const MAX_FINDINGS = 50;
 // Generators
 
 const numberWords = [
-  '0', '1', '-1', '2', '10', '100', '-100', '1000', '4096', '65536', '1048576', '536870912', '4294967295', '4294967296',
-  '9223372036854775807', '-9223372036854775808', '9223372036854775808', '-9223372036854775809', '99999999999999999999999',
-  '1e3', '3.14', '-0', '00', '+1', ' 1', 'inf', '-inf', 'nan', 'abc', '', '0x10', '1.7976931348623157e308',
+  '0',
+  '1',
+  '-1',
+  '2',
+  '10',
+  '100',
+  '-100',
+  '1000',
+  '4096',
+  '65536',
+  '1048576',
+  '536870912',
+  '4294967295',
+  '4294967296',
+  '9223372036854775807',
+  '-9223372036854775808',
+  '9223372036854775808',
+  '-9223372036854775809',
+  '99999999999999999999999',
+  '1e3',
+  '3.14',
+  '-0',
+  '00',
+  '+1',
+  ' 1',
+  'inf',
+  '-inf',
+  'nan',
+  'abc',
+  '',
+  '0x10',
+  '1.7976931348623157e308',
 ];
 const optionWords = [
-  'NX', 'XX', 'GT', 'LT', 'EX', 'PX', 'EXAT', 'PXAT', 'KEEPTTL', 'GET', 'PERSIST', 'COUNT', 'MATCH', 'TYPE', 'BIT', 'BYTE',
-  'IDX', 'LEN', 'MINMATCHLEN', 'WITHMATCHLEN', 'REPLACE', 'DB', 'ASYNC', 'SYNC', 'AUTH', 'SETNAME', 'ID', 'INFO', 'LIST',
-  'DOCS', 'COUNT', 'HELP', 'default', 'all', 'everything', 'string', 'normal', 'lib-name', 'lib-ver', 'server', 'keyspace',
+  'NX',
+  'XX',
+  'GT',
+  'LT',
+  'EX',
+  'PX',
+  'EXAT',
+  'PXAT',
+  'KEEPTTL',
+  'GET',
+  'PERSIST',
+  'COUNT',
+  'MATCH',
+  'TYPE',
+  'BIT',
+  'BYTE',
+  'IDX',
+  'LEN',
+  'MINMATCHLEN',
+  'WITHMATCHLEN',
+  'REPLACE',
+  'DB',
+  'ASYNC',
+  'SYNC',
+  'AUTH',
+  'SETNAME',
+  'ID',
+  'INFO',
+  'LIST',
+  'DOCS',
+  'COUNT',
+  'HELP',
+  'default',
+  'all',
+  'everything',
+  'string',
+  'normal',
+  'lib-name',
+  'lib-ver',
+  'server',
+  'keyspace',
 ];
 const patternWords = ['*', '?', 'fuzz:k:*', 'fuzz:k:[0-9]', '[', '\\', '*a*b*c*d*e*f*', '[^a-z]*', 'fuzz:k:\\*'];
 
@@ -142,7 +209,10 @@ function commandArbitrary(names: readonly string[][], token: string): fc.Arbitra
       fc.boolean(),
     )
     .map(([words, extra, exactArity, authToken, upper]) => {
-      const command = words.length === 2 ? table.get(words[0]!)!.subcommands!.find((sub) => sub.name === words.join('|'))! : table.get(words[0]!)!;
+      const command =
+        words.length === 2
+          ? table.get(words[0]!)!.subcommands!.find((sub) => sub.name === words.join('|'))!
+          : table.get(words[0]!)!;
       const arity = Math.abs(command.arity);
       const needed = Math.max(0, arity - words.length);
       // Mostly the right number of arguments (so the command runs), sometimes any number.
@@ -159,13 +229,44 @@ function commandArbitrary(names: readonly string[][], token: string): fc.Arbitra
 const cutsArbitrary = fc.array(fc.nat({ max: 1_000_000 }), { maxLength: 6 });
 
 function malformedFragment(): fc.Arbitrary<string> {
-  const hugeNumber = fc.constantFrom('999999999999', '-5', '-1', '0', 'abc', '', '4194305', '1048577', '99999999999999999999999', '1 ', '+3', '00');
+  const hugeNumber = fc.constantFrom(
+    '999999999999',
+    '-5',
+    '-1',
+    '0',
+    'abc',
+    '',
+    '4194305',
+    '1048577',
+    '99999999999999999999999',
+    '1 ',
+    '+3',
+    '00',
+  );
   return fc.oneof(
     hugeNumber.map((n) => `*${n}\r\n`),
     hugeNumber.map((n) => `$${n}\r\n`),
     hugeNumber.map((n) => `*1\r\n$${n}\r\n`),
-    fc.constantFrom('*1\r\n*1\r\n$4\r\nPING\r\n', '+OK\r\n', ':1\r\n', '-ERR x\r\n', '%1\r\n', '_\r\n', '*2\r\n$4\r\nECHO\r\n:5\r\n'),
-    fc.constantFrom('PING\r\n', 'ECHO "a\\x41b"\r\n', "SET 'k' \"unbalanced\r\n", 'GET "a"b\r\n', '\r\n', '\n', 'PING\n', '"\\x4\r\n', '\x00PING\r\n'),
+    fc.constantFrom(
+      '*1\r\n*1\r\n$4\r\nPING\r\n',
+      '+OK\r\n',
+      ':1\r\n',
+      '-ERR x\r\n',
+      '%1\r\n',
+      '_\r\n',
+      '*2\r\n$4\r\nECHO\r\n:5\r\n',
+    ),
+    fc.constantFrom(
+      'PING\r\n',
+      'ECHO "a\\x41b"\r\n',
+      "SET 'k' \"unbalanced\r\n",
+      'GET "a"b\r\n',
+      '\r\n',
+      '\n',
+      'PING\n',
+      '"\\x4\r\n',
+      '\x00PING\r\n',
+    ),
     fc.string({ maxLength: 40 }).map((text) => `${text}\r\n`),
     fc.constantFrom(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${70 * 1024}\r\n`, '*2\r\n$4\r\nPING\r\n$3\r\nabcde\r\n'),
   );
@@ -173,7 +274,9 @@ function malformedFragment(): fc.Arbitrary<string> {
 
 function rawArbitrary(): fc.Arbitrary<RawCase> {
   const random = fc.uint8Array({ maxLength: 512 }).map((bytes) => Buffer.from(bytes));
-  const malformed = fc.array(malformedFragment(), { minLength: 1, maxLength: 5 }).map((parts) => Buffer.from(parts.join(''), 'latin1'));
+  const malformed = fc
+    .array(malformedFragment(), { minLength: 1, maxLength: 5 })
+    .map((parts) => Buffer.from(parts.join(''), 'latin1'));
   return fc.record({
     kind: fc.constant('raw' as const),
     auth: fc.boolean(),
@@ -190,7 +293,10 @@ function modelArbitrary(): fc.Arbitrary<ModelCase> {
     fc.record({ op: fc.constant('set' as const), key, value }),
     fc.record({
       op: fc.constant('mset' as const),
-      pairs: fc.array(fc.tuple(fc.oneof({ weight: 9, arbitrary: key }, { weight: 1, arbitrary: badKey }), value), { minLength: 1, maxLength: 4 }),
+      pairs: fc.array(fc.tuple(fc.oneof({ weight: 9, arbitrary: key }, { weight: 1, arbitrary: badKey }), value), {
+        minLength: 1,
+        maxLength: 4,
+      }),
     }),
     fc.record({ op: fc.constant('del' as const), keys: fc.array(key, { minLength: 1, maxLength: 3 }) }),
     fc.record({ op: fc.constant('incr' as const), key }),
@@ -214,7 +320,11 @@ function caseArbitrary(token: string): fc.Arbitrary<FuzzCase> {
   const flood: fc.Arbitrary<FloodCase> = fc.record({
     kind: fc.constant('flood' as const),
     auth: fc.boolean(),
-    command: fc.oneof(commandArbitrary(names, token), fc.constant<Arg[]>(['GET', 'fuzz:k:1']), fc.constant<Arg[]>(['MGET', 'fuzz:k:1', 'fuzz:k:1', 'fuzz:k:1'])),
+    command: fc.oneof(
+      commandArbitrary(names, token),
+      fc.constant<Arg[]>(['GET', 'fuzz:k:1']),
+      fc.constant<Arg[]>(['MGET', 'fuzz:k:1', 'fuzz:k:1', 'fuzz:k:1']),
+    ),
     copies: fc.integer({ min: 10, max: 3000 }),
     read: fc.boolean(),
   });
@@ -272,7 +382,7 @@ class FuzzConnection {
         this.buffer = this.buffer.subarray(parsed.next);
       }
     } catch (error) {
-      this.invalid = `${(error as Error).message}; bytes: ${escape(this.buffer.subarray(0, 200))}`;
+      this.invalid = `${(error as Error).message}; bytes: ${escapeBytes(this.buffer.subarray(0, 200))}`;
     }
   }
 
@@ -318,7 +428,9 @@ class FuzzConnection {
 
   /** Writes the bytes cut at the given offsets, one write per piece, a turn of the loop apart. */
   async writeCut(bytes: Buffer, cuts: readonly number[]): Promise<void> {
-    const offsets = [...new Set(cuts.map((cut) => (bytes.length === 0 ? 0 : cut % bytes.length)))].sort((a, b) => a - b);
+    const offsets = [...new Set(cuts.map((cut) => (bytes.length === 0 ? 0 : cut % bytes.length)))].sort(
+      (a, b) => a - b,
+    );
     let start = 0;
     for (const offset of [...offsets, bytes.length]) {
       if (offset <= start && offset !== bytes.length) continue;
@@ -338,7 +450,7 @@ function isSentinel(reply: RespValue | undefined): boolean {
   return reply?.type === 'bulk' && reply.value?.toString('latin1') === SENTINEL;
 }
 
-function escape(bytes: Buffer): string {
+function escapeBytes(bytes: Buffer): string {
   return JSON.stringify(bytes.toString('latin1'));
 }
 
@@ -356,7 +468,8 @@ function describeCase(fuzzCase: FuzzCase): string {
 
 function isInternalError(reply: RespValue): boolean {
   if (reply.type === 'error') return reply.value === INTERNAL_ERROR_LINE;
-  if (reply.type === 'array' || reply.type === 'set' || reply.type === 'push') return (reply.value ?? []).some(isInternalError);
+  if (reply.type === 'array' || reply.type === 'set' || reply.type === 'push')
+    return (reply.value ?? []).some(isInternalError);
   if (reply.type === 'map') return reply.value.some(([key, value]) => isInternalError(key) || isInternalError(value));
   return false;
 }
@@ -420,7 +533,8 @@ function applyModelReply(model: WriteModel, op: ModelOp, reply: RespValue): stri
       const distinct = [...new Set(op.keys)];
       if (distinct.every((key) => model.known.has(key))) {
         const expected = distinct.filter((key) => model.known.get(key) !== null).length;
-        if (Number(reply.value) !== expected) return `DEL ${distinct.join(' ')} answered ${reply.value}, the model expected ${expected}`;
+        if (Number(reply.value) !== expected)
+          return `DEL ${distinct.join(' ')} answered ${reply.value}, the model expected ${expected}`;
       }
       for (const key of distinct) model.known.set(key, null);
       return undefined;
@@ -440,7 +554,9 @@ function applyModelReply(model: WriteModel, op: ModelOp, reply: RespValue): stri
 
 export async function fuzzResp(target: RespFuzzTarget, options: FuzzOptions): Promise<FuzzReport> {
   const log = options.log ?? ((line: string) => console.log(line));
-  log(`resp fuzz: seed ${options.seed} (replay with KVS_FUZZ_SEED=${options.seed}), up to ${options.cases} cases or ${options.durationMs} ms`);
+  log(
+    `resp fuzz: seed ${options.seed} (replay with KVS_FUZZ_SEED=${options.seed}), up to ${options.cases} cases or ${options.durationMs} ms`,
+  );
   const started = Date.now();
   const findings: FuzzFinding[] = [];
   const seen = new Set<string>();
@@ -476,7 +592,8 @@ export async function fuzzResp(target: RespFuzzTarget, options: FuzzOptions): Pr
       errorPrefixes.set(prefix, (errorPrefixes.get(prefix) ?? 0) + 1);
     }
     if (connection.invalid !== undefined) report('invalid-reply', input, connection.invalid);
-    for (const reply of connection.replies) if (isInternalError(reply)) report('internal-error', input, `a reply held ${INTERNAL_ERROR_LINE}`);
+    for (const reply of connection.replies)
+      if (isInternalError(reply)) report('internal-error', input, `a reply held ${INTERNAL_ERROR_LINE}`);
   };
 
   const runCase = async (fuzzCase: FuzzCase): Promise<void> => {
@@ -501,7 +618,11 @@ export async function fuzzResp(target: RespFuzzTarget, options: FuzzOptions): Pr
           if (mismatch !== undefined) report('model-mismatch', input, mismatch);
         });
         if (connection.replies.length < fuzzCase.ops.length && !connection.closed) {
-          report('hang', input, `${connection.replies.length} of ${fuzzCase.ops.length} replies within ${REPLY_TIMEOUT_MS} ms`);
+          report(
+            'hang',
+            input,
+            `${connection.replies.length} of ${fuzzCase.ops.length} replies within ${REPLY_TIMEOUT_MS} ms`,
+          );
         }
         checkReplies(connection, input);
         return;
@@ -517,14 +638,23 @@ export async function fuzzResp(target: RespFuzzTarget, options: FuzzOptions): Pr
         if (authenticated && /^flush/i.test(String(fuzzCase.command[0]))) model.forgetAll();
         return;
       }
-      const payload = fuzzCase.kind === 'raw' ? fuzzCase.bytes : Buffer.concat(fuzzCase.commands.map((command) => encodeCommand(command)));
+      const payload =
+        fuzzCase.kind === 'raw'
+          ? fuzzCase.bytes
+          : Buffer.concat(fuzzCase.commands.map((command) => encodeCommand(command)));
       await connection.writeCut(payload, fuzzCase.cuts);
       if (!connection.closed) connection.socket.write(encodeCommand(['PING', SENTINEL]));
       await connection.waitSettled();
       checkReplies(connection, input);
       // An authenticated FLUSHDB/FLUSHALL (or anything unforeseen) may have removed model keys.
-      if (authenticated && fuzzCase.kind === 'commands' && fuzzCase.commands.some((command) => /^flush/i.test(String(command[0])))) model.forgetAll();
-      if (authenticated && fuzzCase.kind === 'raw' && /flush/i.test(fuzzCase.bytes.toString('latin1'))) model.forgetAll();
+      if (
+        authenticated &&
+        fuzzCase.kind === 'commands' &&
+        fuzzCase.commands.some((command) => /^flush/i.test(String(command[0])))
+      )
+        model.forgetAll();
+      if (authenticated && fuzzCase.kind === 'raw' && /flush/i.test(fuzzCase.bytes.toString('latin1')))
+        model.forgetAll();
     } finally {
       connection.close();
     }
@@ -544,13 +674,15 @@ export async function fuzzResp(target: RespFuzzTarget, options: FuzzOptions): Pr
       await probe.waitReplies(1);
       probe.close();
       const reply = probe.replies[0];
-      if (reply?.type !== 'simple' || reply.value !== 'PONG') report('health', afterCase, `PING on a fresh connection answered ${JSON.stringify(reply)}`);
+      if (reply?.type !== 'simple' || reply.value !== 'PONG')
+        report('health', afterCase, `PING on a fresh connection answered ${JSON.stringify(reply)}`);
     } catch (error) {
       report('health', afterCase, `a fresh connection failed: ${(error as Error).message}`);
     }
     const rss = await rssBytes(target.pid).catch(() => 0);
     rssPeak = Math.max(rssPeak, rss);
-    if (rss > rssLimit) report('rss', afterCase, `RSS ${rss} bytes is over the bound ${rssLimit} (start ${baselineRss})`);
+    if (rss > rssLimit)
+      report('rss', afterCase, `RSS ${rss} bytes is over the bound ${rssLimit} (start ${baselineRss})`);
   };
 
   let batch = 0;
@@ -590,13 +722,23 @@ export async function fuzzResp(target: RespFuzzTarget, options: FuzzOptions): Pr
         const reply = reader.replies[index];
         const stored = reply?.type === 'bulk' ? (reply.value?.toString('utf8') ?? null) : `<${JSON.stringify(reply)}>`;
         const expected = model.known.get(key)!;
-        if (stored !== expected) report('partial-write', `GET ${key}`, `the store holds ${JSON.stringify(stored)}, acknowledged writes left ${JSON.stringify(expected)}`);
+        if (stored !== expected)
+          report(
+            'partial-write',
+            `GET ${key}`,
+            `the store holds ${JSON.stringify(stored)}, acknowledged writes left ${JSON.stringify(expected)}`,
+          );
       });
     }
     reader.close();
   }
-  const commonErrors = [...errorPrefixes].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([prefix, count]) => `${prefix} (${count})`);
+  const commonErrors = [...errorPrefixes]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 8)
+    .map(([prefix, count]) => `${prefix} (${count})`);
   log(`resp fuzz: ${replyCount} replies; most common errors: ${commonErrors.join(', ')}`);
-  log(`resp fuzz: ${casesRun} cases in ${Date.now() - started} ms, ${findings.length} findings, RSS peak ${rssPeak} bytes (start ${baselineRss}); seed ${options.seed}`);
+  log(
+    `resp fuzz: ${casesRun} cases in ${Date.now() - started} ms, ${findings.length} findings, RSS peak ${rssPeak} bytes (start ${baselineRss}); seed ${options.seed}`,
+  );
   return { target: 'resp', seed: options.seed, casesRun, findings, rssPeakBytes: rssPeak };
 }

@@ -61,7 +61,9 @@ export function etcdInstalled(): boolean {
   const found = spawnSync('etcd', ['--version'], { encoding: 'utf8' });
   const ok = found.status === 0 && /etcd Version/.test(found.stdout);
   if (!ok && process.env.CI === 'true') {
-    throw new Error('etcd is not installed (Debian: apt-get install -y etcd-server); the etcd tests cannot be skipped in CI');
+    throw new Error(
+      'etcd is not installed (Debian: apt-get install -y etcd-server); the etcd tests cannot be skipped in CI',
+    );
   }
   return ok;
 }
@@ -81,7 +83,12 @@ function httpsGet(url: string, tls: EtcdTls, timeoutMs: number): Promise<{ statu
   return new Promise((resolve, reject) => {
     const request = httpsRequest(
       url,
-      { ca: readFileSync(tls.caFile), cert: readFileSync(tls.clientCertFile), key: readFileSync(tls.clientKeyFile), timeout: timeoutMs },
+      {
+        ca: readFileSync(tls.caFile),
+        cert: readFileSync(tls.clientCertFile),
+        key: readFileSync(tls.clientKeyFile),
+        timeout: timeoutMs,
+      },
       (response) => {
         let body = '';
         response.setEncoding('utf8');
@@ -167,7 +174,8 @@ class Member implements EtcdMember {
     const deadline = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < deadline) {
-      if (this.child === undefined) throw new Error(`etcd member ${this.name} exited; output:\n${this.log.slice(-4000)}`);
+      if (this.child === undefined)
+        throw new Error(`etcd member ${this.name} exited; output:\n${this.log.slice(-4000)}`);
       try {
         let status: number;
         if (this.tls) {
@@ -183,14 +191,26 @@ class Member implements EtcdMember {
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    throw new Error(`etcd member ${this.name} not healthy within ${timeoutMs} ms (last answer: ${last}); output:\n${this.log.slice(-4000)}`);
+    throw new Error(
+      `etcd member ${this.name} not healthy within ${timeoutMs} ms (last answer: ${last}); output:\n${this.log.slice(-4000)}`,
+    );
   }
 }
 
-export async function startEtcdCluster(options: { size: 1 | 3; extraArgs?: readonly string[]; tls?: EtcdTls } = { size: 1 }): Promise<EtcdCluster> {
+export async function startEtcdCluster(
+  options: { size: 1 | 3; extraArgs?: readonly string[]; tls?: EtcdTls } = { size: 1 },
+): Promise<EtcdCluster> {
   const scheme = options.tls ? 'https' : 'http';
   const tlsArgs = options.tls
-    ? ['--cert-file', options.tls.serverCertFile, '--key-file', options.tls.serverKeyFile, '--trusted-ca-file', options.tls.caFile, '--client-cert-auth']
+    ? [
+        '--cert-file',
+        options.tls.serverCertFile,
+        '--key-file',
+        options.tls.serverKeyFile,
+        '--trusted-ca-file',
+        options.tls.caFile,
+        '--client-cert-auth',
+      ]
     : [];
   const token = `kvs-test-${randomBytes(6).toString('hex')}`;
   const plan: { name: string; clientPort: number; peerPort: number; dataDir: string }[] = [];
@@ -205,21 +225,39 @@ export async function startEtcdCluster(options: { size: 1 | 3; extraArgs?: reado
   const initialCluster = plan.map((member) => `${member.name}=http://127.0.0.1:${member.peerPort}`).join(',');
   const members = plan.map(
     (member) =>
-      new Member(member.name, member.clientPort, member.peerPort, member.dataDir, [
-        '--name', member.name,
-        '--data-dir', member.dataDir,
-        '--listen-client-urls', `${scheme}://127.0.0.1:${member.clientPort}`,
-        '--advertise-client-urls', `${scheme}://127.0.0.1:${member.clientPort}`,
-        '--listen-peer-urls', `http://127.0.0.1:${member.peerPort}`,
-        '--initial-advertise-peer-urls', `http://127.0.0.1:${member.peerPort}`,
-        '--initial-cluster', initialCluster,
-        '--initial-cluster-token', token,
-        '--initial-cluster-state', 'new',
-        '--logger', 'zap',
-        '--log-level', 'warn',
-        ...tlsArgs,
-        ...(options.extraArgs ?? []),
-      ], options.tls),
+      new Member(
+        member.name,
+        member.clientPort,
+        member.peerPort,
+        member.dataDir,
+        [
+          '--name',
+          member.name,
+          '--data-dir',
+          member.dataDir,
+          '--listen-client-urls',
+          `${scheme}://127.0.0.1:${member.clientPort}`,
+          '--advertise-client-urls',
+          `${scheme}://127.0.0.1:${member.clientPort}`,
+          '--listen-peer-urls',
+          `http://127.0.0.1:${member.peerPort}`,
+          '--initial-advertise-peer-urls',
+          `http://127.0.0.1:${member.peerPort}`,
+          '--initial-cluster',
+          initialCluster,
+          '--initial-cluster-token',
+          token,
+          '--initial-cluster-state',
+          'new',
+          '--logger',
+          'zap',
+          '--log-level',
+          'warn',
+          ...tlsArgs,
+          ...(options.extraArgs ?? []),
+        ],
+        options.tls,
+      ),
   );
   for (const member of members) member.start();
 
@@ -255,7 +293,11 @@ export async function startEtcdCluster(options: { size: 1 | 3; extraArgs?: reado
         members.map(async (item) => {
           if (item.child === undefined) return undefined;
           try {
-            const response = await fetch(`${item.clientUrl}/v3/maintenance/status`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(2000) });
+            const response = await fetch(`${item.clientUrl}/v3/maintenance/status`, {
+              method: 'POST',
+              body: '{}',
+              signal: AbortSignal.timeout(2000),
+            });
             return (await response.json()) as { header: { member_id: string }; leader: string };
           } catch {
             return undefined;

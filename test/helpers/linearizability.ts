@@ -88,15 +88,36 @@ export function checkLinearizable<S, I, O>(
   const entries: ListEntry[] = [];
   history.forEach((operation, index) => {
     if (!(operation.return >= operation.call)) throw new Error(`operation ${index} returns before it is called`);
-    const call: ListEntry = { kind: 'call', operation: index, time: operation.call, match: undefined, prev: undefined, next: undefined };
-    const ret: ListEntry = { kind: 'return', operation: index, time: operation.return, match: undefined, prev: undefined, next: undefined };
+    const call: ListEntry = {
+      kind: 'call',
+      operation: index,
+      time: operation.call,
+      match: undefined,
+      prev: undefined,
+      next: undefined,
+    };
+    const ret: ListEntry = {
+      kind: 'return',
+      operation: index,
+      time: operation.return,
+      match: undefined,
+      prev: undefined,
+      next: undefined,
+    };
     call.match = ret;
     entries.push(call, ret);
   });
   // On equal times a call sorts before a return: treating the two as concurrent is the
   // permissive reading, so a tie never produces a false alarm.
   entries.sort((a, b) => a.time - b.time || (a.kind === b.kind ? 0 : a.kind === 'call' ? -1 : 1));
-  const head: ListEntry = { kind: 'call', operation: -1, time: -Infinity, match: undefined, prev: undefined, next: undefined };
+  const head: ListEntry = {
+    kind: 'call',
+    operation: -1,
+    time: -Infinity,
+    match: undefined,
+    prev: undefined,
+    next: undefined,
+  };
   let previous = head;
   for (const entry of entries) {
     previous.next = entry;
@@ -156,7 +177,8 @@ export function checkLinearizable<S, I, O>(
       }
     } else {
       // The earliest remaining return belongs to an operation not linearized yet: undo.
-      if (stack.length >= best.order.length) best = { order: stack.map((frame) => frame.call.operation), blockedBy: entry.operation };
+      if (stack.length >= best.order.length)
+        best = { order: stack.map((frame) => frame.call.operation), blockedBy: entry.operation };
       const frame = stack.pop();
       if (frame === undefined) return { ok: false, operations, explored, explanation: explain(history, model, best) };
       state = frame.state;
@@ -176,7 +198,9 @@ function explain<S, I, O>(
 ): string {
   const show = (index: number) => {
     const operation = history[index]!;
-    const text = model.describe ? model.describe(operation) : `${JSON.stringify(operation.input)} -> ${JSON.stringify(operation.output)}`;
+    const text = model.describe
+      ? model.describe(operation)
+      : `${JSON.stringify(operation.input)} -> ${JSON.stringify(operation.output)}`;
     return `#${index}${operation.client === undefined ? '' : ` (client ${operation.client})`} [${operation.call}..${operation.return}] ${text}`;
   };
   const tail = best.order.slice(-20);
@@ -242,7 +266,10 @@ export function applyKeyInput(state: KeyState, input: KeyInput): { next: KeyStat
   const current = state?.version ?? 0;
   switch (input.op) {
     case 'read':
-      return { next: state, output: state === null ? { found: false } : { found: true, value: state.value, version: state.version } };
+      return {
+        next: state,
+        output: state === null ? { found: false } : { found: true, value: state.value, version: state.version },
+      };
     case 'put': {
       const next = written(state, input.value);
       return { next, output: { ok: true, version: next!.version } };
@@ -257,7 +284,8 @@ export function applyKeyInput(state: KeyState, input: KeyInput): { next: KeyStat
       return { next: written(state, input.value), output: { ok: true, version: 1 } };
     }
     case 'delete': {
-      if (input.version !== undefined && input.version !== current) return { next: state, output: { ok: false, currentVersion: current } };
+      if (input.version !== undefined && input.version !== current)
+        return { next: state, output: { ok: false, currentVersion: current } };
       return { next: null, output: { deleted: state !== null } };
     }
   }

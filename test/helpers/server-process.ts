@@ -70,13 +70,32 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
   const token = newToken();
   const tokenFile = join(dataDir, 'test-tokens');
   writeFileSync(tokenFile, options.tokenFileText ?? `${token} admin\n`, { mode: 0o600 });
-  const serveArgs = [kvsBin, 'serve', '--host', '127.0.0.1', '--port', '0', '--data', dataDir, '--token-file', tokenFile, ...(options.args ?? [])];
-  const command = options.wrapper ? [...options.wrapper, process.execPath, ...serveArgs] : [process.execPath, ...serveArgs];
+  const serveArgs = [
+    kvsBin,
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--data',
+    dataDir,
+    '--token-file',
+    tokenFile,
+    ...(options.args ?? []),
+  ];
+  const command = options.wrapper
+    ? [...options.wrapper, process.execPath, ...serveArgs]
+    : [process.execPath, ...serveArgs];
   const child = spawn(command[0]!, command.slice(1), {
     cwd: repoRoot,
     // Strict: an unhandled rejection is an uncaught exception even if something listens for
     // it, and stop() fails the test when one happened (see crashEvidence).
-    env: { ...process.env, ...options.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${options.env?.NODE_OPTIONS ?? ''} --unhandled-rejections=strict`.trim() },
+    env: {
+      ...process.env,
+      ...options.env,
+      NODE_OPTIONS:
+        `${process.env.NODE_OPTIONS ?? ''} ${options.env?.NODE_OPTIONS ?? ''} --unhandled-rejections=strict`.trim(),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);
@@ -159,9 +178,14 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
  * Why a server's run counts as a crash, or undefined: an uncaught exception or unhandled
  * rejection in its output (Node prints its version after one), or an exit the test did not ask for.
  */
-export function crashEvidence(output: string, unaskedExit?: { code: number | null; signal: NodeJS.Signals | null }): string | undefined {
-  if (/UnhandledPromiseRejection|unhandled rejection|^Node\.js v\d+/imu.test(output)) return 'printed an uncaught exception or unhandled rejection';
-  if (unaskedExit !== undefined && (unaskedExit.code !== 0 || unaskedExit.signal !== null)) return `exited by itself (${unaskedExit.signal ?? unaskedExit.code}) before the test stopped it`;
+export function crashEvidence(
+  output: string,
+  unaskedExit?: { code: number | null; signal: NodeJS.Signals | null },
+): string | undefined {
+  if (/UnhandledPromiseRejection|unhandled rejection|^Node\.js v\d+/imu.test(output))
+    return 'printed an uncaught exception or unhandled rejection';
+  if (unaskedExit !== undefined && (unaskedExit.code !== 0 || unaskedExit.signal !== null))
+    return `exited by itself (${unaskedExit.signal ?? unaskedExit.code}) before the test stopped it`;
   return undefined;
 }
 
@@ -171,5 +195,8 @@ export function removeDir(dir: string): void {
 
 /** fetch with the token of `server` as a bearer. */
 export function authed(server: { token: string }, init: RequestInit = {}): RequestInit {
-  return { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${server.token}` } };
+  return {
+    ...init,
+    headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${server.token}` },
+  };
 }

@@ -7,7 +7,15 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import { after, describe, it } from 'node:test';
-import { kvsBin, newToken, removeDir, repoRoot, startServer, tempDir, type ServerProcess } from '../helpers/server-process.js';
+import {
+  kvsBin,
+  newToken,
+  removeDir,
+  repoRoot,
+  startServer,
+  tempDir,
+  type ServerProcess,
+} from '../helpers/server-process.js';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 
@@ -32,7 +40,15 @@ function putFrom(server: ServerProcess, localAddress: string, token: string, key
   const url = new URL(`${server.url}/v1/kv/${key}-${written++}`);
   return new Promise((resolve, reject) => {
     const sent = request(
-      { host: url.hostname, port: url.port, path: url.pathname, method: 'PUT', localAddress, headers: { authorization: `Bearer ${token}`, 'content-length': '1' }, agent: false },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'PUT',
+        localAddress,
+        headers: { authorization: `Bearer ${token}`, 'content-length': '1' },
+        agent: false,
+      },
       (response) => {
         response.resume();
         response.on('end', () => resolve(response.statusCode ?? 0));
@@ -44,18 +60,32 @@ function putFrom(server: ServerProcess, localAddress: string, token: string, key
 }
 
 function seedPost(server: ServerProcess, body: string): Promise<Response> {
-  return fetch(`${server.url}/`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  return fetch(`${server.url}/`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
 }
 
 describe('auth hardening', () => {
   it('wrong tokens spread over many source addresses meet the store-wide limit; a token that worked from an address keeps working there', async () => {
     const token = newToken();
-    const server = await start({ tokenFileText: `${token} write\n`, args: ['--auth-failures-global', '40', '--auth-failures', '10'] });
+    const server = await start({
+      tokenFileText: `${token} write\n`,
+      args: ['--auth-failures-global', '40', '--auth-failures', '10'],
+    });
     assert.equal(await putFrom(server, '127.0.0.2', token, 'known'), 201);
     const statuses: number[] = [];
-    for (let i = 0; i < 60; i++) statuses.push(await putFrom(server, `127.0.${10 + (i >> 8)}.${(i & 255) + 1}`, 'wrong-guess', 'x'));
-    assert.ok(statuses.slice(0, 40).every((status) => status === 403), `first 40 guesses answered 403: ${statuses.join(',')}`);
-    assert.ok(statuses.slice(40).every((status) => status === 429), `guesses past the store-wide bound answered 429: ${statuses.join(',')}`);
+    for (let i = 0; i < 60; i++)
+      statuses.push(await putFrom(server, `127.0.${10 + (i >> 8)}.${(i & 255) + 1}`, 'wrong-guess', 'x'));
+    assert.ok(
+      statuses.slice(0, 40).every((status) => status === 403),
+      `first 40 guesses answered 403: ${statuses.join(',')}`,
+    );
+    assert.ok(
+      statuses.slice(40).every((status) => status === 429),
+      `guesses past the store-wide bound answered 429: ${statuses.join(',')}`,
+    );
     // The right token, from the address it worked from before: still served.
     assert.equal(await putFrom(server, '127.0.0.2', token, 'known'), 201);
     // The right token from an address it never worked from is refused like a guess (no oracle).
@@ -68,7 +98,11 @@ describe('auth hardening', () => {
     assert.equal(await putFrom(server, '127.0.0.7', token, 'a'), 201);
     for (let i = 0; i < 5; i++) assert.equal(await putFrom(server, '127.0.0.7', 'typo', 'a'), 403);
     assert.equal(await putFrom(server, '127.0.0.7', 'typo', 'a'), 429);
-    assert.equal(await putFrom(server, '127.0.0.7', token, 'a'), 201, 'the neighbour with the right token is not locked out');
+    assert.equal(
+      await putFrom(server, '127.0.0.7', token, 'a'),
+      201,
+      'the neighbour with the right token is not locked out',
+    );
     assert.equal(await putFrom(server, '127.0.0.8', token, 'a'), 201, 'other addresses are unaffected');
   });
 
@@ -82,7 +116,10 @@ describe('auth hardening', () => {
   it('a one-line token file holding a passphrase with spaces is that passphrase, as in the seed', async () => {
     const server = await start({ tokenFileText: 'correct horse battery staple\n' });
     assert.equal((await seedPost(server, 'k=v&auth=correct')).status, 403);
-    assert.equal((await seedPost(server, `k=v&auth=${encodeURIComponent('correct horse battery staple')}`)).status, 200);
+    assert.equal(
+      (await seedPost(server, `k=v&auth=${encodeURIComponent('correct horse battery staple')}`)).status,
+      200,
+    );
   });
 
   it('a token file with a malformed line among others stops start-up with one line naming the line', () => {
@@ -90,7 +127,11 @@ describe('auth hardening', () => {
     try {
       const file = join(dir, 'tokens');
       writeFileSync(file, `${newToken()} admin\nsome pass phrase\n`, { mode: 0o600 });
-      const run = spawnSync(process.execPath, [kvsBin, 'serve', '--port', '0', '--data', dir, '--token-file', file], { cwd: repoRoot, encoding: 'utf8', timeout: 30_000 });
+      const run = spawnSync(process.execPath, [kvsBin, 'serve', '--port', '0', '--data', dir, '--token-file', file], {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
       assert.notEqual(run.status, 0);
       const lines = run.stderr.trim().split('\n');
       assert.equal(lines.length, 1, run.stderr);

@@ -5,7 +5,15 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { request as httpsRequest } from 'node:https';
 import { after, describe, it } from 'node:test';
-import { kvsBin, newToken, removeDir, repoRoot, startServer, tempDir, type ServerProcess } from '../helpers/server-process.js';
+import {
+  kvsBin,
+  newToken,
+  removeDir,
+  repoRoot,
+  startServer,
+  tempDir,
+  type ServerProcess,
+} from '../helpers/server-process.js';
 
 const started: ServerProcess[] = [];
 after(async () => {
@@ -31,7 +39,9 @@ const put = (server: ServerProcess, key: string, token: string | undefined, body
 describe('auth', () => {
   it('scopes: read tokens cannot write, prefix tokens only write their prefixes, writes without a token get 401', async () => {
     const [admin, reader, limited] = [newToken(), newToken(), newToken()];
-    const server = await start({ tokenFileText: `# comment\n${admin} admin\n${reader} read\n${limited} write app/,tv/\n` });
+    const server = await start({
+      tokenFileText: `# comment\n${admin} admin\n${reader} read\n${limited} write app/,tv/\n`,
+    });
     assert.equal((await put(server, 'open', undefined)).status, 401);
     const readOnly = await put(server, 'x', reader);
     assert.equal(readOnly.status, 403);
@@ -46,7 +56,12 @@ describe('auth', () => {
     const txn = await fetch(`${server.url}/v1/txn`, {
       method: 'POST',
       headers: { authorization: `Bearer ${limited}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ operations: [{ op: 'put', key: 'app/ok', value: '1' }, { op: 'put', key: 'nope', value: '1' }] }),
+      body: JSON.stringify({
+        operations: [
+          { op: 'put', key: 'app/ok', value: '1' },
+          { op: 'put', key: 'nope', value: '1' },
+        ],
+      }),
     });
     assert.equal(txn.status, 403);
     assert.equal((await fetch(`${server.url}/v1/kv/app/ok`)).status, 404);
@@ -129,22 +144,46 @@ describe('auth', () => {
 
   it('serves HTTPS with --tls-cert/--tls-key (self-signed certificate made with openssl)', async () => {
     const dir = tempDir('kvs-tls');
-    const made = spawnSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-      '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-    ], { encoding: 'utf8' });
+    const made = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(made.status, 0, made.stderr);
     const token = newToken();
-    const server = await start({ tokenFileText: `${token}\n`, args: ['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')] });
+    const server = await start({
+      tokenFileText: `${token}\n`,
+      args: ['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')],
+    });
     assert.match(server.url, /^https:/);
     const ca = readFileSync(join(dir, 'cert.pem'));
     const call = (method: string, body?: string) =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const request = httpsRequest(`${server.url}/v1/kv/secure`, { method, ca, headers: { authorization: `Bearer ${token}` } }, (response) => {
-          let text = '';
-          response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-          response.on('end', () => resolve({ status: response.statusCode!, body: text }));
-        });
+        const request = httpsRequest(
+          `${server.url}/v1/kv/secure`,
+          { method, ca, headers: { authorization: `Bearer ${token}` } },
+          (response) => {
+            let text = '';
+            response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+            response.on('end', () => resolve({ status: response.statusCode!, body: text }));
+          },
+        );
         request.on('error', reject);
         request.end(body);
       });

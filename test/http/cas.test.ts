@@ -147,7 +147,9 @@ describe('compare-and-swap over HTTP', () => {
     await kv.put(key, 'start');
     for (let version = 1; version <= 5; version++) {
       const answers = await Promise.all(
-        Array.from({ length: contenders }, (_, index) => kv.put(key, `v${version}-client-${index}`, { ifMatch: `"${version}"` })),
+        Array.from({ length: contenders }, (_, index) =>
+          kv.put(key, `v${version}-client-${index}`, { ifMatch: `"${version}"` }),
+        ),
       );
       const winners = answers.flatMap((answer, index) => (answer.status === 200 ? [index] : []));
       assert.equal(winners.length, 1, `statuses: ${answers.map((answer) => answer.status).join(',')}`);

@@ -6,12 +6,18 @@ import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
 
-async function json(response: Response): Promise<{ error?: { code: string; message: string; field?: string } } & Record<string, unknown>> {
+async function json(
+  response: Response,
+): Promise<{ error?: { code: string; message: string; field?: string } } & Record<string, unknown>> {
   return (await response.json()) as { error?: { code: string; message: string; field?: string } };
 }
 
 /** Sends raw bytes, returns everything the server wrote until it closed the connection (or a generous deadline). */
-function rawExchange(port: number, chunks: readonly { bytes: string; afterMs: number }[], deadlineMs = 20_000): Promise<{ text: string; closedByServer: boolean }> {
+function rawExchange(
+  port: number,
+  chunks: readonly { bytes: string; afterMs: number }[],
+  deadlineMs = 20_000,
+): Promise<{ text: string; closedByServer: boolean }> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     let text = '';
@@ -29,7 +35,8 @@ function rawExchange(port: number, chunks: readonly { bytes: string; afterMs: nu
       timers.forEach(clearTimeout);
       resolve({ text, closedByServer: true });
     });
-    for (const chunk of chunks) timers.push(setTimeout(() => socket.writable && socket.write(chunk.bytes, 'latin1'), chunk.afterMs));
+    for (const chunk of chunks)
+      timers.push(setTimeout(() => socket.writable && socket.write(chunk.bytes, 'latin1'), chunk.afterMs));
   });
 }
 
@@ -45,20 +52,46 @@ describe('hostile input on the HTTP routes', () => {
   const auth = () => ({ authorization: `Bearer ${server.token}` });
 
   it('seed POST / with a JSON body of non-string values or auth: 400, not 500, nothing saved', async () => {
-    for (const body of [{ a: 5, auth: server.token }, { a: 'x', auth: 5 }, { a: ['x', 1], auth: server.token }, { a: { b: 'c' }, auth: server.token }, { a: null, auth: server.token }]) {
-      const response = await fetch(`${server.url}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    for (const body of [
+      { a: 5, auth: server.token },
+      { a: 'x', auth: 5 },
+      { a: ['x', 1], auth: server.token },
+      { a: { b: 'c' }, auth: server.token },
+      { a: null, auth: server.token },
+    ]) {
+      const response = await fetch(`${server.url}/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       const text = await response.text();
       assert.equal(response.status, 400, `${JSON.stringify(body)}: ${text}`);
       assert.match(text, /\(bad_request\)/);
     }
     assert.equal((await fetch(`${server.url}/?k=a`)).status, 404);
-    const ok = await fetch(`${server.url}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 'x', b: ['y', 'z'], auth: server.token }) });
+    const ok = await fetch(`${server.url}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ a: 'x', b: ['y', 'z'], auth: server.token }),
+    });
     assert.equal(ok.status, 200);
   });
 
   it('/ui/ with If-Match or Range: never a 500', async () => {
-    for (const headers of <Record<string, string>[]>[{ 'if-match': '"1"' }, { 'if-match': '*' }, { range: 'bytes=5-1' }, { range: 'bytes=999999-' }, { range: 'bytes=0-3' }, { 'if-unmodified-since': 'Thu, 01 Jan 1970 00:00:00 GMT' }]) {
-      for (const [method, path] of [['GET', '/ui/'], ['HEAD', '/ui/'], ['GET', '/ui/main.js'], ['HEAD', '/ui/main.js']] as const) {
+    for (const headers of <Record<string, string>[]>[
+      { 'if-match': '"1"' },
+      { 'if-match': '*' },
+      { range: 'bytes=5-1' },
+      { range: 'bytes=999999-' },
+      { range: 'bytes=0-3' },
+      { 'if-unmodified-since': 'Thu, 01 Jan 1970 00:00:00 GMT' },
+    ]) {
+      for (const [method, path] of [
+        ['GET', '/ui/'],
+        ['HEAD', '/ui/'],
+        ['GET', '/ui/main.js'],
+        ['HEAD', '/ui/main.js'],
+      ] as const) {
         const response = await fetch(`${server.url}${path}`, { method, headers });
         await response.arrayBuffer();
         assert.equal(response.status, 200, `${method} ${path} ${JSON.stringify(headers)}`);
@@ -83,14 +116,21 @@ describe('hostile input on the HTTP routes', () => {
     const cases: [unknown, string][] = [
       [{ ops: [{ op: 'put', key: 'u1', value: 'v' }] }, 'ops'],
       [{ operations: [{ op: 'put', key: 'u2', value: 'v', tll: 5 }] }, 'operations[0].tll'],
-      [{ operations: [{ op: 'put', key: 'u3', value: 'v' }], checks: [{ key: 'u3', absent: true, extra: 1 }] }, 'checks[0].extra'],
+      [
+        { operations: [{ op: 'put', key: 'u3', value: 'v' }], checks: [{ key: 'u3', absent: true, extra: 1 }] },
+        'checks[0].extra',
+      ],
       [{ operations: [{ op: 'put', key: 'u4', value: 'v', ttl: '5' }] }, 'operations[0].ttl'],
       [{ operations: [{ op: 'put', key: 'u5', value: 'v', ttl: 1e13 }] }, 'operations[0].ttl'],
       [{ operations: [{ op: 'put', key: 'u6', value: 5 }] }, 'operations[0].value'],
       [{ operations: { op: 'put', key: 'u7', value: 'v' } }, 'operations'],
     ];
     for (const [body, field] of cases) {
-      const response = await fetch(`${server.url}/v1/txn`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const response = await fetch(`${server.url}/v1/txn`, {
+        method: 'POST',
+        headers: { ...auth(), 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       const answer = await json(response);
       assert.equal(response.status, 400, JSON.stringify(body));
       assert.equal(answer.error?.code, field.endsWith('.ttl') ? 'invalid_ttl' : 'bad_request');
@@ -111,9 +151,23 @@ describe('hostile input on the HTTP routes', () => {
 
   it('one key-decoding rule: invalid %-escapes and invalid UTF-8 are 400 invalid_key on every route', async () => {
     // A literal key "%FF" exists: the seed route used to read it for ?k=%FF.
-    const stored = await fetch(`${server.url}/v1/kv/${encodeURIComponent('%FF')}`, { method: 'PUT', headers: auth(), body: 'literal' });
+    const stored = await fetch(`${server.url}/v1/kv/${encodeURIComponent('%FF')}`, {
+      method: 'PUT',
+      headers: auth(),
+      body: 'literal',
+    });
     assert.equal(stored.status, 201);
-    for (const path of ['/?k=%FF', '/?k=%ED%A0%80', '/?k=ok,%FF', '/?k=%2', '/v1/kv/%FF', '/v1/kv/%ED%A0%80', '/v1/kv?prefix=%FF', '/v1/kv?after=%C3', '/v1/watch?prefix=%FF']) {
+    for (const path of [
+      '/?k=%FF',
+      '/?k=%ED%A0%80',
+      '/?k=ok,%FF',
+      '/?k=%2',
+      '/v1/kv/%FF',
+      '/v1/kv/%ED%A0%80',
+      '/v1/kv?prefix=%FF',
+      '/v1/kv?after=%C3',
+      '/v1/watch?prefix=%FF',
+    ]) {
       const response = await fetch(`${server.url}${path}`, { headers: auth() });
       const text = await response.text();
       assert.equal(response.status, 400, `${path}: ${text}`);
@@ -133,7 +187,9 @@ describe('hostile input on the HTTP routes', () => {
 describe('slow clients are cut at the configured timeouts', () => {
   let server: ServerProcess;
   before(async () => {
-    server = await startServer({ args: ['--store', 'memory', '--headers-timeout-ms', '500', '--request-timeout-ms', '1000'] });
+    server = await startServer({
+      args: ['--store', 'memory', '--headers-timeout-ms', '500', '--request-timeout-ms', '1000'],
+    });
   });
   after(async () => {
     await server.stop();
@@ -146,7 +202,11 @@ describe('slow clients are cut at the configured timeouts', () => {
     const lines = [{ bytes: 'GET / HTTP/1.1\r\nHost: x\r\n', afterMs: 0 }];
     for (let index = 1; index <= 45; index++) lines.push({ bytes: `X-Slow-${index}: y\r\n`, afterMs: index * 200 });
     const result = await rawExchange(server.port, lines, 10_000);
-    assert.equal(result.closedByServer, true, `the server kept the slow client; it wrote ${JSON.stringify(result.text)}`);
+    assert.equal(
+      result.closedByServer,
+      true,
+      `the server kept the slow client; it wrote ${JSON.stringify(result.text)}`,
+    );
     assert.match(result.text, /^HTTP\/1\.1 408 /);
     assert.match(result.text, /"code":"request_timeout"/);
   });
@@ -155,6 +215,10 @@ describe('slow clients are cut at the configured timeouts', () => {
     const chunks = [{ bytes: `PUT /v1/kv/slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n`, afterMs: 0 }];
     for (let index = 1; index <= 45; index++) chunks.push({ bytes: 'a', afterMs: index * 200 });
     const result = await rawExchange(server.port, chunks, 10_000);
-    assert.equal(result.closedByServer, true, `the server kept the slow client; it wrote ${JSON.stringify(result.text)}`);
+    assert.equal(
+      result.closedByServer,
+      true,
+      `the server kept the slow client; it wrote ${JSON.stringify(result.text)}`,
+    );
   });
 });

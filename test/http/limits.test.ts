@@ -72,12 +72,18 @@ describe('limits with the default numbers', () => {
     const long = await fetch(`${server.url}/v1/kv/${'u'.repeat(9000)}`);
     assert.equal(long.status, 414);
     assert.equal(await errorCode(long), 'uri_too_long');
-    const answer = await rawRequest(server.port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'h'.repeat(17 * 1024)}\r\n\r\n`);
+    const answer = await rawRequest(
+      server.port,
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'h'.repeat(17 * 1024)}\r\n\r\n`,
+    );
     assert.match(answer, /^HTTP\/1\.1 431 /);
   });
 
   it('content types: longer than 255 bytes is refused', async () => {
-    const response = await fetch(`${server.url}/v1/kv/typed`, authed(server, { method: 'PUT', body: 'v', headers: { 'content-type': 'x/' + 'y'.repeat(300) } }));
+    const response = await fetch(
+      `${server.url}/v1/kv/typed`,
+      authed(server, { method: 'PUT', body: 'v', headers: { 'content-type': `x/${'y'.repeat(300)}` } }),
+    );
     assert.equal(response.status, 400);
     assert.equal((await fetch(`${server.url}/v1/kv/typed`)).status, 404);
   });
@@ -92,7 +98,16 @@ describe('limits set by flags', () => {
   let server: ServerProcess;
   before(async () => {
     server = await startServer({
-      args: ['--max-batch', '5', '--max-connections', '4', '--headers-timeout-ms', '500', '--request-timeout-ms', '1000'],
+      args: [
+        '--max-batch',
+        '5',
+        '--max-connections',
+        '4',
+        '--headers-timeout-ms',
+        '500',
+        '--request-timeout-ms',
+        '1000',
+      ],
     });
   });
   after(async () => {
@@ -102,19 +117,30 @@ describe('limits set by flags', () => {
 
   it('batch: a seed POST with more pairs than --max-batch is batch_too_large and saves nothing', async () => {
     const pairs = Object.fromEntries(Array.from({ length: 6 }, (_, index) => [`pair${index}`, String(index)]));
-    const response = await fetch(server.url, { method: 'POST', body: new URLSearchParams({ ...pairs, auth: server.token }) });
+    const response = await fetch(server.url, {
+      method: 'POST',
+      body: new URLSearchParams({ ...pairs, auth: server.token }),
+    });
     assert.equal(response.status, 413);
     assert.match(await response.text(), /batch_too_large/);
     assert.equal((await fetch(`${server.url}/?k=pair0`)).status, 404);
-    const ok = await fetch(server.url, { method: 'POST', body: new URLSearchParams({ pair0: '0', auth: server.token }) });
+    const ok = await fetch(server.url, {
+      method: 'POST',
+      body: new URLSearchParams({ pair0: '0', auth: server.token }),
+    });
     assert.equal(ok.status, 200);
     const list = await fetch(`${server.url}/?k=a,b,c,d,e,f`);
     assert.equal(list.status, 413);
-    const txn = await fetch(`${server.url}/v1/txn`, authed(server, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ operations: Array.from({ length: 6 }, (_, index) => ({ op: 'put', key: `t${index}`, value: 'v' })) }),
-    }));
+    const txn = await fetch(
+      `${server.url}/v1/txn`,
+      authed(server, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          operations: Array.from({ length: 6 }, (_, index) => ({ op: 'put', key: `t${index}`, value: 'v' })),
+        }),
+      }),
+    );
     assert.equal(txn.status, 413);
     assert.equal((await fetch(`${server.url}/v1/kv/t0`)).status, 404);
   });
@@ -141,7 +167,9 @@ describe('limits set by flags', () => {
     // Once they are gone, new connections are accepted again.
     let healthy = false;
     for (let attempt = 0; attempt < 50 && !healthy; attempt++) {
-      healthy = (await rawRequest(server.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).startsWith('HTTP/1.1 200');
+      healthy = (
+        await rawRequest(server.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+      ).startsWith('HTTP/1.1 200');
       if (!healthy) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     assert.ok(healthy);

@@ -18,9 +18,16 @@ describe('listing with a prefix token on --private', () => {
   const keys = ['a/x', 'app/1', 'app/2', 'apq', 'p/in', 'p/z', 'q/out', 'shared/s', 'z'];
 
   before(async () => {
-    server = await startServer({ args: ['--private'], tokenFileText: `${admin} admin\n${limited} write p/,app/,shared/s,app/1\n` });
+    server = await startServer({
+      args: ['--private'],
+      tokenFileText: `${admin} admin\n${limited} write p/,app/,shared/s,app/1\n`,
+    });
     for (const key of keys) {
-      const answer = await fetch(`${server.url}/v1/kv/${key}`, { method: 'PUT', body: key, headers: { authorization: `Bearer ${admin}` } });
+      const answer = await fetch(`${server.url}/v1/kv/${key}`, {
+        method: 'PUT',
+        body: key,
+        headers: { authorization: `Bearer ${admin}` },
+      });
       assert.equal(answer.status, 201);
     }
   });

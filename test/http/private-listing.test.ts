@@ -16,9 +16,16 @@ describe('listing on a --private server with prefix tokens', () => {
   const grants: Record<string, readonly string[]> = { [prefixToken]: ['p/'], [multiToken]: ['c/', 'a/', 'é/'] };
 
   before(async () => {
-    server = await startServer({ args: ['--private'], tokenFileText: `${admin} admin\n${prefixToken} write p/\n${multiToken} read c/,a/,é/\n` });
+    server = await startServer({
+      args: ['--private'],
+      tokenFileText: `${admin} admin\n${prefixToken} write p/\n${multiToken} read c/,a/,é/\n`,
+    });
     for (const key of KEYS) {
-      const response = await fetch(`${server.url}/v1/kv/${encodeURIComponent(key)}`, { method: 'PUT', headers: { authorization: `Bearer ${admin}` }, body: key });
+      const response = await fetch(`${server.url}/v1/kv/${encodeURIComponent(key)}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${admin}` },
+        body: key,
+      });
       assert.ok(response.ok);
     }
   });
@@ -35,7 +42,10 @@ describe('listing on a --private server with prefix tokens', () => {
 
   it('the reported case: after=p/in&limit=1 does not name q/out', async () => {
     const answer = await page(prefixToken, 'after=p/in&limit=1');
-    assert.deepEqual(answer.items.map((item) => item.key), ['p/z']);
+    assert.deepEqual(
+      answer.items.map((item) => item.key),
+      ['p/z'],
+    );
     const last = await page(prefixToken, 'after=p/z&limit=1');
     assert.deepEqual(last, { ...last, items: [], next: null });
   });
@@ -44,7 +54,9 @@ describe('listing on a --private server with prefix tokens', () => {
     for (const token of [prefixToken, multiToken]) {
       const allowed = grants[token]!;
       for (const prefix of ['', 'a', 'a/', 'b', 'c/2', 'p/', 'q', 'é']) {
-        const expected = KEYS.filter((key) => key.startsWith(prefix) && allowed.some((grant) => key.startsWith(grant))).sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+        const expected = KEYS.filter(
+          (key) => key.startsWith(prefix) && allowed.some((grant) => key.startsWith(grant)),
+        ).sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
         for (const limit of [1, 2, 3, 100]) {
           const seen: string[] = [];
           let cursor: string | null = null;
@@ -54,8 +66,14 @@ describe('listing on a --private server with prefix tokens', () => {
             for (const values of ['0', '1']) {
               query.set('values', values);
               const answer = await page(token, query.toString());
-              for (const key of [...answer.items.map((item) => item.key), ...(answer.next === null ? [] : [answer.next])]) {
-                assert.ok(allowed.some((grant) => key.startsWith(grant)), `${allowed} listing ${query} named ${key}`);
+              for (const key of [
+                ...answer.items.map((item) => item.key),
+                ...(answer.next === null ? [] : [answer.next]),
+              ]) {
+                assert.ok(
+                  allowed.some((grant) => key.startsWith(grant)),
+                  `${allowed} listing ${query} named ${key}`,
+                );
               }
               if (values === '1') {
                 seen.push(...answer.items.map((item) => item.key));

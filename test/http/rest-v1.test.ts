@@ -15,7 +15,10 @@ describe('REST v1 keys', () => {
   const kv = (key: string) => `${server.url}/v1/kv/${key}`;
 
   it('PUT then GET returns the bytes, the stored Content-Type and metadata headers', async () => {
-    const put = await fetch(kv('config/app.json'), authed(server, { method: 'PUT', body: '{"a":1}', headers: { 'content-type': 'application/json' } }));
+    const put = await fetch(
+      kv('config/app.json'),
+      authed(server, { method: 'PUT', body: '{"a":1}', headers: { 'content-type': 'application/json' } }),
+    );
     assert.equal(put.status, 201);
     const meta = (await put.json()) as { version: number; modRevision: number; createRevision: number };
     assert.equal(meta.version, 1);
@@ -27,7 +30,10 @@ describe('REST v1 keys', () => {
     assert.equal(get.headers.get('kvs-revision'), String(meta.modRevision));
     assert.ok(!Number.isNaN(Date.parse(get.headers.get('last-modified')!)));
     assert.equal(get.headers.get('kvs-expires'), null);
-    const update = await fetch(kv('config/app.json'), authed(server, { method: 'PUT', body: '{"a":2}', headers: { 'content-type': 'application/json' } }));
+    const update = await fetch(
+      kv('config/app.json'),
+      authed(server, { method: 'PUT', body: '{"a":2}', headers: { 'content-type': 'application/json' } }),
+    );
     assert.equal(update.status, 200);
     const second = (await update.json()) as { version: number; createRevision: number; modRevision: number };
     assert.equal(second.version, 2);
@@ -51,7 +57,10 @@ describe('REST v1 keys', () => {
 
   it('values are bytes: every byte value round-trips', async () => {
     const bytes = Buffer.from(Array.from({ length: 512 }, (_, index) => index % 256));
-    const put = await fetch(kv('binary'), authed(server, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } }));
+    const put = await fetch(
+      kv('binary'),
+      authed(server, { method: 'PUT', body: bytes, headers: { 'content-type': 'application/octet-stream' } }),
+    );
     assert.ok(put.ok);
     const get = await fetch(kv('binary'));
     assert.deepEqual(Buffer.from(await get.arrayBuffer()), bytes);
@@ -82,11 +91,14 @@ describe('REST v1 keys', () => {
 
   it('lists in key order with metadata and follows the cursor over every key once', async () => {
     const keys = Array.from({ length: 25 }, (_, index) => `list/${String(index).padStart(3, '0')}`);
-    await fetch(`${server.url}/v1/txn`, authed(server, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ operations: keys.map((key) => ({ op: 'put', key, value: key })) }),
-    }));
+    await fetch(
+      `${server.url}/v1/txn`,
+      authed(server, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ operations: keys.map((key) => ({ op: 'put', key, value: key })) }),
+      }),
+    );
     const seen: string[] = [];
     let after: string | null = null;
     let pages = 0;
@@ -106,7 +118,9 @@ describe('REST v1 keys', () => {
     } while (after !== null);
     assert.deepEqual(seen, keys);
     assert.equal(pages, 4);
-    const withValues = (await (await fetch(`${server.url}/v1/kv?prefix=list/&limit=2&values=1`)).json()) as { items: { value: string }[] };
+    const withValues = (await (await fetch(`${server.url}/v1/kv?prefix=list/&limit=2&values=1`)).json()) as {
+      items: { value: string }[];
+    };
     assert.equal(Buffer.from(withValues.items[0]!.value, 'base64').toString(), 'list/000');
   });
 
@@ -118,9 +132,16 @@ describe('REST v1 keys', () => {
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     assert.match(metrics, /^kvs_revision \d+$/m);
     assert.match(metrics, /kvs_http_requests_total\{method="GET",status="200"\} \d+/);
-    const openapi = (await (await fetch(`${server.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    const openapi = (await (await fetch(`${server.url}/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
     assert.match(openapi.openapi, /^3\./);
-    for (const path of ['/v1/kv/*', '/v1/kv', '/v1/txn', '/v1/watch', '/']) assert.ok(path in openapi.paths || path.replace('*', '{*}') in openapi.paths, `OpenAPI documents ${path}: ${Object.keys(openapi.paths).join(', ')}`);
+    for (const path of ['/v1/kv/*', '/v1/kv', '/v1/txn', '/v1/watch', '/'])
+      assert.ok(
+        path in openapi.paths || path.replace('*', '{*}') in openapi.paths,
+        `OpenAPI documents ${path}: ${Object.keys(openapi.paths).join(', ')}`,
+      );
   });
 
   it('unknown routes answer a JSON 404', async () => {

@@ -40,7 +40,11 @@ describe('seed-compatible API', () => {
     });
     assert.equal(response.status, 200);
     const revision = response.headers.get('kvs-revision');
-    for (const [key, value] of [['a', '1'], ['b', '2'], ['c', 'three words']]) {
+    for (const [key, value] of [
+      ['a', '1'],
+      ['b', '2'],
+      ['c', 'three words'],
+    ]) {
       const read = await fetch(`${server.url}/?k=${key}`);
       assert.equal(await read.text(), value);
       assert.equal(read.headers.get('kvs-revision'), revision, `${key} was written by the same revision`);
@@ -100,6 +104,9 @@ describe('seed-compatible API', () => {
     assert.equal(count, listed.items.length);
     assert.match(html, /tv\/position/);
     assert.match(html, /(now|seconds? ago)/);
-    assert.ok(html.includes(`curl --data "greeting=hello&amp;auth=$TOKEN" ${server.url}/`), 'curl example names this server');
+    assert.ok(
+      html.includes(`curl --data "greeting=hello&amp;auth=$TOKEN" ${server.url}/`),
+      'curl example names this server',
+    );
   });
 });

@@ -36,7 +36,10 @@ describe('TTL: expired keys are invisible at once (sweeper idle)', () => {
     const header = put.headers.get('kvs-expires');
     assert.ok(header, 'PUT ?ttl= answers Kvs-Expires');
     const expires = Date.parse(header);
-    assert.ok(expires >= before + 3_600_000 && expires <= afterPut + 3_600_000, `Kvs-Expires ${header} not within the write time + 3600 s`);
+    assert.ok(
+      expires >= before + 3_600_000 && expires <= afterPut + 3_600_000,
+      `Kvs-Expires ${header} not within the write time + 3600 s`,
+    );
     assert.equal(put.json.expires, new Date(expires).toISOString());
 
     assert.equal((await kv.get('meta/k')).headers.get('kvs-expires'), header);
@@ -80,16 +83,31 @@ describe('TTL: expired keys are invisible at once (sweeper idle)', () => {
     assert.equal(mostRecent.text, 'b-value');
 
     const listed = await kv.list('ttl/');
-    assert.deepEqual(listed.items.map((item) => item.key), ['ttl/b', 'ttl/long']);
+    assert.deepEqual(
+      listed.items.map((item) => item.key),
+      ['ttl/b', 'ttl/long'],
+    );
     const withValues = await kv.list('ttl/', { values: true });
-    assert.deepEqual(withValues.items.map((item) => item.key), ['ttl/b', 'ttl/long']);
+    assert.deepEqual(
+      withValues.items.map((item) => item.key),
+      ['ttl/b', 'ttl/long'],
+    );
     // Pagination walks past the expired key too.
     const paged = await kv.list('ttl/', { limit: 1 });
-    assert.deepEqual(paged.items.map((item) => item.key), ['ttl/b', 'ttl/long']);
+    assert.deepEqual(
+      paged.items.map((item) => item.key),
+      ['ttl/b', 'ttl/long'],
+    );
 
-    const absent = await kv.txn({ checks: [{ key: 'ttl/a', absent: true }], operations: [{ op: 'put', key: 'ttl/marker', value: '1' }] });
+    const absent = await kv.txn({
+      checks: [{ key: 'ttl/a', absent: true }],
+      operations: [{ op: 'put', key: 'ttl/marker', value: '1' }],
+    });
     assert.equal(absent.status, 200, absent.text);
-    const exists = await kv.txn({ checks: [{ key: 'ttl/a', exists: true }], operations: [{ op: 'put', key: 'ttl/marker', value: '2' }] });
+    const exists = await kv.txn({
+      checks: [{ key: 'ttl/a', exists: true }],
+      operations: [{ op: 'put', key: 'ttl/marker', value: '2' }],
+    });
     assert.equal(exists.status, 409);
     assert.equal(exists.json.error.code, 'txn_check_failed');
     assert.deepEqual(exists.json.error.failed, { index: 0, key: 'ttl/a', kind: 'exists' });
@@ -120,7 +138,12 @@ describe('TTL: expired keys are invisible at once (sweeper idle)', () => {
   });
 
   it('a txn put with ttl expires like a PUT with ?ttl=', async () => {
-    const answer = await kv.txn({ operations: [{ op: 'put', key: 'ttl/txn', value: 'v', ttl: 1 }, { op: 'put', key: 'ttl/txn-keep', value: 'v' }] });
+    const answer = await kv.txn({
+      operations: [
+        { op: 'put', key: 'ttl/txn', value: 'v', ttl: 1 },
+        { op: 'put', key: 'ttl/txn-keep', value: 'v' },
+      ],
+    });
     assert.equal(answer.status, 200, answer.text);
     assert.ok(answer.json.puts[0]!.expires !== null);
     assert.equal(answer.json.puts[1]!.expires, null);
@@ -148,7 +171,12 @@ describe('TTL: one bound on expiry times for every front end', () => {
   it('refuses an expiry past the latest representable time on txn and PUT, saving nothing, and the server keeps serving', async () => {
     for (const ttl of [9_000_000_000_000, 1e308, 8.64e12]) {
       const txn = await kv.request('POST', '/v1/txn', {
-        body: JSON.stringify({ operations: [{ op: 'put', key: 'poison/txn', value: 'x', ttl }, { op: 'put', key: 'poison/other', value: 'y' }] }),
+        body: JSON.stringify({
+          operations: [
+            { op: 'put', key: 'poison/txn', value: 'x', ttl },
+            { op: 'put', key: 'poison/other', value: 'y' },
+          ],
+        }),
         headers: { 'content-type': 'application/json' },
       });
       assert.equal(txn.status, 400, `txn ttl=${ttl}: ${JSON.stringify(txn.json)}`);
@@ -207,10 +235,19 @@ describe('TTL: the sweeper removes expired keys in the background', () => {
     const watch = await openSse(`${server.url}/v1/watch?prefix=bulk/&since=${start}`);
     streams.push(watch);
     for (let offset = 0; offset < count; offset += 500) {
-      const operations = Array.from({ length: 500 }, (_, index) => ({ op: 'put' as const, key: `bulk/${offset + index}`, value: 'x', ttl: 1 }));
+      const operations = Array.from({ length: 500 }, (_, index) => ({
+        op: 'put' as const,
+        key: `bulk/${offset + index}`,
+        value: 'x',
+        ttl: 1,
+      }));
       assert.equal((await kv.txn({ operations })).status, 200);
     }
-    await watch.waitFor(() => watch.changes(['expire']).length >= count, EXPIRY_DEADLINE_MS * 2, `${count} expire events`);
+    await watch.waitFor(
+      () => watch.changes(['expire']).length >= count,
+      EXPIRY_DEADLINE_MS * 2,
+      `${count} expire events`,
+    );
     // Give a duplicate the chance to show up before counting.
     await kv.put('bulk-fence', 'x');
     await sleep(300);
@@ -253,21 +290,35 @@ describe('TTL across a restart', () => {
     assert.equal(kept.status, 200);
     assert.equal(kept.headers.get('kvs-expires'), long.headers.get('kvs-expires'));
     assert.equal((await kv.get('restart/plain')).text, 'stays');
-    assert.deepEqual((await kv.list('restart/')).items.map((item) => item.key), ['restart/long', 'restart/plain']);
+    assert.deepEqual(
+      (await kv.list('restart/')).items.map((item) => item.key),
+      ['restart/long', 'restart/plain'],
+    );
 
     // The restarted sweeper removes it and records the expiry in the change log.
     const watch = await openSse(`${server.url}/v1/watch?prefix=restart/&since=${revisionAtStop}`);
     try {
-      await watch.waitFor(() => watch.changes(['expire']).length >= 1, EXPIRY_DEADLINE_MS, 'the expire event after restart');
+      await watch.waitFor(
+        () => watch.changes(['expire']).length >= 1,
+        EXPIRY_DEADLINE_MS,
+        'the expire event after restart',
+      );
       const event = changeData(watch.changes(['expire'])[0]!);
       assert.equal(event.key, 'restart/short');
       assert.ok(event.revision > revisionAtStop);
     } finally {
       watch.close();
     }
-    await eventually(async () => (await kv.metric('kvs_keys')) === 2, EXPIRY_DEADLINE_MS, 'the expired key was removed');
+    await eventually(
+      async () => (await kv.metric('kvs_keys')) === 2,
+      EXPIRY_DEADLINE_MS,
+      'the expired key was removed',
+    );
     // Revisions carry on from where they were before the restart.
     const after = await kv.put('restart/new', 'x');
-    assert.ok(after.json.modRevision > revisionAtStop + 1, `revision ${after.json.modRevision} after the expiry at a revision above ${revisionAtStop}`);
+    assert.ok(
+      after.json.modRevision > revisionAtStop + 1,
+      `revision ${after.json.modRevision} after the expiry at a revision above ${revisionAtStop}`,
+    );
   });
 });

@@ -14,8 +14,18 @@ for (const accessLog of [false, true]) {
     let server: ServerProcess;
     before(async () => {
       server = await startServer({ args: ['--store', 'memory', ...(accessLog ? ['--access-log'] : [])] });
-      for (const [key, type] of [['h.html', 'text/html'], ['t.txt', 'text/plain; charset=utf-8'], ['j', 'application/json'], ['s.svg', 'image/svg+xml'], ['x', 'Application/XML']]) {
-        const response = await fetch(`${server.url}/v1/kv/${key}`, { method: 'PUT', headers: { authorization: `Bearer ${server.token}`, 'content-type': type! }, body: '<b>x</b>' });
+      for (const [key, type] of [
+        ['h.html', 'text/html'],
+        ['t.txt', 'text/plain; charset=utf-8'],
+        ['j', 'application/json'],
+        ['s.svg', 'image/svg+xml'],
+        ['x', 'Application/XML'],
+      ]) {
+        const response = await fetch(`${server.url}/v1/kv/${key}`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${server.token}`, 'content-type': type! },
+          body: '<b>x</b>',
+        });
         assert.ok(response.ok);
       }
     });

@@ -29,8 +29,15 @@ describe('watch: memory bounds', () => {
     // 4,000 events of 4 KB in the change log (about 22 MB of stream text with values).
     const value = 'x'.repeat(VALUE_BYTES);
     for (let txn = 0; txn < TXNS; txn++) {
-      const operations = Array.from({ length: PER_TXN }, (_, index) => ({ op: 'put', key: `flood/${txn}/${index}`, value }));
-      const answer = await kv.request('POST', '/v1/txn', { body: JSON.stringify({ operations }), headers: { 'content-type': 'application/json' } });
+      const operations = Array.from({ length: PER_TXN }, (_, index) => ({
+        op: 'put',
+        key: `flood/${txn}/${index}`,
+        value,
+      }));
+      const answer = await kv.request('POST', '/v1/txn', {
+        body: JSON.stringify({ operations }),
+        headers: { 'content-type': 'application/json' },
+      });
       assert.equal(answer.status, 200, answer.text);
     }
   });
@@ -40,7 +47,10 @@ describe('watch: memory bounds', () => {
   });
 
   it('HEAD /v1/watch answers at once with the stream headers', async () => {
-    const answer = await fetch(`${server.url}/v1/watch?prefix=flood/`, { method: 'HEAD', signal: AbortSignal.timeout(10_000) });
+    const answer = await fetch(`${server.url}/v1/watch?prefix=flood/`, {
+      method: 'HEAD',
+      signal: AbortSignal.timeout(10_000),
+    });
     assert.equal(answer.status, 200);
     assert.match(answer.headers.get('content-type') ?? '', /^text\/event-stream/);
   });
@@ -82,7 +92,8 @@ describe('watch: memory bounds', () => {
       const events = stream.changes().map(changeData);
       assert.equal(events.length, TXNS * PER_TXN);
       assert.equal(new Set(events.map((event) => event.key)).size, TXNS * PER_TXN);
-      for (let index = 1; index < events.length; index++) assert.ok(events[index]!.revision >= events[index - 1]!.revision);
+      for (let index = 1; index < events.length; index++)
+        assert.ok(events[index]!.revision >= events[index - 1]!.revision);
     } finally {
       stream.close();
     }

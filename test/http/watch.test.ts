@@ -68,41 +68,61 @@ describe('watch', () => {
     assert.deepEqual(
       events.map((event) => [event.type, event.key, event.revision, Buffer.from(event.value!, 'base64').toString()]),
       [
-        ...puts.slice(5).map((put, offset) => ['put', `replay/${5 + offset}`, put.json.modRevision, `value-${5 + offset}`]),
+        ...puts
+          .slice(5)
+          .map((put, offset) => ['put', `replay/${5 + offset}`, put.json.modRevision, `value-${5 + offset}`]),
         ['put', 'replay/live', live.json.modRevision, 'now'],
       ],
     );
-    assert.deepEqual(stream.changes().map((event) => event.id), events.map((event) => String(event.revision)));
+    assert.deepEqual(
+      stream.changes().map((event) => event.id),
+      events.map((event) => String(event.revision)),
+    );
   });
 
   it('Last-Event-ID takes precedence over since and resumes right after it', async () => {
     const first = await kv.put('resume/a', '1');
     const second = await kv.put('resume/b', '2');
-    const stream = streams.track(await openSse(`${server.url}/v1/watch?prefix=resume/&since=0`, { lastEventId: String(first.json.modRevision) }));
+    const stream = streams.track(
+      await openSse(`${server.url}/v1/watch?prefix=resume/&since=0`, { lastEventId: String(first.json.modRevision) }),
+    );
     await stream.waitFor(() => stream.changes().length >= 1, WAIT_MS, 'the event after Last-Event-ID');
     await kv.put('resume/fence', 'x');
     await stream.waitFor(() => stream.changes().length >= 2, WAIT_MS, 'the fence');
-    assert.deepEqual(stream.changes().map((event) => changeData(event).revision), [second.json.modRevision, second.json.modRevision + 1]);
+    assert.deepEqual(
+      stream.changes().map((event) => changeData(event).revision),
+      [second.json.modRevision, second.json.modRevision + 1],
+    );
   });
 
   it('sends only keys under the prefix; deletes and values too large for the log are marked', async () => {
     const start = await kv.revision();
-    const stream = streams.track(await openSse(`${server.url}/v1/watch?prefix=${encodeURIComponent('pre/')}&since=${start}&values=1`));
+    const stream = streams.track(
+      await openSse(`${server.url}/v1/watch?prefix=${encodeURIComponent('pre/')}&since=${start}&values=1`),
+    );
     await kv.put('pre/a', 'x');
     await kv.put('other/b', 'y');
     await kv.put('pref', 'z');
-    const txn = await kv.txn({ operations: [{ op: 'put', key: 'other/c', value: '1' }, { op: 'put', key: 'pre/d', value: 'L'.repeat(500) }] });
+    const txn = await kv.txn({
+      operations: [
+        { op: 'put', key: 'other/c', value: '1' },
+        { op: 'put', key: 'pre/d', value: 'L'.repeat(500) },
+      ],
+    });
     await kv.delete('pre/a');
     await stream.waitFor(() => stream.changes().length >= 3, WAIT_MS, 'three events under pre/');
     await kv.put('pre/fence', 'f');
     await stream.waitFor(() => stream.changes().length >= 4, WAIT_MS, 'the fence');
     const events = stream.changes().map(changeData);
-    assert.deepEqual(events.map((event) => [event.type, event.key]), [
-      ['put', 'pre/a'],
-      ['put', 'pre/d'],
-      ['delete', 'pre/a'],
-      ['put', 'pre/fence'],
-    ]);
+    assert.deepEqual(
+      events.map((event) => [event.type, event.key]),
+      [
+        ['put', 'pre/a'],
+        ['put', 'pre/d'],
+        ['delete', 'pre/a'],
+        ['put', 'pre/fence'],
+      ],
+    );
     assert.equal(events[1]!.revision, txn.json.revision);
     // The filtered-out half of the transaction does not hide the revision's id.
     assert.equal(stream.changes()[1]!.id, String(txn.json.revision));
@@ -119,7 +139,11 @@ describe('watch', () => {
       const stream = streams.track(await openSse(`${server.url}/v1/watch?prefix=live${round}/`));
       await stream.waitFor(() => stream.comments.length >= 1, WAIT_MS, 'the opening comment');
       const put = await kv.put(`live${round}/k`, 'v');
-      await stream.waitFor(() => stream.changes().length >= 1, WAIT_MS, `round ${round}: the change made after the stream opened`);
+      await stream.waitFor(
+        () => stream.changes().length >= 1,
+        WAIT_MS,
+        `round ${round}: the change made after the stream opened`,
+      );
       assert.equal(changeData(stream.changes()[0]!).revision, put.json.modRevision);
       stream.close();
     }
@@ -129,7 +153,10 @@ describe('watch', () => {
     const stream = streams.track(await openSse(`${server.url}/v1/watch?prefix=quiet/`));
     const initial = stream.comments.length;
     await stream.waitFor(() => stream.comments.length >= initial + 3, WAIT_MS, 'three heartbeats');
-    assert.ok(stream.comments.slice(initial).every((comment) => comment === 'ping'), JSON.stringify(stream.comments));
+    assert.ok(
+      stream.comments.slice(initial).every((comment) => comment === 'ping'),
+      JSON.stringify(stream.comments),
+    );
     assert.equal(stream.changes().length, 0);
   });
 
@@ -183,7 +210,9 @@ describe('watch: slow watchers', () => {
   const streams = streamsCloser();
 
   before(async () => {
-    server = await startServer({ args: ['--watch-buffer-events', '20', '--log-value-max', '65536', '--durability', 'relaxed'] });
+    server = await startServer({
+      args: ['--watch-buffer-events', '20', '--log-value-max', '65536', '--durability', 'relaxed'],
+    });
     kv = new KvHttp(server.url, server.token);
   });
   after(async () => {
@@ -226,8 +255,14 @@ describe('watch: slow watchers', () => {
     assert.equal(end?.event, 'end', 'the stream ends with an `end` event');
     assert.equal(JSON.parse(end!.data).reason, 'lagging');
 
-    const resumed = streams.track(await openSse(`${server.url}/v1/watch?prefix=big/`, { lastEventId: stalled.lastEventId || String(start) }));
-    await resumed.waitFor(() => resumed.changes().length >= writes - received.length, WAIT_MS, 'the rest after resuming');
+    const resumed = streams.track(
+      await openSse(`${server.url}/v1/watch?prefix=big/`, { lastEventId: stalled.lastEventId || String(start) }),
+    );
+    await resumed.waitFor(
+      () => resumed.changes().length >= writes - received.length,
+      WAIT_MS,
+      'the rest after resuming',
+    );
     assert.equal(changeData(resumed.changes().at(-1)!).revision, start + writes);
   });
 });
@@ -251,12 +286,17 @@ describe('watch: private server', () => {
     await expectHttpError(openSse(`${server.url}/v1/watch`), 401);
     const kv = new KvHttp(server.url, admin);
     const start = await kv.revision();
-    const stream = streams.track(await openSse(`${server.url}/v1/watch?since=${start}`, { headers: { authorization: `Bearer ${reader}` } }));
+    const stream = streams.track(
+      await openSse(`${server.url}/v1/watch?since=${start}`, { headers: { authorization: `Bearer ${reader}` } }),
+    );
     await kv.put('theirs/x', 'secret');
     await kv.put('mine/y', 'ok');
     await stream.waitFor(() => stream.changes().length >= 1, WAIT_MS, 'the allowed event');
     await kv.put('mine/z', 'fence');
     await stream.waitFor(() => stream.changes().length >= 2, WAIT_MS, 'the fence');
-    assert.deepEqual(stream.changes().map((event) => changeData(event).key), ['mine/y', 'mine/z']);
+    assert.deepEqual(
+      stream.changes().map((event) => changeData(event).key),
+      ['mine/y', 'mine/z'],
+    );
   });
 });

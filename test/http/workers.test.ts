@@ -29,7 +29,10 @@ describe('--workers 2', () => {
   });
 
   const put = (key: string, value: string) =>
-    requestOnNewConnection('PUT', server.url + keyPath(key), { headers: { authorization: `Bearer ${server.token}`, 'content-type': 'text/plain' }, body: value });
+    requestOnNewConnection('PUT', server.url + keyPath(key), {
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'text/plain' },
+      body: value,
+    });
   const get = (key: string) => requestOnNewConnection('GET', server.url + keyPath(key));
 
   it('both workers answer requests (fresh connections are spread over them)', async () => {
@@ -66,7 +69,10 @@ describe('--workers 2', () => {
     // The listing agrees on every connection too.
     for (let reader = 0; reader < 4; reader++) {
       const listing = await requestOnNewConnection('GET', `${server.url}/v1/kv?prefix=rw/`);
-      assert.deepEqual(JSON.parse(listing.body).items.map((item: { key: string }) => item.key), ['rw/0', 'rw/1', 'rw/2', 'rw/3']);
+      assert.deepEqual(
+        JSON.parse(listing.body).items.map((item: { key: string }) => item.key),
+        ['rw/0', 'rw/1', 'rw/2', 'rw/3'],
+      );
     }
   });
 
@@ -83,7 +89,10 @@ describe('--workers 2', () => {
     const start = await kv.revision();
     const answers = await Promise.all(Array.from({ length: 60 }, (_, index) => put(`rev/c${index}`, 'v')));
     const revisions = answers.map((answer) => JSON.parse(answer.body).modRevision as number).sort((a, b) => a - b);
-    assert.deepEqual(revisions, Array.from({ length: 60 }, (_, index) => start + 1 + index));
+    assert.deepEqual(
+      revisions,
+      Array.from({ length: 60 }, (_, index) => start + 1 + index),
+    );
     assert.equal(await kv.revision(), start + 60);
   });
 
@@ -96,10 +105,14 @@ describe('--workers 2', () => {
       watchers.push(stream);
     }
     const revisions: number[] = [];
-    for (let index = 0; index < 10; index++) revisions.push(JSON.parse((await put(`both/${index}`, 'v')).body).modRevision);
+    for (let index = 0; index < 10; index++)
+      revisions.push(JSON.parse((await put(`both/${index}`, 'v')).body).modRevision);
     for (const stream of watchers) {
       await stream.waitFor(() => stream.changes().length >= 10, WAIT_MS, 'ten events');
-      assert.deepEqual(stream.changes().map((event) => changeData(event).revision), revisions);
+      assert.deepEqual(
+        stream.changes().map((event) => changeData(event).revision),
+        revisions,
+      );
     }
   });
 
@@ -118,10 +131,13 @@ describe('--workers 2', () => {
     assert.equal(written.status, 201, written.body);
     for (const stream of watchers) {
       await stream.waitFor(() => stream.changes(['expire']).length >= 1, WAIT_MS, 'the expire event');
-      assert.deepEqual(stream.changes().map((event) => [event.event, changeData(event).key]), [
-        ['put', 'exp/k'],
-        ['expire', 'exp/k'],
-      ]);
+      assert.deepEqual(
+        stream.changes().map((event) => [event.event, changeData(event).key]),
+        [
+          ['put', 'exp/k'],
+          ['expire', 'exp/k'],
+        ],
+      );
     }
     for (let reader = 0; reader < 4; reader++) assert.equal((await get('exp/k')).status, 404);
   });

@@ -81,8 +81,20 @@ describe('write fast path: which PUTs it takes', () => {
 
   it('takes a plain PUT with a valid token that may write the key', async () => {
     assert.equal((await put(port, { path: '/v1/kv/plain', body: 'v', headers: bearer(admin) })).status, 201);
-    assert.equal((await put(port, { path: '/v1/kv/plain', body: 'w', headers: { ...bearer(admin), 'content-type': 'text/plain; charset="utf-8"' } })).status, 200);
-    assert.equal((await put(port, { path: '/v1/kv/app/x', body: 'v', headers: { authorization: limited } })).status, 201);
+    assert.equal(
+      (
+        await put(port, {
+          path: '/v1/kv/plain',
+          body: 'w',
+          headers: { ...bearer(admin), 'content-type': 'text/plain; charset="utf-8"' },
+        })
+      ).status,
+      200,
+    );
+    assert.equal(
+      (await put(port, { path: '/v1/kv/app/x', body: 'v', headers: { authorization: limited } })).status,
+      201,
+    );
   });
 
   it('leaves everything else to the Fastify route', async () => {
@@ -110,7 +122,10 @@ describe('write fast path answers exactly as the Fastify route', () => {
   before(async () => {
     const args = ['--max-value-bytes', String(MAX_VALUE)];
     // --access-log turns the fast paths off: every request goes through Fastify.
-    [fast, routed] = await Promise.all([startServer({ tokenFileText, args }), startServer({ tokenFileText, args: [...args, '--access-log'] })]);
+    [fast, routed] = await Promise.all([
+      startServer({ tokenFileText, args }),
+      startServer({ tokenFileText, args: [...args, '--access-log'] }),
+    ]);
   });
   after(async () => {
     for (const server of [fast, routed]) {
@@ -129,12 +144,32 @@ describe('write fast path answers exactly as the Fastify route', () => {
 
   it('for every kind of PUT, success or error, in the same order on both servers', async () => {
     const cases: [string, Put][] = [
-      ['create', { path: '/v1/kv/greeting', body: 'hello', headers: { ...bearer(admin), 'content-type': 'text/plain' } }],
+      [
+        'create',
+        { path: '/v1/kv/greeting', body: 'hello', headers: { ...bearer(admin), 'content-type': 'text/plain' } },
+      ],
       ['overwrite, no content type', { path: '/v1/kv/greeting', body: 'hello again', headers: bearer(admin) }],
       ['empty value', { path: '/v1/kv/empty', headers: bearer(admin) }],
-      ['binary value', { path: '/v1/kv/bin', body: allBytes, headers: { ...bearer(admin), 'content-type': 'application/octet-stream' } }],
-      ['content type with parameters', { path: '/v1/kv/typed', body: 'x', headers: { ...bearer(admin), 'content-type': 'text/plain; charset="utf-8"' } }],
-      ['content type too long', { path: '/v1/kv/typed', body: 'x', headers: { ...bearer(admin), 'content-type': `text/${'x'.repeat(300)}` } }],
+      [
+        'binary value',
+        {
+          path: '/v1/kv/bin',
+          body: allBytes,
+          headers: { ...bearer(admin), 'content-type': 'application/octet-stream' },
+        },
+      ],
+      [
+        'content type with parameters',
+        {
+          path: '/v1/kv/typed',
+          body: 'x',
+          headers: { ...bearer(admin), 'content-type': 'text/plain; charset="utf-8"' },
+        },
+      ],
+      [
+        'content type too long',
+        { path: '/v1/kv/typed', body: 'x', headers: { ...bearer(admin), 'content-type': `text/${'x'.repeat(300)}` } },
+      ],
       ['key with slash and UTF-8', { path: '/v1/kv/caf%C3%A9%2Fmenu', body: 'v', headers: bearer(admin) }],
       ['key too long', { path: `/v1/kv/${'k'.repeat(1025)}`, body: 'v', headers: bearer(admin) }],
       ['empty key', { path: '/v1/kv/', body: 'v', headers: bearer(admin) }],

@@ -65,12 +65,21 @@ describe('RESP commands (kvs-specific behaviour)', () => {
       assert.equal(await reader.do('SET', 'k', 'x'), "-NOPERM this user has no permissions to run the 'set' command");
       const appWriter = await open(tokens.appWriter);
       assert.equal(await appWriter.do('SET', 'app:one', '1'), '+OK');
-      assert.equal(await appWriter.do('SET', 'other', '1'), '-NOPERM this user has no permissions to access one of the keys used as arguments');
-      assert.equal(await appWriter.do('MSET', 'app:a', '1', 'other', '2'), '-NOPERM this user has no permissions to access one of the keys used as arguments');
+      assert.equal(
+        await appWriter.do('SET', 'other', '1'),
+        '-NOPERM this user has no permissions to access one of the keys used as arguments',
+      );
+      assert.equal(
+        await appWriter.do('MSET', 'app:a', '1', 'other', '2'),
+        '-NOPERM this user has no permissions to access one of the keys used as arguments',
+      );
       assert.equal(await appWriter.do('EXISTS', 'app:a'), 0);
       // COPY only reads its source: an app: token may copy a public key into app:.
       assert.equal(await appWriter.do('COPY', 'k', 'app:copy'), 1);
-      assert.equal(await appWriter.do('COPY', 'app:copy', 'elsewhere'), '-NOPERM this user has no permissions to access one of the keys used as arguments');
+      assert.equal(
+        await appWriter.do('COPY', 'app:copy', 'elsewhere'),
+        '-NOPERM this user has no permissions to access one of the keys used as arguments',
+      );
       assert.equal(await appWriter.do('FLUSHDB'), "-NOPERM this user has no permissions to run the 'flushdb' command");
       const writer = await open(tokens.write);
       assert.equal(await writer.do('FLUSHDB'), "-NOPERM this user has no permissions to run the 'flushdb' command");
@@ -86,24 +95,40 @@ describe('RESP commands (kvs-specific behaviour)', () => {
 
     it('HELLO 3 AUTH default TOKEN SETNAME authenticates, names and switches protocol at once', async () => {
       const client = await open();
-      const reply = (await client.do('HELLO', '3', 'AUTH', 'default', tokens.write, 'SETNAME', 'worker-1')) as { map: [string, unknown][] };
+      const reply = (await client.do('HELLO', '3', 'AUTH', 'default', tokens.write, 'SETNAME', 'worker-1')) as {
+        map: [string, unknown][];
+      };
       const fields = Object.fromEntries(reply.map);
-      assert.equal(fields['proto'], 3);
-      assert.equal(fields['server'], 'redis');
-      assert.equal(fields['version'], '7.0.15');
+      assert.equal(fields.proto, 3);
+      assert.equal(fields.server, 'redis');
+      assert.equal(fields.version, '7.0.15');
       assert.equal(await client.do('CLIENT', 'GETNAME'), 'worker-1');
       assert.equal(await client.do('SET', 'hello-key', '1'), '+OK');
       assert.equal(await client.do('GET', 'no-such-key'), '_nil');
-      assert.equal(await client.do('HELLO', '2', 'AUTH', 'default', 'wrong'), '-WRONGPASS invalid username-password pair or user is disabled.');
+      assert.equal(
+        await client.do('HELLO', '2', 'AUTH', 'default', 'wrong'),
+        '-WRONGPASS invalid username-password pair or user is disabled.',
+      );
     });
   });
 
   describe('deliberate differences from Redis', () => {
     it('answers other data types with the unknown-command error', async () => {
       const client = await open(tokens.admin);
-      for (const [name, ...args] of [['LPUSH', 'l', 'a'], ['HSET', 'h', 'f', 'v'], ['SADD', 's', 'm'], ['ZADD', 'z', '1', 'm'], ['XADD', 'x', '*', 'f', 'v'], ['BITOP', 'AND', 'd', 'a'], ['OBJECT', 'ENCODING', 'k']] as const) {
+      for (const [name, ...args] of [
+        ['LPUSH', 'l', 'a'],
+        ['HSET', 'h', 'f', 'v'],
+        ['SADD', 's', 'm'],
+        ['ZADD', 'z', '1', 'm'],
+        ['XADD', 'x', '*', 'f', 'v'],
+        ['BITOP', 'AND', 'd', 'a'],
+        ['OBJECT', 'ENCODING', 'k'],
+      ] as const) {
         const quoted = args.map((arg) => `'${arg}' `).join('');
-        assert.equal(await client.do(name, ...args), `-ERR unknown command '${name}', with args beginning with: ${quoted}`);
+        assert.equal(
+          await client.do(name, ...args),
+          `-ERR unknown command '${name}', with args beginning with: ${quoted}`,
+        );
       }
       assert.equal(await client.do('TYPE', 'l'), '+none');
     });
@@ -204,10 +229,12 @@ describe('RESP commands (kvs-specific behaviour)', () => {
 
     it('keeps INCR exact under concurrent clients (optimistic retries)', async () => {
       const writers = await Promise.all(Array.from({ length: 8 }, () => open(tokens.write)));
-      await Promise.all(writers.map(async (client) => {
-        for (let index = 0; index < 50; index++) client.send('INCR', 'contended');
-        for (let index = 0; index < 50; index++) assert.equal(show(await client.read()) as number > 0, true);
-      }));
+      await Promise.all(
+        writers.map(async (client) => {
+          for (let index = 0; index < 50; index++) client.send('INCR', 'contended');
+          for (let index = 0; index < 50; index++) assert.equal((show(await client.read()) as number) > 0, true);
+        }),
+      );
       assert.equal(await writers[0]!.do('GET', 'contended'), '400');
     });
 
@@ -250,7 +277,9 @@ describe('RESP commands (kvs-specific behaviour)', () => {
       const before = Date.now();
       assert.equal(await client.do('SET', 'ttl-key', 'v', 'EX', '100'), '+OK');
       let entry = await server.service.get(anonymous, 'ttl-key');
-      assert.ok(entry?.expires !== null && entry!.expires! >= before + 100_000 && entry!.expires! <= Date.now() + 100_000);
+      assert.ok(
+        entry?.expires !== null && entry!.expires! >= before + 100_000 && entry!.expires! <= Date.now() + 100_000,
+      );
       assert.equal(entry?.version, 1);
       await client.do('APPEND', 'ttl-key', 'w');
       await client.do('PERSIST', 'ttl-key');
@@ -284,7 +313,7 @@ describe('RESP commands (kvs-specific behaviour)', () => {
         keys.forEach((key) => seen.add(key));
         cursor = next;
         // Meanwhile others add and remove keys everywhere in the key space.
-        await writer.do('SET', `scan:${String(round * 7 % 300).padStart(3, '0')}-new`, 'x');
+        await writer.do('SET', `scan:${String((round * 7) % 300).padStart(3, '0')}-new`, 'x');
         await writer.do('DEL', `scan:${String((round * 11) % 300).padStart(3, '0')}-new`);
         round++;
       } while (cursor !== '0');
@@ -316,7 +345,17 @@ describe('RESP commands (kvs-specific behaviour)', () => {
   describe('pipelining', () => {
     it('answers many commands sent in one write, in order, each seeing the ones before', async () => {
       const client = await open(tokens.admin);
-      const commands: string[][] = [['DEL', 'p'], ['SET', 'p', '1'], ['INCR', 'p'], ['GET', 'p'], ['SET', 'p', '10'], ['SET', 'q', '1'], ['INCRBY', 'p', '5'], ['MGET', 'p', 'q'], ['PING']];
+      const commands: string[][] = [
+        ['DEL', 'p'],
+        ['SET', 'p', '1'],
+        ['INCR', 'p'],
+        ['GET', 'p'],
+        ['SET', 'p', '10'],
+        ['SET', 'q', '1'],
+        ['INCRBY', 'p', '5'],
+        ['MGET', 'p', 'q'],
+        ['PING'],
+      ];
       client.writeRaw(Buffer.concat(commands.map((command) => encodeCommand(command))));
       const replies = [];
       for (let index = 0; index < commands.length; index++) replies.push(show(await client.read()));
@@ -358,7 +397,13 @@ describe('RESP commands (kvs-specific behaviour)', () => {
   describe('connection handling', () => {
     it('answers a protocol error, closes the connection, and runs nothing of the malformed command', async () => {
       const client = await open(tokens.admin);
-      client.writeRaw(Buffer.concat([encodeCommand(['SET', 'before-error', '1']), Buffer.from('*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$abc\r\n'), encodeCommand(['SET', 'after-error', '1'])]));
+      client.writeRaw(
+        Buffer.concat([
+          encodeCommand(['SET', 'before-error', '1']),
+          Buffer.from('*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$abc\r\n'),
+          encodeCommand(['SET', 'after-error', '1']),
+        ]),
+      );
       assert.equal(show(await client.read()), '+OK');
       assert.equal(show(await client.read()), '-ERR Protocol error: invalid bulk length');
       await client.waitClosed();
@@ -412,7 +457,7 @@ describe('RESP commands (kvs-specific behaviour)', () => {
       const info = (await client.do('INFO')) as string;
       assert.match(info, /^# Server\r\nredis_version:7\.0\.15\r\n/);
       assert.match(info, /\r\nloading:0\r\n/);
-      assert.match(await client.do('INFO', 'keyspace') as string, /^# Keyspace\r\n/);
+      assert.match((await client.do('INFO', 'keyspace')) as string, /^# Keyspace\r\n/);
       const count = (await client.do('COMMAND', 'COUNT')) as number;
       assert.ok(count >= 60);
       const [getInfo] = (await client.do('COMMAND', 'INFO', 'get')) as unknown[][];
@@ -423,7 +468,7 @@ describe('RESP commands (kvs-specific behaviour)', () => {
       assert.deepEqual(await client.do('CONFIG', 'GET', 'appendonly'), ['appendonly', 'yes']);
       assert.deepEqual(await client.do('CONFIG', 'GET', 'port'), ['port', String(server.port)]);
       assert.deepEqual(await client.do('COMMAND', 'GETKEYS', 'MSET', 'a', '1', 'b', '2'), ['a', 'b']);
-      assert.equal((await client.do('COMMAND') as unknown[]).length, count);
+      assert.equal(((await client.do('COMMAND')) as unknown[]).length, count);
       assert.equal(await client.do('CLIENT', 'LIST'), '-NOAUTH Authentication required.');
       const admin = await open(tokens.admin);
       const list = (await admin.do('CLIENT', 'LIST')) as string;
@@ -435,7 +480,10 @@ describe('RESP commands (kvs-specific behaviour)', () => {
       const anonymousClient = await connect(server);
       const writer = await connect(server, tokens.write);
       const admin = await connect(server, tokens.admin);
-      for (const command of [['CLIENT', 'LIST'], ['CONFIG', 'RESETSTAT']]) {
+      for (const command of [
+        ['CLIENT', 'LIST'],
+        ['CONFIG', 'RESETSTAT'],
+      ]) {
         assert.equal(await anonymousClient.do(...command), '-NOAUTH Authentication required.', command.join(' '));
         const name = command.join('|').toLowerCase();
         assert.equal(await writer.do(...command), `-NOPERM this user has no permissions to run the '${name}' command`);
@@ -479,10 +527,24 @@ describe('RESP on a --private server', () => {
     const client = await connect(server);
     clients.push(client);
     const noAuth = '-NOAUTH Authentication required.';
-    for (const command of [['PING'], ['GET', 'k'], ['CLIENT', 'ID'], ['CLIENT', 'LIST'], ['COMMAND', 'COUNT'], ['CONFIG', 'GET', 'save'], ['INFO'], ['DBSIZE'], ['ECHO', 'x'], ['SELECT', '0']]) {
+    for (const command of [
+      ['PING'],
+      ['GET', 'k'],
+      ['CLIENT', 'ID'],
+      ['CLIENT', 'LIST'],
+      ['COMMAND', 'COUNT'],
+      ['CONFIG', 'GET', 'save'],
+      ['INFO'],
+      ['DBSIZE'],
+      ['ECHO', 'x'],
+      ['SELECT', '0'],
+    ]) {
       assert.equal(await client.do(...command), noAuth, command.join(' '));
     }
-    assert.match(String(await client.do('HELLO', '3')), /^-NOAUTH HELLO must be called with the client already authenticated/);
+    assert.match(
+      String(await client.do('HELLO', '3')),
+      /^-NOAUTH HELLO must be called with the client already authenticated/,
+    );
     assert.equal(await client.do('RESET'), '+RESET');
     assert.equal(await client.do('AUTH', tokens.read), '+OK');
     assert.equal(await client.do('PING'), '+PONG');
@@ -523,7 +585,7 @@ describe('RESP listener limits', () => {
     }
   });
 
-  it('refuses connections beyond maxConnections with Redis\'s error', async () => {
+  it("refuses connections beyond maxConnections with Redis's error", async () => {
     const server = await startInProcessServer({ limits: { maxConnections: 2 } });
     const clients: RespTestClient[] = [];
     try {

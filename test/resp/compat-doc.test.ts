@@ -32,7 +32,10 @@ function commandRows(): Row[] {
   for (const line of section.split('\n')) {
     if (!line.startsWith('| `')) continue;
     // Cells are separated by unescaped pipes (`NX \| XX` stays inside its cell).
-    const cells = line.split(/(?<!\\)\|/).slice(1, -1).map((cell) => cell.trim());
+    const cells = line
+      .split(/(?<!\\)\|/)
+      .slice(1, -1)
+      .map((cell) => cell.trim());
     assert.equal(cells.length, 4, `row should have 4 cells: ${line}`);
     const match = /^`([A-Z]+)`$/.exec(cells[0]!);
     assert.ok(match, `first cell should be one command name in backquotes: ${line}`);
@@ -70,7 +73,11 @@ describe('docs/redis-compatibility.md', () => {
       assert.ok(row, `no row for ${name.toUpperCase()}`);
       for (const sub of command.subcommands) {
         const word = sub.name.split('|')[1]!.toUpperCase();
-        assert.match(row.arguments, new RegExp(`(^|[^A-Z-])${word}([^A-Z-]|$)`), `${name.toUpperCase()} row lacks ${word}`);
+        assert.match(
+          row.arguments,
+          new RegExp(`(^|[^A-Z-])${word}([^A-Z-]|$)`),
+          `${name.toUpperCase()} row lacks ${word}`,
+        );
       }
     }
   });
@@ -79,10 +86,17 @@ describe('docs/redis-compatibility.md', () => {
     const start = text.indexOf('\n## Not supported\n');
     assert.ok(start >= 0, 'docs/redis-compatibility.md has no "## Not supported" section');
     const end = text.indexOf('\n## ', start + 1);
-    const items = text.slice(start, end < 0 ? undefined : end).split('\n').filter((line) => line.startsWith('- '));
+    const items = text
+      .slice(start, end < 0 ? undefined : end)
+      .split('\n')
+      .filter((line) => line.startsWith('- '));
     const names = items.flatMap((line) => [...line.matchAll(/`([A-Z]+)`/g)].map((match) => match[1]!.toLowerCase()));
     assert.ok(names.length > 0, 'no command named under "## Not supported"');
-    assert.deepEqual(names.filter((name) => table.has(name)), [], 'commands listed as not supported that kvs answers');
+    assert.deepEqual(
+      names.filter((name) => table.has(name)),
+      [],
+      'commands listed as not supported that kvs answers',
+    );
   });
 
   it('quotes the error lines the code produces', () => {
@@ -97,6 +111,9 @@ describe('docs/redis-compatibility.md', () => {
       table.get('flushdb')!.notInMulti!,
     ];
     for (const line of lines) assert.ok(text.includes(`-${line}`), `docs/redis-compatibility.md lacks "-${line}"`);
-    assert.ok(text.includes(REDIS_COMPATIBLE_VERSION), `docs/redis-compatibility.md lacks the version ${REDIS_COMPATIBLE_VERSION}`);
+    assert.ok(
+      text.includes(REDIS_COMPATIBLE_VERSION),
+      `docs/redis-compatibility.md lacks the version ${REDIS_COMPATIBLE_VERSION}`,
+    );
   });
 });

@@ -16,7 +16,10 @@ export function toolAvailable(name: string): boolean {
 /** node:test `skip` value: false when the tool exists; throws under CI when it does not. */
 export function skipUnlessTool(name: string): false | string {
   if (toolAvailable(name)) return false;
-  if (process.env['CI'] === 'true') throw new Error(`${name} is required (install the Debian package redis-tools / redis-server); CI=true does not skip`);
+  if (process.env.CI === 'true')
+    throw new Error(
+      `${name} is required (install the Debian package redis-tools / redis-server); CI=true does not skip`,
+    );
   return `${name} is not installed`;
 }
 
@@ -43,9 +46,13 @@ export async function startRedisServer(options: { durable?: boolean } = {}): Pro
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'kvs-redis-'));
   const persistence = options.durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, ...persistence], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, ...persistence],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 15_000;
   for (;;) {

@@ -31,7 +31,13 @@ export interface InProcessServer {
 }
 
 export async function startInProcessServer(
-  options: { limits?: Partial<Limits>; privateReads?: boolean; engine?: 'memory' | 'lmdb'; clock?: () => number; host?: string } = {},
+  options: {
+    limits?: Partial<Limits>;
+    privateReads?: boolean;
+    engine?: 'memory' | 'lmdb';
+    clock?: () => number;
+    host?: string;
+  } = {},
 ): Promise<InProcessServer> {
   const limits: Limits = { ...defaultLimits, ...options.limits };
   let directory: string | undefined;
@@ -56,7 +62,13 @@ export async function startInProcessServer(
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const logged: string[] = [];
-  const server = await startRespServer({ service, host: options.host ?? '127.0.0.1', port: 0, limits, log: (line) => logged.push(line) });
+  const server = await startRespServer({
+    service,
+    host: options.host ?? '127.0.0.1',
+    port: 0,
+    limits,
+    log: (line) => logged.push(line),
+  });
   return {
     port: server.port,
     service,

@@ -106,7 +106,11 @@ describe('ioredis against kvs', () => {
     const redis = client({ password: server.token });
     await redis.set('balance', '100');
     assert.equal(await redis.watch('balance'), 'OK');
-    const put = await fetch(`${server.url}/v1/kv/balance`, { method: 'PUT', body: '70', headers: { authorization: `Bearer ${server.token}` } });
+    const put = await fetch(`${server.url}/v1/kv/balance`, {
+      method: 'PUT',
+      body: '70',
+      headers: { authorization: `Bearer ${server.token}` },
+    });
     assert.equal(put.status, 200);
     assert.equal(await redis.multi().decrby('balance', 10).exec(), null);
     assert.equal(await redis.get('balance'), '70');

@@ -13,7 +13,10 @@ import { encodeCommand, RespTestClient, show } from './resp-test-client.js';
 const MiB = 1024 * 1024;
 
 /** Writes everything (or until the server closes); resolves with what the server answered. */
-function sendAll(port: number, pieces: readonly Buffer[]): Promise<{ socket: Socket; answer: () => string; closed: Promise<void>; written: Promise<void> }> {
+function sendAll(
+  port: number,
+  pieces: readonly Buffer[],
+): Promise<{ socket: Socket; answer: () => string; closed: Promise<void>; written: Promise<void> }> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1', () => {
       socket.off('error', reject);
@@ -75,7 +78,8 @@ describe('RESP memory bounds (real server, VmRSS)', () => {
     await Promise.all(senders.map((sender) => Promise.race([sender.written, sender.closed])));
     const rss = await settledRss(server);
     for (const sender of senders) sender.socket.destroy();
-    for (const sender of senders) assert.match(sender.answer(), /^-ERR Protocol error: request larger than 4194304 bytes\r\n/);
+    for (const sender of senders)
+      assert.match(sender.answer(), /^-ERR Protocol error: request larger than 4194304 bytes\r\n/);
     process.stdout.write(`# RSS growth with 20 refused connections: ${((rss - baseline) / MiB).toFixed(1)} MiB\n`);
     // Refused at the header and no longer read: nothing is held (measured 1.6 MiB; 38 MiB while
     // the 120 MiB sent after the error were still read and dropped).
@@ -98,15 +102,21 @@ describe('RESP memory bounds (real server, VmRSS)', () => {
     const held = count * ARGUMENT_OVERHEAD_BYTES;
     const mustEvict = connections - Math.floor((16 * MiB) / held);
     const evictions = () => senders.filter((sender) => sender.answer().includes('maxRespClientsBytes')).length;
-    for (let attempt = 0; attempt < 200 && evictions() < mustEvict; attempt++) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let attempt = 0; attempt < 200 && evictions() < mustEvict; attempt++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     const rss = await settledRss(server);
     const answers = senders.map((sender) => sender.answer());
     for (const sender of senders) sender.socket.destroy();
     assert.ok(evictions() >= mustEvict, `only ${evictions()} of ${connections} connections were closed`);
     for (const answer of answers.filter((text) => text !== '')) {
-      assert.equal(answer, '-ERR Connection closed: RESP clients hold more than 16777216 bytes (maxRespClientsBytes), this one the most.\r\n');
+      assert.equal(
+        answer,
+        '-ERR Connection closed: RESP clients hold more than 16777216 bytes (maxRespClientsBytes), this one the most.\r\n',
+      );
     }
-    process.stdout.write(`# RSS growth with 60 partial commands, 16 MiB allowed: ${((rss - baseline) / MiB).toFixed(1)} MiB\n`);
+    process.stdout.write(
+      `# RSS growth with 60 partial commands, 16 MiB allowed: ${((rss - baseline) / MiB).toFixed(1)} MiB\n`,
+    );
     // 16 MiB held at most, plus the garbage of the evicted connections until collected.
     assert.ok(rss - baseline < 128 * MiB, `RSS grew by ${(rss - baseline) / MiB} MiB`);
   });
@@ -168,10 +178,9 @@ describe('RESP maxRespOutputBytes (real server)', () => {
     const admin = await RespTestClient.connect(server.respPort!);
     assert.equal(await admin.do('AUTH', server.token), '+OK');
     assert.equal(await admin.do('SET', 'sixteen-kib', Buffer.alloc(16 * 1024, 'v')), '+OK');
-    const greedy = await sendAll(
-      server.respPort!,
-      [Buffer.concat(Array.from({ length: 1000 }, () => encodeCommand(['GET', 'sixteen-kib'])))],
-    );
+    const greedy = await sendAll(server.respPort!, [
+      Buffer.concat(Array.from({ length: 1000 }, () => encodeCommand(['GET', 'sixteen-kib']))),
+    ]);
     greedy.socket.pause();
     await within(greedy.closed, 15_000, 'the disconnection of the client that does not read');
     assert.equal(await admin.do('STRLEN', 'sixteen-kib'), 16 * 1024);
@@ -183,7 +192,10 @@ describe('RESP maxRespOutputBytes (real server)', () => {
     const admin = await RespTestClient.connect(server.respPort!);
     assert.equal(await admin.do('AUTH', server.token), '+OK');
     assert.equal(await admin.do('SET', 'half-mib', Buffer.alloc(512 * 1024, 'h')), '+OK');
-    assert.equal(await admin.do('MGET', 'half-mib', 'half-mib', 'half-mib'), '-ERR reply larger than 1048576 bytes (maxRespOutputBytes); ask for less');
+    assert.equal(
+      await admin.do('MGET', 'half-mib', 'half-mib', 'half-mib'),
+      '-ERR reply larger than 1048576 bytes (maxRespOutputBytes); ask for less',
+    );
     assert.equal(((await admin.do('MGET', 'half-mib', 'missing')) as unknown[]).length, 2);
     admin.close();
   });

@@ -1,6 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ARGUMENT_OVERHEAD_BYTES, MAX_INLINE_BYTES, ProtocolError, RespParser, splitInlineArgs } from '../../src/resp/parser.js';
+import {
+  ARGUMENT_OVERHEAD_BYTES,
+  MAX_INLINE_BYTES,
+  ProtocolError,
+  RespParser,
+  splitInlineArgs,
+} from '../../src/resp/parser.js';
 import { encodeCommand } from './resp-test-client.js';
 
 const limits = { maxRequestBytes: 4 * 1024 * 1024, maxArguments: 1024 * 1024 };
@@ -64,7 +70,8 @@ describe('RESP parser: multibulk requests', () => {
     assert.equal((expected[2] as string[])[2]!.length, large.length);
     // Every 2-way split (the large value is where a 3-byte step keeps this fast; its edges are covered exactly).
     for (let split = 0; split <= stream.length; split++) {
-      const nearEdges = split < 200 || split > stream.length - 300 || Math.abs(split - (stream.length - large.length)) < 300;
+      const nearEdges =
+        split < 200 || split > stream.length - 300 || Math.abs(split - (stream.length - large.length)) < 300;
       if (!nearEdges && split % 997 !== 0) continue;
       assert.deepEqual(parseChunks([stream.subarray(0, split), stream.subarray(split)]), expected, `split at ${split}`);
     }
@@ -74,7 +81,11 @@ describe('RESP parser: multibulk requests', () => {
   });
 
   it('handles every 3-way split of a small pipeline', () => {
-    const stream = Buffer.concat([encodeCommand(['SET', 'k', 'v1']), Buffer.from('GET k\r\n'), encodeCommand(['DEL', 'k'])]);
+    const stream = Buffer.concat([
+      encodeCommand(['SET', 'k', 'v1']),
+      Buffer.from('GET k\r\n'),
+      encodeCommand(['DEL', 'k']),
+    ]);
     const expected = parse(stream);
     for (let first = 0; first <= stream.length; first++) {
       for (let second = first; second <= stream.length; second++) {
@@ -143,21 +154,29 @@ describe('RESP parser: malformed input', () => {
 
   it('refuses a bulk string larger than maxRequestBytes before reading it', () => {
     const small = { maxRequestBytes: 100 + ARGUMENT_OVERHEAD_BYTES, maxArguments: 10 };
-    assert.deepEqual(parse(`*1\r\n$${small.maxRequestBytes + 1}\r\n`, small), [{ error: 'Protocol error: invalid bulk length' }]);
+    assert.deepEqual(parse(`*1\r\n$${small.maxRequestBytes + 1}\r\n`, small), [
+      { error: 'Protocol error: invalid bulk length' },
+    ]);
     assert.deepEqual(parse('*1\r\n$100\r\n', small), []);
-    assert.deepEqual(parse('*1\r\n$101\r\n', small), [{ error: `Protocol error: request larger than ${small.maxRequestBytes} bytes` }]);
+    assert.deepEqual(parse('*1\r\n$101\r\n', small), [
+      { error: `Protocol error: request larger than ${small.maxRequestBytes} bytes` },
+    ]);
   });
 
   it('refuses a command whose arguments add up to more than maxRequestBytes', () => {
     const small = { maxRequestBytes: 100 + 3 * ARGUMENT_OVERHEAD_BYTES, maxArguments: 10 };
     const input = `*3\r\n$3\r\nSET\r\n$50\r\n${'k'.repeat(50)}\r\n$50\r\n`;
-    assert.deepEqual(parse(input, small), [{ error: `Protocol error: request larger than ${small.maxRequestBytes} bytes` }]);
+    assert.deepEqual(parse(input, small), [
+      { error: `Protocol error: request larger than ${small.maxRequestBytes} bytes` },
+    ]);
   });
 
   // A hostile trial held 65 MB per connection with `*1048576` then `$0\r\n\r\n` repeated: empty
   // arguments counted 0 bytes. Each argument now costs ARGUMENT_OVERHEAD_BYTES besides its bytes.
   it('charges every argument its overhead, so many empty arguments are refused in bytes', () => {
-    assert.deepEqual(parse('*1048576\r\n'), [{ error: `Protocol error: request larger than ${limits.maxRequestBytes} bytes` }]);
+    assert.deepEqual(parse('*1048576\r\n'), [
+      { error: `Protocol error: request larger than ${limits.maxRequestBytes} bytes` },
+    ]);
     const count = Math.floor(limits.maxRequestBytes / ARGUMENT_OVERHEAD_BYTES);
     const parser = new RespParser(limits);
     parser.feed(Buffer.from(`*${count}\r\n`));
@@ -165,7 +184,10 @@ describe('RESP parser: malformed input', () => {
     assert.equal(parser.next(), undefined);
     assert.equal(parser.pendingBytes, (count - 1) * ARGUMENT_OVERHEAD_BYTES);
     parser.feed(Buffer.from('$1\r\n'));
-    assert.deepEqual(parser.next(), new ProtocolError(`Protocol error: request larger than ${limits.maxRequestBytes} bytes`));
+    assert.deepEqual(
+      parser.next(),
+      new ProtocolError(`Protocol error: request larger than ${limits.maxRequestBytes} bytes`),
+    );
     assert.equal(parser.pendingBytes, 0);
   });
 
@@ -179,7 +201,9 @@ describe('RESP parser: malformed input', () => {
     assert.equal(parser.lastCommandBytes, 6 + 2 * ARGUMENT_OVERHEAD_BYTES);
     assert.equal(parser.pendingBytes, 0);
     const small = { maxRequestBytes: 10 * ARGUMENT_OVERHEAD_BYTES, maxArguments: 100 };
-    assert.deepEqual(parse(`${'a '.repeat(11)}\r\n`, small), [{ error: `Protocol error: request larger than ${small.maxRequestBytes} bytes` }]);
+    assert.deepEqual(parse(`${'a '.repeat(11)}\r\n`, small), [
+      { error: `Protocol error: request larger than ${small.maxRequestBytes} bytes` },
+    ]);
   });
 
   it('refuses more arguments than maxArguments, multibulk and inline', () => {
@@ -190,8 +214,12 @@ describe('RESP parser: malformed input', () => {
   });
 
   it('refuses a count line that never ends', () => {
-    assert.deepEqual(parse(`*${'1'.repeat(MAX_INLINE_BYTES + 10)}`), [{ error: 'Protocol error: too big mbulk count string' }]);
-    assert.deepEqual(parse(`*1\r\n$${'1'.repeat(MAX_INLINE_BYTES + 10)}`), [{ error: 'Protocol error: too big bulk count string' }]);
+    assert.deepEqual(parse(`*${'1'.repeat(MAX_INLINE_BYTES + 10)}`), [
+      { error: 'Protocol error: too big mbulk count string' },
+    ]);
+    assert.deepEqual(parse(`*1\r\n$${'1'.repeat(MAX_INLINE_BYTES + 10)}`), [
+      { error: 'Protocol error: too big bulk count string' },
+    ]);
   });
 
   it('returns the commands before the error, then nothing more, whatever is fed later', () => {

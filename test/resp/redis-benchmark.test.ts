@@ -40,14 +40,33 @@ describe('redis-benchmark against kvs', { skip: skipUnlessTool('redis-benchmark'
       const counterUrl = `${server.url}/v1/kv/counter:__rand_int__`;
       const before = await fetch(counterUrl);
       const counterBefore = before.status === 200 ? Number(await before.text()) : 0;
-      const args = ['-h', '127.0.0.1', '-p', String(server.respPort), '-a', server.token, '-t', 'set,get,incr,mset', '-n', '20000', '-c', '50', '-P', String(pipeline), '--csv'];
+      const args = [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(server.respPort),
+        '-a',
+        server.token,
+        '-t',
+        'set,get,incr,mset',
+        '-n',
+        '20000',
+        '-c',
+        '50',
+        '-P',
+        String(pipeline),
+        '--csv',
+      ];
       const run = await runBenchmark(args);
       const output = `${run.stdout}\n${run.stderr}`;
       assert.equal(run.code, 0, output);
       assert.doesNotMatch(output, /Error from server|replied with error|ERR /, output);
       const rows = new Map<string, number>();
       for (const line of run.stdout.split('\n')) {
-        const cells = line.trim().split(',').map((cell) => cell.replace(/"/g, ''));
+        const cells = line
+          .trim()
+          .split(',')
+          .map((cell) => cell.replace(/"/g, ''));
         if (cells.length > 2 && cells[0] !== 'test') rows.set(cells[0]!, Number(cells[1]));
       }
       for (const test of ['SET', 'GET', 'INCR', 'MSET (10 keys)']) {

@@ -18,7 +18,10 @@ describe('redis-cli against kvs', { skip: skipUnlessTool('redis-cli') }, () => {
     if (server) removeDir(server.dataDir);
   });
 
-  function cli(args: readonly string[], options: { auth?: boolean; input?: string | Buffer } = {}): { stdout: string; stderr: string; status: number | null } {
+  function cli(
+    args: readonly string[],
+    options: { auth?: boolean; input?: string | Buffer } = {},
+  ): { stdout: string; stderr: string; status: number | null } {
     const auth = options.auth === false ? [] : ['-a', server.token, '--no-auth-warning'];
     const result = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(server.respPort), ...auth, ...args], {
       input: options.input,
@@ -45,8 +48,14 @@ describe('redis-cli against kvs', { skip: skipUnlessTool('redis-cli') }, () => {
   });
 
   it('prints kvs errors the way redis-cli prints Redis errors', () => {
-    assert.equal(cli(['--no-raw', 'SET', 'k', 'v'], { auth: false }).stdout.trim(), '(error) NOAUTH Authentication required.');
-    assert.equal(cli(['--no-raw', 'LPUSH', 'list', 'x']).stdout, "(error) ERR unknown command 'LPUSH', with args beginning with: 'list' 'x' \n");
+    assert.equal(
+      cli(['--no-raw', 'SET', 'k', 'v'], { auth: false }).stdout.trim(),
+      '(error) NOAUTH Authentication required.',
+    );
+    assert.equal(
+      cli(['--no-raw', 'LPUSH', 'list', 'x']).stdout,
+      "(error) ERR unknown command 'LPUSH', with args beginning with: 'list' 'x' \n",
+    );
     assert.equal(run('--no-raw', 'GET'), "(error) ERR wrong number of arguments for 'get' command");
     const wrong = cli(['-a', 'wrong-token', '--no-auth-warning', 'SET', 'k', 'v'], { auth: false });
     assert.match(wrong.stdout + wrong.stderr, /WRONGPASS invalid username-password pair or user is disabled\./);
@@ -59,14 +68,21 @@ describe('redis-cli against kvs', { skip: skipUnlessTool('redis-cli') }, () => {
     assert.equal(response.status, 200);
     assert.equal(await response.text(), 'data');
     const expires = Date.parse(response.headers.get('kvs-expires') ?? '');
-    assert.ok(Math.abs(expires - (Date.now() + 100_000)) < 10_000, `Kvs-Expires ${response.headers.get('kvs-expires')}`);
+    assert.ok(
+      Math.abs(expires - (Date.now() + 100_000)) < 10_000,
+      `Kvs-Expires ${response.headers.get('kvs-expires')}`,
+    );
     assert.equal(response.headers.get('kvs-version'), '1');
     assert.equal(run('APPEND', 'session:1', '!'), '5');
     const updated = await fetch(`${server.url}/v1/kv/session:1`);
     assert.equal(updated.headers.get('kvs-version'), '2');
     assert.equal(updated.headers.get('kvs-expires'), response.headers.get('kvs-expires'));
     // And the other way round: a value written over HTTP is read over RESP.
-    const put = await fetch(`${server.url}/v1/kv/from-http`, { method: 'PUT', body: 'hi', headers: { authorization: `Bearer ${server.token}` } });
+    const put = await fetch(`${server.url}/v1/kv/from-http`, {
+      method: 'PUT',
+      body: 'hi',
+      headers: { authorization: `Bearer ${server.token}` },
+    });
     assert.equal(put.status, 201);
     assert.equal(run('GET', 'from-http'), 'hi');
     assert.equal(run('TTL', 'from-http'), '-1');
@@ -82,7 +98,10 @@ describe('redis-cli against kvs', { skip: skipUnlessTool('redis-cli') }, () => {
   it('iterates keys with --scan and --pattern', () => {
     const keys = Array.from({ length: 250 }, (_, index) => `scan:${index}`);
     assert.equal(run('MSET', ...keys.flatMap((key) => [key, 'x'])), 'OK');
-    const scanned = run('--scan', '--pattern', 'scan:*').split('\n').filter((line) => line !== '').sort();
+    const scanned = run('--scan', '--pattern', 'scan:*')
+      .split('\n')
+      .filter((line) => line !== '')
+      .sort();
     assert.deepEqual(scanned, [...keys].sort());
     assert.equal(run('--scan', '--pattern', 'nothing:*'), '');
   });

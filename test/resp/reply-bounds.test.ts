@@ -22,7 +22,9 @@ describe('RESP reply and work bounds', () => {
   };
 
   before(async () => {
-    server = await startInProcessServer({ limits: { maxBatch: 100, maxRespOutputBytes: 64 * 1024, maxRespRequestBytes: 256 * 1024 } });
+    server = await startInProcessServer({
+      limits: { maxBatch: 100, maxRespOutputBytes: 64 * 1024, maxRespRequestBytes: 256 * 1024 },
+    });
   });
   after(async () => {
     for (const client of clients) client.close();
@@ -43,7 +45,8 @@ describe('RESP reply and work bounds', () => {
   it('refuses KEYS and MGET replies larger than maxRespOutputBytes', async () => {
     const admin = await open(tokens.admin);
     const pairs: string[] = [];
-    for (let index = 0; index < 100; index++) pairs.push(`bounded:${String(index).padStart(3, '0')}:${'k'.repeat(700)}`, 'v');
+    for (let index = 0; index < 100; index++)
+      pairs.push(`bounded:${String(index).padStart(3, '0')}:${'k'.repeat(700)}`, 'v');
     assert.equal(await admin.do('MSET', ...pairs), '+OK');
     const tooLarge = '-ERR reply larger than 65536 bytes (maxRespOutputBytes); ask for less';
     assert.equal(await admin.do('KEYS', 'bounded:*'), tooLarge);
@@ -95,7 +98,12 @@ describe('RESP reply and work bounds', () => {
 
   it('answers a pipeline of bounded commands in order', async () => {
     const client = await open();
-    client.writeRaw(Buffer.concat([encodeCommand(['COMMAND', 'INFO', ...Array.from({ length: 101 }, () => 'x')]), encodeCommand(['PING'])]));
+    client.writeRaw(
+      Buffer.concat([
+        encodeCommand(['COMMAND', 'INFO', ...Array.from({ length: 101 }, () => 'x')]),
+        encodeCommand(['PING']),
+      ]),
+    );
     assert.equal((await client.read()).type, 'error');
     assert.deepEqual(await client.read(), { type: 'simple', value: 'PONG' });
   });
@@ -112,7 +120,10 @@ describe('RESP reply and work bounds', () => {
       ['expires-nan', Number.NaN],
     ];
     for (const [key, expires] of stored) {
-      await server.engine.commit({ conditions: [], operations: [{ type: 'put', key, value: Buffer.from('v'), contentType: null, expires }] }, now);
+      await server.engine.commit(
+        { conditions: [], operations: [{ type: 'put', key, value: Buffer.from('v'), contentType: null, expires }] },
+        now,
+      );
     }
     const client = await open();
     for (const [key] of stored) {

@@ -49,7 +49,8 @@ export function readReply(buffer: Buffer, offset: number): { value: RespValue; n
     const length = integerLine(line, type);
     if (length < 0) return { length, bytes: null, next: after };
     if (buffer.length < after + length + 2) return undefined;
-    if (buffer[after + length] !== 13 || buffer[after + length + 1] !== 10) throw new Error(`invalid RESP: no CRLF after a ${length}-byte bulk string`);
+    if (buffer[after + length] !== 13 || buffer[after + length + 1] !== 10)
+      throw new Error(`invalid RESP: no CRLF after a ${length}-byte bulk string`);
     return { length, bytes: buffer.subarray(after, after + length), next: after + length + 2 };
   };
   switch (type) {
@@ -71,12 +72,22 @@ export function readReply(buffer: Buffer, offset: number): { value: RespValue; n
     case '$': {
       const result = blob();
       if (result === undefined) return undefined;
-      return { value: { type: 'bulk', value: result.bytes === null ? null : Buffer.from(result.bytes) }, next: result.next };
+      return {
+        value: { type: 'bulk', value: result.bytes === null ? null : Buffer.from(result.bytes) },
+        next: result.next,
+      };
     }
     case '=': {
       const result = blob();
       if (result === undefined || result.bytes === null) return undefined;
-      return { value: { type: 'verbatim', format: result.bytes.toString('latin1', 0, 3), value: Buffer.from(result.bytes.subarray(4)) }, next: result.next };
+      return {
+        value: {
+          type: 'verbatim',
+          format: result.bytes.toString('latin1', 0, 3),
+          value: Buffer.from(result.bytes.subarray(4)),
+        },
+        next: result.next,
+      };
     }
     case '*': {
       const count = integerLine(line, type);
@@ -94,7 +105,9 @@ export function readReply(buffer: Buffer, offset: number): { value: RespValue; n
         return { type: 'map', value: pairs };
       });
     default:
-      throw new Error(`unexpected reply type byte ${JSON.stringify(type)} in ${JSON.stringify(buffer.toString('latin1', offset, offset + 40))}`);
+      throw new Error(
+        `unexpected reply type byte ${JSON.stringify(type)} in ${JSON.stringify(buffer.toString('latin1', offset, offset + 40))}`,
+      );
   }
 }
 
@@ -115,7 +128,7 @@ export function show(value: RespValue): unknown {
     case 'error':
       return `-${value.value}`;
     case 'integer':
-      return Number(value.value) === Number(value.value) && Number.isSafeInteger(Number(value.value)) ? Number(value.value) : `${value.value}n`;
+      return Number.isSafeInteger(Number(value.value)) ? Number(value.value) : `${value.value}n`;
     case 'bulk':
       return value.value === null ? null : value.value.toString('latin1');
     case 'array':
@@ -193,9 +206,11 @@ export class RespTestClient {
         this.buffer = this.buffer.subarray(parsed.next);
         return parsed.value;
       }
-      if (this.closed) throw new Error(`connection closed; unparsed bytes: ${JSON.stringify(this.buffer.toString('latin1'))}`);
+      if (this.closed)
+        throw new Error(`connection closed; unparsed bytes: ${JSON.stringify(this.buffer.toString('latin1'))}`);
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`no reply within ${timeoutMs} ms; buffered: ${JSON.stringify(this.buffer.toString('latin1'))}`);
+      if (remaining <= 0)
+        throw new Error(`no reply within ${timeoutMs} ms; buffered: ${JSON.stringify(this.buffer.toString('latin1'))}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, remaining);
         this.waiters.push(() => {

@@ -12,75 +12,101 @@ import { newToken, removeDir, startServer, type ServerProcess } from '../helpers
 
 const CHROMIUM = '/usr/bin/chromium';
 const chromiumMissing = !existsSync(CHROMIUM);
-const skip = chromiumMissing && process.env.CI !== 'true' ? `${CHROMIUM} is not installed (apt-get install -y chromium)` : false;
+const skip =
+  chromiumMissing && process.env.CI !== 'true' ? `${CHROMIUM} is not installed (apt-get install -y chromium)` : false;
 
 const STEAL = '<script>document.title="XSS:"+sessionStorage.getItem("kvs-token")</script>';
 const PAYLOADS: readonly [string, string, string][] = [
   ['p/evil.html', 'text/html', `<html><head><title>value</title></head><body>${STEAL}</body></html>`],
-  ['p/evil.svg', 'image/svg+xml', `<svg xmlns="http://www.w3.org/2000/svg"><script>document.title="XSS:"+sessionStorage.getItem("kvs-token")</script></svg>`],
-  ['p/evil.xhtml', 'application/xhtml+xml', `<html xmlns="http://www.w3.org/1999/xhtml"><head><title>value</title></head><body>${STEAL}</body></html>`],
+  [
+    'p/evil.svg',
+    'image/svg+xml',
+    `<svg xmlns="http://www.w3.org/2000/svg"><script>document.title="XSS:"+sessionStorage.getItem("kvs-token")</script></svg>`,
+  ],
+  [
+    'p/evil.xhtml',
+    'application/xhtml+xml',
+    `<html xmlns="http://www.w3.org/1999/xhtml"><head><title>value</title></head><body>${STEAL}</body></html>`,
+  ],
   ['p/evil-sniffed', '', `<html><body>${STEAL}</body></html>`],
   ['p/evil-odd-type', 'TEXT/HTML ; charset=utf-8', `<html><body>${STEAL}</body></html>`],
 ];
 
 for (const accessLog of [false, true]) {
   // --access-log turns the fast paths off, so both the fast paths and the Fastify routes are opened.
-  describe(`stored values in headless Chromium${accessLog ? ' (Fastify routes, --access-log)' : ' (fast paths)'}`, { skip }, () => {
-    let browser: Browser;
-    let server: ServerProcess;
-    const admin = newToken();
-    const prefixToken = newToken();
+  describe(
+    `stored values in headless Chromium${accessLog ? ' (Fastify routes, --access-log)' : ' (fast paths)'}`,
+    { skip },
+    () => {
+      let browser: Browser;
+      let server: ServerProcess;
+      const admin = newToken();
+      const prefixToken = newToken();
 
-    before(async () => {
-      if (chromiumMissing) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (CI=true never skips this test)`);
-      server = await startServer({
-        args: ['--store', 'memory', ...(accessLog ? ['--access-log'] : [])],
-        tokenFileText: `${admin} admin\n${prefixToken} write p/\n`,
-      });
-      for (const [key, contentType, body] of PAYLOADS) {
-        const headers: Record<string, string> = { authorization: `Bearer ${prefixToken}` };
-        if (contentType !== '') headers['content-type'] = contentType;
-        const response = await fetch(`${server.url}/v1/kv/${key}`, { method: 'PUT', headers, body });
-        assert.ok(response.ok, `PUT ${key}: ${response.status}`);
-      }
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      });
-    });
-
-    after(async () => {
-      await browser?.close();
-      await server?.stop();
-      if (server) removeDir(server.dataDir);
-    });
-
-    /** A tab where the UI holds the admin token, as after "Use token". */
-    async function adminTab(): Promise<Page> {
-      const context = await browser.newContext();
-      const page = await context.newPage();
-      page.setDefaultTimeout(15_000);
-      await page.goto(`${server.url}/ui/`);
-      await page.evaluate(`sessionStorage.setItem('kvs-token', ${JSON.stringify(admin)})`);
-      return page;
-    }
-
-    for (const [key, contentType] of PAYLOADS) {
-      for (const route of ['seed', 'v1'] as const) {
-        it(`does not run a ${contentType || 'typeless'} value opened via ${route === 'seed' ? '/?k=' : '/v1/kv/'}`, async () => {
-          const page = await adminTab();
-          const url = route === 'seed' ? `${server.url}/?k=${encodeURIComponent(key)}` : `${server.url}/v1/kv/${key}`;
-          // An attachment makes the navigation a download, which playwright reports as an error.
-          await page.goto(url).catch((error: Error) => assert.match(error.message, /Download is starting|ERR_ABORTED/));
-          // goto resolved at the load event: an inline script of a displayed value has run by now.
-          const title = await page.title();
-          assert.ok(!title.startsWith('XSS:'), `the value's script ran and read ${JSON.stringify(title)}`);
-          // If the value was displayed, it is in an opaque origin: the page's storage is out of reach.
-          const stolen = await page.evaluate(`(() => { try { return sessionStorage.getItem('kvs-token'); } catch { return null; } })()`);
-          if (page.url() === url) assert.equal(stolen, null, 'a displayed value could read the UI token');
-          await page.context().close();
+      before(async () => {
+        if (chromiumMissing)
+          throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (CI=true never skips this test)`);
+        server = await startServer({
+          args: ['--store', 'memory', ...(accessLog ? ['--access-log'] : [])],
+          tokenFileText: `${admin} admin\n${prefixToken} write p/\n`,
         });
+        for (const [key, contentType, body] of PAYLOADS) {
+          const headers: Record<string, string> = { authorization: `Bearer ${prefixToken}` };
+          if (contentType !== '') headers['content-type'] = contentType;
+          const response = await fetch(`${server.url}/v1/kv/${key}`, { method: 'PUT', headers, body });
+          assert.ok(response.ok, `PUT ${key}: ${response.status}`);
+        }
+        browser = await chromium.launch({
+          executablePath: CHROMIUM,
+          args: [
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-quic',
+            '--no-first-run',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync',
+          ],
+        });
+      });
+
+      after(async () => {
+        await browser?.close();
+        await server?.stop();
+        if (server) removeDir(server.dataDir);
+      });
+
+      /** A tab where the UI holds the admin token, as after "Use token". */
+      async function adminTab(): Promise<Page> {
+        const context = await browser.newContext();
+        const page = await context.newPage();
+        page.setDefaultTimeout(15_000);
+        await page.goto(`${server.url}/ui/`);
+        await page.evaluate(`sessionStorage.setItem('kvs-token', ${JSON.stringify(admin)})`);
+        return page;
       }
-    }
-  });
+
+      for (const [key, contentType] of PAYLOADS) {
+        for (const route of ['seed', 'v1'] as const) {
+          it(`does not run a ${contentType || 'typeless'} value opened via ${route === 'seed' ? '/?k=' : '/v1/kv/'}`, async () => {
+            const page = await adminTab();
+            const url = route === 'seed' ? `${server.url}/?k=${encodeURIComponent(key)}` : `${server.url}/v1/kv/${key}`;
+            // An attachment makes the navigation a download, which playwright reports as an error.
+            await page
+              .goto(url)
+              .catch((error: Error) => assert.match(error.message, /Download is starting|ERR_ABORTED/));
+            // goto resolved at the load event: an inline script of a displayed value has run by now.
+            const title = await page.title();
+            assert.ok(!title.startsWith('XSS:'), `the value's script ran and read ${JSON.stringify(title)}`);
+            // If the value was displayed, it is in an opaque origin: the page's storage is out of reach.
+            const stolen = await page.evaluate(
+              `(() => { try { return sessionStorage.getItem('kvs-token'); } catch { return null; } })()`,
+            );
+            if (page.url() === url) assert.equal(stolen, null, 'a displayed value could read the UI token');
+            await page.context().close();
+          });
+        }
+      }
+    },
+  );
 }

@@ -11,7 +11,8 @@ import { newToken, removeDir, repoRoot, startServer, type ServerProcess } from '
 
 const CHROMIUM = '/usr/bin/chromium';
 const chromiumMissing = !existsSync(CHROMIUM);
-const skip = chromiumMissing && process.env.CI !== 'true' ? `${CHROMIUM} is not installed (apt-get install -y chromium)` : false;
+const skip =
+  chromiumMissing && process.env.CI !== 'true' ? `${CHROMIUM} is not installed (apt-get install -y chromium)` : false;
 const reportDir = join(repoRoot, 'test-reports');
 
 interface PutOptions {
@@ -21,22 +22,36 @@ interface PutOptions {
 }
 
 /** A PUT over the HTTP API (not through the UI). */
-async function put(server: ServerProcess, key: string, value: string | Uint8Array, options: PutOptions = {}): Promise<{ version: number; createRevision: number; modRevision: number }> {
+async function put(
+  server: ServerProcess,
+  key: string,
+  value: string | Uint8Array,
+  options: PutOptions = {},
+): Promise<{ version: number; createRevision: number; modRevision: number }> {
   const headers: Record<string, string> = { authorization: `Bearer ${options.token ?? server.token}` };
   if (options.contentType !== undefined) headers['content-type'] = options.contentType;
   const query = options.ttl === undefined ? '' : `?ttl=${options.ttl}`;
-  const response = await fetch(`${server.url}/v1/kv/${encodeURIComponent(key)}${query}`, { method: 'PUT', headers, body: value });
+  const response = await fetch(`${server.url}/v1/kv/${encodeURIComponent(key)}${query}`, {
+    method: 'PUT',
+    headers,
+    body: value,
+  });
   assert.ok(response.ok, `PUT ${key}: ${response.status} ${await response.clone().text()}`);
   return (await response.json()) as { version: number; createRevision: number; modRevision: number };
 }
 
 async function read(server: ServerProcess, key: string): Promise<{ status: number; body: Buffer; headers: Headers }> {
-  const response = await fetch(`${server.url}/v1/kv/${encodeURIComponent(key)}`, { headers: { authorization: `Bearer ${server.token}` } });
+  const response = await fetch(`${server.url}/v1/kv/${encodeURIComponent(key)}`, {
+    headers: { authorization: `Bearer ${server.token}` },
+  });
   return { status: response.status, body: Buffer.from(await response.arrayBuffer()), headers: response.headers };
 }
 
 async function remove(server: ServerProcess, key: string): Promise<void> {
-  const response = await fetch(`${server.url}/v1/kv/${encodeURIComponent(key)}`, { method: 'DELETE', headers: { authorization: `Bearer ${server.token}` } });
+  const response = await fetch(`${server.url}/v1/kv/${encodeURIComponent(key)}`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${server.token}` },
+  });
   assert.equal(response.status, 200);
 }
 
@@ -50,7 +65,12 @@ async function putMany(server: ServerProcess, pairs: [string, string][]): Promis
 }
 
 /** Polls until `read()` satisfies `check` (no timing assertion: a generous deadline only). */
-async function eventually<T>(what: string, read: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+async function eventually<T>(
+  what: string,
+  read: () => Promise<T>,
+  check: (value: T) => boolean,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T = await read();
   while (!check(last)) {
@@ -70,12 +90,22 @@ describe('web UI in headless Chromium', { skip }, () => {
   const contexts: BrowserContext[] = [];
 
   before(async () => {
-    if (chromiumMissing) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (CI=true never skips this test)`);
-    if (!existsSync(join(repoRoot, 'dist', 'web', 'main.js'))) throw new Error('dist/web is not built: run npm run build');
+    if (chromiumMissing)
+      throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (CI=true never skips this test)`);
+    if (!existsSync(join(repoRoot, 'dist', 'web', 'main.js')))
+      throw new Error('dist/web is not built: run npm run build');
     server = await startServer({ args: ['--store', 'memory', '--max-value-bytes', '4096'] });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
 
@@ -87,7 +117,10 @@ describe('web UI in headless Chromium', { skip }, () => {
   });
 
   /** A fresh tab (own sessionStorage) on the UI, optionally with a prefix and token already set. */
-  async function openUi(target: ServerProcess, options: { prefix?: string; key?: string; token?: string; expectLive?: boolean } = {}): Promise<Page> {
+  async function openUi(
+    target: ServerProcess,
+    options: { prefix?: string; key?: string; token?: string; expectLive?: boolean } = {},
+  ): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1200, height: 760 }, acceptDownloads: true });
     contexts.push(context);
     const page = await context.newPage();
@@ -133,14 +166,26 @@ describe('web UI in headless Chromium', { skip }, () => {
   it('lists keys by prefix in server order and loads more pages', async () => {
     const expected = Array.from({ length: 63 }, (_, index) => `page/k${String(index).padStart(3, '0')}`);
     // Keys beyond the BMP and above U+E000 check the code point (UTF-8) order of live inserts too.
-    await putMany(server, [...expected.map((key): [string, string] => [key, key]), ['pagex/other', 'x'], ['other/key', 'y']]);
+    await putMany(server, [
+      ...expected.map((key): [string, string] => [key, key]),
+      ['pagex/other', 'x'],
+      ['other/key', 'y'],
+    ]);
     const page = await openUi(server);
     await page.getByLabel('Prefix').fill('page/');
     await page.getByLabel('Prefix').press('Enter');
-    await eventually('the first page', () => text(page, '#list-summary'), (summary) => summary.startsWith('50+ keys'));
+    await eventually(
+      'the first page',
+      () => text(page, '#list-summary'),
+      (summary) => summary.startsWith('50+ keys'),
+    );
     assert.deepEqual(await keyNames(page), expected.slice(0, 50));
     await page.getByRole('button', { name: 'Load more' }).click();
-    await eventually('the second page', () => keyNames(page), (names) => names.length === 63);
+    await eventually(
+      'the second page',
+      () => keyNames(page),
+      (names) => names.length === 63,
+    );
     assert.deepEqual(await keyNames(page), expected);
     assert.equal(await page.getByRole('button', { name: 'Load more' }).isVisible(), false);
     assert.match(await text(page, '#list-summary'), /^63 keys starting with “page\/”/);
@@ -150,26 +195,39 @@ describe('web UI in headless Chromium', { skip }, () => {
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Enter');
-    await eventually('the value opened by keyboard', () => text(page, '#value-key'), (key) => key === 'page/k002');
+    await eventually(
+      'the value opened by keyboard',
+      () => text(page, '#value-key'),
+      (key) => key === 'page/k002',
+    );
     assert.equal(await text(page, '#value-text'), 'page/k002');
     await page.keyboard.press('/');
     assert.equal(await page.evaluate('document.activeElement.id'), 'prefix');
 
     await page.getByLabel('Prefix').fill('pagex');
     await page.getByRole('button', { name: 'Search' }).click();
-    await eventually('the other prefix', () => keyNames(page), (names) => names.length === 1 && names[0] === 'pagex/other');
+    await eventually(
+      'the other prefix',
+      () => keyNames(page),
+      (names) => names.length === 1 && names[0] === 'pagex/other',
+    );
   });
 
   it('opens a value with its metadata', async () => {
     await put(server, 'meta/config.json', '{"a":1}', { contentType: 'application/json' });
-    const written = await put(server, 'meta/config.json', '{"a": 2, "name": "kvs"}', { contentType: 'application/json', ttl: 3600 });
+    const written = await put(server, 'meta/config.json', '{"a": 2, "name": "kvs"}', {
+      contentType: 'application/json',
+      ttl: 3600,
+    });
     const page = await openUi(server, { prefix: 'meta/' });
     await page.getByRole('button', { name: /meta\/config\.json/ }).click();
     await page.locator('#value-view:not([hidden])').waitFor();
     assert.equal(await text(page, '#value-key'), 'meta/config.json');
     assert.equal(await text(page, '#value-text'), '{"a": 2, "name": "kvs"}');
     const meta = Object.fromEntries(
-      await page.locator('#value-meta dt').evaluateAll((terms) => terms.map((term) => [term.textContent, term.nextElementSibling?.textContent])),
+      await page
+        .locator('#value-meta dt')
+        .evaluateAll((terms) => terms.map((term) => [term.textContent, term.nextElementSibling?.textContent])),
     ) as Record<string, string>;
     assert.equal(meta.Version, '2');
     assert.equal(meta.Revisions, `created at ${written.createRevision}, modified at ${written.modRevision}`);
@@ -187,17 +245,29 @@ describe('web UI in headless Chromium', { skip }, () => {
   it('creates, edits (TTL too) and deletes a value, and asks for a token first', async () => {
     const page = await openUi(server, { prefix: 'crud/' });
     await page.getByRole('button', { name: 'New key' }).click();
-    assert.equal(await page.getByRole('textbox', { name: 'Key', exact: true }).inputValue(), 'crud/', 'a new key starts with the prefix');
+    assert.equal(
+      await page.getByRole('textbox', { name: 'Key', exact: true }).inputValue(),
+      'crud/',
+      'a new key starts with the prefix',
+    );
     await page.getByRole('textbox', { name: 'Key', exact: true }).fill('crud/one');
     await page.getByRole('textbox', { name: 'Value', exact: true }).fill('first value');
     await page.getByRole('button', { name: 'Save' }).click();
-    await eventually('the 401 message', () => text(page, '#editor-problem'), (message) => message.includes('needs a token'));
+    await eventually(
+      'the 401 message',
+      () => text(page, '#editor-problem'),
+      (message) => message.includes('needs a token'),
+    );
     assert.equal((await read(server, 'crud/one')).status, 404);
 
     await page.getByLabel('Token', { exact: true }).fill(server.token);
     await page.getByRole('button', { name: 'Use token' }).click();
     await page.getByRole('button', { name: 'Save' }).click();
-    await eventually('the saved value', () => text(page, '#value-text'), (value) => value === 'first value');
+    await eventually(
+      'the saved value',
+      () => text(page, '#value-text'),
+      (value) => value === 'first value',
+    );
     assert.match(await text(page, '#status'), /Saved “crud\/one” \(version 1\)/);
     let stored = await read(server, 'crud/one');
     assert.equal(stored.body.toString(), 'first value');
@@ -206,25 +276,40 @@ describe('web UI in headless Chromium', { skip }, () => {
     await page.locator('#key-list .key-name', { hasText: 'crud/one' }).waitFor();
 
     await page.getByRole('button', { name: 'Edit' }).click();
-    assert.equal(await page.getByRole('textbox', { name: 'Key', exact: true }).isEditable(), false, 'the key of an existing value is fixed');
+    assert.equal(
+      await page.getByRole('textbox', { name: 'Key', exact: true }).isEditable(),
+      false,
+      'the key of an existing value is fixed',
+    );
     await page.getByRole('textbox', { name: 'Value', exact: true }).fill('second value');
     await page.getByLabel('Content type').fill('text/markdown');
     await page.getByLabel('Expires after (seconds)').fill('600');
     await page.getByRole('button', { name: 'Save' }).click();
-    await eventually('the edited value', () => text(page, '#value-text'), (value) => value === 'second value');
+    await eventually(
+      'the edited value',
+      () => text(page, '#value-text'),
+      (value) => value === 'second value',
+    );
     stored = await read(server, 'crud/one');
     assert.equal(stored.body.toString(), 'second value');
     assert.equal(stored.headers.get('kvs-version'), '2');
     assert.equal(stored.headers.get('content-type'), 'text/markdown');
     const expires = Date.parse(stored.headers.get('kvs-expires') ?? '');
-    assert.ok(expires > Date.now() + 500_000 && expires <= Date.now() + 600_000, `expires ~10 minutes from now: ${stored.headers.get('kvs-expires')}`);
+    assert.ok(
+      expires > Date.now() + 500_000 && expires <= Date.now() + 600_000,
+      `expires ~10 minutes from now: ${stored.headers.get('kvs-expires')}`,
+    );
 
     // Creating a key that exists is refused (If-None-Match: *), not an overwrite.
     await page.getByRole('button', { name: 'New key' }).click();
     await page.getByRole('textbox', { name: 'Key', exact: true }).fill('crud/one');
     await page.getByRole('textbox', { name: 'Value', exact: true }).fill('clobber');
     await page.getByRole('button', { name: 'Save' }).click();
-    await eventually('the exists message', () => text(page, '#editor-problem'), (message) => message.includes('already exists'));
+    await eventually(
+      'the exists message',
+      () => text(page, '#editor-problem'),
+      (message) => message.includes('already exists'),
+    );
     assert.equal((await read(server, 'crud/one')).body.toString(), 'second value');
     await page.getByRole('button', { name: 'Cancel' }).click();
 
@@ -233,7 +318,11 @@ describe('web UI in headless Chromium', { skip }, () => {
     await page.getByRole('textbox', { name: 'Key', exact: true }).fill('crud/big');
     await page.getByRole('textbox', { name: 'Value', exact: true }).fill('x'.repeat(5000));
     await page.getByRole('button', { name: 'Save' }).click();
-    await eventually('the 413 message', () => text(page, '#editor-problem'), (message) => message.includes('too large') && message.includes('4096 bytes'));
+    await eventually(
+      'the 413 message',
+      () => text(page, '#editor-problem'),
+      (message) => message.includes('too large') && message.includes('4096 bytes'),
+    );
     assert.equal((await read(server, 'crud/big')).status, 404);
     await page.getByRole('button', { name: 'Cancel' }).click();
 
@@ -253,36 +342,83 @@ describe('web UI in headless Chromium', { skip }, () => {
   it('refuses to overwrite a concurrent change with a clear conflict message', async () => {
     await put(server, 'conflict/doc', 'original');
     const page = await openUi(server, { prefix: 'conflict/', key: 'conflict/doc', token: server.token });
-    await eventually('the value', () => text(page, '#value-text'), (value) => value === 'original');
+    await eventually(
+      'the value',
+      () => text(page, '#value-text'),
+      (value) => value === 'original',
+    );
     await page.getByRole('button', { name: 'Edit' }).click();
     await page.getByRole('textbox', { name: 'Value', exact: true }).fill('my edit');
     await put(server, 'conflict/doc', 'their edit');
-    await eventually('the remote change notice', () => text(page, '#editor-remote'), (notice) => notice.includes('now version 2'));
-    assert.equal(await page.getByRole('textbox', { name: 'Value', exact: true }).inputValue(), 'my edit', 'the live update does not touch the form');
+    await eventually(
+      'the remote change notice',
+      () => text(page, '#editor-remote'),
+      (notice) => notice.includes('now version 2'),
+    );
+    assert.equal(
+      await page.getByRole('textbox', { name: 'Value', exact: true }).inputValue(),
+      'my edit',
+      'the live update does not touch the form',
+    );
     await page.getByRole('button', { name: 'Save' }).click();
-    const message = await eventually('the conflict message', () => text(page, '#editor-problem'), (problem) => problem !== '');
-    assert.match(message, /^Conflict: “conflict\/doc” was changed by someone else after you opened it \(it is now at version 2\), so nothing was changed\. Your text is still in the form/);
+    const message = await eventually(
+      'the conflict message',
+      () => text(page, '#editor-problem'),
+      (problem) => problem !== '',
+    );
+    assert.match(
+      message,
+      /^Conflict: “conflict\/doc” was changed by someone else after you opened it \(it is now at version 2\), so nothing was changed\. Your text is still in the form/,
+    );
     const stored = await read(server, 'conflict/doc');
     assert.equal(stored.body.toString(), 'their edit');
     assert.equal(stored.headers.get('kvs-version'), '2');
-    assert.equal(await page.getByRole('textbox', { name: 'Value', exact: true }).inputValue(), 'my edit', 'the user keeps their text');
+    assert.equal(
+      await page.getByRole('textbox', { name: 'Value', exact: true }).inputValue(),
+      'my edit',
+      'the user keeps their text',
+    );
 
     await page.getByRole('button', { name: 'Cancel' }).click();
-    await eventually('the current value after cancel', () => text(page, '#value-text'), (value) => value === 'their edit');
+    await eventually(
+      'the current value after cancel',
+      () => text(page, '#value-text'),
+      (value) => value === 'their edit',
+    );
   });
 
   it('shows a binary value as hex and base64, downloads it, and sets a TTL keeping its bytes', async () => {
-    const bytes = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff, 0xfe, 0x10, ...Array.from({ length: 40 }, (_, index) => index * 5)]);
+    const bytes = Uint8Array.from([
+      0x89,
+      0x50,
+      0x4e,
+      0x47,
+      0x0d,
+      0x0a,
+      0x1a,
+      0x0a,
+      0x00,
+      0xff,
+      0xfe,
+      0x10,
+      ...Array.from({ length: 40 }, (_, index) => index * 5),
+    ]);
     await put(server, 'bin/image.png', bytes, { contentType: 'image/png' });
     await put(server, 'bin/raw', Uint8Array.from([0xc3, 0x28, 0x00, 0x01]));
     const page = await openUi(server, { prefix: 'bin/', key: 'bin/image.png', token: server.token });
     await page.locator('#value-binary:not([hidden])').waitFor();
     assert.equal(await page.locator('#value-text').isVisible(), false);
-    assert.match(await text(page, '#value-binary-view'), /^00000000  89 50 4e 47 0d 0a 1a 0a 00 ff fe 10 00 05 0a 0f  \|\.PNG\.\.\.\.\.\.\.\.\.\.\.\.\|/);
+    assert.match(
+      await text(page, '#value-binary-view'),
+      /^00000000 {2}89 50 4e 47 0d 0a 1a 0a 00 ff fe 10 00 05 0a 0f {2}\|\.PNG\.\.\.\.\.\.\.\.\.\.\.\.\|/,
+    );
     await page.getByRole('radio', { name: 'base64' }).check();
     assert.equal(await text(page, '#value-binary-view'), Buffer.from(bytes).toString('base64'));
 
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download' }).click(),
+    ]);
     assert.equal(download.suggestedFilename(), 'image.png');
     assert.deepEqual(readFileSync(await download.path()), Buffer.from(bytes));
 
@@ -291,7 +427,11 @@ describe('web UI in headless Chromium', { skip }, () => {
     assert.match(await text(page, '#edit-binary-note'), /binary \(52 B\)/);
     await page.getByLabel('Expires after (seconds)').fill('3600');
     await page.getByRole('button', { name: 'Save' }).click();
-    await eventually('the saved TTL', () => text(page, '#value-meta'), (meta) => /Expires\s*in (60 minutes|1 hour)/.test(meta));
+    await eventually(
+      'the saved TTL',
+      () => text(page, '#value-meta'),
+      (meta) => /Expires\s*in (60 minutes|1 hour)/.test(meta),
+    );
     const stored = await read(server, 'bin/image.png');
     assert.deepEqual(stored.body, Buffer.from(bytes));
     assert.equal(stored.headers.get('content-type'), 'image/png');
@@ -300,16 +440,24 @@ describe('web UI in headless Chromium', { skip }, () => {
 
     // No content type, but not UTF-8: binary as well.
     await page.getByRole('button', { name: /bin\/raw/ }).click();
-    await eventually('the raw bytes (still as base64)', () => text(page, '#value-binary-view'), (view) => view === 'wygAAQ==');
+    await eventually(
+      'the raw bytes (still as base64)',
+      () => text(page, '#value-binary-view'),
+      (view) => view === 'wygAAQ==',
+    );
     await page.getByRole('radio', { name: 'hex' }).check();
-    assert.match(await text(page, '#value-binary-view'), /^00000000  c3 28 00 01 {38}\|\.\(\.\.\|$/);
+    assert.match(await text(page, '#value-binary-view'), /^00000000 {2}c3 28 00 01 {38}\|\.\(\.\.\|$/);
   });
 
   it('shows puts, deletes, expiries and edits live, and resumes after losing the connection', async () => {
     await put(server, 'live/open', 'v1');
     const page = await openUi(server, { prefix: 'live/', key: 'live/open' });
     assert.equal(await text(page, '#live-text'), 'Live');
-    await eventually('the open value', () => text(page, '#value-text'), (value) => value === 'v1');
+    await eventually(
+      'the open value',
+      () => text(page, '#value-text'),
+      (value) => value === 'v1',
+    );
     // A marker on the window proves that what follows happens without a reload.
     await page.evaluate('window.kvsTestMarker = 42');
 
@@ -319,21 +467,40 @@ describe('web UI in headless Chromium', { skip }, () => {
     await put(server, 'other-prefix/ignored', 'x');
 
     await put(server, 'live/open', 'v2 from elsewhere');
-    await eventually('the live value', () => text(page, '#value-text'), (value) => value === 'v2 from elsewhere');
+    await eventually(
+      'the live value',
+      () => text(page, '#value-text'),
+      (value) => value === 'v2 from elsewhere',
+    );
     assert.match(await text(page, '#value-notice'), /Updated live to version 2/);
-    await eventually('the list row', () => text(page, '#key-list li:has(.key-name:text-is("live/open")) .key-meta'), (meta) => /^v2 · 17 B/.test(meta));
+    await eventually(
+      'the list row',
+      () => text(page, '#key-list li:has(.key-name:text-is("live/open")) .key-meta'),
+      (meta) => /^v2 · 17 B/.test(meta),
+    );
 
     await remove(server, 'live/added');
     await page.locator('#key-list .key-name', { hasText: 'live/added' }).waitFor({ state: 'detached' });
 
     await put(server, 'live/short', 'soon gone', { ttl: 1 });
     await page.getByRole('button', { name: /live\/short/ }).click();
-    await eventually('the expiry notice', () => text(page, '#value-notice'), (notice) => notice.startsWith('“live/short” was expired at revision'));
+    await eventually(
+      'the expiry notice',
+      () => text(page, '#value-notice'),
+      (notice) => notice.startsWith('“live/short” was expired at revision'),
+    );
     assert.equal(await page.locator('#key-list .key-name', { hasText: 'live/short' }).count(), 0);
     assert.equal(await page.getByRole('button', { name: 'Edit' }).isDisabled(), true);
 
     await remove(server, 'live/open');
-    assert.deepEqual(await eventually('the empty list', () => keyNames(page), (names) => names.length === 0), []);
+    assert.deepEqual(
+      await eventually(
+        'the empty list',
+        () => keyNames(page),
+        (names) => names.length === 0,
+      ),
+      [],
+    );
 
     assert.equal(await page.evaluate('window.kvsTestMarker'), 42, 'the page was not reloaded');
   });
@@ -346,7 +513,10 @@ describe('web UI in headless Chromium', { skip }, () => {
       await put(server, key, key);
       await page.locator('#key-list .key-name', { hasText: key }).waitFor();
     }
-    const listed = async () => ((await (await fetch(`${server.url}/v1/kv?prefix=order%2F`)).json()) as { items: { key: string }[] }).items.map((item) => item.key);
+    const listed = async () =>
+      ((await (await fetch(`${server.url}/v1/kv?prefix=order%2F`)).json()) as { items: { key: string }[] }).items.map(
+        (item) => item.key,
+      );
     const serverOrder = await listed();
     assert.deepEqual(serverOrder, ['order/a', 'order/z', 'order/ä', 'order/\uE000', 'order/\u{1F600}']);
     assert.deepEqual(await keyNames(page), serverOrder);
@@ -357,10 +527,23 @@ describe('web UI in headless Chromium', { skip }, () => {
       const url = new URL(request.url());
       if (url.pathname === '/v1/kv') listings.push(url);
     });
-    await putMany(server, Array.from({ length: 40 }, (_, index): [string, string] => [`order/burst/${String(index).padStart(2, '0')}`, 'x']));
-    await eventually('the burst', () => keyNames(page), (names) => names.length === 45);
+    await putMany(
+      server,
+      Array.from({ length: 40 }, (_, index): [string, string] => [
+        `order/burst/${String(index).padStart(2, '0')}`,
+        'x',
+      ]),
+    );
+    await eventually(
+      'the burst',
+      () => keyNames(page),
+      (names) => names.length === 45,
+    );
     assert.deepEqual(await keyNames(page), await listed());
-    assert.deepEqual(listings.map((url) => [url.searchParams.get('prefix'), url.searchParams.get('limit')]), [['order/', '50']]);
+    assert.deepEqual(
+      listings.map((url) => [url.searchParams.get('prefix'), url.searchParams.get('limit')]),
+      [['order/', '50']],
+    );
     await page.locator('#live[data-state="live"]').waitFor();
   });
 
@@ -414,14 +597,26 @@ describe('web UI on a --private server', { skip }, () => {
   const contexts: BrowserContext[] = [];
 
   before(async () => {
-    if (chromiumMissing) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (CI=true never skips this test)`);
+    if (chromiumMissing)
+      throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (CI=true never skips this test)`);
     const admin = newToken();
-    server = await startServer({ args: ['--store', 'memory', '--private'], tokenFileText: `${admin} admin\n${scoped} write public/\n` });
+    server = await startServer({
+      args: ['--store', 'memory', '--private'],
+      tokenFileText: `${admin} admin\n${scoped} write public/\n`,
+    });
     // startServer returns its own (unused) token; this file's admin token is the real one.
     server = { ...server, token: admin };
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
 
@@ -446,14 +641,23 @@ describe('web UI on a --private server', { skip }, () => {
     const page = await newPage();
     const watchRequests: { url: string; authorization: string | undefined }[] = [];
     page.on('request', (request) => {
-      if (request.url().includes('/v1/watch')) watchRequests.push({ url: request.url(), authorization: request.headers().authorization });
+      if (request.url().includes('/v1/watch'))
+        watchRequests.push({ url: request.url(), authorization: request.headers().authorization });
     });
-    await eventually('the 401 message', () => text(page, '#problem'), (message) => message.includes('needs a token'));
+    await eventually(
+      'the 401 message',
+      () => text(page, '#problem'),
+      (message) => message.includes('needs a token'),
+    );
     assert.equal(await page.locator('#live').getAttribute('data-state'), 'offline');
 
     await page.getByLabel('Token', { exact: true }).fill('not-a-token');
     await page.getByRole('button', { name: 'Use token' }).click();
-    await eventually('the 403 message', () => text(page, '#problem'), (message) => message.includes('rejected the token'));
+    await eventually(
+      'the 403 message',
+      () => text(page, '#problem'),
+      (message) => message.includes('rejected the token'),
+    );
 
     await page.getByLabel('Token', { exact: true }).fill(server.token);
     await page.getByRole('button', { name: 'Use token' }).click();
@@ -480,12 +684,20 @@ describe('web UI on a --private server', { skip }, () => {
     await page.getByRole('textbox', { name: 'Key', exact: true }).fill('secret/x');
     await page.getByRole('textbox', { name: 'Value', exact: true }).fill('nope');
     await page.getByRole('button', { name: 'Save' }).click();
-    await eventually('the forbidden message', () => text(page, '#editor-problem'), (message) => message.includes('does not allow this on “secret/x”'));
+    await eventually(
+      'the forbidden message',
+      () => text(page, '#editor-problem'),
+      (message) => message.includes('does not allow this on “secret/x”'),
+    );
     assert.equal((await read(server, 'secret/x')).status, 404);
 
     await page.getByRole('textbox', { name: 'Key', exact: true }).fill('public/mine');
     await page.getByRole('button', { name: 'Save' }).click();
-    await eventually('the saved value', () => text(page, '#value-text'), (value) => value === 'nope');
+    await eventually(
+      'the saved value',
+      () => text(page, '#value-text'),
+      (value) => value === 'nope',
+    );
     assert.equal((await read(server, 'public/mine')).body.toString(), 'nope');
   });
 });

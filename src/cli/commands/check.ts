@@ -23,8 +23,10 @@ export const CHECK_CANNOT_OPEN = 2;
 export function registerCheck(program: Command): void {
   program
     .command('check')
-    .description('check an lmdb data directory offline: every record\'s checksum and the store\'s invariants')
-    .addOption(new Option('--data <dir>', 'the data directory (the server\'s --data)').env('KVS_DATA').default('./kvs-data'))
+    .description("check an lmdb data directory offline: every record's checksum and the store's invariants")
+    .addOption(
+      new Option('--data <dir>', "the data directory (the server's --data)").env('KVS_DATA').default('./kvs-data'),
+    )
     .option('--salvage <file>', 'also write every intact record to this file as NDJSON, for `kvs import`')
     .addOption(new Option('--in-process').hideHelp())
     .addHelpText(
@@ -44,7 +46,9 @@ export function registerCheck(program: Command): void {
 }
 
 function superviseCheck(): number {
-  const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1), '--in-process'], { stdio: 'inherit' });
+  const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1), '--in-process'], {
+    stdio: 'inherit',
+  });
   if (child.signal !== null) {
     process.stdout.write(`result: cannot open: reading the store crashed the checker (${child.signal})\n`);
     return CHECK_CANNOT_OPEN;
@@ -58,25 +62,38 @@ async function runCheck(options: CheckOptions): Promise<number> {
     process.stdout.write(`${line}\n`);
   };
   let salvage: { fd: number; path: string; count: number } | undefined;
-  if (options.salvage !== undefined) salvage = { fd: openSync(`${options.salvage}.partial`, 'w', 0o600), path: options.salvage, count: 0 };
+  if (options.salvage !== undefined)
+    salvage = { fd: openSync(`${options.salvage}.partial`, 'w', 0o600), path: options.salvage, count: 0 };
   const writer = ndjsonFormat.createWriter();
   try {
     if (salvage !== undefined) writeSync(salvage.fd, writer.begin());
     const report = checkStore(options.data, {
       onIntact: (key, record) => {
         if (salvage === undefined) return;
-        writeSync(salvage.fd, writer.write({ key, value: Buffer.from(record.value), contentType: record.contentType, expires: record.expires }));
+        writeSync(
+          salvage.fd,
+          writer.write({
+            key,
+            value: Buffer.from(record.value),
+            contentType: record.contentType,
+            expires: record.expires,
+          }),
+        );
         salvage.count++;
       },
     });
     print(`store: ${report.path}`);
     print(`revision: ${report.revision} (change log: ${report.logEntries} revisions from ${report.oldestRevision})`);
-    print(`records: ${report.records} (${report.checked} with checksums, ${report.unchecked} from before checksums, ${report.damaged} damaged)`);
+    print(
+      `records: ${report.records} (${report.checked} with checksums, ${report.unchecked} from before checksums, ${report.damaged} damaged)`,
+    );
     print(`expiry index: ${report.expiryEntries} entries`);
     for (const key of report.damagedKeys) print(`damaged: key ${JSON.stringify(key)}: its record fails its checksum`);
-    if (report.damaged > report.damagedKeys.length) print(`damaged: ... and ${report.damaged - report.damagedKeys.length} more`);
+    if (report.damaged > report.damagedKeys.length)
+      print(`damaged: ... and ${report.damaged - report.damagedKeys.length} more`);
     for (const text of report.problems) print(`problem: ${text}`);
-    if (report.problemCount > report.problems.length) print(`problem: ... and ${report.problemCount - report.problems.length} more`);
+    if (report.problemCount > report.problems.length)
+      print(`problem: ... and ${report.problemCount - report.problems.length} more`);
     if (salvage !== undefined) {
       writeSync(salvage.fd, writer.end());
       closeSync(salvage.fd);
@@ -89,7 +106,9 @@ async function runCheck(options: CheckOptions): Promise<number> {
     return clean ? CHECK_CLEAN : CHECK_DAMAGED;
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    print(`result: cannot open: ${typeof code === 'string' ? `${code}: ` : ''}${error instanceof Error ? error.message : String(error)}`);
+    print(
+      `result: cannot open: ${typeof code === 'string' ? `${code}: ` : ''}${error instanceof Error ? error.message : String(error)}`,
+    );
     return CHECK_CANNOT_OPEN;
   } finally {
     if (salvage !== undefined) {

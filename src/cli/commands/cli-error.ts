@@ -23,7 +23,9 @@ export function describeFailure(error: unknown): string {
 }
 
 /** Wraps a command action: failures are reported in the one format and set a non-zero exit code. */
-export function action<Args extends unknown[]>(run: (...args: Args) => Promise<void>): (...args: Args) => Promise<void> {
+export function action<Args extends unknown[]>(
+  run: (...args: Args) => Promise<void>,
+): (...args: Args) => Promise<void> {
   return async (...args: Args) => {
     try {
       await run(...args);

@@ -41,7 +41,12 @@ async function* pagesOfValues(client: KvsClient, prefix: string): AsyncGenerator
 export function registerExport(program: Command): void {
   withConnection(program.command('export'))
     .description('write every key (values, content types, expiries) to stdout or a file')
-    .addOption(new Option('--format <format>', 'yaml (default; the seed\'s format), json or ndjson (default: from the --output name)').choices(formatNames))
+    .addOption(
+      new Option(
+        '--format <format>',
+        "yaml (default; the seed's format), json or ndjson (default: from the --output name)",
+      ).choices(formatNames),
+    )
     .option('--prefix <prefix>', 'only keys starting with this prefix', '')
     .option('-o, --output <file>', 'write to this file (replaced only once the export is complete) instead of stdout')
     .addHelpText(
@@ -91,7 +96,9 @@ export function registerExport(program: Command): void {
           }
           throw error;
         }
-        progress.done(`exported ${count} ${count === 1 ? 'key' : 'keys'}${options.output === undefined ? '' : ` to ${options.output}`}`);
+        progress.done(
+          `exported ${count} ${count === 1 ? 'key' : 'keys'}${options.output === undefined ? '' : ` to ${options.output}`}`,
+        );
       }),
     );
 }

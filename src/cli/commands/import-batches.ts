@@ -48,11 +48,19 @@ export function plan(record: KvRecord): Planned {
     expires: record.expires === null ? undefined : new Date(record.expires),
   };
   // Field names, quotes, the encoding and expiry take well under 128 bytes per operation.
-  const bytes = 128 + Buffer.byteLength(JSON.stringify(record.key)) + valueBytes + (record.contentType === null ? 0 : Buffer.byteLength(JSON.stringify(record.contentType)));
+  const bytes =
+    128 +
+    Buffer.byteLength(JSON.stringify(record.key)) +
+    valueBytes +
+    (record.contentType === null ? 0 : Buffer.byteLength(JSON.stringify(record.contentType)));
   return { operation, bytes };
 }
 
-export async function* importBatches(records: AsyncIterable<KvRecord>, limits: BatchLimits, counts: ImportCounts): AsyncGenerator<TxnOperation[], void, undefined> {
+export async function* importBatches(
+  records: AsyncIterable<KvRecord>,
+  limits: BatchLimits,
+  counts: ImportCounts,
+): AsyncGenerator<TxnOperation[], void, undefined> {
   let batch: Planned[] = [];
   let positions = new Map<string, number>();
   let bytes = 0;

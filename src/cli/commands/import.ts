@@ -24,10 +24,18 @@ export function registerImport(program: Command): void {
   withConnection(program.command('import'))
     .description('write every key of an export file (YAML, JSON or NDJSON) to the server')
     .argument('<file>', "the file ('-' for stdin, read as YAML unless --format says otherwise)")
-    .addOption(new Option('--format <format>', 'file format (default: from the file name: .yaml/.yml, .json, .ndjson/.jsonl)').choices(formatNames))
-    .option('--atomic', 'write everything in one transaction, or refuse before writing anything if the file does not fit in one')
     .addOption(
-      new Option('--batch-size <n>', 'most keys per transaction (at most the server\'s --max-batch)')
+      new Option(
+        '--format <format>',
+        'file format (default: from the file name: .yaml/.yml, .json, .ndjson/.jsonl)',
+      ).choices(formatNames),
+    )
+    .option(
+      '--atomic',
+      'write everything in one transaction, or refuse before writing anything if the file does not fit in one',
+    )
+    .addOption(
+      new Option('--batch-size <n>', "most keys per transaction (at most the server's --max-batch)")
         .argParser(wholeNumber(1))
         .default(DEFAULT_BATCH_LIMITS.maxKeys),
     )
@@ -49,7 +57,11 @@ export function registerImport(program: Command): void {
     )
     .action(
       action(async (file: string, options: ImportOptions) => {
-        const format = chooseFormat(options.format, file === '-' ? undefined : file, file === '-' ? yamlFormat : undefined);
+        const format = chooseFormat(
+          options.format,
+          file === '-' ? undefined : file,
+          file === '-' ? yamlFormat : undefined,
+        );
         const input = await openInput(file);
         const client = clientFor(options);
         const counts: ImportCounts = { skippedExpired: 0 };
@@ -60,7 +72,9 @@ export function registerImport(program: Command): void {
         let transactions = 0;
         const summary = () =>
           `imported ${plural(keys, 'key', 'keys')} in ${plural(transactions, 'transaction', 'transactions')}` +
-          (counts.skippedExpired > 0 ? `; skipped ${plural(counts.skippedExpired, 'expired key', 'expired keys')}` : '');
+          (counts.skippedExpired > 0
+            ? `; skipped ${plural(counts.skippedExpired, 'expired key', 'expired keys')}`
+            : '');
         try {
           if (options.atomic) {
             const first = await batches.next();
@@ -87,7 +101,9 @@ export function registerImport(program: Command): void {
         } catch (error) {
           progress.clear();
           if (transactions > 0 && !(error instanceof CliError)) {
-            process.stderr.write(`${summary()} before the failure below; run the same import again to finish it (import is idempotent)\n`);
+            process.stderr.write(
+              `${summary()} before the failure below; run the same import again to finish it (import is idempotent)\n`,
+            );
           }
           if (error instanceof FormatError) throw new FormatError(`${file}: ${error.message}`);
           throw error;

@@ -37,7 +37,10 @@ export function registerLs(program: Command): void {
     .argument('[prefix]', 'key prefix', '')
     .option('-l, --long', 'one line per key with version, revision, size, updated, expires, key and content type')
     .option('--json', 'a JSON array of objects with every field of the listing')
-    .addHelpText('after', '\nExamples:\n  $ kvs ls config/\n  $ kvs ls --long\n  $ kvs ls --json users/ | jq -r \'.[].key\'')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  $ kvs ls config/\n  $ kvs ls --long\n  $ kvs ls --json users/ | jq -r '.[].key'",
+    )
     .action(
       action(async (prefix: string, options: LsOptions) => {
         const client = clientFor(options);

@@ -25,13 +25,18 @@ export function registerSet(program: Command): void {
     .argument('[value]', 'the value; read from stdin when omitted')
     .addOption(new Option('--ttl <seconds>', 'expire the key after this many seconds').argParser(wholeNumber(1)))
     .option('--content-type <type>', 'content type stored with the value and served on reads')
-    .addOption(new Option('--if-version <n>', 'write only if the key is at this version (0 = absent): compare-and-swap').argParser(wholeNumber(0)))
+    .addOption(
+      new Option(
+        '--if-version <n>',
+        'write only if the key is at this version (0 = absent): compare-and-swap',
+      ).argParser(wholeNumber(0)),
+    )
     .addOption(new Option('--if-absent', 'write only if the key does not exist').conflicts('ifVersion'))
     .addHelpText(
       'after',
       [
         '',
-        'Prints the key\'s new version and the revision of the write.',
+        "Prints the key's new version and the revision of the write.",
         'Examples:',
         '  $ kvs set config/greeting hello',
         '  $ kvs set --ttl 60 session/abc "$(cat token.txt)"',

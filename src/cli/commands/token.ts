@@ -23,7 +23,9 @@ function defaultTokenFile(): string {
 }
 
 function fileOption(): Option {
-  return new Option('--file <file>', 'the token file (the server\'s --token-file)').env('KVS_TOKEN_FILE').default(defaultTokenFile());
+  return new Option('--file <file>', "the token file (the server's --token-file)")
+    .env('KVS_TOKEN_FILE')
+    .default(defaultTokenFile());
 }
 
 export function registerToken(program: Command): void {
@@ -34,18 +36,31 @@ export function registerToken(program: Command): void {
   token
     .command('add')
     .description('generate a token, append it to the token file (mode 0600) and print it once')
-    .addOption(new Option('--scope <scope>', 'what the token may do: read, write (implies read) or admin (also flush, manage)').choices(['read', 'write', 'admin']).makeOptionMandatory())
+    .addOption(
+      new Option('--scope <scope>', 'what the token may do: read, write (implies read) or admin (also flush, manage)')
+        .choices(['read', 'write', 'admin'])
+        .makeOptionMandatory(),
+    )
     .option('--prefix <prefixes>', 'limit the token to keys starting with one of these comma-separated prefixes')
     .addOption(fileOption())
-    .addHelpText('after', '\nExample:\n  $ kvs token add --scope read --prefix public/,docs/ --file ./kvs-data/tokens\n  q1w2e3...   (shown only this once)')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ kvs token add --scope read --prefix public/,docs/ --file ./kvs-data/tokens\n  q1w2e3...   (shown only this once)',
+    )
     .action(
       action(async (options: AddOptions) => {
-        const prefixes = (options.prefix ?? '').split(',').map((prefix) => prefix.trim()).filter((prefix) => prefix !== '');
-        if (prefixes.some((prefix) => /\s|#/.test(prefix))) throw new CliError('usage', 'prefixes cannot contain spaces or #');
+        const prefixes = (options.prefix ?? '')
+          .split(',')
+          .map((prefix) => prefix.trim())
+          .filter((prefix) => prefix !== '');
+        if (prefixes.some((prefix) => /\s|#/.test(prefix)))
+          throw new CliError('usage', 'prefixes cannot contain spaces or #');
         const created = appendToken(options.file, options.scope, prefixes);
         await writeChunk(process.stdout, `${created}\n`);
         const limited = prefixes.length > 0 ? ` limited to ${prefixes.join(', ')}` : '';
-        process.stderr.write(`added a ${options.scope} token${limited} to ${options.file}; it is not shown again. Restart the server to use it.\n`);
+        process.stderr.write(
+          `added a ${options.scope} token${limited} to ${options.file}; it is not shown again. Restart the server to use it.\n`,
+        );
       }),
     );
 
@@ -57,7 +72,7 @@ export function registerToken(program: Command): void {
     .action(
       action(async (options: FileOptions) => {
         if (!existsSync(options.file)) throw new CliError('invalid_file', `no token file at ${options.file}`);
-        let entries;
+        let entries: ReturnType<typeof parseTokenFile>;
         try {
           entries = parseTokenFile(readFileSync(options.file, 'utf8'));
         } catch (error) {

@@ -32,7 +32,9 @@ export function registerWatch(program: Command): void {
   withConnection(program.command('watch'))
     .description('print one line per change (put, delete, expire) of keys starting with PREFIX until interrupted')
     .argument('[prefix]', 'key prefix', '')
-    .addOption(new Option('--since <revision>', 'first replay the changes after this revision').argParser(wholeNumber(0)))
+    .addOption(
+      new Option('--since <revision>', 'first replay the changes after this revision').argParser(wholeNumber(0)),
+    )
     .option('--values', 'include the new value of each put')
     .option('--json', 'one JSON object per line: {type, key, revision, version, value (base64)}')
     .addHelpText(
@@ -53,8 +55,14 @@ export function registerWatch(program: Command): void {
         process.once('SIGINT', interrupt);
         process.once('SIGTERM', interrupt);
         try {
-          const events = clientFor(options).watch({ prefix, since: options.since, values: options.values, signal: stop.signal });
-          for await (const event of events) await writeChunk(process.stdout, options.json ? eventJson(event) : eventLine(event));
+          const events = clientFor(options).watch({
+            prefix,
+            since: options.since,
+            values: options.values,
+            signal: stop.signal,
+          });
+          for await (const event of events)
+            await writeChunk(process.stdout, options.json ? eventJson(event) : eventLine(event));
         } finally {
           process.off('SIGINT', interrupt);
           process.off('SIGTERM', interrupt);

@@ -31,7 +31,14 @@ export function parseNdjsonLine(line: string, lineNumber: number): KvRecord | un
     if (typeof document !== 'object' || document === null || Array.isArray(document)) {
       throw new FormatError('each line must be an object {key, value, encoding, contentType, expires}');
     }
-    const { key, value, encoding = null, contentType = null, expires = null, ...rest } = document as Record<string, unknown>;
+    const {
+      key,
+      value,
+      encoding = null,
+      contentType = null,
+      expires = null,
+      ...rest
+    } = document as Record<string, unknown>;
     if (typeof key !== 'string') throw new FormatError('"key" must be a string');
     const unknown = Object.keys(rest);
     if (unknown.length > 0) throw new FormatError(`unknown field ${JSON.stringify(unknown[0])}`);

@@ -44,10 +44,17 @@ export interface ExplicitFields {
 export function explicitFieldsOf(key: string, object: Record<string, unknown>): ExplicitFields {
   for (const field of Object.keys(object)) {
     if (!EXPLICIT_FIELDS.has(field)) {
-      throw new FormatError(`key ${quote(key)}: unknown field ${quote(field)} (expected value, encoding, contentType, expires)`);
+      throw new FormatError(
+        `key ${quote(key)}: unknown field ${quote(field)} (expected value, encoding, contentType, expires)`,
+      );
     }
   }
-  return { value: object.value, encoding: object.encoding ?? null, contentType: object.contentType ?? null, expires: object.expires ?? null };
+  return {
+    value: object.value,
+    encoding: object.encoding ?? null,
+    contentType: object.contentType ?? null,
+    expires: object.expires ?? null,
+  };
 }
 
 export function recordFromFields(key: string, fields: ExplicitFields): KvRecord {
@@ -72,16 +79,26 @@ export function recordFromFields(key: string, fields: ExplicitFields): KvRecord 
 /** Expiry as ISO 8601 text, or ms since the epoch. */
 export function parseExpires(key: string, expires: unknown): number | null {
   if (expires === null) return null;
-  const ms = typeof expires === 'number' ? expires : typeof expires === 'string' ? (/^\d+$/.test(expires) ? Number(expires) : Date.parse(expires)) : NaN;
+  const ms =
+    typeof expires === 'number'
+      ? expires
+      : typeof expires === 'string'
+        ? /^\d+$/.test(expires)
+          ? Number(expires)
+          : Date.parse(expires)
+        : NaN;
   if (!Number.isSafeInteger(ms)) throw new FormatError(`key ${quote(key)}: "expires" must be an ISO 8601 time`);
   return ms;
 }
 
 /** Reads a value document (plain text or the explicit object) of JSON. */
 export function recordFromValueDocument(key: string, document: unknown): KvRecord {
-  if (typeof document === 'string') return { key, value: Buffer.from(document, 'utf8'), contentType: null, expires: null };
+  if (typeof document === 'string')
+    return { key, value: Buffer.from(document, 'utf8'), contentType: null, expires: null };
   if (typeof document === 'object' && document !== null && !Array.isArray(document)) {
     return recordFromFields(key, explicitFieldsOf(key, document as Record<string, unknown>));
   }
-  throw new FormatError(`key ${quote(key)}: the value must be a string or an object {value, encoding, contentType, expires}`);
+  throw new FormatError(
+    `key ${quote(key)}: the value must be a string or an object {value, encoding, contentType, expires}`,
+  );
 }

@@ -5,7 +5,17 @@
 // text would not survive YAML unchanged, so export -> import is exact.
 
 import type { Readable } from 'node:stream';
-import { LineCounter, Scalar, isAlias, isMap, isScalar, parseDocument, stringify, type Document, type Node } from 'yaml';
+import {
+  LineCounter,
+  Scalar,
+  isAlias,
+  isMap,
+  isScalar,
+  parseDocument,
+  stringify,
+  type Document,
+  type Node,
+} from 'yaml';
 import { readAllText, type Format, type RecordWriter } from './format.js';
 import { FormatError, quote, type KvRecord } from './record.js';
 import { explicitFieldsOf, recordFromFields, toValueDocument, type ValueDocument } from './value-document.js';
@@ -24,14 +34,15 @@ export function parseYamlRecords(text: string): KvRecord[] {
     return `line ${line}, column ${col}: `;
   };
   const contents = document.contents;
-  if (contents === null || (isScalar(contents) && contents.value === '' )) return [];
+  if (contents === null || (isScalar(contents) && contents.value === '')) return [];
   if (!isMap(contents)) throw new FormatError(`${where(contents)}the document must be a mapping of key: value`);
   const records: KvRecord[] = [];
   // Checked here rather than with yaml's uniqueKeys, which compares every pair with every other.
   const seen = new Set<string>();
   for (const pair of contents.items) {
     const keyNode = resolve(document, pair.key as Node | null);
-    if (!isScalar(keyNode) || typeof keyNode.value !== 'string') throw new FormatError(`${where(keyNode)}every key must be a plain string`);
+    if (!isScalar(keyNode) || typeof keyNode.value !== 'string')
+      throw new FormatError(`${where(keyNode)}every key must be a plain string`);
     const key = keyNode.value;
     if (seen.has(key)) throw new FormatError(`${where(keyNode)}duplicate key ${quote(key)}`);
     seen.add(key);
@@ -50,13 +61,17 @@ function recordFromYamlValue(document: Document, key: string, node: Node | null)
   // `key:` with nothing after it is the empty string, as the seed stored it.
   if (node === null) return { key, value: Buffer.alloc(0), contentType: null, expires: null };
   if (isScalar(node)) return { key, value: Buffer.from(String(node.value), 'utf8'), contentType: null, expires: null };
-  if (!isMap(node)) throw new FormatError(`key ${quote(key)}: the value must be text or a mapping {value, encoding, contentType, expires}`);
+  if (!isMap(node))
+    throw new FormatError(
+      `key ${quote(key)}: the value must be text or a mapping {value, encoding, contentType, expires}`,
+    );
   const fields: Record<string, unknown> = {};
   for (const pair of node.items) {
     const fieldNode = resolve(document, pair.key as Node | null);
     const valueNode = resolve(document, pair.value as Node | null);
     if (!isScalar(fieldNode)) throw new FormatError(`key ${quote(key)}: field names must be plain strings`);
-    if (valueNode !== null && !isScalar(valueNode)) throw new FormatError(`key ${quote(key)}: field ${quote(String(fieldNode.value))} must be a scalar`);
+    if (valueNode !== null && !isScalar(valueNode))
+      throw new FormatError(`key ${quote(key)}: field ${quote(String(fieldNode.value))} must be a scalar`);
     fields[String(fieldNode.value)] = scalarField(valueNode);
   }
   return recordFromFields(key, explicitFieldsOf(key, fields));
@@ -83,7 +98,13 @@ function pairText(key: string, value: ValueDocument, quoted: boolean): string {
 }
 
 function sameRecord(a: KvRecord, b: KvRecord | undefined): boolean {
-  return b !== undefined && a.key === b.key && a.value.equals(b.value) && a.contentType === b.contentType && a.expires === b.expires;
+  return (
+    b !== undefined &&
+    a.key === b.key &&
+    a.value.equals(b.value) &&
+    a.contentType === b.contentType &&
+    a.expires === b.expires
+  );
 }
 
 function roundTrips(text: string, record: KvRecord): boolean {

@@ -125,6 +125,7 @@ function bitpos(context: RunContext): Reply {
   const { end, firstMask, lastMask } = range;
   let bytes = end - start + 1;
   let position: number;
+  // biome-ignore lint/suspicious/noConfusingLabels: the labelled block is the early exit once the bit is found
   found: {
     if (firstMask !== 0) {
       let byte = bit ? value[start]! & ~firstMask & 0xff : value[start]! | firstMask;

@@ -2,7 +2,13 @@
 // SELECT (database 0 only), QUIT, RESET and CLIENT. They touch the session, not the store.
 
 import { isKvsError } from '../../core/errors.js';
-import { defineCommand, defineGroupCommand, type Command, type CommandCall, type GroupCommandSpec } from '../command.js';
+import {
+  defineCommand,
+  defineGroupCommand,
+  type Command,
+  type CommandCall,
+  type GroupCommandSpec,
+} from '../command.js';
 import { integerArg, int32Arg, isWord, parseInt64 } from '../numeric-args.js';
 import { MapReply, ok, pong, RespError, redisErrors, SimpleReply, VerbatimReply, type Reply } from '../reply.js';
 import type { Session } from '../session.js';
@@ -83,7 +89,8 @@ export function clientInfoLine(session: Session, now: number): string {
   return `${fields.map(([name, value]) => `${name}=${value}`).join(' ')}\n`;
 }
 
-const connectionCommand = (spec: GroupCommandSpec): Command => defineGroupCommand('connection', ['noscript', 'loading', 'stale', 'fast'], spec);
+const connectionCommand = (spec: GroupCommandSpec): Command =>
+  defineGroupCommand('connection', ['noscript', 'loading', 'stale', 'fast'], spec);
 
 const clientHelp = [
   'CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
@@ -104,7 +111,13 @@ const clientHelp = [
 ];
 
 const clientSubcommands: readonly Command[] = [
-  connectionCommand({ name: 'client|id', arity: 2, summary: 'Returns the client ID for the current connection', since: '5.0.0', run: (context) => context.session.id }),
+  connectionCommand({
+    name: 'client|id',
+    arity: 2,
+    summary: 'Returns the client ID for the current connection',
+    since: '5.0.0',
+    run: (context) => context.session.id,
+  }),
   connectionCommand({
     name: 'client|getname',
     arity: 2,
@@ -177,7 +190,13 @@ const clientSubcommands: readonly Command[] = [
       return new VerbatimReply('txt', sessions.map((session) => clientInfoLine(session, now)).join(''));
     },
   }),
-  connectionCommand({ name: 'client|help', arity: 2, summary: 'Show helpful text about the different subcommands', since: '5.0.0', run: () => clientHelp.map((line) => new SimpleReply(line)) }),
+  connectionCommand({
+    name: 'client|help',
+    arity: 2,
+    summary: 'Show helpful text about the different subcommands',
+    since: '5.0.0',
+    run: () => clientHelp.map((line) => new SimpleReply(line)),
+  }),
 ];
 
 export const connectionCommands: readonly Command[] = [
@@ -192,7 +211,14 @@ export const connectionCommands: readonly Command[] = [
       return context.args.length === 2 ? context.args[1]! : pong;
     },
   }),
-  connectionCommand({ name: 'echo', arity: 2, flags: ['fast'], summary: 'Echo the given string', since: '1.0.0', run: (context) => context.args[1]! }),
+  connectionCommand({
+    name: 'echo',
+    arity: 2,
+    flags: ['fast'],
+    summary: 'Echo the given string',
+    since: '1.0.0',
+    run: (context) => context.args[1]!,
+  }),
   connectionCommand({
     name: 'select',
     arity: 2,

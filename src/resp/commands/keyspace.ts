@@ -146,7 +146,13 @@ function parseExpireFlags(args: readonly Buffer[]): ExpireFlags {
   return flags;
 }
 
-const expireCommand = (name: string, unit: 'seconds' | 'ms', relative: boolean, summary: string, since: string): Command =>
+const expireCommand = (
+  name: string,
+  unit: 'seconds' | 'ms',
+  relative: boolean,
+  summary: string,
+  since: string,
+): Command =>
   defineCommand({
     name,
     arity: -3,
@@ -184,7 +190,12 @@ export function representableExpiry(expires: number): number {
   return Math.ceil(representableTime(expires));
 }
 
-const ttlCommand = (name: string, report: (expires: number, now: number) => number, summary: string, since: string): Command =>
+const ttlCommand = (
+  name: string,
+  report: (expires: number, now: number) => number,
+  summary: string,
+  since: string,
+): Command =>
   defineCommand({
     name,
     arity: 2,
@@ -239,7 +250,10 @@ export const keyspaceCommands: readonly Command[] = [
       arity: -2,
       flags: name === 'del' ? ['write'] : ['write', 'fast'],
       group: 'generic',
-      summary: name === 'del' ? 'Delete a key' : 'Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.',
+      summary:
+        name === 'del'
+          ? 'Delete a key'
+          : 'Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.',
       since: name === 'del' ? '1.0.0' : '4.0.0',
       complexity: 'O(N) where N is the number of keys that will be removed.',
       keys: allKeys,
@@ -254,7 +268,10 @@ export const keyspaceCommands: readonly Command[] = [
       arity: -2,
       flags: ['readonly', 'fast'],
       group: 'generic',
-      summary: name === 'exists' ? 'Determine if a key exists' : 'Alters the last access time of a key(s). Returns the number of existing keys specified.',
+      summary:
+        name === 'exists'
+          ? 'Determine if a key exists'
+          : 'Alters the last access time of a key(s). Returns the number of existing keys specified.',
       since: name === 'exists' ? '1.0.0' : '3.2.1',
       complexity: 'O(N) where N is the number of keys to check.',
       keys: allKeys,
@@ -344,7 +361,8 @@ export const keyspaceCommands: readonly Command[] = [
     group: 'generic',
     summary: 'Find all keys matching the given pattern',
     since: '1.0.0',
-    complexity: 'O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.',
+    complexity:
+      'O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.',
     access: 'read',
     prepare: (call) => listMatching(call, new GlobPattern(call.args[1]!)),
     run(context, listed) {
@@ -369,7 +387,8 @@ export const keyspaceCommands: readonly Command[] = [
     group: 'generic',
     summary: 'Incrementally iterate the keys space',
     since: '2.8.0',
-    complexity: 'O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.',
+    complexity:
+      'O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.',
     access: 'read',
     prepare: scan,
     run: (_context, page) => [page.cursor, page.keys],
@@ -391,13 +410,39 @@ export const keyspaceCommands: readonly Command[] = [
   expireCommand('expire', 'seconds', true, "Set a key's time to live in seconds", '1.0.0'),
   expireCommand('pexpire', 'ms', true, "Set a key's time to live in milliseconds", '2.6.0'),
   expireCommand('expireat', 'seconds', false, 'Set the expiration for a key as a UNIX timestamp', '1.2.0'),
-  expireCommand('pexpireat', 'ms', false, 'Set the expiration for a key as a UNIX timestamp specified in milliseconds', '2.6.0'),
+  expireCommand(
+    'pexpireat',
+    'ms',
+    false,
+    'Set the expiration for a key as a UNIX timestamp specified in milliseconds',
+    '2.6.0',
+  ),
 
-  ttlCommand('ttl', (expires, now) => Math.floor((Math.max(0, expires - now) + 500) / 1000), 'Get the time to live for a key in seconds', '1.0.0'),
-  ttlCommand('pttl', (expires, now) => Math.max(0, expires - now), 'Get the time to live for a key in milliseconds', '2.6.0'),
+  ttlCommand(
+    'ttl',
+    (expires, now) => Math.floor((Math.max(0, expires - now) + 500) / 1000),
+    'Get the time to live for a key in seconds',
+    '1.0.0',
+  ),
+  ttlCommand(
+    'pttl',
+    (expires, now) => Math.max(0, expires - now),
+    'Get the time to live for a key in milliseconds',
+    '2.6.0',
+  ),
   // Redis rounds EXPIRETIME to the nearest second, as it does TTL.
-  ttlCommand('expiretime', (expires) => Math.floor((expires + 500) / 1000), 'Get the expiration Unix timestamp for a key', '7.0.0'),
-  ttlCommand('pexpiretime', (expires) => expires, 'Get the expiration Unix timestamp for a key in milliseconds', '7.0.0'),
+  ttlCommand(
+    'expiretime',
+    (expires) => Math.floor((expires + 500) / 1000),
+    'Get the expiration Unix timestamp for a key',
+    '7.0.0',
+  ),
+  ttlCommand(
+    'pexpiretime',
+    (expires) => expires,
+    'Get the expiration Unix timestamp for a key in milliseconds',
+    '7.0.0',
+  ),
 
   defineCommand({
     name: 'persist',

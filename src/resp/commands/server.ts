@@ -3,7 +3,15 @@
 // clients ask for), TIME.
 
 import { arch, cpus, platform, release } from 'node:os';
-import { defineCommand, defineGroupCommand, keyIndexes, type Command, type CommandCall, type GroupCommandSpec, type RunContext } from '../command.js';
+import {
+  defineCommand,
+  defineGroupCommand,
+  keyIndexes,
+  type Command,
+  type CommandCall,
+  type GroupCommandSpec,
+  type RunContext,
+} from '../command.js';
 import { GlobPattern } from '../glob.js';
 import { isWord, lowerWord } from '../numeric-args.js';
 import { MapReply, ok, RespError, redisErrors, SimpleReply, VerbatimReply, type Reply } from '../reply.js';
@@ -57,7 +65,8 @@ function categories(command: Command): string[] {
   const result: string[] = [];
   if (command.flags.includes('write')) result.push('@write');
   if (command.flags.includes('readonly')) result.push('@read');
-  const group = command.group === 'generic' ? 'keyspace' : command.group === 'transactions' ? 'transaction' : command.group;
+  const group =
+    command.group === 'generic' ? 'keyspace' : command.group === 'transactions' ? 'transaction' : command.group;
   result.push(`@${group}`);
   result.push(command.flags.includes('fast') ? '@fast' : '@slow');
   if (command.access === 'admin') result.push('@dangerous');
@@ -69,13 +78,31 @@ function commandInfo(command: Command): Reply {
   const keySpecs: Reply[] = positions
     ? [
         new MapReply([
-          ['flags', command.access === 'write' ? [new SimpleReply('RW'), new SimpleReply('UPDATE')] : [new SimpleReply('RO'), new SimpleReply('ACCESS')]],
-          ['begin_search', new MapReply([['type', 'index'], ['spec', new MapReply([['index', positions.first]])]])],
+          [
+            'flags',
+            command.access === 'write'
+              ? [new SimpleReply('RW'), new SimpleReply('UPDATE')]
+              : [new SimpleReply('RO'), new SimpleReply('ACCESS')],
+          ],
+          [
+            'begin_search',
+            new MapReply([
+              ['type', 'index'],
+              ['spec', new MapReply([['index', positions.first]])],
+            ]),
+          ],
           [
             'find_keys',
             new MapReply([
               ['type', 'range'],
-              ['spec', new MapReply([['lastkey', positions.last < 0 ? positions.last : positions.last - positions.first], ['keystep', positions.step], ['limit', 0]])],
+              [
+                'spec',
+                new MapReply([
+                  ['lastkey', positions.last < 0 ? positions.last : positions.last - positions.first],
+                  ['keystep', positions.step],
+                  ['limit', 0],
+                ]),
+              ],
             ]),
           ],
         ]),
@@ -137,7 +164,13 @@ function lookupByName(server: RespServerState, name: Buffer): Command | undefine
 }
 
 const commandSubcommands: readonly Command[] = [
-  serverCommand({ name: 'command|count', arity: 2, summary: 'Get total number of Redis commands', since: '2.8.13', run: (context) => context.server.commands.size }),
+  serverCommand({
+    name: 'command|count',
+    arity: 2,
+    summary: 'Get total number of Redis commands',
+    since: '2.8.13',
+    run: (context) => context.server.commands.size,
+  }),
   serverCommand({
     name: 'command|list',
     arity: -2,
@@ -200,7 +233,13 @@ const commandSubcommands: readonly Command[] = [
       return indexes.map((index) => args[index]!);
     },
   }),
-  serverCommand({ name: 'command|help', arity: 2, summary: 'Show helpful text about the different subcommands', since: '5.0.0', run: () => commandHelp.map((line) => new SimpleReply(line)) }),
+  serverCommand({
+    name: 'command|help',
+    arity: 2,
+    summary: 'Show helpful text about the different subcommands',
+    since: '5.0.0',
+    run: () => commandHelp.map((line) => new SimpleReply(line)),
+  }),
 ];
 
 /** The values CONFIG GET reports (read-only: kvs is configured on its command line). */
@@ -229,8 +268,12 @@ const configSubcommands: readonly Command[] = [
     complexity: 'O(N) when N is the number of configuration parameters provided',
     run(context) {
       context.service.validateBatch(context.args.length - 2);
-      const patterns = context.args.slice(2).map((pattern) => new GlobPattern(Buffer.from(pattern.toString('latin1').toLowerCase(), 'latin1')));
-      const entries = configValues(context.server).filter(([name]) => patterns.some((pattern) => pattern.matches(name)));
+      const patterns = context.args
+        .slice(2)
+        .map((pattern) => new GlobPattern(Buffer.from(pattern.toString('latin1').toLowerCase(), 'latin1')));
+      const entries = configValues(context.server).filter(([name]) =>
+        patterns.some((pattern) => pattern.matches(name)),
+      );
       return new MapReply(entries);
     },
   }),
@@ -244,7 +287,10 @@ const configSubcommands: readonly Command[] = [
     run(context) {
       const name = context.args[2]!.toString('utf8');
       const known = configValues(context.server).some(([candidate]) => candidate === name.toLowerCase());
-      if (known) throw new RespError(`ERR CONFIG SET failed (possibly related to argument '${name}') - can't set immutable config`);
+      if (known)
+        throw new RespError(
+          `ERR CONFIG SET failed (possibly related to argument '${name}') - can't set immutable config`,
+        );
       throw new RespError(`ERR Unknown option or number of arguments for CONFIG SET - '${name}'`);
     },
   }),
@@ -279,19 +325,38 @@ const configSubcommands: readonly Command[] = [
     summary: 'Show helpful text about the different subcommands',
     since: '5.0.0',
     run: () =>
-      ['CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'GET <pattern>', '    Return parameters matching the glob-like <pattern> and their values.', 'HELP', '    Print this help.'].map(
-        (line) => new SimpleReply(line),
-      ),
+      [
+        'CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+        'GET <pattern>',
+        '    Return parameters matching the glob-like <pattern> and their values.',
+        'HELP',
+        '    Print this help.',
+      ].map((line) => new SimpleReply(line)),
   }),
 ];
 
-const defaultSections = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'modules', 'errorstats', 'cluster', 'keyspace'];
+const defaultSections = [
+  'server',
+  'clients',
+  'memory',
+  'persistence',
+  'stats',
+  'replication',
+  'cpu',
+  'modules',
+  'errorstats',
+  'cluster',
+  'keyspace',
+];
 
 function infoText(context: RunContext, keyCount: number): string {
   const { args, server } = context;
   const requested = args.slice(1).map((arg) => arg.toString('latin1').toLowerCase());
   const everything = requested.includes('all') || requested.includes('everything');
-  const wanted = requested.length === 0 || requested.includes('default') || everything ? new Set(defaultSections) : new Set(requested);
+  const wanted =
+    requested.length === 0 || requested.includes('default') || everything
+      ? new Set(defaultSections)
+      : new Set(requested);
   const now = Date.now();
   const uptime = Math.floor((now - server.startedAt) / 1000);
   const memory = process.memoryUsage();

@@ -93,8 +93,27 @@ function setReads(args: readonly Buffer[]): boolean {
   return false;
 }
 
-const readOnly = (name: string, arity: number, summary: string, since: string, complexity: string, run: (context: RunContext) => Reply, flags: string[] = ['readonly', 'fast']): Command =>
-  defineCommand({ name, arity, flags, group: 'string', summary, since, complexity, keys: { first: 1, last: 1, step: 1 }, access: 'read', run });
+const readOnly = (
+  name: string,
+  arity: number,
+  summary: string,
+  since: string,
+  complexity: string,
+  run: (context: RunContext) => Reply,
+  flags: string[] = ['readonly', 'fast'],
+): Command =>
+  defineCommand({
+    name,
+    arity,
+    flags,
+    group: 'string',
+    summary,
+    since,
+    complexity,
+    keys: { first: 1, last: 1, step: 1 },
+    access: 'read',
+    run,
+  });
 
 /** A key's value as a Redis integer, or the Redis error. */
 function integerValue(state: KeyState | undefined): bigint {
@@ -114,7 +133,12 @@ function incrementBy(context: RunContext, increment: bigint): Reply {
   return result;
 }
 
-const incrementCommand = (name: string, arity: number, summary: string, increment: (args: readonly Buffer[]) => bigint): Command =>
+const incrementCommand = (
+  name: string,
+  arity: number,
+  summary: string,
+  increment: (args: readonly Buffer[]) => bigint,
+): Command =>
   defineCommand({
     name,
     arity,
@@ -249,7 +273,14 @@ function lcs(context: RunContext): Reply {
 }
 
 export const stringCommands: readonly Command[] = [
-  readOnly('get', 2, 'Get the value of a key', '1.0.0', 'O(1)', (context) => context.view.get(context.keys[0]!)?.value ?? null),
+  readOnly(
+    'get',
+    2,
+    'Get the value of a key',
+    '1.0.0',
+    'O(1)',
+    (context) => context.view.get(context.keys[0]!)?.value ?? null,
+  ),
 
   defineCommand({
     name: 'set',
@@ -266,7 +297,8 @@ export const stringCommands: readonly Command[] = [
       const { args, view } = context;
       const key = context.keys[0]!;
       const options = args.length > 3 ? parseSetOptions(args, 3, true) : undefined;
-      const expiry: WriteExpiry = (options && expiryOf(options, context.now, 'set')) ?? (options?.keepTtl ? 'keep' : null);
+      const expiry: WriteExpiry =
+        (options && expiryOf(options, context.now, 'set')) ?? (options?.keepTtl ? 'keep' : null);
       if (options === undefined || (!options.nx && !options.xx && !options.get)) {
         view.put(key, ownValue(args[2]!), expiry);
         return ok;
@@ -303,7 +335,10 @@ export const stringCommands: readonly Command[] = [
       arity: 4,
       flags: ['write', 'denyoom'],
       group: 'string',
-      summary: name === 'setex' ? 'Set the value and expiration of a key' : 'Set the value and expiration in milliseconds of a key',
+      summary:
+        name === 'setex'
+          ? 'Set the value and expiration of a key'
+          : 'Set the value and expiration in milliseconds of a key',
       since: name === 'setex' ? '2.0.0' : '2.6.0',
       complexity: 'O(1)',
       keys: { first: 1, last: 1, step: 1 },
@@ -445,7 +480,9 @@ export const stringCommands: readonly Command[] = [
 
   incrementCommand('incr', 2, 'Increment the integer value of a key by one', () => 1n),
   incrementCommand('decr', 2, 'Decrement the integer value of a key by one', () => -1n),
-  incrementCommand('incrby', 3, 'Increment the integer value of a key by the given amount', (args) => int64Arg(args[2]!)),
+  incrementCommand('incrby', 3, 'Increment the integer value of a key by the given amount', (args) =>
+    int64Arg(args[2]!),
+  ),
   incrementCommand('decrby', 3, 'Decrement the integer value of a key by the given number', (args) => {
     const decrement = int64Arg(args[2]!);
     if (decrement === INT64_MIN) throw new RespError('ERR decrement would overflow');
@@ -483,7 +520,8 @@ export const stringCommands: readonly Command[] = [
     group: 'string',
     summary: 'Append a value to a key',
     since: '2.0.0',
-    complexity: 'O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.',
+    complexity:
+      'O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.',
     keys: { first: 1, last: 1, step: 1 },
     access: 'write',
     run(context) {
@@ -497,9 +535,32 @@ export const stringCommands: readonly Command[] = [
     },
   }),
 
-  readOnly('strlen', 2, 'Get the length of the value stored in a key', '2.2.0', 'O(1)', (context) => context.view.get(context.keys[0]!)?.value.length ?? 0),
-  readOnly('getrange', 4, 'Get a substring of the string stored at a key', '2.4.0', 'O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.', getrangeRun, ['readonly']),
-  readOnly('substr', 4, 'Get a substring of the string stored at a key', '1.0.0', 'O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.', getrangeRun, ['readonly']),
+  readOnly(
+    'strlen',
+    2,
+    'Get the length of the value stored in a key',
+    '2.2.0',
+    'O(1)',
+    (context) => context.view.get(context.keys[0]!)?.value.length ?? 0,
+  ),
+  readOnly(
+    'getrange',
+    4,
+    'Get a substring of the string stored at a key',
+    '2.4.0',
+    'O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.',
+    getrangeRun,
+    ['readonly'],
+  ),
+  readOnly(
+    'substr',
+    4,
+    'Get a substring of the string stored at a key',
+    '1.0.0',
+    'O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.',
+    getrangeRun,
+    ['readonly'],
+  ),
 
   defineCommand({
     name: 'setrange',
@@ -508,7 +569,8 @@ export const stringCommands: readonly Command[] = [
     group: 'string',
     summary: 'Overwrite part of a string at key starting at the specified offset',
     since: '2.2.0',
-    complexity: 'O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.',
+    complexity:
+      'O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.',
     keys: { first: 1, last: 1, step: 1 },
     access: 'write',
     run(context) {

@@ -99,6 +99,10 @@ export function recordOf(kv: IKeyValue): StoredRecord {
     modRevision,
     version: Number(kv.version) - envelope.versionOffset,
     createRevision:
-      envelope.createRevision === 0 ? Number(kv.create_revision) : envelope.createRevision === -1 ? modRevision : envelope.createRevision,
+      envelope.createRevision === 0
+        ? Number(kv.create_revision)
+        : envelope.createRevision === -1
+          ? modRevision
+          : envelope.createRevision,
   };
 }

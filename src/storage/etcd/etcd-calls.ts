@@ -53,7 +53,12 @@ export class EtcdCalls {
     return this.run(what, call, this.timeouts.requestTimeoutMs, (error) => notSent(error));
   }
 
-  private async run<T>(what: string, call: Call<T>, attemptTimeoutMs: number, retryable: (error: Error) => boolean): Promise<T> {
+  private async run<T>(
+    what: string,
+    call: Call<T>,
+    attemptTimeoutMs: number,
+    retryable: (error: Error) => boolean,
+  ): Promise<T> {
     const deadline = Date.now() + this.timeouts.requestTimeoutMs;
     // An open circuit breaker only repeats an earlier failure: report the failure itself.
     let cause: Error | undefined;
@@ -80,39 +85,59 @@ export class EtcdCalls {
     const message = error.message;
     if (error instanceof GRPCInvalidArgumentError) {
       if (message.includes('too many operations in txn request')) {
-        return new KvsError('batch_too_large', 'etcd refused the transaction: it has more operations than etcd allows (--max-txn-ops).');
+        return new KvsError(
+          'batch_too_large',
+          'etcd refused the transaction: it has more operations than etcd allows (--max-txn-ops).',
+        );
       }
       if (message.includes('request is too large')) {
-        return new KvsError('txn_too_large', 'etcd refused the request: it is larger than etcd allows (--max-request-bytes).');
+        return new KvsError(
+          'txn_too_large',
+          'etcd refused the request: it is larger than etcd allows (--max-request-bytes).',
+        );
       }
     }
     if (error instanceof EtcdAuthenticationFailedError || error instanceof GRPCUnauthenticatedError) {
-      return new EngineUnavailableError(`etcd refused kvs's credentials (--etcd-user/--etcd-password): ${message}`, { cause: error });
+      return new EngineUnavailableError(`etcd refused kvs's credentials (--etcd-user/--etcd-password): ${message}`, {
+        cause: error,
+      });
     }
     if (error instanceof EtcdPermissionDeniedError) {
       return new EngineUnavailableError(`etcd denied kvs access to its key prefix: ${message}`, { cause: error });
     }
     if (message.includes('database space exceeded')) {
-      return new EngineUnavailableError('etcd is out of space (its --quota-backend-bytes); compact and defragment it', { cause: error });
+      return new EngineUnavailableError('etcd is out of space (its --quota-backend-bytes); compact and defragment it', {
+        cause: error,
+      });
     }
-    if (error instanceof ClientClosedError) return new EngineUnavailableError('the etcd engine is closed', { cause: error });
+    if (error instanceof ClientClosedError)
+      return new EngineUnavailableError('the etcd engine is closed', { cause: error });
     return undefined;
   }
 
   private unavailable(what: string, last: Error, cause: Error): EngineUnavailableError {
     const outcome = notSent(last) ? '' : ' (a write may or may not have been applied)';
-    return new EngineUnavailableError(`etcd (${this.endpoints.join(',')}) did not answer ${what}${outcome}: ${firstLine(cause.message)}`, { cause });
+    return new EngineUnavailableError(
+      `etcd (${this.endpoints.join(',')}) did not answer ${what}${outcome}: ${firstLine(cause.message)}`,
+      { cause },
+    );
   }
 }
 
 /** Member down, no connection, no leader, deadline: worth another attempt elsewhere. */
 function isTransient(error: Error): boolean {
-  return isBrokenCircuitError(error) || isRecoverableError(error) || /ECONNREFUSED|No connection established/.test(error.message);
+  return (
+    isBrokenCircuitError(error) ||
+    isRecoverableError(error) ||
+    /ECONNREFUSED|No connection established/.test(error.message)
+  );
 }
 
 /** True when etcd cannot have received the request. */
 function notSent(error: Error): boolean {
-  return isBrokenCircuitError(error) || /No connection established|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH/.test(error.message);
+  return (
+    isBrokenCircuitError(error) || /No connection established|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH/.test(error.message)
+  );
 }
 
 function firstLine(message: string): string {

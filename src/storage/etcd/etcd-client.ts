@@ -16,9 +16,12 @@ export function createEtcdClient(store: EtcdStore): Etcd3 {
   if (store.endpoints.length === 0) throw new ConfigError('--store etcd://: give at least one etcd endpoint');
   const tls = store.caFile !== undefined || store.certFile !== undefined || store.keyFile !== undefined;
   const secure = store.endpoints.every((endpoint) => endpoint.startsWith('https://'));
-  if (tls && !secure) throw new ConfigError('--etcd-ca/--etcd-cert/--etcd-key need TLS endpoints: use etcds://host:port');
-  if ((store.certFile === undefined) !== (store.keyFile === undefined)) throw new ConfigError('--etcd-cert and --etcd-key go together');
-  if (store.password !== undefined && store.username === undefined) throw new ConfigError('--etcd-password needs --etcd-user');
+  if (tls && !secure)
+    throw new ConfigError('--etcd-ca/--etcd-cert/--etcd-key need TLS endpoints: use etcds://host:port');
+  if ((store.certFile === undefined) !== (store.keyFile === undefined))
+    throw new ConfigError('--etcd-cert and --etcd-key go together');
+  if (store.password !== undefined && store.username === undefined)
+    throw new ConfigError('--etcd-password needs --etcd-user');
 
   const options: IOptions = {
     hosts: [...store.endpoints],
@@ -33,14 +36,16 @@ export function createEtcdClient(store: EtcdStore): Etcd3 {
     },
     faultHandling: {
       global: noop,
-      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(3) }),
+      host: () =>
+        circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(3) }),
     },
   };
   if (store.username !== undefined) options.auth = { username: store.username, password: store.password ?? '' };
   if (tls) {
     options.credentials = {
       // Without --etcd-ca, trust the same public CAs as Node does.
-      rootCertificate: store.caFile !== undefined ? readPem(store.caFile, '--etcd-ca') : Buffer.from(rootCertificates.join('\n')),
+      rootCertificate:
+        store.caFile !== undefined ? readPem(store.caFile, '--etcd-ca') : Buffer.from(rootCertificates.join('\n')),
       ...(store.certFile !== undefined ? { certChain: readPem(store.certFile, '--etcd-cert') } : {}),
       ...(store.keyFile !== undefined ? { privateKey: readPem(store.keyFile, '--etcd-key') } : {}),
     };

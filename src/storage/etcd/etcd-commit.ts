@@ -61,7 +61,9 @@ interface Snapshot {
   readonly kvs: ReadonlyMap<string, IKeyValue | undefined>;
 }
 
-type Attempt = { readonly done: true; readonly result: CommitResult } | { readonly done: false; readonly snapshot: Snapshot };
+type Attempt =
+  | { readonly done: true; readonly result: CommitResult }
+  | { readonly done: false; readonly snapshot: Snapshot };
 
 const MAX_ATTEMPTS = 100;
 /** Room for the request's own framing, the commit record key and the response header. */
@@ -130,10 +132,15 @@ function checkSize(context: CommitContext, txn: Txn, touched: readonly string[])
     );
   }
   let bytes = REQUEST_OVERHEAD;
-  for (const key of touched) bytes += 2 * (context.space.prefix.length + Buffer.byteLength(key, 'utf8') + PER_OPERATION);
+  for (const key of touched)
+    bytes += 2 * (context.space.prefix.length + Buffer.byteLength(key, 'utf8') + PER_OPERATION);
   for (const operation of txn.operations) {
     if (operation.type !== 'put') continue;
-    const one = context.space.prefix.length + Buffer.byteLength(operation.key, 'utf8') + envelopeSize(operation.value, operation.contentType) + PER_OPERATION;
+    const one =
+      context.space.prefix.length +
+      Buffer.byteLength(operation.key, 'utf8') +
+      envelopeSize(operation.value, operation.contentType) +
+      PER_OPERATION;
     if (one + REQUEST_OVERHEAD > maxRequestBytes) {
       throw new KvsError(
         'value_too_large',
@@ -190,7 +197,11 @@ function commitRecordOp(space: KeySpace, events: readonly ChangeEvent[] | undefi
   return { request_put: { key: space.commitKey, value: encodeCommitRecord(events) } };
 }
 
-async function send(context: CommitContext, request: ITxnRequest, keys: readonly string[]): Promise<{ revision: number; succeeded: boolean; responses: IResponseOp[] } | Snapshot> {
+async function send(
+  context: CommitContext,
+  request: ITxnRequest,
+  keys: readonly string[],
+): Promise<{ revision: number; succeeded: boolean; responses: IResponseOp[] } | Snapshot> {
   const response = await context.calls.write('a transaction', (options) => context.kv.txn(request, options));
   const revision = Number(response.header.revision);
   context.observe(revision);
@@ -198,17 +209,27 @@ async function send(context: CommitContext, request: ITxnRequest, keys: readonly
   return { revision, succeeded: true, responses: response.responses };
 }
 
-async function tryFast(context: CommitContext, txn: Txn, touched: readonly string[], now: number, leasesUsed: Set<string>): Promise<Attempt> {
+async function tryFast(
+  context: CommitContext,
+  txn: Txn,
+  touched: readonly string[],
+  now: number,
+  leasesUsed: Set<string>,
+): Promise<Attempt> {
   const { space } = context;
   const compare: ICompare[] = txn.conditions.map((condition) => nativeCompare(space, condition));
-  const deleted = new Set(txn.operations.filter((operation) => operation.type === 'delete').map((operation) => operation.key));
+  const deleted = new Set(
+    txn.operations.filter((operation) => operation.type === 'delete').map((operation) => operation.key),
+  );
   for (const key of touched) {
     const etcdKey = space.dataKey(key);
     compare.push({ key: etcdKey, target: 'Lease', result: 'Equal', lease: 0 });
     if (deleted.has(key)) compare.push({ key: etcdKey, target: 'Version', result: 'Greater', version: 0 });
   }
   // A key that passes `lease == 0` is absent or never expires: expire operations do nothing.
-  const writes = txn.operations.filter((operation): operation is Exclude<Operation, { type: 'expire' }> => operation.type !== 'expire');
+  const writes = txn.operations.filter(
+    (operation): operation is Exclude<Operation, { type: 'expire' }> => operation.type !== 'expire',
+  );
   const success: IRequestOp[] = writes.length > 0 ? [commitRecordOp(space, undefined)] : [];
   for (const operation of writes) {
     const key = space.dataKey(operation.key);
@@ -289,7 +310,13 @@ async function tryPlanned(
     const record = write.record;
     const versionOffset = (kv === undefined ? 1 : Number(kv.version) + 1) - record.version;
     const createRevision =
-      record.createRevision === placeholder ? (kv === undefined ? 0 : -1) : kv !== undefined && Number(kv.create_revision) === record.createRevision ? 0 : record.createRevision;
+      record.createRevision === placeholder
+        ? kv === undefined
+          ? 0
+          : -1
+        : kv !== undefined && Number(kv.create_revision) === record.createRevision
+          ? 0
+          : record.createRevision;
     let lease = '0';
     if (record.expires !== null) lease = await context.leases.forExpiry(record.expires, now);
     else if (versionOffset !== 0 || createRevision !== 0) lease = await context.leases.pin();
@@ -308,21 +335,36 @@ async function tryPlanned(
   // etcd's own events say what happened unless the transaction did more than one thing to a key
   // or deleted an expired key (an `expire` event); then the commit record carries the events.
   const planned = plan.events.map((event) => eventShape(event.type, event.key, event.version));
-  const recorded = planned.length === native.length && planned.every((shape, index) => shape === native[index]) ? undefined : plan.events;
+  const recorded =
+    planned.length === native.length && planned.every((shape, index) => shape === native[index])
+      ? undefined
+      : plan.events;
   const recordOp = commitRecordOp(space, recorded);
   const recordBytes = recordOp.request_put!.value!.length;
   if (recordBytes > 0) {
     let bytes = REQUEST_OVERHEAD + recordBytes;
-    for (const op of writes) bytes += (op.request_put?.key?.length ?? op.request_delete_range?.key?.length ?? 0) + (op.request_put?.value?.length ?? 0) + PER_OPERATION;
+    for (const op of writes)
+      bytes +=
+        (op.request_put?.key?.length ?? op.request_delete_range?.key?.length ?? 0) +
+        (op.request_put?.value?.length ?? 0) +
+        PER_OPERATION;
     for (const key of touched) bytes += 2 * (space.prefix.length + Buffer.byteLength(key, 'utf8') + PER_OPERATION);
     if (bytes > context.limits.maxRequestBytes) throw txnTooLarge(context.limits.maxRequestBytes, bytes);
   }
 
-  const sent = await send(context, { compare, success: [recordOp, ...writes], failure: readAll(space, touched) }, touched);
+  const sent = await send(
+    context,
+    { compare, success: [recordOp, ...writes], failure: readAll(space, touched) },
+    touched,
+  );
   if (!('succeeded' in sent)) return { done: false, snapshot: sent };
   const revision = sent.revision;
   const actual = (value: number) => (value === placeholder ? revision : value);
-  const puts = plan.puts.map((info) => ({ ...info, createRevision: actual(info.createRevision), modRevision: actual(info.modRevision) }));
+  const puts = plan.puts.map((info) => ({
+    ...info,
+    createRevision: actual(info.createRevision),
+    modRevision: actual(info.modRevision),
+  }));
   return { done: true, result: { ok: true, revision, puts, deleted: plan.deleted } };
 }
 

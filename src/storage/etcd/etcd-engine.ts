@@ -56,7 +56,10 @@ export interface EtcdEngineOptions {
 const DEFAULT_REQUEST_TIMEOUT_MS = 3_000;
 const DEFAULT_LIMITS: EtcdLimits = { maxTxnOps: 128, maxRequestBytes: 1_572_864 };
 
-export async function openEtcdEngine(store: Extract<StoreConfig, { kind: 'etcd' }>, options: EtcdEngineOptions): Promise<Engine> {
+export async function openEtcdEngine(
+  store: Extract<StoreConfig, { kind: 'etcd' }>,
+  options: EtcdEngineOptions,
+): Promise<Engine> {
   const engine = new EtcdEngine(store, options);
   try {
     await engine.revision();
@@ -92,13 +95,21 @@ export class EtcdEngine implements Engine {
     this.client = createEtcdClient(store);
     this.space = new KeySpace(store.prefix);
     this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    this.calls = new EtcdCalls({ requestTimeoutMs: this.timeoutMs, attemptTimeoutMs: Math.max(250, Math.floor(this.timeoutMs / 2)) }, store.endpoints);
-    this.limits = { maxTxnOps: options.maxTxnOps ?? DEFAULT_LIMITS.maxTxnOps, maxRequestBytes: options.maxRequestBytes ?? DEFAULT_LIMITS.maxRequestBytes };
+    this.calls = new EtcdCalls(
+      { requestTimeoutMs: this.timeoutMs, attemptTimeoutMs: Math.max(250, Math.floor(this.timeoutMs / 2)) },
+      store.endpoints,
+    );
+    this.limits = {
+      maxTxnOps: options.maxTxnOps ?? DEFAULT_LIMITS.maxTxnOps,
+      maxRequestBytes: options.maxRequestBytes ?? DEFAULT_LIMITS.maxRequestBytes,
+    };
     this.log = options.log ?? ((message) => process.stderr.write(`kvs: etcd engine: ${message}\n`));
     const leases = new LeasePool(
       {
         grant: async (ttlSeconds, id) => {
-          const response = await this.calls.write('a lease grant', (call) => this.client.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: id ?? 0 }, call));
+          const response = await this.calls.write('a lease grant', (call) =>
+            this.client.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: id ?? 0 }, call),
+          );
           return response.ID;
         },
       },
@@ -203,7 +214,13 @@ export class EtcdEngine implements Engine {
     // etcd sorts the whole range and returns the first `limit`; ask for more when expired keys
     // (not yet deleted by their lease) take places.
     for (let asked = limit; ; asked *= 2) {
-      const response = await this.range({ key: range.start, range_end: range.end, sort_order: 'Descend', sort_target: 'Mod', limit: asked });
+      const response = await this.range({
+        key: range.start,
+        range_end: range.end,
+        sort_order: 'Descend',
+        sort_target: 'Mod',
+        limit: asked,
+      });
       const live: EntryInfo[] = [];
       for (const kv of response.kvs) {
         const key = this.space.keyOf(kv.key);
@@ -278,7 +295,17 @@ export class EtcdEngine implements Engine {
       success: [
         { request_range: { key: range.start, range_end: range.end, count_only: true, revision: from } },
         { request_range: { key: range.start, range_end: range.end, count_only: true, revision: to } },
-        { request_range: { key: range.start, range_end: range.end, revision: to, sort_order: 'Descend' as const, sort_target: 'Mod' as const, limit: 1, keys_only: true } },
+        {
+          request_range: {
+            key: range.start,
+            range_end: range.end,
+            revision: to,
+            sort_order: 'Descend' as const,
+            sort_target: 'Mod' as const,
+            limit: 1,
+            keys_only: true,
+          },
+        },
       ],
     };
     try {
@@ -331,7 +358,10 @@ export class EtcdEngine implements Engine {
         (error: unknown) => {
           // Already compacted further (by another kvs process, or etcd's auto-compaction).
           if (error instanceof GRPCOutOfRangeError) this.compactedTo = target;
-          else this.log(`compaction to revision ${target} failed: ${error instanceof Error ? error.message : String(error)}`);
+          else
+            this.log(
+              `compaction to revision ${target} failed: ${error instanceof Error ? error.message : String(error)}`,
+            );
         },
       )
       .finally(() => {

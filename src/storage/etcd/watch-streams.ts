@@ -130,7 +130,9 @@ export class ChangeFeed {
     }
     if (response.events.length === 0) return;
     const last = Number(response.events[response.events.length - 1]!.kv.mod_revision);
-    const changes = decodeChanges(response.events, this.options.space, this.options.logValueMax).filter((event) => event.revision > this.delivered);
+    const changes = decodeChanges(response.events, this.options.space, this.options.logValueMax).filter(
+      (event) => event.revision > this.delivered,
+    );
     this.delivered = Math.max(this.delivered, last);
     if (changes.length === 0) return;
     for (const listener of [...this.listeners]) {
@@ -145,7 +147,9 @@ export class ChangeFeed {
   private onEnd(error: Error): void {
     this.handle = undefined;
     if (this.closed || this.listeners.size === 0) return;
-    this.options.log(`the etcd change watch broke (${error.message.split('\n')[0]}); resuming from revision ${this.delivered + 1}`);
+    this.options.log(
+      `the etcd change watch broke (${error.message.split('\n')[0]}); resuming from revision ${this.delivered + 1}`,
+    );
     this.restartLater();
   }
 
@@ -205,7 +209,12 @@ export function readHistory(read: HistoryRead): Promise<ChangeEvent[]> {
       else resolve(firstRevisions(events, read.limit));
     };
     const timer = setTimeout(
-      () => finish(new EngineUnavailableError(`etcd did not replay the changes after revision ${read.since} within ${read.timeoutMs} ms`)),
+      () =>
+        finish(
+          new EngineUnavailableError(
+            `etcd did not replay the changes after revision ${read.since} within ${read.timeoutMs} ms`,
+          ),
+        ),
       read.timeoutMs,
     );
     const check = () => {
@@ -238,7 +247,9 @@ export function readHistory(read: HistoryRead): Promise<ChangeEvent[]> {
             finish(
               compacted > 0
                 ? new HistoryCompactedError(compacted + 1)
-                : new EngineUnavailableError(`etcd cancelled the history watch: ${response.cancel_reason || 'no reason given'}`),
+                : new EngineUnavailableError(
+                    `etcd cancelled the history watch: ${response.cancel_reason || 'no reason given'}`,
+                  ),
             );
             return;
           }
@@ -253,11 +264,17 @@ export function readHistory(read: HistoryRead): Promise<ChangeEvent[]> {
             }
             // A response with fewer revisions than etcd's batch cap, or a progress notification,
             // carries everything up to its header revision.
-            if (distinctRevisions(response) < WATCH_BATCH_REVISIONS) received = Math.max(received, Number(response.header.revision));
+            if (distinctRevisions(response) < WATCH_BATCH_REVISIONS)
+              received = Math.max(received, Number(response.header.revision));
           }
           check();
         },
-        onEnd: (error) => finish(new EngineUnavailableError(`the etcd history watch failed: ${error.message.split('\n')[0]}`, { cause: error })),
+        onEnd: (error) =>
+          finish(
+            new EngineUnavailableError(`the etcd history watch failed: ${error.message.split('\n')[0]}`, {
+              cause: error,
+            }),
+          ),
       },
     );
   });
@@ -298,7 +315,10 @@ export function probeCompactRevision(watch: WatchClient, key: Buffer, timeoutMs:
       if (outcome instanceof Error) reject(outcome);
       else resolve(outcome);
     };
-    const timer = setTimeout(() => finish(new EngineUnavailableError(`etcd did not report its compaction point within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new EngineUnavailableError(`etcd did not report its compaction point within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const handle = openWatch(
       watch,
       { key, start_revision: 1 },
@@ -307,7 +327,10 @@ export function probeCompactRevision(watch: WatchClient, key: Buffer, timeoutMs:
           if (response.canceled) finish(Number(response.compact_revision));
           else if (!response.created) finish(0);
         },
-        onEnd: (error) => finish(new EngineUnavailableError(`the etcd watch failed: ${error.message.split('\n')[0]}`, { cause: error })),
+        onEnd: (error) =>
+          finish(
+            new EngineUnavailableError(`the etcd watch failed: ${error.message.split('\n')[0]}`, { cause: error }),
+          ),
       },
     );
   });

@@ -166,7 +166,8 @@ export class LmdbEngine implements Engine {
         }
         for (const [key, value] of batch) {
           // A format-1 record that does not decode is left as it is: kvs check reports it.
-          if (isFormat1(value) && recordState(value, key, true) === 'unchecked') this.kv.putSync(key, encodeRecord(decodeRecord(value, key, true), key));
+          if (isFormat1(value) && recordState(value, key, true) === 'unchecked')
+            this.kv.putSync(key, encodeRecord(decodeRecord(value, key, true), key));
           after = key;
         }
         if (batch.length < UPGRADE_BATCH) {
@@ -224,7 +225,8 @@ export class LmdbEngine implements Engine {
     // Byte order, not UTF-16 order, decides which bound is higher. No `end`: keys under the prefix
     // are contiguous and the loop stops at the first one outside it (an `end` of prefix + U+10FFFF
     // would cut off keys that continue with U+10FFFF).
-    const start = options.after !== undefined && compareKeys(options.after, options.prefix) >= 0 ? options.after : options.prefix;
+    const start =
+      options.after !== undefined && compareKeys(options.after, options.prefix) >= 0 ? options.after : options.prefix;
     const range = this.kv.getRange({ start });
     let produced = 0;
     let last = start;
@@ -256,7 +258,11 @@ export class LmdbEngine implements Engine {
 
   async listEntries(options: ListOptions, now: number): Promise<Entry[]> {
     try {
-      return [...this.scan(options, now)].map(([key, record]) => ({ key, ...record, value: Buffer.from(record.value) }));
+      return [...this.scan(options, now)].map(([key, record]) => ({
+        key,
+        ...record,
+        value: Buffer.from(record.value),
+      }));
     } catch (error) {
       throw translateReadError(error);
     }
@@ -293,7 +299,8 @@ export class LmdbEngine implements Engine {
       if (this.meta.get(RECENT_INDEXED) === 1) return;
       for (const { key, value } of this.kv.getRange({ start: '' })) {
         // A damaged record is left out of the index; reading it answers record_damaged, and kvs check reports it.
-        if (recordState(value, key, true) !== 'damaged') this.recent.putSync([decodeRecord(value, key).modRevision, key], key);
+        if (recordState(value, key, true) !== 'damaged')
+          this.recent.putSync([decodeRecord(value, key).modRevision, key], key);
       }
       this.meta.putSync(RECENT_INDEXED, 1);
     });
@@ -387,7 +394,9 @@ export class LmdbEngine implements Engine {
       if (plan.revision > this.failedFrom) throw await this.lastFailureError();
     } catch (error) {
       this.startResync();
-      throw error instanceof StorageFullError || error instanceof EngineUnavailableError ? error : await this.lastFailureError();
+      throw error instanceof StorageFullError || error instanceof EngineUnavailableError
+        ? error
+        : await this.lastFailureError();
     } finally {
       for (const [key, mark] of marks) if (this.inFlight.get(key) === mark) this.inFlight.delete(key);
     }
@@ -437,7 +446,8 @@ export class LmdbEngine implements Engine {
   private async lastFailureError(): Promise<Error> {
     const failure = await this.failureKind;
     if (failure === undefined) return new EngineUnavailableError('write to the store failed');
-    if (failure.kind === 'full') return new StorageFullError(`the disk is full: ${describeFailure(failure)}`, { cause: failure.cause });
+    if (failure.kind === 'full')
+      return new StorageFullError(`the disk is full: ${describeFailure(failure)}`, { cause: failure.cause });
     this.ioFailure ??= failure;
     return this.ioFailureError();
   }

@@ -39,17 +39,24 @@ export function parseMetaPage(bytes: Buffer, index: number): MetaPage {
   const flags = bytes.readUInt16LE(18);
   if ((flags & P_META) === 0) return fail(`is not marked as a meta page (flags 0x${flags.toString(16)})`);
   const magic = bytes.readUInt32LE(META_OFFSET);
-  if (magic !== LMDB_MAGIC) return fail(`has a wrong magic number 0x${magic.toString(16)} (LMDB writes 0x${LMDB_MAGIC.toString(16)})`);
+  if (magic !== LMDB_MAGIC)
+    return fail(`has a wrong magic number 0x${magic.toString(16)} (LMDB writes 0x${LMDB_MAGIC.toString(16)})`);
   const version = bytes.readUInt32LE(META_OFFSET + 4);
-  if (version !== LMDB_DATA_VERSION) return fail(`has data version ${version} (this lmdb-js reads version ${LMDB_DATA_VERSION})`);
+  if (version !== LMDB_DATA_VERSION)
+    return fail(`has data version ${version} (this lmdb-js reads version ${LMDB_DATA_VERSION})`);
   const pageSize = bytes.readUInt32LE(48);
-  if (pageSize < MIN_PAGE_SIZE || pageSize > MAX_PAGE_SIZE || (pageSize & (pageSize - 1)) !== 0) return fail(`names an impossible page size ${pageSize}`);
+  if (pageSize < MIN_PAGE_SIZE || pageSize > MAX_PAGE_SIZE || (pageSize & (pageSize - 1)) !== 0)
+    return fail(`names an impossible page size ${pageSize}`);
   const lastPage = bytes.readBigUInt64LE(144);
   const txnid = bytes.readBigUInt64LE(152);
   if (lastPage < 1n) return fail(`names last page ${lastPage}`);
-  for (const [name, offset] of [['free-page', 88], ['main', 136]] as const) {
+  for (const [name, offset] of [
+    ['free-page', 88],
+    ['main', 136],
+  ] as const) {
     const root = bytes.readBigUInt64LE(offset);
-    if (root !== NO_ROOT && (root < 2n || root > lastPage)) return fail(`names the ${name} tree root page ${root}, outside pages 2-${lastPage}`);
+    if (root !== NO_ROOT && (root < 2n || root > lastPage))
+      return fail(`names the ${name} tree root page ${root}, outside pages 2-${lastPage}`);
   }
   return { index, problem: undefined, pageSize, lastPage, txnid };
 }

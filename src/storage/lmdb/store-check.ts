@@ -58,7 +58,10 @@ export function checkStore(dataDir: string, options: StoreCheckOptions = {}): St
   let revision = 0;
   let oldestRevision = 1;
   try {
-    const kv = root.openDB<Buffer, string>({ name: 'kv', encoding: 'binary', keyEncoder: utf8KeyEncoder } as { name: string; encoding: 'binary' });
+    const kv = root.openDB<Buffer, string>({ name: 'kv', encoding: 'binary', keyEncoder: utf8KeyEncoder } as {
+      name: string;
+      encoding: 'binary';
+    });
     const meta = root.openDB<number, string>({ name: 'meta', encoding: 'msgpack' });
     const log = root.openDB<ChangeEvent[], number>({ name: 'log', encoding: 'msgpack' });
     const expiry = root.openDB<string, [number, string]>({ name: 'expiry', encoding: 'msgpack' });
@@ -67,14 +70,17 @@ export function checkStore(dataDir: string, options: StoreCheckOptions = {}): St
       try {
         return read();
       } catch (error) {
-        problem(`${what}: ${isLmdbDamage(error) ? 'LMDB reports damaged pages' : 'unreadable'} (${error instanceof Error ? error.message : String(error)})`);
+        problem(
+          `${what}: ${isLmdbDamage(error) ? 'LMDB reports damaged pages' : 'unreadable'} (${error instanceof Error ? error.message : String(error)})`,
+        );
         return undefined;
       }
     };
     revision = guarded('meta revision', () => meta.get('revision')) ?? 0;
     oldestRevision = guarded('meta oldest', () => meta.get('oldest')) ?? 1;
     const upgraded = files.alwaysChecksummed || guarded('meta recordFormat', () => meta.get('recordFormat')) === 2;
-    if (!Number.isSafeInteger(revision) || revision < 0) problem(`meta: store revision ${String(revision)} is not a whole number`);
+    if (!Number.isSafeInteger(revision) || revision < 0)
+      problem(`meta: store revision ${String(revision)} is not a whole number`);
     const expiresOf = new Map<string, number>();
     const modRevisionOf = new Map<string, number>();
     guarded('kv tree', () => {
@@ -89,20 +95,28 @@ export function checkStore(dataDir: string, options: StoreCheckOptions = {}): St
         if (state === 'ok') checked++;
         else unchecked++;
         const record = decodeRecord(value, key, !upgraded);
-        if (!(record.createRevision >= 1 && record.createRevision <= record.modRevision && record.modRevision <= revision)) {
-          problem(`key ${JSON.stringify(key)}: revisions create ${record.createRevision}, mod ${record.modRevision} do not fit the store revision ${revision}`);
+        if (
+          !(record.createRevision >= 1 && record.createRevision <= record.modRevision && record.modRevision <= revision)
+        ) {
+          problem(
+            `key ${JSON.stringify(key)}: revisions create ${record.createRevision}, mod ${record.modRevision} do not fit the store revision ${revision}`,
+          );
         }
-        if (!(Number.isSafeInteger(record.version) && record.version >= 1)) problem(`key ${JSON.stringify(key)}: version ${record.version} is not a positive whole number`);
+        if (!(Number.isSafeInteger(record.version) && record.version >= 1))
+          problem(`key ${JSON.stringify(key)}: version ${record.version} is not a positive whole number`);
         if (record.expires !== null) expiresOf.set(key, record.expires);
         modRevisionOf.set(key, record.modRevision);
         options.onIntact?.(key, record);
       }
     });
     guarded('expiry index', () => {
-      for (const { key: [expires, key] } of expiry.getRange({})) {
+      for (const {
+        key: [expires, key],
+      } of expiry.getRange({})) {
         expiryEntries++;
         if (expiresOf.get(key) === expires) expiresOf.delete(key);
-        else if (!damagedKeys.includes(key)) problem(`expiry index: entry for ${JSON.stringify(key)} at ${expires} matches no record`);
+        else if (!damagedKeys.includes(key))
+          problem(`expiry index: entry for ${JSON.stringify(key)} at ${expires} matches no record`);
       }
     });
     for (const key of expiresOf.keys()) problem(`key ${JSON.stringify(key)} expires but has no expiry index entry`);
@@ -110,21 +124,39 @@ export function checkStore(dataDir: string, options: StoreCheckOptions = {}): St
     // end, so a damaged page there is met by `GET /`.
     const recentIndexed = guarded('meta recentIndexed', () => meta.get('recentIndexed')) === 1;
     guarded('recent index', () => {
-      for (const { key: [modRevision, key] } of recent.getRange({})) {
+      for (const {
+        key: [modRevision, key],
+      } of recent.getRange({})) {
         if (modRevisionOf.get(key) === modRevision) modRevisionOf.delete(key);
-        else if (!damagedKeys.includes(key)) problem(`recent index: entry for ${JSON.stringify(key)} at revision ${modRevision} matches no record`);
+        else if (!damagedKeys.includes(key))
+          problem(`recent index: entry for ${JSON.stringify(key)} at revision ${modRevision} matches no record`);
       }
     });
-    if (recentIndexed) for (const key of modRevisionOf.keys()) problem(`key ${JSON.stringify(key)} has no recent index entry`);
+    if (recentIndexed)
+      for (const key of modRevisionOf.keys()) problem(`key ${JSON.stringify(key)} has no recent index entry`);
     guarded('change log', () => {
       for (const { key, value } of log.getRange({})) {
         logEntries++;
-        if (key < oldestRevision || key > revision) problem(`change log: revision ${key} is outside ${oldestRevision}-${revision}`);
+        if (key < oldestRevision || key > revision)
+          problem(`change log: revision ${key} is outside ${oldestRevision}-${revision}`);
         if (!Array.isArray(value)) problem(`change log: revision ${key} does not hold a list of events`);
       }
     });
   } finally {
     root.close();
   }
-  return { path, revision, oldestRevision, records, checked, unchecked, damagedKeys, damaged, logEntries, expiryEntries, problems, problemCount };
+  return {
+    path,
+    revision,
+    oldestRevision,
+    records,
+    checked,
+    unchecked,
+    damagedKeys,
+    damaged,
+    logEntries,
+    expiryEntries,
+    problems,
+    problemCount,
+  };
 }

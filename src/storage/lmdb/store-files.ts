@@ -56,30 +56,56 @@ export function checkStoreFiles(dataDir: string): StoreFilesReport {
   const path = join(dataDir, STORE_FILE);
   const marked = existsSync(join(dataDir, MARKER_FILE));
   if (!existsSync(path)) {
-    if (marked) throw new StoreFileError('store_missing', `${path} is missing, but ${MARKER_FILE} records that this directory held a store; restore it or a backup (docs/durability.md)`);
+    if (marked)
+      throw new StoreFileError(
+        'store_missing',
+        `${path} is missing, but ${MARKER_FILE} records that this directory held a store; restore it or a backup (docs/durability.md)`,
+      );
     return { exists: false, alwaysChecksummed: true, size: 0, pageSize: 0, current: undefined };
   }
   const size = statSync(path).size;
   // LMDB writes both meta pages when it creates the file: an empty file is a store that lost its contents.
-  if (size === 0) throw new StoreFileError('store_empty', `${path} is empty (0 bytes)${marked ? `, but ${MARKER_FILE} records that this directory held a store` : ''}; restore it or a backup (docs/durability.md)`);
-  if (size < 2 * MIN_PAGE_SIZE) throw new StoreFileError('store_truncated', `${path} is ${size} bytes, too short to hold LMDB's two meta pages`);
+  if (size === 0)
+    throw new StoreFileError(
+      'store_empty',
+      `${path} is empty (0 bytes)${marked ? `, but ${MARKER_FILE} records that this directory held a store` : ''}; restore it or a backup (docs/durability.md)`,
+    );
+  if (size < 2 * MIN_PAGE_SIZE)
+    throw new StoreFileError('store_truncated', `${path} is ${size} bytes, too short to hold LMDB's two meta pages`);
   const first = parseMetaPage(readAt(path, 0, META_BYTES), 0);
   // Page 1 starts one page in: use page 0's page size when it has one, else the usual 4 KiB.
   const pageSize = first.problem === undefined ? first.pageSize : 4096;
-  if (size < 2 * pageSize) throw new StoreFileError('store_truncated', `${path} is ${size} bytes, shorter than its two ${pageSize}-byte meta pages`);
+  if (size < 2 * pageSize)
+    throw new StoreFileError(
+      'store_truncated',
+      `${path} is ${size} bytes, shorter than its two ${pageSize}-byte meta pages`,
+    );
   const second = parseMetaPage(readAt(path, pageSize, META_BYTES), 1);
   const bad = [first, second].filter((page) => page.problem !== undefined);
   if (bad.length > 0) {
     const what = bad.map((page) => `meta page ${page.index} ${page.problem}`).join('; ');
     throw new StoreFileError('store_damaged', `${path}: ${what}; LMDB cannot open it safely (docs/durability.md)`);
   }
-  if (first.pageSize !== second.pageSize) throw new StoreFileError('store_damaged', `${path}: the meta pages disagree on the page size (${first.pageSize}, ${second.pageSize})`);
+  if (first.pageSize !== second.pageSize)
+    throw new StoreFileError(
+      'store_damaged',
+      `${path}: the meta pages disagree on the page size (${first.pageSize}, ${second.pageSize})`,
+    );
   const current = first.txnid >= second.txnid ? first : second;
   const needed = (current.lastPage + 1n) * BigInt(pageSize);
   if (BigInt(size) < needed) {
-    throw new StoreFileError('store_truncated', `${path} is ${size} bytes, but its meta page ${current.index} names pages up to ${current.lastPage} (${needed} bytes): the file was cut short`);
+    throw new StoreFileError(
+      'store_truncated',
+      `${path} is ${size} bytes, but its meta page ${current.index} names pages up to ${current.lastPage} (${needed} bytes): the file was cut short`,
+    );
   }
-  return { exists: true, alwaysChecksummed: marked && readFileSync(join(dataDir, MARKER_FILE), 'utf8').includes(CHECKSUMMED), size, pageSize, current };
+  return {
+    exists: true,
+    alwaysChecksummed: marked && readFileSync(join(dataDir, MARKER_FILE), 'utf8').includes(CHECKSUMMED),
+    size,
+    pageSize,
+    current,
+  };
 }
 
 /** Writes the marker (once the store was opened), durably, so its absence later means something. */
@@ -88,7 +114,11 @@ export function ensureStoreMarker(dataDir: string, alwaysChecksummed: boolean): 
   if (existsSync(path)) return;
   const checksums = alwaysChecksummed ? `${CHECKSUMMED}\n` : 'record checksums: added to older records at first open\n';
   try {
-    writeFileSync(path, `kvs lmdb store, first opened ${new Date().toISOString()}\nIts presence tells kvs that ${STORE_FILE} must exist here.\n${checksums}`, { flag: 'wx', mode: 0o600 });
+    writeFileSync(
+      path,
+      `kvs lmdb store, first opened ${new Date().toISOString()}\nIts presence tells kvs that ${STORE_FILE} must exist here.\n${checksums}`,
+      { flag: 'wx', mode: 0o600 },
+    );
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
     throw error;

@@ -22,7 +22,10 @@ export const LOCK_FILE = 'kvs.lock';
 const CONFLICT = 75;
 
 export class StoreLockedError extends Error {
-  constructor(readonly dataDir: string, readonly pid: number | undefined) {
+  constructor(
+    readonly dataDir: string,
+    readonly pid: number | undefined,
+  ) {
     super(`another kvs process (pid ${pid ?? 'unknown'}) is using the data directory ${dataDir}`);
     this.name = 'StoreLockedError';
   }
@@ -48,9 +51,22 @@ function holderPid(path: string): number | undefined {
 export async function acquireStoreLock(dataDir: string): Promise<() => void> {
   const path = join(dataDir, LOCK_FILE);
   closeSync(openSync(path, 'a', 0o600));
-  const holder = spawn('flock', ['--exclusive', '--nonblock', '--conflict-exit-code', String(CONFLICT), path, 'sh', '-c', 'echo locked && exec cat'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const holder = spawn(
+    'flock',
+    [
+      '--exclusive',
+      '--nonblock',
+      '--conflict-exit-code',
+      String(CONFLICT),
+      path,
+      'sh',
+      '-c',
+      'echo locked && exec cat',
+    ],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   const outcome = await new Promise<'locked' | { code: number | null; error?: Error; stderr: string }>((resolve) => {
     let stdout = '';
     let stderr = '';
@@ -66,8 +82,13 @@ export async function acquireStoreLock(dataDir: string): Promise<() => void> {
   });
   if (outcome !== 'locked') {
     if (outcome.code === CONFLICT) throw new StoreLockedError(dataDir, holderPid(path));
-    const why = outcome.error !== undefined ? outcome.error.message : `flock exited with ${outcome.code}: ${outcome.stderr.trim()}`;
-    throw new StoreLockError(`could not take the lock ${path} (${why}); the store lock needs the flock command (util-linux)`);
+    const why =
+      outcome.error !== undefined
+        ? outcome.error.message
+        : `flock exited with ${outcome.code}: ${outcome.stderr.trim()}`;
+    throw new StoreLockError(
+      `could not take the lock ${path} (${why}); the store lock needs the flock command (util-linux)`,
+    );
   }
   writeFileSync(path, `${process.pid}\n`);
   // The holder must not keep this process alive, and its output is no longer needed.

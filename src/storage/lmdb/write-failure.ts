@@ -49,7 +49,8 @@ export function freeBytes(storePath: string): number | undefined {
 export async function classifyWriteFailure(error: unknown, storePath: string): Promise<WriteFailure> {
   const cause = await lmdbErrorOf(error);
   const code = (cause as { code?: number | string } | null)?.code;
-  if (code === ENOSPC || code === 'ENOSPC' || code === EDQUOT || code === 'EDQUOT') return { kind: 'full', code, cause };
+  if (code === ENOSPC || code === 'ENOSPC' || code === EDQUOT || code === 'EDQUOT')
+    return { kind: 'full', code, cause };
   if (code === EIO || code === 'EIO') {
     const free = freeBytes(storePath);
     if (free !== undefined && free < NEARLY_FULL_BYTES) return { kind: 'full', code, cause };

@@ -49,7 +49,8 @@ export class MemoryEngine implements Engine {
   }
 
   private *scan(options: ListOptions, now: number): Generator<[string, StoredRecord]> {
-    const start = options.after !== undefined && compareKeys(options.after, options.prefix) >= 0 ? options.after : options.prefix;
+    const start =
+      options.after !== undefined && compareKeys(options.after, options.prefix) >= 0 ? options.after : options.prefix;
     let low = 0;
     let high = this.sortedKeys.length;
     while (low < high) {

@@ -9,10 +9,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { KvsClient, type ListItem } from '../../src/client/index.js';
-import { kvsBin, removeDir, repoRoot, startServer, tempDir, type ServerProcess } from '../helpers/server-process.js';
+import { kvsBin, removeDir, repoRoot, startServer, tempDir } from '../helpers/server-process.js';
+import { useServer } from '../helpers/use-server.js';
 import { runKvs, type KvsRun } from './run-kvs.js';
 
-let server: ServerProcess;
 let client: KvsClient;
 let workDir: string;
 let env: Record<string, string>;
@@ -60,17 +60,14 @@ async function wipe(prefix: string): Promise<void> {
 }
 
 describe('kvs CLI against a real server', () => {
+  const server = useServer();
+  after(async () => {
+    if (workDir) removeDir(workDir);
+  });
   before(async () => {
-    server = await startServer();
     client = new KvsClient({ url: server.url, token: server.token });
     workDir = tempDir('kvs-cli');
     env = { KVS_URL: server.url, KVS_TOKEN: server.token };
-  });
-
-  after(async () => {
-    await server?.stop();
-    if (server) removeDir(server.dataDir);
-    if (workDir) removeDir(workDir);
   });
 
   it('set, get, ls and del text and binary values', async () => {

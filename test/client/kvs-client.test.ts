@@ -1,13 +1,13 @@
 // The typed client against a real server: every method, errors as KvsClientError, and the
 // watch iterator (replay with since, values, resume with Last-Event-ID after a dropped stream).
 
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { KvsClient, KvsClientError, type WatchEvent } from '../../src/client/index.js';
-import { removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { removeDir, startServer } from '../helpers/server-process.js';
+import { useServer } from '../helpers/use-server.js';
 
-let server: ServerProcess;
 let client: KvsClient;
 
 async function rejectsWith(promise: Promise<unknown>, status: number, code: string): Promise<KvsClientError> {
@@ -37,14 +37,9 @@ async function take(events: AsyncIterator<WatchEvent>, count: number): Promise<W
 const brief = (event: WatchEvent) => [event.type, event.key, event.revision, event.value?.toString('utf8')];
 
 describe('KvsClient against a real server', () => {
+  const server = useServer();
   before(async () => {
-    server = await startServer();
     client = new KvsClient({ url: server.url, token: server.token });
-  });
-
-  after(async () => {
-    await server?.stop();
-    if (server) removeDir(server.dataDir);
   });
 
   it('put, get, getText and delete with metadata', async () => {

@@ -7,9 +7,9 @@
 // shrunk command sequence.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { useServer } from '../helpers/use-server.js';
 import { KvHttp, type EntryMeta } from './kv-http.js';
 
 const TTL_SECONDS = 3600;
@@ -390,17 +390,12 @@ const commandArbs: fc.Arbitrary<Command>[] = [
 ];
 
 describe('model-based: random command sequences agree with an in-memory model', () => {
-  let server: ServerProcess;
   let kv: KvHttp;
   let runs = 0;
 
+  const server = useServer();
   before(async () => {
-    server = await startServer();
     kv = new KvHttp(server.url, server.token);
-  });
-  after(async () => {
-    await server?.stop();
-    if (server) removeDir(server.dataDir);
   });
 
   it('every answer matches the model', async (t) => {

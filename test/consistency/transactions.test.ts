@@ -3,24 +3,20 @@
 // concurrent transfers (with one and with two worker processes over the same store).
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { before, describe, it } from 'node:test';
+import { removeDir, startServer } from '../helpers/server-process.js';
+import { useServer } from '../helpers/use-server.js';
 import { changeData, openSse } from '../helpers/sse-client.js';
 import { KvHttp } from './kv-http.js';
 
 describe('transactions', () => {
-  let server: ServerProcess;
   let kv: KvHttp;
 
-  before(async () => {
-    server = await startServer({
-      args: ['--max-batch', '10', '--max-body-bytes', '20000', '--max-value-bytes', '16000'],
-    });
-    kv = new KvHttp(server.url, server.token);
+  const server = useServer({
+    args: ['--max-batch', '10', '--max-body-bytes', '20000', '--max-value-bytes', '16000'],
   });
-  after(async () => {
-    await server?.stop();
-    if (server) removeDir(server.dataDir);
+  before(async () => {
+    kv = new KvHttp(server.url, server.token);
   });
 
   it('applies every operation under one new revision, and the watch shows them as one revision', async () => {

@@ -2,24 +2,15 @@
 // (KVS_FUZZ_SEED replays another) and small limits so that the bounds are reached often. Every
 // finding fails the test with the input that caused it.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { describe, it } from 'node:test';
+import { useServer } from '../helpers/use-server.js';
 import { fuzzSeed } from './fuzz-options.js';
 import { fuzzResp } from './resp-fuzzer.js';
 import { RESP_FUZZ_ARGS, RESP_FUZZ_RSS_GROWTH_BYTES } from './fuzz-servers.js';
 
 describe('RESP fuzzer (real server, lmdb)', () => {
-  let server: ServerProcess;
-
-  before(async () => {
-    server = await startServer({
-      args: [...RESP_FUZZ_ARGS],
-    });
-  });
-
-  after(async () => {
-    await server.stop();
-    removeDir(server.dataDir);
+  const server = useServer({
+    args: [...RESP_FUZZ_ARGS],
   });
 
   it('finds no invalid reply, internal error, crash, hang, memory growth or partial write', async () => {

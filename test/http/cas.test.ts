@@ -2,21 +2,16 @@
 // for create-only, and races where many clients try the same conditional write at once.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { KvHttp } from '../consistency/kv-http.js';
-import { removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { useServer } from '../helpers/use-server.js';
 
 describe('compare-and-swap over HTTP', () => {
-  let server: ServerProcess;
   let kv: KvHttp;
 
+  const server = useServer();
   before(async () => {
-    server = await startServer();
     kv = new KvHttp(server.url, server.token);
-  });
-  after(async () => {
-    await server?.stop();
-    if (server) removeDir(server.dataDir);
   });
 
   it('PUT If-Match with the current version writes and bumps the version; a stale one gets 412 with the current version and ETag', async () => {

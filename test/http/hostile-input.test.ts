@@ -3,8 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { after, before, describe, it } from 'node:test';
-import { removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { describe, it } from 'node:test';
+import { useServer } from '../helpers/use-server.js';
 
 async function json(
   response: Response,
@@ -41,14 +41,7 @@ function rawExchange(
 }
 
 describe('hostile input on the HTTP routes', () => {
-  let server: ServerProcess;
-  before(async () => {
-    server = await startServer({ args: ['--store', 'memory'] });
-  });
-  after(async () => {
-    await server.stop();
-    removeDir(server.dataDir);
-  });
+  const server = useServer({ args: ['--store', 'memory'] });
   const auth = () => ({ authorization: `Bearer ${server.token}` });
 
   it('seed POST / with a JSON body of non-string values or auth: 400, not 500, nothing saved', async () => {
@@ -185,15 +178,8 @@ describe('hostile input on the HTTP routes', () => {
 });
 
 describe('slow clients are cut at the configured timeouts', () => {
-  let server: ServerProcess;
-  before(async () => {
-    server = await startServer({
-      args: ['--store', 'memory', '--headers-timeout-ms', '500', '--request-timeout-ms', '1000'],
-    });
-  });
-  after(async () => {
-    await server.stop();
-    removeDir(server.dataDir);
+  const server = useServer({
+    args: ['--store', 'memory', '--headers-timeout-ms', '500', '--request-timeout-ms', '1000'],
   });
 
   it('headers sent slowly (one line every 200 ms): 408 request_timeout and the connection is closed', async () => {

@@ -1,8 +1,9 @@
 // Every limit has a number, an error and a test; nothing is partially saved (docs/limits.md).
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { after, before, describe, it } from 'node:test';
-import { authed, removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { describe, it } from 'node:test';
+import { authed } from '../helpers/server-process.js';
+import { useServer } from '../helpers/use-server.js';
 
 async function errorCode(response: Response): Promise<string> {
   return ((await response.json()) as { error: { code: string } }).error.code;
@@ -20,14 +21,7 @@ function rawRequest(port: number, text: string): Promise<string> {
 }
 
 describe('limits with the default numbers', () => {
-  let server: ServerProcess;
-  before(async () => {
-    server = await startServer();
-  });
-  after(async () => {
-    await server.stop();
-    removeDir(server.dataDir);
-  });
+  const server = useServer();
   const put = (key: string, body: string | Buffer) =>
     fetch(`${server.url}/v1/kv/${encodeURIComponent(key)}`, authed(server, { method: 'PUT', body }));
 
@@ -95,24 +89,8 @@ describe('limits with the default numbers', () => {
 });
 
 describe('limits set by flags', () => {
-  let server: ServerProcess;
-  before(async () => {
-    server = await startServer({
-      args: [
-        '--max-batch',
-        '5',
-        '--max-connections',
-        '4',
-        '--headers-timeout-ms',
-        '500',
-        '--request-timeout-ms',
-        '1000',
-      ],
-    });
-  });
-  after(async () => {
-    await server.stop();
-    removeDir(server.dataDir);
+  const server = useServer({
+    args: ['--max-batch', '5', '--max-connections', '4', '--headers-timeout-ms', '500', '--request-timeout-ms', '1000'],
   });
 
   it('batch: a seed POST with more pairs than --max-batch is batch_too_large and saves nothing', async () => {

@@ -3,8 +3,9 @@
 // store: `?after=p/in&limit=1` answered `{"items":[],"next":"q/out"}`).
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { newToken, removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { before, describe, it } from 'node:test';
+import { newToken } from '../helpers/server-process.js';
+import { useServer } from '../helpers/use-server.js';
 
 interface Listing {
   items: { key: string }[];
@@ -12,16 +13,15 @@ interface Listing {
 }
 
 describe('listing with a prefix token on --private', () => {
-  let server: ServerProcess;
   const admin = newToken();
   const limited = newToken();
   const keys = ['a/x', 'app/1', 'app/2', 'apq', 'p/in', 'p/z', 'q/out', 'shared/s', 'z'];
 
+  const server = useServer({
+    args: ['--private'],
+    tokenFileText: `${admin} admin\n${limited} write p/,app/,shared/s,app/1\n`,
+  });
   before(async () => {
-    server = await startServer({
-      args: ['--private'],
-      tokenFileText: `${admin} admin\n${limited} write p/,app/,shared/s,app/1\n`,
-    });
     for (const key of keys) {
       const answer = await fetch(`${server.url}/v1/kv/${key}`, {
         method: 'PUT',
@@ -30,10 +30,6 @@ describe('listing with a prefix token on --private', () => {
       });
       assert.equal(answer.status, 201);
     }
-  });
-  after(async () => {
-    await server?.stop();
-    if (server) removeDir(server.dataDir);
   });
 
   const list = async (query: string): Promise<Listing> => {

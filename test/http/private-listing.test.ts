@@ -3,23 +3,23 @@
 // every readable key exactly once.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { newToken, removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { before, describe, it } from 'node:test';
+import { newToken } from '../helpers/server-process.js';
+import { useServer } from '../helpers/use-server.js';
 
 const KEYS = ['a/1', 'a/2', 'aa', 'b/1', 'b/2', 'c/1', 'c/2/x', 'p/in', 'p/z', 'q/out', 'é/1', '\u{1F600}'];
 
 describe('listing on a --private server with prefix tokens', () => {
-  let server: ServerProcess;
   const admin = newToken();
   const prefixToken = newToken();
   const multiToken = newToken();
   const grants: Record<string, readonly string[]> = { [prefixToken]: ['p/'], [multiToken]: ['c/', 'a/', 'é/'] };
 
+  const server = useServer({
+    args: ['--private'],
+    tokenFileText: `${admin} admin\n${prefixToken} write p/\n${multiToken} read c/,a/,é/\n`,
+  });
   before(async () => {
-    server = await startServer({
-      args: ['--private'],
-      tokenFileText: `${admin} admin\n${prefixToken} write p/\n${multiToken} read c/,a/,é/\n`,
-    });
     for (const key of KEYS) {
       const response = await fetch(`${server.url}/v1/kv/${encodeURIComponent(key)}`, {
         method: 'PUT',
@@ -28,10 +28,6 @@ describe('listing on a --private server with prefix tokens', () => {
       });
       assert.ok(response.ok);
     }
-  });
-  after(async () => {
-    await server.stop();
-    removeDir(server.dataDir);
   });
 
   async function page(token: string, query: string): Promise<{ items: { key: string }[]; next: string | null }> {

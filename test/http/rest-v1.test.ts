@@ -1,17 +1,11 @@
 // REST v1 basics over the real server (DESIGN 2.2).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { authed, removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { describe, it } from 'node:test';
+import { authed } from '../helpers/server-process.js';
+import { useServer } from '../helpers/use-server.js';
 
 describe('REST v1 keys', () => {
-  let server: ServerProcess;
-  before(async () => {
-    server = await startServer();
-  });
-  after(async () => {
-    await server.stop();
-    removeDir(server.dataDir);
-  });
+  const server = useServer();
   const kv = (key: string) => `${server.url}/v1/kv/${key}`;
 
   it('PUT then GET returns the bytes, the stored Content-Type and metadata headers', async () => {

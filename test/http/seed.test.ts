@@ -1,8 +1,8 @@
 // The seed's behaviours, literally as its users ran them (DESIGN 2.1).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
-import { removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { describe, it } from 'node:test';
+import { useServer } from '../helpers/use-server.js';
 
 function curl(...args: string[]): { status: number; body: string; headers: string } {
   const result = spawnSync('curl', ['-s', '-D', '-', ...args], { encoding: 'utf8' });
@@ -12,16 +12,9 @@ function curl(...args: string[]): { status: number; body: string; headers: strin
 }
 
 describe('seed-compatible API', () => {
-  let server: ServerProcess;
   const passcode = 'opensesame';
-  before(async () => {
-    // The seed's auth.txt: one passcode on one line.
-    server = await startServer({ tokenFileText: `${passcode}\n` });
-  });
-  after(async () => {
-    await server.stop();
-    removeDir(server.dataDir);
-  });
+  // The seed's auth.txt: one passcode on one line.
+  const server = useServer({ tokenFileText: `${passcode}\n` });
 
   it('stores with `curl --data "key=value&auth=PASS" URL` and reads with `curl URL/?k=key`', () => {
     const write = curl('--data', `key=value&auth=${passcode}`, server.url);

@@ -9,23 +9,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { eventually, KvHttp } from '../consistency/kv-http.js';
 import { removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { useServer } from '../helpers/use-server.js';
 import { changeData, openSse, type SseStream } from '../helpers/sse-client.js';
 
 const EXPIRY_DEADLINE_MS = 20_000;
 
 describe('TTL: expired keys are invisible at once (sweeper idle)', () => {
-  let server: ServerProcess;
   let kv: KvHttp;
 
+  // A sweep interval of an hour: nothing is removed during the test, so every 404 below is
+  // the read path hiding an expired key, not the sweeper having deleted it.
+  const server = useServer({ args: ['--sweep-interval-ms', '3600000'] });
   before(async () => {
-    // A sweep interval of an hour: nothing is removed during the test, so every 404 below is
-    // the read path hiding an expired key, not the sweeper having deleted it.
-    server = await startServer({ args: ['--sweep-interval-ms', '3600000'] });
     kv = new KvHttp(server.url, server.token);
-  });
-  after(async () => {
-    await server?.stop();
-    if (server) removeDir(server.dataDir);
   });
 
   it('reports Kvs-Expires = write time + ttl on PUT, GET, HEAD and in the listing', async () => {
@@ -153,16 +149,11 @@ describe('TTL: expired keys are invisible at once (sweeper idle)', () => {
 });
 
 describe('TTL: one bound on expiry times for every front end', () => {
-  let server: ServerProcess;
   let kv: KvHttp;
 
+  const server = useServer({ args: ['--resp-port', '0'] });
   before(async () => {
-    server = await startServer({ args: ['--resp-port', '0'] });
     kv = new KvHttp(server.url, server.token);
-  });
-  after(async () => {
-    await server?.stop();
-    if (server) removeDir(server.dataDir);
   });
 
   // A txn put with ttl 9e12 s once committed an expiry past what a Date can hold: the txn
@@ -199,18 +190,15 @@ describe('TTL: one bound on expiry times for every front end', () => {
 });
 
 describe('TTL: the sweeper removes expired keys in the background', () => {
-  let server: ServerProcess;
   let kv: KvHttp;
   const streams: SseStream[] = [];
 
-  before(async () => {
-    server = await startServer({ args: ['--sweep-interval-ms', '100'] });
-    kv = new KvHttp(server.url, server.token);
-  });
   after(async () => {
     for (const stream of streams) stream.close();
-    await server?.stop();
-    if (server) removeDir(server.dataDir);
+  });
+  const server = useServer({ args: ['--sweep-interval-ms', '100'] });
+  before(async () => {
+    kv = new KvHttp(server.url, server.token);
   });
 
   it('emits one `expire` event per expired key and the key count drops', async () => {

@@ -4,16 +4,15 @@
 // test/ui/value-isolation.test.ts checks the outcome in real Chromium.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { before, describe, it } from 'node:test';
+import { useServer } from '../helpers/use-server.js';
 
 const CSP = "sandbox; default-src 'none'";
 
 for (const accessLog of [false, true]) {
   describe(`raw value headers${accessLog ? ' (--access-log: Fastify routes only)' : ''}`, () => {
-    let server: ServerProcess;
+    const server = useServer({ args: ['--store', 'memory', ...(accessLog ? ['--access-log'] : [])] });
     before(async () => {
-      server = await startServer({ args: ['--store', 'memory', ...(accessLog ? ['--access-log'] : [])] });
       for (const [key, type] of [
         ['h.html', 'text/html'],
         ['t.txt', 'text/plain; charset=utf-8'],
@@ -28,10 +27,6 @@ for (const accessLog of [false, true]) {
         });
         assert.ok(response.ok);
       }
-    });
-    after(async () => {
-      await server.stop();
-      removeDir(server.dataDir);
     });
 
     const reads: [string, string, RequestInit?][] = [

@@ -6,11 +6,11 @@
 
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KvHttp } from '../consistency/kv-http.js';
 import { rssBytes } from '../fuzz/fuzz-options.js';
-import { removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { useServer } from '../helpers/use-server.js';
 import { changeData, openSse } from '../helpers/sse-client.js';
 
 const VALUE_BYTES = 4000;
@@ -20,11 +20,10 @@ const STALLED = 12;
 const MiB = 1024 * 1024;
 
 describe('watch: memory bounds', () => {
-  let server: ServerProcess;
   let kv: KvHttp;
 
+  const server = useServer({ args: ['--durability', 'relaxed', '--watch-buffer-bytes', String(MiB)] });
   before(async () => {
-    server = await startServer({ args: ['--durability', 'relaxed', '--watch-buffer-bytes', String(MiB)] });
     kv = new KvHttp(server.url, server.token);
     // 4,000 events of 4 KB in the change log (about 22 MB of stream text with values).
     const value = 'x'.repeat(VALUE_BYTES);
@@ -40,10 +39,6 @@ describe('watch: memory bounds', () => {
       });
       assert.equal(answer.status, 200, answer.text);
     }
-  });
-  after(async () => {
-    await server?.stop();
-    if (server) removeDir(server.dataDir);
   });
 
   it('HEAD /v1/watch answers at once with the stream headers', async () => {

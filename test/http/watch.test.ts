@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { KvHttp } from '../consistency/kv-http.js';
 import { runWatchExactlyOnce } from '../consistency/watch-exactly-once.js';
-import { newToken, removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { newToken } from '../helpers/server-process.js';
+import { useServer } from '../helpers/use-server.js';
 import { changeData, openSse, SseHttpError, type SseStream } from '../helpers/sse-client.js';
 
 const WAIT_MS = 20_000;
@@ -38,18 +39,15 @@ async function expectHttpError(promise: Promise<unknown>, status: number): Promi
 }
 
 describe('watch', () => {
-  let server: ServerProcess;
   let kv: KvHttp;
   const streams = streamsCloser();
 
-  before(async () => {
-    server = await startServer({ args: ['--watch-heartbeat-ms', '200', '--log-value-max', '100'] });
-    kv = new KvHttp(server.url, server.token);
-  });
   after(async () => {
     streams.closeAll();
-    await server?.stop();
-    if (server) removeDir(server.dataDir);
+  });
+  const server = useServer({ args: ['--watch-heartbeat-ms', '200', '--log-value-max', '100'] });
+  before(async () => {
+    kv = new KvHttp(server.url, server.token);
   });
 
   it('delivers every committed change exactly once, in revision order, across reconnects with Last-Event-ID', async (t) => {
@@ -168,18 +166,15 @@ describe('watch', () => {
 });
 
 describe('watch: compacted history', () => {
-  let server: ServerProcess;
   let kv: KvHttp;
   const streams = streamsCloser();
 
-  before(async () => {
-    server = await startServer({ args: ['--log-length', '20'] });
-    kv = new KvHttp(server.url, server.token);
-  });
   after(async () => {
     streams.closeAll();
-    await server?.stop();
-    if (server) removeDir(server.dataDir);
+  });
+  const server = useServer({ args: ['--log-length', '20'] });
+  before(async () => {
+    kv = new KvHttp(server.url, server.token);
   });
 
   it('answers 410 history_compacted with the oldest available revision, and serves from there', async () => {
@@ -205,20 +200,17 @@ describe('watch: compacted history', () => {
 });
 
 describe('watch: slow watchers', () => {
-  let server: ServerProcess;
   let kv: KvHttp;
   const streams = streamsCloser();
 
-  before(async () => {
-    server = await startServer({
-      args: ['--watch-buffer-events', '20', '--log-value-max', '65536', '--durability', 'relaxed'],
-    });
-    kv = new KvHttp(server.url, server.token);
-  });
   after(async () => {
     streams.closeAll();
-    await server?.stop();
-    if (server) removeDir(server.dataDir);
+  });
+  const server = useServer({
+    args: ['--watch-buffer-events', '20', '--log-value-max', '65536', '--durability', 'relaxed'],
+  });
+  before(async () => {
+    kv = new KvHttp(server.url, server.token);
   });
 
   it('a watcher that stops reading is disconnected as lagging; writers and other watchers carry on', async (t) => {
@@ -268,19 +260,14 @@ describe('watch: slow watchers', () => {
 });
 
 describe('watch: private server', () => {
-  let server: ServerProcess;
   const admin = newToken();
   const reader = newToken();
   const streams = streamsCloser();
 
-  before(async () => {
-    server = await startServer({ args: ['--private'], tokenFileText: `${admin} admin\n${reader} read mine/\n` });
-  });
   after(async () => {
     streams.closeAll();
-    await server?.stop();
-    if (server) removeDir(server.dataDir);
   });
+  const server = useServer({ args: ['--private'], tokenFileText: `${admin} admin\n${reader} read mine/\n` });
 
   it('needs a token, and sends a prefix-restricted reader only its keys', async () => {
     await expectHttpError(openSse(`${server.url}/v1/watch`), 401);

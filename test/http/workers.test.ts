@@ -8,24 +8,21 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { KvHttp, keyPath, requestOnNewConnection } from '../consistency/kv-http.js';
 import { runWatchExactlyOnce } from '../consistency/watch-exactly-once.js';
-import { removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { useServer } from '../helpers/use-server.js';
 import { changeData, openSse, type SseStream } from '../helpers/sse-client.js';
 
 const WAIT_MS = 20_000;
 
 describe('--workers 2', () => {
-  let server: ServerProcess;
   let kv: KvHttp;
   const streams: SseStream[] = [];
 
-  before(async () => {
-    server = await startServer({ args: ['--workers', '2'] });
-    kv = new KvHttp(server.url, server.token);
-  });
   after(async () => {
     for (const stream of streams) stream.close();
-    await server?.stop();
-    if (server) removeDir(server.dataDir);
+  });
+  const server = useServer({ args: ['--workers', '2'] });
+  before(async () => {
+    kv = new KvHttp(server.url, server.token);
   });
 
   const put = (key: string, value: string) =>

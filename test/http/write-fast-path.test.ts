@@ -11,7 +11,8 @@ import { KvService } from '../../src/core/service.js';
 import { parseTokenFile, TokenStore } from '../../src/core/tokens.js';
 import { createWriteFastPath } from '../../src/http/write-fast-path.js';
 import { MemoryEngine } from '../../src/storage/memory/memory-engine.js';
-import { newToken, removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { newToken } from '../helpers/server-process.js';
+import { useServer } from '../helpers/use-server.js';
 
 const admin = newToken();
 const reader = newToken();
@@ -117,22 +118,10 @@ describe('write fast path: which PUTs it takes', () => {
 });
 
 describe('write fast path answers exactly as the Fastify route', () => {
-  let fast: ServerProcess;
-  let routed: ServerProcess;
-  before(async () => {
-    const args = ['--max-value-bytes', String(MAX_VALUE)];
-    // --access-log turns the fast paths off: every request goes through Fastify.
-    [fast, routed] = await Promise.all([
-      startServer({ tokenFileText, args }),
-      startServer({ tokenFileText, args: [...args, '--access-log'] }),
-    ]);
-  });
-  after(async () => {
-    for (const server of [fast, routed]) {
-      await server.stop();
-      removeDir(server.dataDir);
-    }
-  });
+  const args = ['--max-value-bytes', String(MAX_VALUE)];
+  const fast = useServer({ tokenFileText, args });
+  // --access-log turns the fast paths off: every request goes through Fastify.
+  const routed = useServer({ tokenFileText, args: [...args, '--access-log'] });
 
   /** What must be equal: the status, the body (times aside) and every header but the clock's. */
   function comparable(answer: Answer): unknown {

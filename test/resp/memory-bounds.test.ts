@@ -4,10 +4,11 @@
 // (OUTPUT_PAUSE_BYTES, maxRespOutputBytes). docs/limits.md gives the numbers.
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ARGUMENT_OVERHEAD_BYTES } from '../../src/resp/parser.js';
 import { rssBytes } from '../fuzz/fuzz-options.js';
-import { removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import type { ServerProcess } from '../helpers/server-process.js';
+import { useServer } from '../helpers/use-server.js';
 import { encodeCommand, RespTestClient, show } from './resp-test-client.js';
 
 const MiB = 1024 * 1024;
@@ -57,16 +58,7 @@ async function settledRss(server: ServerProcess): Promise<number> {
 }
 
 describe('RESP memory bounds (real server, VmRSS)', () => {
-  let server: ServerProcess;
-
-  before(async () => {
-    server = await startServer({ args: ['--resp-port', '0', '--max-resp-clients-bytes', String(16 * MiB)] });
-  });
-
-  after(async () => {
-    await server.stop();
-    removeDir(server.dataDir);
-  });
+  const server = useServer({ args: ['--resp-port', '0', '--max-resp-clients-bytes', String(16 * MiB)] });
 
   // Hostile trial: `*1048576` then `$0\r\n\r\n` repeated (6 MiB, never completed) held 65 MB per
   // connection; 20 connections reached 1.4 GB.
@@ -163,16 +155,7 @@ describe('RESP memory bounds (real server, VmRSS)', () => {
 });
 
 describe('RESP maxRespOutputBytes (real server)', () => {
-  let server: ServerProcess;
-
-  before(async () => {
-    server = await startServer({ args: ['--resp-port', '0', '--max-resp-output-bytes', String(MiB)] });
-  });
-
-  after(async () => {
-    await server.stop();
-    removeDir(server.dataDir);
-  });
+  const server = useServer({ args: ['--resp-port', '0', '--max-resp-output-bytes', String(MiB)] });
 
   it('disconnects a client whose unsent replies exceed the bound, and serves the others', async () => {
     const admin = await RespTestClient.connect(server.respPort!);

@@ -2,10 +2,10 @@
 // real kvs server without an error reply, unpipelined and with 16 commands per pipeline. This is
 // a correctness test (the numbers are not asserted): redis-benchmark stops at the first error.
 
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { useServer } from '../helpers/use-server.js';
 import { skipUnlessTool } from './external-tools.js';
 
 function runBenchmark(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -25,15 +25,7 @@ function runBenchmark(args: readonly string[]): Promise<{ code: number | null; s
 }
 
 describe('redis-benchmark against kvs', { skip: skipUnlessTool('redis-benchmark') }, () => {
-  let server: ServerProcess;
-
-  before(async () => {
-    server = await startServer({ args: ['--resp-port', '0'] });
-  });
-  after(async () => {
-    await server?.stop();
-    if (server) removeDir(server.dataDir);
-  });
+  const server = useServer({ args: ['--resp-port', '0'] });
 
   for (const pipeline of [1, 16]) {
     it(`completes -t set,get,incr,mset -P ${pipeline} without errors`, async () => {

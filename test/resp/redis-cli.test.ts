@@ -1,22 +1,14 @@
 // The real kvs server (bin/kvs.js serve --resp-port 0) driven by redis-cli from Debian's
 // redis-tools: commands, RESP3 mode, --scan, --pipe mass insertion, and the same data over HTTP.
 
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { useServer } from '../helpers/use-server.js';
 import { skipUnlessTool } from './external-tools.js';
 
 describe('redis-cli against kvs', { skip: skipUnlessTool('redis-cli') }, () => {
-  let server: ServerProcess;
-
-  before(async () => {
-    server = await startServer({ args: ['--resp-port', '0'] });
-  });
-  after(async () => {
-    await server?.stop();
-    if (server) removeDir(server.dataDir);
-  });
+  const server = useServer({ args: ['--resp-port', '0'] });
 
   function cli(
     args: readonly string[],

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { newToken, removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { newToken } from '../helpers/server-process.js';
+import { useServer } from '../helpers/use-server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const chromiumMissing = !existsSync(CHROMIUM);
@@ -39,17 +40,21 @@ for (const accessLog of [false, true]) {
     { skip },
     () => {
       let browser: Browser;
-      let server: ServerProcess;
       const admin = newToken();
       const prefixToken = newToken();
 
-      before(async () => {
+      before(() => {
         if (chromiumMissing)
           throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (CI=true never skips this test)`);
-        server = await startServer({
-          args: ['--store', 'memory', ...(accessLog ? ['--access-log'] : [])],
-          tokenFileText: `${admin} admin\n${prefixToken} write p/\n`,
-        });
+      });
+      after(async () => {
+        await browser?.close();
+      });
+      const server = useServer({
+        args: ['--store', 'memory', ...(accessLog ? ['--access-log'] : [])],
+        tokenFileText: `${admin} admin\n${prefixToken} write p/\n`,
+      });
+      before(async () => {
         for (const [key, contentType, body] of PAYLOADS) {
           const headers: Record<string, string> = { authorization: `Bearer ${prefixToken}` };
           if (contentType !== '') headers['content-type'] = contentType;
@@ -68,12 +73,6 @@ for (const accessLog of [false, true]) {
             '--disable-sync',
           ],
         });
-      });
-
-      after(async () => {
-        await browser?.close();
-        await server?.stop();
-        if (server) removeDir(server.dataDir);
       });
 
       /** A tab where the UI holds the admin token, as after "Use token". */

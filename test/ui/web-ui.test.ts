@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { newToken, removeDir, repoRoot, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { useServer } from '../helpers/use-server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const chromiumMissing = !existsSync(CHROMIUM);
@@ -86,15 +87,20 @@ const keyNames = (page: Page) => page.locator('#key-list .key-name').allTextCont
 
 describe('web UI in headless Chromium', { skip }, () => {
   let browser: Browser;
-  let server: ServerProcess;
   const contexts: BrowserContext[] = [];
 
-  before(async () => {
+  before(() => {
     if (chromiumMissing)
       throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (CI=true never skips this test)`);
     if (!existsSync(join(repoRoot, 'dist', 'web', 'main.js')))
       throw new Error('dist/web is not built: run npm run build');
-    server = await startServer({ args: ['--store', 'memory', '--max-value-bytes', '4096'] });
+  });
+  after(async () => {
+    for (const context of contexts) await context.close().catch(() => undefined);
+    await browser?.close();
+  });
+  const server = useServer({ args: ['--store', 'memory', '--max-value-bytes', '4096'] });
+  before(async () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -107,13 +113,6 @@ describe('web UI in headless Chromium', { skip }, () => {
         '--disable-sync',
       ],
     });
-  });
-
-  after(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
-    await browser?.close();
-    await server?.stop();
-    if (server) removeDir(server.dataDir);
   });
 
   /** A fresh tab (own sessionStorage) on the UI, optionally with a prefix and token already set. */
@@ -592,20 +591,25 @@ describe('web UI in headless Chromium', { skip }, () => {
 
 describe('web UI on a --private server', { skip }, () => {
   let browser: Browser;
-  let server: ServerProcess;
   const scoped = newToken();
+  const admin = newToken();
   const contexts: BrowserContext[] = [];
 
-  before(async () => {
+  before(() => {
     if (chromiumMissing)
       throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (CI=true never skips this test)`);
-    const admin = newToken();
-    server = await startServer({
-      args: ['--store', 'memory', '--private'],
-      tokenFileText: `${admin} admin\n${scoped} write public/\n`,
-    });
-    // startServer returns its own (unused) token; this file's admin token is the real one.
-    server = { ...server, token: admin };
+  });
+  after(async () => {
+    for (const context of contexts) await context.close().catch(() => undefined);
+    await browser?.close();
+  });
+  // startServer's own token is not in this token file: server.token is this file's admin token.
+  const server = useServer({
+    args: ['--store', 'memory', '--private'],
+    tokenFileText: `${admin} admin\n${scoped} write public/\n`,
+    token: admin,
+  });
+  before(async () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -618,13 +622,6 @@ describe('web UI on a --private server', { skip }, () => {
         '--disable-sync',
       ],
     });
-  });
-
-  after(async () => {
-    for (const context of contexts) await context.close().catch(() => undefined);
-    await browser?.close();
-    await server?.stop();
-    if (server) removeDir(server.dataDir);
   });
 
   async function newPage(): Promise<Page> {

@@ -1,7 +1,7 @@
-// Background removal of expired keys (DESIGN 3: invisible at once, removed in the background).
-// Reads already hide expired keys; the sweeper turns each expiry into a real removal and an
-// `expire` change event. It runs one bounded batch per tick, as an ordinary commit, so it never
-// holds up requests for longer than any other write.
+// Background removal of expired keys: invisible at once, removed in the background
+// (docs/consistency.md, "TTL"). Reads already hide expired keys; the sweeper turns each expiry
+// into a real removal and an `expire` change event. It runs one bounded batch per tick, as an
+// ordinary commit, so it never holds up requests for longer than any other write.
 
 import type { Operation } from './model.js';
 import type { Engine } from '../storage/engine.js';

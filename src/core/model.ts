@@ -1,4 +1,4 @@
-// The data model shared by the core and every engine (DESIGN 3).
+// The data model shared by the core and every engine (docs/architecture.md, "The data model").
 
 /** What the store records about a key besides its value. */
 export interface KeyMeta {

@@ -1,4 +1,4 @@
-// Tokens and what they allow (DESIGN 5).
+// Tokens and what they allow (docs/architecture.md, "Tokens").
 //
 // Token file format, one token per line; a line whose first non-blank character is `#` is a
 // comment (a `#` inside a token is part of it: the seed passcode `pass#word` is that token):

@@ -1,5 +1,6 @@
-// Bounds the number of open connections on a listener (DESIGN 5). Past the bound a new
-// connection gets a one-shot 503 JSON answer and is closed; everyone else keeps being served.
+// Bounds the number of open connections on a listener (docs/limits.md, maxConnections). Past
+// the bound a new connection gets a one-shot 503 JSON answer and is closed; everyone else keeps
+// being served.
 
 import type { Server } from 'node:net';
 import { KvsError } from '../core/errors.js';

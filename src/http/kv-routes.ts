@@ -1,4 +1,5 @@
-// REST v1 keys (DESIGN 2.2): GET/HEAD/PUT/DELETE /v1/kv/{key} and the listing GET /v1/kv.
+// REST v1 keys (docs/architecture.md, "HTTP"): GET/HEAD/PUT/DELETE /v1/kv/{key} and the
+// listing GET /v1/kv.
 // The key is the rest of the path after /v1/kv/, percent-decoded, so it may contain '/'.
 
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';

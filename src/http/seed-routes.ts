@@ -1,4 +1,5 @@
-// The seed-compatible API (DESIGN 2.1), answered in plain text as the original CGI did:
+// The seed-compatible API (docs/architecture.md, "HTTP"), answered in plain text as the
+// original CGI did:
 //   GET /?k=KEY            the raw value, 404 if absent
 //   GET /?k=K1,K2,...      the value of the most recently updated existing key; Kvs-Key names it
 //   POST / k=v&k2=v2&auth= every pair in one transaction

@@ -1,4 +1,5 @@
-// POST /v1/txn: checks + operations, all or nothing, one revision (DESIGN 2.2).
+// POST /v1/txn: checks + operations, all or nothing, one revision (docs/consistency.md,
+// "Transactions are atomic and serializable").
 
 import type { FastifyPluginAsync } from 'fastify';
 import { KvsError } from '../core/errors.js';

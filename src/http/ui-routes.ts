@@ -1,4 +1,4 @@
-// The web UI (DESIGN 2.5) at /ui/: web/index.html and web/ui.css as they are, and the compiled
+// The web UI (docs/ui.md) at /ui/: web/index.html and web/ui.css as they are, and the compiled
 // modules from dist/web/ (web/tsconfig.json). /ui redirects to /ui/ so relative asset URLs work.
 
 import fastifyStatic from '@fastify/static';

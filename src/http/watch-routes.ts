@@ -1,4 +1,4 @@
-// GET /v1/watch: Server-Sent Events of put/delete/expire (DESIGN 2.2).
+// GET /v1/watch: Server-Sent Events of put/delete/expire (docs/consistency.md, "Watch").
 // Each revision's last event carries `id: <revision>`, so a reconnecting client's Last-Event-ID
 // resumes exactly after the last complete revision it received.
 

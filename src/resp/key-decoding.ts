@@ -1,6 +1,6 @@
-// RESP keys arrive as bytes; kvs keys are UTF-8 strings (DESIGN 3). A key that is not valid
-// UTF-8 is refused with `-ERR The key is not valid UTF-8.` rather than altered, so a key written
-// over RESP is byte for byte the key seen over HTTP.
+// RESP keys arrive as bytes; kvs keys are UTF-8 strings (docs/architecture.md, "The data
+// model"). A key that is not valid UTF-8 is refused with `-ERR The key is not valid UTF-8.`
+// rather than altered, so a key written over RESP is byte for byte the key seen over HTTP.
 
 import { isUtf8 } from 'node:buffer';
 import { KvsError } from '../core/errors.js';

@@ -1,4 +1,5 @@
-// The shared storage-engine conformance suite (DESIGN 4: every engine passes one case file).
+// The shared storage-engine conformance suite: every engine passes one case file
+// (docs/architecture.md, "The engine contract").
 // Each engine's test file calls runEngineConformance with a factory; nothing here knows which
 // engine it is testing. Expiry is driven by the explicit `now` every engine method takes, never
 // by sleeping.

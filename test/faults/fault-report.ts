@@ -1,6 +1,6 @@
-// Keeps the evidence of a failing fault-test run (DESIGN 6): a directory under test-reports/
-// (gitignored) with a summary and the recorded history, whose path is printed and returned so
-// the assertion message can name it.
+// Keeps the evidence of a failing fault-test run (docs/architecture.md, "Tests"): a directory
+// under test-reports/ (gitignored) with a summary and the recorded history, whose path is
+// printed and returned so the assertion message can name it.
 
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

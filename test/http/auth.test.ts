@@ -1,4 +1,5 @@
-// Tokens, scopes, private reads, the first-start token, the failure rate limit and TLS (DESIGN 5).
+// Tokens, scopes, private reads, the first-start token, the failure rate limit and TLS
+// (docs/architecture.md, "Tokens"; docs/limits.md).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// REST v1 basics over the real server (DESIGN 2.2).
+// REST v1 basics over the real server (docs/architecture.md, "HTTP").
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { authed } from '../helpers/server-process.js';

@@ -1,4 +1,4 @@
-// The seed's behaviours, literally as its users ran them (DESIGN 2.1).
+// The seed's behaviours, literally as its users ran them (docs/architecture.md, "HTTP").
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';

@@ -1,6 +1,6 @@
 // Differential test: the same command scripts run against a real redis-server 7.0 and against
 // kvs's RESP listener; every reply must be identical (type, bytes, error text). Redis is the
-// reference for replies, error strings and edge cases (DESIGN 2.3). Only deliberate differences
+// reference for replies, error strings and edge cases. Only deliberate differences
 // (documented in docs/redis-compatibility.md) are left out of these scripts; they are tested in
 // commands.test.ts.
 

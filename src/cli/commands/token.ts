@@ -1,4 +1,4 @@
-// kvs token add|list: manage the server's token file (DESIGN 5). Works on the file directly;
+// kvs token add|list: manage the server's token file (docs/cli.md). Works on the file directly;
 // the server reads it at start, so restart the server after adding a token.
 
 import { Option, type Command } from 'commander';

@@ -27,16 +27,25 @@ export interface ServerSetup extends StartOptions {
 /** The setup, or a function returning it when it is only known at `before` time. */
 export type UseServerOptions = ServerSetup | (() => ServerSetup | Promise<ServerSetup>);
 
-export function useServer(options: UseServerOptions = {}): ServerProcess {
+export interface UsedServer extends ServerProcess {
+  /**
+   * Stops the server (if the test has not already) and starts it again with the same setup, on the
+   * same data directory and with the same token; the handle then reads through to the new process.
+   */
+  restart(): Promise<void>;
+}
+
+export function useServer(options: UseServerOptions = {}): UsedServer {
+  let setup: ServerSetup = {};
   let current: ServerProcess | undefined;
   let ownsDataDir = false;
   let token: string | undefined;
 
   before(async () => {
-    const resolved = typeof options === 'function' ? await options() : options;
-    ownsDataDir = resolved.dataDir === undefined;
-    token = resolved.token;
-    current = await startServer(resolved);
+    setup = typeof options === 'function' ? await options() : options;
+    ownsDataDir = setup.dataDir === undefined;
+    token = setup.token;
+    current = await startServer(setup);
   });
   after(async () => {
     const server = current;
@@ -85,5 +94,16 @@ export function useServer(options: UseServerOptions = {}): ServerProcess {
     output: () => running('output').output(),
     stop: () => running('stop').stop(),
     kill9: () => running('kill9').kill9(),
+    restart: async () => {
+      const previous = running('restart');
+      await previous.stop();
+      // startServer writes a new token unless given the file's text: keep the one the test knows.
+      token ??= previous.token;
+      current = await startServer({
+        ...setup,
+        dataDir: previous.dataDir,
+        tokenFileText: setup.tokenFileText ?? `${previous.token} admin\n`,
+      });
+    },
   };
 }

@@ -2,14 +2,13 @@
 // INFO ready check), HELLO, pipelines, MULTI/EXEC, WATCH broken by an HTTP write, SCAN
 // iteration with scanStream, and reconnecting after the server restarts on the same data.
 
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { useServer } from '../helpers/use-server.js';
 import { freePort } from './external-tools.js';
 
 describe('ioredis against kvs', () => {
-  let server: ServerProcess;
   let respPort: number;
   const clients: Redis[] = [];
   const client = (options: { password?: string; name?: string } = {}) => {
@@ -26,14 +25,12 @@ describe('ioredis against kvs', () => {
     return redis;
   };
 
-  before(async () => {
-    respPort = await freePort();
-    server = await startServer({ args: ['--resp-port', String(respPort)] });
-  });
-  after(async () => {
+  after(() => {
     for (const redis of clients) redis.disconnect();
-    await server?.stop();
-    if (server) removeDir(server.dataDir);
+  });
+  const server = useServer(async () => {
+    respPort = await freePort();
+    return { args: ['--resp-port', String(respPort)] };
   });
 
   it('connects (AUTH, CLIENT SETNAME, INFO ready check) and runs commands', async () => {
@@ -141,10 +138,9 @@ describe('ioredis against kvs', () => {
     const redis = client({ password: server.token });
     assert.equal(await redis.set('durable', 'before-restart'), 'OK');
     const reconnecting = new Promise<void>((resolve) => redis.once('reconnecting', () => resolve()));
-    const { dataDir, token } = server;
     await server.stop();
     await reconnecting;
-    server = await startServer({ dataDir, tokenFileText: `${token} admin\n`, args: ['--resp-port', String(respPort)] });
+    await server.restart();
     assert.equal(await redis.get('durable'), 'before-restart');
     assert.equal(await redis.set('durable', 'after-restart'), 'OK');
     assert.equal(await redis.get('durable'), 'after-restart');

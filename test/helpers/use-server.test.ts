@@ -12,8 +12,10 @@ import { fileURLToPath } from 'node:url';
 const fixture = join(fileURLToPath(new URL('.', import.meta.url)), 'use-server-fixture.js');
 
 function runFixture(mode: 'clean' | 'crash'): { status: number | null; output: string; dataDir: string } {
+  // Without NODE_TEST_CONTEXT, which would make the child report to this run instead of running.
+  const { NODE_TEST_CONTEXT: _context, ...env } = process.env;
   const result = spawnSync(process.execPath, ['--test', '--test-reporter=tap', fixture], {
-    env: { ...process.env, KVS_FIXTURE_MODE: mode },
+    env: { ...env, KVS_FIXTURE_MODE: mode },
     encoding: 'utf8',
     timeout: 120_000,
   });

@@ -3,7 +3,7 @@
 // `expire` change event. It runs one bounded batch per tick, as an ordinary commit, so it never
 // holds up requests for longer than any other write.
 
-import type { Operation } from './model.js';
+import type { Operation } from '../model/txn.js';
 import type { Engine } from '../storage/engine.js';
 
 export interface SweeperOptions {

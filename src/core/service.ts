@@ -9,11 +9,13 @@ import {
   RecordDamagedError,
   StorageFullError,
 } from '../storage/engine.js';
-import { compareKeys } from '../storage/key-order.js';
+import { compareKeys } from '../model/key-order.js';
 import type { AuthFailureLimiter } from './auth-limiter.js';
 import { KvsError } from './errors.js';
 import type { Limits } from './limits.js';
-import { MAX_EXPIRES_MS, type Condition, type Entry, type EntryInfo, type Operation } from './model.js';
+import { MAX_EXPIRES_MS } from '../model/time.js';
+import type { Condition, Operation } from '../model/txn.js';
+import type { Entry, EntryInfo } from '../model/entry.js';
 import type { Action, Principal, TokenStore } from './tokens.js';
 
 /** Who is asking: the principal of a valid token, or undefined for an anonymous caller. */

@@ -1,7 +1,7 @@
 // The seed's index page: what this server is, how many keys, the most recently updated keys
 // with relative times, and curl examples for this very server.
 
-import type { EntryInfo } from '../core/model.js';
+import type { EntryInfo } from '../model/entry.js';
 import { isoTime } from './iso-time.js';
 
 const relative = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });

@@ -3,7 +3,7 @@
 
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { KvsError } from '../core/errors.js';
-import type { Entry, EntryInfo } from '../core/model.js';
+import type { Entry, EntryInfo } from '../model/entry.js';
 import { isoTime } from './iso-time.js';
 import type { KvService } from '../core/service.js';
 import { callerOf } from './caller.js';

@@ -5,7 +5,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { KvsError } from '../core/errors.js';
-import type { ChangeEvent } from '../core/model.js';
+import type { ChangeEvent } from '../model/events.js';
 import type { Caller, KvService } from '../core/service.js';
 import type { WatchEndReason, WatchHub, WatchSink } from '../core/watch-hub.js';
 import { callerOf } from './caller.js';

@@ -2,7 +2,7 @@
 // plus kvs's one bound for every front end (MAX_EXPIRES_MS in core/model.ts): an expiry must be
 // a representable date (before the year 275760), refused here with Redis's own error.
 
-import { MAX_EXPIRES_MS } from '../core/model.js';
+import { MAX_EXPIRES_MS } from '../model/time.js';
 import { INT64_MAX, int64Arg } from './numeric-args.js';
 import { RespError } from './reply.js';
 

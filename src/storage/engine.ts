@@ -2,7 +2,9 @@
 // shared conformance suite in test/engine/. Engines know nothing of users, auth or protocols;
 // they know keys, values, revisions and expiry times (an expired key is absent to every method).
 
-import type { ChangeEvent, CommitResult, Entry, EntryInfo, Txn } from '../core/model.js';
+import type { ChangeEvent } from '../model/events.js';
+import type { CommitResult, Txn } from '../model/txn.js';
+import type { Entry, EntryInfo } from '../model/entry.js';
 
 export interface ListOptions {
   /** Only keys starting with this string ('' for all). */

@@ -29,7 +29,9 @@ import {
   type KVClient,
 } from 'etcd3';
 import { KvsError } from '../../core/errors.js';
-import type { ChangeEvent, CommitResult, Condition, EntryInfo, Operation, Txn } from '../../core/model.js';
+import type { ChangeEvent } from '../../model/events.js';
+import type { CommitResult, Condition, Operation, Txn } from '../../model/txn.js';
+import type { EntryInfo } from '../../model/entry.js';
 import { EngineUnavailableError } from '../engine.js';
 import { planCommit, type StoredRecord } from '../txn-plan.js';
 import { encodeCommitRecord } from './commit-record.js';

@@ -21,8 +21,9 @@
 
 import { GRPCOutOfRangeError, type Etcd3, type IKeyValue, type IRangeRequest, type IRangeResponse } from 'etcd3';
 import type { StoreConfig } from '../../core/config.js';
-import type { CommitResult, Entry, EntryInfo, Txn } from '../../core/model.js';
-import { isExpired } from '../../core/model.js';
+import type { CommitResult, Txn } from '../../model/txn.js';
+import type { Entry, EntryInfo } from '../../model/entry.js';
+import { isExpired } from '../../model/entry.js';
 import type { ChangeListener, Engine, HistoryPage, ListOptions } from '../engine.js';
 import { HistoryCompactedError } from '../engine.js';
 import { recordInfo, type StoredRecord } from '../txn-plan.js';

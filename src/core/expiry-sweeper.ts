@@ -4,7 +4,7 @@
 // holds up requests for longer than any other write.
 
 import type { Operation } from '../model/txn.js';
-import type { Engine } from '../storage/engine.js';
+import type { Engine } from '../storage/index.js';
 
 export interface SweeperOptions {
   readonly intervalMs: number;

@@ -9,7 +9,7 @@ import type { ChangeEvent } from '../../src/model/events.js';
 import type { CommitResult, Condition, Operation, Txn } from '../../src/model/txn.js';
 import type { Entry, EntryInfo } from '../../src/model/entry.js';
 import type { Engine } from '../../src/storage/engine.js';
-import { HistoryCompactedError } from '../../src/storage/engine.js';
+import { HistoryCompactedError } from '../../src/storage/errors.js';
 
 /** Engine settings the suite needs control of; a factory passes them to its engine. */
 export interface EngineTestOptions {

@@ -25,7 +25,7 @@ import type { CommitResult, Txn } from '../../model/txn.js';
 import type { Entry, EntryInfo } from '../../model/entry.js';
 import { isExpired } from '../../model/entry.js';
 import type { ChangeListener, Engine, HistoryPage, ListOptions } from '../engine.js';
-import { HistoryCompactedError } from '../engine.js';
+import { HistoryCompactedError } from '../errors.js';
 import { recordInfo, type StoredRecord } from '../txn-plan.js';
 import { recordOf } from './envelope.js';
 import { createEtcdClient } from './etcd-client.js';

@@ -28,7 +28,7 @@ import type { CommitResult, Txn } from '../../model/txn.js';
 import type { Entry, EntryInfo } from '../../model/entry.js';
 import { isExpired } from '../../model/entry.js';
 import type { ChangeListener, Engine, HistoryPage, ListOptions } from '../engine.js';
-import { EngineUnavailableError, HistoryCompactedError, RecordDamagedError, StorageFullError } from '../engine.js';
+import { EngineUnavailableError, HistoryCompactedError, RecordDamagedError, StorageFullError } from '../errors.js';
 import { compareKeys } from '../../model/key-order.js';
 import { planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
 import { decodeRecord, encodeRecord, isFormat1, recordState } from './record-codec.js';

@@ -6,7 +6,7 @@ import type { CommitResult, Txn } from '../../model/txn.js';
 import type { Entry, EntryInfo } from '../../model/entry.js';
 import { isExpired } from '../../model/entry.js';
 import type { ChangeListener, Engine, HistoryPage, ListOptions } from '../engine.js';
-import { HistoryCompactedError } from '../engine.js';
+import { HistoryCompactedError } from '../errors.js';
 import { compareKeys } from '../../model/key-order.js';
 import { RecencyList } from '../recency-list.js';
 import { planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';

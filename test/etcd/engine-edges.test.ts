@@ -3,6 +3,7 @@
 // unreachable or dead etcd answered with EngineUnavailableError within the request timeout
 // (never a hang), the change feed resuming without loss after the etcd process is killed and
 // restarted, and etcd deleting expired keys through their leases on its own.
+
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';

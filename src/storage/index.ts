@@ -1,6 +1,5 @@
 // The storage layer's public entry: the only file of src/storage that the layers above may
-// import (scripts/check-imports.mjs enforces it). It stays cheap to load: engines and the lmdb
-// store tools are loaded when first used, so the CLI's client commands never load lmdb.
+// import (scripts/check-imports.mjs enforces it).
 
 export type { ChangeListener, Engine, HistoryPage, ListOptions } from './engine.js';
 export {
@@ -12,3 +11,14 @@ export {
   StorageFullError,
   StoreLimitError,
 } from './errors.js';
+export {
+  type Durability,
+  type EtcdStoreConfig,
+  type StorageOptions,
+  type StoreConfig,
+  StoreOpenError,
+} from './config.js';
+export { openEngine } from './open-engine.js';
+export { lockStore } from './lock-store.js';
+export { makePrivateDir } from './private-files.js';
+export { checkStore, type StoreCheckOptions, type StoreCheckReport } from './lmdb/store-check.js';

@@ -1,17 +1,7 @@
 // The kvs HTTP API as the UI uses it: listing, reading, writing and deleting keys, and the watch
 // stream. Errors come back as ApiError with the server's catalogue code.
 
-/** One key as GET /v1/kv lists it. */
-export interface KeyInfo {
-  readonly key: string;
-  readonly version: number;
-  readonly createRevision: number;
-  readonly modRevision: number;
-  readonly updated: string;
-  readonly expires: string | null;
-  readonly size: number;
-  readonly contentType: string | null;
-}
+import type { KeyInfo } from './model/http-json.js';
 
 export interface KeyPage {
   readonly items: KeyInfo[];

@@ -68,7 +68,7 @@ if (etcdInstalled()) {
       await cluster?.stop();
     });
 
-    it('refuses what etcd would refuse, up front, with kvs errors', async () => {
+    it('refuses what etcd would refuse, up front, with storage errors that map to kvs errors', async () => {
       const engine = await open();
       // --max-request-bytes is 1.5 MiB: a 1.6 MB value cannot go in one request.
       await assert.rejects(

@@ -16,7 +16,8 @@
 //                (`kvs check` reads an lmdb store offline).
 //   src/client   the typed client (the package's export): model only.
 //   src/main.ts  the composition root: every layer, storage through its public entry.
-//   web          the browser UI: its own files and src/model (compiled into both programs).
+//   web          the browser UI: its own files and src/model (compiled into both programs),
+//                which it imports as ./model/*.js (served at /ui/model/).
 // Imports are found and resolved by TypeScript itself (type-only and dynamic imports count),
 // with each program's tsconfig (the web's rootDirs map `./model/x.js` to src/model/x.ts).
 
@@ -87,6 +88,10 @@ export function findViolations({ files, edges }) {
     }
     if (edge.to === undefined) {
       if (!layer.packages) report(`${layer.name} imports no package or Node module`);
+      continue;
+    }
+    if (layer.name === 'web' && within(edge.to, MODEL) && !edge.specifier.startsWith('./model/')) {
+      report('the web UI imports src/model as ./model/*.js, the only path the server serves it at');
       continue;
     }
     if (layer.may.some((place) => within(edge.to, place))) continue;

@@ -98,6 +98,7 @@ describe('import rules', () => {
         '',
       ].join('\n'),
       'src/extra/thing.ts': 'export const x = 1;\n',
+      'web/other.ts': "export { compareKeys } from '../src/model/key-order.js';\n",
       'web/main.ts': [
         "import { compareKeys } from './model/key-order.js';",
         "import { KvsError } from '../src/core/errors.js';",
@@ -123,6 +124,7 @@ describe('import rules', () => {
       'src/storage/lazy.ts -> ../core/errors.js',
       'src/storage/reexport.ts -> ../core/errors.js',
       'web/main.ts -> ../src/core/errors.js',
+      'web/other.ts -> ../src/model/key-order.js',
     ]);
   });
 });

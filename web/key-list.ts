@@ -1,10 +1,9 @@
 // The list of keys under the current prefix, in the server's order, kept up to date row by row
 // (live events touch one row, never re-render the list).
 
-import type { KeyPage } from './api.js';
 import { element } from './dom.js';
 import { formatBytes, timeElement } from './format.js';
-import type { KeyInfo } from './model/http-json.js';
+import type { KeyInfo, KeyPage } from './model/http-json.js';
 import { compareKeys } from './model/key-order.js';
 
 interface Row {

@@ -4,7 +4,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { KvsError } from '../core/errors.js';
 import type { Entry, EntryInfo } from '../model/entry.js';
-import type { KeyInfo } from '../model/http-json.js';
+import type { KeyInfo, KeyPage } from '../model/http-json.js';
 import { isoTime } from './iso-time.js';
 import type { KvService } from '../core/service.js';
 import { callerOf } from './caller.js';
@@ -190,7 +190,7 @@ export const kvRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, 
         ),
         next: page.next,
         revision,
-      });
+      } satisfies KeyPage);
     },
   );
 };

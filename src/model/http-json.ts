@@ -16,6 +16,14 @@ export interface KeyInfo {
   readonly contentType: string | null;
 }
 
+/** One page of GET /v1/kv (items carry a base64 `value` too when listing with values=1). */
+export interface KeyPage {
+  readonly items: KeyInfo[];
+  /** The `after` of the next page; null on the last page. */
+  readonly next: string | null;
+  readonly revision: number;
+}
+
 /** The `data:` of one GET /v1/watch event (built field by field, so not readonly). */
 export interface WatchEventData {
   type: ChangeType;

@@ -11,10 +11,7 @@ import { KvService } from './core/service.js';
 import { TokenFileError, TokenStore, ensureTokenFile } from './core/tokens.js';
 import { WatchHub } from './core/watch-hub.js';
 import { startHttpServer } from './http/server.js';
-import { acquireStoreLock, StoreLockError, StoreLockedError } from './storage/lmdb/store-lock.js';
-import { openEngine } from './storage/open-engine.js';
-import { makePrivateDir } from './storage/private-files.js';
-import { checkStoreFiles, StoreFileError } from './storage/lmdb/store-files.js';
+import { lockStore, makePrivateDir, openEngine, StoreOpenError } from './storage/index.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -67,7 +64,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   prepareTokens(config);
   const tokens = loadTokens(tokenFileOf(config));
-  const engine = await openEngine(config);
+  const engine = await asConfigError(() => openEngine(config));
   const service = new KvService(engine, {
     limits: config.limits,
     privateReads: config.privateReads,
@@ -132,7 +129,7 @@ interface WorkerReady {
  */
 export async function runServer(config: Config): Promise<void> {
   if (config.workers <= 1) {
-    const release = await lockStore(config);
+    const release = await asConfigError(() => lockStore(config));
     const server = await startServer(config);
     announce(server.url, server.respPort);
     onShutdown(async () => {
@@ -143,7 +140,7 @@ export async function runServer(config: Config): Promise<void> {
   }
   if (cluster.isPrimary) {
     prepareTokens(config);
-    const release = await lockStore(config);
+    const release = await asConfigError(() => lockStore(config));
     process.once('exit', release);
     // Workers listening on port 0 would share one random port per (host, port) pair, so HTTP and
     // RESP would collide: choose the ports here.
@@ -187,26 +184,14 @@ export async function runServer(config: Config): Promise<void> {
   onShutdown(() => server.close());
 }
 
-/** The lmdb store belongs to one server (or one --workers group); see store-lock.ts. */
-async function lockStore(config: Config): Promise<() => void> {
-  if (config.store.kind !== 'lmdb') return () => {};
-  makePrivateDir(config.dataDir);
-  let release: () => void;
+/** A store that cannot be opened as configured is a one-line start-up refusal, like a bad flag. */
+async function asConfigError<T>(open: () => Promise<T>): Promise<T> {
   try {
-    release = await acquireStoreLock(config.dataDir);
+    return await open();
   } catch (error) {
-    if (error instanceof StoreLockedError || error instanceof StoreLockError) throw new ConfigError(error.message);
+    if (error instanceof StoreOpenError) throw new ConfigError(error.message);
     throw error;
   }
-  try {
-    // Before any process maps it: a damaged store is a one-line coded refusal, not a signal.
-    checkStoreFiles(config.dataDir);
-  } catch (error) {
-    release();
-    if (error instanceof StoreFileError) throw new ConfigError(`${error.code}: ${error.message}`);
-    throw error;
-  }
-  return release;
 }
 
 function announce(url: string, respPort: number | undefined): void {

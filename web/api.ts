@@ -1,23 +1,7 @@
 // The kvs HTTP API as the UI uses it: listing, reading, writing and deleting keys, and the watch
 // stream. Errors come back as ApiError with the server's catalogue code.
 
-/** One key as GET /v1/kv lists it. */
-export interface KeyInfo {
-  readonly key: string;
-  readonly version: number;
-  readonly createRevision: number;
-  readonly modRevision: number;
-  readonly updated: string;
-  readonly expires: string | null;
-  readonly size: number;
-  readonly contentType: string | null;
-}
-
-export interface KeyPage {
-  readonly items: KeyInfo[];
-  readonly next: string | null;
-  readonly revision: number;
-}
+import type { KeyInfo, KeyPage } from './model/http-json.js';
 
 /** A value with the metadata its GET answer carried. */
 export interface StoredValue {

@@ -1,24 +1,6 @@
 // How values and metadata are shown: relative times, sizes, text detection, hex and base64.
 
-const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
-const units: [Intl.RelativeTimeFormatUnit, number][] = [
-  ['year', 365 * 24 * 3600_000],
-  ['month', 30 * 24 * 3600_000],
-  ['week', 7 * 24 * 3600_000],
-  ['day', 24 * 3600_000],
-  ['hour', 3600_000],
-  ['minute', 60_000],
-  ['second', 1000],
-];
-
-/** "3 minutes ago", "now", "in 2 hours". */
-export function relativeTime(then: Date, now = Date.now()): string {
-  const delta = then.getTime() - now;
-  for (const [unit, size] of units) {
-    if (Math.abs(delta) >= size) return relative.format(Math.round(delta / size), unit);
-  }
-  return relative.format(0, 'second');
-}
+import { relativeTime } from './model/relative-time.js';
 
 /** A <time> element that the page keeps up to date (see refreshRelativeTimes). */
 export function timeElement(date: Date): HTMLTimeElement {
@@ -26,14 +8,14 @@ export function timeElement(date: Date): HTMLTimeElement {
   time.dateTime = date.toISOString();
   time.title = date.toLocaleString();
   time.dataset.relative = '';
-  time.textContent = relativeTime(date);
+  time.textContent = relativeTime(date.getTime(), Date.now());
   return time;
 }
 
 export function refreshRelativeTimes(root: ParentNode = document): void {
   const now = Date.now();
   for (const time of root.querySelectorAll<HTMLTimeElement>('time[data-relative]')) {
-    time.textContent = relativeTime(new Date(time.dateTime), now);
+    time.textContent = relativeTime(new Date(time.dateTime).getTime(), now);
   }
 }
 

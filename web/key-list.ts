@@ -1,10 +1,10 @@
 // The list of keys under the current prefix, in the server's order, kept up to date row by row
 // (live events touch one row, never re-render the list).
 
-import type { KeyInfo, KeyPage } from './api.js';
 import { element } from './dom.js';
 import { formatBytes, timeElement } from './format.js';
-import { compareKeys } from './key-order.js';
+import type { KeyInfo, KeyPage } from './model/http-json.js';
+import { compareKeys } from './model/key-order.js';
 
 interface Row {
   info: KeyInfo;

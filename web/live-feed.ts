@@ -5,22 +5,13 @@
 // a refusal either reloads (history compacted), stops (token problem) or retries.
 
 import { ApiError, explain, type KvsApi } from './api.js';
+import type { WatchEventData } from './model/http-json.js';
 import { SseParser, type SseMessage } from './sse-parser.js';
-
-export type ChangeType = 'put' | 'delete' | 'expire';
-
-export interface ChangeEvent {
-  readonly type: ChangeType;
-  readonly key: string;
-  readonly revision: number;
-  /** The key's version after a put; 0 after delete/expire. */
-  readonly version: number;
-}
 
 export type LiveState = 'connecting' | 'live' | 'reconnecting' | 'offline';
 
 export interface LiveFeedHandlers {
-  onChange(event: ChangeEvent): void;
+  onChange(event: WatchEventData): void;
   onState(state: LiveState, detail: string): void;
   /** The resume point is no longer in the server's change log: reload and watch again. */
   onResync(): void;
@@ -125,7 +116,7 @@ export class LiveFeed {
     if (message.event !== 'put' && message.event !== 'delete' && message.event !== 'expire') return false;
     // Only the last event of a revision carries an id, so the id is always a complete revision.
     if (message.id !== undefined && /^\d+$/.test(message.id)) this.resumeRevision = Number(message.id);
-    this.handlers.onChange(JSON.parse(message.data) as ChangeEvent);
+    this.handlers.onChange(JSON.parse(message.data) as WatchEventData);
     return false;
   }
 

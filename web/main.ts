@@ -6,7 +6,8 @@ import { byId } from './dom.js';
 import { Editor, type SaveRequest } from './editor.js';
 import { refreshRelativeTimes } from './format.js';
 import { KeyList } from './key-list.js';
-import { LiveFeed, type ChangeEvent, type LiveState } from './live-feed.js';
+import { LiveFeed, type LiveState } from './live-feed.js';
+import type { WatchEventData } from './model/http-json.js';
 import { loadToken, saveToken } from './token-store.js';
 import { ValuePanel } from './value-panel.js';
 
@@ -263,7 +264,7 @@ async function refreshPending(): Promise<void> {
   updateSummary();
 }
 
-function applyChange(event: ChangeEvent): void {
+function applyChange(event: WatchEventData): void {
   revision = Math.max(revision, event.revision);
   if (event.type === 'put') {
     queueRefresh(event.key);

@@ -4,7 +4,7 @@
 //   node dist/bench/startup/load-lmdb-store.js --path STORE --keys 1000000 --prefix startup- --value-bytes 100
 
 import { parseArgs } from 'node:util';
-import type { Operation } from '../../src/core/model.js';
+import type { Operation } from '../../src/model/txn.js';
 import { LmdbEngine } from '../../src/storage/lmdb/lmdb-engine.js';
 import { benchKeys, benchValue } from '../lib/request-set.js';
 

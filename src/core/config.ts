@@ -1,43 +1,20 @@
 // Server configuration: one object, validated once at start-up with clear errors.
 
+import type { StorageOptions, StoreConfig } from '../storage/index.js';
 import { defaultLimits, type Limits } from './limits.js';
 
-export type StoreConfig =
-  | { readonly kind: 'lmdb' }
-  | { readonly kind: 'memory' }
-  | {
-      readonly kind: 'etcd';
-      /** Client URLs, e.g. http://h1:2379. */
-      readonly endpoints: readonly string[];
-      /** Key prefix under which this kvs namespace lives in etcd. */
-      readonly prefix: string;
-      readonly username?: string | undefined;
-      readonly password?: string | undefined;
-      /** CA certificate file for https endpoints. */
-      readonly caFile?: string | undefined;
-      readonly certFile?: string | undefined;
-      readonly keyFile?: string | undefined;
-    };
-
-export interface Config {
+/** The server's configuration: storage's own (store, dataDir, durability, log, workers) and the rest. */
+export interface Config extends StorageOptions {
   readonly host: string;
   readonly port: number;
-  readonly dataDir: string;
   /** Token file; undefined = DATA/tokens, created with a fresh admin token at first start. */
   readonly tokenFile: string | undefined;
   readonly privateReads: boolean;
   /** RESP listener port; undefined = no RESP listener. */
   readonly respPort: number | undefined;
-  readonly workers: number;
-  readonly store: StoreConfig;
-  readonly durability: 'strict' | 'relaxed';
   readonly tlsCert: string | undefined;
   readonly tlsKey: string | undefined;
   readonly limits: Limits;
-  /** Revisions kept in the change log (watch resume window). */
-  readonly logLength: number;
-  /** Values up to this size travel in change events. */
-  readonly logValueMax: number;
   readonly watchHeartbeatMs: number;
   readonly sweepIntervalMs: number;
   /** Access log to stderr. */

@@ -3,8 +3,8 @@
 // into a real removal and an `expire` change event. It runs one bounded batch per tick, as an
 // ordinary commit, so it never holds up requests for longer than any other write.
 
-import type { Operation } from './model.js';
-import type { Engine } from '../storage/engine.js';
+import type { Operation } from '../model/txn.js';
+import type { Engine } from '../storage/index.js';
 
 export interface SweeperOptions {
   readonly intervalMs: number;

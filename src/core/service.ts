@@ -2,18 +2,15 @@
 // input against the limits, checks what the caller may do, turns requests into engine
 // transactions, and knows nothing of HTTP or RESP.
 
-import type { Engine, ListOptions } from '../storage/engine.js';
-import {
-  EngineUnavailableError,
-  HistoryCompactedError,
-  RecordDamagedError,
-  StorageFullError,
-} from '../storage/engine.js';
-import { compareKeys } from '../storage/key-order.js';
+import type { Engine, ListOptions } from '../storage/index.js';
+import { compareKeys } from '../model/key-order.js';
 import type { AuthFailureLimiter } from './auth-limiter.js';
 import { KvsError } from './errors.js';
+import { fromStorageError } from './storage-errors.js';
 import type { Limits } from './limits.js';
-import { MAX_EXPIRES_MS, type Condition, type Entry, type EntryInfo, type Operation } from './model.js';
+import { MAX_EXPIRES_MS } from '../model/time.js';
+import type { Condition, Operation } from '../model/txn.js';
+import type { Entry, EntryInfo } from '../model/entry.js';
 import type { Action, Principal, TokenStore } from './tokens.js';
 
 /** Who is asking: the principal of a valid token, or undefined for an anonymous caller. */
@@ -228,7 +225,11 @@ export class KvService {
     if (this.engine.getSync === undefined) return null;
     this.validateKey(key);
     this.authorize(caller, 'read', key);
-    return this.engine.getSync(key, this.clock());
+    try {
+      return this.engine.getSync(key, this.clock());
+    } catch (error) {
+      throw fromStorageError(error);
+    }
   }
 
   async getMany(caller: Caller, keys: readonly string[]): Promise<(Entry | undefined)[]> {
@@ -531,25 +532,15 @@ export class KvService {
   // ---- history ---------------------------------------------------------------------------
 
   async history(since: number, limit: number) {
-    try {
-      return await this.call(() => this.engine.history(since, limit));
-    } catch (error) {
-      if (error instanceof HistoryCompactedError) {
-        throw new KvsError('history_compacted', undefined, { oldestRevision: error.oldestAvailable });
-      }
-      throw error;
-    }
+    return this.call(() => this.engine.history(since, limit));
   }
 
-  /** Maps engine outages to the catalogue's 503. */
+  /** Every engine call goes through here: storage errors become catalogue errors (storage-errors.ts). */
   private async call<T>(work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (error) {
-      if (error instanceof EngineUnavailableError) throw new KvsError('unavailable', error.message);
-      if (error instanceof StorageFullError) throw new KvsError('insufficient_storage');
-      if (error instanceof RecordDamagedError) throw new KvsError('record_damaged', undefined, { key: error.key });
-      throw error;
+      throw fromStorageError(error);
     }
   }
 }

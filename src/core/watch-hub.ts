@@ -12,7 +12,7 @@
 // the log instead (docs/limits.md). So 40 clients asking for `since=0&values=1` over 20,000
 // large revisions cost each a page and a buffer, not the whole log in memory.
 
-import type { ChangeEvent } from './model.js';
+import type { ChangeEvent } from '../model/events.js';
 import type { KvService } from './service.js';
 
 export interface WatchSink {

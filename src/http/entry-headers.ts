@@ -1,6 +1,6 @@
 // The response headers that describe a stored entry, shared by every read route.
 
-import type { EntryInfo, KeyMeta } from '../core/model.js';
+import type { EntryInfo, KeyMeta } from '../model/entry.js';
 import { isoTime } from './iso-time.js';
 
 export const DEFAULT_CONTENT_TYPE = 'text/plain; charset=utf-8';

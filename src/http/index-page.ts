@@ -1,30 +1,9 @@
 // The seed's index page: what this server is, how many keys, the most recently updated keys
 // with relative times, and curl examples for this very server.
 
-import type { EntryInfo } from '../core/model.js';
+import type { EntryInfo } from '../model/entry.js';
+import { relativeTime } from '../model/relative-time.js';
 import { isoTime } from './iso-time.js';
-
-const relative = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
-const units: [Intl.RelativeTimeFormatUnit, number][] = [
-  ['year', 365 * 24 * 3600_000],
-  ['month', 30 * 24 * 3600_000],
-  ['week', 7 * 24 * 3600_000],
-  ['day', 24 * 3600_000],
-  ['hour', 3600_000],
-  ['minute', 60_000],
-  ['second', 1000],
-];
-
-/** "3 minutes ago", "now", "in 2 hours". */
-export function relativeTime(then: number, now: number): string {
-  const delta = then - now;
-  for (const [unit, size] of units) {
-    if (Math.abs(delta) >= size || unit === 'second') {
-      return relative.format(Math.round(delta / size), unit);
-    }
-  }
-  return 'now';
-}
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
@@ -46,7 +25,7 @@ export function renderIndexPage(data: IndexPageData): string {
     .map((item) => {
       const key = escapeHtml(item.key);
       const href = `${base}/?k=${escapeHtml(encodeURIComponent(item.key))}`;
-      return `<tr><td><a href="${href}">${key}</a></td><td>${item.size} B</td><td>v${item.version}</td><td title="${isoTime(item.updated)}">${escapeHtml(relativeTime(item.updated, data.now))}</td></tr>`;
+      return `<tr><td><a href="${href}">${key}</a></td><td>${item.size} B</td><td>v${item.version}</td><td title="${isoTime(item.updated)}">${escapeHtml(relativeTime(item.updated, data.now, 'en'))}</td></tr>`;
     })
     .join('\n');
   const auth = data.privateReads ? ' -H "Authorization: Bearer $TOKEN"' : '';

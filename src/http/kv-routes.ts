@@ -4,7 +4,8 @@
 
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { KvsError } from '../core/errors.js';
-import type { Entry, EntryInfo } from '../core/model.js';
+import type { Entry, EntryInfo } from '../model/entry.js';
+import type { KeyInfo, KeyPage } from '../model/http-json.js';
 import { isoTime } from './iso-time.js';
 import type { KvService } from '../core/service.js';
 import { callerOf } from './caller.js';
@@ -33,7 +34,7 @@ export function setEntryHeaders(reply: FastifyReply, entry: EntryInfo | Entry, w
   reply.headers(entryHeaders(entry, withContentType));
 }
 
-export function describe(entry: EntryInfo): Record<string, unknown> {
+export function describe(entry: EntryInfo): KeyInfo {
   return {
     key: entry.key,
     version: entry.version,
@@ -190,7 +191,7 @@ export const kvRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, 
         ),
         next: page.next,
         revision,
-      });
+      } satisfies KeyPage);
     },
   );
 };

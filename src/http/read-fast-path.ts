@@ -8,7 +8,7 @@
 // 34.6k, 35.8k, 41.6k GET/s with it; 25.4k, 29.8k, 22.6k through the Fastify route alone.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Entry } from '../core/model.js';
+import type { Entry } from '../model/entry.js';
 import type { KvService } from '../core/service.js';
 import { tokenOfHeader } from './caller.js';
 import { entryHeaders, headerSafeKey } from './entry-headers.js';

@@ -1,5 +1,6 @@
 // The web UI (docs/ui.md) at /ui/: web/index.html and web/ui.css as they are, and the compiled
-// modules from dist/web/ (web/tsconfig.json). /ui redirects to /ui/ so relative asset URLs work.
+// modules (web/tsconfig.json): the UI's own from dist/web/web/, and the shared vocabulary they
+// import as ./model/*.js from dist/web/src/model/. /ui redirects to /ui/ so relative asset URLs work.
 
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync } from 'fastify';
@@ -12,10 +13,11 @@ import { fileURLToPath } from 'node:url';
 // This file runs as dist/src/http/ui-routes.js.
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const sourceDir = join(repoRoot, 'web');
-const compiledDir = join(repoRoot, 'dist', 'web');
+const compiledDir = join(repoRoot, 'dist', 'web', 'web');
+const compiledSharedDir = join(repoRoot, 'dist', 'web', 'src');
 
 /** What the UI serves: the page, its style sheet and the compiled modules; never the .ts sources. */
-const SERVED = /^\/(?:|index\.html|ui\.css|[a-z][a-z0-9-]*\.js)$/;
+const SERVED = /^\/(?:|index\.html|ui\.css|(?:model\/)?[a-z][a-z0-9-]*\.js)$/;
 
 export const uiRoutes: FastifyPluginAsync = async (app) => {
   if (!existsSync(join(compiledDir, 'main.js'))) {
@@ -45,7 +47,7 @@ export const uiRoutes: FastifyPluginAsync = async (app) => {
     done();
   });
   await app.register(fastifyStatic, {
-    root: [compiledDir, sourceDir],
+    root: [compiledDir, compiledSharedDir, sourceDir],
     prefix: '/ui',
     redirect: true,
     index: 'index.html',

@@ -5,7 +5,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { KvsError } from '../core/errors.js';
-import type { ChangeEvent } from '../core/model.js';
+import type { ChangeEvent } from '../model/events.js';
+import type { WatchEventData } from '../model/http-json.js';
 import type { Caller, KvService } from '../core/service.js';
 import type { WatchEndReason, WatchHub, WatchSink } from '../core/watch-hub.js';
 import { callerOf } from './caller.js';
@@ -15,7 +16,7 @@ export function formatEvents(events: readonly ChangeEvent[], withValues: boolean
   let text = '';
   for (let index = 0; index < events.length; index++) {
     const event = events[index]!;
-    const data: Record<string, unknown> = {
+    const data: WatchEventData = {
       type: event.type,
       key: event.key,
       revision: event.revision,

@@ -9,7 +9,7 @@
 //   conditions only ever fail because of writers outside this process.
 
 import { KvsError } from '../core/errors.js';
-import type { Entry } from '../core/model.js';
+import type { Entry } from '../model/entry.js';
 import type { Caller } from '../core/service.js';
 import type { Command, CommandCall, RunContext } from './command.js';
 import { KeyView } from './key-view.js';

@@ -1,8 +1,8 @@
 // Expiry arguments (SET EX/PX/EXAT/PXAT, SETEX, GETEX, EXPIRE...) validated as Redis 7.0 does,
-// plus kvs's one bound for every front end (MAX_EXPIRES_MS in core/model.ts): an expiry must be
+// plus kvs's one bound for every front end (MAX_EXPIRES_MS in model/time.ts): an expiry must be
 // a representable date (before the year 275760), refused here with Redis's own error.
 
-import { MAX_EXPIRES_MS } from '../core/model.js';
+import { MAX_EXPIRES_MS } from '../model/time.js';
 import { INT64_MAX, int64Arg } from './numeric-args.js';
 import { RespError } from './reply.js';
 

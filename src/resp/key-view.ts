@@ -5,7 +5,8 @@
 // commands had run alone on the store (optimistic concurrency; a failed condition means retry).
 
 import type { TxnOperation } from '../core/service.js';
-import type { Condition, Entry } from '../core/model.js';
+import type { Condition } from '../model/txn.js';
+import type { Entry } from '../model/entry.js';
 import { KvsError } from '../core/errors.js';
 import type { Limits } from '../core/limits.js';
 

@@ -2,7 +2,9 @@
 // shared conformance suite in test/engine/. Engines know nothing of users, auth or protocols;
 // they know keys, values, revisions and expiry times (an expired key is absent to every method).
 
-import type { ChangeEvent, CommitResult, Entry, EntryInfo, Txn } from '../core/model.js';
+import type { ChangeEvent } from '../model/events.js';
+import type { CommitResult, Txn } from '../model/txn.js';
+import type { Entry, EntryInfo } from '../model/entry.js';
 
 export interface ListOptions {
   /** Only keys starting with this string ('' for all). */
@@ -17,41 +19,6 @@ export interface HistoryPage {
   readonly events: ChangeEvent[];
   /** Store revision when read. */
   readonly revision: number;
-}
-
-/** Thrown by history() when `since` is older than what the change log still holds. */
-export class HistoryCompactedError extends Error {
-  constructor(readonly oldestAvailable: number) {
-    super(`history before revision ${oldestAvailable} was compacted`);
-    this.name = 'HistoryCompactedError';
-  }
-}
-
-/** Thrown by any engine method when its backing store cannot be reached. */
-export class EngineUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'EngineUnavailableError';
-  }
-}
-
-/**
- * Thrown by commit() when the disk holding the store is full: nothing of the write was saved,
- * and writes resume by themselves once space is freed.
- */
-export class StorageFullError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StorageFullError';
-  }
-}
-
-/** Thrown by a read that met a stored record failing its checksum: the bytes are never served. */
-export class RecordDamagedError extends Error {
-  constructor(readonly key: string) {
-    super(`the stored record of key ${JSON.stringify(key)} failed its checksum`);
-    this.name = 'RecordDamagedError';
-  }
 }
 
 export type ChangeListener = (events: readonly ChangeEvent[]) => void;

@@ -1,14 +1,14 @@
 // Chooses and opens the engine named by the configuration.
 
 import { join } from 'node:path';
-import type { Config } from '../core/config.js';
+import type { StorageOptions } from './config.js';
 import type { Engine } from './engine.js';
 import { LmdbEngine } from './lmdb/lmdb-engine.js';
 import { checkStoreFiles, ensureStoreMarker } from './lmdb/store-files.js';
 import { MemoryEngine } from './memory/memory-engine.js';
 import { makeFilesPrivate, makePrivateDir } from './private-files.js';
 
-export async function openEngine(config: Config): Promise<Engine> {
+export async function openEngine(config: StorageOptions): Promise<Engine> {
   const store = config.store;
   switch (store.kind) {
     case 'memory':

@@ -2,8 +2,10 @@
 // memory): given a way to read the current records, decide whether the conditions hold and what
 // every key becomes. Pure: no I/O, so both engines commit exactly the same meaning.
 
-import type { ChangeEvent, Condition, EntryInfo, KeyMeta, Txn } from '../core/model.js';
-import { isExpired } from '../core/model.js';
+import type { ChangeEvent } from '../model/events.js';
+import type { Condition, Txn } from '../model/txn.js';
+import type { EntryInfo, KeyMeta } from '../model/entry.js';
+import { isExpired } from '../model/entry.js';
 
 export interface StoredRecord extends KeyMeta {
   readonly value: Buffer;

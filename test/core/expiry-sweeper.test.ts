@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ExpirySweeper } from '../../src/core/expiry-sweeper.js';
-import type { ChangeEvent, Operation } from '../../src/core/model.js';
+import type { ChangeEvent } from '../../src/model/events.js';
+import type { Operation } from '../../src/model/txn.js';
 import { MemoryEngine } from '../../src/storage/memory/memory-engine.js';
 
 const T0 = 1_700_000_000_000;

@@ -6,9 +6,11 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ChangeEvent, CommitResult, Condition, Entry, EntryInfo, Operation, Txn } from '../../src/core/model.js';
+import type { ChangeEvent } from '../../src/model/events.js';
+import type { CommitResult, Condition, Operation, Txn } from '../../src/model/txn.js';
+import type { Entry, EntryInfo } from '../../src/model/entry.js';
 import type { Engine } from '../../src/storage/engine.js';
-import { HistoryCompactedError } from '../../src/storage/engine.js';
+import { HistoryCompactedError } from '../../src/storage/errors.js';
 
 /** Engine settings the suite needs control of; a factory passes them to its engine. */
 export interface EngineTestOptions {

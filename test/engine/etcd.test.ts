@@ -17,9 +17,11 @@
 
 import { after, describe, it } from 'node:test';
 import { Etcd3 } from 'etcd3';
-import type { ChangeEvent, CommitResult, Condition, Entry, EntryInfo, Txn } from '../../src/core/model.js';
+import type { ChangeEvent } from '../../src/model/events.js';
+import type { CommitResult, Condition, Txn } from '../../src/model/txn.js';
+import type { Entry, EntryInfo } from '../../src/model/entry.js';
 import type { ChangeListener, Engine, HistoryPage, ListOptions } from '../../src/storage/engine.js';
-import { HistoryCompactedError } from '../../src/storage/engine.js';
+import { HistoryCompactedError } from '../../src/storage/errors.js';
 import { openEtcdEngine } from '../../src/storage/etcd/etcd-engine.js';
 import { etcdInstalled, startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
 import { runEngineConformance } from './conformance.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { open } from 'lmdb';
-import type { Operation } from '../../src/core/model.js';
+import type { Operation } from '../../src/model/txn.js';
 import { LmdbEngine } from '../../src/storage/lmdb/lmdb-engine.js';
 
 const T0 = 1_700_000_000_000;

@@ -11,7 +11,7 @@ import * as zlib from 'node:zlib';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { open } from 'lmdb';
-import { RecordDamagedError } from '../../src/storage/engine.js';
+import { RecordDamagedError } from '../../src/storage/errors.js';
 import { tableCrc32 } from '../../src/storage/lmdb/crc32.js';
 import { LmdbEngine } from '../../src/storage/lmdb/lmdb-engine.js';
 import { decodeRecord, encodeRecord, recordState } from '../../src/storage/lmdb/record-codec.js';

@@ -1,15 +1,18 @@
 // The etcd engine at its edges, against a real single-member etcd: etcd's own limits answered
-// with kvs errors before anything is sent, an unreachable or dead etcd answered with
-// EngineUnavailableError within the request timeout (never a hang), the change feed resuming
-// without loss after the etcd process is killed and restarted, and etcd deleting expired keys
-// through their leases on its own.
+// with storage errors (which the core maps to kvs errors) before anything is sent, an
+// unreachable or dead etcd answered with EngineUnavailableError within the request timeout
+// (never a hang), the change feed resuming without loss after the etcd process is killed and
+// restarted, and etcd deleting expired keys through their leases on its own.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { KvsError } from '../../src/core/errors.js';
-import type { ChangeEvent, CommitResult, Operation } from '../../src/core/model.js';
-import { EngineUnavailableError, type Engine } from '../../src/storage/engine.js';
+import { fromStorageError } from '../../src/core/storage-errors.js';
+import type { ChangeEvent } from '../../src/model/events.js';
+import type { CommitResult, Operation } from '../../src/model/txn.js';
+import type { Engine } from '../../src/storage/engine.js';
+import { EngineUnavailableError, StoreLimitError } from '../../src/storage/errors.js';
 import { openEtcdEngine } from '../../src/storage/etcd/etcd-engine.js';
 import { etcdInstalled, startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
 import { startServer, removeDir, newToken } from '../helpers/server-process.js';
@@ -22,11 +25,14 @@ const put = (key: string, value: Buffer | string, expires: number | null = null)
   expires,
 });
 
+/** The engine's own limit error, which the core turns into the catalogue error `code`. */
 function rejectsWith(code: string) {
   return (error: unknown) => {
-    assert.ok(error instanceof KvsError, `expected KvsError ${code}, got ${String(error)}`);
-    assert.equal(error.code, code);
-    assert.match(error.message, /etcd/);
+    assert.ok(error instanceof StoreLimitError, `expected StoreLimitError ${code}, got ${String(error)}`);
+    const mapped = fromStorageError(error);
+    assert.ok(mapped instanceof KvsError, `expected KvsError ${code}, got ${String(mapped)}`);
+    assert.equal(mapped.code, code);
+    assert.match(mapped.message, /etcd/);
     return true;
   };
 }
@@ -62,7 +68,7 @@ if (etcdInstalled()) {
       await cluster?.stop();
     });
 
-    it('refuses what etcd would refuse, up front, with kvs errors', async () => {
+    it('refuses what etcd would refuse, up front, with storage errors that map to kvs errors', async () => {
       const engine = await open();
       // --max-request-bytes is 1.5 MiB: a 1.6 MB value cannot go in one request.
       await assert.rejects(

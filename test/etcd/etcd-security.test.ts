@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { Etcd3, Range } from 'etcd3';
-import { EngineUnavailableError } from '../../src/storage/engine.js';
+import { EngineUnavailableError } from '../../src/storage/errors.js';
 import { openEtcdEngine } from '../../src/storage/etcd/etcd-engine.js';
 import { etcdInstalled, startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
 import { newToken, removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';

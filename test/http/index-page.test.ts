@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { escapeHtml, relativeTime } from '../../src/http/index-page.js';
+import { escapeHtml } from '../../src/http/index-page.js';
+import { relativeTime as relativeTimeIn } from '../../src/model/relative-time.js';
+
+// The index page writes its times in English.
+const relativeTime = (then: number, now: number) => relativeTimeIn(then, now, 'en');
 
 describe('index page helpers', () => {
   const now = Date.UTC(2026, 10, 25, 12, 0, 0);

@@ -4,7 +4,7 @@
 // queue (maxRespRequestBytes) and WATCHed keys (maxBatch). In-process listener, real sockets.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { MAX_EXPIRES_MS } from '../../src/core/model.js';
+import { MAX_EXPIRES_MS } from '../../src/model/time.js';
 import { startInProcessServer, tokens, type InProcessServer } from './in-process-server.js';
 import { encodeCommand, RespTestClient, show } from './resp-test-client.js';
 

@@ -92,7 +92,7 @@ describe('web UI in headless Chromium', { skip }, () => {
   before(() => {
     if (chromiumMissing)
       throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (CI=true never skips this test)`);
-    if (!existsSync(join(repoRoot, 'dist', 'web', 'main.js')))
+    if (!existsSync(join(repoRoot, 'dist', 'web', 'web', 'main.js')))
       throw new Error('dist/web is not built: run npm run build');
   });
   after(async () => {

@@ -57,7 +57,7 @@ function superviseCheck(): number {
 }
 
 async function runCheck(options: CheckOptions): Promise<number> {
-  const { checkStore } = await import('../../storage/lmdb/store-check.js');
+  const { checkStore } = await import('../../storage/index.js');
   const print = (line: string): void => {
     process.stdout.write(`${line}\n`);
   };

@@ -3,11 +3,11 @@
 // KvService.list; SCAN cursors are positions in that order (scan-cursors.ts).
 
 import { defineCommand, type Command, type CommandCall, type RunContext } from '../command.js';
-import { representableTime } from '../../core/model.js';
+import { representableTime } from '../../model/time.js';
 import { anyExpireArg } from '../expire-args.js';
 import { GlobPattern } from '../glob.js';
 import { int32Arg, integerArg, isWord } from '../numeric-args.js';
-import { compareKeys } from '../../storage/key-order.js';
+import { compareKeys } from '../../model/key-order.js';
 import { ok, replyTooLarge, RespError, redisErrors, SimpleReply, type Reply } from '../reply.js';
 
 const oneKey = { first: 1, last: 1, step: 1 } as const;

@@ -6,7 +6,7 @@
 // through kvs, has no commit record either: its deletes also read as `expire`.)
 
 import type { IEvent } from 'etcd3';
-import type { ChangeEvent } from '../../core/model.js';
+import type { ChangeEvent } from '../../model/events.js';
 import { decodeCommitRecord } from './commit-record.js';
 import { decodeEnvelope } from './envelope.js';
 import type { KeySpace } from './key-space.js';

@@ -11,7 +11,8 @@
 //   the transaction's events in full, and readers use them instead of etcd's.
 // Usually the record is empty: etcd's events say it all.
 
-import type { ChangeEvent, ChangeType } from '../../core/model.js';
+import type { ChangeEvent } from '../../model/events.js';
+import type { ChangeType } from '../../model/change-type.js';
 
 interface StoredEvent {
   readonly t: ChangeType;

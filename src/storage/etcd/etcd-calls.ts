@@ -1,4 +1,4 @@
-// How the engine calls etcd: every call has a deadline, failures become kvs errors, and a call
+// How the engine calls etcd: every call has a deadline, failures become storage errors, and a call
 // is retried on another member only when that cannot apply it twice.
 //
 // - Reads are retried on any transient failure (member down, no leader yet, deadline) until the
@@ -20,8 +20,7 @@ import {
   isRecoverableError,
   type KVClient,
 } from 'etcd3';
-import { KvsError } from '../../core/errors.js';
-import { EngineUnavailableError } from '../engine.js';
+import { EngineUnavailableError, StorageError, StoreLimitError } from '../errors.js';
 
 export interface CallTimeouts {
   /** Total time one engine request may spend on etcd, retries included. */
@@ -79,19 +78,19 @@ export class EtcdCalls {
     }
   }
 
-  /** Errors that no retry can cure, as the errors kvs answers with. */
+  /** Errors that no retry can cure, as storage errors (the core maps them to its catalogue). */
   private permanent(error: Error): Error | undefined {
-    if (error instanceof KvsError || error instanceof EngineUnavailableError) return error;
+    if (error instanceof StorageError) return error;
     const message = error.message;
     if (error instanceof GRPCInvalidArgumentError) {
       if (message.includes('too many operations in txn request')) {
-        return new KvsError(
+        return new StoreLimitError(
           'batch_too_large',
           'etcd refused the transaction: it has more operations than etcd allows (--max-txn-ops).',
         );
       }
       if (message.includes('request is too large')) {
-        return new KvsError(
+        return new StoreLimitError(
           'txn_too_large',
           'etcd refused the request: it is larger than etcd allows (--max-request-bytes).',
         );

@@ -8,20 +8,18 @@ import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { ConsecutiveBreaker, circuitBreaker, handleWhen, noop } from 'cockatiel';
 import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
-import { ConfigError, type StoreConfig } from '../../core/config.js';
+import { StoreOpenError, type EtcdStoreConfig } from '../config.js';
 
-export type EtcdStore = Extract<StoreConfig, { kind: 'etcd' }>;
-
-export function createEtcdClient(store: EtcdStore): Etcd3 {
-  if (store.endpoints.length === 0) throw new ConfigError('--store etcd://: give at least one etcd endpoint');
+export function createEtcdClient(store: EtcdStoreConfig): Etcd3 {
+  if (store.endpoints.length === 0) throw new StoreOpenError('--store etcd://: give at least one etcd endpoint');
   const tls = store.caFile !== undefined || store.certFile !== undefined || store.keyFile !== undefined;
   const secure = store.endpoints.every((endpoint) => endpoint.startsWith('https://'));
   if (tls && !secure)
-    throw new ConfigError('--etcd-ca/--etcd-cert/--etcd-key need TLS endpoints: use etcds://host:port');
+    throw new StoreOpenError('--etcd-ca/--etcd-cert/--etcd-key need TLS endpoints: use etcds://host:port');
   if ((store.certFile === undefined) !== (store.keyFile === undefined))
-    throw new ConfigError('--etcd-cert and --etcd-key go together');
+    throw new StoreOpenError('--etcd-cert and --etcd-key go together');
   if (store.password !== undefined && store.username === undefined)
-    throw new ConfigError('--etcd-password needs --etcd-user');
+    throw new StoreOpenError('--etcd-password needs --etcd-user');
 
   const options: IOptions = {
     hosts: [...store.endpoints],
@@ -57,6 +55,6 @@ function readPem(path: string, flag: string): Buffer {
   try {
     return readFileSync(path);
   } catch (error) {
-    throw new ConfigError(`${flag}: cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new StoreOpenError(`${flag}: cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }

@@ -28,9 +28,10 @@ import {
   type ITxnRequest,
   type KVClient,
 } from 'etcd3';
-import { KvsError } from '../../core/errors.js';
-import type { ChangeEvent, CommitResult, Condition, EntryInfo, Operation, Txn } from '../../core/model.js';
-import { EngineUnavailableError } from '../engine.js';
+import type { ChangeEvent } from '../../model/events.js';
+import type { CommitResult, Condition, Operation, Txn } from '../../model/txn.js';
+import type { EntryInfo } from '../../model/entry.js';
+import { EngineUnavailableError, StoreLimitError } from '../errors.js';
 import { planCommit, type StoredRecord } from '../txn-plan.js';
 import { encodeCommitRecord } from './commit-record.js';
 import { encodeEnvelope, envelopeSize, recordOf } from './envelope.js';
@@ -119,16 +120,17 @@ function fastPathApplies(txn: Txn, touched: readonly string[], limits: EtcdLimit
   return txn.conditions.length + touched.length + deletes <= limits.maxTxnOps;
 }
 
-/** Refuses up front what etcd would refuse, with kvs's own errors. */
+/** Refuses up front what etcd would refuse, with storage errors the core maps to its own. */
 function checkSize(context: CommitContext, txn: Txn, touched: readonly string[]): void {
   const { maxTxnOps, maxRequestBytes } = context.limits;
   const written = new Set(txn.operations.map((operation) => operation.key)).size;
   const widest = Math.max(touched.length, written + 1);
   if (widest > maxTxnOps) {
-    throw new KvsError(
+    throw new StoreLimitError(
       'batch_too_large',
       `etcd allows at most ${maxTxnOps} operations in one transaction (its --max-txn-ops); this one touches ${touched.length} keys and writes ${written}.`,
-      { limit: maxTxnOps - 1, size: widest },
+      maxTxnOps - 1,
+      widest,
     );
   }
   let bytes = REQUEST_OVERHEAD;
@@ -142,10 +144,11 @@ function checkSize(context: CommitContext, txn: Txn, touched: readonly string[])
       envelopeSize(operation.value, operation.contentType) +
       PER_OPERATION;
     if (one + REQUEST_OVERHEAD > maxRequestBytes) {
-      throw new KvsError(
+      throw new StoreLimitError(
         'value_too_large',
         `etcd accepts requests of at most ${maxRequestBytes} bytes (its --max-request-bytes); this value needs ${one} with its key and metadata.`,
-        { limit: maxRequestBytes - REQUEST_OVERHEAD - (one - operation.value.length), size: operation.value.length },
+        maxRequestBytes - REQUEST_OVERHEAD - (one - operation.value.length),
+        operation.value.length,
       );
     }
     bytes += one;
@@ -153,11 +156,12 @@ function checkSize(context: CommitContext, txn: Txn, touched: readonly string[])
   if (bytes > maxRequestBytes) throw txnTooLarge(maxRequestBytes, bytes);
 }
 
-function txnTooLarge(maxRequestBytes: number, bytes: number): KvsError {
-  return new KvsError(
+function txnTooLarge(maxRequestBytes: number, bytes: number): StoreLimitError {
+  return new StoreLimitError(
     'txn_too_large',
     `etcd accepts requests of at most ${maxRequestBytes} bytes (its --max-request-bytes); this transaction needs about ${bytes}.`,
-    { limit: maxRequestBytes, size: bytes },
+    maxRequestBytes,
+    bytes,
   );
 }
 

@@ -20,11 +20,12 @@
 // - etcd's limits (--max-txn-ops, --max-request-bytes) are checked before sending.
 
 import { GRPCOutOfRangeError, type Etcd3, type IKeyValue, type IRangeRequest, type IRangeResponse } from 'etcd3';
-import type { StoreConfig } from '../../core/config.js';
-import type { CommitResult, Entry, EntryInfo, Txn } from '../../core/model.js';
-import { isExpired } from '../../core/model.js';
+import type { EtcdStoreConfig } from '../config.js';
+import type { CommitResult, Txn } from '../../model/txn.js';
+import type { Entry, EntryInfo } from '../../model/entry.js';
+import { isExpired } from '../../model/entry.js';
 import type { ChangeListener, Engine, HistoryPage, ListOptions } from '../engine.js';
-import { HistoryCompactedError } from '../engine.js';
+import { HistoryCompactedError } from '../errors.js';
 import { recordInfo, type StoredRecord } from '../txn-plan.js';
 import { recordOf } from './envelope.js';
 import { createEtcdClient } from './etcd-client.js';
@@ -56,10 +57,7 @@ export interface EtcdEngineOptions {
 const DEFAULT_REQUEST_TIMEOUT_MS = 3_000;
 const DEFAULT_LIMITS: EtcdLimits = { maxTxnOps: 128, maxRequestBytes: 1_572_864 };
 
-export async function openEtcdEngine(
-  store: Extract<StoreConfig, { kind: 'etcd' }>,
-  options: EtcdEngineOptions,
-): Promise<Engine> {
+export async function openEtcdEngine(store: EtcdStoreConfig, options: EtcdEngineOptions): Promise<Engine> {
   const engine = new EtcdEngine(store, options);
   try {
     await engine.revision();
@@ -89,7 +87,7 @@ export class EtcdEngine implements Engine {
   private closed = false;
 
   constructor(
-    store: Extract<StoreConfig, { kind: 'etcd' }>,
+    store: EtcdStoreConfig,
     private readonly options: EtcdEngineOptions,
   ) {
     this.client = createEtcdClient(store);

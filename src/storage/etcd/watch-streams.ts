@@ -8,9 +8,9 @@
 // - probeCompactRevision: etcd's compaction point, which only a watch reports.
 
 import type { IDuplexStream, IWatchCreateRequest, IWatchRequest, IWatchResponse, WatchClient } from 'etcd3';
-import type { ChangeEvent } from '../../core/model.js';
+import type { ChangeEvent } from '../../model/events.js';
 import type { ChangeListener } from '../engine.js';
-import { EngineUnavailableError, HistoryCompactedError } from '../engine.js';
+import { EngineUnavailableError, HistoryCompactedError } from '../errors.js';
 import { decodeChanges } from './change-decoder.js';
 import type { KeySpace } from './key-space.js';
 

@@ -23,11 +23,13 @@
 // key, for recentlyModified: the index page reads its newest entries instead of scanning).
 
 import { open, type Database, type RootDatabase } from 'lmdb';
-import type { ChangeEvent, CommitResult, Entry, EntryInfo, Txn } from '../../core/model.js';
-import { isExpired } from '../../core/model.js';
+import type { ChangeEvent } from '../../model/events.js';
+import type { CommitResult, Txn } from '../../model/txn.js';
+import type { Entry, EntryInfo } from '../../model/entry.js';
+import { isExpired } from '../../model/entry.js';
 import type { ChangeListener, Engine, HistoryPage, ListOptions } from '../engine.js';
-import { EngineUnavailableError, HistoryCompactedError, RecordDamagedError, StorageFullError } from '../engine.js';
-import { compareKeys } from '../key-order.js';
+import { EngineUnavailableError, HistoryCompactedError, RecordDamagedError, StorageFullError } from '../errors.js';
+import { compareKeys } from '../../model/key-order.js';
 import { planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
 import { decodeRecord, encodeRecord, isFormat1, recordState } from './record-codec.js';
 import { isLmdbDamage, isLmdbPanic } from './lmdb-errors.js';

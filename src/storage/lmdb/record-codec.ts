@@ -12,7 +12,7 @@
 // The key's own checksum catches a damaged key: LMDB would otherwise find the record under a
 // key nobody wrote, and serve it there.
 
-import { RecordDamagedError } from '../engine.js';
+import { RecordDamagedError } from '../errors.js';
 import type { StoredRecord } from '../txn-plan.js';
 import { crc32 } from './crc32.js';
 

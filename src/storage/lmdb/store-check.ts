@@ -4,7 +4,7 @@
 
 import { open } from 'lmdb';
 import { join } from 'node:path';
-import type { ChangeEvent } from '../../core/model.js';
+import type { ChangeEvent } from '../../model/events.js';
 import { isLmdbDamage } from './lmdb-errors.js';
 import { decodeRecord, recordState } from './record-codec.js';
 import { checkStoreFiles, STORE_FILE } from './store-files.js';

@@ -1,11 +1,13 @@
 // An engine that keeps everything in process memory: for unit tests and `--store memory`.
 // Same semantics as lmdb (shared txn-plan), no durability.
 
-import type { ChangeEvent, CommitResult, Entry, EntryInfo, Txn } from '../../core/model.js';
-import { isExpired } from '../../core/model.js';
+import type { ChangeEvent } from '../../model/events.js';
+import type { CommitResult, Txn } from '../../model/txn.js';
+import type { Entry, EntryInfo } from '../../model/entry.js';
+import { isExpired } from '../../model/entry.js';
 import type { ChangeListener, Engine, HistoryPage, ListOptions } from '../engine.js';
-import { HistoryCompactedError } from '../engine.js';
-import { compareKeys } from '../key-order.js';
+import { HistoryCompactedError } from '../errors.js';
+import { compareKeys } from '../../model/key-order.js';
 import { RecencyList } from '../recency-list.js';
 import { planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
 

@@ -1,5 +1,6 @@
 // Keys are ordered by their UTF-8 bytes (lmdb's and etcd's order). UTF-8 byte order equals code
 // point order, which differs from JavaScript's UTF-16 order only around surrogate pairs.
+// Shared by the engines, the core, RESP and the web UI (which compiles this file too).
 
 export function compareKeys(a: string, b: string): number {
   const length = Math.min(a.length, b.length);

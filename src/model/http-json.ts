@@ -1,0 +1,40 @@
+// The JSON the HTTP API sends that the web UI reads: written by src/http, read by web/ (which
+// compiles this file too, so it must not mention Node types).
+
+import type { ChangeType } from './change-type.js';
+
+/** One key as GET /v1/kv lists it. */
+export interface KeyInfo {
+  readonly key: string;
+  readonly version: number;
+  readonly createRevision: number;
+  readonly modRevision: number;
+  /** ISO 8601. */
+  readonly updated: string;
+  readonly expires: string | null;
+  readonly size: number;
+  readonly contentType: string | null;
+}
+
+/** One page of GET /v1/kv (items carry a base64 `value` too when listing with values=1). */
+export interface KeyPage {
+  readonly items: KeyInfo[];
+  /** The `after` of the next page; null on the last page. */
+  readonly next: string | null;
+  readonly revision: number;
+}
+
+/** The `data:` of one GET /v1/watch event (built field by field, so not readonly). */
+export interface WatchEventData {
+  type: ChangeType;
+  key: string;
+  revision: number;
+  /** The key's version after a put; 0 after delete/expire. */
+  version: number;
+  /** A put's expiry (ISO 8601), when it has one. */
+  expires?: string;
+  /** A put's value in base64, when watching with values=1 and the change log kept it. */
+  value?: string;
+  /** Set instead of `value` when the value was too large for the change log. */
+  valueOmitted?: true;
+}

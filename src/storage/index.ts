@@ -1,0 +1,24 @@
+// The storage layer's public entry: the only file of src/storage that the layers above may
+// import (scripts/check-imports.mjs enforces it).
+
+export type { ChangeListener, Engine, HistoryPage, ListOptions } from './engine.js';
+export {
+  EngineUnavailableError,
+  HistoryCompactedError,
+  RecordDamagedError,
+  StorageError,
+  type StorageErrorCode,
+  StorageFullError,
+  StoreLimitError,
+} from './errors.js';
+export {
+  type Durability,
+  type EtcdStoreConfig,
+  type StorageOptions,
+  type StoreConfig,
+  StoreOpenError,
+} from './config.js';
+export { openEngine } from './open-engine.js';
+export { lockStore } from './lock-store.js';
+export { makePrivateDir } from './private-files.js';
+export { checkStore, type StoreCheckOptions, type StoreCheckReport } from './lmdb/store-check.js';

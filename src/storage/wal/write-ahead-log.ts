@@ -25,6 +25,12 @@ export interface WalOptions {
   /** Revision the checkpointed index already holds: recovery returns only records after it. */
   readonly checkpoint: number;
   readonly files?: WalFiles;
+  /**
+   * false: acknowledge a batch once it is written, without fdatasync (kvs's `--durability relaxed`;
+   * a crash of the process loses nothing, a power loss loses what the kernel had not written).
+   * It is also the negative control of the power-loss test. Default true.
+   */
+  readonly sync?: boolean;
 }
 
 export interface WalStats {
@@ -81,6 +87,7 @@ export class WriteAheadLog {
     private readonly directory: string,
     private readonly segmentBytes: number,
     private readonly files: WalFiles,
+    private readonly sync: boolean,
     segments: Segment[],
     fd: number | undefined,
     position: number,
@@ -193,7 +200,8 @@ export class WriteAheadLog {
         position = tailEnd;
       }
     }
-    const wal = new WriteAheadLog(directory, segmentBytes, files, segments, fd, position, lastRevision);
+    const sync = options.sync ?? true;
+    const wal = new WriteAheadLog(directory, segmentBytes, files, sync, segments, fd, position, lastRevision);
     return { wal, replay };
   }
 
@@ -307,7 +315,7 @@ export class WriteAheadLog {
       throw new WalError('wal_write_failed', `WAL write failed: ${describe(error)}`, undefined, undefined, error);
     }
     try {
-      await this.files.datasync(fd);
+      if (this.sync) await this.files.datasync(fd);
     } catch (error) {
       // After a failed fdatasync the kernel may have dropped the dirty pages and will not report
       // the loss again, so nothing written since the last good sync can be trusted (PostgreSQL's
@@ -330,8 +338,10 @@ export class WriteAheadLog {
     }
     try {
       await this.files.writeAll(fd, Buffer.concat([header, batch]), 0);
-      await this.files.datasync(fd);
-      await this.files.syncDirectory(this.directory);
+      if (this.sync) {
+        await this.files.datasync(fd);
+        await this.files.syncDirectory(this.directory);
+      }
     } catch (error) {
       // The new segment never held an acknowledged record: remove it and keep the current one.
       await this.files.close(fd).catch(() => undefined);

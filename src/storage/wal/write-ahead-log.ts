@@ -1,0 +1,382 @@
+// The write-ahead log: segment files of checksummed records in one directory, appended with group
+// commit and released once a checkpoint covers them. Design, format and failure rules: docs/wal.md.
+//
+// Group commit: append() only encodes the record and queues it. One flush at a time writes every
+// queued record with one write and one fdatasync (both on libuv's thread pool), then resolves all
+// of their promises; records appended meanwhile wait for the next flush. The first flush after an
+// idle period starts on setImmediate, so every request that arrived in the same turn of the event
+// loop joins it, which is what Redis does with its beforeSleep fsync under `appendfsync always`.
+
+import { join } from 'node:path';
+import {
+  encodeRecordInto,
+  encodeSegmentHeader,
+  parseSegmentFileName,
+  recordSize,
+  SEGMENT_HEADER_BYTES,
+  segmentFileName,
+} from './wal-format.js';
+import { nodeWalFiles, type WalFiles } from './wal-files.js';
+import { scanSegment, type WalRecord } from './wal-scan.js';
+
+export interface WalOptions {
+  /** A segment is closed and a new one started once it holds this many bytes (default 64 MiB). */
+  readonly segmentBytes?: number;
+  /** Revision the checkpointed index already holds: recovery returns only records after it. */
+  readonly checkpoint: number;
+  readonly files?: WalFiles;
+  /**
+   * false: acknowledge a batch once it is written, without fdatasync (kvs's `--durability relaxed`;
+   * a crash of the process loses nothing, a power loss loses what the kernel had not written).
+   * It is also the negative control of the power-loss test. Default true.
+   */
+  readonly sync?: boolean;
+}
+
+export interface WalStats {
+  readonly records: number;
+  /** Flushes, each one write plus one fdatasync. records / flushes is the group-commit factor. */
+  readonly flushes: number;
+  readonly bytes: number;
+  readonly segments: number;
+}
+
+export type WalErrorCode = 'wal_damaged' | 'wal_write_failed' | 'wal_sync_failed' | 'wal_closed';
+
+/** A WAL failure; `code` says which, `segment` and `offset` locate damage found at start-up. */
+export class WalError extends Error {
+  constructor(
+    readonly code: WalErrorCode,
+    message: string,
+    readonly segment?: string,
+    readonly offset?: number,
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+    this.name = 'WalError';
+  }
+}
+
+interface Segment {
+  readonly name: string;
+  readonly firstRevision: number;
+}
+
+interface Waiter {
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+
+export class WriteAheadLog {
+  private readonly segments: Segment[];
+  private fd: number | undefined;
+  /** Bytes of the current segment that are written and synced. */
+  private position: number;
+  private next: number;
+  private durable: number;
+  private queued: Buffer[] = [];
+  private waiters: Waiter[] = [];
+  private flushing = false;
+  private failure: WalError | undefined;
+  private closed = false;
+  private counts = { records: 0, flushes: 0, bytes: 0 };
+
+  private constructor(
+    private readonly directory: string,
+    private readonly segmentBytes: number,
+    private readonly files: WalFiles,
+    private readonly sync: boolean,
+    segments: Segment[],
+    fd: number | undefined,
+    position: number,
+    lastRevision: number,
+  ) {
+    this.segments = segments;
+    this.fd = fd;
+    this.position = position;
+    this.next = lastRevision + 1;
+    this.durable = lastRevision;
+  }
+
+  /**
+   * Opens the log in `directory` (creating it), recovers it and returns the records after
+   * `options.checkpoint`, in revision order, for the caller to replay. A torn tail of the newest
+   * segment is cut off; damage anywhere else is a WalError 'wal_damaged' naming segment and offset.
+   */
+  static async open(
+    directory: string,
+    options: WalOptions,
+  ): Promise<{ readonly wal: WriteAheadLog; readonly replay: WalRecord[] }> {
+    const files = options.files ?? nodeWalFiles;
+    const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    if (await files.makeDirectory(directory)) await files.syncDirectory(join(directory, '..'));
+    const segments = (await files.list(directory))
+      .map((name) => ({ name, firstRevision: parseSegmentFileName(name) }))
+      .filter((entry): entry is Segment => entry.firstRevision !== undefined)
+      .sort((a, b) => a.firstRevision - b.firstRevision);
+
+    const replay: WalRecord[] = [];
+    let lastRevision = options.checkpoint;
+    let expectedFirst: number | undefined;
+    let tailEnd = 0;
+    let tailSize = 0;
+    let walLast = options.checkpoint;
+    for (let index = 0; index < segments.length; index++) {
+      const segment = segments[index]!;
+      const newest = index === segments.length - 1;
+      const bytes = await files.readFile(join(directory, segment.name));
+      const scan = scanSegment(bytes, expectedFirst);
+      if (scan.kind === 'damaged') {
+        throw new WalError(
+          'wal_damaged',
+          `WAL segment ${segment.name} is damaged at offset ${scan.offset}: ${scan.reason}`,
+          segment.name,
+          scan.offset,
+        );
+      }
+      if (!newest && scan.kind !== 'clean') {
+        const offset = scan.kind === 'torn' ? scan.end : 0;
+        throw new WalError(
+          'wal_damaged',
+          `WAL segment ${segment.name} is damaged at offset ${offset}: ${scan.reason}, and newer segments follow it`,
+          segment.name,
+          offset,
+        );
+      }
+      if (scan.kind === 'unborn') {
+        tailEnd = 0; // the newest segment never got its header: removed below
+        break;
+      }
+      if (scan.firstRevision !== segment.firstRevision) {
+        throw new WalError(
+          'wal_damaged',
+          `WAL segment ${segment.name} says it starts at revision ${scan.firstRevision}`,
+          segment.name,
+          0,
+        );
+      }
+      if (index === 0 && scan.firstRevision > options.checkpoint + 1) {
+        throw new WalError(
+          'wal_damaged',
+          `WAL segments for revisions ${options.checkpoint + 1} to ${scan.firstRevision - 1} are missing (the index holds revision ${options.checkpoint})`,
+          segment.name,
+          0,
+        );
+      }
+      for (const record of scan.records) if (record.revision > options.checkpoint) replay.push(record);
+      const last = scan.firstRevision + scan.records.length - 1;
+      lastRevision = Math.max(lastRevision, last);
+      walLast = last;
+      expectedFirst = last + 1;
+      tailEnd = scan.end;
+      tailSize = bytes.length;
+    }
+
+    // The newest segment: drop it if it holds no record (it was being created, or its only
+    // records were torn), cut a torn tail off, and append after its last good record.
+    let fd: number | undefined;
+    let position = 0;
+    const newest = segments.at(-1);
+    if (newest !== undefined && walLast < options.checkpoint) {
+      // The index is ahead of every record (segments were removed by hand): all of them are
+      // covered, and appending after the newest would leave a gap, so they all go.
+      for (const segment of segments) await files.remove(join(directory, segment.name));
+      await files.syncDirectory(directory);
+      segments.length = 0;
+    } else if (newest !== undefined) {
+      const path = join(directory, newest.name);
+      if (tailEnd <= SEGMENT_HEADER_BYTES) {
+        await files.remove(path);
+        await files.syncDirectory(directory);
+        segments.pop();
+      } else {
+        fd = await files.openForAppend(path);
+        if (tailSize !== tailEnd) {
+          await files.truncate(fd, tailEnd);
+          await files.datasync(fd);
+        }
+        position = tailEnd;
+      }
+    }
+    const sync = options.sync ?? true;
+    const wal = new WriteAheadLog(directory, segmentBytes, files, sync, segments, fd, position, lastRevision);
+    return { wal, replay };
+  }
+
+  /** The revision the next append must carry. */
+  get nextRevision(): number {
+    return this.next;
+  }
+
+  /** The highest revision whose record is written and synced. */
+  get durableRevision(): number {
+    return this.durable;
+  }
+
+  get stats(): WalStats {
+    return { ...this.counts, segments: this.segments.length };
+  }
+
+  /**
+   * Queues the record of `revision` (which must be `nextRevision`) and resolves once it is synced.
+   * If the flush that carries it fails, it and every record queued after it are rejected and
+   * `nextRevision` goes back to the revision after the last durable one.
+   */
+  append(revision: number, payload: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.reject(new WalError('wal_closed', 'the WAL is closed'));
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (revision !== this.next) throw new RangeError(`WAL append of revision ${revision}, expected ${this.next}`);
+    const frame = Buffer.allocUnsafe(recordSize(payload.length));
+    encodeRecordInto(frame, 0, revision, payload);
+    this.next = revision + 1;
+    this.queued.push(frame);
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (!this.flushing) {
+      this.flushing = true;
+      setImmediate(() => void this.flushLoop());
+    }
+    return done;
+  }
+
+  /**
+   * Deletes every segment whose records are all at or below `revision` (the checkpointed index
+   * holds them), except the segment being written. Returns how many were deleted.
+   */
+  async releaseThrough(revision: number): Promise<number> {
+    let released = 0;
+    while (this.segments.length > 1 && this.segments[1]!.firstRevision - 1 <= revision) {
+      const oldest = this.segments[0]!;
+      await this.files.remove(join(this.directory, oldest.name));
+      this.segments.shift();
+      released++;
+    }
+    if (released > 0) await this.files.syncDirectory(this.directory);
+    return released;
+  }
+
+  /** Waits for queued records, then closes the segment file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.flushing) await new Promise((resolve) => setImmediate(resolve));
+    if (this.fd !== undefined) await this.files.close(this.fd);
+    this.fd = undefined;
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.queued.length > 0 && this.failure === undefined) await this.flushOnce();
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async flushOnce(): Promise<void> {
+    const frames = this.queued;
+    const waiters = this.waiters;
+    const firstRevision = this.durable + 1;
+    const lastRevision = firstRevision + waiters.length - 1;
+    this.queued = [];
+    this.waiters = [];
+    const batch = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
+    try {
+      if (this.fd === undefined || this.position >= this.segmentBytes) {
+        await this.writeNewSegment(firstRevision, batch);
+      } else {
+        await this.writeAndSync(batch);
+      }
+    } catch (error) {
+      this.rejectFrom(waiters, error as WalError);
+      return;
+    }
+    this.durable = lastRevision;
+    this.counts.records += waiters.length;
+    this.counts.flushes++;
+    this.counts.bytes += batch.length;
+    for (const waiter of waiters) waiter.resolve();
+  }
+
+  /** Appends `batch` to the current segment and syncs it. */
+  private async writeAndSync(batch: Buffer): Promise<void> {
+    const fd = this.fd!;
+    try {
+      await this.files.writeAll(fd, batch, this.position);
+    } catch (error) {
+      // Nothing of this batch was acknowledged: cut what was written of it, and the log goes on
+      // once the cause (a full disk) is gone. If even the cut fails, the file is in an unknown
+      // state and the log stops.
+      try {
+        await this.files.truncate(fd, this.position);
+      } catch (truncateError) {
+        throw this.fail('wal_write_failed', 'WAL write failed and could not be undone', truncateError);
+      }
+      throw new WalError('wal_write_failed', `WAL write failed: ${describe(error)}`, undefined, undefined, error);
+    }
+    try {
+      if (this.sync) await this.files.datasync(fd);
+    } catch (error) {
+      // After a failed fdatasync the kernel may have dropped the dirty pages and will not report
+      // the loss again, so nothing written since the last good sync can be trusted (PostgreSQL's
+      // "fsyncgate"). The log refuses every further append; a restart re-reads the file.
+      throw this.fail('wal_sync_failed', `WAL fdatasync failed: ${describe(error)}`, error);
+    }
+    this.position += batch.length;
+  }
+
+  /** Starts a segment whose first record is `firstRevision`, holding `batch`, and makes it durable. */
+  private async writeNewSegment(firstRevision: number, batch: Buffer): Promise<void> {
+    const name = segmentFileName(firstRevision);
+    const path = join(this.directory, name);
+    const header = encodeSegmentHeader(firstRevision);
+    let fd: number;
+    try {
+      fd = await this.files.create(path);
+    } catch (error) {
+      throw new WalError('wal_write_failed', `cannot create WAL segment ${name}: ${describe(error)}`, name, 0, error);
+    }
+    try {
+      await this.files.writeAll(fd, Buffer.concat([header, batch]), 0);
+      if (this.sync) {
+        await this.files.datasync(fd);
+        await this.files.syncDirectory(this.directory);
+      }
+    } catch (error) {
+      // The new segment never held an acknowledged record: remove it and keep the current one.
+      await this.files.close(fd).catch(() => undefined);
+      await this.files.remove(path).catch(() => undefined);
+      throw new WalError('wal_write_failed', `cannot start WAL segment ${name}: ${describe(error)}`, name, 0, error);
+    }
+    if (this.fd !== undefined) await this.files.close(this.fd).catch(() => undefined);
+    this.fd = fd;
+    this.position = header.length + batch.length;
+    this.segments.push({ name, firstRevision });
+  }
+
+  private fail(code: WalErrorCode, message: string, cause: unknown): WalError {
+    this.failure = new WalError(
+      code,
+      `${message}: ${describe(cause)}; restart kvs to recover`,
+      undefined,
+      undefined,
+      cause,
+    );
+    return this.failure;
+  }
+
+  /** Rejects a failed batch and everything queued after it; the next append reuses their revisions. */
+  private rejectFrom(waiters: Waiter[], error: WalError): void {
+    const later = this.waiters;
+    this.queued = [];
+    this.waiters = [];
+    this.next = this.durable + 1;
+    for (const waiter of [...waiters, ...later]) waiter.reject(error);
+  }
+}
+
+function describe(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const message = error instanceof Error ? error.message : String(error);
+  return code !== undefined && !message.includes(code) ? `${code}: ${message}` : message;
+}

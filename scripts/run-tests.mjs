@@ -30,7 +30,7 @@ function walk(dir, keep) {
 
 const isSource = (name) => name.endsWith('.ts') && !name.endsWith('.d.ts');
 
-/** Every source file with the .js tsc makes of it (tsconfig.json: rootDir '.'; web/tsconfig.json: rootDir web/). */
+/** Every source file with the .js tsc makes of it (tsconfig.json: rootDir '.'; web/tsconfig.json: rootDir '..', so web/X.ts becomes dist/web/web/X.js). */
 function sourcesAndOutputs() {
   const pairs = [];
   for (const top of ['src', 'test', 'bench']) {
@@ -39,7 +39,7 @@ function sourcesAndOutputs() {
   }
   for (const entry of readdirSync(join(root, 'web'), { withFileTypes: true })) {
     if (entry.isFile() && isSource(entry.name))
-      pairs.push([join(root, 'web', entry.name), join(dist, 'web', entry.name.replace(/\.ts$/, '.js'))]);
+      pairs.push([join(root, 'web', entry.name), join(dist, 'web', 'web', entry.name.replace(/\.ts$/, '.js'))]);
   }
   return pairs;
 }

@@ -28,7 +28,7 @@ async function flushAll(call: CommandCall): Promise<void> {
   for (;;) {
     const page = await service.list(session.caller, '', after, pageSize);
     if (page.items.length > 0) {
-      await service.txn(
+      await service.txnCountingItems(
         session.caller,
         [],
         page.items.map((item) => ({ type: 'delete', key: item.key })),

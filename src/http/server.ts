@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../core/config.js';
 import { KvsError } from '../core/errors.js';
 import type { KvService } from '../core/service.js';
+import { KVS_VERSION } from '../core/version.js';
 import type { WatchHub } from '../core/watch-hub.js';
 import './route-config.js';
 import { answerClientError } from './client-errors.js';
@@ -131,7 +132,7 @@ export async function buildHttpApp({ service, hub, config, log }: HttpServerOpti
       info: {
         title: 'kvs',
         description: 'Durable key/value server: seed API, REST v1, transactions and watch.',
-        version: '0.1.0',
+        version: KVS_VERSION,
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],

@@ -136,18 +136,24 @@ export class KvService {
     return { principal };
   }
 
+  /**
+   * The one authorization rule: whether the caller may do `action` (on `key`, when given).
+   * authorize() enforces it; the HTTP write fast path asks it before taking a request.
+   */
+  may(caller: Caller, action: Action, key?: string): boolean {
+    if (action === 'read' && !this.options.privateReads) return true;
+    return caller.principal?.allows(action, key) ?? false;
+  }
+
   /** Throws unless the caller may do `action` (on `key`, when given). */
   authorize(caller: Caller, action: Action, key?: string): void {
-    if (action === 'read' && !this.options.privateReads) return;
-    const principal = caller.principal;
-    if (principal === undefined) throw new KvsError('auth_required');
-    if (!principal.allows(action, key)) throw new KvsError('forbidden');
+    if (this.may(caller, action, key)) return;
+    throw new KvsError(caller.principal === undefined ? 'auth_required' : 'forbidden');
   }
 
   /** Whether the caller may read `key` (for filtering listings without throwing). */
   mayRead(caller: Caller, key: string): boolean {
-    if (!this.options.privateReads) return true;
-    return caller.principal?.allows('read', key) ?? false;
+    return this.may(caller, 'read', key);
   }
 
   // ---- validation ------------------------------------------------------------------------

@@ -6,6 +6,8 @@
 // remain the complete implementation (so errors are rendered in one place).
 // Measured (wrk -c50, 100-byte values, three interleaved A/B pairs on the 2-core machine):
 // 34.6k, 35.8k, 41.6k GET/s with it; 25.4k, 29.8k, 22.6k through the Fastify route alone.
+// `kvs serve --fast-paths off` turns both fast paths off (config.ts); the benchmark's
+// `npm run bench -- --suite http --fast-paths off` measures the B side.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Entry } from '../core/model.js';
@@ -18,13 +20,13 @@ import { addValueSafetyHeaders } from './value-safety.js';
 
 const SEED_SINGLE = /^\/\?k=([^&,]*)$/;
 
+/** Answers the request and returns true, or returns false having touched nothing. */
 export type FastPath = (request: IncomingMessage, response: ServerResponse) => boolean;
 
-export function createReadFastPath(
-  service: KvService,
-  maxUrlBytes: number,
-  countRequest: (method: string, status: number) => void,
-): FastPath {
+/** Called once per request a fast path answered: counts it and writes the access log line. */
+export type RecordAnswer = (request: IncomingMessage, status: number) => void;
+
+export function createReadFastPath(service: KvService, maxUrlBytes: number, recordAnswer: RecordAnswer): FastPath {
   const lookup = (request: IncomingMessage, encodedKey: string, plusIsSpace: boolean): Entry | undefined => {
     // A key that does not decode is refused by the Fastify route (key-decoding.ts, one rule).
     const key = tryDecodeComponent(encodedKey, plusIsSpace);
@@ -65,7 +67,7 @@ export function createReadFastPath(
     if (seed) headers['kvs-key'] = headerSafeKey(entry.key);
     response.writeHead(200, headers);
     response.end(entry.value);
-    countRequest('GET', 200);
+    recordAnswer(request, 200);
     return true;
   };
 }

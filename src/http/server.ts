@@ -19,7 +19,7 @@ import { sendError, toKvsError } from './error-render.js';
 import { createMetrics, healthRoutes } from './health-routes.js';
 import { checkQueryEncoding } from './key-decoding.js';
 import { kvRoutes } from './kv-routes.js';
-import { createReadFastPath, type FastPath } from './read-fast-path.js';
+import { createReadFastPath, type FastPath, type RecordAnswer } from './read-fast-path.js';
 import { createWriteFastPath } from './write-fast-path.js';
 import { seedRoutes } from './seed-routes.js';
 import { txnRoutes } from './txn-routes.js';
@@ -86,9 +86,17 @@ export async function buildHttpApp({ service, hub, config, log }: HttpServerOpti
   });
   app.server.headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
   limitConnections(app.server, limits.maxConnections, https !== null);
-  if (!config.accessLog) {
-    const read = createReadFastPath(service, limits.maxUrlBytes, metrics.countRequest);
-    const write = createWriteFastPath(service, metrics.countRequest, log);
+  // Every answered request is counted and, with --access-log, logged, whichever of a fast path
+  // or a Fastify route answered it: the access log and the fast paths are independent settings.
+  const recordAnswer = (address: string | undefined, method: string, url: string, status: number) => {
+    metrics.countRequest(method, status);
+    if (config.accessLog) log?.(`${address} ${method} ${url.split('?')[0]} ${status}`);
+  };
+  if (config.fastPaths) {
+    const recordFastAnswer: RecordAnswer = (request, status) =>
+      recordAnswer(request.socket.remoteAddress, request.method ?? '', request.url ?? '', status);
+    const read = createReadFastPath(service, limits.maxUrlBytes, recordFastAnswer);
+    const write = createWriteFastPath(service, recordFastAnswer, log);
     fastPath = (request, response) => read(request, response) || write(request, response);
   }
 
@@ -107,8 +115,7 @@ export async function buildHttpApp({ service, hub, config, log }: HttpServerOpti
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
-    metrics.countRequest(request.method, reply.statusCode);
-    if (config.accessLog) log?.(`${request.ip} ${request.method} ${request.url.split('?')[0]} ${reply.statusCode}`);
+    recordAnswer(request.ip, request.method, request.url, reply.statusCode);
     done();
   });
   app.setErrorHandler(async (thrown, request, reply) => {

@@ -1,6 +1,6 @@
 // Every raw value answer carries the headers that keep it inert in a browser (src/http/value-safety.ts,
 // docs/ui.md "Values are never active content"), on each place values are served: the read fast
-// path (GET /v1/kv/{key}, GET /?k=KEY), the Fastify routes (HEAD, ?k=K1,K2, --access-log).
+// path (GET /v1/kv/{key}, GET /?k=KEY), the Fastify routes (HEAD, ?k=K1,K2, --fast-paths off).
 // test/ui/value-isolation.test.ts checks the outcome in real Chromium.
 
 import assert from 'node:assert/strict';
@@ -9,11 +9,11 @@ import { removeDir, startServer, type ServerProcess } from '../helpers/server-pr
 
 const CSP = "sandbox; default-src 'none'";
 
-for (const accessLog of [false, true]) {
-  describe(`raw value headers${accessLog ? ' (--access-log: Fastify routes only)' : ''}`, () => {
+for (const routesOnly of [false, true]) {
+  describe(`raw value headers${routesOnly ? ' (--fast-paths off: Fastify routes only)' : ''}`, () => {
     let server: ServerProcess;
     before(async () => {
-      server = await startServer({ args: ['--store', 'memory', ...(accessLog ? ['--access-log'] : [])] });
+      server = await startServer({ args: ['--store', 'memory', ...(routesOnly ? ['--fast-paths', 'off'] : [])] });
       for (const [key, type] of [
         ['h.html', 'text/html'],
         ['t.txt', 'text/plain; charset=utf-8'],

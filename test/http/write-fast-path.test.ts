@@ -121,10 +121,10 @@ describe('write fast path answers exactly as the Fastify route', () => {
   let routed: ServerProcess;
   before(async () => {
     const args = ['--max-value-bytes', String(MAX_VALUE)];
-    // --access-log turns the fast paths off: every request goes through Fastify.
+    // --fast-paths off: every request goes through Fastify.
     [fast, routed] = await Promise.all([
       startServer({ tokenFileText, args }),
-      startServer({ tokenFileText, args: [...args, '--access-log'] }),
+      startServer({ tokenFileText, args: [...args, '--fast-paths', 'off'] }),
     ]);
   });
   after(async () => {

@@ -32,10 +32,10 @@ const PAYLOADS: readonly [string, string, string][] = [
   ['p/evil-odd-type', 'TEXT/HTML ; charset=utf-8', `<html><body>${STEAL}</body></html>`],
 ];
 
-for (const accessLog of [false, true]) {
-  // --access-log turns the fast paths off, so both the fast paths and the Fastify routes are opened.
+for (const routesOnly of [false, true]) {
+  // --fast-paths off: every request through the Fastify routes, so both they and the fast paths are opened.
   describe(
-    `stored values in headless Chromium${accessLog ? ' (Fastify routes, --access-log)' : ' (fast paths)'}`,
+    `stored values in headless Chromium${routesOnly ? ' (Fastify routes, --fast-paths off)' : ' (fast paths)'}`,
     { skip },
     () => {
       let browser: Browser;
@@ -47,7 +47,7 @@ for (const accessLog of [false, true]) {
         if (chromiumMissing)
           throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (CI=true never skips this test)`);
         server = await startServer({
-          args: ['--store', 'memory', ...(accessLog ? ['--access-log'] : [])],
+          args: ['--store', 'memory', ...(routesOnly ? ['--fast-paths', 'off'] : [])],
           tokenFileText: `${admin} admin\n${prefixToken} write p/\n`,
         });
         for (const [key, contentType, body] of PAYLOADS) {

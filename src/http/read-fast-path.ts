@@ -14,7 +14,7 @@ import type { Entry } from '../core/model.js';
 import type { KvService } from '../core/service.js';
 import { tokenOfHeader } from './caller.js';
 import { entryHeaders, headerSafeKey } from './entry-headers.js';
-import { tryDecodeComponent } from './key-decoding.js';
+import { seedKeys, tryDecodeComponent } from './key-decoding.js';
 import { KEY_PATH } from './kv-routes.js';
 import { addValueSafetyHeaders } from './value-safety.js';
 
@@ -27,10 +27,13 @@ export type FastPath = (request: IncomingMessage, response: ServerResponse) => b
 export type RecordAnswer = (request: IncomingMessage, status: number) => void;
 
 export function createReadFastPath(service: KvService, maxUrlBytes: number, recordAnswer: RecordAnswer): FastPath {
-  const lookup = (request: IncomingMessage, encodedKey: string, plusIsSpace: boolean): Entry | undefined => {
+  const lookup = (request: IncomingMessage, encodedKey: string, seed: boolean): Entry | undefined => {
     // A key that does not decode is refused by the Fastify route (key-decoding.ts, one rule).
-    const key = tryDecodeComponent(encodedKey, plusIsSpace);
-    if (key === undefined) return undefined;
+    const decoded = tryDecodeComponent(encodedKey, seed);
+    if (decoded === undefined) return undefined;
+    // `?k=a%2Cb` is the list a,b, as for the seed route (seedKeys); lists are the route's.
+    const keys = seed ? seedKeys(decoded) : [decoded];
+    if (keys.length !== 1) return undefined;
     // A refused token is left to the Fastify route, which answers it and counts the failure
     // once (authenticating here as well counted every bad read twice).
     const caller = service.callerIfValid(
@@ -39,7 +42,7 @@ export function createReadFastPath(service: KvService, maxUrlBytes: number, reco
     );
     if (caller === undefined) return undefined;
     try {
-      const entry = service.getSync(caller, key);
+      const entry = service.getSync(caller, keys[0]!);
       return entry ?? undefined;
     } catch {
       // Invalid key, not allowed, ...: the Fastify route answers it properly.

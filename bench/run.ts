@@ -3,7 +3,8 @@
 //
 //   npm run bench -- [--suite http,resp,startup,workers,etcd,attacks] [--attack NAME,...] [--duration 10] [--warmup 3]
 //                    [--out BENCHMARKS.md] [--keys 10000] [--startup-keys 1000000]
-//                    [--startup-runs 5] [--startup-loader engine|http] [--rounds 1] [--peers-only] [--keep-temp]
+//                    [--startup-runs 5] [--startup-loader engine|http] [--rounds 1] [--fast-paths on|off]
+//                    [--peers-only] [--keep-temp]
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,6 +57,8 @@ const usage = `usage: npm run bench -- [options]
   --startup-keys N        keys stored for the start-up measurement (default 1000000)
   --startup-runs N        start-ups timed per store (default 5)
   --startup-loader KIND   engine (kvs's LmdbEngine, fast) or http (POST /v1/txn) (default engine)
+  --fast-paths on|off     start kvs with its HTTP fast paths on (default) or off (kvs serve --fast-paths);
+                          two runs, one each way, reproduce the A/B figures in src/http/*-fast-path.ts
   --peers-only            measure only the peers (to check the harness before kvs is built)
   --keep-temp             keep the temporary directory (stores, logs, generated scripts)
 ${attackUsage}
@@ -82,6 +85,7 @@ async function main(): Promise<number> {
       'startup-runs': { type: 'string' },
       'startup-loader': { type: 'string' },
       rounds: { type: 'string' },
+      'fast-paths': { type: 'string' },
       'peers-only': { type: 'boolean', default: false },
       'keep-temp': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -103,6 +107,8 @@ async function main(): Promise<number> {
   const loader = values['startup-loader'] ?? 'engine';
   if (loader !== 'engine' && loader !== 'http')
     throw new Error(`--startup-loader must be engine or http, got ${loader}`);
+  const fastPaths = values['fast-paths'] ?? 'on';
+  if (fastPaths !== 'on' && fastPaths !== 'off') throw new Error(`--fast-paths must be on or off, got ${fastPaths}`);
   const settings: Settings = {
     durationSeconds: positive('duration', values.duration, 10),
     warmupSeconds: positive('warmup', values.warmup, 3, true),
@@ -123,7 +129,13 @@ async function main(): Promise<number> {
   const workDir = mkdtempSync(join(tmpdir(), 'kvs-bench-'));
   if (!values['keep-temp']) onAbnormalExit(() => rmSync(workDir, { recursive: true, force: true }));
   const session = new Session(
-    { repoRoot, workDir, keys: benchKeys(positive('keys', values.keys, 10_000)), value: benchValue() },
+    {
+      repoRoot,
+      workDir,
+      keys: benchKeys(positive('keys', values.keys, 10_000)),
+      value: benchValue(),
+      kvsFastPaths: fastPaths === 'on',
+    },
     settings,
   );
   const machine = machineInfo();

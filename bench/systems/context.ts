@@ -13,6 +13,8 @@ export interface BenchContext {
   readonly keys: readonly string[];
   /** The 100-byte value. */
   readonly value: string;
+  /** Every kvs this run starts has its HTTP fast paths on (the default) or off (`--fast-paths off`). */
+  readonly kvsFastPaths: boolean;
 }
 
 export function systemDir(context: BenchContext, name: string): string {

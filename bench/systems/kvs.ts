@@ -54,6 +54,7 @@ export function kvsArgs(context: BenchContext, dataDir: string, tokenFile: strin
   if (options.workers !== undefined) args.push('--workers', String(options.workers));
   if (options.resp) args.push('--resp-port', '0');
   if (options.store !== undefined) args.push('--store', options.store);
+  if (!context.kvsFastPaths) args.push('--fast-paths', 'off');
   return args;
 }
 
@@ -104,7 +105,7 @@ export async function startKvs(context: BenchContext, options: KvsOptions = {}):
 export function kvsHttpSystem(context: BenchContext, server: KvsServer, name: string): HttpSystem {
   const path = (key: string) => `/v1/kv/${encodeURIComponent(key)}`;
   return {
-    name,
+    name: context.kvsFastPaths ? name : `${name}, --fast-paths off`,
     baseUrl: server.baseUrl,
     getSet: { method: 'GET', headers: {}, lines: context.keys.map((key) => ({ path: path(key), body: '' })) },
     putSet: {

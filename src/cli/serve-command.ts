@@ -143,7 +143,14 @@ export function serveCommand(): Command {
         String(defaultConfig.sweepIntervalMs),
       ).argParser(integer('--sweep-interval-ms')),
     )
-    .addOption(option('--access-log', 'log every request to stderr (never tokens)'));
+    .addOption(option('--access-log', 'log every request to stderr (never tokens)'))
+    .addOption(
+      option(
+        '--fast-paths <mode>',
+        'on: answer the plain GET and PUT of one key in a lean handler in front of the HTTP framework; off: every request through the framework routes (same answers, slower; for A/B measurements)',
+        'on',
+      ).choices(['on', 'off']),
+    );
   for (const [name, flags, description] of limitFlags) {
     command.addOption(
       option(flags, `${description} (default ${defaultLimits[name]})`).argParser(integer(flags.split(' ')[0]!)),
@@ -206,5 +213,6 @@ export function configFromFlags(flags: Record<string, unknown>): Config {
         ? flags.sweepIntervalMs
         : Number(flags.sweepIntervalMs ?? defaultConfig.sweepIntervalMs),
     accessLog: flags.accessLog === true,
+    fastPaths: text('fastPaths') !== 'off',
   });
 }

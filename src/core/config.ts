@@ -17,8 +17,18 @@ export interface Config extends StorageOptions {
   readonly limits: Limits;
   readonly watchHeartbeatMs: number;
   readonly sweepIntervalMs: number;
-  /** Access log to stderr. */
+  /**
+   * Access log to stderr: one line per answered request, from the Fastify routes and the HTTP
+   * fast paths alike (independent of fastPaths).
+   */
   readonly accessLog: boolean;
+  /**
+   * The HTTP fast paths (http/read-fast-path.ts, http/write-fast-path.ts): plain node:http
+   * handlers in front of Fastify for the hot GET and PUT of one key. Off, every request goes
+   * through the Fastify routes (same answers, slower): for A/B measurements and for ruling the
+   * fast paths out when chasing a bug.
+   */
+  readonly fastPaths: boolean;
 }
 
 export const defaultConfig: Config = {
@@ -39,6 +49,7 @@ export const defaultConfig: Config = {
   watchHeartbeatMs: 15_000,
   sweepIntervalMs: 250,
   accessLog: false,
+  fastPaths: true,
 };
 
 export class ConfigError extends Error {

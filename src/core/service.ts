@@ -72,7 +72,6 @@ export interface TxnSuccess {
   readonly deleted: readonly string[];
 }
 
-const MAX_MODIFY_RETRIES = 1000;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export class KvService {
@@ -134,18 +133,24 @@ export class KvService {
     return { principal };
   }
 
+  /**
+   * The one authorization rule: whether the caller may do `action` (on `key`, when given).
+   * authorize() enforces it; the HTTP write fast path asks it before taking a request.
+   */
+  may(caller: Caller, action: Action, key?: string): boolean {
+    if (action === 'read' && !this.options.privateReads) return true;
+    return caller.principal?.allows(action, key) ?? false;
+  }
+
   /** Throws unless the caller may do `action` (on `key`, when given). */
   authorize(caller: Caller, action: Action, key?: string): void {
-    if (action === 'read' && !this.options.privateReads) return;
-    const principal = caller.principal;
-    if (principal === undefined) throw new KvsError('auth_required');
-    if (!principal.allows(action, key)) throw new KvsError('forbidden');
+    if (this.may(caller, action, key)) return;
+    throw new KvsError(caller.principal === undefined ? 'auth_required' : 'forbidden');
   }
 
   /** Whether the caller may read `key` (for filtering listings without throwing). */
   mayRead(caller: Caller, key: string): boolean {
-    if (!this.options.privateReads) return true;
-    return caller.principal?.allows('read', key) ?? false;
+    return this.may(caller, 'read', key);
   }
 
   // ---- validation ------------------------------------------------------------------------
@@ -339,14 +344,7 @@ export class KvService {
     }
     if (options.ifAbsent) conditions.push({ key, kind: 'absent' });
     if (options.ifExists) conditions.push({ key, kind: 'exists' });
-    const operation: Operation = {
-      type: 'put',
-      key,
-      value,
-      contentType: options.contentType ?? null,
-      expires: this.expiresFrom(options, now),
-      keepExpires: options.keepTtl ?? false,
-    };
+    const operation = this.putOperation({ ...options, key, value }, now);
     const result = await this.call(() => this.engine.commit({ conditions, operations: [operation] }, now));
     if (!result.ok) throw this.conditionError(conditions[result.failed]!, result.current);
     return result.puts[0]!;
@@ -365,25 +363,17 @@ export class KvService {
       this.authorize(caller, 'write', key);
     }
     const now = this.clock();
-    const operations: Operation[] = pairs.map(([key, value]) => ({
-      type: 'put',
-      key,
-      value,
-      contentType,
-      expires: null,
-    }));
+    const operations = pairs.map(([key, value]) => this.putOperation({ key, value, contentType }, now));
     const result = await this.call(() => this.engine.commit({ conditions: [], operations }, now));
     if (!result.ok) throw new KvsError('internal', 'unconditional transaction failed a check');
     return result;
   }
 
-  /** Deletes a key; false when it did not exist. `ifVersion` makes it conditional. */
-  async delete(caller: Caller, key: string, options: { ifVersion?: number } = {}): Promise<boolean> {
-    return (await this.deleteAt(caller, key, options)) !== undefined;
-  }
-
-  /** Like delete; resolves with the revision of the delete, or undefined when the key did not exist. */
-  async deleteAt(caller: Caller, key: string, options: { ifVersion?: number } = {}): Promise<number | undefined> {
+  /**
+   * Deletes a key: the revision of the delete, or undefined when the key did not exist.
+   * `ifVersion` makes it conditional.
+   */
+  async delete(caller: Caller, key: string, options: { ifVersion?: number } = {}): Promise<number | undefined> {
     this.validateKey(key);
     this.authorize(caller, 'write', key);
     const conditions: Condition[] = [];
@@ -398,18 +388,28 @@ export class KvService {
     return result.deleted.length > 0 ? result.revision : undefined;
   }
 
-  /** All-or-nothing transaction; a failing check throws txn_check_failed naming it. */
-  async txn(caller: Caller, checks: readonly TxnCheck[], operations: readonly TxnOperation[]): Promise<TxnSuccess> {
+  // Two entry points to one all-or-nothing transaction (validateAndCommit); they differ only in
+  // what counts against maxBatch. A failing check throws txn_check_failed naming it.
+
+  /**
+   * A transaction as a client listed it (POST /v1/txn, and RESP commands that write without
+   * reading): every check and every operation counts against maxBatch.
+   */
+  async txnCountingItems(
+    caller: Caller,
+    checks: readonly TxnCheck[],
+    operations: readonly TxnOperation[],
+  ): Promise<TxnSuccess> {
     this.validateBatch(checks.length + operations.length);
-    return this.commitTxn(caller, checks, operations);
+    return this.validateAndCommit(caller, checks, operations);
   }
 
   /**
    * A transaction whose conditions the front end derived from what it read (RESP: one per key a
    * command read; DEL k1 k2 reads and deletes both). The batch the client asked for is the keys
-   * it touches, so that is what maxBatch counts, not conditions + operations.
+   * it touches, so each distinct key counts against maxBatch once, not conditions + operations.
    */
-  async txnOnKeys(
+  async txnCountingKeys(
     caller: Caller,
     conditions: readonly Condition[],
     operations: readonly TxnOperation[],
@@ -418,10 +418,10 @@ export class KvService {
     for (const condition of conditions) keys.add(condition.key);
     for (const operation of operations) keys.add(operation.key);
     this.validateBatch(keys.size);
-    return this.commitTxn(caller, conditions, operations);
+    return this.validateAndCommit(caller, conditions, operations);
   }
 
-  private async commitTxn(
+  private async validateAndCommit(
     caller: Caller,
     checks: readonly TxnCheck[],
     operations: readonly TxnOperation[],
@@ -439,14 +439,7 @@ export class KvService {
       this.validateValue(operation.value);
       this.validateContentType(operation.contentType);
       bytes += operation.value.length + Buffer.byteLength(operation.key);
-      return {
-        type: 'put',
-        key: operation.key,
-        value: operation.value,
-        contentType: operation.contentType ?? null,
-        expires: this.expiresFrom(operation, now, index),
-        keepExpires: operation.keepTtl ?? false,
-      };
+      return this.putOperation(operation, now, index);
     });
     if (bytes > this.limits.maxBodyBytes) {
       throw new KvsError('txn_too_large', undefined, { limit: this.limits.maxBodyBytes, size: bytes });
@@ -467,58 +460,23 @@ export class KvService {
   }
 
   /**
-   * Read-modify-write of one key with optimistic retries (RESP INCR, APPEND, SETRANGE, ...).
-   * `change` gets the live entry (or undefined) and returns the new value, or undefined to write
-   * nothing; it may throw a KvsError to refuse.
+   * The one builder of a put operation for every write entry point: the expiry from
+   * ttlSeconds/expiresAt (bounded, see expiresFrom), null content type when none. Validation is
+   * the caller's, in the order its errors take precedence.
    */
-  async modify<T>(
-    caller: Caller,
-    key: string,
-    change: (
-      entry: Entry | undefined,
-    ) => { value: Buffer; result: T; keepTtl?: boolean; ttlSeconds?: number | null } | { value: undefined; result: T },
-  ): Promise<T> {
-    this.validateKey(key);
-    this.authorize(caller, 'write', key);
-    for (let attempt = 0; attempt < MAX_MODIFY_RETRIES; attempt++) {
-      const now = this.clock();
-      const entry = await this.call(() => this.engine.get(key, now));
-      const outcome = change(entry);
-      if (outcome.value === undefined) return outcome.result;
-      this.validateValue(outcome.value);
-      const condition: Condition = entry
-        ? { key, kind: 'modRevision', modRevision: entry.modRevision }
-        : { key, kind: 'absent' };
-      const keepTtl = 'keepTtl' in outcome ? (outcome.keepTtl ?? true) : true;
-      const ttlSeconds = 'ttlSeconds' in outcome ? outcome.ttlSeconds : null;
-      const operation: Operation = {
-        type: 'put',
-        key,
-        value: outcome.value,
-        contentType: entry?.contentType ?? null,
-        expires: this.expiresFrom({ ttlSeconds }, now),
-        keepExpires: keepTtl,
-      };
-      const result = await this.call(() =>
-        this.engine.commit({ conditions: [condition], operations: [operation] }, now),
-      );
-      if (result.ok) return outcome.result;
-    }
-    throw new KvsError('unavailable', 'Too much contention on this key; try again.');
-  }
-
-  /** Raw conditional commit for front ends that build their own conditions (RESP WATCH/EXEC). */
-  async commitChecked(
-    caller: Caller,
-    conditions: readonly Condition[],
-    operations: readonly TxnOperation[],
-  ): Promise<TxnSuccess | undefined> {
-    try {
-      return await this.txnOnKeys(caller, conditions, operations);
-    } catch (error) {
-      if (error instanceof KvsError && error.code === 'txn_check_failed') return undefined;
-      throw error;
-    }
+  private putOperation(
+    put: Omit<Extract<TxnOperation, { type: 'put' }>, 'type'>,
+    now: number,
+    operationIndex?: number,
+  ): Operation {
+    return {
+      type: 'put',
+      key: put.key,
+      value: put.value,
+      contentType: put.contentType ?? null,
+      expires: this.expiresFrom(put, now, operationIndex),
+      keepExpires: put.keepTtl ?? false,
+    };
   }
 
   private conditionError(condition: Condition, current: EntryInfo | undefined): KvsError {

@@ -24,6 +24,16 @@ export function decodeKeyComponent(encoded: string, plusIsSpace = false): string
   return decoded;
 }
 
+/**
+ * The keys of the seed's `?k=` value, already decoded: a ',' separates keys whether it was sent
+ * as ',' or as '%2C' (the typed client sends the list through URLSearchParams, which escapes it),
+ * so a key that contains ',' cannot be read through `?k=`. The seed route and the read fast path
+ * both split here.
+ */
+export function seedKeys(decoded: string): string[] {
+  return decoded.split(',');
+}
+
 /** Query parameters that name keys (or key prefixes / cursors): their bad encoding is invalid_key. */
 const KEY_PARAMETERS = new Set(['k', 'key', 'prefix', 'after']);
 

@@ -141,7 +141,7 @@ export const kvRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, 
       const caller = callerOf(service, request);
       const key = keyFromUrl(request.url);
       const ifMatch = request.headers['if-match'];
-      const revision = await service.deleteAt(caller, key, {
+      const revision = await service.delete(caller, key, {
         ifVersion: ifMatch === undefined ? undefined : parseVersionHeader(ifMatch),
       });
       if (revision === undefined) throw new KvsError('not_found');

@@ -6,29 +6,34 @@
 // remain the complete implementation (so errors are rendered in one place).
 // Measured (wrk -c50, 100-byte values, three interleaved A/B pairs on the 2-core machine):
 // 34.6k, 35.8k, 41.6k GET/s with it; 25.4k, 29.8k, 22.6k through the Fastify route alone.
+// `kvs serve --fast-paths off` turns both fast paths off (config.ts); the benchmark's
+// `npm run bench -- --suite http --fast-paths off` measures the B side.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Entry } from '../model/entry.js';
 import type { KvService } from '../core/service.js';
 import { tokenOfHeader } from './caller.js';
 import { entryHeaders, headerSafeKey } from './entry-headers.js';
-import { tryDecodeComponent } from './key-decoding.js';
+import { seedKeys, tryDecodeComponent } from './key-decoding.js';
 import { KEY_PATH } from './kv-routes.js';
 import { addValueSafetyHeaders } from './value-safety.js';
 
 const SEED_SINGLE = /^\/\?k=([^&,]*)$/;
 
+/** Answers the request and returns true, or returns false having touched nothing. */
 export type FastPath = (request: IncomingMessage, response: ServerResponse) => boolean;
 
-export function createReadFastPath(
-  service: KvService,
-  maxUrlBytes: number,
-  countRequest: (method: string, status: number) => void,
-): FastPath {
-  const lookup = (request: IncomingMessage, encodedKey: string, plusIsSpace: boolean): Entry | undefined => {
+/** Called once per request a fast path answered: counts it and writes the access log line. */
+export type RecordAnswer = (request: IncomingMessage, status: number) => void;
+
+export function createReadFastPath(service: KvService, maxUrlBytes: number, recordAnswer: RecordAnswer): FastPath {
+  const lookup = (request: IncomingMessage, encodedKey: string, seed: boolean): Entry | undefined => {
     // A key that does not decode is refused by the Fastify route (key-decoding.ts, one rule).
-    const key = tryDecodeComponent(encodedKey, plusIsSpace);
-    if (key === undefined) return undefined;
+    const decoded = tryDecodeComponent(encodedKey, seed);
+    if (decoded === undefined) return undefined;
+    // `?k=a%2Cb` is the list a,b, as for the seed route (seedKeys); lists are the route's.
+    const keys = seed ? seedKeys(decoded) : [decoded];
+    if (keys.length !== 1) return undefined;
     // A refused token is left to the Fastify route, which answers it and counts the failure
     // once (authenticating here as well counted every bad read twice).
     const caller = service.callerIfValid(
@@ -37,7 +42,7 @@ export function createReadFastPath(
     );
     if (caller === undefined) return undefined;
     try {
-      const entry = service.getSync(caller, key);
+      const entry = service.getSync(caller, keys[0]!);
       return entry ?? undefined;
     } catch {
       // Invalid key, not allowed, ...: the Fastify route answers it properly.
@@ -65,7 +70,7 @@ export function createReadFastPath(
     if (seed) headers['kvs-key'] = headerSafeKey(entry.key);
     response.writeHead(200, headers);
     response.end(entry.value);
-    countRequest('GET', 200);
+    recordAnswer(request, 200);
     return true;
   };
 }

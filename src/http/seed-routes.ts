@@ -12,6 +12,7 @@ import type { KvService } from '../core/service.js';
 import { callerOf } from './caller.js';
 import { DEFAULT_CONTENT_TYPE, entryHeaders, headerSafeKey } from './entry-headers.js';
 import { renderIndexPage } from './index-page.js';
+import { seedKeys } from './key-decoding.js';
 import { addValueSafetyHeaders } from './value-safety.js';
 
 export const seedRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, { service }) => {
@@ -50,7 +51,7 @@ export const seedRoutes: FastifyPluginAsync<{ service: KvService }> = async (app
         });
         return reply.type('text/html; charset=utf-8').send(html);
       }
-      const keys = (Array.isArray(k) ? k.join(',') : k).split(',');
+      const keys = seedKeys(Array.isArray(k) ? k.join(',') : k);
       const entry = keys.length === 1 ? await service.get(caller, keys[0]!) : await service.getMostRecent(caller, keys);
       if (entry === undefined)
         throw new KvsError('not_found', keys.length === 1 ? 'No such key.' : 'None of these keys exists.');

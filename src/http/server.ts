@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../core/config.js';
 import { KvsError } from '../core/errors.js';
 import type { KvService } from '../core/service.js';
+import { KVS_VERSION } from '../core/version.js';
 import type { WatchHub } from '../core/watch-hub.js';
 import './route-config.js';
 import { answerClientError } from './client-errors.js';
@@ -18,7 +19,7 @@ import { sendError, toKvsError } from './error-render.js';
 import { createMetrics, healthRoutes } from './health-routes.js';
 import { checkQueryEncoding } from './key-decoding.js';
 import { kvRoutes } from './kv-routes.js';
-import { createReadFastPath, type FastPath } from './read-fast-path.js';
+import { createReadFastPath, type FastPath, type RecordAnswer } from './read-fast-path.js';
 import { createWriteFastPath } from './write-fast-path.js';
 import { seedRoutes } from './seed-routes.js';
 import { txnRoutes } from './txn-routes.js';
@@ -85,9 +86,17 @@ export async function buildHttpApp({ service, hub, config, log }: HttpServerOpti
   });
   app.server.headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
   limitConnections(app.server, limits.maxConnections, https !== null);
-  if (!config.accessLog) {
-    const read = createReadFastPath(service, limits.maxUrlBytes, metrics.countRequest);
-    const write = createWriteFastPath(service, metrics.countRequest, log);
+  // Every answered request is counted and, with --access-log, logged, whichever of a fast path
+  // or a Fastify route answered it: the access log and the fast paths are independent settings.
+  const recordAnswer = (address: string | undefined, method: string, url: string, status: number) => {
+    metrics.countRequest(method, status);
+    if (config.accessLog) log?.(`${address} ${method} ${url.split('?')[0]} ${status}`);
+  };
+  if (config.fastPaths) {
+    const recordFastAnswer: RecordAnswer = (request, status) =>
+      recordAnswer(request.socket.remoteAddress, request.method ?? '', request.url ?? '', status);
+    const read = createReadFastPath(service, limits.maxUrlBytes, recordFastAnswer);
+    const write = createWriteFastPath(service, recordFastAnswer, log);
     fastPath = (request, response) => read(request, response) || write(request, response);
   }
 
@@ -106,8 +115,7 @@ export async function buildHttpApp({ service, hub, config, log }: HttpServerOpti
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
-    metrics.countRequest(request.method, reply.statusCode);
-    if (config.accessLog) log?.(`${request.ip} ${request.method} ${request.url.split('?')[0]} ${reply.statusCode}`);
+    recordAnswer(request.ip, request.method, request.url, reply.statusCode);
     done();
   });
   app.setErrorHandler(async (thrown, request, reply) => {
@@ -131,7 +139,7 @@ export async function buildHttpApp({ service, hub, config, log }: HttpServerOpti
       info: {
         title: 'kvs',
         description: 'Durable key/value server: seed API, REST v1, transactions and watch.',
-        version: '0.1.0',
+        version: KVS_VERSION,
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],

@@ -108,7 +108,7 @@ export const txnRoutes: FastifyPluginAsync<{ service: KvService }> = async (app,
       if (operations.length === 0 && (request.body.checks ?? []).length === 0) {
         throw new KvsError('invalid_txn', 'A transaction needs at least one check or operation.');
       }
-      const result = await service.txn(caller, toChecks(request.body), operations);
+      const result = await service.txnCountingItems(caller, toChecks(request.body), operations);
       reply.header('kvs-revision', String(result.revision));
       return reply.send({ revision: result.revision, puts: result.puts.map(describe), deleted: result.deleted });
     },

@@ -6,11 +6,12 @@
 // per-request work (routing, hooks, body parser, serializer) competes for the two cores with
 // lmdb's write thread. Three interleaved A/B pairs of kvs itself: 11.6k, 12.6k, 14.4k PUT/s with
 // this path; 11.6k, 11.1k, 11.0k without (writes wait on the disk flush, so CPU saved shows
-// only in part).
+// only in part). `npm run bench -- --suite http --fast-paths off` measures kvs without it.
 //
 // Taken only for the plain case: no query string, no If-Match/If-None-Match, a Content-Length
 // within maxValueBytes and no Transfer-Encoding, no content type or one of the plain
-// `type/subtype[; name=value]` form, and a token that is valid and may write the key. Everything
+// `type/subtype[; name=value]` form, and a token that is valid and may write the key (by the
+// service's rule, KvService.may, which put() enforces again). Everything
 // else goes to the Fastify route, which remains the complete implementation. A request taken
 // here is answered here, errors included, rendered from the catalogue as the route renders them.
 
@@ -22,7 +23,7 @@ import { entryHeaders } from './entry-headers.js';
 import { JSON_TYPE, sendRawError } from './error-render.js';
 import { tryDecodeComponent } from './key-decoding.js';
 import { describe, KEY_PATH } from './kv-routes.js';
-import type { FastPath } from './read-fast-path.js';
+import type { FastPath, RecordAnswer } from './read-fast-path.js';
 
 /** RFC 9110 media type with token or quoted-string parameters; anything else is Fastify's to judge. */
 const PLAIN_MEDIA_TYPE =
@@ -31,23 +32,35 @@ const DIGITS = /^\d{1,10}$/;
 
 export function createWriteFastPath(
   service: KvService,
-  countRequest: (method: string, status: number) => void,
+  recordAnswer: RecordAnswer,
   log?: (message: string) => void,
 ): FastPath {
   const { maxUrlBytes, maxValueBytes } = service.limits;
 
-  const answer = (response: ServerResponse, status: number, headers: Record<string, string>, body: string) => {
+  const answer = (
+    request: IncomingMessage,
+    response: ServerResponse,
+    status: number,
+    headers: Record<string, string>,
+    body: string,
+  ) => {
     headers['content-type'] = JSON_TYPE;
     headers['content-length'] = String(Buffer.byteLength(body));
     response.writeHead(status, headers);
     response.end(body);
-    countRequest('PUT', status);
+    recordAnswer(request, status);
   };
 
-  const store = async (response: ServerResponse, put: () => ReturnType<KvService['put']>) => {
+  const store = async (request: IncomingMessage, response: ServerResponse, put: () => ReturnType<KvService['put']>) => {
     try {
       const info = await put();
-      answer(response, info.version === 1 ? 201 : 200, entryHeaders(info, false), JSON.stringify(describe(info)));
+      answer(
+        request,
+        response,
+        info.version === 1 ? 201 : 200,
+        entryHeaders(info, false),
+        JSON.stringify(describe(info)),
+      );
     } catch (thrown) {
       const error = isKvsError(thrown) ? thrown : new KvsError('internal');
       if (!isKvsError(thrown))
@@ -56,7 +69,7 @@ export function createWriteFastPath(
         );
       if (response.headersSent || response.destroyed) return;
       sendRawError(response, error);
-      countRequest('PUT', error.status);
+      recordAnswer(request, error.status);
     }
   };
 
@@ -81,13 +94,10 @@ export function createWriteFastPath(
     if (length === undefined || !DIGITS.test(length) || Number(length) > maxValueBytes) return false;
     const contentType = headers['content-type'];
     if (contentType !== undefined && !PLAIN_MEDIA_TYPE.test(contentType)) return false;
-    const authorization = headers.authorization;
-    if (authorization === undefined) return false;
-    const caller = service.callerIfValid(tokenOfHeader(authorization), request.socket.remoteAddress ?? '');
-    if (caller?.principal === undefined) return false;
+    const caller = service.callerIfValid(tokenOfHeader(headers.authorization), request.socket.remoteAddress ?? '');
+    if (caller === undefined) return false;
     const key = tryDecodeComponent(url.slice(KEY_PATH.length));
-    if (key === undefined) return false;
-    if (!caller.principal.allows('write', key)) return false;
+    if (key === undefined || !service.may(caller, 'write', key)) return false;
 
     const chunks: Buffer[] = [];
     let size = 0;
@@ -97,7 +107,7 @@ export function createWriteFastPath(
     });
     request.on('end', () => {
       const value = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      void store(response, () => service.put(caller, key, value, { contentType: contentType ?? null }));
+      void store(request, response, () => service.put(caller, key, value, { contentType: contentType ?? null }));
     });
     return true;
   };

@@ -81,7 +81,7 @@ export function runCommand(call: CommandCall, command: Command): Reply | Promise
 
 async function commitBlind(call: CommandCall, view: KeyView, reply: Reply): Promise<Reply> {
   try {
-    await call.service.txn(call.session.caller, [], view.operations());
+    await call.service.txnCountingItems(call.session.caller, [], view.operations());
     return reply;
   } catch (error) {
     return toErrorReply(error, call.server.log);
@@ -128,7 +128,7 @@ async function runReadOnly(call: CommandCall, command: Command, reads: boolean):
       if (!view.hasWrites) return reply;
       const conditions = view.conditions();
       try {
-        await call.service.txnOnKeys(call.session.caller, conditions, view.operations());
+        await call.service.txnCountingKeys(call.session.caller, conditions, view.operations());
         return reply;
       } catch (error) {
         if (!isCheckFailure(error) || conditions.length === 0) throw error;
@@ -168,7 +168,7 @@ export async function executeBatch(batch: readonly KeyJob[]): Promise<void> {
       });
       if (view.hasWrites) {
         try {
-          await service.txnOnKeys(caller, view.conditions(), view.operations());
+          await service.txnCountingKeys(caller, view.conditions(), view.operations());
         } catch (error) {
           if (!isCheckFailure(error)) throw error;
           await backOff(attempt);

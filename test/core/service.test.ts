@@ -1,5 +1,5 @@
 // KvService over the in-memory engine with real tokens and the real auth-failure limiter: input
-// validation, limits, authorization, conditional writes, TTL, optimistic modify, and the
+// validation, limits, authorization, conditional writes, transactions, TTL, and the
 // WatchHub on top of it. Time comes from an injected clock, never from sleeping.
 
 import assert from 'node:assert/strict';
@@ -110,7 +110,10 @@ describe('KvService', () => {
         ]),
         'invalid_key',
       );
-      await rejectsWith(service.txn(writer, [], [{ type: 'put', key: '', value: bytes('v') }]), 'invalid_key');
+      await rejectsWith(
+        service.txnCountingItems(writer, [], [{ type: 'put', key: '', value: bytes('v') }]),
+        'invalid_key',
+      );
       assert.equal(await service.revision(), 0);
     });
 
@@ -191,12 +194,16 @@ describe('KvService', () => {
         'value_too_large',
       );
       await rejectsWith(
-        service.txn(writer, [], [{ type: 'put', key: 'c', value: Buffer.alloc(101) }]),
+        service.txnCountingItems(writer, [], [{ type: 'put', key: 'c', value: Buffer.alloc(101) }]),
         'value_too_large',
       );
       await service.put(writer, 'counter', bytes('1'));
       await rejectsWith(
-        service.modify(writer, 'counter', () => ({ value: Buffer.alloc(101), result: null })),
+        service.txnCountingKeys(
+          writer,
+          [{ key: 'counter', kind: 'exists' }],
+          [{ type: 'put', key: 'counter', value: Buffer.alloc(101) }],
+        ),
         'value_too_large',
       );
       assert.equal(await service.revision(), 2);
@@ -228,7 +235,7 @@ describe('KvService', () => {
       await rejectsWith(service.getMany(anonymous, ['a', 'b', 'c', 'd', 'e', 'f']), 'batch_too_large');
       assert.equal((await service.getMany(anonymous, ['k0', 'k1', 'k2', 'k3', 'k4'])).filter(Boolean).length, 5);
       await rejectsWith(
-        service.txn(
+        service.txnCountingItems(
           writer,
           [
             { key: 'k0', kind: 'exists' },
@@ -251,12 +258,12 @@ describe('KvService', () => {
     it('txn_too_large when the operations together exceed maxBodyBytes', async () => {
       const { service, writer } = setup({ limits });
       const operations = ['a', 'b', 'c'].map((key) => ({ type: 'put' as const, key, value: Buffer.alloc(90) }));
-      await rejectsWith(service.txn(writer, [], operations), 'txn_too_large', (error) => {
+      await rejectsWith(service.txnCountingItems(writer, [], operations), 'txn_too_large', (error) => {
         assert.equal(error.status, 413);
         assert.deepEqual(error.details, { limit: 250, size: 273 });
       });
       assert.equal(await service.revision(), 0);
-      const fits = await service.txn(writer, [], operations.slice(0, 2));
+      const fits = await service.txnCountingItems(writer, [], operations.slice(0, 2));
       assert.equal(fits.revision, 1);
     });
 
@@ -288,9 +295,9 @@ describe('KvService', () => {
       );
       await rejectsWith(service.delete(anonymous, 'k'), 'auth_required');
       await rejectsWith(service.putMany(anonymous, [['k', bytes('x')]]), 'auth_required');
-      await rejectsWith(service.txn(anonymous, [], [{ type: 'delete', key: 'k' }]), 'auth_required');
+      await rejectsWith(service.txnCountingItems(anonymous, [], [{ type: 'delete', key: 'k' }]), 'auth_required');
       await rejectsWith(
-        service.modify(anonymous, 'k', () => ({ value: bytes('x'), result: null })),
+        service.txnCountingKeys(anonymous, [], [{ type: 'put', key: 'k', value: bytes('x') }]),
         'auth_required',
       );
       assert.equal(text(await service.get(anonymous, 'k')), 'v');
@@ -319,11 +326,15 @@ describe('KvService', () => {
       await rejectsWith(service.delete(reader, 'k'), 'forbidden');
       await rejectsWith(service.putMany(reader, [['j', bytes('x')]]), 'forbidden');
       await rejectsWith(
-        service.txn(reader, [{ key: 'k', kind: 'exists' }], [{ type: 'put', key: 'j', value: bytes('x') }]),
+        service.txnCountingItems(
+          reader,
+          [{ key: 'k', kind: 'exists' }],
+          [{ type: 'put', key: 'j', value: bytes('x') }],
+        ),
         'forbidden',
       );
       await rejectsWith(
-        service.modify(reader, 'k', () => ({ value: bytes('x'), result: null })),
+        service.txnCountingKeys(reader, [], [{ type: 'put', key: 'k', value: bytes('x') }]),
         'forbidden',
       );
       assert.equal(text(await service.get(reader, 'k')), 'v');
@@ -354,7 +365,7 @@ describe('KvService', () => {
       await rejectsWith(service.getMany(app, ['app/x', 'other']), 'forbidden');
       const revision = await service.revision();
       await rejectsWith(
-        service.txn(
+        service.txnCountingItems(
           app,
           [],
           [
@@ -365,7 +376,11 @@ describe('KvService', () => {
         'forbidden',
       );
       await rejectsWith(
-        service.txn(app, [{ key: 'other', kind: 'exists' }], [{ type: 'put', key: 'app/z', value: bytes('z') }]),
+        service.txnCountingItems(
+          app,
+          [{ key: 'other', kind: 'exists' }],
+          [{ type: 'put', key: 'app/z', value: bytes('z') }],
+        ),
         'forbidden',
       );
       assert.equal(await service.revision(), revision, 'nothing written');
@@ -391,7 +406,11 @@ describe('KvService', () => {
       const { service, as } = setup({ privateReads: true });
       const admin = as('admin-token');
       await service.put(admin, 'anything', bytes('v'));
-      await service.txn(admin, [{ key: 'anything', kind: 'exists' }], [{ type: 'delete', key: 'anything' }]);
+      await service.txnCountingItems(
+        admin,
+        [{ key: 'anything', kind: 'exists' }],
+        [{ type: 'delete', key: 'anything' }],
+      );
       assert.equal(await service.get(admin, 'anything'), undefined);
     });
   });
@@ -486,9 +505,9 @@ describe('KvService', () => {
         assert.deepEqual(error.details, { currentVersion: 2 }),
       );
       assert.equal(text(await service.get(anonymous, 'k')), '2');
-      assert.equal(await service.delete(writer, 'k', { ifVersion: 2 }), true);
+      assert.equal(await service.delete(writer, 'k', { ifVersion: 2 }), 3, 'the revision of the delete');
       assert.equal(await service.get(anonymous, 'k'), undefined);
-      assert.equal(await service.delete(writer, 'k'), false);
+      assert.equal(await service.delete(writer, 'k'), undefined, 'nothing to delete');
       await rejectsWith(service.delete(writer, 'k', { ifVersion: 2 }), 'version_mismatch', (error) =>
         assert.deepEqual(error.details, { currentVersion: 0 }),
       );
@@ -500,7 +519,7 @@ describe('KvService', () => {
       await service.put(writer, 'b', bytes('1'));
       await service.put(writer, 'b', bytes('2'));
       await rejectsWith(
-        service.txn(
+        service.txnCountingItems(
           writer,
           [
             { key: 'a', kind: 'exists' },
@@ -525,11 +544,11 @@ describe('KvService', () => {
       assert.equal(await service.revision(), 3);
       assert.equal(await service.get(anonymous, 'c'), undefined);
       assert.equal(text(await service.get(anonymous, 'a')), '1');
-      assert.equal(
-        await service.commitChecked(writer, [{ key: 'zz', kind: 'exists' }], [{ type: 'delete', key: 'a' }]),
-        undefined,
+      await rejectsWith(
+        service.txnCountingKeys(writer, [{ key: 'zz', kind: 'exists' }], [{ type: 'delete', key: 'a' }]),
+        'txn_check_failed',
       );
-      const done = await service.txn(
+      const done = await service.txnCountingItems(
         writer,
         [
           { key: 'b', kind: 'version', version: 2 },
@@ -596,50 +615,6 @@ describe('KvService', () => {
     });
   });
 
-  describe('modify', () => {
-    it('many concurrent increments of one key lose nothing', async () => {
-      const { service, writer } = setup();
-      const increments = 100;
-      const increment = () =>
-        service.modify(writer, 'counter', (entry) => {
-          const next = Number(entry?.value.toString() ?? '0') + 1;
-          return { value: bytes(String(next)), result: next };
-        });
-      const results = await Promise.all(Array.from({ length: increments }, increment));
-      assert.deepEqual(
-        [...results].sort((a, b) => a - b),
-        Array.from({ length: increments }, (_, index) => index + 1),
-        'each increment saw a distinct value',
-      );
-      const stored = await service.get(anonymous, 'counter');
-      assert.equal(text(stored), String(increments));
-      assert.equal(stored?.version, increments);
-    });
-
-    it('returning no value writes nothing; the key keeps its TTL by default', async () => {
-      const { service, writer, clock } = setup();
-      await service.put(writer, 'k', bytes('1'), { ttlSeconds: 60, contentType: 'text/x' });
-      const unchanged = await service.modify(writer, 'k', (entry) => ({ value: undefined, result: text(entry) }));
-      assert.equal(unchanged, '1');
-      assert.equal(await service.revision(), 1);
-      clock.time += 1000;
-      await service.modify(writer, 'k', (entry) => ({
-        value: Buffer.concat([entry!.value, bytes('2')]),
-        result: null,
-      }));
-      const stored = await service.get(anonymous, 'k');
-      assert.equal(text(stored), '12');
-      assert.equal(stored?.expires, T0 + 60_000);
-      assert.equal(stored?.contentType, 'text/x');
-      await rejectsWith(
-        service.modify(writer, 'k', () => {
-          throw new KvsError('bad_request', 'not a number');
-        }),
-        'bad_request',
-      );
-    });
-  });
-
   describe('TTL', () => {
     it('ttlSeconds sets an expiry relative to the service clock; expired keys are absent', async () => {
       const { service, writer, clock } = setup();
@@ -669,7 +644,11 @@ describe('KvService', () => {
       assert.equal(kept.expires, T0 + 123);
       const cleared = await service.put(writer, 'k', bytes('x'));
       assert.equal(cleared.expires, null);
-      const result = await service.txn(writer, [], [{ type: 'put', key: 't', value: bytes('v'), ttlSeconds: 2 }]);
+      const result = await service.txnCountingItems(
+        writer,
+        [],
+        [{ type: 'put', key: 't', value: bytes('v'), ttlSeconds: 2 }],
+      );
       assert.equal(result.puts[0]!.expires, T0 + 2000);
       clock.time = T0 + 2000;
       assert.equal(await service.get(anonymous, 't'), undefined);
@@ -799,7 +778,7 @@ describe('WatchHub', () => {
     const stop = await hub.watch('a/', 0, sink);
     try {
       await service.put(writer, 'b/2', bytes('v')); // 4
-      await service.txn(
+      await service.txnCountingItems(
         writer,
         [],
         [

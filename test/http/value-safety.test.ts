@@ -1,6 +1,6 @@
 // Every raw value answer carries the headers that keep it inert in a browser (src/http/value-safety.ts,
 // docs/ui.md "Values are never active content"), on each place values are served: the read fast
-// path (GET /v1/kv/{key}, GET /?k=KEY), the Fastify routes (HEAD, ?k=K1,K2, --access-log).
+// path (GET /v1/kv/{key}, GET /?k=KEY), the Fastify routes (HEAD, ?k=K1,K2, --fast-paths off).
 // test/ui/value-isolation.test.ts checks the outcome in real Chromium.
 
 import assert from 'node:assert/strict';
@@ -9,9 +9,9 @@ import { useServer } from '../helpers/use-server.js';
 
 const CSP = "sandbox; default-src 'none'";
 
-for (const accessLog of [false, true]) {
-  describe(`raw value headers${accessLog ? ' (--access-log: Fastify routes only)' : ''}`, () => {
-    const server = useServer({ args: ['--store', 'memory', ...(accessLog ? ['--access-log'] : [])] });
+for (const routesOnly of [false, true]) {
+  describe(`raw value headers${routesOnly ? ' (--fast-paths off: Fastify routes only)' : ''}`, () => {
+    const server = useServer({ args: ['--store', 'memory', ...(routesOnly ? ['--fast-paths', 'off'] : [])] });
     before(async () => {
       for (const [key, type] of [
         ['h.html', 'text/html'],

@@ -33,10 +33,10 @@ const PAYLOADS: readonly [string, string, string][] = [
   ['p/evil-odd-type', 'TEXT/HTML ; charset=utf-8', `<html><body>${STEAL}</body></html>`],
 ];
 
-for (const accessLog of [false, true]) {
-  // --access-log turns the fast paths off, so both the fast paths and the Fastify routes are opened.
+for (const routesOnly of [false, true]) {
+  // --fast-paths off: every request through the Fastify routes, so both they and the fast paths are opened.
   describe(
-    `stored values in headless Chromium${accessLog ? ' (Fastify routes, --access-log)' : ' (fast paths)'}`,
+    `stored values in headless Chromium${routesOnly ? ' (Fastify routes, --fast-paths off)' : ' (fast paths)'}`,
     { skip },
     () => {
       let browser: Browser;
@@ -51,7 +51,7 @@ for (const accessLog of [false, true]) {
         await browser?.close();
       });
       const server = useServer({
-        args: ['--store', 'memory', ...(accessLog ? ['--access-log'] : [])],
+        args: ['--store', 'memory', ...(routesOnly ? ['--fast-paths', 'off'] : [])],
         tokenFileText: `${admin} admin\n${prefixToken} write p/\n`,
       });
       before(async () => {

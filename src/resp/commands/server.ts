@@ -17,8 +17,7 @@ import { isWord, lowerWord } from '../numeric-args.js';
 import { MapReply, ok, RespError, redisErrors, SimpleReply, VerbatimReply, type Reply } from '../reply.js';
 import type { RespServerState } from '../server-state.js';
 import { REDIS_COMPATIBLE_VERSION } from './connection.js';
-
-const KVS_VERSION = '0.1.0';
+import { KVS_VERSION } from '../../core/version.js';
 
 /** Deletes every key, page by page (each page one transaction; not atomic as a whole). */
 async function flushAll(call: CommandCall): Promise<void> {
@@ -28,7 +27,7 @@ async function flushAll(call: CommandCall): Promise<void> {
   for (;;) {
     const page = await service.list(session.caller, '', after, pageSize);
     if (page.items.length > 0) {
-      await service.txn(
+      await service.txnCountingItems(
         session.caller,
         [],
         page.items.map((item) => ({ type: 'delete', key: item.key })),

@@ -53,6 +53,11 @@ export interface CommandSpec<Prepared = undefined> {
   readonly access: Access;
   /** Access per key when keys differ (COPY reads its source and writes its destination). */
   readonly keyAccess?: (keyIndex: number) => 'read' | 'write';
+  /**
+   * Whether run uses the keys' values (default: yes). No: it only asks whether they exist, their
+   * expiry or revision (DEL, EXISTS, TTL, WATCH), and the read lets the values go (key-preload.ts).
+   */
+  readonly usesValues?: boolean;
   /** Whether the keys must be read before run (default: yes). SET without options writes blindly. */
   readonly reads?: (args: readonly Buffer[]) => boolean;
   /** Asynchronous work before run (listings, counts); not protected by the commit's conditions. */

@@ -206,11 +206,12 @@ const ttlCommand = (
     complexity: 'O(1)',
     keys: oneKey,
     access: 'read',
+    usesValues: false,
     run(context) {
-      const current = context.view.get(context.keys[0]!);
-      if (current === undefined) return -2;
-      if (current.expires === null) return -1;
-      return report(representableExpiry(current.expires), context.now);
+      const expires = context.view.expiresOf(context.keys[0]!);
+      if (expires === undefined) return -2;
+      if (expires === null) return -1;
+      return report(representableExpiry(expires), context.now);
     },
   });
 
@@ -258,6 +259,7 @@ export const keyspaceCommands: readonly Command[] = [
       complexity: 'O(N) where N is the number of keys that will be removed.',
       keys: allKeys,
       access: 'write',
+      usesValues: false,
       run: deleteKeys,
     }),
   ),
@@ -276,6 +278,7 @@ export const keyspaceCommands: readonly Command[] = [
       complexity: 'O(N) where N is the number of keys to check.',
       keys: allKeys,
       access: 'read',
+      usesValues: false,
       run: existing,
     }),
   ),
@@ -290,6 +293,7 @@ export const keyspaceCommands: readonly Command[] = [
     complexity: 'O(1)',
     keys: oneKey,
     access: 'read',
+    usesValues: false,
     run: (context) => (context.view.exists(context.keys[0]!) ? typeString : typeNone),
   }),
 

@@ -321,6 +321,7 @@ export const stringCommands: readonly Command[] = [
     complexity: 'O(1)',
     keys: { first: 1, last: 1, step: 1 },
     access: 'write',
+    usesValues: false,
     run(context) {
       const key = context.keys[0]!;
       if (context.view.exists(key)) return 0;
@@ -469,6 +470,7 @@ export const stringCommands: readonly Command[] = [
     complexity: 'O(N) where N is the number of keys to set.',
     keys: { first: 1, last: -1, step: 2 },
     access: 'write',
+    usesValues: false,
     run(context) {
       const { args, keys, view } = context;
       if (args.length % 2 === 0) throw new RespError("ERR wrong number of arguments for 'msetnx' command");

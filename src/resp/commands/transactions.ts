@@ -73,6 +73,7 @@ export const transactionCommands: readonly Command[] = [
     complexity: 'O(1) for every key.',
     keys: { first: 1, last: -1, step: 1 },
     access: 'read',
+    usesValues: false,
     controlsTransaction: true,
     run(context) {
       const session = context.session;

@@ -1,0 +1,97 @@
+// Reads the keys one command, one batch of commands or one EXEC works on: the snapshot of its
+// KeyView (key-view.ts). What the read may hold is bounded in bytes (docs/limits.md,
+// maxRespOutputBytes): a value a command uses goes into its reply or into a write (writes are
+// bounded by maxBodyBytes), so once the values read pass maxRespOutputBytes the work is refused
+// with the reply-too-large error, without reading the rest. An MGET of maxBatch keys of
+// maxValueBytes values so holds at most maxRespOutputBytes plus one value, not a gigabyte.
+// Values no command uses (DEL, EXISTS, TTL, WATCH, ...) are let go as soon as they are read.
+//
+// Consistency: on engines with synchronous reads (lmdb, memory) every key is read in one
+// synchronous run, as before, so the snapshot is one state of the store and no other command of
+// this process runs in between. Engines without them (etcd) are read in slices, each one
+// consistent snapshot (etcd's own getMany already splits at its --max-txn-ops); writes are still
+// conditioned on every key read, so only a read-only command over more than one slice can see
+// two states.
+
+import type { Entry } from '../core/model.js';
+import type { Caller, KvService } from '../core/service.js';
+import { VALUE_NOT_READ } from './key-view.js';
+import { replyTooLarge } from './reply.js';
+
+/** Whether the work uses a key's value (otherwise only its existence, expiry and revision). */
+export type ValueNeed = (key: string) => boolean;
+
+export const everyValue: ValueNeed = () => true;
+export const noValue: ValueNeed = () => false;
+
+/** What one value costs besides its bytes (RESP framing, the entry): as MGET counts its reply. */
+const VALUE_OVERHEAD_BYTES = 16;
+
+type Entries = (Entry | undefined)[];
+
+/** Counts the values held; throws the reply-too-large error once they pass the limit. */
+class ValueBudget {
+  private bytes = 0;
+  private values = 0;
+
+  constructor(private readonly limit: number) {}
+
+  keep(entry: Entry | undefined, key: string, need: ValueNeed): Entry | undefined {
+    if (entry === undefined) return undefined;
+    if (!need(key)) return { ...entry, value: VALUE_NOT_READ };
+    this.bytes += entry.value.length + VALUE_OVERHEAD_BYTES;
+    this.values++;
+    // One value always fits: a GET of a value larger than the limit is the output bound's job.
+    if (this.bytes > this.limit && this.values > 1) throw replyTooLarge(this.limit);
+    return entry;
+  }
+}
+
+/**
+ * The entries of `keys`, read synchronously. null when the engine has no synchronous reads, or
+ * when a read failed: the asynchronous read then reports the failure as the error catalogue has it.
+ */
+export function readKeysSync(
+  service: KvService,
+  caller: Caller,
+  keys: readonly string[],
+  need: ValueNeed,
+): Entries | null {
+  service.validateBatch(keys.length);
+  const budget = new ValueBudget(service.limits.maxRespOutputBytes);
+  const entries: Entries = new Array<Entry | undefined>(keys.length);
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index]!;
+    let entry: Entry | undefined | null;
+    try {
+      entry = service.getSync(caller, key);
+    } catch {
+      return null;
+    }
+    if (entry === null) return null;
+    entries[index] = budget.keep(entry, key, need);
+  }
+  return entries;
+}
+
+/** The entries of `keys`: synchronously when the engine can, otherwise slice by slice. */
+export async function readKeys(
+  service: KvService,
+  caller: Caller,
+  keys: readonly string[],
+  need: ValueNeed,
+): Promise<Entries> {
+  const read = readKeysSync(service, caller, keys, need);
+  if (read !== null) return read;
+  const { maxRespOutputBytes, maxValueBytes } = service.limits;
+  // A slice of maxValueBytes values holds at most the limit: the read holds at most twice it.
+  const slice = Math.max(1, Math.floor(maxRespOutputBytes / maxValueBytes));
+  const budget = new ValueBudget(maxRespOutputBytes);
+  const entries: Entries = [];
+  for (let start = 0; start < keys.length; start += slice) {
+    const part = keys.length <= slice ? keys : keys.slice(start, start + slice);
+    const found = await service.getMany(caller, part);
+    for (let index = 0; index < part.length; index++) entries.push(budget.keep(found[index], part[index]!, need));
+  }
+  return entries;
+}

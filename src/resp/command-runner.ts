@@ -11,7 +11,8 @@
 import { KvsError } from '../core/errors.js';
 import type { Entry } from '../core/model.js';
 import type { Caller } from '../core/service.js';
-import type { Command, CommandCall, RunContext } from './command.js';
+import type { Command, CommandCall, QueuedCommand, RunContext } from './command.js';
+import type { KeyScheduler } from './key-scheduler.js';
 import { everyValue, noValue, readKeys, readKeysSync, type ValueNeed } from './key-preload.js';
 import { KeyView } from './key-view.js';
 import { nullArray, type Reply } from './reply.js';
@@ -51,7 +52,11 @@ export interface KeyJob {
 }
 
 /** Runs one command outside MULTI. Synchronous when it neither reads nor writes the store. */
-export function runCommand(call: CommandCall, command: Command): Reply | Promise<Reply> {
+export function runCommand(
+  call: CommandCall,
+  command: Command,
+  scheduler: KeyScheduler<KeyJob>,
+): Reply | Promise<Reply> {
   const run = command.run!;
   const reads = call.keys.length > 0 && (command.reads === undefined || command.reads(call.args));
   if (command.prepare === undefined && !reads) {
@@ -69,7 +74,7 @@ export function runCommand(call: CommandCall, command: Command): Reply | Promise
   }
   return new Promise<Reply>((settle) => {
     let prepared: unknown;
-    call.server.scheduler.submit({
+    scheduler.submit({
       keys: distinct(call.keys),
       combinable: distinct(call.keys).length === 1 && command.prepare === undefined,
       needsValue: valueNeed(command),
@@ -189,11 +194,6 @@ export async function executeBatch(batch: readonly KeyJob[]): Promise<void> {
   }
 }
 
-export interface QueuedCommand {
-  readonly command: Command;
-  readonly call: CommandCall;
-}
-
 /**
  * EXEC: every queued command in one view, committed as one transaction. WATCHed keys are read
  * too: if one's modRevision is not the one seen at WATCH time, or an earlier job of the same
@@ -204,6 +204,7 @@ export function runTransaction(
   call: CommandCall,
   queue: readonly QueuedCommand[],
   watched: ReadonlyMap<string, number>,
+  scheduler: KeyScheduler<KeyJob>,
 ): Reply | Promise<Reply> {
   const keySet = new Set<string>(watched.keys());
   // Watched keys need only their revision; a key's value is kept when a queued command uses it.
@@ -262,7 +263,7 @@ export function runTransaction(
       void executeBatch([job(settle)]);
     });
   }
-  return new Promise<Reply>((settle) => call.server.scheduler.submit(job(settle)));
+  return new Promise<Reply>((settle) => scheduler.submit(job(settle)));
 }
 
 class PrepareFailure {

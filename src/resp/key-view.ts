@@ -126,6 +126,12 @@ export class KeyView {
     this.pending.set(key, { value, expires, contentType });
   }
 
+  /** Writes a new value, keeping the key's expiry and content type (APPEND, INCR, SETRANGE, ...). */
+  replace(key: string, value: Buffer): void {
+    const current = this.get(key);
+    this.put(key, value, current?.expires ?? null, current?.contentType ?? null);
+  }
+
   delete(key: string): void {
     this.record(key);
     this.pending.set(key, null);

@@ -1,7 +1,7 @@
 // The bit commands on string values (Redis's @bitmap group): SETBIT GETBIT BITCOUNT BITPOS,
 // with Redis 7.0's BYTE/BIT ranges. Bit 0 is the most significant bit of the first byte.
 
-import { defineCommand, type Command, type RunContext } from '../command.js';
+import { defineCommand, oneKey, type Command, type RunContext } from '../command.js';
 import { integerArg, isWord, parseInt64 } from '../numeric-args.js';
 import { RespError, redisErrors, type Reply } from '../reply.js';
 import { checkValueSize } from './strings.js';
@@ -158,8 +158,7 @@ export const bitCommands: readonly Command[] = [
     group: 'bitmap',
     summary: 'Sets or clears the bit at offset in the string value stored at key',
     since: '2.2.0',
-    complexity: 'O(1)',
-    keys: { first: 1, last: 1, step: 1 },
+    keys: oneKey,
     access: 'write',
     run(context) {
       const key = context.keys[0]!;
@@ -177,7 +176,7 @@ export const bitCommands: readonly Command[] = [
       const mask = 1 << (7 - (offset & 7));
       const previous = (value[byteIndex]! & mask) !== 0 ? 1 : 0;
       value[byteIndex] = bit ? value[byteIndex]! | mask : value[byteIndex]! & ~mask;
-      context.view.put(key, value, current?.expires ?? null, current?.contentType ?? null);
+      context.view.replace(key, value);
       return previous;
     },
   }),
@@ -189,8 +188,7 @@ export const bitCommands: readonly Command[] = [
     group: 'bitmap',
     summary: 'Returns the bit value at offset in the string value stored at key',
     since: '2.2.0',
-    complexity: 'O(1)',
-    keys: { first: 1, last: 1, step: 1 },
+    keys: oneKey,
     access: 'read',
     run(context) {
       const offset = bitOffsetArg(context.args[2]!);
@@ -209,7 +207,7 @@ export const bitCommands: readonly Command[] = [
     summary: 'Count set bits in a string',
     since: '2.6.0',
     complexity: 'O(N)',
-    keys: { first: 1, last: 1, step: 1 },
+    keys: oneKey,
     access: 'read',
     run: bitcount,
   }),
@@ -222,7 +220,7 @@ export const bitCommands: readonly Command[] = [
     summary: 'Find first bit set or clear in a string',
     since: '2.8.7',
     complexity: 'O(N)',
-    keys: { first: 1, last: 1, step: 1 },
+    keys: oneKey,
     access: 'read',
     run: bitpos,
   }),

@@ -182,6 +182,19 @@ export function defineCommand<Prepared = undefined>(spec: CommandSpec<Prepared>)
   };
 }
 
+/** What one file's commands share: their group and, for data commands, their usual key positions. */
+export interface CommandDefaults {
+  readonly group: CommandGroup;
+  readonly keys?: KeyPositions;
+}
+
+/** A defineCommand whose specs take `defaults` unless they say otherwise (strings.ts, bits.ts). */
+export function commandDefiner(defaults: CommandDefaults) {
+  return <Prepared = undefined>(
+    spec: Omit<CommandSpec<Prepared>, keyof CommandDefaults> & Partial<CommandDefaults>,
+  ): Command => defineCommand<Prepared>({ ...defaults, ...spec });
+}
+
 /** A keyless command of a group (connection, server) with that group's defaults. */
 export interface GroupCommandSpec {
   readonly name: string;

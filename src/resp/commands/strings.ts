@@ -2,7 +2,7 @@
 // KeyView (see command.ts): values are bytes, TTLs are absolute ms, and a value's content type
 // (set over HTTP) is kept by commands that modify it (APPEND, INCR, SETRANGE, ...).
 
-import { allKeys, defineCommand, keyValuePairs, oneKey, type Command, type RunContext } from '../command.js';
+import { allKeys, commandDefiner, keyValuePairs, oneKey, type Command, type RunContext } from '../command.js';
 import { positiveExpireArg } from '../expire-args.js';
 import type { KeyState, WriteExpiry } from '../key-view.js';
 import { addLongDouble, formatLongDoubleHuman, parseLongDouble } from '../long-double.js';
@@ -10,6 +10,8 @@ import { INT64_MAX, INT64_MIN, int64Arg, integerArg, isWord, parseInt64 } from '
 import { ok, replyTooLarge, RespError, redisErrors, type Reply } from '../reply.js';
 import { KvsError } from '../../core/errors.js';
 import { lcsCommand } from './lcs.js';
+
+const stringCommand = commandDefiner({ group: 'string', keys: oneKey });
 
 /** The value bytes, copied unless they already own their memory (a socket chunk would be kept alive). */
 export function ownValue(bytes: Buffer): Buffer {
@@ -100,15 +102,13 @@ const readOnly = (
   run: (context: RunContext) => Reply,
   flags: string[] = ['readonly', 'fast'],
 ): Command =>
-  defineCommand({
+  stringCommand({
     name,
     arity,
     flags,
-    group: 'string',
     summary,
     since,
     complexity,
-    keys: oneKey,
     access: 'read',
     run,
   });
@@ -137,14 +137,12 @@ const incrementCommand = (
   summary: string,
   increment: (args: readonly Buffer[]) => bigint,
 ): Command =>
-  defineCommand({
+  stringCommand({
     name,
     arity,
     flags: ['write', 'denyoom', 'fast'],
-    group: 'string',
     summary,
     since: '1.0.0',
-    keys: oneKey,
     access: 'write',
     run: (context) => incrementBy(context, increment(context.args)),
   });
@@ -182,14 +180,12 @@ export const stringCommands: readonly Command[] = [
     (context) => context.view.get(context.keys[0]!)?.value ?? null,
   ),
 
-  defineCommand({
+  stringCommand({
     name: 'set',
     arity: -3,
     flags: ['write', 'denyoom'],
-    group: 'string',
     summary: 'Set the string value of a key',
     since: '1.0.0',
-    keys: oneKey,
     access: 'write',
     reads: setReads,
     run(context) {
@@ -210,14 +206,12 @@ export const stringCommands: readonly Command[] = [
     },
   }),
 
-  defineCommand({
+  stringCommand({
     name: 'setnx',
     arity: 3,
     flags: ['write', 'denyoom', 'fast'],
-    group: 'string',
     summary: 'Set the value of a key, only if the key does not exist',
     since: '1.0.0',
-    keys: oneKey,
     access: 'write',
     usesValues: false,
     run(context) {
@@ -229,17 +223,15 @@ export const stringCommands: readonly Command[] = [
   }),
 
   ...(['setex', 'psetex'] as const).map((name) =>
-    defineCommand({
+    stringCommand({
       name,
       arity: 4,
       flags: ['write', 'denyoom'],
-      group: 'string',
       summary:
         name === 'setex'
           ? 'Set the value and expiration of a key'
           : 'Set the value and expiration in milliseconds of a key',
       since: name === 'setex' ? '2.0.0' : '2.6.0',
-      keys: oneKey,
       access: 'write',
       reads: () => false,
       run(context) {
@@ -250,14 +242,12 @@ export const stringCommands: readonly Command[] = [
     }),
   ),
 
-  defineCommand({
+  stringCommand({
     name: 'getset',
     arity: 3,
     flags: ['write', 'denyoom', 'fast'],
-    group: 'string',
     summary: 'Set the string value of a key and return its old value',
     since: '1.0.0',
-    keys: oneKey,
     access: 'write',
     run(context) {
       const key = context.keys[0]!;
@@ -267,14 +257,12 @@ export const stringCommands: readonly Command[] = [
     },
   }),
 
-  defineCommand({
+  stringCommand({
     name: 'getex',
     arity: -2,
     flags: ['write', 'fast'],
-    group: 'string',
     summary: 'Get the value of a key and optionally set its expiration',
     since: '6.2.0',
-    keys: oneKey,
     access: 'write',
     run(context) {
       const key = context.keys[0]!;
@@ -293,14 +281,12 @@ export const stringCommands: readonly Command[] = [
     },
   }),
 
-  defineCommand({
+  stringCommand({
     name: 'getdel',
     arity: 2,
     flags: ['write', 'fast'],
-    group: 'string',
     summary: 'Get the value of a key and delete the key',
     since: '6.2.0',
-    keys: oneKey,
     access: 'write',
     run(context) {
       const key = context.keys[0]!;
@@ -311,11 +297,10 @@ export const stringCommands: readonly Command[] = [
     },
   }),
 
-  defineCommand({
+  stringCommand({
     name: 'mget',
     arity: -2,
     flags: ['readonly', 'fast'],
-    group: 'string',
     summary: 'Get the values of all the given keys',
     since: '1.0.0',
     complexity: 'O(N) where N is the number of keys to retrieve.',
@@ -335,11 +320,10 @@ export const stringCommands: readonly Command[] = [
     },
   }),
 
-  defineCommand({
+  stringCommand({
     name: 'mset',
     arity: -3,
     flags: ['write', 'denyoom'],
-    group: 'string',
     summary: 'Set multiple keys to multiple values',
     since: '1.0.1',
     complexity: 'O(N) where N is the number of keys to set.',
@@ -354,11 +338,10 @@ export const stringCommands: readonly Command[] = [
     },
   }),
 
-  defineCommand({
+  stringCommand({
     name: 'msetnx',
     arity: -3,
     flags: ['write', 'denyoom'],
-    group: 'string',
     summary: 'Set multiple keys to multiple values, only if none of the keys exist',
     since: '1.0.1',
     complexity: 'O(N) where N is the number of keys to set.',
@@ -385,14 +368,12 @@ export const stringCommands: readonly Command[] = [
     return -decrement;
   }),
 
-  defineCommand({
+  stringCommand({
     name: 'incrbyfloat',
     arity: 3,
     flags: ['write', 'denyoom', 'fast'],
-    group: 'string',
     summary: 'Increment the float value of a key by the given amount',
     since: '2.6.0',
-    keys: oneKey,
     access: 'write',
     run(context) {
       const key = context.keys[0]!;
@@ -408,16 +389,14 @@ export const stringCommands: readonly Command[] = [
     },
   }),
 
-  defineCommand({
+  stringCommand({
     name: 'append',
     arity: 3,
     flags: ['write', 'denyoom', 'fast'],
-    group: 'string',
     summary: 'Append a value to a key',
     since: '2.0.0',
     complexity:
       'O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.',
-    keys: oneKey,
     access: 'write',
     run(context) {
       const key = context.keys[0]!;
@@ -457,16 +436,14 @@ export const stringCommands: readonly Command[] = [
     ['readonly'],
   ),
 
-  defineCommand({
+  stringCommand({
     name: 'setrange',
     arity: 4,
     flags: ['write', 'denyoom'],
-    group: 'string',
     summary: 'Overwrite part of a string at key starting at the specified offset',
     since: '2.2.0',
     complexity:
       'O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.',
-    keys: oneKey,
     access: 'write',
     run(context) {
       const key = context.keys[0]!;

@@ -29,6 +29,11 @@ const VALUE_OVERHEAD_BYTES = 16;
 
 type Entries = (Entry | undefined)[];
 
+/** The entry as the view holds it: without its value when the work does not use it. */
+function withoutUnusedValue(entry: Entry | undefined, key: string, need: ValueNeed): Entry | undefined {
+  return entry === undefined || need(key) ? entry : { ...entry, value: VALUE_NOT_READ };
+}
+
 /** Counts the values held; throws the reply-too-large error once they pass the limit. */
 class ValueBudget {
   private bytes = 0;
@@ -37,8 +42,7 @@ class ValueBudget {
   constructor(private readonly limit: number) {}
 
   keep(entry: Entry | undefined, key: string, need: ValueNeed): Entry | undefined {
-    if (entry === undefined) return undefined;
-    if (!need(key)) return { ...entry, value: VALUE_NOT_READ };
+    if (entry === undefined || !need(key)) return withoutUnusedValue(entry, key, need);
     this.bytes += entry.value.length + VALUE_OVERHEAD_BYTES;
     this.values++;
     // One value always fits: a GET of a value larger than the limit is the output bound's job.
@@ -58,8 +62,9 @@ export function readKeysSync(
   need: ValueNeed,
 ): Entries | null {
   service.validateBatch(keys.length);
-  const budget = new ValueBudget(service.limits.maxRespOutputBytes);
   const entries: Entries = new Array<Entry | undefined>(keys.length);
+  // One key (GET, INCR, ...: the hot path) always fits: nothing to count.
+  const budget = keys.length === 1 ? undefined : new ValueBudget(service.limits.maxRespOutputBytes);
   for (let index = 0; index < keys.length; index++) {
     const key = keys[index]!;
     let entry: Entry | undefined | null;
@@ -69,7 +74,7 @@ export function readKeysSync(
       return null;
     }
     if (entry === null) return null;
-    entries[index] = budget.keep(entry, key, need);
+    entries[index] = budget === undefined ? withoutUnusedValue(entry, key, need) : budget.keep(entry, key, need);
   }
   return entries;
 }

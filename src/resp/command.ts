@@ -109,10 +109,29 @@ export interface ListenerContext {
   ): Reply | Promise<Reply>;
 }
 
+/** The KvService calls RESP makes (its commands and their runner): reads, listings, commits, AUTH. */
+export type RespService = Pick<
+  KvService,
+  | 'limits'
+  | 'privateReads'
+  | 'now'
+  | 'validateBatch'
+  | 'authenticate'
+  | 'getSync'
+  | 'getMany'
+  | 'list'
+  | 'count'
+  | 'txn'
+  | 'txnOnKeys'
+> & {
+  /** INFO reports the engine's kind. */
+  readonly engine: { readonly kind: string };
+};
+
 export interface CommandCall {
   readonly session: SessionContext;
   readonly server: ListenerContext;
-  readonly service: KvService;
+  readonly service: RespService;
   readonly args: readonly Buffer[];
   /** The command's keys, decoded, in argument order. */
   readonly keys: readonly string[];

@@ -14,7 +14,8 @@
 // two states.
 
 import type { Entry } from '../core/model.js';
-import type { Caller, KvService } from '../core/service.js';
+import type { Caller } from '../core/service.js';
+import type { RespService } from './command.js';
 import { VALUE_NOT_READ } from './key-view.js';
 import { replyTooLarge } from './reply.js';
 
@@ -56,7 +57,7 @@ class ValueBudget {
  * when a read failed: the asynchronous read then reports the failure as the error catalogue has it.
  */
 export function readKeysSync(
-  service: KvService,
+  service: RespService,
   caller: Caller,
   keys: readonly string[],
   need: ValueNeed,
@@ -81,7 +82,7 @@ export function readKeysSync(
 
 /** The entries of `keys`: synchronously when the engine can, otherwise slice by slice. */
 export async function readKeys(
-  service: KvService,
+  service: RespService,
   caller: Caller,
   keys: readonly string[],
   need: ValueNeed,

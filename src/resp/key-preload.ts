@@ -1,17 +1,19 @@
 // Reads the keys one command, one batch of commands or one EXEC works on: the snapshot of its
 // KeyView (key-view.ts). What the read may hold is bounded in bytes (docs/limits.md,
-// maxRespOutputBytes): a value a command uses goes into its reply or into a write (writes are
-// bounded by maxBodyBytes), so once the values read pass maxRespOutputBytes the work is refused
-// with the reply-too-large error, without reading the rest. An MGET of maxBatch keys of
-// maxValueBytes values so holds at most maxRespOutputBytes plus one value, not a gigabyte.
-// Values no command uses (DEL, EXISTS, TTL, WATCH, ...) are let go as soon as they are read.
+// maxRespOutputBytes): once the values the commands use pass maxRespOutputBytes, the work is
+// refused with the reply-too-large error without reading the rest. Those values go into the
+// reply (MGET, GETs in EXEC) or into writes (bounded by maxBodyBytes far below it); only a few
+// commands read values they do not answer (STRLEN, BITCOUNT, LCS: one or two keys each), so in
+// practice only an EXEC of many of them is refused for values its reply does not hold. An MGET of
+// maxBatch keys of maxValueBytes values so holds at most maxRespOutputBytes plus one value, not
+// a gigabyte. Values no command uses (DEL, EXISTS, TTL, WATCH, ...) are let go once read.
 //
 // Consistency: on engines with synchronous reads (lmdb, memory) every key is read in one
 // synchronous run, as before, so the snapshot is one state of the store and no other command of
-// this process runs in between. Engines without them (etcd) are read in slices, each one
-// consistent snapshot (etcd's own getMany already splits at its --max-txn-ops); writes are still
-// conditioned on every key read, so only a read-only command over more than one slice can see
-// two states.
+// this process runs in between. Engines without them (etcd) are read in slices of
+// maxRespOutputBytes / maxValueBytes keys (64 by default), each one consistent snapshot (etcd's
+// own getMany splits at its --max-txn-ops, 128 by default); writes are still conditioned on
+// every key read, so only a read-only command over more than one slice can see two states.
 
 import type { Entry } from '../core/model.js';
 import type { Caller } from '../core/service.js';

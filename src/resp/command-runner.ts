@@ -11,7 +11,9 @@
 import { KvsError } from '../core/errors.js';
 import type { Entry } from '../model/entry.js';
 import type { Caller } from '../core/service.js';
-import type { Command, CommandCall, RunContext } from './command.js';
+import type { Command, CommandCall, QueuedCommand, RunContext } from './command.js';
+import type { KeyScheduler } from './key-scheduler.js';
+import { everyValue, noValue, readKeys, readKeysSync, type ValueNeed } from './key-preload.js';
 import { KeyView } from './key-view.js';
 import { nullArray, type Reply } from './reply.js';
 import { toErrorReply } from './resp-errors.js';
@@ -39,6 +41,8 @@ function distinct(keys: readonly string[]): string[] {
 export interface KeyJob {
   readonly keys: readonly string[];
   readonly combinable: boolean;
+  /** Which of its keys' values the job uses (the others are let go once read). */
+  readonly needsValue: ValueNeed;
   readonly call: CommandCall;
   /** Fetches what the job needs besides its keys (listings for KEYS in MULTI, ...). */
   readonly prepare: () => Promise<void>;
@@ -48,7 +52,11 @@ export interface KeyJob {
 }
 
 /** Runs one command outside MULTI. Synchronous when it neither reads nor writes the store. */
-export function runCommand(call: CommandCall, command: Command): Reply | Promise<Reply> {
+export function runCommand(
+  call: CommandCall,
+  command: Command,
+  scheduler: KeyScheduler<KeyJob>,
+): Reply | Promise<Reply> {
   const run = command.run!;
   const reads = call.keys.length > 0 && (command.reads === undefined || command.reads(call.args));
   if (command.prepare === undefined && !reads) {
@@ -66,9 +74,10 @@ export function runCommand(call: CommandCall, command: Command): Reply | Promise
   }
   return new Promise<Reply>((settle) => {
     let prepared: unknown;
-    call.server.scheduler.submit({
+    scheduler.submit({
       keys: distinct(call.keys),
       combinable: distinct(call.keys).length === 1 && command.prepare === undefined,
+      needsValue: valueNeed(command),
       call,
       prepare: async () => {
         prepared = command.prepare ? await command.prepare(call) : undefined;
@@ -88,6 +97,10 @@ async function commitBlind(call: CommandCall, view: KeyView, reply: Reply): Prom
   }
 }
 
+function valueNeed(command: Command): ValueNeed {
+  return command.usesValues === false ? noValue : everyValue;
+}
+
 /**
  * The read fast path: read-only commands answered synchronously from engines with synchronous
  * reads (lmdb, memory), without a Promise per command. undefined: not possible, use the async
@@ -96,16 +109,10 @@ async function commitBlind(call: CommandCall, view: KeyView, reply: Reply): Prom
  */
 function runReadOnlySync(call: CommandCall, command: Command): Reply | undefined {
   const { service } = call;
-  const caller = call.session.caller;
   const keys = distinct(call.keys);
-  const entries: (Entry | undefined)[] = new Array<Entry | undefined>(keys.length);
   try {
-    service.validateBatch(keys.length);
-    for (let index = 0; index < keys.length; index++) {
-      const entry = service.getSync(caller, keys[index]!);
-      if (entry === null) return undefined;
-      entries[index] = entry;
-    }
+    const entries = readKeysSync(service, call.session.caller, keys, valueNeed(command));
+    if (entries === null) return undefined;
     const view = KeyView.fromEntries(keys, entries, service.now(), service.limits);
     const reply = command.run!({ ...call, view, now: view.now }, undefined);
     // Read-only commands write nothing; if one ever did, the async path would commit it.
@@ -121,7 +128,7 @@ async function runReadOnly(call: CommandCall, command: Command, reads: boolean):
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const prepared = command.prepare ? await command.prepare(call) : undefined;
       const keys = reads ? distinct(call.keys) : [];
-      const entries = reads ? await call.service.getMany(call.session.caller, keys) : NO_ENTRIES;
+      const entries = reads ? await readKeys(call.service, call.session.caller, keys, valueNeed(command)) : NO_ENTRIES;
       const view = KeyView.fromEntries(keys, entries, call.service.now(), call.service.limits);
       const context: RunContext = { ...call, view, now: view.now };
       const reply = command.run!(context, prepared);
@@ -152,10 +159,12 @@ export async function executeBatch(batch: readonly KeyJob[]): Promise<void> {
   // may commit the batch.
   const caller: Caller = first.session.caller;
   const keys = batch.length === 1 ? batch[0]!.keys : distinct(batch.flatMap((job) => job.keys));
+  const needsValue: ValueNeed =
+    batch.length === 1 ? batch[0]!.needsValue : (key) => batch.some((job) => job.needsValue(key));
   try {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       for (const job of batch) await job.prepare();
-      const entries = await service.getMany(caller, keys);
+      const entries = await readKeys(service, caller, keys, needsValue);
       const view = KeyView.fromEntries(keys, entries, service.now(), service.limits);
       const replies = batch.map((job) => {
         const mark = view.mark();
@@ -185,11 +194,6 @@ export async function executeBatch(batch: readonly KeyJob[]): Promise<void> {
   }
 }
 
-export interface QueuedCommand {
-  readonly command: Command;
-  readonly call: CommandCall;
-}
-
 /**
  * EXEC: every queued command in one view, committed as one transaction. WATCHed keys are read
  * too: if one's modRevision is not the one seen at WATCH time, or an earlier job of the same
@@ -200,9 +204,17 @@ export function runTransaction(
   call: CommandCall,
   queue: readonly QueuedCommand[],
   watched: ReadonlyMap<string, number>,
+  scheduler: KeyScheduler<KeyJob>,
 ): Reply | Promise<Reply> {
   const keySet = new Set<string>(watched.keys());
-  for (const queuedCommand of queue) for (const key of queuedCommand.call.keys) keySet.add(key);
+  // Watched keys need only their revision; a key's value is kept when a queued command uses it.
+  const valueKeys = new Set<string>();
+  for (const { command, call: queuedCall } of queue) {
+    for (const key of queuedCall.keys) {
+      keySet.add(key);
+      if (command.usesValues !== false) valueKeys.add(key);
+    }
+  }
   const keys = [...keySet];
   const prepared: unknown[] = [];
   const prepareAll = async () => {
@@ -217,8 +229,8 @@ export function runTransaction(
   };
   const run = (view: KeyView): Reply => {
     for (const [key, modRevision] of watched) {
-      // get() marks the key as read, so the commit is conditioned on it as well.
-      view.get(key);
+      // exists() marks the key as read, so the commit is conditioned on it as well.
+      view.exists(key);
       if (view.modRevision(key) !== modRevision || view.writtenHere(key)) return nullArray;
     }
     const replies: Reply[] = [];
@@ -239,6 +251,7 @@ export function runTransaction(
   const job = (settle: (reply: Reply) => void): KeyJob => ({
     keys,
     combinable: keys.length === 1 && queue.every(({ command }) => command.prepare === undefined),
+    needsValue: (key) => valueKeys.has(key),
     call,
     prepare: prepareAll,
     run,
@@ -250,7 +263,7 @@ export function runTransaction(
       void executeBatch([job(settle)]);
     });
   }
-  return new Promise<Reply>((settle) => call.server.scheduler.submit(job(settle)));
+  return new Promise<Reply>((settle) => scheduler.submit(job(settle)));
 }
 
 class PrepareFailure {

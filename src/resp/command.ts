@@ -6,12 +6,18 @@
 // then commits its writes with conditions on what it read. The same `run` therefore serves a
 // lone command and a command queued in MULTI. Connection-level commands that change the session
 // or the connection (MULTI, EXEC, QUIT, FLUSHDB, ...) use `execute` instead.
+//
+// A command sees its connection and its listener only through the narrow interfaces below
+// (SessionContext, ListenerContext): what commands may read and change, not the Session and
+// RespServerState classes that implement them. This module imports neither, so the runner, the
+// session and the listener state depend on it and never the other way round.
 
-import type { KvService } from '../core/service.js';
+import type { Caller, KvService } from '../core/service.js';
+import type { Limits } from '../core/limits.js';
+import type { Protocol } from './encoder.js';
 import type { KeyView } from './key-view.js';
 import type { Reply } from './reply.js';
-import type { Session } from './session.js';
-import type { RespServerState } from './server-state.js';
+import type { ScanCursors } from './scan-cursors.js';
 
 export type CommandGroup = 'string' | 'bitmap' | 'generic' | 'transactions' | 'connection' | 'server';
 
@@ -25,10 +31,107 @@ export interface KeyPositions {
   readonly step: number;
 }
 
+/** One key, the first argument (GET, SET, INCR, ...). */
+export const oneKey: KeyPositions = { first: 1, last: 1, step: 1 };
+/** The first two arguments (RENAME, COPY, LCS). */
+export const twoKeys: KeyPositions = { first: 1, last: 2, step: 1 };
+/** Every argument after the name (MGET, DEL, EXISTS, WATCH). */
+export const allKeys: KeyPositions = { first: 1, last: -1, step: 1 };
+/** Every other argument after the name: key value pairs (MSET, MSETNX). */
+export const keyValuePairs: KeyPositions = { first: 1, last: -1, step: 2 };
+
+export interface ConnectionInfo {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+}
+
+/** What CLIENT LIST and CLIENT INFO show of a connection. */
+export interface ClientDescription {
+  readonly id: number;
+  readonly connection: ConnectionInfo;
+  readonly name: string;
+  readonly libName: string;
+  readonly libVersion: string;
+  readonly protocol: Protocol;
+  readonly createdAt: number;
+  readonly lastActiveAt: number;
+  readonly lastCommand: string;
+  /** The MULTI queue, or undefined outside MULTI. */
+  readonly multi: readonly QueuedCommand[] | undefined;
+}
+
+/** What a command may read and change of its own connection (the Session implements it). */
+export interface SessionContext extends ClientDescription {
+  /** Who the client is: AUTH and HELLO ... AUTH change it. */
+  caller: Caller;
+  readonly authenticated: boolean;
+  protocol: Protocol;
+  name: string;
+  libName: string;
+  libVersion: string;
+  /** An error was answered while queueing: EXEC will answer EXECABORT. */
+  readonly multiFailed: boolean;
+  /** WATCHed keys and the modRevision each had when watched (0 = absent). */
+  readonly watched: Map<string, number>;
+  /** Set by QUIT: the connection closes once this reply is written. */
+  closeAfterReply: boolean;
+  beginMulti(): void;
+  endMulti(): void;
+  reset(): void;
+}
+
+/** The counters INFO reports and CONFIG RESETSTAT clears. */
+export interface RespStats {
+  connectionsReceived: number;
+  rejectedConnections: number;
+  commandsProcessed: number;
+}
+
+/** What a command may see and use of its listener (RespServerState implements it). */
+export interface ListenerContext {
+  readonly startedAt: number;
+  readonly limits: Limits;
+  readonly commands: ReadonlyMap<string, Command>;
+  /** The open connections, for CLIENT LIST and INFO clients. */
+  readonly sessions: ReadonlyMap<number, ClientDescription>;
+  readonly cursors: ScanCursors;
+  readonly stats: RespStats;
+  readonly port: number;
+  readonly host: string;
+  readonly log: (message: string) => void;
+  /** EXEC: runs the queued commands as one transaction, ordered with other work on their keys. */
+  runTransaction(
+    call: CommandCall,
+    queue: readonly QueuedCommand[],
+    watched: ReadonlyMap<string, number>,
+  ): Reply | Promise<Reply>;
+}
+
+/** The KvService calls RESP makes (its commands and their runner): reads, listings, commits, AUTH. */
+export type RespService = Pick<
+  KvService,
+  | 'limits'
+  | 'privateReads'
+  | 'now'
+  | 'validateBatch'
+  | 'authenticate'
+  | 'getSync'
+  | 'getMany'
+  | 'list'
+  | 'count'
+  | 'txnCountingItems'
+  | 'txnCountingKeys'
+> & {
+  /** INFO reports the engine's kind. */
+  readonly engine: { readonly kind: string };
+};
+
 export interface CommandCall {
-  readonly session: Session;
-  readonly server: RespServerState;
-  readonly service: KvService;
+  readonly session: SessionContext;
+  readonly server: ListenerContext;
+  readonly service: RespService;
   readonly args: readonly Buffer[];
   /** The command's keys, decoded, in argument order. */
   readonly keys: readonly string[];
@@ -37,6 +140,12 @@ export interface CommandCall {
 export interface RunContext extends CommandCall {
   readonly view: KeyView;
   readonly now: number;
+}
+
+/** A command queued in MULTI, with the call checked when it was queued. */
+export interface QueuedCommand {
+  readonly command: Command;
+  readonly call: CommandCall;
 }
 
 export interface CommandSpec<Prepared = undefined> {
@@ -48,11 +157,18 @@ export interface CommandSpec<Prepared = undefined> {
   readonly group: CommandGroup;
   readonly summary: string;
   readonly since: string;
-  readonly complexity: string;
+  /** Default O(1). */
+  readonly complexity?: string;
+  /** Where the keys are (oneKey, twoKeys, allKeys, keyValuePairs); none by default. */
   readonly keys?: KeyPositions;
   readonly access: Access;
   /** Access per key when keys differ (COPY reads its source and writes its destination). */
   readonly keyAccess?: (keyIndex: number) => 'read' | 'write';
+  /**
+   * Whether run uses the keys' values (default: yes). No: it only asks whether they exist, their
+   * expiry or revision (DEL, EXISTS, TTL, WATCH), and the read lets the values go (key-preload.ts).
+   */
+  readonly usesValues?: boolean;
   /** Whether the keys must be read before run (default: yes). SET without options writes blindly. */
   readonly reads?: (args: readonly Buffer[]) => boolean;
   /** Asynchronous work before run (listings, counts); not protected by the commit's conditions. */
@@ -67,21 +183,35 @@ export interface CommandSpec<Prepared = undefined> {
   readonly subcommands?: readonly Command[];
 }
 
-/** A command with its prepared type erased, as the command table holds it. */
-export interface Command extends Omit<CommandSpec<unknown>, 'prepare' | 'run'> {
+/** A command with its prepared type erased and its defaults filled in, as the command table holds it. */
+export interface Command extends Omit<CommandSpec<unknown>, 'prepare' | 'run' | 'complexity'> {
+  readonly complexity: string;
   readonly prepare?: (call: CommandCall) => Promise<unknown>;
   readonly run?: (context: RunContext, prepared: unknown) => Reply;
 }
 
 export function defineCommand<Prepared = undefined>(spec: CommandSpec<Prepared>): Command {
   const { prepare, run, ...rest } = spec;
-  const command: Command = { ...rest };
+  const command: Command = { ...rest, complexity: spec.complexity ?? 'O(1)' };
   return {
     ...command,
     ...(prepare ? { prepare: (call: CommandCall) => prepare(call) } : {}),
     // Safe: `prepared` is always what this command's own prepare resolved to.
     ...(run ? { run: (context: RunContext, prepared: unknown) => run(context, prepared as Prepared) } : {}),
   };
+}
+
+/** What one file's commands share: their group and, for data commands, their usual key positions. */
+export interface CommandDefaults {
+  readonly group: CommandGroup;
+  readonly keys?: KeyPositions;
+}
+
+/** A defineCommand whose specs take `defaults` unless they say otherwise (strings.ts, bits.ts). */
+export function commandDefiner(defaults: CommandDefaults) {
+  return <Prepared = undefined>(
+    spec: Omit<CommandSpec<Prepared>, keyof CommandDefaults> & Partial<CommandDefaults>,
+  ): Command => defineCommand<Prepared>({ ...defaults, ...spec });
 }
 
 /** A keyless command of a group (connection, server) with that group's defaults. */
@@ -97,7 +227,7 @@ export interface GroupCommandSpec {
   readonly run: (context: RunContext) => Reply;
 }
 
-/** Defines a group's keyless command: default flags and O(1) unless the spec says otherwise. */
+/** Defines a group's keyless command: the group's flags unless the spec says otherwise. */
 export function defineGroupCommand(
   group: CommandGroup,
   defaultFlags: readonly string[],
@@ -110,7 +240,7 @@ export function defineGroupCommand(
     group,
     summary: spec.summary,
     since: spec.since,
-    complexity: spec.complexity ?? 'O(1)',
+    complexity: spec.complexity,
     access: spec.access ?? 'none',
     run: spec.run,
   });

@@ -4,21 +4,15 @@
 import type { Limits } from '../core/limits.js';
 import type { KvService } from '../core/service.js';
 import { ClientMemoryBudget } from './client-memory.js';
-import type { Command } from './command.js';
-import { executeBatch, type KeyJob } from './command-runner.js';
+import type { ClientDescription, Command, CommandCall, ListenerContext, QueuedCommand, RespStats } from './command.js';
+import { executeBatch, runTransaction, type KeyJob } from './command-runner.js';
 import { KeyScheduler } from './key-scheduler.js';
+import type { Reply } from './reply.js';
 import { ScanCursors } from './scan-cursors.js';
-import type { Session } from './session.js';
 
-export interface RespStats {
-  connectionsReceived: number;
-  rejectedConnections: number;
-  commandsProcessed: number;
-}
-
-export class RespServerState {
+export class RespServerState implements ListenerContext {
   readonly startedAt = Date.now();
-  readonly sessions = new Map<number, Session>();
+  readonly sessions = new Map<number, ClientDescription>();
   readonly cursors = new ScanCursors();
   /** Orders and combines read-modify-write work per key (command-runner.ts). */
   readonly scheduler = new KeyScheduler<KeyJob>(executeBatch);
@@ -42,5 +36,13 @@ export class RespServerState {
 
   nextClientId(): number {
     return ++this.lastClientId;
+  }
+
+  runTransaction(
+    call: CommandCall,
+    queue: readonly QueuedCommand[],
+    watched: ReadonlyMap<string, number>,
+  ): Reply | Promise<Reply> {
+    return runTransaction(call, queue, watched, this.scheduler);
   }
 }

@@ -5,21 +5,22 @@
 
 import { anonymous, type Caller } from '../core/service.js';
 import type { Protocol } from './encoder.js';
-import { isBlindWrite, keyIndexes, type Command, type CommandCall } from './command.js';
-import { runCommand, type QueuedCommand } from './command-runner.js';
+import {
+  isBlindWrite,
+  keyIndexes,
+  type Command,
+  type CommandCall,
+  type ConnectionInfo,
+  type QueuedCommand,
+  type SessionContext,
+} from './command.js';
+import { runCommand } from './command-runner.js';
 import { commandCost } from './parser.js';
 import { decodeKey } from './key-decoding.js';
 import { lowerWord } from './numeric-args.js';
 import { queued, RespError, redisErrors, type Reply } from './reply.js';
 import { noPermissionForCommand, noPermissionForKeys, toErrorReply } from './resp-errors.js';
 import type { RespServerState } from './server-state.js';
-
-export interface ConnectionInfo {
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly localAddress: string;
-  readonly localPort: number;
-}
 
 /** What dispatch decided: the reply (now or later) and whether the command is a blind write. */
 export interface Dispatched {
@@ -28,7 +29,7 @@ export interface Dispatched {
   readonly blind: boolean;
 }
 
-export class Session {
+export class Session implements SessionContext {
   readonly id: number;
   readonly createdAt: number;
   protocol: Protocol = 2;
@@ -102,7 +103,7 @@ export class Session {
       return { reply: toErrorReply(error, this.server.log), blind: false };
     }
     if (command.execute) return { reply: this.guard(() => command.execute!(call)), blind: false };
-    return { reply: runCommand(call, command), blind: isBlindWrite(command, args) };
+    return { reply: runCommand(call, command, this.server.scheduler), blind: isBlindWrite(command, args) };
   }
 
   /** Whether the command is a blind write that may start while earlier blind writes are in flight. */

@@ -4,7 +4,7 @@
 // (OUTPUT_PAUSE_BYTES, maxRespOutputBytes). docs/limits.md gives the numbers.
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { ARGUMENT_OVERHEAD_BYTES } from '../../src/resp/parser.js';
 import { rssBytes } from '../fuzz/fuzz-options.js';
 import type { ServerProcess } from '../helpers/server-process.js';
@@ -181,5 +181,92 @@ describe('RESP maxRespOutputBytes (real server)', () => {
     );
     assert.equal(((await admin.do('MGET', 'half-mib', 'missing')) as unknown[]).length, 2);
     admin.close();
+  });
+});
+
+/** Resets the process's peak RSS (VmHWM) to its current RSS (Linux, /proc/PID/clear_refs). */
+async function resetPeakRss(pid: number): Promise<void> {
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(`/proc/${pid}/clear_refs`, '5');
+}
+
+/** The process's peak RSS (VmHWM) since the last resetPeakRss. */
+async function peakRssBytes(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const match = /^VmHWM:\s+(\d+) kB$/mu.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+  if (match === null) throw new Error(`no VmHWM for pid ${pid}`);
+  return Number(match[1]) * 1024;
+}
+
+describe('RESP reads bounded by maxRespOutputBytes before the reply is built (real server, VmHWM)', () => {
+  // Registered before useServer's hooks, so the clients close before the server stops.
+  after(() => {
+    for (const client of clients) client.close();
+  });
+  const server = useServer({
+    args: ['--resp-port', '0', '--max-resp-output-bytes', String(4 * MiB), '--durability', 'relaxed'],
+  });
+  const clients: RespTestClient[] = [];
+  const open = async () => {
+    const client = await RespTestClient.connect(server.respPort!);
+    clients.push(client);
+    assert.equal(await client.do('AUTH', server.token), '+OK');
+    return client;
+  };
+  const keyCount = 256;
+  const keys = Array.from({ length: keyCount }, (_, index) => `big:${String(index).padStart(3, '0')}`);
+  const tooLarge = `-ERR reply larger than ${4 * MiB} bytes (maxRespOutputBytes); ask for less`;
+
+  before(async () => {
+    const admin = await open();
+    // 256 values of 1 MiB (maxValueBytes): 256 MiB in the store, 64 times the reply bound.
+    for (const [index, key] of keys.entries())
+      assert.equal(await admin.do('SET', key, Buffer.alloc(MiB, index)), '+OK');
+  });
+
+  /** The server's peak RSS growth while `work` runs. */
+  async function peakGrowth(work: () => Promise<void>): Promise<number> {
+    const baseline = await settledRss(server);
+    await resetPeakRss(server.pid);
+    await work();
+    return (await peakRssBytes(server.pid)) - baseline;
+  }
+
+  // Hostile trial: MGET of maxBatch keys of maxValueBytes values read every value (1 GB) before
+  // the reply bound was checked.
+  it('refuses an MGET of 256 MiB of values having read at most the bound', async () => {
+    const admin = await open();
+    const growth = await peakGrowth(async () => {
+      assert.equal(await admin.do('MGET', ...keys), tooLarge);
+    });
+    process.stdout.write(
+      `# peak RSS growth for MGET of ${keyCount} MiB, 4 MiB bound: ${(growth / MiB).toFixed(1)} MiB\n`,
+    );
+    assert.ok(growth < 64 * MiB, `peak RSS grew by ${(growth / MiB).toFixed(1)} MiB`);
+    assert.equal(((await admin.do('MGET', keys[0]!, keys[1]!, 'missing')) as unknown[]).length, 3);
+  });
+
+  it('refuses an EXEC of GETs of 256 MiB of values having read at most the bound', async () => {
+    const admin = await open();
+    const growth = await peakGrowth(async () => {
+      assert.equal(await admin.do('MULTI'), '+OK');
+      for (const key of keys) assert.equal(await admin.do('GET', key), '+QUEUED');
+      assert.equal(await admin.do('EXEC'), tooLarge);
+    });
+    process.stdout.write(`# peak RSS growth for EXEC of ${keyCount} GETs of 1 MiB: ${(growth / MiB).toFixed(1)} MiB\n`);
+    assert.ok(growth < 64 * MiB, `peak RSS grew by ${(growth / MiB).toFixed(1)} MiB`);
+  });
+
+  it('answers EXISTS, TTL and DEL of all those keys (alone and in EXEC): their values are not held', async () => {
+    const admin = await open();
+    assert.equal(await admin.do('EXISTS', ...keys), keyCount);
+    assert.equal(await admin.do('MULTI'), '+OK');
+    assert.equal(await admin.do('EXISTS', ...keys), '+QUEUED');
+    assert.equal(await admin.do('TTL', keys[0]!), '+QUEUED');
+    assert.equal(await admin.do('DEL', ...keys.slice(0, 8)), '+QUEUED');
+    assert.equal(await admin.do('EXISTS', ...keys), '+QUEUED');
+    assert.deepEqual(await admin.do('EXEC'), [keyCount, -1, 8, keyCount - 8]);
+    assert.equal(await admin.do('DEL', ...keys), keyCount - 8);
+    assert.equal(await admin.do('EXISTS', ...keys), 0);
   });
 });

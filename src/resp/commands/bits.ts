@@ -1,10 +1,12 @@
 // The bit commands on string values (Redis's @bitmap group): SETBIT GETBIT BITCOUNT BITPOS,
 // with Redis 7.0's BYTE/BIT ranges. Bit 0 is the most significant bit of the first byte.
 
-import { defineCommand, type Command, type RunContext } from '../command.js';
+import { commandDefiner, oneKey, type Command, type RunContext } from '../command.js';
 import { integerArg, isWord, parseInt64 } from '../numeric-args.js';
 import { RespError, redisErrors, type Reply } from '../reply.js';
 import { checkValueSize } from './strings.js';
+
+const bitCommand = commandDefiner({ group: 'bitmap', keys: oneKey });
 
 /** Redis's proto-max-bulk-len (512 MB): bit offsets must address a byte below it. */
 const MAX_BIT_OFFSET = 512n * 1024n * 1024n * 8n;
@@ -151,15 +153,12 @@ function bitpos(context: RunContext): Reply {
 }
 
 export const bitCommands: readonly Command[] = [
-  defineCommand({
+  bitCommand({
     name: 'setbit',
     arity: 4,
     flags: ['write', 'denyoom'],
-    group: 'bitmap',
     summary: 'Sets or clears the bit at offset in the string value stored at key',
     since: '2.2.0',
-    complexity: 'O(1)',
-    keys: { first: 1, last: 1, step: 1 },
     access: 'write',
     run(context) {
       const key = context.keys[0]!;
@@ -177,20 +176,17 @@ export const bitCommands: readonly Command[] = [
       const mask = 1 << (7 - (offset & 7));
       const previous = (value[byteIndex]! & mask) !== 0 ? 1 : 0;
       value[byteIndex] = bit ? value[byteIndex]! | mask : value[byteIndex]! & ~mask;
-      context.view.put(key, value, current?.expires ?? null, current?.contentType ?? null);
+      context.view.replace(key, value);
       return previous;
     },
   }),
 
-  defineCommand({
+  bitCommand({
     name: 'getbit',
     arity: 3,
     flags: ['readonly', 'fast'],
-    group: 'bitmap',
     summary: 'Returns the bit value at offset in the string value stored at key',
     since: '2.2.0',
-    complexity: 'O(1)',
-    keys: { first: 1, last: 1, step: 1 },
     access: 'read',
     run(context) {
       const offset = bitOffsetArg(context.args[2]!);
@@ -201,28 +197,24 @@ export const bitCommands: readonly Command[] = [
     },
   }),
 
-  defineCommand({
+  bitCommand({
     name: 'bitcount',
     arity: -2,
     flags: ['readonly'],
-    group: 'bitmap',
     summary: 'Count set bits in a string',
     since: '2.6.0',
     complexity: 'O(N)',
-    keys: { first: 1, last: 1, step: 1 },
     access: 'read',
     run: bitcount,
   }),
 
-  defineCommand({
+  bitCommand({
     name: 'bitpos',
     arity: -3,
     flags: ['readonly'],
-    group: 'bitmap',
     summary: 'Find first bit set or clear in a string',
     since: '2.8.7',
     complexity: 'O(N)',
-    keys: { first: 1, last: 1, step: 1 },
     access: 'read',
     run: bitpos,
   }),

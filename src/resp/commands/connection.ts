@@ -5,13 +5,14 @@ import { isKvsError } from '../../core/errors.js';
 import {
   defineCommand,
   defineGroupCommand,
+  type ClientDescription,
   type Command,
   type CommandCall,
   type GroupCommandSpec,
+  type SessionContext,
 } from '../command.js';
 import { integerArg, int32Arg, isWord, parseInt64 } from '../numeric-args.js';
 import { MapReply, ok, pong, RespError, redisErrors, SimpleReply, VerbatimReply, type Reply } from '../reply.js';
-import type { Session } from '../session.js';
 
 /** The Redis version kvs answers as (HELLO, INFO): the behaviour it implements. */
 export const REDIS_COMPATIBLE_VERSION = '7.0.15';
@@ -39,7 +40,7 @@ function validateClientName(name: Buffer): string {
   return name.toString('latin1');
 }
 
-function helloReply(session: Session): Reply {
+function helloReply(session: SessionContext): Reply {
   return new MapReply([
     ['server', 'redis'],
     ['version', REDIS_COMPATIBLE_VERSION],
@@ -52,7 +53,7 @@ function helloReply(session: Session): Reply {
 }
 
 /** One line of CLIENT LIST / CLIENT INFO, in Redis's field order. */
-export function clientInfoLine(session: Session, now: number): string {
+export function clientInfoLine(session: ClientDescription, now: number): string {
   const { connection } = session;
   const fields: [string, string | number][] = [
     ['id', session.id],
@@ -293,7 +294,6 @@ export const connectionCommands: readonly Command[] = [
     group: 'connection',
     summary: 'Close the connection',
     since: '1.0.0',
-    complexity: 'O(1)',
     access: 'none',
     controlsTransaction: true,
     execute(call) {
@@ -308,7 +308,6 @@ export const connectionCommands: readonly Command[] = [
     group: 'connection',
     summary: 'Reset the connection',
     since: '6.2.0',
-    complexity: 'O(1)',
     access: 'none',
     controlsTransaction: true,
     execute(call) {

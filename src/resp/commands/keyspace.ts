@@ -2,17 +2,21 @@
 // expiry, and iteration (KEYS, SCAN, RANDOMKEY). Iteration lists the store in key order through
 // KvService.list; SCAN cursors are positions in that order (scan-cursors.ts).
 
-import { defineCommand, type Command, type CommandCall, type RunContext } from '../command.js';
+import {
+  allKeys,
+  defineCommand,
+  oneKey,
+  twoKeys,
+  type Command,
+  type CommandCall,
+  type RunContext,
+} from '../command.js';
 import { representableTime } from '../../model/time.js';
 import { anyExpireArg } from '../expire-args.js';
 import { GlobPattern } from '../glob.js';
 import { int32Arg, integerArg, isWord } from '../numeric-args.js';
 import { compareKeys } from '../../model/key-order.js';
 import { ok, replyTooLarge, RespError, redisErrors, SimpleReply, type Reply } from '../reply.js';
-
-const oneKey = { first: 1, last: 1, step: 1 } as const;
-const allKeys = { first: 1, last: -1, step: 1 } as const;
-const twoKeys = { first: 1, last: 2, step: 1 } as const;
 
 const typeString = new SimpleReply('string');
 const typeNone = new SimpleReply('none');
@@ -160,7 +164,6 @@ const expireCommand = (
     group: 'generic',
     summary,
     since,
-    complexity: 'O(1)',
     keys: oneKey,
     access: 'write',
     run(context) {
@@ -203,14 +206,14 @@ const ttlCommand = (
     group: 'generic',
     summary,
     since,
-    complexity: 'O(1)',
     keys: oneKey,
     access: 'read',
+    usesValues: false,
     run(context) {
-      const current = context.view.get(context.keys[0]!);
-      if (current === undefined) return -2;
-      if (current.expires === null) return -1;
-      return report(representableExpiry(current.expires), context.now);
+      const expires = context.view.expiresOf(context.keys[0]!);
+      if (expires === undefined) return -2;
+      if (expires === null) return -1;
+      return report(representableExpiry(expires), context.now);
     },
   });
 
@@ -258,6 +261,7 @@ export const keyspaceCommands: readonly Command[] = [
       complexity: 'O(N) where N is the number of keys that will be removed.',
       keys: allKeys,
       access: 'write',
+      usesValues: false,
       run: deleteKeys,
     }),
   ),
@@ -276,6 +280,7 @@ export const keyspaceCommands: readonly Command[] = [
       complexity: 'O(N) where N is the number of keys to check.',
       keys: allKeys,
       access: 'read',
+      usesValues: false,
       run: existing,
     }),
   ),
@@ -287,9 +292,9 @@ export const keyspaceCommands: readonly Command[] = [
     group: 'generic',
     summary: 'Determine the type stored at key',
     since: '1.0.0',
-    complexity: 'O(1)',
     keys: oneKey,
     access: 'read',
+    usesValues: false,
     run: (context) => (context.view.exists(context.keys[0]!) ? typeString : typeNone),
   }),
 
@@ -300,7 +305,6 @@ export const keyspaceCommands: readonly Command[] = [
     group: 'generic',
     summary: 'Rename a key',
     since: '1.0.0',
-    complexity: 'O(1)',
     keys: twoKeys,
     access: 'write',
     run: (context) => rename(context, false),
@@ -313,7 +317,6 @@ export const keyspaceCommands: readonly Command[] = [
     group: 'generic',
     summary: 'Rename a key, only if the new key does not exist',
     since: '1.0.0',
-    complexity: 'O(1)',
     keys: twoKeys,
     access: 'write',
     run: (context) => rename(context, true),
@@ -401,7 +404,6 @@ export const keyspaceCommands: readonly Command[] = [
     group: 'generic',
     summary: 'Return a random key from the keyspace',
     since: '1.0.0',
-    complexity: 'O(1)',
     access: 'read',
     prepare: randomKey,
     run: (_context, key) => key,
@@ -451,7 +453,6 @@ export const keyspaceCommands: readonly Command[] = [
     group: 'generic',
     summary: 'Remove the expiration from a key',
     since: '2.2.0',
-    complexity: 'O(1)',
     keys: oneKey,
     access: 'write',
     run(context) {

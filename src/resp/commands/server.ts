@@ -1,21 +1,21 @@
 // Server commands: INFO, DBSIZE, FLUSHDB/FLUSHALL (admin tokens only), COMMAND (enough for
-// clients and redis-cli to probe), CONFIG GET (a few read-only values redis-benchmark and
-// clients ask for), TIME.
+// clients and redis-cli to probe; command-introspection.ts), CONFIG GET (a few read-only values
+// redis-benchmark and clients ask for), TIME.
 
 import { arch, cpus, platform, release } from 'node:os';
 import {
   defineCommand,
   defineGroupCommand,
-  keyIndexes,
   type Command,
   type CommandCall,
   type GroupCommandSpec,
+  type ListenerContext,
   type RunContext,
 } from '../command.js';
 import { GlobPattern } from '../glob.js';
-import { isWord, lowerWord } from '../numeric-args.js';
-import { MapReply, ok, RespError, redisErrors, SimpleReply, VerbatimReply, type Reply } from '../reply.js';
-import type { RespServerState } from '../server-state.js';
+import { isWord } from '../numeric-args.js';
+import { MapReply, ok, RespError, redisErrors, SimpleReply, VerbatimReply } from '../reply.js';
+import { commandCommand } from './command-introspection.js';
 import { REDIS_COMPATIBLE_VERSION } from './connection.js';
 import { KVS_VERSION } from '../../core/version.js';
 
@@ -59,190 +59,10 @@ const flushCommand = (name: 'flushdb' | 'flushall'): Command =>
     },
   });
 
-/** Redis's ACL categories of a command, derived from its flags and group. */
-function categories(command: Command): string[] {
-  const result: string[] = [];
-  if (command.flags.includes('write')) result.push('@write');
-  if (command.flags.includes('readonly')) result.push('@read');
-  const group =
-    command.group === 'generic' ? 'keyspace' : command.group === 'transactions' ? 'transaction' : command.group;
-  result.push(`@${group}`);
-  result.push(command.flags.includes('fast') ? '@fast' : '@slow');
-  if (command.access === 'admin') result.push('@dangerous');
-  return result;
-}
-
-function commandInfo(command: Command): Reply {
-  const positions = command.keys;
-  const keySpecs: Reply[] = positions
-    ? [
-        new MapReply([
-          [
-            'flags',
-            command.access === 'write'
-              ? [new SimpleReply('RW'), new SimpleReply('UPDATE')]
-              : [new SimpleReply('RO'), new SimpleReply('ACCESS')],
-          ],
-          [
-            'begin_search',
-            new MapReply([
-              ['type', 'index'],
-              ['spec', new MapReply([['index', positions.first]])],
-            ]),
-          ],
-          [
-            'find_keys',
-            new MapReply([
-              ['type', 'range'],
-              [
-                'spec',
-                new MapReply([
-                  ['lastkey', positions.last < 0 ? positions.last : positions.last - positions.first],
-                  ['keystep', positions.step],
-                  ['limit', 0],
-                ]),
-              ],
-            ]),
-          ],
-        ]),
-      ]
-    : [];
-  return [
-    command.name,
-    command.arity,
-    command.flags.map((flag) => new SimpleReply(flag)),
-    positions?.first ?? 0,
-    positions?.last ?? 0,
-    positions?.step ?? 0,
-    categories(command).map((category) => new SimpleReply(category)),
-    [],
-    keySpecs,
-    (command.subcommands ?? []).map(commandInfo),
-  ];
-}
-
-function commandDocs(command: Command): Reply {
-  const entries: [Reply, Reply][] = [
-    ['summary', command.summary],
-    ['since', command.since],
-    ['group', command.group],
-    ['complexity', command.complexity],
-  ];
-  if (command.subcommands) {
-    entries.push(['subcommands', new MapReply(command.subcommands.map((sub) => [sub.name, commandDocs(sub)]))]);
-  }
-  return new MapReply(entries);
-}
-
-const commandHelp = [
-  'COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
-  '(no subcommand)',
-  '    Return details about all commands.',
-  'COUNT',
-  '    Return the total number of commands.',
-  'LIST',
-  '    Return a list of all commands.',
-  'INFO [<command-name> ...]',
-  '    Return details about multiple commands.',
-  'DOCS [<command-name> ...]',
-  '    Return documentation details about multiple commands.',
-  'GETKEYS <full-command>',
-  '    Return the keys from a full command.',
-  'HELP',
-  '    Print this help.',
-];
-
 const serverCommand = (spec: GroupCommandSpec): Command => defineGroupCommand('server', ['loading', 'stale'], spec);
 
-function lookupByName(server: RespServerState, name: Buffer): Command | undefined {
-  const text = lowerWord(name);
-  const [container, sub] = text.split('|');
-  const command = server.commands.get(container!);
-  if (sub === undefined) return command;
-  return command?.subcommands?.find((candidate) => candidate.name === text);
-}
-
-const commandSubcommands: readonly Command[] = [
-  serverCommand({
-    name: 'command|count',
-    arity: 2,
-    summary: 'Get total number of Redis commands',
-    since: '2.8.13',
-    run: (context) => context.server.commands.size,
-  }),
-  serverCommand({
-    name: 'command|list',
-    arity: -2,
-    summary: 'Get an array of Redis command names',
-    since: '7.0.0',
-    complexity: 'O(N) where N is the total number of Redis commands',
-    run: (context) => [...context.server.commands.keys()],
-  }),
-  serverCommand({
-    name: 'command|info',
-    arity: -2,
-    summary: 'Get array of specific Redis command details, or all when no argument is given.',
-    since: '2.8.13',
-    complexity: 'O(N) where N is the number of commands to look up',
-    run(context) {
-      if (context.args.length === 2) return [...context.server.commands.values()].map(commandInfo);
-      // Each name can cost a reply of kilobytes: at most maxBatch names (200,000 names, a 1.8 MB
-      // request, made a 45.8 MB reply and stalled the server for 3.6 s).
-      context.service.validateBatch(context.args.length - 2);
-      return context.args.slice(2).map((name) => {
-        const command = lookupByName(context.server, name);
-        return command ? commandInfo(command) : null;
-      });
-    },
-  }),
-  serverCommand({
-    name: 'command|docs',
-    arity: -2,
-    summary: 'Get array of specific Redis command documentation',
-    since: '7.0.0',
-    complexity: 'O(N) where N is the number of commands to look up',
-    run(context) {
-      context.service.validateBatch(context.args.length - 2);
-      const commands =
-        context.args.length === 2
-          ? [...context.server.commands.values()]
-          : context.args.slice(2).flatMap((name) => {
-              const command = lookupByName(context.server, name);
-              return command ? [command] : [];
-            });
-      return new MapReply(commands.map((command) => [command.name, commandDocs(command)]));
-    },
-  }),
-  serverCommand({
-    name: 'command|getkeys',
-    arity: -3,
-    summary: 'Extract keys given a full Redis command',
-    since: '2.8.13',
-    complexity: 'O(N) where N is the number of arguments to the command',
-    run(context) {
-      const args = context.args.slice(2);
-      const command = context.server.commands.get(lowerWord(args[0]!));
-      if (command === undefined) throw new RespError('ERR Invalid command specified');
-      const arity = command.arity;
-      if ((arity > 0 && args.length !== arity) || (arity < 0 && args.length < -arity)) {
-        throw new RespError('ERR Invalid number of arguments specified for command');
-      }
-      const indexes = keyIndexes(command.keys, args.length);
-      if (indexes.length === 0) throw new RespError('ERR The command has no key arguments');
-      return indexes.map((index) => args[index]!);
-    },
-  }),
-  serverCommand({
-    name: 'command|help',
-    arity: 2,
-    summary: 'Show helpful text about the different subcommands',
-    since: '5.0.0',
-    run: () => commandHelp.map((line) => new SimpleReply(line)),
-  }),
-];
-
 /** The values CONFIG GET reports (read-only: kvs is configured on its command line). */
-function configValues(server: RespServerState): [string, string][] {
+function configValues(server: ListenerContext): [string, string][] {
   return [
     ['appendonly', 'yes'],
     ['bind', server.host],
@@ -463,7 +283,6 @@ export const serverCommands: readonly Command[] = [
     group: 'server',
     summary: 'Return the number of keys in the selected database',
     since: '1.0.0',
-    complexity: 'O(1)',
     access: 'read',
     prepare: (call) => call.service.count(),
     run: (context, count) => countAfterWrites(context, count),
@@ -477,7 +296,6 @@ export const serverCommands: readonly Command[] = [
     group: 'server',
     summary: 'Get information and statistics about the server',
     since: '1.0.0',
-    complexity: 'O(1)',
     access: 'read',
     prepare: (call) => call.service.count(),
     run: (context, count) => new VerbatimReply('txt', infoText(context, count)),
@@ -495,18 +313,7 @@ export const serverCommands: readonly Command[] = [
       return [String(micros / 1_000_000n), String(micros % 1_000_000n)];
     },
   }),
-  defineCommand({
-    name: 'command',
-    arity: -1,
-    flags: ['loading', 'stale'],
-    group: 'server',
-    summary: 'Get array of Redis command details',
-    since: '2.8.13',
-    complexity: 'O(N) where N is the total number of Redis commands',
-    access: 'none',
-    run: (context) => [...context.server.commands.values()].map(commandInfo),
-    subcommands: commandSubcommands,
-  }),
+  commandCommand,
   defineCommand({
     name: 'config',
     arity: -2,

@@ -1,17 +1,17 @@
-// The @string commands of Redis 7.0 (except the bit commands, in bits.ts). Each runs over a
+// The @string commands of Redis 7.0 (except the bit commands, in bits.ts; LCS is in lcs.ts). Each runs over a
 // KeyView (see command.ts): values are bytes, TTLs are absolute ms, and a value's content type
 // (set over HTTP) is kept by commands that modify it (APPEND, INCR, SETRANGE, ...).
 
-import { defineCommand, type Command, type RunContext } from '../command.js';
+import { allKeys, commandDefiner, keyValuePairs, oneKey, type Command, type RunContext } from '../command.js';
 import { positiveExpireArg } from '../expire-args.js';
 import type { KeyState, WriteExpiry } from '../key-view.js';
 import { addLongDouble, formatLongDoubleHuman, parseLongDouble } from '../long-double.js';
 import { INT64_MAX, INT64_MIN, int64Arg, integerArg, isWord, parseInt64 } from '../numeric-args.js';
-import { MapReply, ok, replyTooLarge, RespError, redisErrors, type Reply } from '../reply.js';
+import { ok, replyTooLarge, RespError, redisErrors, type Reply } from '../reply.js';
 import { KvsError } from '../../core/errors.js';
+import { lcsCommand } from './lcs.js';
 
-/** Largest LCS table (cells) computed; beyond it LCS answers Redis's allocation error. */
-const MAX_LCS_CELLS = 16 * 1024 * 1024;
+const stringCommand = commandDefiner({ group: 'string', keys: oneKey });
 
 /** The value bytes, copied unless they already own their memory (a socket chunk would be kept alive). */
 export function ownValue(bytes: Buffer): Buffer {
@@ -102,15 +102,13 @@ const readOnly = (
   run: (context: RunContext) => Reply,
   flags: string[] = ['readonly', 'fast'],
 ): Command =>
-  defineCommand({
+  stringCommand({
     name,
     arity,
     flags,
-    group: 'string',
     summary,
     since,
     complexity,
-    keys: { first: 1, last: 1, step: 1 },
     access: 'read',
     run,
   });
@@ -129,7 +127,7 @@ function incrementBy(context: RunContext, increment: bigint): Reply {
   const value = integerValue(current);
   const result = value + increment;
   if (result > INT64_MAX || result < INT64_MIN) throw new RespError(redisErrors.overflow);
-  context.view.put(key, Buffer.from(result.toString()), current?.expires ?? null, current?.contentType ?? null);
+  context.view.replace(key, Buffer.from(result.toString()));
   return result;
 }
 
@@ -139,15 +137,12 @@ const incrementCommand = (
   summary: string,
   increment: (args: readonly Buffer[]) => bigint,
 ): Command =>
-  defineCommand({
+  stringCommand({
     name,
     arity,
     flags: ['write', 'denyoom', 'fast'],
-    group: 'string',
     summary,
     since: '1.0.0',
-    complexity: 'O(1)',
-    keys: { first: 1, last: 1, step: 1 },
     access: 'write',
     run: (context) => incrementBy(context, increment(context.args)),
   });
@@ -175,103 +170,6 @@ const getrangeRun = (context: RunContext): Reply => {
   return getRange(current.value, start, end);
 };
 
-function lcs(context: RunContext): Reply {
-  const view = context.view;
-  const a = view.get(context.keys[0]!)?.value ?? Buffer.alloc(0);
-  const b = view.get(context.keys[1]!)?.value ?? Buffer.alloc(0);
-  let getIdx = false;
-  let getLen = false;
-  let withMatchLen = false;
-  let minMatchLen = 0;
-  const args = context.args;
-  for (let index = 3; index < args.length; index++) {
-    const option = args[index]!;
-    const moreArgs = args.length - 1 - index;
-    if (isWord(option, 'idx')) getIdx = true;
-    else if (isWord(option, 'len')) getLen = true;
-    else if (isWord(option, 'withmatchlen')) withMatchLen = true;
-    else if (isWord(option, 'minmatchlen') && moreArgs > 0) {
-      minMatchLen = Math.max(0, integerArg(args[++index]!));
-    } else throw new RespError(redisErrors.syntax);
-  }
-  if (getIdx && getLen) throw new RespError('ERR If you want both the length and indexes, please just use IDX.');
-  const aLength = a.length;
-  const bLength = b.length;
-  const width = bLength + 1;
-  if ((aLength + 1) * width > MAX_LCS_CELLS) {
-    throw new RespError('ERR Insufficient memory, failed allocating transient memory for LCS');
-  }
-  const table = new Uint32Array((aLength + 1) * width);
-  for (let i = 1; i <= aLength; i++) {
-    for (let j = 1; j <= bLength; j++) {
-      if (a[i - 1] === b[j - 1]) table[i * width + j] = table[(i - 1) * width + j - 1]! + 1;
-      else {
-        const up = table[(i - 1) * width + j]!;
-        const left = table[i * width + j - 1]!;
-        table[i * width + j] = up > left ? up : left;
-      }
-    }
-  }
-  const total = table[aLength * width + bLength]!;
-  if (getLen && !getIdx) return total;
-  // Walk back from the end exactly as Redis does, so ranges come out in Redis's order.
-  const result = Buffer.alloc(total);
-  let position = total;
-  const matches: Reply[] = [];
-  let aStart = aLength;
-  let aEnd = 0;
-  let bStart = 0;
-  let bEnd = 0;
-  let i = aLength;
-  let j = bLength;
-  while (i > 0 && j > 0) {
-    let emit = false;
-    if (a[i - 1] === b[j - 1]) {
-      result[position - 1] = a[i - 1]!;
-      if (aStart === aLength) {
-        aStart = i - 1;
-        aEnd = i - 1;
-        bStart = j - 1;
-        bEnd = j - 1;
-      } else if (aStart === i && bStart === j) {
-        aStart--;
-        bStart--;
-      } else {
-        emit = true;
-      }
-      if (aStart === 0 || bStart === 0) emit = true;
-      position--;
-      i--;
-      j--;
-    } else {
-      const up = table[(i - 1) * width + j]!;
-      const left = table[i * width + j - 1]!;
-      if (up > left) i--;
-      else j--;
-      if (aStart !== aLength) emit = true;
-    }
-    const matchLength = aEnd - aStart + 1;
-    if (emit) {
-      if (getIdx && (minMatchLen === 0 || matchLength >= minMatchLen)) {
-        const match: Reply[] = [
-          [aStart, aEnd],
-          [bStart, bEnd],
-        ];
-        if (withMatchLen) match.push(matchLength);
-        matches.push(match);
-      }
-      aStart = aLength;
-    }
-  }
-  if (getIdx) {
-    return new MapReply([
-      ['matches', matches],
-      ['len', total],
-    ]);
-  }
-  return result;
-}
-
 export const stringCommands: readonly Command[] = [
   readOnly(
     'get',
@@ -282,15 +180,12 @@ export const stringCommands: readonly Command[] = [
     (context) => context.view.get(context.keys[0]!)?.value ?? null,
   ),
 
-  defineCommand({
+  stringCommand({
     name: 'set',
     arity: -3,
     flags: ['write', 'denyoom'],
-    group: 'string',
     summary: 'Set the string value of a key',
     since: '1.0.0',
-    complexity: 'O(1)',
-    keys: { first: 1, last: 1, step: 1 },
     access: 'write',
     reads: setReads,
     run(context) {
@@ -311,16 +206,14 @@ export const stringCommands: readonly Command[] = [
     },
   }),
 
-  defineCommand({
+  stringCommand({
     name: 'setnx',
     arity: 3,
     flags: ['write', 'denyoom', 'fast'],
-    group: 'string',
     summary: 'Set the value of a key, only if the key does not exist',
     since: '1.0.0',
-    complexity: 'O(1)',
-    keys: { first: 1, last: 1, step: 1 },
     access: 'write',
+    usesValues: false,
     run(context) {
       const key = context.keys[0]!;
       if (context.view.exists(key)) return 0;
@@ -330,18 +223,15 @@ export const stringCommands: readonly Command[] = [
   }),
 
   ...(['setex', 'psetex'] as const).map((name) =>
-    defineCommand({
+    stringCommand({
       name,
       arity: 4,
       flags: ['write', 'denyoom'],
-      group: 'string',
       summary:
         name === 'setex'
           ? 'Set the value and expiration of a key'
           : 'Set the value and expiration in milliseconds of a key',
       since: name === 'setex' ? '2.0.0' : '2.6.0',
-      complexity: 'O(1)',
-      keys: { first: 1, last: 1, step: 1 },
       access: 'write',
       reads: () => false,
       run(context) {
@@ -352,15 +242,12 @@ export const stringCommands: readonly Command[] = [
     }),
   ),
 
-  defineCommand({
+  stringCommand({
     name: 'getset',
     arity: 3,
     flags: ['write', 'denyoom', 'fast'],
-    group: 'string',
     summary: 'Set the string value of a key and return its old value',
     since: '1.0.0',
-    complexity: 'O(1)',
-    keys: { first: 1, last: 1, step: 1 },
     access: 'write',
     run(context) {
       const key = context.keys[0]!;
@@ -370,15 +257,12 @@ export const stringCommands: readonly Command[] = [
     },
   }),
 
-  defineCommand({
+  stringCommand({
     name: 'getex',
     arity: -2,
     flags: ['write', 'fast'],
-    group: 'string',
     summary: 'Get the value of a key and optionally set its expiration',
     since: '6.2.0',
-    complexity: 'O(1)',
-    keys: { first: 1, last: 1, step: 1 },
     access: 'write',
     run(context) {
       const key = context.keys[0]!;
@@ -397,15 +281,12 @@ export const stringCommands: readonly Command[] = [
     },
   }),
 
-  defineCommand({
+  stringCommand({
     name: 'getdel',
     arity: 2,
     flags: ['write', 'fast'],
-    group: 'string',
     summary: 'Get the value of a key and delete the key',
     since: '6.2.0',
-    complexity: 'O(1)',
-    keys: { first: 1, last: 1, step: 1 },
     access: 'write',
     run(context) {
       const key = context.keys[0]!;
@@ -416,15 +297,14 @@ export const stringCommands: readonly Command[] = [
     },
   }),
 
-  defineCommand({
+  stringCommand({
     name: 'mget',
     arity: -2,
     flags: ['readonly', 'fast'],
-    group: 'string',
     summary: 'Get the values of all the given keys',
     since: '1.0.0',
     complexity: 'O(N) where N is the number of keys to retrieve.',
-    keys: { first: 1, last: -1, step: 1 },
+    keys: allKeys,
     access: 'read',
     run(context) {
       // Keys may repeat (only distinct keys count against maxBatch): bound the reply itself.
@@ -440,15 +320,14 @@ export const stringCommands: readonly Command[] = [
     },
   }),
 
-  defineCommand({
+  stringCommand({
     name: 'mset',
     arity: -3,
     flags: ['write', 'denyoom'],
-    group: 'string',
     summary: 'Set multiple keys to multiple values',
     since: '1.0.1',
     complexity: 'O(N) where N is the number of keys to set.',
-    keys: { first: 1, last: -1, step: 2 },
+    keys: keyValuePairs,
     access: 'write',
     reads: () => false,
     run(context) {
@@ -459,16 +338,16 @@ export const stringCommands: readonly Command[] = [
     },
   }),
 
-  defineCommand({
+  stringCommand({
     name: 'msetnx',
     arity: -3,
     flags: ['write', 'denyoom'],
-    group: 'string',
     summary: 'Set multiple keys to multiple values, only if none of the keys exist',
     since: '1.0.1',
     complexity: 'O(N) where N is the number of keys to set.',
-    keys: { first: 1, last: -1, step: 2 },
+    keys: keyValuePairs,
     access: 'write',
+    usesValues: false,
     run(context) {
       const { args, keys, view } = context;
       if (args.length % 2 === 0) throw new RespError("ERR wrong number of arguments for 'msetnx' command");
@@ -489,15 +368,12 @@ export const stringCommands: readonly Command[] = [
     return -decrement;
   }),
 
-  defineCommand({
+  stringCommand({
     name: 'incrbyfloat',
     arity: 3,
     flags: ['write', 'denyoom', 'fast'],
-    group: 'string',
     summary: 'Increment the float value of a key by the given amount',
     since: '2.6.0',
-    complexity: 'O(1)',
-    keys: { first: 1, last: 1, step: 1 },
     access: 'write',
     run(context) {
       const key = context.keys[0]!;
@@ -508,21 +384,19 @@ export const stringCommands: readonly Command[] = [
       const sum = addLongDouble(value, increment);
       if (sum === undefined) throw new RespError('ERR increment would produce NaN or Infinity');
       const text = formatLongDoubleHuman(sum);
-      context.view.put(key, Buffer.from(text), current?.expires ?? null, current?.contentType ?? null);
+      context.view.replace(key, Buffer.from(text));
       return text;
     },
   }),
 
-  defineCommand({
+  stringCommand({
     name: 'append',
     arity: 3,
     flags: ['write', 'denyoom', 'fast'],
-    group: 'string',
     summary: 'Append a value to a key',
     since: '2.0.0',
     complexity:
       'O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.',
-    keys: { first: 1, last: 1, step: 1 },
     access: 'write',
     run(context) {
       const key = context.keys[0]!;
@@ -530,7 +404,7 @@ export const stringCommands: readonly Command[] = [
       const addition = context.args[2]!;
       checkValueSize(context, (current?.value.length ?? 0) + addition.length);
       const value = current === undefined ? Buffer.from(addition) : Buffer.concat([current.value, addition]);
-      context.view.put(key, value, current?.expires ?? null, current?.contentType ?? null);
+      context.view.replace(key, value);
       return value.length;
     },
   }),
@@ -562,16 +436,14 @@ export const stringCommands: readonly Command[] = [
     ['readonly'],
   ),
 
-  defineCommand({
+  stringCommand({
     name: 'setrange',
     arity: 4,
     flags: ['write', 'denyoom'],
-    group: 'string',
     summary: 'Overwrite part of a string at key starting at the specified offset',
     since: '2.2.0',
     complexity:
       'O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.',
-    keys: { first: 1, last: 1, step: 1 },
     access: 'write',
     run(context) {
       const key = context.keys[0]!;
@@ -585,21 +457,10 @@ export const stringCommands: readonly Command[] = [
       const value = Buffer.alloc(Math.max(length, offset + patch.length));
       current?.value.copy(value);
       patch.copy(value, offset);
-      context.view.put(key, value, current?.expires ?? null, current?.contentType ?? null);
+      context.view.replace(key, value);
       return value.length;
     },
   }),
 
-  defineCommand({
-    name: 'lcs',
-    arity: -3,
-    flags: ['readonly'],
-    group: 'string',
-    summary: 'Find longest common substring',
-    since: '7.0.0',
-    complexity: 'O(N*M) where N and M are the lengths of s1 and s2, respectively',
-    keys: { first: 1, last: 2, step: 1 },
-    access: 'read',
-    run: lcs,
-  }),
+  lcsCommand,
 ];

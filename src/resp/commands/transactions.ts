@@ -2,8 +2,7 @@
 // committed as one KvService.txn (command-runner.ts); WATCH records each key's modRevision, and
 // EXEC's commit is conditioned on them, so a change by anyone (over HTTP too) aborts it.
 
-import { defineCommand, type Command } from '../command.js';
-import { runTransaction } from '../command-runner.js';
+import { allKeys, defineCommand, type Command } from '../command.js';
 import { ok, RespError } from '../reply.js';
 
 export const transactionCommands: readonly Command[] = [
@@ -14,7 +13,6 @@ export const transactionCommands: readonly Command[] = [
     group: 'transactions',
     summary: 'Mark the start of a transaction block',
     since: '1.2.0',
-    complexity: 'O(1)',
     access: 'none',
     controlsTransaction: true,
     execute(call) {
@@ -42,7 +40,7 @@ export const transactionCommands: readonly Command[] = [
       const watched = new Map(session.watched);
       session.endMulti();
       if (failed) throw new RespError('EXECABORT Transaction discarded because of previous errors.');
-      return runTransaction(call, queue, watched);
+      return call.server.runTransaction(call, queue, watched);
     },
   }),
 
@@ -71,8 +69,9 @@ export const transactionCommands: readonly Command[] = [
     summary: 'Watch the given keys to determine execution of the MULTI/EXEC block',
     since: '2.2.0',
     complexity: 'O(1) for every key.',
-    keys: { first: 1, last: -1, step: 1 },
+    keys: allKeys,
     access: 'read',
+    usesValues: false,
     controlsTransaction: true,
     run(context) {
       const session = context.session;
@@ -97,7 +96,6 @@ export const transactionCommands: readonly Command[] = [
     group: 'transactions',
     summary: 'Forget about all watched keys',
     since: '2.2.0',
-    complexity: 'O(1)',
     access: 'none',
     run(context) {
       context.session.watched.clear();

@@ -18,6 +18,8 @@
 //   src/main.ts  the composition root: every layer, storage through its public entry.
 //   web          the browser UI: its own files and src/model (compiled into both programs),
 //                which it imports as ./model/*.js (served at /ui/model/).
+// No import circles either, type-only imports included: a circle means two modules that cannot be
+// understood (or tested) one without the other.
 // Imports are found and resolved by TypeScript itself (type-only and dynamic imports count),
 // with each program's tsconfig (the web's rootDirs map `./model/x.js` to src/model/x.ts).
 
@@ -103,7 +105,88 @@ export function findViolations({ files, edges }) {
         : `${layer.name} may not import ${target?.name ?? 'files outside the layers'}`,
     );
   }
+  for (const circle of importCircles(edges)) {
+    violations.push({ from: circle[0], to: circle[1], specifier: '', rule: `import circle: ${circle.join(' -> ')}` });
+  }
   return violations;
+}
+
+/** One circle (a path that returns to its start) per strongly connected group of modules. */
+export function importCircles(edges) {
+  const next = new Map();
+  for (const { from, to } of edges) {
+    if (typeof to !== 'string') continue;
+    if (!next.has(from)) next.set(from, new Set());
+    next.get(from).add(to);
+  }
+  // Tarjan's algorithm, iterative over an explicit stack so deep graphs cannot overflow.
+  let counter = 0;
+  const index = new Map();
+  const low = new Map();
+  const onStack = new Set();
+  const stack = [];
+  const groups = [];
+  for (const start of next.keys()) {
+    if (index.has(start)) continue;
+    const work = [{ node: start, targets: [...(next.get(start) ?? [])], at: 0 }];
+    index.set(start, counter);
+    low.set(start, counter++);
+    stack.push(start);
+    onStack.add(start);
+    while (work.length > 0) {
+      const frame = work.at(-1);
+      if (frame.at < frame.targets.length) {
+        const target = frame.targets[frame.at++];
+        if (!index.has(target)) {
+          index.set(target, counter);
+          low.set(target, counter++);
+          stack.push(target);
+          onStack.add(target);
+          work.push({ node: target, targets: [...(next.get(target) ?? [])], at: 0 });
+        } else if (onStack.has(target)) low.set(frame.node, Math.min(low.get(frame.node), index.get(target)));
+        continue;
+      }
+      work.pop();
+      if (work.length > 0) {
+        const parent = work.at(-1).node;
+        low.set(parent, Math.min(low.get(parent), low.get(frame.node)));
+      }
+      if (low.get(frame.node) === index.get(frame.node)) {
+        const group = [];
+        let member;
+        do {
+          member = stack.pop();
+          onStack.delete(member);
+          group.push(member);
+        } while (member !== frame.node);
+        if (group.length > 1 || next.get(frame.node)?.has(frame.node)) groups.push(group);
+      }
+    }
+  }
+  return groups.map((group) => circleWithin(new Set(group), next));
+}
+
+/** A shortest path from the group's first module (in sorted order) back to itself, inside the group. */
+function circleWithin(group, next) {
+  const start = [...group].sort()[0];
+  const previous = new Map([[start, undefined]]);
+  const queue = [start];
+  while (queue.length > 0) {
+    const node = queue.shift();
+    for (const target of next.get(node) ?? []) {
+      if (!group.has(target)) continue;
+      if (target === start) {
+        const path = [start];
+        for (let at = node; at !== start; at = previous.get(at)) path.splice(1, 0, at);
+        return [...path, start];
+      }
+      if (!previous.has(target)) {
+        previous.set(target, node);
+        queue.push(target);
+      }
+    }
+  }
+  return [start, start];
 }
 
 function compilerOptions(root, tsconfig) {

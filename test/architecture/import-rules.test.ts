@@ -89,6 +89,10 @@ describe('import rules', () => {
       ].join('\n'),
       'src/resp/keys.ts': "import type { Engine } from '../storage/index.js';\nexport type K = Engine;\n",
       'src/http/routes.ts': "import { KvsError } from '../core/errors.js';\nexport const e = KvsError;\n",
+      // Allowed imports each, but a circle together (type-only imports count).
+      'src/resp/runner.ts': "import type { Command } from './command.js';\nexport type R = Command;\n",
+      'src/resp/command.ts': "import type { Session } from './session.js';\nexport type Command = Session;\n",
+      'src/resp/session.ts': "import type { R } from './runner.js';\nexport type Session = R | number;\n",
       'src/client/client.ts': "import { KvsError } from '../core/errors.js';\nexport const e = KvsError;\n",
       'src/main.ts': [
         "import { lock } from './storage/lmdb/store-lock.js';",
@@ -119,6 +123,7 @@ describe('import rules', () => {
       'src/main.ts -> ./storage/lmdb/store-lock.js',
       'src/model/clock.ts -> node:fs',
       'src/model/entry.ts -> ../storage/engine.js',
+      'src/resp/command.ts -> ',
       'src/resp/keys.ts -> ../storage/index.js',
       'src/storage/engine.ts -> ../core/errors.js',
       'src/storage/lazy.ts -> ../core/errors.js',
@@ -126,5 +131,10 @@ describe('import rules', () => {
       'web/main.ts -> ../src/core/errors.js',
       'web/other.ts -> ../src/model/key-order.js',
     ]);
+    const circle = result.violations.find((violation) => violation.rule.startsWith('import circle'));
+    assert.equal(
+      circle?.rule,
+      'import circle: src/resp/command.ts -> src/resp/session.ts -> src/resp/runner.ts -> src/resp/command.ts',
+    );
   });
 });

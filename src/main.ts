@@ -3,6 +3,7 @@
 
 import cluster from 'node:cluster';
 import { createServer } from 'node:net';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuthFailureLimiter } from './core/auth-limiter.js';
 import { ConfigError, type Config } from './core/config.js';
@@ -30,18 +31,49 @@ export function tokenFileOf(config: Config): string {
   return config.tokenFile ?? join(config.dataDir, 'tokens');
 }
 
-/** Creates the default token file at first start and prints the new token once (never logged). */
-export function prepareTokens(config: Config): void {
-  if (config.tokenFile !== undefined) return;
-  makePrivateDir(config.dataDir);
+/** The data directory, created 0700 when missing; a failure is one line naming --data. */
+function makeDataDir(config: Config): void {
+  try {
+    makePrivateDir(config.dataDir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new ConfigError(`--data: cannot create the data directory ${config.dataDir} (${code})`);
+  }
+}
+
+/**
+ * Creates the default token file at first start. Returns the notice that shows the new token once
+ * (never logged), for the caller to print when the server is ready, so that a start that fails
+ * never shows a token.
+ */
+export function prepareTokens(config: Config): string | undefined {
+  if (config.tokenFile !== undefined) return undefined;
+  makeDataDir(config);
   const path = tokenFileOf(config);
   const token = ensureTokenFile(path);
-  if (token !== undefined) {
-    process.stdout.write(
-      `kvs: no token existed, so one admin token was created and saved (mode 0600) in ${path}.\n` +
-        `kvs: it is shown only this once:\n\n    ${token}\n\n`,
-    );
-  }
+  if (token === undefined) return undefined;
+  return (
+    `kvs: no token existed, so one admin token was created and saved (mode 0600) in ${path}.\n` +
+    `kvs: it is shown only this once:\n\n    ${token}\n\n`
+  );
+}
+
+/**
+ * Undoes what a failed start created: the default token file, and the data directory when it did
+ * not exist before (nothing else can be in it yet: it is locked by this process). Nothing that
+ * existed before the start is touched.
+ */
+function undoOnFailure(config: Config): () => void {
+  const dirExisted = existsSync(config.dataDir);
+  const createsTokenFile = config.tokenFile === undefined && !existsSync(tokenFileOf(config));
+  return () => {
+    try {
+      if (!dirExisted) rmSync(config.dataDir, { recursive: true, force: true });
+      else if (createsTokenFile) rmSync(tokenFileOf(config), { force: true });
+    } catch {
+      // The start's own error is the one to report.
+    }
+  };
 }
 
 /** The token file, or a one-line ConfigError naming what is wrong with it. */
@@ -65,7 +97,6 @@ export async function startServer(
   config: Config,
   role: { sweeper: boolean } = { sweeper: true },
 ): Promise<RunningServer> {
-  prepareTokens(config);
   const tokens = loadTokens(tokenFileOf(config));
   const engine = await openEngine(config);
   const service = new KvService(engine, {
@@ -132,18 +163,38 @@ interface WorkerReady {
  */
 export async function runServer(config: Config): Promise<void> {
   if (config.workers <= 1) {
-    const release = await lockStore(config);
-    const server = await startServer(config);
+    const undo = undoOnFailure(config);
+    let release: (() => void) | undefined;
+    let server: RunningServer;
+    let notice: string | undefined;
+    try {
+      release = await lockStore(config);
+      notice = prepareTokens(config);
+      server = await startServer(config);
+    } catch (error) {
+      release?.();
+      undo();
+      throw error;
+    }
+    if (notice !== undefined) process.stdout.write(notice);
     announce(server.url, server.respPort);
     onShutdown(async () => {
       await server.close();
-      release();
+      release?.();
     });
     return;
   }
   if (cluster.isPrimary) {
-    prepareTokens(config);
-    const release = await lockStore(config);
+    const undo = undoOnFailure(config);
+    let release: () => void;
+    let notice: string | undefined;
+    try {
+      notice = prepareTokens(config);
+      release = await lockStore(config);
+    } catch (error) {
+      undo();
+      throw error;
+    }
     process.once('exit', release);
     // Workers listening on port 0 would share one random port per (host, port) pair, so HTTP and
     // RESP would collide: choose the ports here.
@@ -155,7 +206,10 @@ export async function runServer(config: Config): Promise<void> {
     for (let index = 0; index < config.workers; index++) {
       const worker = cluster.fork({ KVS_WORKER_CONFIG: shared, KVS_WORKER_INDEX: String(index) });
       worker.on('message', (message: WorkerReady) => {
-        if (message?.kind === 'kvs-ready' && ++ready === config.workers) announce(message.url, message.respPort);
+        if (message?.kind === 'kvs-ready' && ++ready === config.workers) {
+          if (notice !== undefined) process.stdout.write(notice);
+          announce(message.url, message.respPort);
+        }
       });
     }
     cluster.on('exit', (worker, code, signal) => {
@@ -190,7 +244,7 @@ export async function runServer(config: Config): Promise<void> {
 /** The lmdb store belongs to one server (or one --workers group); see store-lock.ts. */
 async function lockStore(config: Config): Promise<() => void> {
   if (config.store.kind !== 'lmdb') return () => {};
-  makePrivateDir(config.dataDir);
+  makeDataDir(config);
   let release: () => void;
   try {
     release = await acquireStoreLock(config.dataDir);

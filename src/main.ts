@@ -176,12 +176,14 @@ export async function runServer(config: Config): Promise<void> {
       undo();
       throw error;
     }
-    if (notice !== undefined) process.stdout.write(notice);
-    announce(server.url, server.respPort);
+    // The stop handler first: a supervisor may send SIGTERM as soon as it reads the ready line,
+    // and a signal without a handler kills the process without a graceful stop.
     onShutdown(async () => {
       await server.close();
       release?.();
     });
+    if (notice !== undefined) process.stdout.write(notice);
+    announce(server.url, server.respPort);
     return;
   }
   if (cluster.isPrimary) {
@@ -237,8 +239,8 @@ export async function runServer(config: Config): Promise<void> {
   const workerConfig = JSON.parse(process.env.KVS_WORKER_CONFIG ?? '{}') as Config;
   const index = Number(process.env.KVS_WORKER_INDEX ?? '0');
   const server = await startServer(workerConfig, { sweeper: index === 0 });
-  process.send?.({ kind: 'kvs-ready', url: server.url, respPort: server.respPort } satisfies WorkerReady);
   onShutdown(() => server.close());
+  process.send?.({ kind: 'kvs-ready', url: server.url, respPort: server.respPort } satisfies WorkerReady);
 }
 
 /** The lmdb store belongs to one server (or one --workers group); see store-lock.ts. */

@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { registerClientCommands } from './commands/index.js';
 import { serveCommand } from './serve-command.js';
-import { applyUsageConventions, CommandExit, EXIT_FAILED } from './usage.js';
+import { applyUsageConventions, CommandExit, EXIT_FAILED, oneLine } from './usage.js';
 
 export function createProgram(): Command {
   const program = new Command('kvs')
@@ -27,7 +27,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommandExit) return error.exitCode;
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`kvs: unexpected error: ${message.split('\n')[0]} (internal)\n`);
+    process.stderr.write(`kvs: unexpected error: ${oneLine(message)} (internal)\n`);
     if (process.env.KVS_DEBUG === '1' && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     return EXIT_FAILED;
   }

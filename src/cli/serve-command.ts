@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, defaultConfig, parseStore, validateConfig, type Config } from '../core/config.js';
 import { defaultLimits, type Limits } from '../core/limits.js';
 import { preflight } from './serve-preflight.js';
-import { EXIT_FAILED, EXIT_USAGE } from './usage.js';
+import { EXIT_FAILED, EXIT_USAGE, oneLine } from './usage.js';
 
 function envName(flag: string): string {
   return `KVS_${flag.replace(/^--/, '').replace(/-/g, '_').toUpperCase()}`;
@@ -155,7 +155,7 @@ export function serveCommand(): Command {
     } catch (error) {
       // Exits at once: a half-started server may hold handles that would keep the process alive.
       const refusal = startRefusal(error);
-      process.stderr.write(`kvs: ${refusal.message}\n`);
+      process.stderr.write(`kvs: ${oneLine(refusal.message)}\n`);
       process.exit(refusal.exitCode);
     }
   });

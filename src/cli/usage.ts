@@ -17,8 +17,14 @@ export function commandPath(command: Command): string {
   return names.join(' ');
 }
 
+/** `text` on one line: control characters (a value given with a newline in it) are escaped. */
+export function oneLine(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: escaping them is the point
+  return text.replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]/g, (char) => JSON.stringify(char).slice(1, -1));
+}
+
 export function usageLines(command: Command, message: string): string {
-  return `kvs: ${message} (usage)\nkvs: see \`${commandPath(command)} --help\`\n`;
+  return `kvs: ${oneLine(message)} (usage)\nkvs: see \`${commandPath(command)} --help\`\n`;
 }
 
 /** Thrown by a command's exit override so that the caller returns an exit code instead of exiting. */
@@ -40,11 +46,15 @@ export function applyUsageConventions(command: Command): void {
       writeErr: () => {},
     })
     .exitOverride((error: CommanderError) => {
+      // 'commander.help' with a non-zero code: no command, or `kvs help` of an unknown one.
       if (error.code === 'commander.help' && error.exitCode !== EXIT_OK) {
         const names = command.commands.map((sub) => sub.name()).join(', ');
-        process.stderr.write(usageLines(command, `missing command (one of: ${names})`));
+        process.stderr.write(usageLines(command, `missing or unknown command (one of: ${names})`));
       }
-      const ok = error.code === 'commander.helpDisplayed' || error.code === 'commander.version';
+      const ok =
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        (error.code === 'commander.help' && error.exitCode === EXIT_OK);
       throw new CommandExit(ok ? EXIT_OK : EXIT_USAGE);
     });
   for (const sub of command.commands) applyUsageConventions(sub);

@@ -3,11 +3,12 @@
 // (test/fuzz/cli-fuzzer.ts generates the rest).
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { removeDir, tempDir } from '../helpers/server-process.js';
+import { kvsBin, removeDir, tempDir } from '../helpers/server-process.js';
 import { runKvs, type KvsRun } from './run-kvs.js';
 
 let workDir: string;
@@ -142,11 +143,39 @@ describe('kvs CLI errors', () => {
       "kvs: missing required argument 'key' (usage)",
       'kvs: see `kvs get --help`',
     ]);
-    assert.match(assertCoded(await kvs(['token']), 2, 2)[0]!, /^kvs: missing command \(one of: add, list\) \(usage\)$/);
-    assert.match(assertCoded(await kvs([]), 2, 2)[0]!, /^kvs: missing command \(one of: serve, get, /);
+    assert.match(
+      assertCoded(await kvs(['token']), 2, 2)[0]!,
+      /^kvs: missing or unknown command \(one of: add, list\) \(usage\)$/,
+    );
+    assert.match(assertCoded(await kvs([]), 2, 2)[0]!, /^kvs: missing or unknown command \(one of: serve, get, /);
     const help = await kvs(['get', '--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout.toString(), /^Usage: kvs get/);
+  });
+
+  it('serve stopped (SIGTERM) as soon as it prints its ready line stops gracefully, with exit code 0', async () => {
+    // The stop handler used to be installed just after the ready line: a supervisor quick enough
+    // killed the server by the signal's default action. Several runs, as it is a race.
+    for (let run = 0; run < 6; run++) {
+      const child = spawn(process.execPath, [kvsBin, 'serve', '--port', '0', '--store', 'memory', '--data', workDir], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      let stopped = false;
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (!stopped && output.includes('kvs ready: ')) {
+          stopped = true;
+          child.kill('SIGTERM');
+        }
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+        child.once('exit', (exitCode, exitSignal) => resolve([exitCode, exitSignal])),
+      );
+      clearTimeout(timer);
+      assert.deepEqual([code, signal], [0, null], `run ${run}: ${output}`);
+    }
   });
 
   it('check --salvage into a missing directory reports that it cannot write there', async () => {

@@ -3,7 +3,7 @@
 
 import { KvsClientError } from '../../client/index.js';
 import { FormatError } from '../formats/index.js';
-import { EXIT_FAILED, EXIT_USAGE } from '../usage.js';
+import { EXIT_FAILED, EXIT_USAGE, oneLine } from '../usage.js';
 
 /** A failure detected by the CLI itself (bad flag combination, unreadable file, ...). */
 export class CliError extends Error {
@@ -32,7 +32,7 @@ export function action<Args extends unknown[]>(
     try {
       await run(...args);
     } catch (error) {
-      process.stderr.write(`kvs: ${describeFailure(error)}\n`);
+      process.stderr.write(`kvs: ${oneLine(describeFailure(error))}\n`);
       process.exitCode = error instanceof CliError && error.code === 'usage' ? EXIT_USAGE : EXIT_FAILED;
     }
   };

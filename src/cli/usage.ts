@@ -19,8 +19,10 @@ export function commandPath(command: Command): string {
 
 /** `text` on one line: control characters (a value given with a newline in it) are escaped. */
 export function oneLine(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: escaping them is the point
-  return text.replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]/g, (char) => JSON.stringify(char).slice(1, -1));
+  return text.replace(
+    /[\u0000-\u001f\u007f\u0085\u2028\u2029]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 export function usageLines(command: Command, message: string): string {

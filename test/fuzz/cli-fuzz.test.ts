@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
-import { fuzzCli } from './cli-fuzzer.js';
+import { commandSpecs, fuzzCli, generateCase, Random } from './cli-fuzzer.js';
 import { fuzzSeed } from './fuzz-options.js';
 
 const CASES = Number(process.env.KVS_FUZZ_CASES ?? 240);
@@ -28,6 +28,42 @@ describe('CLI fuzzing (real binary, real server)', () => {
     await server.stop();
     removeDir(server.dataDir);
     if (template !== undefined) removeDir(template.dataDir);
+  });
+
+  it('generates every command and every option of the program (read from commander, so new flags are included)', () => {
+    const specs = commandSpecs();
+    const names = specs.map((spec) => spec.path.join(' '));
+    for (const name of [
+      'serve',
+      'get',
+      'set',
+      'del',
+      'ls',
+      'watch',
+      'export',
+      'import',
+      'token add',
+      'token list',
+      'check',
+    ])
+      assert.ok(names.includes(name), `${name} is fuzzed`);
+    const random = new Random(fuzzSeed(20_261_130));
+    const target = { url: 'http://127.0.0.1:9', token: 't', busyPort: 9 };
+    const seen = new Set<string>();
+    for (let index = 0; index < 3000; index++) {
+      const { argv, env } = generateCase(random, target, index, specs);
+      const spec = specs.find((one) => one.path.every((name, at) => argv[at] === name));
+      if (spec === undefined) continue;
+      const name = spec.path.join(' ');
+      for (const arg of argv) seen.add(`${name} ${arg.split('=')[0]}`);
+      for (const variable of Object.keys(env)) seen.add(`${name} $${variable}`);
+    }
+    for (const spec of specs)
+      for (const option of spec.options)
+        assert.ok(
+          seen.has(`${spec.path.join(' ')} ${option.long ?? option.short}`),
+          `${spec.path.join(' ')} ${option.flags}`,
+        );
   });
 
   it(

@@ -3,6 +3,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, defaultConfig, parseStore, validateConfig, type Config } from '../core/config.js';
 import { defaultLimits, type Limits } from '../core/limits.js';
+import { EngineUnavailableError } from '../storage/engine.js';
 import { preflight } from './serve-preflight.js';
 import { EXIT_FAILED, EXIT_USAGE, oneLine } from './usage.js';
 
@@ -168,6 +169,9 @@ export function serveCommand(): Command {
  */
 export function startRefusal(error: unknown): { message: string; exitCode: number } {
   if (error instanceof ConfigError) return { message: error.message, exitCode: EXIT_USAGE };
+  // The store (an etcd cluster not answering, a damaged lmdb file) is the operator's to fix.
+  if (error instanceof EngineUnavailableError)
+    return { message: `cannot start: ${error.message} (unavailable)`, exitCode: EXIT_USAGE };
   const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code))

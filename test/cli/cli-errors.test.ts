@@ -178,6 +178,22 @@ describe('kvs CLI errors', () => {
     }
   });
 
+  it('serve with an etcd store that does not answer refuses in one coded line and creates nothing', async () => {
+    const data = join(workDir, 'etcd-data');
+    const run = await kvs(['serve', '--port', '0', '--store', 'etcd://127.0.0.1:9', '--data', data]);
+    assert.match(
+      assertCoded(run, 2)[0]!,
+      /^kvs: cannot start: etcd \(http:\/\/127\.0\.0\.1:9\) did not answer.*\(unavailable\)$/,
+    );
+    assert.ok(!existsSync(data));
+  });
+
+  it('a YAML syntax error is one line naming the place', async () => {
+    writeFileSync(join(workDir, 'bad.yaml'), 'a: 1\nb: [1\n');
+    const run = await kvs(['import', 'bad.yaml', '--url', 'http://127.0.0.1:9']);
+    assert.match(assertCoded(run, 1)[0]!, /^kvs: bad\.yaml: .* at line 3, column 1 \(invalid_file\)$/);
+  });
+
   it('check --salvage into a missing directory reports that it cannot write there', async () => {
     const run = await kvs(['check', '--data', join(workDir, 'no-store'), '--salvage', '/missing/dir/out.ndjson']);
     assert.equal(run.code, 2);

@@ -361,7 +361,17 @@ function optionValue(builder: CaseBuilder, spec: CommandSpec, option: Option): s
   if (name === 'workers') return random.pick(['1', '1', '2', '0', '65', '-1', 'abc', '']);
   if (name === 'host') return random.pick(['127.0.0.1', '::1', 'localhost', '999.1.1.1', 'no-such-host.invalid', '']);
   if (name === 'store')
-    return random.pick(['lmdb', 'memory', 'memory', 'etcd://', 'etcd://a b', 'etcds://[::1', 'mysql://x', '']);
+    return random.pick([
+      'lmdb',
+      'memory',
+      'memory',
+      'etcd://',
+      'etcd://a b',
+      'etcds://[::1',
+      'etcd://127.0.0.1:9',
+      'mysql://x',
+      '',
+    ]);
   if (name === 'data') return pathValue(builder, 'dir');
   if (name === 'tokenFile' || (name === 'file' && spec.path[0] === 'token')) return tokenFile(builder);
   if (name === 'output' || name === 'salvage') return pathValue(builder, 'output');

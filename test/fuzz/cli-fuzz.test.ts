@@ -9,7 +9,7 @@ import { removeDir, startServer, type ServerProcess } from '../helpers/server-pr
 import { commandSpecs, fuzzCli, generateCase, Random } from './cli-fuzzer.js';
 import { fuzzSeed } from './fuzz-options.js';
 
-const CASES = Number(process.env.KVS_FUZZ_CASES ?? 240);
+const CASES = Number(process.env.KVS_FUZZ_CASES ?? 200);
 /** Bounds the campaign in time too (the cases usually finish well before). */
 const DURATION_MS = 150_000;
 

@@ -3,6 +3,7 @@
 
 import cluster from 'node:cluster';
 import { createServer } from 'node:net';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuthFailureLimiter } from './core/auth-limiter.js';
 import { ConfigError, type Config } from './core/config.js';
@@ -27,18 +28,49 @@ export function tokenFileOf(config: Config): string {
   return config.tokenFile ?? join(config.dataDir, 'tokens');
 }
 
-/** Creates the default token file at first start and prints the new token once (never logged). */
-export function prepareTokens(config: Config): void {
-  if (config.tokenFile !== undefined) return;
-  makePrivateDir(config.dataDir);
+/** The data directory, created 0700 when missing; a failure is one line naming --data. */
+function makeDataDir(config: Config): void {
+  try {
+    makePrivateDir(config.dataDir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new ConfigError(`--data: cannot create the data directory ${config.dataDir} (${code})`);
+  }
+}
+
+/**
+ * Creates the default token file at first start. Returns the notice that shows the new token once
+ * (never logged), for the caller to print when the server is ready, so that a start that fails
+ * never shows a token.
+ */
+export function prepareTokens(config: Config): string | undefined {
+  if (config.tokenFile !== undefined) return undefined;
+  makeDataDir(config);
   const path = tokenFileOf(config);
   const token = ensureTokenFile(path);
-  if (token !== undefined) {
-    process.stdout.write(
-      `kvs: no token existed, so one admin token was created and saved (mode 0600) in ${path}.\n` +
-        `kvs: it is shown only this once:\n\n    ${token}\n\n`,
-    );
-  }
+  if (token === undefined) return undefined;
+  return (
+    `kvs: no token existed, so one admin token was created and saved (mode 0600) in ${path}.\n` +
+    `kvs: it is shown only this once:\n\n    ${token}\n\n`
+  );
+}
+
+/**
+ * Undoes what a failed start created: the default token file, and the data directory when it did
+ * not exist before (nothing else can be in it yet: it is locked by this process). Nothing that
+ * existed before the start is touched.
+ */
+function undoOnFailure(config: Config): () => void {
+  const dirExisted = existsSync(config.dataDir);
+  const createsTokenFile = config.tokenFile === undefined && !existsSync(tokenFileOf(config));
+  return () => {
+    try {
+      if (!dirExisted) rmSync(config.dataDir, { recursive: true, force: true });
+      else if (createsTokenFile) rmSync(tokenFileOf(config), { force: true });
+    } catch {
+      // The start's own error is the one to report.
+    }
+  };
 }
 
 /** The token file, or a one-line ConfigError naming what is wrong with it. */
@@ -62,7 +94,6 @@ export async function startServer(
   config: Config,
   role: { sweeper: boolean } = { sweeper: true },
 ): Promise<RunningServer> {
-  prepareTokens(config);
   const tokens = loadTokens(tokenFileOf(config));
   const engine = await asConfigError(() => openEngine(config));
   const service = new KvService(engine, {
@@ -129,18 +160,42 @@ interface WorkerReady {
  */
 export async function runServer(config: Config): Promise<void> {
   if (config.workers <= 1) {
-    const release = await asConfigError(() => lockStore(config));
-    const server = await startServer(config);
-    announce(server.url, server.respPort);
+    const undo = undoOnFailure(config);
+    let release: (() => void) | undefined;
+    let server: RunningServer;
+    let notice: string | undefined;
+    try {
+      if (config.store.kind === 'lmdb') makeDataDir(config);
+      release = await asConfigError(() => lockStore(config));
+      notice = prepareTokens(config);
+      server = await startServer(config);
+    } catch (error) {
+      release?.();
+      undo();
+      throw error;
+    }
+    // The stop handler first: a supervisor may send SIGTERM as soon as it reads the ready line,
+    // and a signal without a handler kills the process without a graceful stop.
     onShutdown(async () => {
       await server.close();
-      release();
+      release?.();
     });
+    if (notice !== undefined) process.stdout.write(notice);
+    announce(server.url, server.respPort);
     return;
   }
   if (cluster.isPrimary) {
-    prepareTokens(config);
-    const release = await asConfigError(() => lockStore(config));
+    const undo = undoOnFailure(config);
+    let release: () => void;
+    let notice: string | undefined;
+    try {
+      notice = prepareTokens(config);
+      if (config.store.kind === 'lmdb') makeDataDir(config);
+      release = await asConfigError(() => lockStore(config));
+    } catch (error) {
+      undo();
+      throw error;
+    }
     process.once('exit', release);
     // Workers listening on port 0 would share one random port per (host, port) pair, so HTTP and
     // RESP would collide: choose the ports here.
@@ -152,7 +207,10 @@ export async function runServer(config: Config): Promise<void> {
     for (let index = 0; index < config.workers; index++) {
       const worker = cluster.fork({ KVS_WORKER_CONFIG: shared, KVS_WORKER_INDEX: String(index) });
       worker.on('message', (message: WorkerReady) => {
-        if (message?.kind === 'kvs-ready' && ++ready === config.workers) announce(message.url, message.respPort);
+        if (message?.kind === 'kvs-ready' && ++ready === config.workers) {
+          if (notice !== undefined) process.stdout.write(notice);
+          announce(message.url, message.respPort);
+        }
       });
     }
     cluster.on('exit', (worker, code, signal) => {
@@ -180,8 +238,8 @@ export async function runServer(config: Config): Promise<void> {
   const workerConfig = JSON.parse(process.env.KVS_WORKER_CONFIG ?? '{}') as Config;
   const index = Number(process.env.KVS_WORKER_INDEX ?? '0');
   const server = await startServer(workerConfig, { sweeper: index === 0 });
-  process.send?.({ kind: 'kvs-ready', url: server.url, respPort: server.respPort } satisfies WorkerReady);
   onShutdown(() => server.close());
+  process.send?.({ kind: 'kvs-ready', url: server.url, respPort: server.respPort } satisfies WorkerReady);
 }
 
 /** A store that cannot be opened as configured is a one-line start-up refusal, like a bad flag. */

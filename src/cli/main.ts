@@ -1,15 +1,6 @@
-// The `kvs` command: `serve` plus the client commands (get, set, del, ls, watch, export, import, token).
+// The `kvs` command: `serve` plus the client commands (get, set, del, ls, watch, export, import,
+// token, check); see program.ts.
 
-import { Command } from 'commander';
-import { KVS_VERSION } from '../core/version.js';
-import { registerClientCommands } from './commands/index.js';
-import { serveCommand } from './serve-command.js';
+import { runCli } from './program.js';
 
-const program = new Command('kvs')
-  .description('kvs: a durable key/value server and its command-line client')
-  .version(KVS_VERSION)
-  .showHelpAfterError();
-program.addCommand(serveCommand());
-registerClientCommands(program);
-
-await program.parseAsync(process.argv);
+process.exitCode = await runCli(process.argv);

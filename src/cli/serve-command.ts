@@ -1,8 +1,11 @@
 // `kvs serve`: flags (each also settable as KVS_<FLAG>) -> a validated Config -> runServer.
 
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, defaultConfig, parseStore, validateConfig, type Config } from '../core/config.js';
 import { defaultLimits, type Limits } from '../core/limits.js';
+import { EngineUnavailableError } from '../storage/index.js';
+import { preflight } from './serve-preflight.js';
+import { EXIT_FAILED, EXIT_USAGE, oneLine } from './usage.js';
 
 function envName(flag: string): string {
   return `KVS_${flag.replace(/^--/, '').replace(/-/g, '_').toUpperCase()}`;
@@ -14,10 +17,10 @@ function option(flags: string, description: string, defaultValue?: string | bool
   return defaultValue === undefined ? made : made.default(defaultValue);
 }
 
-function integer(name: string): (text: string) => number {
+/** A whole number; its range is checked with the whole config (validateConfig). */
+function integer(): (text: string) => number {
   return (text: string) => {
-    if (!/^\d+$/.test(text.trim()))
-      throw new ConfigError(`${name} must be a whole number (got ${JSON.stringify(text)})`);
+    if (!/^\d+$/.test(text.trim())) throw new InvalidArgumentError('expected a whole number.');
     return Number(text);
   };
 }
@@ -71,9 +74,7 @@ export function serveCommand(): Command {
       'Start the kvs server (HTTP, and RESP with --resp-port). Every flag can also be set as KVS_<FLAG>, e.g. KVS_PORT=9000.',
     )
     .addOption(option('--host <address>', 'address to listen on', defaultConfig.host))
-    .addOption(
-      option('--port <n>', 'HTTP port (0 = any free port)', String(defaultConfig.port)).argParser(integer('--port')),
-    )
+    .addOption(option('--port <n>', 'HTTP port (0 = any free port)', String(defaultConfig.port)).argParser(integer()))
     .addOption(option('--data <dir>', 'data directory (lmdb store, default token file)', defaultConfig.dataDir))
     .addOption(
       option(
@@ -86,12 +87,10 @@ export function serveCommand(): Command {
       option(
         '--resp-port <n>',
         'also speak the Redis protocol (RESP2/RESP3) on this port (off unless given; 0 = any free port)',
-      ).argParser(integer('--resp-port')),
+      ).argParser(integer()),
     )
     .addOption(
-      option('--workers <n>', 'number of server processes sharing the port and the store', '1').argParser(
-        integer('--workers'),
-      ),
+      option('--workers <n>', 'number of server processes sharing the port and the store', '1').argParser(integer()),
     )
     .addOption(
       option(
@@ -120,28 +119,28 @@ export function serveCommand(): Command {
         '--log-length <n>',
         'revisions kept in the change log (how far back a watch can resume)',
         String(defaultConfig.logLength),
-      ).argParser(integer('--log-length')),
+      ).argParser(integer()),
     )
     .addOption(
       option(
         '--log-value-max <n>',
         'values up to this many bytes are included in watch events',
         String(defaultConfig.logValueMax),
-      ).argParser(integer('--log-value-max')),
+      ).argParser(integer()),
     )
     .addOption(
       option(
         '--watch-heartbeat-ms <n>',
         'interval of keep-alive comments on watch streams',
         String(defaultConfig.watchHeartbeatMs),
-      ).argParser(integer('--watch-heartbeat-ms')),
+      ).argParser(integer()),
     )
     .addOption(
       option(
         '--sweep-interval-ms <n>',
         'how often expired keys are removed in the background',
         String(defaultConfig.sweepIntervalMs),
-      ).argParser(integer('--sweep-interval-ms')),
+      ).argParser(integer()),
     )
     .addOption(option('--access-log', 'log every request to stderr (never tokens)'))
     .addOption(
@@ -152,24 +151,39 @@ export function serveCommand(): Command {
       ).choices(['on', 'off']),
     );
   for (const [name, flags, description] of limitFlags) {
-    command.addOption(
-      option(flags, `${description} (default ${defaultLimits[name]})`).argParser(integer(flags.split(' ')[0]!)),
-    );
+    command.addOption(option(flags, `${description} (default ${defaultLimits[name]})`).argParser(integer()));
   }
   command.action(async (flags: Record<string, unknown>) => {
     try {
       // Loaded here so that the client commands do not pay for loading the server (~150 ms).
+      const config = configFromFlags(flags);
+      await preflight(config);
       const { runServer } = await import('../main.js');
-      await runServer(configFromFlags(flags));
+      await runServer(config);
     } catch (error) {
-      if (error instanceof ConfigError) {
-        process.stderr.write(`kvs: ${error.message}\n`);
-        process.exit(2);
-      }
-      throw error;
+      // Exits at once: a half-started server may hold handles that would keep the process alive.
+      const refusal = startRefusal(error);
+      process.stderr.write(`kvs: ${oneLine(refusal.message)}\n`);
+      process.exit(refusal.exitCode);
     }
   });
   return command;
+}
+
+/**
+ * How a failed start is reported: a ConfigError, or an error of the system (a port in use, a
+ * file that cannot be read or created) is the operator's to fix (exit 2); anything else is a bug.
+ */
+export function startRefusal(error: unknown): { message: string; exitCode: number } {
+  if (error instanceof ConfigError) return { message: error.message, exitCode: EXIT_USAGE };
+  // The store (an etcd cluster not answering, a damaged lmdb file) is the operator's to fix.
+  if (error instanceof EngineUnavailableError)
+    return { message: `cannot start: ${error.message} (unavailable)`, exitCode: EXIT_USAGE };
+  const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code))
+    return { message: `cannot start: ${message}`, exitCode: EXIT_USAGE };
+  return { message: `cannot start: ${message} (internal)`, exitCode: EXIT_FAILED };
 }
 
 export function configFromFlags(flags: Record<string, unknown>): Config {

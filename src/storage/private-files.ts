@@ -5,13 +5,28 @@
 // it is; files kvs owns are set to 0600 at every start.
 
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
-/** Creates `dir` (and missing parents) mode 0700; an existing directory is not changed. */
+/**
+ * Creates `dir` (and missing parents) mode 0700; an existing directory is not changed. One
+ * directory at a time: Node's recursive mkdir never returns for a path under /proc (it retries
+ * the ENOENT forever), so this one fails with that ENOENT instead.
+ */
 export function makePrivateDir(dir: string): void {
   if (existsSync(dir)) return;
-  const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
-  // mkdir applies the umask; chmod does not. Only the directories this call created.
-  if (created !== undefined) chmodSync(dir, 0o700);
+  const missing: string[] = [];
+  for (let at = resolve(dir); !existsSync(at) && dirname(at) !== at; at = dirname(at)) missing.unshift(at);
+  for (const path of missing) {
+    try {
+      mkdirSync(path, { mode: 0o700 });
+    } catch (error) {
+      // Made by someone else in between: left as it is, like any existing directory.
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw error;
+    }
+    // mkdir applies the umask; chmod does not.
+    chmodSync(path, 0o700);
+  }
 }
 
 /** Sets each existing file to 0600. */

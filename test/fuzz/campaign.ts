@@ -1,4 +1,4 @@
-// `npm run fuzz -- [--target http|resp|all] [--duration SECONDS] [--seed N] [--cases N]`: long
+// `npm run fuzz -- [--target http|resp|cli|all] [--duration SECONDS] [--seed N] [--cases N]`: long
 // fuzz campaigns against a freshly started real server, with the same fuzzers and servers as
 // the test suite's short fixed-seed runs (test/fuzz/*.test.ts). Prints the seed of each campaign
 // (KVS_FUZZ_SEED or --seed replays it), every finding with the input that caused it, and exits 1
@@ -11,6 +11,7 @@ import type { FuzzReport } from './fuzz-options.js';
 import { HTTP_FUZZ_ARGS, RESP_FUZZ_ARGS, RESP_FUZZ_RSS_GROWTH_BYTES } from './fuzz-servers.js';
 import { fuzzHttp } from './http-fuzzer.js';
 import { fuzzResp } from './resp-fuzzer.js';
+import { fuzzCli } from './cli-fuzzer.js';
 
 function whole(name: string) {
   return (text: string): number => {
@@ -20,15 +21,15 @@ function whole(name: string) {
 }
 
 const program = new Command('fuzz')
-  .option('--target <target>', 'http, resp or all', 'all')
+  .option('--target <target>', 'http, resp, cli or all', 'all')
   .option('--duration <seconds>', 'total length of the campaign, split between the targets', whole('--duration'), 600)
   .option('--seed <n>', 'seed (default: KVS_FUZZ_SEED, else random)', whole('--seed'))
   .option('--cases <n>', 'most cases per target', whole('--cases'), 10_000_000)
   .parse();
 const options = program.opts<{ target: string; duration: number; seed?: number; cases: number }>();
-const targets = options.target === 'all' ? ['http', 'resp'] : [options.target];
-if (!targets.every((target) => target === 'http' || target === 'resp')) {
-  console.error(`fuzz: --target must be http, resp or all (got ${options.target})`);
+const targets = options.target === 'all' ? ['http', 'resp', 'cli'] : [options.target];
+if (!targets.every((target) => target === 'http' || target === 'resp' || target === 'cli')) {
+  console.error(`fuzz: --target must be http, resp, cli or all (got ${options.target})`);
   process.exit(2);
 }
 const envSeed = process.env.KVS_FUZZ_SEED;
@@ -54,6 +55,23 @@ for (const target of targets) {
     } finally {
       await server.stop().catch((error: unknown) => console.error(`fuzz: ${String(error)}`));
       removeDir(server.dataDir);
+    }
+  } else if (target === 'cli') {
+    // The client commands' server, and a stopped server's data directory: the cases' existing store.
+    const server = await startServer();
+    const template = await startServer();
+    await template.stop();
+    try {
+      reports.push(
+        await fuzzCli(
+          { url: server.url, token: server.token, busyPort: server.port, storeTemplate: template.dataDir },
+          { seed, cases: options.cases, durationMs },
+        ),
+      );
+    } finally {
+      await server.stop().catch((error: unknown) => console.error(`fuzz: ${String(error)}`));
+      removeDir(server.dataDir);
+      removeDir(template.dataDir);
     }
   } else {
     const server = await startServer({ args: [...RESP_FUZZ_ARGS] });

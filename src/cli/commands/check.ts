@@ -56,16 +56,24 @@ function superviseCheck(): number {
   return child.status ?? CHECK_CANNOT_OPEN;
 }
 
+function openSalvage(path: string): { fd: number; path: string; count: number } {
+  try {
+    return { fd: openSync(`${path}.partial`, 'w', 0o600), path, count: 0 };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw Object.assign(new Error(`--salvage: cannot write ${path}.partial (${code})`), { code: 'salvage_failed' });
+  }
+}
+
 async function runCheck(options: CheckOptions): Promise<number> {
   const { checkStore } = await import('../../storage/index.js');
   const print = (line: string): void => {
     process.stdout.write(`${line}\n`);
   };
   let salvage: { fd: number; path: string; count: number } | undefined;
-  if (options.salvage !== undefined)
-    salvage = { fd: openSync(`${options.salvage}.partial`, 'w', 0o600), path: options.salvage, count: 0 };
   const writer = ndjsonFormat.createWriter();
   try {
+    if (options.salvage !== undefined) salvage = openSalvage(options.salvage);
     if (salvage !== undefined) writeSync(salvage.fd, writer.begin());
     const report = checkStore(options.data, {
       onIntact: (key, record) => {

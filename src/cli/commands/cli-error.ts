@@ -1,7 +1,9 @@
-// How a client command fails: one line `kvs: <message> (<code>)` on stderr and a non-zero exit.
+// How a client command fails: one line `kvs: <message> (<code>)` on stderr and exit code 1, or 2
+// for a `usage` error (docs/cli.md, "Errors and exit codes").
 
 import { KvsClientError } from '../../client/index.js';
 import { FormatError } from '../formats/index.js';
+import { EXIT_FAILED, EXIT_USAGE, oneLine } from '../usage.js';
 
 /** A failure detected by the CLI itself (bad flag combination, unreadable file, ...). */
 export class CliError extends Error {
@@ -30,8 +32,8 @@ export function action<Args extends unknown[]>(
     try {
       await run(...args);
     } catch (error) {
-      process.stderr.write(`kvs: ${describeFailure(error)}\n`);
-      process.exitCode = 1;
+      process.stderr.write(`kvs: ${oneLine(describeFailure(error))}\n`);
+      process.exitCode = error instanceof CliError && error.code === 'usage' ? EXIT_USAGE : EXIT_FAILED;
     }
   };
 }

@@ -1,13 +1,13 @@
 // kvs export: every key under a prefix, with values and metadata, as YAML, JSON or NDJSON.
 
 import { Option, type Command } from 'commander';
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import type { WriteStream } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import type { KvsClient, ListItem } from '../../client/index.js';
 import { formatNames, type KvRecord } from '../formats/index.js';
 import { yamlFormat } from '../formats/yaml-format.js';
-import { action } from './cli-error.js';
+import { CliError, action } from './cli-error.js';
 import { clientFor, withConnection, type ConnectionOptions } from './connection.js';
 import { chooseFormat } from './input-file.js';
 import { writeChunk } from './output.js';
@@ -38,6 +38,27 @@ async function* pagesOfValues(client: KvsClient, prefix: string): AsyncGenerator
   }
 }
 
+function outputFailure(path: string, error: unknown): CliError {
+  const code = (error as { code?: unknown } | null)?.code;
+  return new CliError(
+    'output_failed',
+    `cannot write ${path}: ${typeof code === 'string' ? code : error instanceof Error ? error.message : String(error)}`,
+  );
+}
+
+/** The temporary file, opened before anything is read, so a bad --output fails at once. */
+async function openOutput(path: string, temporary: string): Promise<WriteStream> {
+  try {
+    const handle = await open(temporary, 'wx', 0o600);
+    const stream = handle.createWriteStream();
+    // Write errors surface through writeChunk and finished(); without a listener they would crash.
+    stream.on('error', () => {});
+    return stream;
+  } catch (error) {
+    throw outputFailure(path, error);
+  }
+}
+
 export function registerExport(program: Command): void {
   withConnection(program.command('export'))
     .description('write every key (values, content types, expiries) to stdout or a file')
@@ -65,7 +86,7 @@ export function registerExport(program: Command): void {
         const format = chooseFormat(options.format, options.output, yamlFormat);
         const client = clientFor(options);
         const temporary = options.output === undefined ? undefined : `${options.output}.partial-${process.pid}`;
-        const out = temporary === undefined ? process.stdout : createWriteStream(temporary, { mode: 0o600 });
+        const out = temporary === undefined ? process.stdout : await openOutput(options.output!, temporary);
         const writer = format.createWriter();
         const progress = new Progress();
         let count = 0;
@@ -86,12 +107,14 @@ export function registerExport(program: Command): void {
           if (temporary !== undefined && options.output !== undefined) {
             out.end();
             await finished(out);
-            await rename(temporary, options.output);
+            await rename(temporary, options.output).catch((error: unknown) => {
+              throw outputFailure(options.output!, error);
+            });
           }
         } catch (error) {
           progress.clear();
           if (temporary !== undefined) {
-            (out as ReturnType<typeof createWriteStream>).destroy();
+            (out as WriteStream).destroy();
             await rm(temporary, { force: true });
           }
           throw error;

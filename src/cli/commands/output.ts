@@ -17,7 +17,11 @@ function guardStdoutPipe(): void {
 /** Writes a chunk, waiting for 'drain' when the stream's buffer is full. */
 export async function writeChunk(stream: NodeJS.WritableStream, chunk: string | Buffer): Promise<void> {
   if (stream === process.stdout) guardStdoutPipe();
-  if (!stream.write(chunk)) await once(stream, 'drain');
+  if (stream.write(chunk)) return;
+  // A stream that failed (a full disk, a closed file) never drains: its error is the answer.
+  const failed = stream as NodeJS.WritableStream & { destroyed?: boolean; errored?: Error | null };
+  if (failed.destroyed === true) throw failed.errored ?? new Error('the output was closed');
+  await once(stream, 'drain');
 }
 
 /** Text safe to print on one line: JSON-quoted when it holds control characters. */

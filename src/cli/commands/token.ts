@@ -2,8 +2,8 @@
 // the server reads it at start, so restart the server after adding a token.
 
 import { Option, type Command } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { appendToken, parseTokenFile, type Scope } from '../../core/tokens.js';
 import { CliError, action } from './cli-error.js';
 import { writeChunk } from './output.js';
@@ -26,6 +26,23 @@ function fileOption(): Option {
   return new Option('--file <file>', "the token file (the server's --token-file)")
     .env('KVS_TOKEN_FILE')
     .default(defaultTokenFile());
+}
+
+/** A token file can be added to when it is a file, or is missing in an existing directory. */
+function checkWritableTokenFile(file: string): void {
+  const info = statSync(file, { throwIfNoEntry: false });
+  if (info !== undefined) {
+    if (!info.isFile()) throw new CliError('invalid_file', `the token file ${file} is not a file`);
+    return;
+  }
+  const dir = dirname(file);
+  if (statSync(dir, { throwIfNoEntry: false })?.isDirectory() !== true) {
+    const hint =
+      file === defaultTokenFile()
+        ? '; run `kvs serve` once to create the data directory, or give --file (or KVS_DATA)'
+        : '';
+    throw new CliError('invalid_file', `no directory ${dir} for the token file ${file}${hint}`);
+  }
 }
 
 export function registerToken(program: Command): void {
@@ -55,7 +72,16 @@ export function registerToken(program: Command): void {
           .filter((prefix) => prefix !== '');
         if (prefixes.some((prefix) => /\s|#/.test(prefix)))
           throw new CliError('usage', 'prefixes cannot contain spaces or #');
-        const created = appendToken(options.file, options.scope, prefixes);
+        checkWritableTokenFile(options.file);
+        let created: string;
+        try {
+          created = appendToken(options.file, options.scope, prefixes);
+        } catch (error) {
+          throw new CliError(
+            'invalid_file',
+            `cannot write the token file ${options.file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+          );
+        }
         await writeChunk(process.stdout, `${created}\n`);
         const limited = prefixes.length > 0 ? ` limited to ${prefixes.join(', ')}` : '';
         process.stderr.write(
@@ -72,6 +98,8 @@ export function registerToken(program: Command): void {
     .action(
       action(async (options: FileOptions) => {
         if (!existsSync(options.file)) throw new CliError('invalid_file', `no token file at ${options.file}`);
+        if (!statSync(options.file).isFile())
+          throw new CliError('invalid_file', `the token file ${options.file} is not a file`);
         let entries: ReturnType<typeof parseTokenFile>;
         try {
           entries = parseTokenFile(readFileSync(options.file, 'utf8'));

@@ -26,7 +26,8 @@ const NULL_WORDS = new Set(['', '~', 'null', 'Null', 'NULL']);
 export function parseYamlRecords(text: string): KvRecord[] {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { schema: 'failsafe', lineCounter, uniqueKeys: false });
-  if (document.errors.length > 0) throw new FormatError(document.errors[0]!.message);
+  // The parser's message is followed by a snippet of the file: the first line names the place.
+  if (document.errors.length > 0) throw new FormatError(document.errors[0]!.message.split('\n')[0]!.replace(/:$/, ''));
   const where = (node: Node | null | undefined) => {
     const offset = node?.range?.[0];
     if (offset === undefined) return '';

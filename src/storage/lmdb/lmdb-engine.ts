@@ -30,8 +30,9 @@ import { EngineUnavailableError, HistoryCompactedError, RecordDamagedError, Stor
 import { compareKeys } from '../key-order.js';
 import { planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
 import { decodeRecord, encodeRecord, isFormat1, recordState } from './record-codec.js';
-import { isLmdbDamage, isLmdbPanic } from './lmdb-errors.js';
+import { isLmdbDamage } from './lmdb-errors.js';
 import { RecordCache } from './record-cache.js';
+import { stopOnStorePanic, panicOf } from './store-panic.js';
 import { utf8KeyEncoder } from './utf8-key-encoder.js';
 import { classifyWriteFailure, describeFailure, type WriteFailure } from './write-failure.js';
 
@@ -118,6 +119,8 @@ export class LmdbEngine implements Engine {
   private readonly cache: RecordCache | undefined;
   /** Format-1 records (no checksum) are read only until the store is upgraded (record-codec.ts). */
   private readonly acceptFormat1: boolean;
+  /** LMDB's fatal state was met (the process is exiting, store-panic.ts). */
+  private panicked = false;
 
   constructor(private readonly options: LmdbEngineOptions) {
     // Relaxed durability skips LMDB's fsync entirely: writes survive a killed process (the page
@@ -180,11 +183,50 @@ export class LmdbEngine implements Engine {
     }
   }
 
+  /**
+   * LMDB's fatal state stops kvs before any other LMDB call (store-panic.ts); other read errors
+   * pass through.
+   */
+  private readError(error: unknown): unknown {
+    const panic = panicOf(error);
+    if (panic === undefined) return error;
+    this.stopOnPanic(panic);
+    return new EngineUnavailableError(
+      'the store had a fatal LMDB error (MDB_PANIC: a write of its meta page failed); kvs must be restarted (docs/durability.md)',
+      { cause: panic },
+    );
+  }
+
+  private stopOnPanic(panic: unknown): void {
+    if (this.panicked) return;
+    this.panicked = true;
+    stopOnStorePanic(this.options.path, panic);
+  }
+
+  /**
+   * After a failed commit: is the environment in LMDB's fatal state? A failed meta-page write
+   * reports its errno (ENOSPC, EIO) to the commit and sets the fatal flag silently; the batches
+   * queued behind it never settle, so the state is looked for at once, with one read.
+   */
+  private checkPanicAfterFailure(error: unknown): void {
+    if (this.panicked) return;
+    const panic = panicOf(error);
+    if (panic !== undefined) {
+      this.stopOnPanic(panic);
+      return;
+    }
+    try {
+      this.meta.get(REVISION);
+    } catch (readError) {
+      this.readError(readError);
+    }
+  }
+
   private readRevision(): number {
     try {
       return this.meta.get(REVISION) ?? 0;
     } catch (error) {
-      throw translateReadError(error);
+      throw this.readError(error);
     }
   }
 
@@ -198,7 +240,7 @@ export class LmdbEngine implements Engine {
     } catch (error) {
       // LMDB's own checks of its pages (MDB_CORRUPTED, MDB_PAGE_NOTFOUND) on the way to the key.
       if (isLmdbDamage(error)) throw new RecordDamagedError(key);
-      throw translateReadError(error);
+      throw this.readError(error);
     }
     if (buffer === undefined) return undefined;
     const record = decodeRecord(buffer, key, this.acceptFormat1);
@@ -252,7 +294,7 @@ export class LmdbEngine implements Engine {
     try {
       return [...this.scan(options, now)].map(([key, record]) => recordInfo(key, record));
     } catch (error) {
-      throw translateReadError(error);
+      throw this.readError(error);
     }
   }
 
@@ -264,11 +306,14 @@ export class LmdbEngine implements Engine {
         value: Buffer.from(record.value),
       }));
     } catch (error) {
-      throw translateReadError(error);
+      throw this.readError(error);
     }
   }
 
   async count(): Promise<number> {
+    // getStats does not throw in LMDB's fatal state (it answers zeros and leaves LMDB's error
+    // message behind, store-panic.ts): a read first, which does.
+    this.readRevision();
     return (this.kv.getStats() as { entryCount: number }).entryCount;
   }
 
@@ -284,7 +329,7 @@ export class LmdbEngine implements Engine {
         if (entry !== undefined) result.push(recordInfo(key, entry));
       }
     } catch (error) {
-      throw translateReadError(error);
+      throw this.readError(error);
     }
     return result;
   }
@@ -428,6 +473,7 @@ export class LmdbEngine implements Engine {
   }
 
   private noteFailure(revision: number, error: unknown): void {
+    this.checkPanicAfterFailure(error);
     this.rejectFlushWaits(error);
     this.armFlushFailure();
     if (revision < this.failedFrom) this.failedFrom = revision;
@@ -438,6 +484,7 @@ export class LmdbEngine implements Engine {
       this.failureKind = classifyWriteFailure(error, this.options.path);
       this.failureKind.then((failure) => {
         if (failure.kind === 'io') this.ioFailure ??= failure;
+        this.checkPanicAfterFailure(failure.cause);
       }, ignore);
     }
   }
@@ -482,9 +529,10 @@ export class LmdbEngine implements Engine {
         this.nextRevision = this.readRevision();
         this.oldestKept = this.meta.get(OLDEST) ?? 1;
       } catch (error) {
-        // The store itself fails (LMDB's fatal state after a failed meta-page write): writes are
-        // refused until restart like after an I/O error, and nothing is left to reject unheard.
-        this.ioFailure ??= { kind: 'io', code: (error as { code?: number }).code, cause: error };
+        // The store itself fails: writes are refused until restart like after an I/O error, and
+        // nothing is left to reject unheard (LMDB's fatal state has stopped kvs in readError).
+        const cause = this.readError(error);
+        this.ioFailure ??= { kind: 'io', code: (error as { code?: number }).code, cause };
       }
       this.cache?.clear();
       this.failedFrom = Number.POSITIVE_INFINITY;
@@ -544,14 +592,18 @@ export class LmdbEngine implements Engine {
   }
 
   async oldestRevision(): Promise<number> {
-    return this.meta.get(OLDEST) ?? 1;
+    try {
+      return this.meta.get(OLDEST) ?? 1;
+    } catch (error) {
+      throw this.readError(error);
+    }
   }
 
   async history(since: number, limit: number): Promise<HistoryPage> {
     try {
       return this.historySync(since, limit);
     } catch (error) {
-      throw translateReadError(error);
+      throw this.readError(error);
     }
   }
 
@@ -592,7 +644,7 @@ export class LmdbEngine implements Engine {
       try {
         page = this.historySync(this.lastPublished, 1000);
       } catch (error) {
-        if (!(error instanceof HistoryCompactedError)) throw error;
+        if (!(error instanceof HistoryCompactedError)) throw this.readError(error);
         // We fell behind the log (extremely slow poll); skip ahead, watchers resync by revision.
         this.lastPublished = error.oldestAvailable - 1;
         continue;
@@ -605,6 +657,15 @@ export class LmdbEngine implements Engine {
 
   async expired(now: number, limit: number): Promise<{ key: string; modRevision: number }[]> {
     const found: { key: string; modRevision: number }[] = [];
+    try {
+      this.collectExpired(now, limit, found);
+    } catch (error) {
+      throw this.readError(error);
+    }
+    return found;
+  }
+
+  private collectExpired(now: number, limit: number, found: { key: string; modRevision: number }[]): void {
     for (const { value: key } of this.expiry.getRange({ end: [now, '\u{10FFFF}'], limit })) {
       let record: StoredRecord | undefined;
       try {
@@ -616,7 +677,6 @@ export class LmdbEngine implements Engine {
       }
       if (record !== undefined && isExpired(record, now)) found.push({ key, modRevision: record.modRevision });
     }
-    return found;
   }
 
   async close(): Promise<void> {
@@ -634,15 +694,6 @@ export class LmdbEngine implements Engine {
 }
 
 function ignore(): void {}
-
-/** A read that met LMDB's fatal state answers 503 with what to do, not 500 (docs/durability.md). */
-function translateReadError(error: unknown): unknown {
-  if (!isLmdbPanic(error)) return error;
-  return new EngineUnavailableError(
-    'the store had a fatal LMDB error (MDB_PANIC: a write of its meta page failed); every read and write fails until kvs is restarted (docs/durability.md)',
-    { cause: error },
-  );
-}
 
 /** msgpack returns Uint8Array for binary; events carry Buffers. */
 function reviveEvent(event: ChangeEvent): ChangeEvent {

@@ -22,13 +22,13 @@
 // events), expiry ([expires, key] -> key index for the sweeper), recent ([modRevision, key] ->
 // key, for recentlyModified: the index page reads its newest entries instead of scanning).
 
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import type { ChangeEvent, CommitResult, Entry, EntryInfo, Txn } from '../../core/model.js';
 import { isExpired } from '../../core/model.js';
 import type { ChangeListener, Engine, HistoryPage, ListOptions } from '../engine.js';
 import { EngineUnavailableError, HistoryCompactedError, RecordDamagedError, StorageFullError } from '../engine.js';
 import { compareKeys } from '../key-order.js';
-import { planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
+import { type Plan, planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
 import { decodeRecord, encodeRecord, isFormat1, recordState } from './record-codec.js';
 import { isLmdbDamage } from './lmdb-errors.js';
 import { RecordCache } from './record-cache.js';
@@ -385,29 +385,14 @@ export class LmdbEngine implements Engine {
       const mark: InFlight = { record: write.record };
       this.inFlight.set(write.key, mark);
       marks.push([write.key, mark]);
-      const previousExpires = write.previous?.expires ?? null;
-      if (previousExpires !== null) void this.expiry.remove([previousExpires, write.key]);
-      if (write.previous !== undefined) void this.recent.remove([write.previous.modRevision, write.key]);
-      if (write.record === null) {
-        void this.kv.remove(write.key);
-      } else {
-        void this.kv.put(write.key, encodeRecord(write.record, write.key));
-        void this.recent.put([write.record.modRevision, write.key], write.key);
-        if (write.record.expires !== null) void this.expiry.put([write.record.expires, write.key], write.key);
-      }
     }
+    const written = this.writePlan(plan, this.oldestKept, queuedWrites);
+    this.oldestKept = written.oldest;
     // Every unconditional write of one lmdb-js batch returns the same promise, `committed`,
-    // awaited below; the batch's own start marker gets one more, handled here.
+    // awaited below; the batch's own start marker gets one more, handled here (after a write:
+    // lmdb-js schedules the marker at the turn's first write).
     this.guardBatchPromise();
-    void this.log.put(plan.revision, plan.events as ChangeEvent[]);
-    let compacted = false;
-    while (plan.revision - this.oldestKept >= this.options.logLength) {
-      void this.log.remove(this.oldestKept);
-      this.oldestKept++;
-      compacted = true;
-    }
-    if (compacted) void this.meta.put(OLDEST, this.oldestKept);
-    const committed = this.meta.put(REVISION, plan.revision);
+    const committed = written.revisionWritten;
     // The flush of this very batch, taken now: `root.flushed` read after the commit resolves is
     // the flush of whatever batch is newest by then, so every write also waited for a later
     // batch's commit and fsync. Measured, HTTP PUT with wrk -c50, two A/B pairs:
@@ -425,11 +410,7 @@ export class LmdbEngine implements Engine {
       // Invalidated, not updated: the next read caches what the store holds, whatever order
       // concurrent commits to one key resolve in.
       if (this.cache !== undefined) for (const write of plan.writes) this.cache.invalidate(write.key);
-      // With overlapping syncs, an fdatasync that fails is reported on a later batch's commit,
-      // and this batch's `flushed` never settles (measured under strace --inject
-      // fdatasync:error=EIO): a failure noted meanwhile refuses this write too, never acknowledged.
-      if (this.options.durability === 'strict') await Promise.race([flushed, this.flushFailed]);
-      this.unflushedFailure = false;
+      await this.awaitFlush(flushed);
     })();
     this.lastCommit = durable;
     try {
@@ -462,6 +443,50 @@ export class LmdbEngine implements Engine {
       this.batchGuardQueued = false;
       this.root.committed.then(ignore, ignore);
     });
+  }
+
+  /**
+   * Writes a planned commit in the store's layout, in both modes: records and their indexes, the
+   * change-log entry, the log entries past logLength, then the revision. `oldest` is the oldest
+   * revision the log keeps before it; returns the one after it, and what writing the revision
+   * returned (exclusive mode: lmdb-js's promise for the whole batch).
+   */
+  private writePlan<R>(
+    plan: Extract<Plan, { ok: true }>,
+    oldest: number,
+    writes: StoreWrites<R>,
+  ): { oldest: number; revisionWritten: R } {
+    for (const write of plan.writes) {
+      const previousExpires = write.previous?.expires ?? null;
+      if (previousExpires !== null) writes.remove(this.expiry, [previousExpires, write.key]);
+      if (write.previous !== undefined) writes.remove(this.recent, [write.previous.modRevision, write.key]);
+      if (write.record === null) {
+        writes.remove(this.kv, write.key);
+      } else {
+        writes.put(this.kv, write.key, encodeRecord(write.record, write.key));
+        writes.put(this.recent, [write.record.modRevision, write.key], write.key);
+        if (write.record.expires !== null) writes.put(this.expiry, [write.record.expires, write.key], write.key);
+      }
+    }
+    writes.put(this.log, plan.revision, plan.events as ChangeEvent[]);
+    let kept = oldest;
+    while (plan.revision - kept >= this.options.logLength) {
+      writes.remove(this.log, kept);
+      kept++;
+    }
+    if (kept !== oldest) writes.put(this.meta, OLDEST, kept);
+    return { oldest: kept, revisionWritten: writes.put(this.meta, REVISION, plan.revision) };
+  }
+
+  /**
+   * Waits until a committed batch is on disk (strict durability), in both modes. With overlapping
+   * syncs, an fdatasync that fails is reported on a later batch's commit, and this batch's flush
+   * promise never settles (measured under strace --inject fdatasync:error=EIO): a failure noted
+   * meanwhile refuses this write too, never acknowledged.
+   */
+  private async awaitFlush(flushed: PromiseLike<unknown>): Promise<void> {
+    if (this.options.durability === 'strict') await Promise.race([flushed, this.flushFailed]);
+    this.unflushedFailure = false;
   }
 
   /** Settles (rejected) when the next batch failure is noted: flush waits race it. */
@@ -545,15 +570,20 @@ export class LmdbEngine implements Engine {
     this.refuseAfterIoError();
     let outcome: ReturnType<LmdbEngine['applyInWriteTxn']>;
     try {
-      outcome = await this.root.transaction(() => this.applyInWriteTxn(txn, now));
+      const transaction = this.root.transaction(() => this.applyInWriteTxn(txn, now));
+      this.guardBatchPromise();
+      outcome = await transaction;
     } catch (error) {
       this.noteFailure(0, error);
       throw await this.lastFailureError();
     }
     if (!outcome.ok) return outcome;
     if (outcome.events.length > 0) {
-      if (this.options.durability === 'strict') await this.root.flushed;
-      this.unflushedFailure = false;
+      try {
+        await this.awaitFlush(this.root.flushed);
+      } catch {
+        throw await this.lastFailureError();
+      }
       this.publishLocal(outcome.revision);
     }
     return { ok: true, revision: outcome.revision, puts: outcome.puts, deleted: outcome.deleted };
@@ -564,26 +594,7 @@ export class LmdbEngine implements Engine {
     const revision = this.readRevision();
     const plan = planCommit(txn, now, revision, (key) => this.readRecord(key), this.options.logValueMax);
     if (!plan.ok || !plan.changed) return plan;
-    for (const write of plan.writes) {
-      const previousExpires = write.previous?.expires ?? null;
-      if (previousExpires !== null) this.expiry.removeSync([previousExpires, write.key]);
-      if (write.previous !== undefined) this.recent.removeSync([write.previous.modRevision, write.key]);
-      if (write.record === null) {
-        this.kv.removeSync(write.key);
-      } else {
-        this.kv.putSync(write.key, encodeRecord(write.record, write.key));
-        this.recent.putSync([write.record.modRevision, write.key], write.key);
-        if (write.record.expires !== null) this.expiry.putSync([write.record.expires, write.key], write.key);
-      }
-    }
-    this.log.putSync(plan.revision, plan.events as ChangeEvent[]);
-    this.meta.putSync(REVISION, plan.revision);
-    let oldest = this.meta.get(OLDEST) ?? 1;
-    while (plan.revision - oldest >= this.options.logLength) {
-      this.log.removeSync(oldest);
-      oldest++;
-    }
-    this.meta.putSync(OLDEST, oldest);
+    this.writePlan(plan, this.meta.get(OLDEST) ?? 1, transactionWrites);
     return plan;
   }
 
@@ -694,6 +705,24 @@ export class LmdbEngine implements Engine {
 }
 
 function ignore(): void {}
+
+/** How writePlan writes: lmdb-js's queued writes, or a write transaction's synchronous ones. */
+interface StoreWrites<R> {
+  put<V, K extends Key>(db: Database<V, K>, key: K, value: V): R;
+  remove<V, K extends Key>(db: Database<V, K>, key: K): void;
+}
+
+/** Exclusive mode: every write joins the current event turn's batch (one LMDB transaction). */
+const queuedWrites: StoreWrites<Promise<boolean>> = {
+  put: (db, key, value) => db.put(key, value),
+  remove: (db, key) => void db.remove(key),
+};
+
+/** Shared mode: inside lmdb-js's transaction() callback, under LMDB's cross-process write lock. */
+const transactionWrites: StoreWrites<void> = {
+  put: (db, key, value) => void db.putSync(key, value),
+  remove: (db, key) => void db.removeSync(key),
+};
 
 /** msgpack returns Uint8Array for binary; events carry Buffers. */
 function reviveEvent(event: ChangeEvent): ChangeEvent {

@@ -31,6 +31,7 @@ import { compareKeys } from '../key-order.js';
 import { type Plan, planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
 import { decodeRecord, encodeRecord, isFormat1, recordState } from './record-codec.js';
 import { isLmdbDamage } from './lmdb-errors.js';
+import { ChangeLogDamagedError, decodeLogEntry, encodeLogEntry, isLogFormat2 } from './log-codec.js';
 import { RecordCache } from './record-cache.js';
 import { stopOnStorePanic, panicOf } from './store-panic.js';
 import { utf8KeyEncoder } from './utf8-key-encoder.js';
@@ -74,6 +75,8 @@ const REVISION = 'revision';
 const RECORD_FORMAT = 'recordFormat';
 const UPGRADE_BATCH = 1000;
 const OLDEST = 'oldest';
+/** The first revision whose change-log entry has a checksum (markLogChecksums). */
+const LOG_CHECKSUMMED_FROM = 'logChecksummedFrom';
 /** Set once the recent index covers every key (stores made before it get it at open). */
 const RECENT_INDEXED = 'recentIndexed';
 /** Expired-but-not-swept keys recentlyModified() passes over at most, beyond the page. */
@@ -85,7 +88,12 @@ export class LmdbEngine implements Engine {
   private readonly root: RootDatabase;
   private readonly kv: Database<Buffer, string>;
   private readonly meta: Database<number, string>;
-  private readonly log: Database<ChangeEvent[], number>;
+  /** Change-log entries from before their checksums (log-codec.ts), read with lmdb-js's msgpack. */
+  private readonly legacyLog: Database<ChangeEvent[], number>;
+  /** The change log's bytes (log-codec.ts). */
+  private readonly log: Database<Buffer, number>;
+  /** Every change-log entry from this revision on has a checksum (log-codec.ts). */
+  private readonly logChecksummedFrom: number;
   private readonly expiry: Database<string, [number, string]>;
   private readonly recent: Database<string, [number, string]>;
   private readonly listeners = new Set<ChangeListener>();
@@ -133,10 +141,12 @@ export class LmdbEngine implements Engine {
     const kvOptions = { name: 'kv', encoding: 'binary' as const, keyEncoder: utf8KeyEncoder };
     this.kv = this.root.openDB<Buffer, string>(kvOptions);
     this.meta = this.root.openDB<number, string>({ name: 'meta', encoding: 'msgpack' });
-    this.log = this.root.openDB<ChangeEvent[], number>({ name: 'log', encoding: 'msgpack' });
+    this.legacyLog = this.root.openDB<ChangeEvent[], number>({ name: 'log', encoding: 'msgpack' });
+    this.log = this.root.openDB<Buffer, number>({ name: 'log', encoding: 'binary' });
     this.expiry = this.root.openDB<string, [number, string]>({ name: 'expiry', encoding: 'msgpack' });
     this.recent = this.root.openDB<string, [number, string]>({ name: 'recent', encoding: 'msgpack' });
     this.indexRecentOnce();
+    this.logChecksummedFrom = this.markLogChecksums();
     this.lastPublished = this.readRevision();
     this.exclusive = options.exclusive ?? true;
     const cacheBytes = options.cacheBytes ?? DEFAULT_RECORD_CACHE_BYTES;
@@ -220,6 +230,29 @@ export class LmdbEngine implements Engine {
     } catch (readError) {
       this.readError(readError);
     }
+  }
+
+  /**
+   * The first revision whose change-log entry has a checksum: recorded once per store, as the
+   * revision after the newest one when a kvs with log checksums first opened it (in one write
+   * transaction, so that several `--workers` processes agree).
+   */
+  private markLogChecksums(): number {
+    const marked = this.meta.get(LOG_CHECKSUMMED_FROM);
+    if (marked !== undefined) return marked;
+    return this.root.transactionSync(() => {
+      const existing = this.meta.get(LOG_CHECKSUMMED_FROM);
+      if (existing !== undefined) return existing;
+      const from = (this.meta.get(REVISION) ?? 0) + 1;
+      this.meta.putSync(LOG_CHECKSUMMED_FROM, from);
+      return from;
+    });
+  }
+
+  /** The events of one change-log entry, checked (throws ChangeLogDamagedError). */
+  private logEvents(revision: number, bytes: Buffer): ChangeEvent[] {
+    if (revision >= this.logChecksummedFrom || isLogFormat2(bytes)) return decodeLogEntry(bytes, revision);
+    return (this.legacyLog.get(revision) ?? []).map(reviveEvent);
   }
 
   private readRevision(): number {
@@ -468,7 +501,7 @@ export class LmdbEngine implements Engine {
         if (write.record.expires !== null) writes.put(this.expiry, [write.record.expires, write.key], write.key);
       }
     }
-    writes.put(this.log, plan.revision, plan.events as ChangeEvent[]);
+    writes.put(this.log, plan.revision, encodeLogEntry(plan.revision, plan.events));
     let kept = oldest;
     while (plan.revision - kept >= this.options.logLength) {
       writes.remove(this.log, kept);
@@ -623,7 +656,8 @@ export class LmdbEngine implements Engine {
     const oldest = this.meta.get(OLDEST) ?? 1;
     if (since < oldest - 1) throw new HistoryCompactedError(oldest);
     const events: ChangeEvent[] = [];
-    for (const { value } of this.log.getRange({ start: since + 1, limit })) events.push(...value.map(reviveEvent));
+    for (const { key, value } of this.log.getRange({ start: since + 1, limit }))
+      events.push(...this.logEvents(key, value));
     return { events, revision };
   }
 
@@ -655,6 +689,9 @@ export class LmdbEngine implements Engine {
       try {
         page = this.historySync(this.lastPublished, 1000);
       } catch (error) {
+        // A damaged entry is not delivered, nor skipped: live delivery waits at it (every poll
+        // retries), and a watch that catches up through it is answered record_damaged.
+        if (error instanceof ChangeLogDamagedError) return;
         if (!(error instanceof HistoryCompactedError)) throw this.readError(error);
         // We fell behind the log (extremely slow poll); skip ahead, watchers resync by revision.
         this.lastPublished = error.oldestAvailable - 1;

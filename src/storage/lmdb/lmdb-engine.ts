@@ -214,22 +214,15 @@ export class LmdbEngine implements Engine {
   }
 
   /**
-   * After a failed commit: is the environment in LMDB's fatal state? A failed meta-page write
-   * reports its errno (ENOSPC, EIO) to the commit and sets the fatal flag silently; the batches
-   * queued behind it never settle, so the state is looked for at once, with one read.
+   * A failed commit that reports LMDB's fatal state stops kvs. A failed meta-page write usually
+   * reports its errno (ENOSPC, EIO) instead and sets the fatal flag silently: the next read finds
+   * it (every commit reads the keys it plans on, and the resync after a failure reads the
+   * revision). Not a read here: one made while lmdb-js settles the failed batch left later
+   * writes unanswered (seen under an injected short write, and on a full tmpfs).
    */
   private checkPanicAfterFailure(error: unknown): void {
-    if (this.panicked) return;
     const panic = panicOf(error);
-    if (panic !== undefined) {
-      this.stopOnPanic(panic);
-      return;
-    }
-    try {
-      this.meta.get(REVISION);
-    } catch (readError) {
-      this.readError(readError);
-    }
+    if (panic !== undefined) this.stopOnPanic(panic);
   }
 
   /**

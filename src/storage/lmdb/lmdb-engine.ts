@@ -597,6 +597,8 @@ export class LmdbEngine implements Engine {
     let outcome: ReturnType<LmdbEngine['applyInWriteTxn']>;
     try {
       const transaction = this.root.transaction(() => this.applyInWriteTxn(txn, now));
+      // The batch's promises as they are now and after lmdb-js's setImmediate (guardBatchPromise).
+      this.root.committed.then(ignore, ignore);
       this.guardBatchPromise();
       outcome = await transaction;
     } catch (error) {

@@ -284,6 +284,43 @@ describe(`damaged or missing store (seed ${seed})`, () => {
   });
 });
 
+describe('a damaged change-log entry (watch catch-up, history, kvs check)', () => {
+  it('one flipped byte in a logged value: watch catch-up ends with record_damaged, kvs check names the revision', async () => {
+    const dir = tempDir('kvs-damage-log');
+    dirs.push(dir);
+    const server = await startServer({ dataDir: dir });
+    const first = `first-value-${'a'.repeat(40)}`;
+    const headers = { authorization: `Bearer ${server.token}` };
+    try {
+      // The first value is then only in the change log (revision 1): the record holds the second.
+      for (const value of [first, 'second-value'])
+        assert.equal((await fetch(`${server.url}/v1/kv/logged`, { method: 'PUT', body: value, headers })).ok, true);
+    } finally {
+      await server.stop();
+    }
+    const path = join(dir, 'kvs.mdb');
+    assert.ok(flipInEveryCopy(path, Buffer.from(first), first.length - 1, 0x01) > 0, 'the logged value is in the file');
+    const damaged = `${first.slice(0, -1)}${String.fromCharCode(first.charCodeAt(first.length - 1) ^ 0x01)}`;
+    const check = kvsCheck(dir);
+    assert.equal(check.status, 1, check.output);
+    assert.match(check.output, /change log: the entry of revision 1 failed its checksum/u);
+    const restarted = await startServer({ dataDir: dir });
+    try {
+      const watch = await fetch(`${restarted.url}/v1/watch?since=0`, {
+        headers: { authorization: `Bearer ${restarted.token}` },
+        signal: AbortSignal.timeout(30_000),
+      });
+      const stream = await watch.text();
+      assert.ok(!stream.includes(damaged), `the damaged value is not served: ${stream}`);
+      assert.match(stream, /event: end\ndata: \{"reason":"error","detail":"[^"]*checksum/u, stream);
+      // The record itself is intact and still served.
+      assert.equal(await (await fetch(`${restarted.url}/v1/kv/logged`)).text(), 'second-value');
+    } finally {
+      await restarted.stop();
+    }
+  });
+});
+
 /** Flips the byte at `at` in every copy of `needle` in the file; returns how many copies. */
 function flipInEveryCopy(path: string, needle: Buffer, at: number, mask: number): number {
   const bytes = readFileSync(path);

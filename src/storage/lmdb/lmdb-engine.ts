@@ -22,7 +22,7 @@
 // events), expiry ([expires, key] -> key index for the sweeper), recent ([modRevision, key] ->
 // key, for recentlyModified: the index page reads its newest entries instead of scanning).
 
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import type { ChangeEvent } from '../../model/events.js';
 import type { CommitResult, Txn } from '../../model/txn.js';
 import type { Entry, EntryInfo } from '../../model/entry.js';
@@ -30,10 +30,12 @@ import { isExpired } from '../../model/entry.js';
 import type { ChangeListener, Engine, HistoryPage, ListOptions } from '../engine.js';
 import { EngineUnavailableError, HistoryCompactedError, RecordDamagedError, StorageFullError } from '../errors.js';
 import { compareKeys } from '../../model/key-order.js';
-import { planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
+import { type Plan, planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
 import { decodeRecord, encodeRecord, isFormat1, recordState } from './record-codec.js';
-import { isLmdbDamage, isLmdbPanic } from './lmdb-errors.js';
+import { isLmdbDamage } from './lmdb-errors.js';
+import { ChangeLogDamagedError, decodeLogEntry, encodeLogEntry, isLogFormat2 } from './log-codec.js';
 import { RecordCache } from './record-cache.js';
+import { stopOnStorePanic, panicOf } from './store-panic.js';
 import { utf8KeyEncoder } from './utf8-key-encoder.js';
 import { classifyWriteFailure, describeFailure, type WriteFailure } from './write-failure.js';
 
@@ -75,6 +77,8 @@ const REVISION = 'revision';
 const RECORD_FORMAT = 'recordFormat';
 const UPGRADE_BATCH = 1000;
 const OLDEST = 'oldest';
+/** The first revision whose change-log entry has a checksum (markLogChecksums). */
+const LOG_CHECKSUMMED_FROM = 'logChecksummedFrom';
 /** Set once the recent index covers every key (stores made before it get it at open). */
 const RECENT_INDEXED = 'recentIndexed';
 /** Expired-but-not-swept keys recentlyModified() passes over at most, beyond the page. */
@@ -86,7 +90,12 @@ export class LmdbEngine implements Engine {
   private readonly root: RootDatabase;
   private readonly kv: Database<Buffer, string>;
   private readonly meta: Database<number, string>;
-  private readonly log: Database<ChangeEvent[], number>;
+  /** Change-log entries from before their checksums (log-codec.ts), read with lmdb-js's msgpack. */
+  private readonly legacyLog: Database<ChangeEvent[], number>;
+  /** The change log's bytes (log-codec.ts). */
+  private readonly log: Database<Buffer, number>;
+  /** Every change-log entry from this revision on has a checksum (log-codec.ts). */
+  private readonly logChecksummedFrom: number;
   private readonly expiry: Database<string, [number, string]>;
   private readonly recent: Database<string, [number, string]>;
   private readonly listeners = new Set<ChangeListener>();
@@ -120,6 +129,8 @@ export class LmdbEngine implements Engine {
   private readonly cache: RecordCache | undefined;
   /** Format-1 records (no checksum) are read only until the store is upgraded (record-codec.ts). */
   private readonly acceptFormat1: boolean;
+  /** LMDB's fatal state was met (the process is exiting, store-panic.ts). */
+  private panicked = false;
 
   constructor(private readonly options: LmdbEngineOptions) {
     // Relaxed durability skips LMDB's fsync entirely: writes survive a killed process (the page
@@ -132,10 +143,12 @@ export class LmdbEngine implements Engine {
     const kvOptions = { name: 'kv', encoding: 'binary' as const, keyEncoder: utf8KeyEncoder };
     this.kv = this.root.openDB<Buffer, string>(kvOptions);
     this.meta = this.root.openDB<number, string>({ name: 'meta', encoding: 'msgpack' });
-    this.log = this.root.openDB<ChangeEvent[], number>({ name: 'log', encoding: 'msgpack' });
+    this.legacyLog = this.root.openDB<ChangeEvent[], number>({ name: 'log', encoding: 'msgpack' });
+    this.log = this.root.openDB<Buffer, number>({ name: 'log', encoding: 'binary' });
     this.expiry = this.root.openDB<string, [number, string]>({ name: 'expiry', encoding: 'msgpack' });
     this.recent = this.root.openDB<string, [number, string]>({ name: 'recent', encoding: 'msgpack' });
     this.indexRecentOnce();
+    this.logChecksummedFrom = this.markLogChecksums();
     this.lastPublished = this.readRevision();
     this.exclusive = options.exclusive ?? true;
     const cacheBytes = options.cacheBytes ?? DEFAULT_RECORD_CACHE_BYTES;
@@ -182,11 +195,66 @@ export class LmdbEngine implements Engine {
     }
   }
 
+  /**
+   * LMDB's fatal state stops kvs before any other LMDB call (store-panic.ts); other read errors
+   * pass through.
+   */
+  private readError(error: unknown): unknown {
+    const panic = panicOf(error);
+    if (panic === undefined) return error;
+    this.stopOnPanic(panic);
+    return new EngineUnavailableError(
+      'the store had a fatal LMDB error (MDB_PANIC: a write of its meta page failed); kvs must be restarted (docs/durability.md)',
+      { cause: panic },
+    );
+  }
+
+  private stopOnPanic(panic: unknown): void {
+    if (this.panicked) return;
+    this.panicked = true;
+    stopOnStorePanic(this.options.path, panic);
+  }
+
+  /**
+   * A failed commit that reports LMDB's fatal state stops kvs. A failed meta-page write usually
+   * reports its errno (ENOSPC, EIO) instead and sets the fatal flag silently: the next read finds
+   * it (every commit reads the keys it plans on, and the resync after a failure reads the
+   * revision). Not a read here: one made while lmdb-js settles the failed batch left later
+   * writes unanswered (seen under an injected short write, and on a full tmpfs).
+   */
+  private checkPanicAfterFailure(error: unknown): void {
+    const panic = panicOf(error);
+    if (panic !== undefined) this.stopOnPanic(panic);
+  }
+
+  /**
+   * The first revision whose change-log entry has a checksum: recorded once per store, as the
+   * revision after the newest one when a kvs with log checksums first opened it (in one write
+   * transaction, so that several `--workers` processes agree).
+   */
+  private markLogChecksums(): number {
+    const marked = this.meta.get(LOG_CHECKSUMMED_FROM);
+    if (marked !== undefined) return marked;
+    return this.root.transactionSync(() => {
+      const existing = this.meta.get(LOG_CHECKSUMMED_FROM);
+      if (existing !== undefined) return existing;
+      const from = (this.meta.get(REVISION) ?? 0) + 1;
+      this.meta.putSync(LOG_CHECKSUMMED_FROM, from);
+      return from;
+    });
+  }
+
+  /** The events of one change-log entry, checked (throws ChangeLogDamagedError). */
+  private logEvents(revision: number, bytes: Buffer): ChangeEvent[] {
+    if (revision >= this.logChecksummedFrom || isLogFormat2(bytes)) return decodeLogEntry(bytes, revision);
+    return (this.legacyLog.get(revision) ?? []).map(reviveEvent);
+  }
+
   private readRevision(): number {
     try {
       return this.meta.get(REVISION) ?? 0;
     } catch (error) {
-      throw translateReadError(error);
+      throw this.readError(error);
     }
   }
 
@@ -200,7 +268,7 @@ export class LmdbEngine implements Engine {
     } catch (error) {
       // LMDB's own checks of its pages (MDB_CORRUPTED, MDB_PAGE_NOTFOUND) on the way to the key.
       if (isLmdbDamage(error)) throw new RecordDamagedError(key);
-      throw translateReadError(error);
+      throw this.readError(error);
     }
     if (buffer === undefined) return undefined;
     const record = decodeRecord(buffer, key, this.acceptFormat1);
@@ -254,7 +322,7 @@ export class LmdbEngine implements Engine {
     try {
       return [...this.scan(options, now)].map(([key, record]) => recordInfo(key, record));
     } catch (error) {
-      throw translateReadError(error);
+      throw this.readError(error);
     }
   }
 
@@ -266,11 +334,14 @@ export class LmdbEngine implements Engine {
         value: Buffer.from(record.value),
       }));
     } catch (error) {
-      throw translateReadError(error);
+      throw this.readError(error);
     }
   }
 
   async count(): Promise<number> {
+    // getStats does not throw in LMDB's fatal state (it answers zeros and leaves LMDB's error
+    // message behind, store-panic.ts): a read first, which does.
+    this.readRevision();
     return (this.kv.getStats() as { entryCount: number }).entryCount;
   }
 
@@ -286,7 +357,7 @@ export class LmdbEngine implements Engine {
         if (entry !== undefined) result.push(recordInfo(key, entry));
       }
     } catch (error) {
-      throw translateReadError(error);
+      throw this.readError(error);
     }
     return result;
   }
@@ -342,29 +413,14 @@ export class LmdbEngine implements Engine {
       const mark: InFlight = { record: write.record };
       this.inFlight.set(write.key, mark);
       marks.push([write.key, mark]);
-      const previousExpires = write.previous?.expires ?? null;
-      if (previousExpires !== null) void this.expiry.remove([previousExpires, write.key]);
-      if (write.previous !== undefined) void this.recent.remove([write.previous.modRevision, write.key]);
-      if (write.record === null) {
-        void this.kv.remove(write.key);
-      } else {
-        void this.kv.put(write.key, encodeRecord(write.record, write.key));
-        void this.recent.put([write.record.modRevision, write.key], write.key);
-        if (write.record.expires !== null) void this.expiry.put([write.record.expires, write.key], write.key);
-      }
     }
+    const written = this.writePlan(plan, this.oldestKept, queuedWrites);
+    this.oldestKept = written.oldest;
     // Every unconditional write of one lmdb-js batch returns the same promise, `committed`,
-    // awaited below; the batch's own start marker gets one more, handled here.
+    // awaited below; the batch's own start marker gets one more, handled here (after a write:
+    // lmdb-js schedules the marker at the turn's first write).
     this.guardBatchPromise();
-    void this.log.put(plan.revision, plan.events as ChangeEvent[]);
-    let compacted = false;
-    while (plan.revision - this.oldestKept >= this.options.logLength) {
-      void this.log.remove(this.oldestKept);
-      this.oldestKept++;
-      compacted = true;
-    }
-    if (compacted) void this.meta.put(OLDEST, this.oldestKept);
-    const committed = this.meta.put(REVISION, plan.revision);
+    const committed = written.revisionWritten;
     // The flush of this very batch, taken now: `root.flushed` read after the commit resolves is
     // the flush of whatever batch is newest by then, so every write also waited for a later
     // batch's commit and fsync. Measured, HTTP PUT with wrk -c50, two A/B pairs:
@@ -382,11 +438,7 @@ export class LmdbEngine implements Engine {
       // Invalidated, not updated: the next read caches what the store holds, whatever order
       // concurrent commits to one key resolve in.
       if (this.cache !== undefined) for (const write of plan.writes) this.cache.invalidate(write.key);
-      // With overlapping syncs, an fdatasync that fails is reported on a later batch's commit,
-      // and this batch's `flushed` never settles (measured under strace --inject
-      // fdatasync:error=EIO): a failure noted meanwhile refuses this write too, never acknowledged.
-      if (this.options.durability === 'strict') await Promise.race([flushed, this.flushFailed]);
-      this.unflushedFailure = false;
+      await this.awaitFlush(flushed);
     })();
     this.lastCommit = durable;
     try {
@@ -421,6 +473,50 @@ export class LmdbEngine implements Engine {
     });
   }
 
+  /**
+   * Writes a planned commit in the store's layout, in both modes: records and their indexes, the
+   * change-log entry, the log entries past logLength, then the revision. `oldest` is the oldest
+   * revision the log keeps before it; returns the one after it, and what writing the revision
+   * returned (exclusive mode: lmdb-js's promise for the whole batch).
+   */
+  private writePlan<R>(
+    plan: Extract<Plan, { ok: true }>,
+    oldest: number,
+    writes: StoreWrites<R>,
+  ): { oldest: number; revisionWritten: R } {
+    for (const write of plan.writes) {
+      const previousExpires = write.previous?.expires ?? null;
+      if (previousExpires !== null) writes.remove(this.expiry, [previousExpires, write.key]);
+      if (write.previous !== undefined) writes.remove(this.recent, [write.previous.modRevision, write.key]);
+      if (write.record === null) {
+        writes.remove(this.kv, write.key);
+      } else {
+        writes.put(this.kv, write.key, encodeRecord(write.record, write.key));
+        writes.put(this.recent, [write.record.modRevision, write.key], write.key);
+        if (write.record.expires !== null) writes.put(this.expiry, [write.record.expires, write.key], write.key);
+      }
+    }
+    writes.put(this.log, plan.revision, encodeLogEntry(plan.revision, plan.events));
+    let kept = oldest;
+    while (plan.revision - kept >= this.options.logLength) {
+      writes.remove(this.log, kept);
+      kept++;
+    }
+    if (kept !== oldest) writes.put(this.meta, OLDEST, kept);
+    return { oldest: kept, revisionWritten: writes.put(this.meta, REVISION, plan.revision) };
+  }
+
+  /**
+   * Waits until a committed batch is on disk (strict durability), in both modes. With overlapping
+   * syncs, an fdatasync that fails is reported on a later batch's commit, and this batch's flush
+   * promise never settles (measured under strace --inject fdatasync:error=EIO): a failure noted
+   * meanwhile refuses this write too, never acknowledged.
+   */
+  private async awaitFlush(flushed: PromiseLike<unknown>): Promise<void> {
+    if (this.options.durability === 'strict') await Promise.race([flushed, this.flushFailed]);
+    this.unflushedFailure = false;
+  }
+
   /** Settles (rejected) when the next batch failure is noted: flush waits race it. */
   private armFlushFailure(): void {
     this.flushFailed = new Promise<never>((_, reject) => {
@@ -430,6 +526,7 @@ export class LmdbEngine implements Engine {
   }
 
   private noteFailure(revision: number, error: unknown): void {
+    this.checkPanicAfterFailure(error);
     this.rejectFlushWaits(error);
     this.armFlushFailure();
     if (revision < this.failedFrom) this.failedFrom = revision;
@@ -440,6 +537,7 @@ export class LmdbEngine implements Engine {
       this.failureKind = classifyWriteFailure(error, this.options.path);
       this.failureKind.then((failure) => {
         if (failure.kind === 'io') this.ioFailure ??= failure;
+        this.checkPanicAfterFailure(failure.cause);
       }, ignore);
     }
   }
@@ -484,9 +582,10 @@ export class LmdbEngine implements Engine {
         this.nextRevision = this.readRevision();
         this.oldestKept = this.meta.get(OLDEST) ?? 1;
       } catch (error) {
-        // The store itself fails (LMDB's fatal state after a failed meta-page write): writes are
-        // refused until restart like after an I/O error, and nothing is left to reject unheard.
-        this.ioFailure ??= { kind: 'io', code: (error as { code?: number }).code, cause: error };
+        // The store itself fails: writes are refused until restart like after an I/O error, and
+        // nothing is left to reject unheard (LMDB's fatal state has stopped kvs in readError).
+        const cause = this.readError(error);
+        this.ioFailure ??= { kind: 'io', code: (error as { code?: number }).code, cause };
       }
       this.cache?.clear();
       this.failedFrom = Number.POSITIVE_INFINITY;
@@ -499,15 +598,22 @@ export class LmdbEngine implements Engine {
     this.refuseAfterIoError();
     let outcome: ReturnType<LmdbEngine['applyInWriteTxn']>;
     try {
-      outcome = await this.root.transaction(() => this.applyInWriteTxn(txn, now));
+      const transaction = this.root.transaction(() => this.applyInWriteTxn(txn, now));
+      // The batch's promises as they are now and after lmdb-js's setImmediate (guardBatchPromise).
+      this.root.committed.then(ignore, ignore);
+      this.guardBatchPromise();
+      outcome = await transaction;
     } catch (error) {
       this.noteFailure(0, error);
       throw await this.lastFailureError();
     }
     if (!outcome.ok) return outcome;
     if (outcome.events.length > 0) {
-      if (this.options.durability === 'strict') await this.root.flushed;
-      this.unflushedFailure = false;
+      try {
+        await this.awaitFlush(this.root.flushed);
+      } catch {
+        throw await this.lastFailureError();
+      }
       this.publishLocal(outcome.revision);
     }
     return { ok: true, revision: outcome.revision, puts: outcome.puts, deleted: outcome.deleted };
@@ -518,26 +624,7 @@ export class LmdbEngine implements Engine {
     const revision = this.readRevision();
     const plan = planCommit(txn, now, revision, (key) => this.readRecord(key), this.options.logValueMax);
     if (!plan.ok || !plan.changed) return plan;
-    for (const write of plan.writes) {
-      const previousExpires = write.previous?.expires ?? null;
-      if (previousExpires !== null) this.expiry.removeSync([previousExpires, write.key]);
-      if (write.previous !== undefined) this.recent.removeSync([write.previous.modRevision, write.key]);
-      if (write.record === null) {
-        this.kv.removeSync(write.key);
-      } else {
-        this.kv.putSync(write.key, encodeRecord(write.record, write.key));
-        this.recent.putSync([write.record.modRevision, write.key], write.key);
-        if (write.record.expires !== null) this.expiry.putSync([write.record.expires, write.key], write.key);
-      }
-    }
-    this.log.putSync(plan.revision, plan.events as ChangeEvent[]);
-    this.meta.putSync(REVISION, plan.revision);
-    let oldest = this.meta.get(OLDEST) ?? 1;
-    while (plan.revision - oldest >= this.options.logLength) {
-      this.log.removeSync(oldest);
-      oldest++;
-    }
-    this.meta.putSync(OLDEST, oldest);
+    this.writePlan(plan, this.meta.get(OLDEST) ?? 1, transactionWrites);
     return plan;
   }
 
@@ -546,14 +633,18 @@ export class LmdbEngine implements Engine {
   }
 
   async oldestRevision(): Promise<number> {
-    return this.meta.get(OLDEST) ?? 1;
+    try {
+      return this.meta.get(OLDEST) ?? 1;
+    } catch (error) {
+      throw this.readError(error);
+    }
   }
 
   async history(since: number, limit: number): Promise<HistoryPage> {
     try {
       return this.historySync(since, limit);
     } catch (error) {
-      throw translateReadError(error);
+      throw this.readError(error);
     }
   }
 
@@ -562,7 +653,8 @@ export class LmdbEngine implements Engine {
     const oldest = this.meta.get(OLDEST) ?? 1;
     if (since < oldest - 1) throw new HistoryCompactedError(oldest);
     const events: ChangeEvent[] = [];
-    for (const { value } of this.log.getRange({ start: since + 1, limit })) events.push(...value.map(reviveEvent));
+    for (const { key, value } of this.log.getRange({ start: since + 1, limit }))
+      events.push(...this.logEvents(key, value));
     return { events, revision };
   }
 
@@ -594,7 +686,10 @@ export class LmdbEngine implements Engine {
       try {
         page = this.historySync(this.lastPublished, 1000);
       } catch (error) {
-        if (!(error instanceof HistoryCompactedError)) throw error;
+        // A damaged entry is not delivered, nor skipped: live delivery waits at it (every poll
+        // retries), and a watch that catches up through it is answered record_damaged.
+        if (error instanceof ChangeLogDamagedError) return;
+        if (!(error instanceof HistoryCompactedError)) throw this.readError(error);
         // We fell behind the log (extremely slow poll); skip ahead, watchers resync by revision.
         this.lastPublished = error.oldestAvailable - 1;
         continue;
@@ -607,6 +702,15 @@ export class LmdbEngine implements Engine {
 
   async expired(now: number, limit: number): Promise<{ key: string; modRevision: number }[]> {
     const found: { key: string; modRevision: number }[] = [];
+    try {
+      this.collectExpired(now, limit, found);
+    } catch (error) {
+      throw this.readError(error);
+    }
+    return found;
+  }
+
+  private collectExpired(now: number, limit: number, found: { key: string; modRevision: number }[]): void {
     for (const { value: key } of this.expiry.getRange({ end: [now, '\u{10FFFF}'], limit })) {
       let record: StoredRecord | undefined;
       try {
@@ -618,7 +722,6 @@ export class LmdbEngine implements Engine {
       }
       if (record !== undefined && isExpired(record, now)) found.push({ key, modRevision: record.modRevision });
     }
-    return found;
   }
 
   async close(): Promise<void> {
@@ -637,14 +740,23 @@ export class LmdbEngine implements Engine {
 
 function ignore(): void {}
 
-/** A read that met LMDB's fatal state answers 503 with what to do, not 500 (docs/durability.md). */
-function translateReadError(error: unknown): unknown {
-  if (!isLmdbPanic(error)) return error;
-  return new EngineUnavailableError(
-    'the store had a fatal LMDB error (MDB_PANIC: a write of its meta page failed); every read and write fails until kvs is restarted (docs/durability.md)',
-    { cause: error },
-  );
+/** How writePlan writes: lmdb-js's queued writes, or a write transaction's synchronous ones. */
+interface StoreWrites<R> {
+  put<V, K extends Key>(db: Database<V, K>, key: K, value: V): R;
+  remove<V, K extends Key>(db: Database<V, K>, key: K): void;
 }
+
+/** Exclusive mode: every write joins the current event turn's batch (one LMDB transaction). */
+const queuedWrites: StoreWrites<Promise<boolean>> = {
+  put: (db, key, value) => db.put(key, value),
+  remove: (db, key) => void db.remove(key),
+};
+
+/** Shared mode: inside lmdb-js's transaction() callback, under LMDB's cross-process write lock. */
+const transactionWrites: StoreWrites<void> = {
+  put: (db, key, value) => void db.putSync(key, value),
+  remove: (db, key) => void db.removeSync(key),
+};
 
 /** msgpack returns Uint8Array for binary; events carry Buffers. */
 function reviveEvent(event: ChangeEvent): ChangeEvent {

@@ -6,6 +6,7 @@ import { open } from 'lmdb';
 import { join } from 'node:path';
 import type { ChangeEvent } from '../../model/events.js';
 import { isLmdbDamage } from './lmdb-errors.js';
+import { isLogFormat2, logEntryIntact } from './log-codec.js';
 import { decodeRecord, recordState } from './record-codec.js';
 import { checkStoreFiles, STORE_FILE } from './store-files.js';
 import { utf8KeyEncoder } from './utf8-key-encoder.js';
@@ -63,7 +64,8 @@ export function checkStore(dataDir: string, options: StoreCheckOptions = {}): St
       encoding: 'binary';
     });
     const meta = root.openDB<number, string>({ name: 'meta', encoding: 'msgpack' });
-    const log = root.openDB<ChangeEvent[], number>({ name: 'log', encoding: 'msgpack' });
+    const legacyLog = root.openDB<ChangeEvent[], number>({ name: 'log', encoding: 'msgpack' });
+    const log = root.openDB<Buffer, number>({ name: 'log', encoding: 'binary' });
     const expiry = root.openDB<string, [number, string]>({ name: 'expiry', encoding: 'msgpack' });
     const recent = root.openDB<string, [number, string]>({ name: 'recent', encoding: 'msgpack' });
     const guarded = <T>(what: string, read: () => T): T | undefined => {
@@ -134,12 +136,19 @@ export function checkStore(dataDir: string, options: StoreCheckOptions = {}): St
     });
     if (recentIndexed)
       for (const key of modRevisionOf.keys()) problem(`key ${JSON.stringify(key)} has no recent index entry`);
+    // From this revision on every entry has a checksum (log-codec.ts); absent: none was written yet.
+    const checksummedFrom =
+      guarded('meta logChecksummedFrom', () => meta.get('logChecksummedFrom')) ?? Number.POSITIVE_INFINITY;
     guarded('change log', () => {
       for (const { key, value } of log.getRange({})) {
         logEntries++;
         if (key < oldestRevision || key > revision)
           problem(`change log: revision ${key} is outside ${oldestRevision}-${revision}`);
-        if (!Array.isArray(value)) problem(`change log: revision ${key} does not hold a list of events`);
+        if (key >= checksummedFrom || isLogFormat2(value)) {
+          if (!logEntryIntact(value, key)) problem(`change log: the entry of revision ${key} failed its checksum`);
+        } else if (!Array.isArray(legacyLog.get(key))) {
+          problem(`change log: revision ${key} does not hold a list of events`);
+        }
       }
     });
   } finally {

@@ -186,13 +186,17 @@ export async function runServer(config: Config): Promise<void> {
   }
   if (cluster.isPrimary) {
     const undo = undoOnFailure(config);
-    let release: () => void;
+    let release: (() => void) | undefined;
     let notice: string | undefined;
     try {
       notice = prepareTokens(config);
       if (config.store.kind === 'lmdb') makeDataDir(config);
       release = await asConfigError(() => lockStore(config));
+      // The store is created (and its marker written) here, by one process, before the workers
+      // open it: a worker cannot check the store's files while others may be writing them.
+      if (config.store.kind === 'lmdb') await (await asConfigError(() => openEngine(config))).close();
     } catch (error) {
+      release?.();
       undo();
       throw error;
     }

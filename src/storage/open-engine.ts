@@ -1,10 +1,11 @@
 // Chooses and opens the engine named by the configuration.
 
+import cluster from 'node:cluster';
 import { join } from 'node:path';
 import type { StorageOptions } from './config.js';
 import type { Engine } from './engine.js';
 import { LmdbEngine } from './lmdb/lmdb-engine.js';
-import { checkStoreFiles, ensureStoreMarker } from './lmdb/store-files.js';
+import { checkStoreFiles, ensureStoreMarker, markedStoreFiles } from './lmdb/store-files.js';
 import { MemoryEngine } from './memory/memory-engine.js';
 import { makeFilesPrivate, makePrivateDir } from './private-files.js';
 
@@ -16,7 +17,10 @@ export async function openEngine(config: StorageOptions): Promise<Engine> {
     case 'lmdb': {
       makePrivateDir(config.dataDir);
       // Refuses a missing, empty, truncated or damaged store before LMDB maps it (store-files.ts).
-      const files = checkStoreFiles(config.dataDir);
+      // A --workers process does not: the others may be writing the file while it reads, so the
+      // primary checked the files and created the store before starting any (src/main.ts).
+      const files =
+        config.workers > 1 && cluster.isWorker ? markedStoreFiles(config.dataDir) : checkStoreFiles(config.dataDir);
       const engine = new LmdbEngine({
         // An explicit file name: lmdb-js treats a path containing '.' as a file, anything else as a directory.
         path: join(config.dataDir, 'kvs.mdb'),

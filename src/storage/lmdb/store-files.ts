@@ -108,6 +108,28 @@ export function checkStoreFiles(dataDir: string): StoreFilesReport {
   };
 }
 
+/**
+ * What a --workers process needs to know about a store its primary already checked and created
+ * (no meta-page or length checks: other workers may be writing the file). Refuses only a store
+ * whose marker is gone, which the primary's check would have caught a moment ago.
+ */
+export function markedStoreFiles(dataDir: string): StoreFilesReport {
+  const path = join(dataDir, STORE_FILE);
+  const marker = join(dataDir, MARKER_FILE);
+  if (!existsSync(marker) || !existsSync(path))
+    throw new StoreFileError(
+      'store_missing',
+      `${path} or ${MARKER_FILE} disappeared after the primary process checked them`,
+    );
+  return {
+    exists: true,
+    alwaysChecksummed: readFileSync(marker, 'utf8').includes(CHECKSUMMED),
+    size: statSync(path).size,
+    pageSize: 0,
+    current: undefined,
+  };
+}
+
 /** Writes the marker (once the store was opened), durably, so its absence later means something. */
 export function ensureStoreMarker(dataDir: string, alwaysChecksummed: boolean): void {
   const path = join(dataDir, MARKER_FILE);

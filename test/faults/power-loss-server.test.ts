@@ -111,6 +111,7 @@ describe('kvs under power loss', { skip: unavailable }, () => {
 
   it('keeps every acknowledged write over 6 power cuts on one store', async () => {
     const backing = mkdtempSync(join(tmpdir(), 'kvs-power-disk-'));
+    let failed = true;
     try {
       const all: Written[] = [];
       for (let round = 1; round <= 6; round++) {
@@ -123,11 +124,13 @@ describe('kvs under power loss', { skip: unavailable }, () => {
         assert.deepEqual(
           missing.slice(0, 5),
           [],
-          `round ${round}: ${missing.length} of ${all.length} acknowledged writes lost after the power cut; first: ${firstAnswer}`,
+          `round ${round}: ${missing.length} of ${all.length} acknowledged writes lost after the power cut; first: ${firstAnswer}; the disk is kept in ${backing}`,
         );
       }
+      failed = false;
     } finally {
-      rmSync(backing, { recursive: true, force: true });
+      // A failed run keeps its disk for inspection (the path is in the failure message).
+      if (!failed) rmSync(backing, { recursive: true, force: true });
     }
   });
 

@@ -91,18 +91,26 @@ class LossyFS(Operations):
             return os.rename(self._full(old), self._full(new))
 
     # ---- file data, held until synced ----
-    def create(self, path, mode, fi=None):
+    def create(self, path, mode, fi):
+        # The kernel sends CREATE for any open with O_CREAT whose name is not cached, also when
+        # the file exists (atomic open): it must then open the file as it is, truncating only
+        # for O_TRUNC and, like every write, only in memory until a sync.
         with self.mutex:
-            fd = os.open(self._full(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+            full = self._full(path)
+            existed = os.path.exists(full)
+            fd = os.open(full, os.O_WRONLY | os.O_CREAT | (fi.flags & os.O_EXCL), mode)
             os.close(fd)
-            self.dirty.pop(path, None)
+            if not existed:
+                self.dirty.pop(path, None)
+            elif fi.flags & os.O_TRUNC:
+                self._content(path)[:] = b''
             return 0
 
-    def open(self, path, flags):
+    def open(self, path, fi):
         with self.mutex:
             if not os.path.exists(self._full(path)):
                 raise FuseOSError(errno.ENOENT)
-            if flags & os.O_TRUNC:
+            if fi.flags & os.O_TRUNC:
                 self._content(path)[:] = b''
             return 0
 
@@ -160,5 +168,6 @@ if __name__ == '__main__':
         sys.exit(2)
     # No attribute or entry caching: a file's size must change for mmap readers (LMDB) the moment
     # a write extends it, or the kernel faults on pages it believes are past the end.
-    FUSE(LossyFS(sys.argv[1]), sys.argv[2], foreground=True, nothreads=False, allow_other=False,
+    # raw_fi: create and open see the open flags (O_TRUNC, O_EXCL).
+    FUSE(LossyFS(sys.argv[1]), sys.argv[2], foreground=True, nothreads=False, allow_other=False, raw_fi=True,
          attr_timeout=0, entry_timeout=0, negative_timeout=0)

@@ -10,24 +10,13 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { WriteAheadLog } from '../../src/storage/wal/write-ahead-log.js';
 import { fuzzSeed } from '../fuzz/fuzz-options.js';
+import { Random } from '../helpers/random.js';
 import { powerLossPayload } from '../wal/wal-writer-process.js';
 import { mountLossy, powerLossUnavailable } from './power-loss-fs.js';
 
 const writerScript = new URL('../wal/wal-writer-process.js', import.meta.url).pathname;
 const unavailable = powerLossUnavailable('test/faults/power-loss-wal.test.ts');
 const seed = fuzzSeed(7);
-
-/** A small seeded PRNG (mulberry32), so the cut points replay with KVS_FUZZ_SEED. */
-function random(seedValue: number): () => number {
-  let state = seedValue >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Round {
   readonly acknowledged: number;
@@ -87,7 +76,8 @@ async function round(sync: boolean, cutAfter: number): Promise<Round> {
 }
 
 describe('WAL under power loss', { skip: unavailable }, () => {
-  const next = random(seed);
+  const random = new Random(seed);
+  const next = () => random.next();
   console.log(`power-loss-wal: seed ${seed} (KVS_FUZZ_SEED replays)`);
 
   it('keeps every acknowledged record over many cuts, and opens cleanly after each', async () => {

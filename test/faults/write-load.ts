@@ -34,32 +34,9 @@ export interface WriteRecord {
 
 export const VALUE_TOKEN = /val-[0-9a-f]{16}/gu;
 
-/** A small seeded generator (mulberry32), so a failing run can be replayed from its seed. */
-export class Random {
-  private state: number;
-  constructor(readonly seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** Integer in [low, high]. */
-  int(low: number, high: number): number {
-    return low + Math.floor(this.next() * (high - low + 1));
-  }
-  hex(digits: number): string {
-    let text = '';
-    while (text.length < digits)
-      text += Math.floor(this.next() * 0x10000)
-        .toString(16)
-        .padStart(4, '0');
-    return text.slice(0, digits);
-  }
-}
+import { Random } from '../helpers/random.js';
+
+export { Random };
 
 export function seedFromEnv(): number {
   const given = process.env.KVS_FAULT_SEED;

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
-import { commandSpecs, fuzzCli, generateCase, Random } from './cli-fuzzer.js';
+import { Random } from '../helpers/random.js';
+import { commandSpecs, fuzzCli, generateCase } from './cli-fuzzer.js';
 import { fuzzSeed } from './fuzz-options.js';
 
 const CASES = Number(process.env.KVS_FUZZ_CASES ?? 200);

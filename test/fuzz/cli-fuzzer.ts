@@ -19,6 +19,7 @@
 // files, output files) byte-identical and writes no key on the server; RSS stays bounded.
 
 import { spawn } from 'node:child_process';
+import { Random } from '../helpers/random.js';
 import { createHash } from 'node:crypto';
 import { cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -67,31 +68,6 @@ const MAX_FINDINGS = 50;
 const SNAPSHOT_MAX_ENTRIES = 2000;
 
 // ---------------------------------------------------------------------------------------------
-// A seeded PRNG (mulberry32): a seed replays the same cases.
-
-export class Random {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(below: number): number {
-    return Math.floor(this.next() * below);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The command tree, read from the program.
 
@@ -170,7 +146,7 @@ const nastyStrings = [
 function nasty(random: Random): string {
   if (random.chance(0.2)) {
     // Random code points, control characters included (argv cannot carry NUL; spawn refuses it).
-    return Array.from({ length: 1 + random.int(12) }, () => String.fromCodePoint(1 + random.int(0x2fff))).join('');
+    return Array.from({ length: 1 + random.below(12) }, () => String.fromCodePoint(1 + random.below(0x2fff))).join('');
   }
   return random.pick(nastyStrings).replace(/\u0000/g, '');
 }
@@ -195,13 +171,13 @@ function key(builder: CaseBuilder): string {
   const { random } = builder;
   if (random.chance(0.03)) return '';
   if (random.chance(0.1)) return `${builder.prefix}${nasty(random)}`;
-  return `${builder.prefix}${random.pick(['a', 'b/c', 'ключ', 'with space', 'x'.repeat(1 + random.int(300))])}`;
+  return `${builder.prefix}${random.pick(['a', 'b/c', 'ключ', 'with space', 'x'.repeat(1 + random.below(300))])}`;
 }
 
 /** Paths of every kind, relative to the case directory or absolute. */
 function pathValue(builder: CaseBuilder, wants: 'file' | 'dir' | 'output'): string {
   const { random } = builder;
-  switch (random.int(12)) {
+  switch (random.below(12)) {
     case 0:
       return fresh(builder, 'missing');
     case 1:
@@ -262,7 +238,7 @@ function tokenFile(builder: CaseBuilder): string {
 }
 
 function encodeValue(random: Random): unknown {
-  switch (random.int(8)) {
+  switch (random.below(8)) {
     case 0:
       return 'text';
     case 1:
@@ -286,7 +262,7 @@ function encodeValue(random: Random): unknown {
 function importFile(builder: CaseBuilder): string {
   const { random, prefix } = builder;
   const format = random.pick(['yaml', 'yml', 'json', 'ndjson', 'jsonl', 'txt']);
-  const entries = Array.from({ length: random.int(6) }, (_, index) => [`${prefix}${index}`, encodeValue(random)]) as [
+  const entries = Array.from({ length: random.below(6) }, (_, index) => [`${prefix}${index}`, encodeValue(random)]) as [
     string,
     unknown,
   ][];
@@ -300,24 +276,24 @@ function importFile(builder: CaseBuilder): string {
       .join('\n');
   else text = entries.map(([key, value]) => `${JSON.stringify(key)}: ${JSON.stringify(value)}`).join('\n');
   let bytes = Buffer.from(text);
-  switch (random.int(10)) {
+  switch (random.below(10)) {
     case 0:
-      bytes = bytes.subarray(0, random.int(bytes.length + 1));
+      bytes = bytes.subarray(0, random.below(bytes.length + 1));
       break;
     case 1:
       bytes = Buffer.from(`${text}\n${JSON.stringify(`${prefix}0`)}: dup\n`);
       break;
     case 2:
-      bytes = Buffer.concat([bytes, Buffer.from(`\n${'z'.repeat(200_000 + random.int(200_000))}\n`)]);
+      bytes = Buffer.concat([bytes, Buffer.from(`\n${'z'.repeat(200_000 + random.below(200_000))}\n`)]);
       break;
     case 3:
-      bytes = Buffer.from(Array.from({ length: random.int(400) }, () => random.int(256)));
+      bytes = Buffer.from(Array.from({ length: random.below(400) }, () => random.below(256)));
       break;
     case 4:
       bytes = Buffer.from(random.pick(['[]', '42', 'null', '"s"', '{"a":', '---\n- a\n- b\n', '\uFEFF{}', '{}{}']));
       break;
     case 5:
-      bytes = Buffer.from(`{"${prefix}k": {"value": "${'q'.repeat(1 + random.int(3_000_000))}"}}`);
+      bytes = Buffer.from(`{"${prefix}k": {"value": "${'q'.repeat(1 + random.below(3_000_000))}"}}`);
       break;
     default:
       break;
@@ -414,7 +390,7 @@ export function generateCase(random: Random, target: CliFuzzTarget, index: numbe
     if (name === 'key') argv.push(key(builder));
     else if (name === 'file') argv.push(random.chance(0.9) ? importFile(builder) : pathValue(builder, 'file'));
     else if (name === 'prefix') argv.push(random.chance(0.8) ? prefix : nasty(random));
-    else argv.push(random.chance(0.8) ? `value-${random.int(1000)}` : nasty(random));
+    else argv.push(random.chance(0.8) ? `value-${random.below(1000)}` : nasty(random));
   }
   const chosen = spec.options.filter(() => random.chance(isServe ? 0.12 : 0.35));
   for (const option of chosen) {
@@ -432,9 +408,9 @@ export function generateCase(random: Random, target: CliFuzzTarget, index: numbe
   // Client commands reach the fuzz server unless --url was drawn.
   if (spec.options.some((option) => option.long === '--url') && !argv.includes('--url') && env.KVS_URL === undefined)
     env.KVS_URL = target.url;
-  switch (random.int(14)) {
+  switch (random.below(14)) {
     case 0:
-      argv.splice(random.int(argv.length + 1), 0, random.pick(['--bogus', '-z', '--', '---x', '--url']));
+      argv.splice(random.below(argv.length + 1), 0, random.pick(['--bogus', '-z', '--', '---x', '--url']));
       break;
     case 1:
       if (argv.length > 1) argv.pop(); // a value or an argument goes missing

@@ -109,8 +109,10 @@ describe('RESP memory bounds (real server, VmRSS)', () => {
     process.stdout.write(
       `# RSS growth with 60 partial commands, 16 MiB allowed: ${((rss - baseline) / MiB).toFixed(1)} MiB\n`,
     );
-    // 16 MiB held at most, plus the garbage of the evicted connections until collected.
-    assert.ok(rss - baseline < 128 * MiB, `RSS grew by ${(rss - baseline) / MiB} MiB`);
+    // 16 MiB held at most, plus the garbage of the evicted connections until collected: 134 MiB
+    // was seen once under CI load (128 was the bound then). Without the bound the same load holds
+    // ~65 MB per connection (docs/reliability.md), 60 of them far past this.
+    assert.ok(rss - baseline < 192 * MiB, `RSS grew by ${(rss - baseline) / MiB} MiB`);
   });
 
   // Hostile trial: replies to pipelined GETs that the client never reads grew to ~44 MB per

@@ -200,6 +200,9 @@ export class LmdbEngine implements Engine {
    * pass through.
    */
   private readError(error: unknown): unknown {
+    // LMDB's own page checks failing away from any one key (a revision or index read after a
+    // damaged page put the read transaction in its error state): the store is damaged.
+    if (isLmdbDamage(error)) return new RecordDamagedError('');
     const panic = panicOf(error);
     if (panic === undefined) return error;
     this.stopOnPanic(panic);

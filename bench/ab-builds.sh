@@ -6,7 +6,8 @@
 #
 # Each checkout must be built (npm ci && npm run build). Per round and build: a fresh server on a
 # fresh lmdb store (durable), 10,000 keys of 100 bytes preloaded over RESP, then wrk -t1 -c50 GET
-# and PUT over those keys, and redis-benchmark -c50 GET and SET at -P1 and -P16. Prints one
+# and PUT over those keys for SECONDS each, and redis-benchmark -c50 GET and SET at -P1 and -P16
+# (a fixed request count each, scaled by SECONDS/5: GET 100k / 400k, SET 30k / 60k). Prints one
 # markdown table row per round and build. Needs wrk, redis-benchmark, curl.
 set -euo pipefail
 old=$(cd "$1" && pwd)
@@ -38,8 +39,8 @@ end
 EOF
 
 wrk_rate() { wrk -t1 -c50 -d"${seconds}s" -s "$1" "$2" | awk '/Requests\/sec/ {printf "%d", $2}'; }
-resp_rate() { # $1 port, $2 test, $3 pipeline
-  redis-benchmark -p "$1" -a "$token" -c 50 -d 100 -r 10000 -n $((seconds * 20000 * $3)) -P "$3" -t "$2" --csv -q 2>/dev/null |
+resp_rate() { # $1 port, $2 test, $3 pipeline, $4 requests at SECONDS=5
+  redis-benchmark -p "$1" -a "$token" -c 50 -d 100 -r 10000 -n $(($4 * seconds / 5)) -P "$3" -t "$2" --csv -q 2>/dev/null |
     awk -F'","' 'NR==2 {gsub(/"/, "", $2); printf "%d", $2}'
 }
 
@@ -64,10 +65,10 @@ for round in $(seq 1 "$rounds"); do
     redis-benchmark -p "$resp" -a "$token" -c 50 -d 100 -r 10000 -n 30000 -t set -q > /dev/null 2>&1
     get=$(wrk_rate "$work/get.lua" "http://127.0.0.1:$port")
     put=$(wrk_rate "$work/put.lua" "http://127.0.0.1:$port")
-    rget1=$(resp_rate "$resp" get 1)
-    rget16=$(resp_rate "$resp" get 16)
-    rset1=$(resp_rate "$resp" set 1)
-    rset16=$(resp_rate "$resp" set 16)
+    rget1=$(resp_rate "$resp" get 1 100000)
+    rget16=$(resp_rate "$resp" get 16 400000)
+    rset1=$(resp_rate "$resp" set 1 30000)
+    rset16=$(resp_rate "$resp" set 16 60000)
     echo "| $round | $build | $get | $put | $rget1 | $rget16 | $rset1 | $rset16 |"
     kill "$server_pid"
     wait "$server_pid" 2>/dev/null || true

@@ -118,10 +118,10 @@ export class WriteAheadLog {
       .sort((a, b) => a.firstRevision - b.firstRevision);
 
     const replay: WalRecord[] = [];
-    let lastRevision = options.checkpoint;
     let expectedFirst: number | undefined;
     let tailEnd = 0;
     let tailSize = 0;
+    /** The newest record's revision (segments chain, so it only grows). */
     let walLast = options.checkpoint;
     for (let index = 0; index < segments.length; index++) {
       const segment = segments[index]!;
@@ -167,7 +167,6 @@ export class WriteAheadLog {
       }
       for (const record of scan.records) if (record.revision > options.checkpoint) replay.push(record);
       const last = scan.firstRevision + scan.records.length - 1;
-      lastRevision = Math.max(lastRevision, last);
       walLast = last;
       expectedFirst = last + 1;
       tailEnd = scan.end;
@@ -201,7 +200,16 @@ export class WriteAheadLog {
       }
     }
     const sync = options.sync ?? true;
-    const wal = new WriteAheadLog(directory, segmentBytes, files, sync, segments, fd, position, lastRevision);
+    const wal = new WriteAheadLog(
+      directory,
+      segmentBytes,
+      files,
+      sync,
+      segments,
+      fd,
+      position,
+      Math.max(options.checkpoint, walLast),
+    );
     return { wal, replay };
   }
 

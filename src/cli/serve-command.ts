@@ -149,6 +149,13 @@ export function serveCommand(): Command {
         'on: answer the plain GET and PUT of one key in a lean handler in front of the HTTP framework; off: every request through the framework routes (same answers, slower; for A/B measurements)',
         'on',
       ).choices(['on', 'off']),
+    )
+    .addOption(
+      option(
+        '--wal <mode>',
+        "on: durable writes go through the write-ahead log, lmdb syncs in the background (docs/durability.md); off: the lmdb-only write path, acknowledged after lmdb's own sync (slower; for A/B measurements). --workers always uses the lmdb-only path",
+        'on',
+      ).choices(['on', 'off']),
     );
   for (const [name, flags, description] of limitFlags) {
     command.addOption(option(flags, `${description} (default ${defaultLimits[name]})`).argParser(integer()));
@@ -228,5 +235,6 @@ export function configFromFlags(flags: Record<string, unknown>): Config {
         : Number(flags.sweepIntervalMs ?? defaultConfig.sweepIntervalMs),
     accessLog: flags.accessLog === true,
     fastPaths: text('fastPaths') !== 'off',
+    writeAheadLog: text('wal') !== 'off',
   });
 }

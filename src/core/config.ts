@@ -50,6 +50,7 @@ export const defaultConfig: Config = {
   sweepIntervalMs: 250,
   accessLog: false,
   fastPaths: true,
+  writeAheadLog: true,
 };
 
 export class ConfigError extends Error {

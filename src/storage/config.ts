@@ -30,6 +30,12 @@ export interface StorageOptions {
   readonly logValueMax: number;
   /** Processes sharing the store (`--workers`); lmdb is opened for sharing when more than one. */
   readonly workers: number;
+  /**
+   * lmdb: commits go through the write-ahead log (docs/durability.md), the default. false: the
+   * lmdb-only write path (acknowledged after lmdb's own sync), kept for A/B measurements.
+   * `--workers` processes always share lmdb without it.
+   */
+  readonly writeAheadLog: boolean;
 }
 
 /**

@@ -7,6 +7,9 @@ import type { Engine } from './engine.js';
 import { LmdbEngine } from './lmdb/lmdb-engine.js';
 import { checkStoreFiles, ensureStoreMarker, markedStoreFiles } from './lmdb/store-files.js';
 import { MemoryEngine } from './memory/memory-engine.js';
+import { StoreOpenError } from './config.js';
+import { WalError } from './wal/write-ahead-log.js';
+import { WalPayloadError } from './lmdb/wal-commit.js';
 import { makeFilesPrivate, makePrivateDir } from './private-files.js';
 
 export async function openEngine(config: StorageOptions): Promise<Engine> {
@@ -21,15 +24,20 @@ export async function openEngine(config: StorageOptions): Promise<Engine> {
       // primary checked the files and created the store before starting any (src/main.ts).
       const files =
         config.workers > 1 && cluster.isWorker ? markedStoreFiles(config.dataDir) : checkStoreFiles(config.dataDir);
-      const engine = new LmdbEngine({
+      // --workers: the primary opens the store alone first (src/main.ts), with the WAL, which
+      // replays what lmdb lacks and checkpoints it at close; the workers then share lmdb without
+      // it (its single writer and group commit live in one process; docs/durability.md).
+      const shared = config.workers > 1 && cluster.isWorker;
+      const engine = await openLmdb({
         // An explicit file name: lmdb-js treats a path containing '.' as a file, anything else as a directory.
         path: join(config.dataDir, 'kvs.mdb'),
         durability: config.durability,
         logLength: config.logLength,
         logValueMax: config.logValueMax,
         // One process owns the store unless --workers shares it between processes.
-        exclusive: config.workers <= 1,
+        exclusive: !shared,
         alwaysChecksummed: files.alwaysChecksummed,
+        ...((config.writeAheadLog || config.workers > 1) && !shared && { walDirectory: join(config.dataDir, 'wal') }),
       });
       ensureStoreMarker(config.dataDir, !files.exists);
       makeFilesPrivate(['kvs.mdb', 'kvs.mdb-lock'].map((name) => join(config.dataDir, name)));
@@ -39,5 +47,21 @@ export async function openEngine(config: StorageOptions): Promise<Engine> {
       const { openEtcdEngine } = await import('./etcd/etcd-engine.js');
       return openEtcdEngine(store, { logValueMax: config.logValueMax, logLength: config.logLength });
     }
+  }
+}
+
+/** A WAL that cannot be replayed stops the start with one line naming the damage (docs/wal.md). */
+async function openLmdb(options: Parameters<typeof LmdbEngine.open>[0]): Promise<LmdbEngine> {
+  try {
+    return await LmdbEngine.open(options);
+  } catch (error) {
+    if (error instanceof WalError || error instanceof WalPayloadError) {
+      const code = error instanceof WalError ? error.code : 'wal_damaged';
+      throw new StoreOpenError(
+        `${code}: ${error.message}; kvs does not start on a write-ahead log it cannot verify (docs/durability.md, "Recovery")`,
+        { cause: error },
+      );
+    }
+    throw error;
   }
 }

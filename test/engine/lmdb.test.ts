@@ -1,7 +1,7 @@
 // The engine conformance suite on the lmdb engine, each test in a fresh store directory, in both
-// durability modes (relaxed skips the flush before acknowledging, and must mean nothing else) and
-// both writer modes (exclusive: one process; shared: --workers N), and with a record cache small
-// enough that it evicts all the time.
+// durability modes (relaxed skips the flush before acknowledging, and must mean nothing else),
+// all three write paths (exclusive with the write-ahead log, the default; exclusive lmdb-only;
+// shared: --workers N), and with a record cache small enough that it evicts all the time.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import { LmdbEngine, type LmdbEngineOptions } from '../../src/storage/lmdb/lmdb-engine.js';
 import { runEngineConformance, type OpenEngine } from './conformance.js';
 
-function lmdbFactory(durability: LmdbEngineOptions['durability'], exclusive = true, cacheBytes?: number): OpenEngine {
+function lmdbFactory(
+  durability: LmdbEngineOptions['durability'],
+  { exclusive = true, cacheBytes, wal = exclusive }: { exclusive?: boolean; cacheBytes?: number; wal?: boolean } = {},
+): OpenEngine {
   return async (options) => {
     const path = mkdtempSync(join(tmpdir(), 'kvs-lmdb-conformance-'));
     const engineOptions: LmdbEngineOptions = {
@@ -19,12 +22,13 @@ function lmdbFactory(durability: LmdbEngineOptions['durability'], exclusive = tr
       logValueMax: options.logValueMax,
       exclusive,
       cacheBytes,
+      ...(wal && { walDirectory: join(path, 'wal') }),
     };
-    const opened: LmdbEngine[] = [new LmdbEngine(engineOptions)];
+    const opened: LmdbEngine[] = [await LmdbEngine.open(engineOptions)];
     return {
       engine: opened[0]!,
       reopen: async () => {
-        const engine = new LmdbEngine(engineOptions);
+        const engine = await LmdbEngine.open(engineOptions);
         opened.push(engine);
         return engine;
       },
@@ -39,6 +43,9 @@ function lmdbFactory(durability: LmdbEngineOptions['durability'], exclusive = tr
 runEngineConformance('lmdb', lmdbFactory('strict'));
 runEngineConformance('lmdb (relaxed durability)', lmdbFactory('relaxed'));
 // The cross-process writer used by --workers N: same contract, other code path.
-runEngineConformance('lmdb (shared writer)', lmdbFactory('strict', false));
+// The lmdb-only exclusive write path (`--wal off`).
+runEngineConformance('lmdb (no WAL)', lmdbFactory('strict', { wal: false }));
+// The cross-process writer used by --workers N: same contract, other code path.
+runEngineConformance('lmdb (shared writer)', lmdbFactory('strict', { exclusive: false }));
 // A record cache of a few entries: every read path also runs through eviction and re-reads.
-runEngineConformance('lmdb (tiny record cache)', lmdbFactory('strict', true, 2048));
+runEngineConformance('lmdb (tiny record cache)', lmdbFactory('strict', { cacheBytes: 2048 }));

@@ -38,6 +38,9 @@ import { RecordCache } from './record-cache.js';
 import { stopOnStorePanic, panicOf } from './store-panic.js';
 import { utf8KeyEncoder } from './utf8-key-encoder.js';
 import { classifyWriteFailure, describeFailure, type WriteFailure } from './write-failure.js';
+import { WalError, WriteAheadLog } from '../wal/write-ahead-log.js';
+import type { WalRecord } from '../wal/wal-scan.js';
+import { type CommitWrite, decodeWalCommit, type EncodedCommit, encodeWalCommit } from './wal-commit.js';
 
 export interface LmdbEngineOptions {
   /** Directory of the store. */
@@ -62,7 +65,26 @@ export interface LmdbEngineOptions {
   readonly alwaysChecksummed?: boolean;
   /** Bytes of decoded records kept in memory in exclusive mode (record-cache.ts); 0 turns it off. */
   readonly cacheBytes?: number;
+  /**
+   * Directory of the write-ahead log (exclusive mode, LmdbEngine.open only). Set: a commit is
+   * acknowledged once its WAL record is synced and lmdb has applied it, lmdb's own sync runs in
+   * the background and checkpoints the log (docs/durability.md). Unset: the lmdb-only write path,
+   * which acknowledges after lmdb's own sync.
+   */
+  readonly walDirectory?: string;
+  /** WAL segment size bound in bytes (write-ahead-log.ts's default when unset). */
+  readonly walSegmentBytes?: number;
 }
+
+/** A commit in the WAL path: appended to the log, waiting to be durable and applied to lmdb. */
+interface PendingCommit {
+  readonly commit: EncodedCommit;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** WAL records replayed into lmdb per write transaction at start-up. */
+const REPLAY_BATCH = 1000;
 
 /** Default bound of the exclusive mode's record cache. */
 export const DEFAULT_RECORD_CACHE_BYTES = 64 * 1024 * 1024;
@@ -131,6 +153,19 @@ export class LmdbEngine implements Engine {
   private readonly acceptFormat1: boolean;
   /** LMDB's fatal state was met (the process is exiting, store-panic.ts). */
   private panicked = false;
+  // The WAL write path (commitWithWal): see the header comment and docs/durability.md.
+  private wal: WriteAheadLog | undefined;
+  /** Commits appended to the WAL and not yet applied to lmdb, in revision order. */
+  private walQueue: PendingCommit[] = [];
+  /** An lmdb transaction applying WAL records is in flight (one at a time, so a failure stops the rest). */
+  private applying: Promise<void> | undefined;
+  /** An lmdb apply failed: nothing more is applied until recoverWal has cut the WAL back. */
+  private applyBroken = false;
+  /** Set while a failure is being recovered from; new commits wait for it. */
+  private walRecovery: Promise<void> | undefined;
+  /** The highest revision whose lmdb commit is flushed: the WAL before it can be released. */
+  private checkpointed = 0;
+  private releasing: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: LmdbEngineOptions) {
     // Relaxed durability skips LMDB's fsync entirely: writes survive a killed process (the page
@@ -159,6 +194,70 @@ export class LmdbEngine implements Engine {
     // A store that always had checksums is never upgraded: a record whose format byte was flipped
     // to 1 would otherwise be rewritten with a fresh checksum over damaged bytes.
     this.acceptFormat1 = options.alwaysChecksummed === true ? false : !this.upgradeRecords();
+  }
+
+  /**
+   * Opens the store; with `walDirectory` (and exclusive mode) also the write-ahead log, replaying
+   * the records lmdb does not hold yet. A damaged WAL is a WalError 'wal_damaged' naming the
+   * segment and the offset: kvs does not start on data it cannot verify (docs/wal.md).
+   */
+  static async open(options: LmdbEngineOptions): Promise<LmdbEngine> {
+    const engine = new LmdbEngine(options);
+    if (options.walDirectory !== undefined && engine.exclusive) {
+      try {
+        await engine.attachWal(options.walDirectory);
+      } catch (error) {
+        await engine.root.close().catch(ignore);
+        throw error;
+      }
+    }
+    return engine;
+  }
+
+  private async attachWal(directory: string): Promise<void> {
+    const checkpoint = this.readRevision();
+    const { wal, replay } = await WriteAheadLog.open(directory, {
+      checkpoint,
+      sync: this.options.durability === 'strict',
+      ...(this.options.walSegmentBytes !== undefined && { segmentBytes: this.options.walSegmentBytes }),
+    });
+    try {
+      for (let start = 0; start < replay.length; start += REPLAY_BATCH)
+        this.replayRecords(replay.slice(start, start + REPLAY_BATCH));
+      // The replayed commits become lmdb's checkpoint once flushed.
+      if (replay.length > 0) await this.root.flushed;
+      this.lastPublished = this.nextRevision = this.checkpointed = this.readRevision();
+      this.oldestKept = this.meta.get(OLDEST) ?? 1;
+      await wal.releaseThrough(this.checkpointed);
+    } catch (error) {
+      await wal.close().catch(ignore);
+      throw error;
+    }
+    this.wal = wal;
+  }
+
+  /** Applies WAL records lmdb does not hold, in one write transaction (start-up, in order). */
+  private replayRecords(records: readonly WalRecord[]): void {
+    this.root.transactionSync(() => {
+      const startOldest = this.meta.get(OLDEST) ?? 1;
+      let oldest = startOldest;
+      for (const { revision, payload } of records) {
+        const decoded = decodeWalCommit(Buffer.from(payload), revision);
+        const writes = decoded.writes.map(({ key, encoded }): CommitWrite => {
+          // Read inside the write transaction, so an earlier record of this batch is seen.
+          const current = this.kv.getBinary(key);
+          return {
+            key,
+            encoded,
+            record: encoded === null ? null : decodeRecord(encoded, key, false),
+            previous: current === undefined ? undefined : decodeRecord(current, key, this.acceptFormat1),
+          };
+        });
+        oldest = this.writeCommit({ revision, writes, logEntry: decoded.logEntry }, oldest, transactionWrites);
+      }
+      if (oldest !== startOldest) this.meta.putSync(OLDEST, oldest);
+      this.meta.putSync(REVISION, records.at(-1)!.revision);
+    });
   }
 
   /**
@@ -383,7 +482,181 @@ export class LmdbEngine implements Engine {
   }
 
   async commit(txn: Txn, now: number): Promise<CommitResult> {
+    if (this.wal !== undefined) return this.commitWithWal(txn, now);
     return this.exclusive ? this.commitExclusive(txn, now) : this.commitShared(txn, now);
+  }
+
+  /**
+   * The WAL write path. Planned like commitExclusive (against the store plus the writes in
+   * flight), then appended to the WAL; once the WAL has synced it, it is applied to lmdb with
+   * every other synced commit in one lmdb transaction (applyDurable), and acknowledged when that
+   * transaction is committed, so a read after the answer sees the write. lmdb's own fsync then
+   * runs in the background; the WAL covers the commit until it completes (checkpoint).
+   */
+  private async commitWithWal(txn: Txn, now: number): Promise<CommitResult> {
+    while (this.walRecovery !== undefined) await this.walRecovery;
+    this.refuseAfterIoError();
+    const wal = this.wal!;
+    let sawInFlight = false;
+    const read = (key: string): StoredRecord | undefined => {
+      const pending = this.inFlight.get(key);
+      if (pending === undefined) return this.readRecord(key);
+      sawInFlight = true;
+      return pending.record ?? undefined;
+    };
+    const failuresBefore = this.failures;
+    const plan = planCommit(txn, now, wal.nextRevision - 1, read, this.options.logValueMax);
+    if (!plan.ok || !plan.changed) {
+      // As in commitExclusive: an answer decided on writes in flight waits for them.
+      if (sawInFlight) {
+        await this.lastCommit.catch(() => undefined);
+        if (this.failures !== failuresBefore) throw await this.lastFailureError();
+      }
+      return plan.ok ? { ok: true, revision: plan.revision, puts: plan.puts, deleted: plan.deleted } : plan;
+    }
+    const commit = encodedCommitOf(plan);
+    const marks: [string, InFlight][] = [];
+    for (const write of plan.writes) {
+      const mark: InFlight = { record: write.record };
+      this.inFlight.set(write.key, mark);
+      marks.push([write.key, mark]);
+    }
+    const done = new Promise<void>((resolve, reject) => this.walQueue.push({ commit, resolve, reject }));
+    wal.append(plan.revision, encodeWalCommit(commit)).then(
+      () => this.applyDurable(),
+      (error: unknown) => this.walAppendFailed(error),
+    );
+    this.lastCommit = done;
+    try {
+      await done;
+    } finally {
+      for (const [key, mark] of marks) if (this.inFlight.get(key) === mark) this.inFlight.delete(key);
+    }
+    this.publishLocal(plan.revision);
+    return { ok: true, revision: plan.revision, puts: plan.puts, deleted: plan.deleted };
+  }
+
+  /**
+   * Writes every commit the WAL has synced and lmdb does not hold yet into one lmdb transaction
+   * (a key written many times is one page write per batch, and the revision once), then, when
+   * it is committed, acknowledges them and looks for the next batch. One transaction at a time:
+   * if one fails, no later one has been issued on top of it (recoverWal).
+   */
+  private applyDurable(): void {
+    if (this.applying !== undefined || this.applyBroken) return;
+    const durable = this.wal!.durableRevision;
+    let count = 0;
+    while (count < this.walQueue.length && this.walQueue[count]!.commit.revision <= durable) count++;
+    if (count === 0) return;
+    const batch = this.walQueue.splice(0, count);
+    // Issued synchronously: lmdb-js puts them all in one transaction.
+    const before = this.oldestKept;
+    let oldest = before;
+    for (const { commit } of batch) oldest = this.writeCommit(commit, oldest, queuedWrites);
+    if (oldest !== before) void this.meta.put(OLDEST, oldest);
+    this.oldestKept = oldest;
+    const last = batch.at(-1)!.commit.revision;
+    const committed = this.meta.put(REVISION, last);
+    this.guardBatchPromise();
+    const flushed = flushOf(committed);
+    this.applying = committed.then(
+      () => {
+        if (this.cache !== undefined)
+          for (const { commit } of batch) for (const write of commit.writes) this.cache.invalidate(write.key);
+        this.wal!.forgetThrough(last);
+        this.applying = undefined;
+        for (const pending of batch) pending.resolve();
+        this.checkpointWhenFlushed(flushed, last);
+        this.applyDurable();
+      },
+      (error: unknown) => {
+        this.applying = undefined;
+        this.applyBroken = true;
+        // Back at the head of the queue: recoverWal refuses them with everything after them.
+        this.walQueue.unshift(...batch);
+        this.noteWalPathFailure(error, classifyWriteFailure(error, this.options.path));
+        this.recoverWal();
+      },
+    );
+  }
+
+  /** lmdb's commit of `revision` is on disk: the WAL segments before it can go. */
+  private checkpointWhenFlushed(flushed: PromiseLike<unknown>, revision: number): void {
+    flushed.then(() => {
+      if (revision <= this.checkpointed) return;
+      this.checkpointed = revision;
+      const wal = this.wal;
+      if (wal === undefined || wal.stats.segments < 2) return;
+      this.releasing = this.releasing.then(() => wal.releaseThrough(this.checkpointed)).catch(ignore);
+    }, ignore);
+  }
+
+  /**
+   * A WAL append failed (WalError): that flush's commits and every one queued after it were not
+   * synced. They are refused; the commits synced before them are still applied, and new commits
+   * wait until they are (a refused commit's in-flight mark may have hidden theirs).
+   */
+  private walAppendFailed(error: unknown): void {
+    if (this.failureSeen === error) return;
+    const durable = this.wal!.durableRevision;
+    const refused = this.walQueue.filter((pending) => pending.commit.revision > durable);
+    this.walQueue = this.walQueue.filter((pending) => pending.commit.revision <= durable);
+    const cause = error instanceof WalError && error.cause !== undefined ? error.cause : error;
+    const failure =
+      error instanceof WalError && error.code === 'wal_sync_failed'
+        ? Promise.resolve<WriteFailure>({ kind: 'io', code: (cause as { code?: string }).code, cause: error })
+        : classifyWriteFailure(cause, this.options.path);
+    this.noteWalPathFailure(error, failure);
+    void this.lastFailureError().then((refusal) => {
+      for (const pending of refused) pending.reject(refusal);
+    });
+    this.recoverWal();
+  }
+
+  private noteWalPathFailure(error: unknown, failure: Promise<WriteFailure>): void {
+    this.checkPanicAfterFailure(error);
+    this.failureSeen = error;
+    this.failures++;
+    this.failureKind = failure;
+    failure.then((known) => {
+      if (known.kind === 'io') this.ioFailure ??= known;
+      this.checkPanicAfterFailure(known.cause);
+    }, ignore);
+  }
+
+  /**
+   * After a failure in the WAL path, before any new commit: wait until the WAL is idle and every
+   * synced commit is applied. If lmdb could not apply them, cut the WAL back to what lmdb holds
+   * and refuse them: a refused write must not come back at the next start (docs/durability.md).
+   */
+  private recoverWal(): void {
+    this.walRecovery ??= (async () => {
+      const wal = this.wal!;
+      for (;;) {
+        await wal.whenIdle();
+        if (this.applying !== undefined) await this.applying;
+        else if (!this.applyBroken && this.walQueue.some((p) => p.commit.revision <= wal.durableRevision))
+          this.applyDurable();
+        else if (!this.applyBroken && this.walQueue.length > 0) await new Promise((resolve) => setImmediate(resolve));
+        else break;
+      }
+      if (this.applyBroken) {
+        const refused = this.walQueue.splice(0);
+        const refusal = await this.lastFailureError();
+        await this.releasing;
+        try {
+          await wal.truncateAfter(this.readRevision());
+        } catch (cutError) {
+          // The WAL holds commits lmdb refused and cannot drop them: stop writing until a restart.
+          this.ioFailure ??= { kind: 'io', code: undefined, cause: cutError };
+        }
+        for (const pending of refused) pending.reject(refusal);
+        this.applyBroken = false;
+      }
+      this.cache?.clear();
+      this.lastCommit = Promise.resolve();
+      this.walRecovery = undefined;
+    })();
   }
 
   private async commitExclusive(txn: Txn, now: number): Promise<CommitResult> {
@@ -487,26 +760,36 @@ export class LmdbEngine implements Engine {
     oldest: number,
     writes: StoreWrites<R>,
   ): { oldest: number; revisionWritten: R } {
-    for (const write of plan.writes) {
+    const kept = this.writeCommit(encodedCommitOf(plan), oldest, writes);
+    if (kept !== oldest) writes.put(this.meta, OLDEST, kept);
+    return { oldest: kept, revisionWritten: writes.put(this.meta, REVISION, plan.revision) };
+  }
+
+  /**
+   * Writes one commit's records, their index entries, its change-log entry and the removal of
+   * log entries past logLength; the caller writes the revision (and OLDEST when it changed).
+   * Returns the oldest revision the log keeps after it.
+   */
+  private writeCommit<R>(commit: EncodedCommit, oldest: number, writes: StoreWrites<R>): number {
+    for (const write of commit.writes) {
       const previousExpires = write.previous?.expires ?? null;
       if (previousExpires !== null) writes.remove(this.expiry, [previousExpires, write.key]);
       if (write.previous !== undefined) writes.remove(this.recent, [write.previous.modRevision, write.key]);
       if (write.record === null) {
         writes.remove(this.kv, write.key);
       } else {
-        writes.put(this.kv, write.key, encodeRecord(write.record, write.key));
+        writes.put(this.kv, write.key, write.encoded!);
         writes.put(this.recent, [write.record.modRevision, write.key], write.key);
         if (write.record.expires !== null) writes.put(this.expiry, [write.record.expires, write.key], write.key);
       }
     }
-    writes.put(this.log, plan.revision, encodeLogEntry(plan.revision, plan.events));
+    writes.put(this.log, commit.revision, commit.logEntry);
     let kept = oldest;
-    while (plan.revision - kept >= this.options.logLength) {
+    while (commit.revision - kept >= this.options.logLength) {
       writes.remove(this.log, kept);
       kept++;
     }
-    if (kept !== oldest) writes.put(this.meta, OLDEST, kept);
-    return { oldest: kept, revisionWritten: writes.put(this.meta, REVISION, plan.revision) };
+    return kept;
   }
 
   /**
@@ -736,12 +1019,41 @@ export class LmdbEngine implements Engine {
     // and root.close() would wait for it forever. LMDB needs no clean close (every commit is
     // complete on disk or absent), so the process's exit releases the store.
     if (this.unflushedFailure) return;
+    if (this.wal !== undefined) {
+      // Every commit still in the WAL path is answered (applied or refused) before the store closes.
+      let last: Promise<void>;
+      do {
+        last = this.lastCommit;
+        await last.catch(ignore);
+        await this.walRecovery;
+      } while (last !== this.lastCommit);
+    }
     await this.root.flushed;
+    if (this.wal !== undefined) {
+      // lmdb is flushed through its revision: the checkpoint covers every record but the open segment's.
+      await this.releasing;
+      await this.wal.releaseThrough(this.readRevision()).catch(ignore);
+      await this.wal.close();
+    }
     await this.root.close();
   }
 }
 
 function ignore(): void {}
+
+/** A planned commit in the bytes lmdb stores (and the WAL carries, wal-commit.ts). */
+function encodedCommitOf(plan: Extract<Plan, { ok: true }>): EncodedCommit {
+  return {
+    revision: plan.revision,
+    writes: plan.writes.map((write) => ({
+      key: write.key,
+      record: write.record,
+      encoded: write.record === null ? null : encodeRecord(write.record, write.key),
+      previous: write.previous,
+    })),
+    logEntry: encodeLogEntry(plan.revision, plan.events),
+  };
+}
 
 /** How writePlan writes: lmdb-js's queued writes, or a write transaction's synchronous ones. */
 interface StoreWrites<R> {

@@ -1,0 +1,95 @@
+// One committed transaction as the payload of a WAL record (docs/wal.md, "Records of the lmdb
+// engine"). It carries the bytes lmdb stores, so that applying a commit while running and
+// replaying it at start-up write exactly the same records and change-log entry:
+//
+//   u32 write count
+//   per write: u32 key length | key (UTF-8) | u32 record length (0xFFFFFFFF: the key is deleted)
+//              | record (record-codec.ts)
+//   the change-log entry (log-codec.ts), to the end of the payload
+//
+// Integers are little-endian. The WAL frame's CRC-32C covers the payload; the record and the
+// log entry also keep their own checksums, as lmdb stores them.
+
+import type { StoredRecord } from '../txn-plan.js';
+
+export interface CommitWrite {
+  readonly key: string;
+  /** The key's new record, or null when the commit deletes it. */
+  readonly record: StoredRecord | null;
+  /** `record` as lmdb stores it (record-codec.ts), or null. */
+  readonly encoded: Buffer | null;
+  /** The record before this commit, for the expiry and recent indexes. */
+  readonly previous: StoredRecord | undefined;
+}
+
+/** A commit ready to be written to lmdb: its revision, its records and its change-log entry. */
+export interface EncodedCommit {
+  readonly revision: number;
+  readonly writes: readonly CommitWrite[];
+  /** The change-log entry (log-codec.ts). */
+  readonly logEntry: Buffer;
+}
+
+export interface DecodedWrite {
+  readonly key: string;
+  readonly encoded: Buffer | null;
+}
+
+/** A WAL payload that does not parse: the frame's checksum held, so this is a kvs defect or damage. */
+export class WalPayloadError extends Error {
+  constructor(revision: number, reason: string) {
+    super(`the WAL record of revision ${revision} does not parse: ${reason}`);
+    this.name = 'WalPayloadError';
+  }
+}
+
+const DELETED = 0xffffffff;
+
+export function encodeWalCommit(commit: EncodedCommit): Buffer {
+  let size = 4 + commit.logEntry.length;
+  const keys: Buffer[] = [];
+  for (const write of commit.writes) {
+    const key = Buffer.from(write.key, 'utf8');
+    keys.push(key);
+    size += 8 + key.length + (write.encoded?.length ?? 0);
+  }
+  const payload = Buffer.allocUnsafe(size);
+  let offset = payload.writeUInt32LE(commit.writes.length, 0);
+  commit.writes.forEach((write, index) => {
+    const key = keys[index]!;
+    offset = payload.writeUInt32LE(key.length, offset);
+    offset += key.copy(payload, offset);
+    offset = payload.writeUInt32LE(write.encoded === null ? DELETED : write.encoded.length, offset);
+    if (write.encoded !== null) offset += write.encoded.copy(payload, offset);
+  });
+  commit.logEntry.copy(payload, offset);
+  return payload;
+}
+
+export function decodeWalCommit(payload: Buffer, revision: number): { writes: DecodedWrite[]; logEntry: Buffer } {
+  const need = (offset: number, bytes: number): void => {
+    if (offset + bytes > payload.length) throw new WalPayloadError(revision, `ends at byte ${payload.length}`);
+  };
+  need(0, 4);
+  const count = payload.readUInt32LE(0);
+  let offset = 4;
+  const writes: DecodedWrite[] = [];
+  for (let index = 0; index < count; index++) {
+    need(offset, 4);
+    const keyLength = payload.readUInt32LE(offset);
+    offset += 4;
+    need(offset, keyLength + 4);
+    const key = payload.toString('utf8', offset, offset + keyLength);
+    offset += keyLength;
+    const recordLength = payload.readUInt32LE(offset);
+    offset += 4;
+    if (recordLength === DELETED) {
+      writes.push({ key, encoded: null });
+      continue;
+    }
+    need(offset, recordLength);
+    writes.push({ key, encoded: payload.subarray(offset, offset + recordLength) });
+    offset += recordLength;
+  }
+  return { writes, logEntry: payload.subarray(offset) };
+}

@@ -40,6 +40,7 @@ import { utf8KeyEncoder } from './utf8-key-encoder.js';
 import { classifyWriteFailure, describeFailure, type WriteFailure } from './write-failure.js';
 import { WalError, WriteAheadLog } from '../wal/write-ahead-log.js';
 import type { WalRecord } from '../wal/wal-scan.js';
+import type { WalFiles } from '../wal/wal-files.js';
 import { type CommitWrite, decodeWalCommit, type EncodedCommit, encodeWalCommit } from './wal-commit.js';
 
 export interface LmdbEngineOptions {
@@ -74,6 +75,8 @@ export interface LmdbEngineOptions {
   readonly walDirectory?: string;
   /** WAL segment size bound in bytes (write-ahead-log.ts's default when unset). */
   readonly walSegmentBytes?: number;
+  /** The WAL's file operations (tests inject faults or hold back deletions); node:fs when unset. */
+  readonly walFiles?: WalFiles;
 }
 
 /** A commit in the WAL path: appended to the log, waiting to be durable and applied to lmdb. */
@@ -220,6 +223,7 @@ export class LmdbEngine implements Engine {
       checkpoint,
       sync: this.options.durability === 'strict',
       ...(this.options.walSegmentBytes !== undefined && { segmentBytes: this.options.walSegmentBytes }),
+      ...(this.options.walFiles !== undefined && { files: this.options.walFiles }),
     });
     try {
       for (let start = 0; start < replay.length; start += REPLAY_BATCH)

@@ -250,7 +250,12 @@ describe(`damaged or missing store (seed ${seed})`, () => {
         crashes.push(
           `${flips} flips: server ${outcome.crashedOnRead} on a damaged page; kvs check exit ${check.status}`,
         );
-        assert.equal(check.status, 2, `kvs check reports a store LMDB cannot read:\n${check.output}`);
+        // Either the checker's child met the same crash (exit 2), or LMDB's own page checks caught
+        // the damage first and the checker lists it (exit 1): which one depends on the page hit.
+        assert.ok(
+          check.status === 2 || (check.status === 1 && /LMDB reports damaged pages/.test(check.output)),
+          `kvs check reports a store LMDB cannot read:\n${check.output}`,
+        );
       }
     });
   }

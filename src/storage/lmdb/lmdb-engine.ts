@@ -81,13 +81,28 @@ export interface LmdbEngineOptions {
 
 /** A commit in the WAL path: appended to the log, waiting to be durable and applied to lmdb. */
 interface PendingCommit {
-  readonly commit: EncodedCommit;
+  readonly commit: DurableCommit;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
 
+/** An acknowledged commit waiting for lmdb, with what history and the memory bound need. */
+interface DurableCommit extends EncodedCommit {
+  readonly events: readonly ChangeEvent[];
+  /** Size of its WAL payload: what the overlay holds for it, near enough. */
+  readonly bytes: number;
+}
+
 /** WAL records replayed into lmdb per write transaction at start-up. */
 const REPLAY_BATCH = 1000;
+/**
+ * Bytes of acknowledged commits lmdb may be behind before new commits wait (docs/limits.md). With
+ * lmdb keeping up, the overlay holds one batch (a few hundred commits at most).
+ */
+export const UNAPPLIED_BYTES_MAX = 64 * 1024 * 1024;
+/** First retry of a failed lmdb apply; doubles up to APPLY_RETRY_MAX_MS. */
+const APPLY_RETRY_MS = 50;
+const APPLY_RETRY_MAX_MS = 2000;
 
 /** Default bound of the exclusive mode's record cache. */
 export const DEFAULT_RECORD_CACHE_BYTES = 64 * 1024 * 1024;
@@ -158,14 +173,27 @@ export class LmdbEngine implements Engine {
   private panicked = false;
   // The WAL write path (commitWithWal): see the header comment and docs/durability.md.
   private wal: WriteAheadLog | undefined;
-  /** Commits appended to the WAL and not yet applied to lmdb, in revision order. */
+  /** Commits appended to the WAL and not synced yet, in revision order. */
   private walQueue: PendingCommit[] = [];
-  /** An lmdb transaction applying WAL records is in flight (one at a time, so a failure stops the rest). */
+  /** Acknowledged commits lmdb does not hold yet, in revision order (the first ones may be applying). */
+  private readonly applyQueue: DurableCommit[] = [];
+  /**
+   * The overlay: for every key of applyQueue, its newest acknowledged record (null: deleted).
+   * Every read consults it before lmdb, so an acknowledged write is seen at once.
+   */
+  private readonly unapplied = new Map<string, { record: StoredRecord | null; revision: number }>();
+  private unappliedBytes = 0;
+  /** The newest acknowledged revision (the store's revision as reads see it). */
+  private acknowledged = 0;
+  /** An lmdb transaction applying acknowledged commits is in flight (one at a time). */
   private applying: Promise<void> | undefined;
-  /** An lmdb apply failed: nothing more is applied until recoverWal has cut the WAL back. */
-  private applyBroken = false;
-  /** Set while a failure is being recovered from; new commits wait for it. */
-  private walRecovery: Promise<void> | undefined;
+  /** Set while lmdb refuses to apply (retry timer): new commits are refused. */
+  private applyStalled: NodeJS.Timeout | undefined;
+  private applyRetryMs = APPLY_RETRY_MS;
+  /** Commits waiting for the overlay to shrink (walBackpressure), and close(). */
+  private applyWaiters: (() => void)[] = [];
+  /** Set while the commits of a failed WAL flush are being refused; new commits wait for it. */
+  private walRefusing: Promise<void> | undefined;
   /** The highest revision whose lmdb commit is flushed: the WAL before it can be released. */
   private checkpointed = 0;
   private releasing: Promise<unknown> = Promise.resolve();
@@ -230,7 +258,7 @@ export class LmdbEngine implements Engine {
         this.replayRecords(replay.slice(start, start + REPLAY_BATCH));
       // The replayed commits become lmdb's checkpoint once flushed.
       if (replay.length > 0) await this.root.flushed;
-      this.lastPublished = this.nextRevision = this.checkpointed = this.readRevision();
+      this.lastPublished = this.nextRevision = this.checkpointed = this.acknowledged = this.readRevision();
       this.oldestKept = this.meta.get(OLDEST) ?? 1;
       await wal.releaseThrough(this.checkpointed);
     } catch (error) {
@@ -365,6 +393,11 @@ export class LmdbEngine implements Engine {
   }
 
   private readRecord(key: string): StoredRecord | undefined {
+    // An acknowledged write lmdb has not applied yet (WAL path) answers first.
+    if (this.unapplied.size > 0) {
+      const overlay = this.unapplied.get(key);
+      if (overlay !== undefined) return overlay.record ?? undefined;
+    }
     const cached = this.cache?.get(key);
     if (cached !== undefined) return cached;
     // getBinary copies: the record may be kept (cache, replies) past this read transaction.
@@ -426,15 +459,37 @@ export class LmdbEngine implements Engine {
 
   async list(options: ListOptions, now: number): Promise<EntryInfo[]> {
     try {
-      return [...this.scan(options, now)].map(([key, record]) => recordInfo(key, record));
+      return this.mergedScan(options, now).map(([key, record]) => recordInfo(key, record));
     } catch (error) {
       throw this.readError(error);
     }
   }
 
+  /**
+   * scan() with the overlay of acknowledged writes lmdb has not applied (WAL path): the overlay's
+   * keys in range replace or add to lmdb's, which is asked for that many more keys so that the
+   * page is still complete after the replaced ones drop out.
+   */
+  private mergedScan(options: ListOptions, now: number): [string, StoredRecord][] {
+    if (this.unapplied.size === 0) return [...this.scan(options, now)];
+    const overlay: [string, StoredRecord | null][] = [];
+    for (const [key, { record }] of this.unapplied) {
+      if (!key.startsWith(options.prefix)) continue;
+      if (options.after !== undefined && compareKeys(key, options.after) <= 0) continue;
+      overlay.push([key, record]);
+    }
+    const stored = [...this.scan({ ...options, limit: options.limit + overlay.length }, now)].filter(
+      ([key]) => !this.unapplied.has(key),
+    );
+    const live = overlay.filter(
+      (entry): entry is [string, StoredRecord] => entry[1] !== null && !isExpired(entry[1], now),
+    );
+    return [...stored, ...live].sort(([a], [b]) => compareKeys(a, b)).slice(0, options.limit);
+  }
+
   async listEntries(options: ListOptions, now: number): Promise<Entry[]> {
     try {
-      return [...this.scan(options, now)].map(([key, record]) => ({
+      return this.mergedScan(options, now).map(([key, record]) => ({
         key,
         ...record,
         value: Buffer.from(record.value),
@@ -448,7 +503,14 @@ export class LmdbEngine implements Engine {
     // getStats does not throw in LMDB's fatal state (it answers zeros and leaves LMDB's error
     // message behind, store-panic.ts): a read first, which does.
     this.readRevision();
-    return (this.kv.getStats() as { entryCount: number }).entryCount;
+    let count = (this.kv.getStats() as { entryCount: number }).entryCount;
+    // Acknowledged writes lmdb has not applied: +1 for a key they create, -1 for one they delete.
+    for (const [key, { record }] of this.unapplied) {
+      const inStore = this.kv.getBinary(key) !== undefined;
+      if (record !== null && !inStore) count++;
+      else if (record === null && inStore) count--;
+    }
+    return count;
   }
 
   async recentlyModified(limit: number, now: number): Promise<EntryInfo[]> {
@@ -456,9 +518,18 @@ export class LmdbEngine implements Engine {
     // Expired keys not yet swept are passed over; at most RECENT_SCAN_EXTRA of them per call,
     // so the cost stays bounded by the page even on a store full of them (docs/limits.md).
     let budget = limit + RECENT_SCAN_EXTRA;
+    // Acknowledged writes lmdb has not applied are newer than anything it holds: first, newest first.
+    const overlay = [...this.unapplied]
+      .filter(([, { record }]) => record !== null && !isExpired(record, now))
+      .sort(([, a], [, b]) => b.revision - a.revision);
+    for (const [key, { record }] of overlay) {
+      if (result.length >= limit) return result;
+      result.push(recordInfo(key, record!));
+    }
     try {
       for (const { value: key } of this.recent.getRange({ reverse: true })) {
         if (result.length >= limit || budget-- <= 0) break;
+        if (this.unapplied.has(key)) continue;
         const entry = this.getSync(key, now);
         if (entry !== undefined) result.push(recordInfo(key, entry));
       }
@@ -491,15 +562,17 @@ export class LmdbEngine implements Engine {
   }
 
   /**
-   * The WAL write path. Planned like commitExclusive (against the store plus the writes in
-   * flight), then appended to the WAL; once the WAL has synced it, it is applied to lmdb with
-   * every other synced commit in one lmdb transaction (applyDurable), and acknowledged when that
-   * transaction is committed, so a read after the answer sees the write. lmdb's own fsync then
-   * runs in the background; the WAL covers the commit until it completes (checkpoint).
+   * The WAL write path. Planned like commitExclusive (against the store, the acknowledged writes
+   * lmdb has not applied yet and the writes in flight), then appended to the WAL, and
+   * acknowledged as soon as the WAL has synced it: from then on reads see it through the
+   * unapplied overlay until lmdb holds it. lmdb applies the synced commits in the background, many
+   * per transaction (applyDurable), with its own sync; its flushed revision checkpoints the WAL.
    */
   private async commitWithWal(txn: Txn, now: number): Promise<CommitResult> {
-    while (this.walRecovery !== undefined) await this.walRecovery;
+    await this.walBackpressure();
+    while (this.walRefusing !== undefined) await this.walRefusing;
     this.refuseAfterIoError();
+    if (this.applyStalled !== undefined) throw await this.lastFailureError();
     const wal = this.wal!;
     let sawInFlight = false;
     const read = (key: string): StoredRecord | undefined => {
@@ -518,7 +591,9 @@ export class LmdbEngine implements Engine {
       }
       return plan.ok ? { ok: true, revision: plan.revision, puts: plan.puts, deleted: plan.deleted } : plan;
     }
-    const commit = encodedCommitOf(plan);
+    const encoded = encodedCommitOf(plan);
+    const payload = encodeWalCommit(encoded);
+    const commit: DurableCommit = { ...encoded, events: plan.events, bytes: payload.length };
     const marks: [string, InFlight][] = [];
     for (const write of plan.writes) {
       const mark: InFlight = { record: write.record };
@@ -526,8 +601,8 @@ export class LmdbEngine implements Engine {
       marks.push([write.key, mark]);
     }
     const done = new Promise<void>((resolve, reject) => this.walQueue.push({ commit, resolve, reject }));
-    wal.append(plan.revision, encodeWalCommit(commit)).then(
-      () => this.applyDurable(),
+    wal.append(plan.revision, payload).then(
+      () => this.acknowledgeDurable(),
       (error: unknown) => this.walAppendFailed(error),
     );
     this.lastCommit = done;
@@ -541,47 +616,117 @@ export class LmdbEngine implements Engine {
   }
 
   /**
-   * Writes every commit the WAL has synced and lmdb does not hold yet into one lmdb transaction
-   * (a key written many times is one page write per batch, and the revision once), then, when
-   * it is committed, acknowledges them and looks for the next batch. One transaction at a time:
-   * if one fails, no later one has been issued on top of it (recoverWal).
+   * Every commit the WAL has synced moves from the WAL queue to the overlay that reads consult
+   * (before any reply is sent: the promises resolve after this), and into lmdb's apply queue.
    */
-  private applyDurable(): void {
-    if (this.applying !== undefined || this.applyBroken) return;
+  private acknowledgeDurable(): void {
     const durable = this.wal!.durableRevision;
     let count = 0;
     while (count < this.walQueue.length && this.walQueue[count]!.commit.revision <= durable) count++;
     if (count === 0) return;
-    const batch = this.walQueue.splice(0, count);
+    const acknowledged = this.walQueue.splice(0, count);
+    for (const { commit } of acknowledged) {
+      for (const write of commit.writes)
+        this.unapplied.set(write.key, { record: write.record, revision: commit.revision });
+      this.unappliedBytes += commit.bytes;
+      this.applyQueue.push(commit);
+    }
+    this.acknowledged = acknowledged.at(-1)!.commit.revision;
+    for (const pending of acknowledged) pending.resolve();
+    this.applyDurable();
+  }
+
+  /**
+   * Writes every acknowledged commit lmdb does not hold yet into one lmdb transaction (a key
+   * written many times is one page write per batch, the revision one put), then, once committed,
+   * drops them from the overlay and looks for the next batch. One transaction at a time, so a
+   * failed one is simply applied again (retryApply) with nothing issued on top of it.
+   */
+  private applyDurable(): void {
+    if (this.applying !== undefined || this.applyStalled !== undefined || this.applyQueue.length === 0) return;
+    const batch = this.applyQueue.slice();
     // Issued synchronously: lmdb-js puts them all in one transaction.
     const before = this.oldestKept;
     let oldest = before;
-    for (const { commit } of batch) oldest = this.writeCommit(commit, oldest, queuedWrites);
+    for (const commit of batch) oldest = this.writeCommit(commit, oldest, queuedWrites);
     if (oldest !== before) void this.meta.put(OLDEST, oldest);
-    this.oldestKept = oldest;
-    const last = batch.at(-1)!.commit.revision;
+    const last = batch.at(-1)!.revision;
     const committed = this.meta.put(REVISION, last);
     this.guardBatchPromise();
     const flushed = flushOf(committed);
     this.applying = committed.then(
       () => {
-        if (this.cache !== undefined)
-          for (const { commit } of batch) for (const write of commit.writes) this.cache.invalidate(write.key);
-        this.wal!.forgetThrough(last);
+        this.oldestKept = oldest;
+        this.applyRetryMs = APPLY_RETRY_MS;
+        this.appliedBatch(batch);
         this.applying = undefined;
-        for (const pending of batch) pending.resolve();
         this.checkpointWhenFlushed(flushed, last);
         this.applyDurable();
       },
       (error: unknown) => {
         this.applying = undefined;
-        this.applyBroken = true;
-        // Back at the head of the queue: recoverWal refuses them with everything after them.
-        this.walQueue.unshift(...batch);
-        this.noteWalPathFailure(error, classifyWriteFailure(error, this.options.path));
-        this.recoverWal();
+        this.applyFailed(error);
       },
     );
+  }
+
+  /** lmdb holds `batch`: the overlay forgets what lmdb now answers the same. */
+  private appliedBatch(batch: readonly DurableCommit[]): void {
+    this.applyQueue.splice(0, batch.length);
+    for (const commit of batch) {
+      this.unappliedBytes -= commit.bytes;
+      for (const write of commit.writes) {
+        this.cache?.invalidate(write.key);
+        if (this.unapplied.get(write.key)?.revision === commit.revision) this.unapplied.delete(write.key);
+      }
+    }
+    const waiters = this.applyWaiters;
+    this.applyWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /**
+   * lmdb could not apply a batch (a full disk, an I/O error). Its commits are acknowledged and in
+   * the WAL, so they stay in the overlay (reads go on) and the batch is tried again, after
+   * APPLY_RETRY_MS and then less often; new writes are refused meanwhile with the failure's error
+   * (507 for a full disk), and resume by themselves once lmdb takes the batch. After an I/O error
+   * writes stay refused until a restart, which replays the WAL.
+   */
+  private applyFailed(error: unknown): void {
+    this.checkPanicAfterFailure(error);
+    this.failureSeen = error;
+    this.failures++;
+    this.failureKind = classifyWriteFailure(error, this.options.path);
+    this.failureKind.then((failure) => {
+      if (failure.kind === 'io') this.ioFailure ??= failure;
+      this.checkPanicAfterFailure(failure.cause);
+    }, ignore);
+    this.applyRetryMs = Math.min(this.applyRetryMs * 2, APPLY_RETRY_MAX_MS);
+    this.applyStalled = setTimeout(() => this.retryApply(), this.applyRetryMs);
+  }
+
+  private retryApply(): void {
+    this.applyStalled = undefined;
+    let stored: number;
+    try {
+      stored = this.readRevision();
+    } catch (error) {
+      this.applyFailed(error);
+      return;
+    }
+    // A failure reported on this batch may belong to lmdb's sync of an earlier one (lmdb-js
+    // reports a failed fdatasync on the next commit): commits lmdb holds are not applied twice.
+    let held = 0;
+    while (held < this.applyQueue.length && this.applyQueue[held]!.revision <= stored) held++;
+    if (held > 0) this.appliedBatch(this.applyQueue.slice(0, held));
+    this.oldestKept = this.meta.get(OLDEST) ?? 1;
+    this.applyDurable();
+  }
+
+  /** New commits wait while the overlay holds more than UNAPPLIED_BYTES_MAX (lmdb is behind). */
+  private async walBackpressure(): Promise<void> {
+    while (this.unappliedBytes > UNAPPLIED_BYTES_MAX && this.applyStalled === undefined)
+      await new Promise<void>((resolve) => this.applyWaiters.push(resolve));
   }
 
   /** lmdb's commit of `revision` is on disk: the WAL segments before it can go. */
@@ -597,8 +742,8 @@ export class LmdbEngine implements Engine {
 
   /**
    * A WAL append failed (WalError): that flush's commits and every one queued after it were not
-   * synced. They are refused; the commits synced before them are still applied, and new commits
-   * wait until they are (a refused commit's in-flight mark may have hidden theirs).
+   * synced, and are refused (the WAL reuses their revisions). Commits synced before them are
+   * acknowledged and in the overlay already, so planning goes on from them.
    */
   private walAppendFailed(error: unknown): void {
     if (this.failureSeen === error) return;
@@ -606,61 +751,20 @@ export class LmdbEngine implements Engine {
     const refused = this.walQueue.filter((pending) => pending.commit.revision > durable);
     this.walQueue = this.walQueue.filter((pending) => pending.commit.revision <= durable);
     const cause = error instanceof WalError && error.cause !== undefined ? error.cause : error;
-    const failure =
+    this.failureSeen = error;
+    this.failures++;
+    this.failureKind =
       error instanceof WalError && error.code === 'wal_sync_failed'
         ? Promise.resolve<WriteFailure>({ kind: 'io', code: (cause as { code?: string }).code, cause: error })
         : classifyWriteFailure(cause, this.options.path);
-    this.noteWalPathFailure(error, failure);
-    void this.lastFailureError().then((refusal) => {
-      for (const pending of refused) pending.reject(refusal);
-    });
-    this.recoverWal();
-  }
-
-  private noteWalPathFailure(error: unknown, failure: Promise<WriteFailure>): void {
-    this.checkPanicAfterFailure(error);
-    this.failureSeen = error;
-    this.failures++;
-    this.failureKind = failure;
-    failure.then((known) => {
-      if (known.kind === 'io') this.ioFailure ??= known;
-      this.checkPanicAfterFailure(known.cause);
+    this.failureKind.then((failure) => {
+      if (failure.kind === 'io') this.ioFailure ??= failure;
     }, ignore);
-  }
-
-  /**
-   * After a failure in the WAL path, before any new commit: wait until the WAL is idle and every
-   * synced commit is applied. If lmdb could not apply them, cut the WAL back to what lmdb holds
-   * and refuse them: a refused write must not come back at the next start (docs/durability.md).
-   */
-  private recoverWal(): void {
-    this.walRecovery ??= (async () => {
-      const wal = this.wal!;
-      for (;;) {
-        await wal.whenIdle();
-        if (this.applying !== undefined) await this.applying;
-        else if (!this.applyBroken && this.walQueue.some((p) => p.commit.revision <= wal.durableRevision))
-          this.applyDurable();
-        else if (!this.applyBroken && this.walQueue.length > 0) await new Promise((resolve) => setImmediate(resolve));
-        else break;
-      }
-      if (this.applyBroken) {
-        const refused = this.walQueue.splice(0);
-        const refusal = await this.lastFailureError();
-        await this.releasing;
-        try {
-          await wal.truncateAfter(this.readRevision());
-        } catch (cutError) {
-          // The WAL holds commits lmdb refused and cannot drop them: stop writing until a restart.
-          this.ioFailure ??= { kind: 'io', code: undefined, cause: cutError };
-        }
-        for (const pending of refused) pending.reject(refusal);
-        this.applyBroken = false;
-      }
-      this.cache?.clear();
-      this.lastCommit = Promise.resolve();
-      this.walRecovery = undefined;
-    })();
+    // The refusals are decided before any new commit is planned: new commits wait for this.
+    this.walRefusing = this.lastFailureError().then((refusal) => {
+      for (const pending of refused) pending.reject(refusal);
+      this.walRefusing = undefined;
+    });
   }
 
   private async commitExclusive(txn: Txn, now: number): Promise<CommitResult> {
@@ -919,15 +1023,31 @@ export class LmdbEngine implements Engine {
   }
 
   async revision(): Promise<number> {
-    return this.readRevision();
+    return this.currentRevision();
+  }
+
+  /** lmdb's revision, or with the WAL the newest acknowledged one (lmdb may be behind it). */
+  private currentRevision(): number {
+    const stored = this.readRevision();
+    return this.wal === undefined ? stored : Math.max(stored, this.acknowledged);
   }
 
   async oldestRevision(): Promise<number> {
     try {
-      return this.meta.get(OLDEST) ?? 1;
+      return this.oldestLogged();
     } catch (error) {
       throw this.readError(error);
     }
+  }
+
+  /**
+   * The oldest revision of the change log: lmdb's, or with acknowledged commits lmdb has not
+   * applied, what applying them will trim it to (the log keeps logLength revisions).
+   */
+  private oldestLogged(): number {
+    const stored = this.meta.get(OLDEST) ?? 1;
+    if (this.applyQueue.length === 0) return stored;
+    return Math.max(stored, this.acknowledged - this.options.logLength + 1);
   }
 
   async history(since: number, limit: number): Promise<HistoryPage> {
@@ -939,17 +1059,28 @@ export class LmdbEngine implements Engine {
   }
 
   private historySync(since: number, limit: number): HistoryPage {
-    const revision = this.readRevision();
-    const oldest = this.meta.get(OLDEST) ?? 1;
+    const stored = this.readRevision();
+    const revision = this.currentRevision();
+    const oldest = this.oldestLogged();
     if (since < oldest - 1) throw new HistoryCompactedError(oldest);
     const events: ChangeEvent[] = [];
-    for (const { key, value } of this.log.getRange({ start: since + 1, limit }))
+    let revisions = 0;
+    for (const { key, value } of this.log.getRange({ start: since + 1, limit })) {
       events.push(...this.logEvents(key, value));
+      revisions++;
+    }
+    // Then the acknowledged commits lmdb has not applied (WAL path), from the overlay.
+    for (const commit of this.applyQueue) {
+      if (revisions >= limit) break;
+      if (commit.revision <= since || commit.revision <= stored) continue;
+      events.push(...commit.events);
+      revisions++;
+    }
     return { events, revision };
   }
 
   subscribe(listener: ChangeListener): () => void {
-    if (this.listeners.size === 0) this.lastPublished = Math.max(this.lastPublished, this.readRevision());
+    if (this.listeners.size === 0) this.lastPublished = Math.max(this.lastPublished, this.currentRevision());
     this.listeners.add(listener);
     this.pollTimer ??= setInterval(() => this.catchUp(), this.options.pollInterval ?? 25).unref();
     return () => {
@@ -1001,6 +1132,28 @@ export class LmdbEngine implements Engine {
   }
 
   private collectExpired(now: number, limit: number, found: { key: string; modRevision: number }[]): void {
+    if (this.unapplied.size > 0) {
+      // Acknowledged writes lmdb has not applied: their expiry is not in lmdb's index yet, and the
+      // index may still list keys they changed. Both lists, merged in expiry order.
+      const merged: { key: string; modRevision: number; expires: number }[] = [];
+      for (const [key, { record }] of this.unapplied)
+        if (record !== null && record.expires !== null && isExpired(record, now))
+          merged.push({ key, modRevision: record.modRevision, expires: record.expires });
+      const stored: { key: string; modRevision: number }[] = [];
+      this.collectExpiredStored(now, limit + this.unapplied.size, stored);
+      for (const { key, modRevision } of stored) {
+        const record = this.readRecord(key);
+        if (!this.unapplied.has(key) && record?.expires != null)
+          merged.push({ key, modRevision, expires: record.expires });
+      }
+      merged.sort((a, b) => a.expires - b.expires || compareKeys(a.key, b.key));
+      for (const { key, modRevision } of merged.slice(0, limit)) found.push({ key, modRevision });
+      return;
+    }
+    this.collectExpiredStored(now, limit, found);
+  }
+
+  private collectExpiredStored(now: number, limit: number, found: { key: string; modRevision: number }[]): void {
     for (const { value: key } of this.expiry.getRange({ end: [now, '\u{10FFFF}'], limit })) {
       let record: StoredRecord | undefined;
       try {
@@ -1024,13 +1177,19 @@ export class LmdbEngine implements Engine {
     // complete on disk or absent), so the process's exit releases the store.
     if (this.unflushedFailure) return;
     if (this.wal !== undefined) {
-      // Every commit still in the WAL path is answered (applied or refused) before the store closes.
+      // Every commit in the WAL path is answered, and lmdb applies what it can (if it is refusing,
+      // the WAL keeps the rest for the next start's replay).
       let last: Promise<void>;
       do {
         last = this.lastCommit;
         await last.catch(ignore);
-        await this.walRecovery;
       } while (last !== this.lastCommit);
+      while (this.applying !== undefined) await this.applying;
+      if (this.applyStalled !== undefined) {
+        clearTimeout(this.applyStalled);
+        await this.wal.close();
+        return;
+      }
     }
     await this.root.flushed;
     if (this.wal !== undefined) {

@@ -62,16 +62,6 @@ interface Segment {
   readonly firstRevision: number;
 }
 
-/** Where the log ended after a flush: the place truncateAfter cuts back to. */
-interface Boundary {
-  /** The last revision written by then. */
-  readonly revision: number;
-  /** The segment written to (undefined: no segment existed yet). */
-  readonly segment: string | undefined;
-  /** Bytes of that segment by then. */
-  readonly position: number;
-}
-
 interface Waiter {
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
@@ -92,9 +82,6 @@ export class WriteAheadLog {
   private failure: WalError | undefined;
   private closed = false;
   private counts = { records: 0, flushes: 0, bytes: 0 };
-  /** End of the log after each flush not yet forgotten (forgetThrough), oldest first. */
-  private boundaries: Boundary[];
-  private idleWaiters: (() => void)[] = [];
 
   private constructor(
     private readonly directory: string,
@@ -111,7 +98,6 @@ export class WriteAheadLog {
     this.position = position;
     this.next = lastRevision + 1;
     this.durable = lastRevision;
-    this.boundaries = [{ revision: lastRevision, segment: segments.at(-1)?.name, position }];
   }
 
   /**
@@ -278,60 +264,6 @@ export class WriteAheadLog {
     return released;
   }
 
-  /** Resolves once no flush is running (every record appended so far is durable or rejected). */
-  whenIdle(): Promise<void> {
-    if (!this.flushing) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
-  /**
-   * The index has applied every record through `revision`: the log will never be cut back before
-   * it, so the flush boundaries up to it are dropped (keeps memory bounded).
-   */
-  forgetThrough(revision: number): void {
-    let drop = 0;
-    while (drop + 1 < this.boundaries.length && this.boundaries[drop + 1]!.revision <= revision) drop++;
-    if (drop > 0) this.boundaries.splice(0, drop);
-  }
-
-  /**
-   * Removes every durable record after `revision`, which must end a flush (a durable revision
-   * at some moment) not yet forgotten, and must be called while the log is idle. The index could
-   * not apply those records: their writes were refused, so the log must not replay them
-   * (docs/wal.md, "Failures while running"). Segments started after `revision` are deleted. If
-   * the cut fails the log stops (`wal_sync_failed` semantics: restart to recover).
-   */
-  async truncateAfter(revision: number): Promise<void> {
-    if (this.flushing) throw new Error('truncateAfter while a flush runs');
-    if (revision === this.durable) return;
-    const index = this.boundaries.findIndex((boundary) => boundary.revision === revision);
-    if (index < 0) throw new RangeError(`WAL cannot cut back to revision ${revision}: not a flush boundary`);
-    const boundary = this.boundaries[index]!;
-    try {
-      const keep = this.segments.findIndex((segment) => segment.name === boundary.segment);
-      if (boundary.segment !== undefined && keep < 0) throw new Error(`segment ${boundary.segment} was released`);
-      const removed = this.segments.splice(keep + 1);
-      if (removed.length > 0) {
-        if (this.fd !== undefined) await this.files.close(this.fd);
-        this.fd = undefined;
-        for (const segment of removed) await this.files.remove(join(this.directory, segment.name));
-        await this.files.syncDirectory(this.directory);
-        if (boundary.segment !== undefined)
-          this.fd = await this.files.openForAppend(join(this.directory, boundary.segment));
-      }
-      if (this.fd !== undefined) {
-        await this.files.truncate(this.fd, boundary.position);
-        await this.files.datasync(this.fd);
-      }
-    } catch (error) {
-      throw this.fail('wal_sync_failed', 'WAL could not be cut back after a failed apply', error);
-    }
-    this.position = boundary.position;
-    this.durable = revision;
-    this.next = revision + 1;
-    this.boundaries.length = index + 1;
-  }
-
   /** Waits for queued records, then closes the segment file. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -346,9 +278,6 @@ export class WriteAheadLog {
       while (this.queued.length > 0 && this.failure === undefined) await this.flushOnce();
     } finally {
       this.flushing = false;
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const resolve of waiters) resolve();
     }
   }
 
@@ -371,7 +300,6 @@ export class WriteAheadLog {
       return;
     }
     this.durable = lastRevision;
-    this.boundaries.push({ revision: lastRevision, segment: this.segments.at(-1)?.name, position: this.position });
     this.counts.records += waiters.length;
     this.counts.flushes++;
     this.counts.bytes += batch.length;

@@ -24,7 +24,7 @@ const reply = `12  2.000004 writev(${socket}, [{iov_base="HTTP/1.1 201 Created\\
 function check(lines: string[]) {
   const { events, unparsed } = parseStraceText(lines.join('\n'));
   assert.deepEqual(unparsed, []);
-  return checkFlushOrder(events, STORE, [write], VALUE_TOKEN);
+  return checkFlushOrder(events, { kind: 'lmdb', file: STORE }, [write], VALUE_TOKEN);
 }
 
 describe('strace log parser', () => {

@@ -1,5 +1,8 @@
-// Checks, in a strace log of the server, that every acknowledged write was flushed to the store's
-// data file before its reply started to leave on the socket:
+// Checks, in a strace log of the server, that every acknowledged write was flushed to the file
+// that makes it durable before its reply started to leave on the socket. That file is the
+// write-ahead log on the default write path (a `.wal` segment in DATA/wal: data write, then an
+// fdatasync of the same segment; a new segment's first batch also needs the directory's fsync)
+// or, with `--wal off` and in `--workers` mode, lmdb's store file (kvs.mdb):
 //
 //   data write   the first write/writev/pwrite to the store file whose bytes hold the write's value
 //   flush        fsync/fdatasync on the store file (or msync(MS_SYNC) of a mapping of it) that
@@ -33,6 +36,11 @@ export interface OrderVerdict {
   readonly meta?: SyscallEvent;
   readonly reply?: SyscallEvent;
 }
+
+/** Where an acknowledged write must be made durable: lmdb's store file, or the WAL's segments. */
+export type FlushTarget =
+  | { readonly kind: 'lmdb'; readonly file: string }
+  | { readonly kind: 'wal'; readonly directory: string };
 
 export interface FlushOrderReport {
   readonly verdicts: OrderVerdict[];
@@ -78,10 +86,15 @@ function writeOffset(event: SyscallEvent): number | undefined {
  */
 export function checkFlushOrder(
   events: readonly SyscallEvent[],
-  storeFile: string,
+  target: FlushTarget,
   writes: readonly AcknowledgedWrite[],
   tokenPattern: RegExp,
 ): FlushOrderReport {
+  const storeFile = target.kind === 'lmdb' ? target.file : undefined;
+  const isTargetFile = (file: string | undefined): boolean =>
+    file !== undefined &&
+    (target.kind === 'lmdb' ? file === target.file : file.startsWith(`${target.directory}/`) && file.endsWith('.wal'));
+  const directorySyncs: SyscallEvent[] = [];
   const logProblems: string[] = [];
   const storeWrites: StoreWrite[] = [];
   const flushes: SyscallEvent[] = [];
@@ -94,7 +107,7 @@ export function checkFlushOrder(
   // One pass in start order keeps descriptor state (O_DSYNC fds, mappings) as of each call.
   const ordered = [...events].sort((a, b) => a.startLine - b.startLine);
   for (const event of ordered) {
-    const onStore = event.fdTarget === storeFile;
+    const onStore = isTargetFile(event.fdTarget);
     if (event.name === 'openat' || event.name === 'open') {
       const opened = /^(\d+)<(.*)>$/u.exec(event.result);
       if (opened !== null && opened[2] === storeFile && /\bO_(?:D)?SYNC\b/u.test(event.args))
@@ -116,7 +129,8 @@ export function checkFlushOrder(
       }
     } else if (onStore && WRITE_CALLS.has(event.name) && succeeded(event)) {
       const offset = writeOffset(event);
-      const meta = offset !== undefined && offset < META_AREA_BYTES;
+      // LMDB's meta pages; a WAL segment has none (its header is checked by the recovery).
+      const meta = target.kind === 'lmdb' && offset !== undefined && offset < META_AREA_BYTES;
       storeWrites.push({ event, meta, synchronous: event.fd !== undefined && synchronousFds.has(event.fd) });
       if (!meta) {
         const data = quotedData(event.args);
@@ -128,9 +142,17 @@ export function checkFlushOrder(
       }
     } else if (onStore && FD_FLUSH_CALLS.has(event.name) && succeeded(event)) {
       flushes.push(event);
+    } else if (
+      target.kind === 'wal' &&
+      event.fdTarget === target.directory &&
+      FD_FLUSH_CALLS.has(event.name) &&
+      succeeded(event)
+    ) {
+      directorySyncs.push(event);
     } else if (event.name === 'msync' && succeeded(event) && event.args.includes('MS_SYNC')) {
       const address = Number.parseInt(event.args.split(', ')[0]!, 16);
-      if (storeMappings.some((mapping) => address >= mapping.start && address < mapping.end)) flushes.push(event);
+      if (storeFile !== undefined && storeMappings.some((mapping) => address >= mapping.start && address < mapping.end))
+        flushes.push(event);
     } else if (SOCKET_WRITE_CALLS.has(event.name) && event.fdTarget?.startsWith('TCP') === true) {
       const data = quotedData(event.args);
       for (const match of data.bytes.matchAll(REVISION_HEADER)) {
@@ -180,13 +202,32 @@ export function checkFlushOrder(
         `data write (line ${data.startLine}) had not returned when the reply started (line ${reply.startLine})`,
       );
 
+    // On the WAL, the flush must be of the segment the data went to.
     const flushBetween = (after: number) =>
-      flushes.find((flush) => flush.startLine > after && flush.endLine < reply.startLine);
+      flushes.find(
+        (flush) =>
+          flush.startLine > after &&
+          flush.endLine < reply.startLine &&
+          (target.kind === 'lmdb' || flush.fdTarget === data.fdTarget),
+      );
     const flush = flushBetween(data.endLine);
     if (flush === undefined) {
       problems.push(
         `no flush of the store started after the data write returned (line ${data.endLine}) and returned before the reply (line ${reply.startLine})`,
       );
+    }
+    if (target.kind === 'wal') {
+      // A segment's first write (offset 0: header and batch) makes its name durable too.
+      if (writeOffset(data) === 0) {
+        const directorySync = directorySyncs.find(
+          (sync) => sync.startLine > data.endLine && sync.endLine < reply.startLine,
+        );
+        if (directorySync === undefined)
+          problems.push(
+            `the new segment's directory was not fsynced between its first write (line ${data.endLine}) and the reply (line ${reply.startLine})`,
+          );
+      }
+      return { write, problems, dataWrite: data, reply, ...(flush === undefined ? {} : { flush }) };
     }
     const meta = storeWrites.find(
       (candidate) =>

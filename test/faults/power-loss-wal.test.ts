@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { WriteAheadLog } from '../../src/storage/wal/write-ahead-log.js';
+import { WalError, WriteAheadLog } from '../../src/storage/wal/write-ahead-log.js';
 import { fuzzSeed } from '../fuzz/fuzz-options.js';
 import { Random } from '../helpers/random.js';
 import { powerLossPayload } from '../wal/wal-writer-process.js';
@@ -65,7 +65,16 @@ async function round(sync: boolean, cutAfter: number): Promise<Round> {
     );
     for (const line of buffered.split('\n'))
       if (line.startsWith('ack ')) highest = Math.max(highest, Number(line.slice(4)));
-    const { wal, replay } = await WriteAheadLog.open(join(mount.backing, 'wal'), { checkpoint: 0 });
+    let opened: Awaited<ReturnType<typeof WriteAheadLog.open>>;
+    try {
+      opened = await WriteAheadLog.open(join(mount.backing, 'wal'), { checkpoint: 0 });
+    } catch (error) {
+      // Without fdatasync a power cut can also leave a segment that never reached the disk before
+      // a newer one: the log refuses to open, which loses every acknowledged record too.
+      if (!sync && error instanceof WalError) return { acknowledged: highest, replayed: [] };
+      throw error;
+    }
+    const { wal, replay } = opened;
     for (const record of replay) assert.deepEqual(Buffer.from(record.payload), powerLossPayload(record.revision));
     await wal.close();
     return { acknowledged: highest, replayed: replay.map((record) => record.revision) };

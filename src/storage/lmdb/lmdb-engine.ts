@@ -190,6 +190,8 @@ export class LmdbEngine implements Engine {
   /** Set while lmdb refuses to apply (retry timer): new commits are refused. */
   private applyStalled: NodeJS.Timeout | undefined;
   private applyRetryMs = APPLY_RETRY_MS;
+  /** The lmdb transaction in flight is a retry after a failure: new commits wait for its outcome. */
+  private applyRetrying = false;
   /** Commits waiting for the overlay to shrink (walBackpressure), and close(). */
   private applyWaiters: (() => void)[] = [];
   /** Set while the commits of a failed WAL flush are being refused; new commits wait for it. */
@@ -419,15 +421,32 @@ export class LmdbEngine implements Engine {
     return this.getSync(key, now);
   }
 
+  /**
+   * Shared mode (--workers): a read must see every commit another process acknowledged before
+   * it started. lmdb-js keeps one read snapshot until a timer of 0 ms renews it, and commits of
+   * other processes do not renew it, so under load a request could read a snapshot from before a
+   * write acknowledged by another worker (caught by test/consistency's --workers runs). Renewing
+   * it is one native call; exclusive mode does not need it (its own commits renew it).
+   */
+  private freshSnapshot(): void {
+    if (!this.exclusive) this.root.resetReadTxn();
+  }
+
   /** Synchronous read for the HTTP hot path (lmdb reads are memory-mapped, no I/O wait). */
   getSync(key: string, now: number): Entry | undefined {
+    this.freshSnapshot();
+    return this.entryOf(key, now);
+  }
+
+  private entryOf(key: string, now: number): Entry | undefined {
     const record = this.readRecord(key);
     if (record === undefined || isExpired(record, now)) return undefined;
     return { key, ...record };
   }
 
   async getMany(keys: readonly string[], now: number): Promise<(Entry | undefined)[]> {
-    return keys.map((key) => this.getSync(key, now));
+    this.freshSnapshot();
+    return keys.map((key) => this.entryOf(key, now));
   }
 
   private *scan(options: ListOptions, now: number): Generator<[string, StoredRecord]> {
@@ -458,6 +477,7 @@ export class LmdbEngine implements Engine {
   }
 
   async list(options: ListOptions, now: number): Promise<EntryInfo[]> {
+    this.freshSnapshot();
     try {
       return this.mergedScan(options, now).map(([key, record]) => recordInfo(key, record));
     } catch (error) {
@@ -488,6 +508,7 @@ export class LmdbEngine implements Engine {
   }
 
   async listEntries(options: ListOptions, now: number): Promise<Entry[]> {
+    this.freshSnapshot();
     try {
       return this.mergedScan(options, now).map(([key, record]) => ({
         key,
@@ -500,6 +521,7 @@ export class LmdbEngine implements Engine {
   }
 
   async count(): Promise<number> {
+    this.freshSnapshot();
     // getStats does not throw in LMDB's fatal state (it answers zeros and leaves LMDB's error
     // message behind, store-panic.ts): a read first, which does.
     this.readRevision();
@@ -514,6 +536,7 @@ export class LmdbEngine implements Engine {
   }
 
   async recentlyModified(limit: number, now: number): Promise<EntryInfo[]> {
+    this.freshSnapshot();
     const result: EntryInfo[] = [];
     // Expired keys not yet swept are passed over; at most RECENT_SCAN_EXTRA of them per call,
     // so the cost stays bounded by the page even on a store full of them (docs/limits.md).
@@ -530,7 +553,7 @@ export class LmdbEngine implements Engine {
       for (const { value: key } of this.recent.getRange({ reverse: true })) {
         if (result.length >= limit || budget-- <= 0) break;
         if (this.unapplied.has(key)) continue;
-        const entry = this.getSync(key, now);
+        const entry = this.entryOf(key, now);
         if (entry !== undefined) result.push(recordInfo(key, entry));
       }
     } catch (error) {
@@ -572,6 +595,13 @@ export class LmdbEngine implements Engine {
     await this.walBackpressure();
     while (this.walRefusing !== undefined) await this.walRefusing;
     this.refuseAfterIoError();
+    // lmdb refused the last batch: a new write first has it tried again at once, so writes resume
+    // as soon as the disk has room (not at the next timed retry), and is refused if it still fails.
+    if (this.applyStalled !== undefined) {
+      clearTimeout(this.applyStalled);
+      this.retryApply();
+    }
+    if (this.applyRetrying) await this.applying;
     if (this.applyStalled !== undefined) throw await this.lastFailureError();
     const wal = this.wal!;
     let sawInFlight = false;
@@ -658,6 +688,7 @@ export class LmdbEngine implements Engine {
       () => {
         this.oldestKept = oldest;
         this.applyRetryMs = APPLY_RETRY_MS;
+        this.applyRetrying = false;
         this.appliedBatch(batch);
         this.applying = undefined;
         this.checkpointWhenFlushed(flushed, last);
@@ -665,6 +696,7 @@ export class LmdbEngine implements Engine {
       },
       (error: unknown) => {
         this.applying = undefined;
+        this.applyRetrying = false;
         this.applyFailed(error);
       },
     );
@@ -721,6 +753,7 @@ export class LmdbEngine implements Engine {
     if (held > 0) this.appliedBatch(this.applyQueue.slice(0, held));
     this.oldestKept = this.meta.get(OLDEST) ?? 1;
     this.applyDurable();
+    this.applyRetrying = this.applying !== undefined;
   }
 
   /** New commits wait while the overlay holds more than UNAPPLIED_BYTES_MAX (lmdb is behind). */
@@ -1023,6 +1056,7 @@ export class LmdbEngine implements Engine {
   }
 
   async revision(): Promise<number> {
+    this.freshSnapshot();
     return this.currentRevision();
   }
 
@@ -1051,6 +1085,7 @@ export class LmdbEngine implements Engine {
   }
 
   async history(since: number, limit: number): Promise<HistoryPage> {
+    this.freshSnapshot();
     try {
       return this.historySync(since, limit);
     } catch (error) {

@@ -146,6 +146,24 @@ describe('lmdb engine with the write-ahead log', () => {
     }
   });
 
+  it('new commits wait while lmdb is behind by more than the bound (unappliedBytesMax)', async () => {
+    const engine = await LmdbEngine.open(optionsFor(freshDirectory(), { unappliedBytesMax: 1 }));
+    for (let round = 0; round < 20; round++) {
+      await put(engine, `a${round}`, 'first');
+      const appliedBefore = engine.writeStats()!.appliedCommits;
+      const commitsBefore = round * 2 + 1;
+      await put(engine, `b${round}`, 'second');
+      // The second commit started with the first one acknowledged; if lmdb had not applied it yet,
+      // the overlay was over the 1-byte bound and the second waited for lmdb's transaction.
+      assert.ok(
+        engine.writeStats()!.appliedCommits >= Math.min(commitsBefore, appliedBefore + 1),
+        `round ${round}: the commit before the second one was applied before it was answered`,
+      );
+    }
+    assert.equal((await engine.get('b19', T0))?.value.toString(), 'second');
+    await engine.close();
+  });
+
   it('a flipped byte before the last record refuses to start, naming the segment and the offset', async () => {
     const source = freshDirectory();
     const engine = await LmdbEngine.open(optionsFor(source));

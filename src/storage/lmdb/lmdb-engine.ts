@@ -1,22 +1,27 @@
 // The embedded default engine, on lmdb-js.
 //
-// Writes come in two modes, both group-committed (every write issued in one event turn shares
-// one LMDB transaction and one fsync) and both serializable:
+// Writes take one of three paths, all group-committed and all serializable (docs/architecture.md,
+// "lmdb write paths"):
 //
-// - exclusive (one kvs process owns the store, the default): the transaction is planned in JS
-//   against the committed store plus an overlay of writes still in flight, the revision is
-//   assigned in JS, and the writes go out as plain asynchronous puts, so lmdb-js's write thread
-//   never waits for the main thread. Measured on the 2-core machine, engine only, 50 concurrent
-//   writers, strict durability: 15-21k commits/s with the shared mode's transaction callbacks;
-//   25-36k commits/s in this mode (2026-11-29, about 30 us of CPU per commit, where raw lmdb-js
-//   doing the same three puts takes about 11.5 us).
-// - shared (`--workers N`: several processes write the same store): each kvs transaction is an
-//   lmdb-js `transaction()` callback that reads the store-wide revision and checks conditions
-//   inside LMDB's cross-process write lock.
+// - the write-ahead log (one kvs process owns the store, the default; commitWithWal): planned in
+//   JS against the store plus overlays, appended to the WAL and answered once the WAL's fdatasync
+//   returns; reads consult the overlay of acknowledged writes lmdb has not applied, and lmdb
+//   applies them in the background, many per transaction, its own flush checkpointing the WAL
+//   (docs/durability.md, "The write path").
+// - lmdb only, exclusive (`--wal off`; commitExclusive): planned the same way against the
+//   committed store plus the writes in flight, written as plain asynchronous puts (so lmdb-js's
+//   write thread never waits for the main thread) and answered after the batch's flush. Measured
+//   on the 2-core machine, engine only, 50 concurrent writers, strict durability: 15-21k
+//   commits/s with the shared mode's transaction callbacks; 25-36k commits/s in this mode
+//   (2026-11-29, about 30 us of CPU per commit, where raw lmdb-js doing the same three puts takes
+//   about 11.5 us).
+// - shared (`--workers N`: several processes write the same store; commitShared): each kvs
+//   transaction is an lmdb-js `transaction()` callback that reads the store-wide revision and
+//   checks conditions inside LMDB's cross-process write lock.
 //
-// Durability: lmdb-js resolves a transaction when it is committed (visible), not when it is
-// flushed (overlappingSync). commit() therefore also awaits `flushed` before resolving; the
-// strace test in test/faults/ checks that the flush syscall precedes every reply.
+// Durability without the WAL: lmdb-js resolves a transaction when it is committed (visible), not
+// when it is flushed (overlappingSync). commit() therefore also awaits `flushed` before resolving;
+// the strace test in test/faults/ checks that the flush syscall precedes every reply.
 //
 // Sub-databases: kv (key -> record), meta (revision, oldest log revision), log (revision ->
 // events), expiry ([expires, key] -> key index for the sweeper), recent ([modRevision, key] ->
@@ -77,6 +82,8 @@ export interface LmdbEngineOptions {
   readonly walSegmentBytes?: number;
   /** The WAL's file operations (tests inject faults or hold back deletions); node:fs when unset. */
   readonly walFiles?: WalFiles;
+  /** Bytes of acknowledged commits lmdb may be behind before new commits wait (UNAPPLIED_BYTES_MAX). */
+  readonly unappliedBytesMax?: number;
 }
 
 /** A commit in the WAL path: appended to the log, waiting to be durable and applied to lmdb. */
@@ -190,6 +197,7 @@ export class LmdbEngine implements Engine {
   /** Set while lmdb refuses to apply (retry timer): new commits are refused. */
   private applyStalled: NodeJS.Timeout | undefined;
   private applyRetryMs = APPLY_RETRY_MS;
+  private readonly applyCounts = { applyTransactions: 0, appliedCommits: 0 };
   /** The lmdb transaction in flight is a retry after a failure: new commits wait for its outcome. */
   private applyRetrying = false;
   /** Commits waiting for the overlay to shrink (walBackpressure), and close(). */
@@ -702,8 +710,22 @@ export class LmdbEngine implements Engine {
     );
   }
 
+  /**
+   * Group-commit figures of the WAL path since open (undefined without the WAL): WAL flushes and
+   * the records they carried, lmdb transactions and the commits they applied.
+   */
+  writeStats():
+    | { walRecords: number; walFlushes: number; applyTransactions: number; appliedCommits: number }
+    | undefined {
+    if (this.wal === undefined) return undefined;
+    const { records, flushes } = this.wal.stats;
+    return { walRecords: records, walFlushes: flushes, ...this.applyCounts };
+  }
+
   /** lmdb holds `batch`: the overlay forgets what lmdb now answers the same. */
   private appliedBatch(batch: readonly DurableCommit[]): void {
+    this.applyCounts.applyTransactions++;
+    this.applyCounts.appliedCommits += batch.length;
     this.applyQueue.splice(0, batch.length);
     for (const commit of batch) {
       this.unappliedBytes -= commit.bytes;
@@ -758,7 +780,8 @@ export class LmdbEngine implements Engine {
 
   /** New commits wait while the overlay holds more than UNAPPLIED_BYTES_MAX (lmdb is behind). */
   private async walBackpressure(): Promise<void> {
-    while (this.unappliedBytes > UNAPPLIED_BYTES_MAX && this.applyStalled === undefined)
+    const bound = this.options.unappliedBytesMax ?? UNAPPLIED_BYTES_MAX;
+    while (this.unappliedBytes > bound && this.applyStalled === undefined)
       await new Promise<void>((resolve) => this.applyWaiters.push(resolve));
   }
 

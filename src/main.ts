@@ -13,9 +13,9 @@ import { TokenFileError, TokenStore, ensureTokenFile } from './core/tokens.js';
 import { KVS_VERSION } from './core/version.js';
 import { WatchHub } from './core/watch-hub.js';
 import { startHttpServer } from './http/server.js';
-import { diskUsageBytes } from './observability/disk-usage.js';
-import { createLogger, type Logger } from './observability/logger.js';
-import { KvsMetrics } from './observability/metrics.js';
+import { diskUsageBytes } from './core/disk-usage.js';
+import { createLogger, type Logger } from './core/logger.js';
+import { KvsMetrics } from './core/metrics.js';
 import { lockStore, makePrivateDir, openEngine, StoreOpenError } from './storage/index.js';
 
 export interface RunningServer {

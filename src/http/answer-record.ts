@@ -4,8 +4,8 @@
 
 import type { IncomingMessage } from 'node:http';
 import type { Caller } from '../core/service.js';
-import type { Logger } from '../observability/logger.js';
-import type { KvsMetrics } from '../observability/metrics.js';
+import type { Logger } from '../core/logger.js';
+import type { KvsMetrics } from '../core/metrics.js';
 
 /**
  * Records one answer. `route` is the route pattern (undefined when no route matched), `bytes` the

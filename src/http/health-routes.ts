@@ -1,4 +1,4 @@
-// Liveness, readiness and the Prometheus metrics (made in observability/metrics.ts).
+// Liveness, readiness and the Prometheus metrics (made in core/metrics.ts).
 
 import type { FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';

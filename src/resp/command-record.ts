@@ -2,13 +2,19 @@
 // --access-log one JSON line (fields in docs/observability.md). The token is named by its label:
 // AUTH's arguments are never logged.
 
-import type { Logger } from '../observability/logger.js';
-import type { KvsMetrics } from '../observability/metrics.js';
+import type { Logger } from '../core/logger.js';
+import type { KvsMetrics } from '../core/metrics.js';
+import type { Caller } from '../core/service.js';
 import { ErrorReply, type Reply } from './reply.js';
-import type { Session } from './session.js';
+/** What the record needs of the session that ran the command (session.ts). */
+export interface CommandSession {
+  readonly id: number;
+  readonly connection: { readonly remoteAddress: string };
+  readonly caller: Caller;
+}
 
 /** Records one answered command; `command` is Session.metricName (a bounded label). */
-export type RecordCommand = (session: Session, command: string, seconds: number, reply: Reply) => void;
+export type RecordCommand = (session: CommandSession, command: string, seconds: number, reply: Reply) => void;
 
 export function createCommandRecorder(metrics: KvsMetrics, accessLog: Logger | undefined): RecordCommand {
   if (accessLog === undefined) return (_session, command, seconds) => metrics.observeResp(command, seconds);

@@ -5,8 +5,8 @@
 import { createServer, type Socket } from 'node:net';
 import type { Limits } from '../core/limits.js';
 import type { KvService } from '../core/service.js';
-import type { Logger } from '../observability/logger.js';
-import type { KvsMetrics } from '../observability/metrics.js';
+import type { Logger } from '../core/logger.js';
+import type { KvsMetrics } from '../core/metrics.js';
 import { createCommandRecorder } from './command-record.js';
 import { createCommandTable } from './command-table.js';
 import { RespConnection } from './resp-connection.js';

@@ -17,7 +17,7 @@ import {
 import { runCommand } from './command-runner.js';
 import { commandCost } from './parser.js';
 import { decodeKey } from './key-decoding.js';
-import { UNKNOWN_COMMAND } from '../observability/metrics.js';
+import { UNKNOWN_COMMAND } from '../core/metrics.js';
 import { lowerWord } from './numeric-args.js';
 import { queued, RespError, redisErrors, type Reply } from './reply.js';
 import { noPermissionForCommand, noPermissionForKeys, toErrorReply } from './resp-errors.js';

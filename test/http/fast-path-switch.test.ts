@@ -15,7 +15,7 @@ import { KvService } from '../../src/core/service.js';
 import { parseTokenFile, TokenStore } from '../../src/core/tokens.js';
 import { WatchHub } from '../../src/core/watch-hub.js';
 import { startHttpServer } from '../../src/http/server.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger } from '../../src/core/logger.js';
 import { MemoryEngine } from '../../src/storage/memory/memory-engine.js';
 import { newToken } from '../helpers/server-process.js';
 

@@ -4,8 +4,8 @@
 // Fastify's route patterns (never the URL), RESP commands are names from the command table.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
-import type { ServiceObserver } from '../core/service-observer.js';
-import { KVS_VERSION } from '../core/version.js';
+import type { ServiceObserver } from './service-observer.js';
+import { KVS_VERSION } from './version.js';
 
 /** Seconds; from a cached GET (~50 µs) to a slow fsync or a long request (10 s). */
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];

@@ -3,7 +3,8 @@
 // and gauges read at scrape time. Every label has a bounded set of values: HTTP routes are
 // Fastify's route patterns (never the URL), RESP commands are names from the command table.
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { FastHistogram, type Observe } from './fast-histogram.js';
 import type { ServiceObserver } from './service-observer.js';
 import { KVS_VERSION } from './version.js';
 
@@ -18,21 +19,15 @@ export const UNKNOWN_COMMAND = 'unknown';
 /** A value read when /metrics is scraped (a number, or a promise of one). */
 export type Reading = () => number | Promise<number>;
 
-type Observe = (seconds: number) => void;
-
 export class KvsMetrics {
   readonly registry = new Registry();
   /** Handed to the core service (KvService options.observer). */
   readonly service: ServiceObserver;
-  private readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
-  private readonly respDuration: Histogram<'command'>;
-  /** Bound histogram children by label key: prom-client's labels() hashes its argument on every call. */
-  private readonly httpChildren = new Map<string, Observe>();
-  private readonly respChildren = new Map<string, Observe>();
-  // A plain map increment per request, folded into kvs_http_requests_total at scrape time (as cheap
-  // as it gets on the read fast path).
-  private readonly requestCounts = new Map<string, number>();
-  private readonly requestsFolded = new Map<string, number>();
+  private readonly httpDuration: FastHistogram;
+  private readonly respDuration: FastHistogram;
+  /** Bound series by route, then method, then status: found without building a key or label object. */
+  private readonly httpSeries = new Map<string, Map<string, Map<number, Observe>>>();
+  private readonly respSeries = new Map<string, Observe>();
 
   constructor() {
     const registry = this.registry;
@@ -45,34 +40,41 @@ export class KvsMetrics {
       labelNames: ['version', 'node'] as const,
       registers: [registry],
     }).set({ version: KVS_VERSION, node: process.version }, 1);
-    const counts = this.requestCounts;
-    const folded = this.requestsFolded;
+    // The two request histograms are observed on the fast paths: FastHistogram (see why there).
+    this.httpDuration = new FastHistogram(
+      'kvs_http_request_duration_seconds',
+      'Time from receiving an HTTP request to answering it, by method, route pattern and status code (watch streams: their whole life)',
+      ['method', 'route', 'status'],
+      LATENCY_BUCKETS,
+      registry,
+    );
+    this.respDuration = new FastHistogram(
+      'kvs_resp_command_duration_seconds',
+      `Time from taking a RESP command to its reply being ready, by command ("${UNKNOWN_COMMAND}" for commands kvs does not know)`,
+      ['command'],
+      LATENCY_BUCKETS,
+      registry,
+    );
+    // Derived from the duration histogram at scrape time: nothing more to count per request.
+    const httpDuration = this.httpDuration;
+    const folded = new Map<string, number>();
     new Counter({
       name: 'kvs_http_requests_total',
       help: 'HTTP requests answered, by method and status code',
       labelNames: ['method', 'status'] as const,
       registers: [registry],
       collect() {
-        for (const [label, count] of counts) {
-          const [method, status] = label.split(' ') as [string, string];
-          this.labels(method, status).inc(count - (folded.get(label) ?? 0));
-          folded.set(label, count);
+        const totals = new Map<string, number>();
+        for (const [labels, count] of httpDuration.counts()) {
+          const key = `${labels.method} ${labels.status}`;
+          totals.set(key, (totals.get(key) ?? 0) + count);
+        }
+        for (const [key, total] of totals) {
+          const [method, status] = key.split(' ') as [string, string];
+          this.labels(method, status).inc(total - (folded.get(key) ?? 0));
+          folded.set(key, total);
         }
       },
-    });
-    this.httpDuration = new Histogram({
-      name: 'kvs_http_request_duration_seconds',
-      help: 'Time from receiving an HTTP request to answering it, by method, route pattern and status code (watch streams: their whole life)',
-      labelNames: ['method', 'route', 'status'] as const,
-      buckets: LATENCY_BUCKETS,
-      registers: [registry],
-    });
-    this.respDuration = new Histogram({
-      name: 'kvs_resp_command_duration_seconds',
-      help: `Time from taking a RESP command to its reply being ready, by command ("${UNKNOWN_COMMAND}" for commands kvs does not know)`,
-      labelNames: ['command'] as const,
-      buckets: LATENCY_BUCKETS,
-      registers: [registry],
     });
     const commitDuration = new Histogram({
       name: 'kvs_commit_duration_seconds',
@@ -109,31 +111,34 @@ export class KvsMetrics {
     });
   }
 
-  /** One answered HTTP request: counted, and its duration observed under its route pattern. */
+  /** One answered HTTP request: its duration observed under its method, route pattern and status. */
   observeHttp(method: string, route: string | undefined, status: number, seconds: number): void {
-    const counted = `${method} ${status}`;
-    this.requestCounts.set(counted, (this.requestCounts.get(counted) ?? 0) + 1);
-    const key = `${counted} ${route ?? UNMATCHED_ROUTE}`;
-    let observe = this.httpChildren.get(key);
+    const pattern = route ?? UNMATCHED_ROUTE;
+    let byMethod = this.httpSeries.get(pattern);
+    if (byMethod === undefined) {
+      byMethod = new Map();
+      this.httpSeries.set(pattern, byMethod);
+    }
+    let byStatus = byMethod.get(method);
+    if (byStatus === undefined) {
+      byStatus = new Map();
+      byMethod.set(method, byStatus);
+    }
+    let observe = byStatus.get(status);
     if (observe === undefined) {
-      observe = this.child(this.httpDuration, { method, route: route ?? UNMATCHED_ROUTE, status });
-      this.httpChildren.set(key, observe);
+      observe = this.httpDuration.bind({ method, route: pattern, status: String(status) });
+      byStatus.set(status, observe);
     }
     observe(seconds);
   }
 
   /** One RESP command answered; `command` must come from the command table (or be UNKNOWN_COMMAND). */
   observeResp(command: string, seconds: number): void {
-    let observe = this.respChildren.get(command);
+    let observe = this.respSeries.get(command);
     if (observe === undefined) {
-      observe = this.child(this.respDuration, { command });
-      this.respChildren.set(command, observe);
+      observe = this.respDuration.bind({ command });
+      this.respSeries.set(command, observe);
     }
     observe(seconds);
-  }
-
-  private child<T extends string>(histogram: Histogram<T>, labels: LabelValues<T>): Observe {
-    const bound = histogram.labels(labels);
-    return (seconds) => bound.observe(seconds);
   }
 }

@@ -57,23 +57,14 @@ export class KvsMetrics {
     );
     // Derived from the duration histogram at scrape time: nothing more to count per request.
     const httpDuration = this.httpDuration;
-    const folded = new Map<string, number>();
     new Counter({
       name: 'kvs_http_requests_total',
       help: 'HTTP requests answered, by method and status code',
       labelNames: ['method', 'status'] as const,
       registers: [registry],
       collect() {
-        const totals = new Map<string, number>();
-        for (const [labels, count] of httpDuration.counts()) {
-          const key = `${labels.method} ${labels.status}`;
-          totals.set(key, (totals.get(key) ?? 0) + count);
-        }
-        for (const [key, total] of totals) {
-          const [method, status] = key.split(' ') as [string, string];
-          this.labels(method, status).inc(total - (folded.get(key) ?? 0));
-          folded.set(key, total);
-        }
+        this.reset();
+        for (const [labels, count] of httpDuration.counts()) this.labels(labels.method!, labels.status!).inc(count);
       },
     });
     const commitDuration = new Histogram({

@@ -4,14 +4,18 @@
 import cluster from 'node:cluster';
 import { createServer } from 'node:net';
 import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AuthFailureLimiter } from './core/auth-limiter.js';
 import { ConfigError, type Config } from './core/config.js';
 import { ExpirySweeper } from './core/expiry-sweeper.js';
 import { KvService } from './core/service.js';
 import { TokenFileError, TokenStore, ensureTokenFile } from './core/tokens.js';
+import { KVS_VERSION } from './core/version.js';
 import { WatchHub } from './core/watch-hub.js';
 import { startHttpServer } from './http/server.js';
+import { diskUsageBytes } from './core/disk-usage.js';
+import { createLogger, type Logger } from './core/logger.js';
+import { KvsMetrics } from './core/metrics.js';
 import { lockStore, makePrivateDir, openEngine, StoreOpenError } from './storage/index.js';
 
 export interface RunningServer {
@@ -20,8 +24,16 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** The process's log: JSON lines on stderr (docs/observability.md). */
+let processLogger: Logger | undefined;
+function logger(): Logger {
+  processLogger ??= createLogger();
+  return processLogger;
+}
+
+/** Something went wrong while serving (not a refused start: those are one line, serve-command.ts). */
 const log = (message: string): void => {
-  process.stderr.write(`kvs: ${message}\n`);
+  logger().error(message);
 };
 
 export function tokenFileOf(config: Config): string {
@@ -96,7 +108,15 @@ export async function startServer(
 ): Promise<RunningServer> {
   const tokens = loadTokens(tokenFileOf(config));
   const engine = await asConfigError(() => openEngine(config));
+  const metrics = new KvsMetrics();
+  if (config.store.kind === 'lmdb') {
+    const dataDir = config.dataDir;
+    metrics.gauge('kvs_store_disk_bytes', 'Bytes the files of the data directory take on disk (lmdb store)', () =>
+      diskUsageBytes(dataDir),
+    );
+  }
   const service = new KvService(engine, {
+    observer: metrics.service,
     limits: config.limits,
     privateReads: config.privateReads,
     tokens,
@@ -112,7 +132,7 @@ export async function startServer(
     onError: (error) => log(`expiry sweep failed: ${error instanceof Error ? error.message : String(error)}`),
   });
   if (role.sweeper) sweeper.start();
-  const http = await startHttpServer({ service, hub, config, log });
+  const http = await startHttpServer({ service, hub, config, logger: logger(), metrics });
   const resp =
     config.respPort === undefined
       ? undefined
@@ -122,6 +142,8 @@ export async function startServer(
           port: config.respPort,
           limits: config.limits,
           log,
+          metrics,
+          accessLog: config.accessLog ? logger() : undefined,
         });
   let closing: Promise<void> | undefined;
   return {
@@ -181,7 +203,7 @@ export async function runServer(config: Config): Promise<void> {
       release?.();
     });
     if (notice !== undefined) process.stdout.write(notice);
-    announce(server.url, server.respPort);
+    announce(config, server.url, server.respPort);
     return;
   }
   if (cluster.isPrimary) {
@@ -213,7 +235,7 @@ export async function runServer(config: Config): Promise<void> {
       worker.on('message', (message: WorkerReady) => {
         if (message?.kind === 'kvs-ready' && ++ready === config.workers) {
           if (notice !== undefined) process.stdout.write(notice);
-          announce(message.url, message.respPort);
+          announce(config, message.url, message.respPort);
         }
       });
     }
@@ -241,6 +263,7 @@ export async function runServer(config: Config): Promise<void> {
   }
   const workerConfig = JSON.parse(process.env.KVS_WORKER_CONFIG ?? '{}') as Config;
   const index = Number(process.env.KVS_WORKER_INDEX ?? '0');
+  processLogger = logger().child({ worker: index });
   const server = await startServer(workerConfig, { sweeper: index === 0 });
   onShutdown(() => server.close());
   process.send?.({ kind: 'kvs-ready', url: server.url, respPort: server.respPort } satisfies WorkerReady);
@@ -256,9 +279,26 @@ async function asConfigError<T>(open: () => Promise<T>): Promise<T> {
   }
 }
 
-function announce(url: string, respPort: number | undefined): void {
+/** The ready lines (stdout, for scripts) and the start-up summary (the log). */
+function announce(config: Config, url: string, respPort: number | undefined): void {
+  const resp = respPort === undefined ? null : `${new URL(url).hostname}:${respPort}`;
   process.stdout.write(`kvs ready: ${url}\n`);
-  if (respPort !== undefined) process.stdout.write(`kvs resp ready: ${new URL(url).hostname}:${respPort}\n`);
+  if (resp !== null) process.stdout.write(`kvs resp ready: ${resp}\n`);
+  logger().info(
+    {
+      http: url,
+      resp,
+      engine: config.store.kind,
+      durability: config.store.kind === 'lmdb' ? config.durability : null,
+      dataDir: resolve(config.dataDir),
+      workers: config.workers,
+      version: KVS_VERSION,
+      node: process.version,
+      accessLog: config.accessLog,
+      privateReads: config.privateReads,
+    },
+    'kvs started',
+  );
 }
 
 function onShutdown(close: () => Promise<void>): void {
@@ -266,8 +306,13 @@ function onShutdown(close: () => Promise<void>): void {
   const stop = (signal: string) => {
     if (done) return;
     done = true;
+    const started = performance.now();
+    logger().info({ signal }, 'kvs stopping');
     close()
-      .then(() => process.exit(0))
+      .then(() => {
+        logger().info({ signal, durationMs: Math.round(performance.now() - started) }, 'kvs stopped');
+        process.exit(0);
+      })
       .catch((error: unknown) => {
         log(`error while stopping on ${signal}: ${error instanceof Error ? error.message : String(error)}`);
         process.exit(1);

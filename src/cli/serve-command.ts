@@ -142,7 +142,12 @@ export function serveCommand(): Command {
         String(defaultConfig.sweepIntervalMs),
       ).argParser(integer()),
     )
-    .addOption(option('--access-log', 'log every request to stderr (never tokens)'))
+    .addOption(
+      option(
+        '--access-log',
+        'log every HTTP request and RESP command to stderr as a JSON line (tokens by label, never the secret)',
+      ),
+    )
     .addOption(
       option(
         '--fast-paths <mode>',

@@ -6,10 +6,11 @@ import type { Engine, ListOptions } from '../storage/index.js';
 import { compareKeys } from '../model/key-order.js';
 import type { AuthFailureLimiter } from './auth-limiter.js';
 import { KvsError } from './errors.js';
+import { noObserver, type ServiceObserver } from './service-observer.js';
 import { fromStorageError } from './storage-errors.js';
 import type { Limits } from './limits.js';
 import { MAX_EXPIRES_MS } from '../model/time.js';
-import type { Condition, Operation } from '../model/txn.js';
+import type { CommitResult, Condition, Operation, Txn } from '../model/txn.js';
 import type { Entry, EntryInfo } from '../model/entry.js';
 import type { Action, Principal, TokenStore } from './tokens.js';
 
@@ -27,6 +28,8 @@ export interface ServiceOptions {
   readonly tokens: TokenStore;
   readonly authLimiter: AuthFailureLimiter;
   readonly clock?: () => number;
+  /** Told of commits and refused tokens (the metrics); nothing by default. */
+  readonly observer?: ServiceObserver;
 }
 
 export interface PutOptions {
@@ -77,6 +80,7 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 export class KvService {
   readonly limits: Limits;
   private readonly clock: () => number;
+  private readonly observer: ServiceObserver;
 
   constructor(
     readonly engine: Engine,
@@ -84,6 +88,7 @@ export class KvService {
   ) {
     this.limits = options.limits;
     this.clock = options.clock ?? Date.now;
+    this.observer = options.observer ?? noObserver;
   }
 
   get privateReads(): boolean {
@@ -108,10 +113,12 @@ export class KvService {
     const principal = this.options.tokens.authenticate(token);
     const retryAfter = limiter.retryAfter(client);
     if (retryAfter > 0 && (principal === undefined || !limiter.knownGood(client, principal.grant.label))) {
+      this.observer.rateLimited();
       throw new KvsError('too_many_auth_failures', undefined, { retryAfter }, { 'retry-after': String(retryAfter) });
     }
     if (principal === undefined) {
       limiter.recordFailure(client);
+      this.observer.authFailed();
       throw new KvsError('auth_invalid');
     }
     limiter.recordSuccess(client, principal.grant.label);
@@ -345,7 +352,7 @@ export class KvService {
     if (options.ifAbsent) conditions.push({ key, kind: 'absent' });
     if (options.ifExists) conditions.push({ key, kind: 'exists' });
     const operation = this.putOperation({ ...options, key, value }, now);
-    const result = await this.call(() => this.engine.commit({ conditions, operations: [operation] }, now));
+    const result = await this.commit({ conditions, operations: [operation] }, now);
     if (!result.ok) throw this.conditionError(conditions[result.failed]!, result.current);
     return result.puts[0]!;
   }
@@ -364,7 +371,7 @@ export class KvService {
     }
     const now = this.clock();
     const operations = pairs.map(([key, value]) => this.putOperation({ key, value, contentType }, now));
-    const result = await this.call(() => this.engine.commit({ conditions: [], operations }, now));
+    const result = await this.commit({ conditions: [], operations }, now);
     if (!result.ok) throw new KvsError('internal', 'unconditional transaction failed a check');
     return result;
   }
@@ -381,9 +388,7 @@ export class KvService {
       if (!Number.isInteger(options.ifVersion) || options.ifVersion < 0) throw new KvsError('invalid_version');
       conditions.push({ key, kind: 'version', version: options.ifVersion });
     }
-    const result = await this.call(() =>
-      this.engine.commit({ conditions, operations: [{ type: 'delete', key }] }, this.clock()),
-    );
+    const result = await this.commit({ conditions, operations: [{ type: 'delete', key }] }, this.clock());
     if (!result.ok) throw this.conditionError(conditions[result.failed]!, result.current);
     return result.deleted.length > 0 ? result.revision : undefined;
   }
@@ -444,7 +449,7 @@ export class KvService {
     if (bytes > this.limits.maxBodyBytes) {
       throw new KvsError('txn_too_large', undefined, { limit: this.limits.maxBodyBytes, size: bytes });
     }
-    const result = await this.call(() => this.engine.commit({ conditions: checks, operations: planned }, now));
+    const result = await this.commit({ conditions: checks, operations: planned }, now);
     if (!result.ok) {
       const check = checks[result.failed]!;
       throw new KvsError(
@@ -491,6 +496,16 @@ export class KvService {
 
   async history(since: number, limit: number) {
     return this.call(() => this.engine.history(since, limit));
+  }
+
+  /** Every write of the service goes through here, timed for the commit-latency histogram. */
+  private async commit(txn: Txn, now: number): Promise<CommitResult> {
+    const started = performance.now();
+    try {
+      return await this.call(() => this.engine.commit(txn, now));
+    } finally {
+      this.observer.commitDone((performance.now() - started) / 1000);
+    }
   }
 
   /** Every engine call goes through here: storage errors become catalogue errors (storage-errors.ts). */

@@ -15,6 +15,15 @@ export function tokenOfHeader(header: string | undefined): string | undefined {
   return match ? match[1] : header.trim();
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who the request authenticated as, once a route has asked (for the access log). */
+    caller: Caller | undefined;
+  }
+}
+
 export function callerOf(service: KvService, request: FastifyRequest, fallbackToken?: string): Caller {
-  return service.authenticate(bearerToken(request) ?? fallbackToken, request.ip);
+  const caller = service.authenticate(bearerToken(request) ?? fallbackToken, request.ip);
+  request.caller = caller;
+  return caller;
 }

@@ -44,14 +44,17 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: K
 }
 
 /** The same JSON answer as sendError, on a bare node:http response (the write fast path). */
-export function sendRawError(response: ServerResponse, error: KvsError): void {
+/** Answers the error; returns the size of the body sent. */
+export function sendRawError(response: ServerResponse, error: KvsError): number {
   const body = jsonBody(error);
+  const bytes = Buffer.byteLength(body);
   response.writeHead(error.status, {
     ...error.headers,
     'content-type': JSON_TYPE,
-    'content-length': String(Buffer.byteLength(body)),
+    'content-length': String(bytes),
   });
   response.end(body);
+  return bytes;
 }
 
 function jsonBody(error: KvsError): string {

@@ -11,7 +11,8 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Entry } from '../model/entry.js';
-import type { KvService } from '../core/service.js';
+import type { Caller, KvService } from '../core/service.js';
+import type { RecordAnswer } from './answer-record.js';
 import { tokenOfHeader } from './caller.js';
 import { entryHeaders, headerSafeKey } from './entry-headers.js';
 import { seedKeys, tryDecodeComponent } from './key-decoding.js';
@@ -20,13 +21,19 @@ import { addValueSafetyHeaders } from './value-safety.js';
 
 const SEED_SINGLE = /^\/\?k=([^&,]*)$/;
 
-/** Answers the request and returns true, or returns false having touched nothing. */
-export type FastPath = (request: IncomingMessage, response: ServerResponse) => boolean;
+/**
+ * Answers the request and returns true, or returns false having touched nothing. `started` is
+ * performance.now() when the request arrived, for the request-duration histogram.
+ */
+export type FastPath = (request: IncomingMessage, response: ServerResponse, started: number) => boolean;
 
-/** Called once per request a fast path answered: counts it and writes the access log line. */
-export type RecordAnswer = (request: IncomingMessage, status: number) => void;
+/** The route patterns of the Fastify routes the fast paths stand in for (the same metric labels). */
+export const KEY_ROUTE = '/v1/kv/*';
+const SEED_ROUTE = '/';
 
 export function createReadFastPath(service: KvService, maxUrlBytes: number, recordAnswer: RecordAnswer): FastPath {
+  // Who the last lookup authenticated as (a read is synchronous: no other request runs between).
+  let caller: Caller | undefined;
   const lookup = (request: IncomingMessage, encodedKey: string, seed: boolean): Entry | undefined => {
     // A key that does not decode is refused by the Fastify route (key-decoding.ts, one rule).
     const decoded = tryDecodeComponent(encodedKey, seed);
@@ -36,10 +43,7 @@ export function createReadFastPath(service: KvService, maxUrlBytes: number, reco
     if (keys.length !== 1) return undefined;
     // A refused token is left to the Fastify route, which answers it and counts the failure
     // once (authenticating here as well counted every bad read twice).
-    const caller = service.callerIfValid(
-      tokenOfHeader(request.headers.authorization),
-      request.socket.remoteAddress ?? '',
-    );
+    caller = service.callerIfValid(tokenOfHeader(request.headers.authorization), request.socket.remoteAddress ?? '');
     if (caller === undefined) return undefined;
     try {
       const entry = service.getSync(caller, keys[0]!);
@@ -50,7 +54,7 @@ export function createReadFastPath(service: KvService, maxUrlBytes: number, reco
     }
   };
 
-  return (request, response) => {
+  return (request, response, started) => {
     const url = request.url;
     if (request.method !== 'GET' || url === undefined || url.length > maxUrlBytes) return false;
     let entry: Entry | undefined;
@@ -70,7 +74,14 @@ export function createReadFastPath(service: KvService, maxUrlBytes: number, reco
     if (seed) headers['kvs-key'] = headerSafeKey(entry.key);
     response.writeHead(200, headers);
     response.end(entry.value);
-    recordAnswer(request, 200);
+    recordAnswer(
+      request,
+      seed ? SEED_ROUTE : KEY_ROUTE,
+      (performance.now() - started) / 1000,
+      200,
+      entry.value.length,
+      caller,
+    );
     return true;
   };
 }

@@ -12,14 +12,17 @@ import { KvsError } from '../core/errors.js';
 import type { KvService } from '../core/service.js';
 import { KVS_VERSION } from '../core/version.js';
 import type { WatchHub } from '../core/watch-hub.js';
+import type { Logger } from '../core/logger.js';
+import { KvsMetrics } from '../core/metrics.js';
 import './route-config.js';
+import { createAnswerRecorder } from './answer-record.js';
 import { answerClientError } from './client-errors.js';
 import { limitConnections } from './connection-limit.js';
 import { sendError, toKvsError } from './error-render.js';
-import { createMetrics, healthRoutes } from './health-routes.js';
+import { healthRoutes } from './health-routes.js';
 import { checkQueryEncoding } from './key-decoding.js';
 import { kvRoutes } from './kv-routes.js';
-import { createReadFastPath, type FastPath, type RecordAnswer } from './read-fast-path.js';
+import { createReadFastPath, type FastPath } from './read-fast-path.js';
 import { createWriteFastPath } from './write-fast-path.js';
 import { seedRoutes } from './seed-routes.js';
 import { txnRoutes } from './txn-routes.js';
@@ -31,23 +34,31 @@ export interface HttpServerOptions {
   readonly service: KvService;
   readonly hub: WatchHub;
   readonly config: Config;
-  readonly log?: (message: string) => void;
+  /** Internal errors, and each request with config.accessLog; nothing when absent. */
+  readonly logger?: Logger;
+  /** The process's metrics (shared with RESP and the core service); a fresh set when absent. */
+  readonly metrics?: KvsMetrics;
 }
 
-export async function buildHttpApp({ service, hub, config, log }: HttpServerOptions): Promise<FastifyInstance> {
+export async function buildHttpApp(options: HttpServerOptions): Promise<FastifyInstance> {
+  const { service, hub, config, logger } = options;
+  const log = logger === undefined ? undefined : (message: string) => logger.error(message);
   const limits = config.limits;
   const https =
     config.tlsCert !== undefined && config.tlsKey !== undefined
       ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }
       : null;
   // The read fast path sits in front of Fastify (see read-fast-path.ts); it needs the metrics
-  // before the app exists, so the request counter is created first.
-  const metrics = createMetrics(service, hub);
+  // before the app exists, so they are made first.
+  const metrics = options.metrics ?? new KvsMetrics();
+  metrics.gauge('kvs_revision', 'Store-wide revision (last committed transaction)', () => service.revision());
+  metrics.gauge('kvs_keys', 'Number of keys stored (may include expired keys not yet swept)', () => service.count());
+  metrics.gauge('kvs_watchers', 'Open watch streams in this process', () => hub.size);
   let fastPath: FastPath | undefined;
   const app = Fastify({
     serverFactory: (handler) => {
       const listener = (request: IncomingMessage, response: ServerResponse) => {
-        if (fastPath === undefined || !fastPath(request, response)) handler(request, response);
+        if (fastPath === undefined || !fastPath(request, response, performance.now())) handler(request, response);
       };
       // Node checks these two timeouts only every connectionsCheckingInterval (30 s by default), so a
       // 10 s headersTimeout cut slow clients at ~30 s: check often enough that the limits in
@@ -86,19 +97,17 @@ export async function buildHttpApp({ service, hub, config, log }: HttpServerOpti
   });
   app.server.headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
   limitConnections(app.server, limits.maxConnections, https !== null);
-  // Every answered request is counted and, with --access-log, logged, whichever of a fast path
+  // Every answered request is measured and, with --access-log, logged, whichever of a fast path
   // or a Fastify route answered it: the access log and the fast paths are independent settings.
-  const recordAnswer = (address: string | undefined, method: string, url: string, status: number) => {
-    metrics.countRequest(method, status);
-    if (config.accessLog) log?.(`${address} ${method} ${url.split('?')[0]} ${status}`);
-  };
+  const recordAnswer = createAnswerRecorder(metrics, config.accessLog ? logger : undefined);
   if (config.fastPaths) {
-    const recordFastAnswer: RecordAnswer = (request, status) =>
-      recordAnswer(request.socket.remoteAddress, request.method ?? '', request.url ?? '', status);
-    const read = createReadFastPath(service, limits.maxUrlBytes, recordFastAnswer);
-    const write = createWriteFastPath(service, recordFastAnswer, log);
-    fastPath = (request, response) => read(request, response) || write(request, response);
+    const read = createReadFastPath(service, limits.maxUrlBytes, recordAnswer);
+    const write = createWriteFastPath(service, recordAnswer, log);
+    fastPath = (request, response, started) => read(request, response, started) || write(request, response, started);
   }
+  // Set by callerOf (caller.ts) once a route has authenticated the request: the access log names
+  // its token by label.
+  app.decorateRequest('caller', undefined);
 
   // Callback-style hooks: an async hook costs a promise per request on every route.
   app.addHook('onRequest', (request, _reply, done) => {
@@ -115,7 +124,15 @@ export async function buildHttpApp({ service, hub, config, log }: HttpServerOpti
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
-    recordAnswer(request.ip, request.method, request.url, reply.statusCode);
+    const length = reply.getHeader('content-length');
+    recordAnswer(
+      request.raw,
+      request.routeOptions.url,
+      reply.elapsedTime / 1000,
+      reply.statusCode,
+      length === undefined ? undefined : Number(length),
+      request.caller,
+    );
     done();
   });
   app.setErrorHandler(async (thrown, request, reply) => {
@@ -149,7 +166,7 @@ export async function buildHttpApp({ service, hub, config, log }: HttpServerOpti
   await app.register(kvRoutes, { service });
   await app.register(txnRoutes, { service });
   await app.register(watchRoutes, { service, hub, heartbeatMs: config.watchHeartbeatMs });
-  await app.register(healthRoutes, { service, metrics });
+  await app.register(healthRoutes, { service, registry: metrics.registry });
   await app.register(uiRoutes);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -17,13 +17,14 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { KvsError, isKvsError } from '../core/errors.js';
-import type { KvService } from '../core/service.js';
+import type { Caller, KvService } from '../core/service.js';
+import type { RecordAnswer } from './answer-record.js';
 import { tokenOfHeader } from './caller.js';
 import { entryHeaders } from './entry-headers.js';
 import { JSON_TYPE, sendRawError } from './error-render.js';
 import { tryDecodeComponent } from './key-decoding.js';
 import { describe, KEY_PATH } from './kv-routes.js';
-import type { FastPath, RecordAnswer } from './read-fast-path.js';
+import { type FastPath, KEY_ROUTE } from './read-fast-path.js';
 
 /** RFC 9110 media type with token or quoted-string parameters; anything else is Fastify's to judge. */
 const PLAIN_MEDIA_TYPE =
@@ -37,30 +38,31 @@ export function createWriteFastPath(
 ): FastPath {
   const { maxUrlBytes, maxValueBytes } = service.limits;
 
-  const answer = (
-    request: IncomingMessage,
-    response: ServerResponse,
-    status: number,
-    headers: Record<string, string>,
-    body: string,
-  ) => {
+  /** What the answer to one taken request needs besides its status and body. */
+  interface Taken {
+    readonly request: IncomingMessage;
+    readonly response: ServerResponse;
+    readonly started: number;
+    readonly caller: Caller;
+  }
+
+  const answer = (taken: Taken, status: number, headers: Record<string, string>, body: string) => {
+    const bytes = Buffer.byteLength(body);
     headers['content-type'] = JSON_TYPE;
-    headers['content-length'] = String(Buffer.byteLength(body));
-    response.writeHead(status, headers);
-    response.end(body);
-    recordAnswer(request, status);
+    headers['content-length'] = String(bytes);
+    taken.response.writeHead(status, headers);
+    taken.response.end(body);
+    record(taken, status, bytes);
   };
 
-  const store = async (request: IncomingMessage, response: ServerResponse, put: () => ReturnType<KvService['put']>) => {
+  const record = (taken: Taken, status: number, bytes: number | undefined) =>
+    recordAnswer(taken.request, KEY_ROUTE, (performance.now() - taken.started) / 1000, status, bytes, taken.caller);
+
+  const store = async (taken: Taken, put: () => ReturnType<KvService['put']>) => {
+    const { response } = taken;
     try {
       const info = await put();
-      answer(
-        request,
-        response,
-        info.version === 1 ? 201 : 200,
-        entryHeaders(info, false),
-        JSON.stringify(describe(info)),
-      );
+      answer(taken, info.version === 1 ? 201 : 200, entryHeaders(info, false), JSON.stringify(describe(info)));
     } catch (thrown) {
       const error = isKvsError(thrown) ? thrown : new KvsError('internal');
       if (!isKvsError(thrown))
@@ -68,12 +70,11 @@ export function createWriteFastPath(
           `internal error on PUT /v1/kv: ${thrown instanceof Error ? (thrown.stack ?? thrown.message) : String(thrown)}`,
         );
       if (response.headersSent || response.destroyed) return;
-      sendRawError(response, error);
-      recordAnswer(request, error.status);
+      record(taken, error.status, sendRawError(response, error));
     }
   };
 
-  return (request: IncomingMessage, response: ServerResponse): boolean => {
+  return (request: IncomingMessage, response: ServerResponse, started: number): boolean => {
     const url = request.url;
     if (
       request.method !== 'PUT' ||
@@ -107,7 +108,9 @@ export function createWriteFastPath(
     });
     request.on('end', () => {
       const value = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      void store(request, response, () => service.put(caller, key, value, { contentType: contentType ?? null }));
+      void store({ request, response, started, caller }, () =>
+        service.put(caller, key, value, { contentType: contentType ?? null }),
+      );
     });
     return true;
   };

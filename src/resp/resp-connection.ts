@@ -202,6 +202,7 @@ export class RespConnection implements ReplySink, MemoryHolder {
         return;
       }
       this.backlogHead++;
+      const started = performance.now();
       let dispatched: ReturnType<typeof this.session.dispatch>;
       try {
         dispatched = this.session.dispatch(item);
@@ -209,27 +210,24 @@ export class RespConnection implements ReplySink, MemoryHolder {
         dispatched = { reply: toErrorReply(error, this.server.log), blind: false };
       }
       const { reply, blind } = dispatched;
+      const command = this.session.metricName;
       const close = this.session.closeAfterReply;
       if (close) this.stopped = true;
       if (!(reply instanceof Promise)) {
+        this.server.recordCommand(this.session, command, (performance.now() - started) / 1000, reply);
         this.addReply(reply, close);
         continue;
       }
       const slot: ReplySlot = { done: false, reply: null, close };
       this.slots.push(slot);
-      if (blind) {
-        this.blindWritesInFlight++;
-        reply.then(
-          (value) => this.blindWriteDone(slot, value),
-          (error: unknown) => this.blindWriteDone(slot, toErrorReply(error, this.server.log)),
-        );
-      } else {
-        this.waiting = true;
-        reply.then(
-          (value) => this.commandDone(slot, value),
-          (error: unknown) => this.commandDone(slot, toErrorReply(error, this.server.log)),
-        );
-      }
+      const done = blind ? this.blindWriteDone : this.commandDone;
+      if (blind) this.blindWritesInFlight++;
+      else this.waiting = true;
+      const settle = (value: Reply) => {
+        this.server.recordCommand(this.session, command, (performance.now() - started) / 1000, value);
+        done.call(this, slot, value);
+      };
+      reply.then(settle, (error: unknown) => settle(toErrorReply(error, this.server.log)));
     }
     if (this.backlogHead >= this.backlog.length && this.backlog.length > 0) {
       this.backlog = [];

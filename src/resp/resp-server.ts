@@ -5,6 +5,9 @@
 import { createServer, type Socket } from 'node:net';
 import type { Limits } from '../core/limits.js';
 import type { KvService } from '../core/service.js';
+import type { Logger } from '../core/logger.js';
+import type { KvsMetrics } from '../core/metrics.js';
+import { createCommandRecorder } from './command-record.js';
 import { createCommandTable } from './command-table.js';
 import { RespConnection } from './resp-connection.js';
 import { RespServerState } from './server-state.js';
@@ -15,6 +18,10 @@ export interface RespServerOptions {
   readonly port: number;
   readonly limits: Limits;
   readonly log?: (message: string) => void;
+  /** Command durations and the open-connections gauge go here. */
+  readonly metrics?: KvsMetrics;
+  /** With --access-log: one line per command. */
+  readonly accessLog?: Logger;
 }
 
 export interface RespServer {
@@ -28,6 +35,10 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
   const log = options.log ?? (() => {});
   const state = new RespServerState(options.service, options.limits, createCommandTable(), log);
   const sockets = new Set<Socket>();
+  if (options.metrics !== undefined) {
+    state.recordCommand = createCommandRecorder(options.metrics, options.accessLog);
+    options.metrics.gauge('kvs_resp_connections', 'Open RESP connections', () => sockets.size);
+  }
   const server = createServer((socket) => {
     state.stats.connectionsReceived++;
     if (sockets.size >= options.limits.maxConnections) {

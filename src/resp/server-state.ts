@@ -4,6 +4,7 @@
 import type { Limits } from '../core/limits.js';
 import type { KvService } from '../core/service.js';
 import { ClientMemoryBudget } from './client-memory.js';
+import type { RecordCommand } from './command-record.js';
 import type { ClientDescription, Command, CommandCall, ListenerContext, QueuedCommand, RespStats } from './command.js';
 import { executeBatch, runTransaction, type KeyJob } from './command-runner.js';
 import { KeyScheduler } from './key-scheduler.js';
@@ -23,6 +24,8 @@ export class RespServerState implements ListenerContext {
   host = '127.0.0.1';
   /** What all connections hold together, bounded by limits.maxRespClientsBytes. */
   readonly memory: ClientMemoryBudget;
+  /** Called once per answered command (metrics, access log); set by the listener. */
+  recordCommand: RecordCommand = () => {};
   private lastClientId = 0;
 
   constructor(

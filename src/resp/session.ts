@@ -17,6 +17,7 @@ import {
 import { runCommand } from './command-runner.js';
 import { commandCost } from './parser.js';
 import { decodeKey } from './key-decoding.js';
+import { UNKNOWN_COMMAND } from '../core/metrics.js';
 import { lowerWord } from './numeric-args.js';
 import { queued, RespError, redisErrors, type Reply } from './reply.js';
 import { noPermissionForCommand, noPermissionForKeys, toErrorReply } from './resp-errors.js';
@@ -49,6 +50,11 @@ export class Session implements SessionContext {
   readonly watched = new Map<string, number>();
   /** Set by QUIT: the connection closes once this reply is written. */
   closeAfterReply = false;
+  /**
+   * The metric label of the command dispatch() last took: its name in the command table
+   * (`client|setname` for a subcommand), or UNKNOWN_COMMAND; never a name the client made up.
+   */
+  metricName = UNKNOWN_COMMAND;
 
   constructor(
     readonly server: RespServerState,
@@ -66,9 +72,14 @@ export class Session implements SessionContext {
   dispatch(args: readonly Buffer[]): Dispatched {
     this.server.stats.commandsProcessed++;
     const resolved = this.resolve(args);
-    if (!('command' in resolved)) return { reply: this.rejected(resolved.error), blind: false };
+    if (!('command' in resolved)) {
+      const word = lowerWord(args[0]!);
+      this.metricName = this.server.commands.has(word) ? word : UNKNOWN_COMMAND;
+      return { reply: this.rejected(resolved.error), blind: false };
+    }
     const { command, name } = resolved;
     this.lastCommand = name;
+    this.metricName = name;
     this.lastActiveAt = Date.now();
 
     if (this.multi !== undefined && !command.controlsTransaction) {

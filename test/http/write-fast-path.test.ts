@@ -71,7 +71,7 @@ describe('write fast path: which PUTs it takes', () => {
     });
     const fastPath = createWriteFastPath(service, () => undefined);
     server = createServer((request, response) => {
-      if (fastPath(request, response)) return;
+      if (fastPath(request, response, performance.now())) return;
       request.resume();
       response.writeHead(DECLINED).end();
     });

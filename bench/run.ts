@@ -1,7 +1,7 @@
 // The benchmark harness: starts kvs and its peers on free 127.0.0.1 ports, loads each with the
 // same tool, and prints (and with --out writes) one markdown section per suite.
 //
-//   npm run bench -- [--suite http,resp,startup,workers,etcd,attacks] [--attack NAME,...] [--duration 10] [--warmup 3]
+//   npm run bench -- [--suite http,resp,startup,workers,etcd,engine,attacks] [--attack NAME,...] [--duration 10] [--warmup 3]
 //                    [--out BENCHMARKS.md] [--keys 10000] [--startup-keys 1000000]
 //                    [--startup-runs 5] [--startup-loader engine|http] [--rounds 1] [--fast-paths on|off]
 //                    [--peers-only] [--keep-temp]
@@ -20,6 +20,7 @@ import { Session, type Settings } from './lib/session.js';
 import { requireKvsBuilt } from './systems/kvs.js';
 import { attackFlagOptions, attackUsage, parseAttackSettings, type AttackSettings } from './attacks/attack-settings.js';
 import { attackNames, attacksBinaries, runAttacksSuite } from './suites/attacks.js';
+import { engineBinaries, runEngineSuite } from './suites/engine.js';
 import { etcdBinaries, runEtcdSuite } from './suites/etcd.js';
 import { httpBinaries, runHttpSuite } from './suites/http.js';
 import { respBinaries, runRespSuite } from './suites/resp.js';
@@ -37,11 +38,12 @@ const suites: Readonly<Record<string, Suite>> = {
   startup: { binaries: startupBinaries, run: runStartupSuite },
   workers: { binaries: workersBinaries, run: runWorkersSuite },
   etcd: { binaries: etcdBinaries, run: runEtcdSuite },
+  engine: { binaries: engineBinaries, run: runEngineSuite },
   // Not in the default list (see defaultSuites): it measures robustness, not speed.
   attacks: { binaries: attacksBinaries, run: (session) => runAttacksSuite(session, attackSettings) },
 };
 
-const defaultSuites = ['http', 'resp', 'startup', 'workers', 'etcd'];
+const defaultSuites = ['http', 'resp', 'startup', 'workers', 'etcd', 'engine'];
 let attackSettings: AttackSettings;
 
 const usage = `usage: npm run bench -- [options]
@@ -52,8 +54,9 @@ const usage = `usage: npm run bench -- [options]
   --keys N                keys GET reads and PUT spreads over (default 10000)
   --connections N         load-generator connections (default 50)
   --rounds N              HTTP suites: measure every system N times, taking turns, and report the
-                          median round with every round's figure; the attacks suite runs every
-                          attack N times (default 1)
+                          median round with every round's figure; the engine suite measures every
+                          write path N times the same way and reports medians; the attacks suite
+                          runs every attack N times (default 1)
   --startup-keys N        keys stored for the start-up measurement (default 1000000)
   --startup-runs N        start-ups timed per store (default 5)
   --startup-loader KIND   engine (kvs's LmdbEngine, fast) or http (POST /v1/txn) (default engine)

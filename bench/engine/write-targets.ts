@@ -1,0 +1,171 @@
+// The three write paths the engine benchmark compares, each doing one durable put per write:
+//
+// - wal:  LmdbEngine with its write-ahead log (the server's default write path);
+// - lmdb: LmdbEngine without it (the previous lmdb-only path, `kvs serve --wal off`);
+// - raw:  lmdb-js alone, opened as the engine opens it, issuing the same LMDB writes the engine
+//         issues for an overwrite of one key in steady state (record put, old index entry removed,
+//         index put, change-log put, oldest log entry removed, oldest-revision put, revision put)
+//         with bytes encoded once up front, and awaiting the batch's commit and then its flush,
+//         as the engine does. What lmdb costs before any kvs code runs.
+
+import { join } from 'node:path';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { LmdbEngine } from '../../src/storage/lmdb/lmdb-engine.js';
+import { encodeLogEntry } from '../../src/storage/lmdb/log-codec.js';
+import { encodeRecord } from '../../src/storage/lmdb/record-codec.js';
+import { utf8KeyEncoder } from '../../src/storage/lmdb/utf8-key-encoder.js';
+
+export const writeModes = ['wal', 'lmdb', 'raw'] as const;
+export type WriteMode = (typeof writeModes)[number];
+
+/** The server's default: 100-byte values are copied into change-log events (src/core/config.ts). */
+const LOG_VALUE_MAX = 4096;
+
+export interface WalCounts {
+  readonly records: number;
+  readonly flushes: number;
+}
+
+export interface WriteTarget {
+  /** Puts `value` under `key`; resolves once the write is durable (acknowledged). */
+  write(key: string): Promise<void>;
+  /** WAL records and flushes so far; undefined when the mode has no WAL or its counts cannot be read. */
+  walCounts(): WalCounts | undefined;
+  close(): Promise<void>;
+}
+
+export interface TargetOptions {
+  readonly directory: string;
+  readonly value: Buffer;
+  /** Change-log revisions kept (the engine's logLength). */
+  readonly logLength: number;
+}
+
+export async function openWriteTarget(mode: WriteMode, options: TargetOptions): Promise<WriteTarget> {
+  return mode === 'raw' ? new RawLmdbTarget(options) : openEngineTarget(mode === 'wal', options);
+}
+
+async function openEngineTarget(withWal: boolean, options: TargetOptions): Promise<WriteTarget> {
+  // Laid out as src/storage/open-engine.ts lays out a data directory.
+  const engine = await LmdbEngine.open({
+    path: join(options.directory, 'kvs.mdb'),
+    durability: 'strict',
+    logLength: options.logLength,
+    logValueMax: LOG_VALUE_MAX,
+    ...(withWal && { walDirectory: join(options.directory, 'wal') }),
+  });
+  return {
+    async write(key) {
+      const result = await engine.commit(
+        { conditions: [], operations: [{ type: 'put', key, value: options.value, contentType: null, expires: null }] },
+        Date.now(),
+      );
+      if (!result.ok) throw new Error(`put of ${key} was refused: ${JSON.stringify(result)}`);
+    },
+    walCounts: () => walCountsOf(engine),
+    close: () => engine.close(),
+  };
+}
+
+/**
+ * The engine has no public accessor for its WAL's counters, so this reads its private `wal`
+ * field's `stats` (WriteAheadLog.stats), checking the shape at run time; if the engine changes,
+ * the figure is reported as unavailable rather than wrong.
+ */
+function walCountsOf(engine: LmdbEngine): WalCounts | undefined {
+  const wal: unknown = Reflect.get(engine, 'wal');
+  if (typeof wal !== 'object' || wal === null) return undefined;
+  const stats: unknown = Reflect.get(wal, 'stats');
+  if (typeof stats !== 'object' || stats === null) return undefined;
+  const records: unknown = Reflect.get(stats, 'records');
+  const flushes: unknown = Reflect.get(stats, 'flushes');
+  return typeof records === 'number' && typeof flushes === 'number' ? { records, flushes } : undefined;
+}
+
+class RawLmdbTarget implements WriteTarget {
+  private readonly root: RootDatabase;
+  private readonly kv: Database<Buffer, string>;
+  private readonly meta: Database<number, string>;
+  private readonly log: Database<Buffer, number>;
+  private readonly recent: Database<string, [number, string]>;
+  /** Each key's newest revision: the index entry its next write removes (the engine reads it from the record). */
+  private readonly modRevisions = new Map<string, number>();
+  private readonly record: Buffer;
+  private readonly logEntry: Buffer;
+  private revision = 0;
+  private oldest = 1;
+
+  constructor(private readonly options: TargetOptions) {
+    this.root = open({
+      path: join(options.directory, 'raw.mdb'),
+      maxDbs: 8,
+      compression: false,
+      separateFlushed: true,
+    });
+    // As the engine: lmdb's typings list keyEncoder for the root database only; openDB reads it too.
+    const kvOptions = { name: 'kv', encoding: 'binary' as const, keyEncoder: utf8KeyEncoder };
+    this.kv = this.root.openDB<Buffer, string>(kvOptions);
+    this.meta = this.root.openDB<number, string>({ name: 'meta', encoding: 'msgpack' });
+    this.log = this.root.openDB<Buffer, number>({ name: 'log', encoding: 'binary' });
+    this.recent = this.root.openDB<string, [number, string]>({ name: 'recent', encoding: 'msgpack' });
+    // The engine's own encodings of a typical record and change-log entry, made once: same sizes.
+    const now = Date.now();
+    this.record = encodeRecord(
+      {
+        value: options.value,
+        contentType: null,
+        expires: null,
+        updated: now,
+        modRevision: 2,
+        createRevision: 1,
+        version: 2,
+      },
+      'bench-0000',
+    );
+    this.logEntry = encodeLogEntry(2, [
+      {
+        type: 'put',
+        key: 'bench-0000',
+        revision: 2,
+        version: 2,
+        value: options.value,
+        contentType: null,
+        expires: null,
+      },
+    ]);
+  }
+
+  async write(key: string): Promise<void> {
+    // Issued synchronously: lmdb-js puts every write of this event turn into one transaction.
+    const revision = ++this.revision;
+    const previous = this.modRevisions.get(key);
+    this.modRevisions.set(key, revision);
+    if (previous !== undefined) void this.recent.remove([previous, key]);
+    void this.kv.put(key, this.record);
+    void this.recent.put([revision, key], key);
+    void this.log.put(revision, this.logEntry);
+    const oldestBefore = this.oldest;
+    while (revision - this.oldest >= this.options.logLength) void this.log.remove(this.oldest++);
+    if (this.oldest !== oldestBefore) void this.meta.put('oldest', this.oldest);
+    // Every write of the batch shares one promise; with separateFlushed it carries the batch's flush.
+    const committed = this.meta.put('revision', revision);
+    await committed;
+    await flushOf(committed);
+  }
+
+  walCounts(): undefined {
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.root.flushed;
+    await this.root.close();
+  }
+}
+
+/** The flush of the batch a write joined (lmdb-js with separateFlushed), as the engine takes it. */
+function flushOf(write: Promise<unknown>): PromiseLike<unknown> {
+  const flushed = (write as Promise<unknown> & { flushed?: PromiseLike<unknown> }).flushed;
+  if (flushed === undefined) throw new Error('lmdb-js returned a write promise without `flushed` (separateFlushed)');
+  return flushed;
+}

@@ -35,6 +35,8 @@ export interface EngineCellResult {
   readonly cancelledWriteBytes: number;
   /** WAL records per WAL flush (one write + one fdatasync) in the window; null without a WAL. */
   readonly walRecordsPerFlush: number | null;
+  /** Commits per lmdb transaction on the WAL path (the background apply's batch size). */
+  readonly commitsPerApply: number | null;
   /** The 1-minute load average when the window ended. */
   readonly loadAverage: number;
 }
@@ -147,6 +149,11 @@ async function main(): Promise<void> {
     walRecordsPerFlush:
       walBefore !== undefined && walAfter !== undefined && walFlushes > 0
         ? (walAfter.records - walBefore.records) / walFlushes
+        : null,
+    commitsPerApply:
+      walBefore !== undefined && walAfter !== undefined && walAfter.applyTransactions > walBefore.applyTransactions
+        ? (walAfter.appliedCommits - walBefore.appliedCommits) /
+          (walAfter.applyTransactions - walBefore.applyTransactions)
         : null,
     loadAverage,
   };

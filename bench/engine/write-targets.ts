@@ -24,6 +24,9 @@ const LOG_VALUE_MAX = 4096;
 export interface WalCounts {
   readonly records: number;
   readonly flushes: number;
+  /** lmdb transactions that applied acknowledged commits, and how many commits they carried. */
+  readonly applyTransactions: number;
+  readonly appliedCommits: number;
 }
 
 export interface WriteTarget {
@@ -67,19 +70,17 @@ async function openEngineTarget(withWal: boolean, options: TargetOptions): Promi
   };
 }
 
-/**
- * The engine has no public accessor for its WAL's counters, so this reads its private `wal`
- * field's `stats` (WriteAheadLog.stats), checking the shape at run time; if the engine changes,
- * the figure is reported as unavailable rather than wrong.
- */
+/** The engine's group-commit figures (LmdbEngine.writeStats), undefined without the WAL. */
 function walCountsOf(engine: LmdbEngine): WalCounts | undefined {
-  const wal: unknown = Reflect.get(engine, 'wal');
-  if (typeof wal !== 'object' || wal === null) return undefined;
-  const stats: unknown = Reflect.get(wal, 'stats');
-  if (typeof stats !== 'object' || stats === null) return undefined;
-  const records: unknown = Reflect.get(stats, 'records');
-  const flushes: unknown = Reflect.get(stats, 'flushes');
-  return typeof records === 'number' && typeof flushes === 'number' ? { records, flushes } : undefined;
+  const stats = engine.writeStats();
+  return stats === undefined
+    ? undefined
+    : {
+        records: stats.walRecords,
+        flushes: stats.walFlushes,
+        applyTransactions: stats.applyTransactions,
+        appliedCommits: stats.appliedCommits,
+      };
 }
 
 class RawLmdbTarget implements WriteTarget {

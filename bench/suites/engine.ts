@@ -127,6 +127,7 @@ export async function runEngineSuite(session: Session): Promise<SuiteReport> {
       'write_bytes/commit',
       'syscall bytes/commit',
       'WAL records/flush',
+      'commits/lmdb txn',
     ],
     rows: WRITER_COUNTS.flatMap((writers) =>
       writeModes.map((mode) => {
@@ -148,6 +149,12 @@ export async function runEngineSuite(session: Session): Promise<SuiteReport> {
           bytes(med(mode, writers, (cell) => cell.writeBytesPerCommit)),
           bytes(med(mode, writers, (cell) => cell.syscallBytesPerCommit)),
           mode === 'wal' ? fixed(groupFactor, 1) : '—',
+          mode === 'wal'
+            ? fixed(
+                med(mode, writers, (cell) => cell.commitsPerApply),
+                1,
+              )
+            : '—',
         ];
       }),
     ),

@@ -11,6 +11,7 @@ import {
   type CommandCall,
   type RunContext,
 } from '../command.js';
+import { setImmediate as yieldToOthers } from 'node:timers/promises';
 import { representableTime } from '../../model/time.js';
 import { anyExpireArg } from '../expire-args.js';
 import { GlobPattern } from '../glob.js';
@@ -24,7 +25,14 @@ const typeNone = new SimpleReply('none');
 /** What one key costs in a KEYS reply besides its bytes (RESP framing, the JavaScript string). */
 const KEY_REPLY_OVERHEAD_BYTES = 16;
 
-/** Every key matching `pattern`, in key order; refused once the reply would exceed maxRespOutputBytes. */
+/**
+ * Every key matching `pattern`, in key order; refused once the reply would exceed
+ * maxRespOutputBytes. The walk is inherently as long as the store (under the pattern's literal
+ * prefix), so it goes one page (maxListLimit keys) at a time with a macrotask turn between
+ * pages: other clients are served meanwhile, and no turn holds the event loop for more than a
+ * page (docs/limits.md, docs/redis-compatibility.md). Engine reads settle at once, so awaiting
+ * them alone would never let anyone else in.
+ */
 async function listMatching(call: CommandCall, pattern: GlobPattern): Promise<string[]> {
   const { service, session } = call;
   const pageSize = service.limits.maxListLimit;
@@ -42,6 +50,7 @@ async function listMatching(call: CommandCall, pattern: GlobPattern): Promise<st
     }
     if (page.next === null) return keys;
     after = page.next;
+    await yieldToOthers();
   }
 }
 
@@ -98,6 +107,12 @@ async function scan(call: CommandCall): Promise<ScanPage> {
 
 /** Stores of up to this many keys get a uniformly chosen RANDOMKEY; larger ones a random position. */
 const UNIFORM_RANDOM_KEYS = 10_000;
+/**
+ * Pages RANDOMKEY follows from its random position over expired-but-not-yet-swept keys (each
+ * passes over at most LIST_SKIP_MAX of them) before it answers nil, as Redis gives up after a
+ * bounded number of tries on a store of expired keys.
+ */
+const RANDOM_KEY_PAGES = 8;
 
 async function randomKey(call: CommandCall): Promise<string | null> {
   const { service, session } = call;
@@ -105,6 +120,7 @@ async function randomKey(call: CommandCall): Promise<string | null> {
   if (count === 0) return null;
   const pageSize = service.limits.maxListLimit;
   if (count <= UNIFORM_RANDOM_KEYS) {
+    // At most UNIFORM_RANDOM_KEYS keys (live or expired) in all: a bounded walk.
     let skip = Math.floor(Math.random() * count);
     let after: string | undefined;
     let first: string | undefined;
@@ -115,15 +131,26 @@ async function randomKey(call: CommandCall): Promise<string | null> {
       if (page.next === null) return first ?? null; // expired keys made the count too high
       skip -= page.items.length;
       after = page.next;
+      await yieldToOthers();
     }
   }
   let probe = '';
   const length = 1 + Math.floor(Math.random() * 4);
   for (let index = 0; index < length; index++) probe += String.fromCharCode(0x20 + Math.floor(Math.random() * 95));
-  const [found] = (await service.list(session.caller, '', probe, 1)).items;
-  if (found !== undefined) return found.key;
-  const [first] = (await service.list(session.caller, '', undefined, 1)).items;
-  return first?.key ?? null;
+  return (await firstKeyFrom(call, probe)) ?? (await firstKeyFrom(call, undefined)) ?? null;
+}
+
+/** The first live key after `after`, following at most RANDOM_KEY_PAGES pages of expired keys. */
+async function firstKeyFrom(call: CommandCall, after: string | undefined): Promise<string | undefined> {
+  const { service, session } = call;
+  for (let pages = 0; pages < RANDOM_KEY_PAGES; pages++) {
+    const page = await service.list(session.caller, '', after, 1);
+    if (page.items.length > 0) return page.items[0]!.key;
+    if (page.next === null) return undefined;
+    after = page.next;
+    await yieldToOthers();
+  }
+  return undefined;
 }
 
 interface ExpireFlags {

@@ -27,7 +27,14 @@ import type { ChangeEvent } from '../../model/events.js';
 import type { CommitResult, Txn } from '../../model/txn.js';
 import type { Entry, EntryInfo } from '../../model/entry.js';
 import { isExpired } from '../../model/entry.js';
-import type { ChangeListener, Engine, HistoryPage, ListOptions } from '../engine.js';
+import {
+  type ChangeListener,
+  type Engine,
+  type HistoryPage,
+  LIST_SKIP_MAX,
+  type ListOptions,
+  type ListPage,
+} from '../engine.js';
 import { EngineUnavailableError, HistoryCompactedError, RecordDamagedError, StorageFullError } from '../errors.js';
 import { compareKeys } from '../../model/key-order.js';
 import { type Plan, planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
@@ -294,48 +301,59 @@ export class LmdbEngine implements Engine {
     return keys.map((key) => this.getSync(key, now));
   }
 
-  private *scan(options: ListOptions, now: number): Generator<[string, StoredRecord]> {
+  /**
+   * Live records of one page, passing over at most LIST_SKIP_MAX expired ones (engine.ts): the
+   * page's cost is bounded whatever the range holds.
+   */
+  private scan(
+    options: ListOptions,
+    now: number,
+  ): { found: [string, StoredRecord][]; resumeAfter: string | undefined } {
     // Byte order, not UTF-16 order, decides which bound is higher. No `end`: keys under the prefix
     // are contiguous and the loop stops at the first one outside it (an `end` of prefix + U+10FFFF
     // would cut off keys that continue with U+10FFFF).
     const start =
       options.after !== undefined && compareKeys(options.after, options.prefix) >= 0 ? options.after : options.prefix;
     const range = this.kv.getRange({ start });
-    let produced = 0;
+    const found: [string, StoredRecord][] = [];
+    let skipped = 0;
     let last = start;
     try {
       for (const { key, value } of range) {
-        if (produced >= options.limit) break;
+        if (found.length >= options.limit) break;
         if (!key.startsWith(options.prefix)) break;
         if (options.after !== undefined && key === options.after) continue;
+        if (skipped >= LIST_SKIP_MAX) return { found, resumeAfter: last };
         last = key;
         const record = decodeRecord(value, key, this.acceptFormat1);
-        if (isExpired(record, now)) continue;
-        produced++;
-        yield [key, record];
+        if (isExpired(record, now)) {
+          skipped++;
+          continue;
+        }
+        found.push([key, record]);
       }
     } catch (error) {
       // LMDB's own page checks failed on the way: the damage is just after the last key read.
       if (isLmdbDamage(error)) throw new RecordDamagedError(last);
       throw error;
     }
+    return { found, resumeAfter: undefined };
   }
 
-  async list(options: ListOptions, now: number): Promise<EntryInfo[]> {
+  async list(options: ListOptions, now: number): Promise<ListPage<EntryInfo>> {
     try {
-      return [...this.scan(options, now)].map(([key, record]) => recordInfo(key, record));
+      const { found, resumeAfter } = this.scan(options, now);
+      return { items: found.map(([key, record]) => recordInfo(key, record)), resumeAfter };
     } catch (error) {
       throw this.readError(error);
     }
   }
 
-  async listEntries(options: ListOptions, now: number): Promise<Entry[]> {
+  async listEntries(options: ListOptions, now: number): Promise<ListPage<Entry>> {
     try {
-      return [...this.scan(options, now)].map(([key, record]) => ({
-        key,
-        ...record,
-        value: Buffer.from(record.value),
-      }));
+      const { found, resumeAfter } = this.scan(options, now);
+      const items = found.map(([key, record]) => ({ key, ...record, value: Buffer.from(record.value) }));
+      return { items, resumeAfter };
     } catch (error) {
       throw this.readError(error);
     }

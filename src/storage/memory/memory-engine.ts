@@ -5,7 +5,14 @@ import type { ChangeEvent } from '../../model/events.js';
 import type { CommitResult, Txn } from '../../model/txn.js';
 import type { Entry, EntryInfo } from '../../model/entry.js';
 import { isExpired } from '../../model/entry.js';
-import type { ChangeListener, Engine, HistoryPage, ListOptions } from '../engine.js';
+import {
+  type ChangeListener,
+  type Engine,
+  type HistoryPage,
+  LIST_SKIP_MAX,
+  type ListOptions,
+  type ListPage,
+} from '../engine.js';
 import { HistoryCompactedError } from '../errors.js';
 import { compareKeys } from '../../model/key-order.js';
 import { RecencyList } from '../recency-list.js';
@@ -50,7 +57,11 @@ export class MemoryEngine implements Engine {
     return keys.map((key) => this.entry(key, now));
   }
 
-  private *scan(options: ListOptions, now: number): Generator<[string, StoredRecord]> {
+  /** Live records of one page, passing over at most LIST_SKIP_MAX expired ones (engine.ts). */
+  private scan(
+    options: ListOptions,
+    now: number,
+  ): { found: [string, StoredRecord][]; resumeAfter: string | undefined } {
     const start =
       options.after !== undefined && compareKeys(options.after, options.prefix) >= 0 ? options.after : options.prefix;
     let low = 0;
@@ -60,24 +71,33 @@ export class MemoryEngine implements Engine {
       if (compareKeys(this.sortedKeys[middle]!, start) < 0) low = middle + 1;
       else high = middle;
     }
-    let produced = 0;
-    for (let index = low; index < this.sortedKeys.length && produced < options.limit; index++) {
+    const found: [string, StoredRecord][] = [];
+    let skipped = 0;
+    let last: string | undefined;
+    for (let index = low; index < this.sortedKeys.length && found.length < options.limit; index++) {
       const key = this.sortedKeys[index]!;
       if (!key.startsWith(options.prefix)) break;
       if (options.after !== undefined && compareKeys(key, options.after) <= 0) continue;
+      if (skipped >= LIST_SKIP_MAX) return { found, resumeAfter: last };
+      last = key;
       const record = this.records.get(key)!;
-      if (isExpired(record, now)) continue;
-      produced++;
-      yield [key, record];
+      if (isExpired(record, now)) {
+        skipped++;
+        continue;
+      }
+      found.push([key, record]);
     }
+    return { found, resumeAfter: undefined };
   }
 
-  async list(options: ListOptions, now: number): Promise<EntryInfo[]> {
-    return [...this.scan(options, now)].map(([key, record]) => recordInfo(key, record));
+  async list(options: ListOptions, now: number): Promise<ListPage<EntryInfo>> {
+    const { found, resumeAfter } = this.scan(options, now);
+    return { items: found.map(([key, record]) => recordInfo(key, record)), resumeAfter };
   }
 
-  async listEntries(options: ListOptions, now: number): Promise<Entry[]> {
-    return [...this.scan(options, now)].map(([key, record]) => ({ key, ...record }));
+  async listEntries(options: ListOptions, now: number): Promise<ListPage<Entry>> {
+    const { found, resumeAfter } = this.scan(options, now);
+    return { items: found.map(([key, record]) => ({ key, ...record })), resumeAfter };
   }
 
   async count(): Promise<number> {

@@ -10,6 +10,7 @@ import { ConfigError, type Config } from './core/config.js';
 import { ExpirySweeper } from './core/expiry-sweeper.js';
 import { KvService } from './core/service.js';
 import { TokenFileError, TokenStore, ensureTokenFile } from './core/tokens.js';
+import { startEventLoopDelayReport } from './core/event-loop-delay-report.js';
 import { WatchHub } from './core/watch-hub.js';
 import { startHttpServer } from './http/server.js';
 import { lockStore, makePrivateDir, openEngine, StoreOpenError } from './storage/index.js';
@@ -159,6 +160,7 @@ interface WorkerReady {
  * (node:cluster) and the store. Prints `kvs ready: URL` once everything accepts requests.
  */
 export async function runServer(config: Config): Promise<void> {
+  startEventLoopDelayReport();
   if (config.workers <= 1) {
     const undo = undoOnFailure(config);
     let release: (() => void) | undefined;

@@ -16,6 +16,7 @@ import {
 import { HistoryCompactedError } from '../errors.js';
 import { compareKeys } from '../../model/key-order.js';
 import { RecencyList } from '../recency-list.js';
+import { type ExpiryEntry, ExpiryQueue } from './expiry-queue.js';
 import { planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
 
 export interface MemoryEngineOptions {
@@ -32,6 +33,8 @@ export class MemoryEngine implements Engine {
   private sortedKeys: string[] = [];
   /** Keys by last write, for recentlyModified(); one transaction's keys in operation order. */
   private readonly recency = new RecencyList();
+  /** Keys by expiry, for expired() (expiry-queue.ts); may hold stale entries. */
+  private readonly expiries = new ExpiryQueue();
   private currentRevision = 0;
   private readonly log: { revision: number; events: readonly ChangeEvent[] }[] = [];
   private oldest = 1;
@@ -64,13 +67,7 @@ export class MemoryEngine implements Engine {
   ): { found: [string, StoredRecord][]; resumeAfter: string | undefined } {
     const start =
       options.after !== undefined && compareKeys(options.after, options.prefix) >= 0 ? options.after : options.prefix;
-    let low = 0;
-    let high = this.sortedKeys.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (compareKeys(this.sortedKeys[middle]!, start) < 0) low = middle + 1;
-      else high = middle;
-    }
+    const low = this.sortedIndex(start);
     const found: [string, StoredRecord][] = [];
     let skipped = 0;
     let last: string | undefined;
@@ -127,6 +124,7 @@ export class MemoryEngine implements Engine {
           if (!this.records.has(write.key)) this.insertSorted(write.key);
           this.records.set(write.key, write.record);
           this.recency.touch(write.key);
+          if (write.record.expires !== null) this.expiries.push({ expires: write.record.expires, key: write.key });
         }
       }
       this.currentRevision = plan.revision;
@@ -140,7 +138,8 @@ export class MemoryEngine implements Engine {
     return { ok: true, revision: plan.revision, puts: plan.puts, deleted: plan.deleted };
   }
 
-  private insertSorted(key: string): void {
+  /** Index of the first key at or after `key` in byte order (binary search). */
+  private sortedIndex(key: string): number {
     let low = 0;
     let high = this.sortedKeys.length;
     while (low < high) {
@@ -148,12 +147,16 @@ export class MemoryEngine implements Engine {
       if (compareKeys(this.sortedKeys[middle]!, key) < 0) low = middle + 1;
       else high = middle;
     }
-    this.sortedKeys.splice(low, 0, key);
+    return low;
+  }
+
+  private insertSorted(key: string): void {
+    this.sortedKeys.splice(this.sortedIndex(key), 0, key);
   }
 
   private removeSorted(key: string): void {
-    const index = this.sortedKeys.indexOf(key);
-    if (index >= 0) this.sortedKeys.splice(index, 1);
+    const index = this.sortedIndex(key);
+    if (this.sortedKeys[index] === key) this.sortedKeys.splice(index, 1);
   }
 
   async revision(): Promise<number> {
@@ -167,12 +170,17 @@ export class MemoryEngine implements Engine {
   async history(since: number, limit: number): Promise<HistoryPage> {
     if (since < this.oldest - 1) throw new HistoryCompactedError(this.oldest);
     const events: ChangeEvent[] = [];
-    let revisions = 0;
-    for (const item of this.log) {
-      if (item.revision <= since) continue;
-      if (revisions++ >= limit) break;
-      events.push(...item.events);
+    // The log is in revision order: binary search for the first entry after `since`, so a page
+    // costs its own size, not the log's length.
+    let low = 0;
+    let high = this.log.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.log[middle]!.revision <= since) low = middle + 1;
+      else high = middle;
     }
+    for (let index = low; index < this.log.length && index - low < limit; index++)
+      events.push(...this.log[index]!.events);
     return { events, revision: this.currentRevision };
   }
 
@@ -182,12 +190,32 @@ export class MemoryEngine implements Engine {
   }
 
   async expired(now: number, limit: number): Promise<{ key: string; modRevision: number }[]> {
-    const found: { key: string; modRevision: number; expires: number }[] = [];
-    for (const [key, record] of this.records) {
-      if (isExpired(record, now)) found.push({ key, modRevision: record.modRevision, expires: record.expires! });
+    const found: { key: string; modRevision: number }[] = [];
+    // Entries still valid go back once read: the sweeper may fail to remove them.
+    const kept: ExpiryEntry[] = [];
+    const seen = new Set<string>();
+    for (let top = this.expiries.peek(); top !== undefined && found.length < limit; top = this.expiries.peek()) {
+      if (top.expires > now) break;
+      this.expiries.pop();
+      const record = this.records.get(top.key);
+      // Stale (the key was rewritten or deleted since) or a duplicate: dropped for good.
+      if (record === undefined || record.expires !== top.expires || seen.has(top.key)) continue;
+      seen.add(top.key);
+      kept.push(top);
+      if (isExpired(record, now)) found.push({ key: top.key, modRevision: record.modRevision });
     }
-    found.sort((a, b) => a.expires - b.expires);
-    return found.slice(0, limit).map(({ key, modRevision }) => ({ key, modRevision }));
+    for (const entry of kept) this.expiries.push(entry);
+    this.compactExpiries();
+    return found;
+  }
+
+  /** Stale entries of keys rewritten long before their expiry pile up: rebuilt, amortized over the writes. */
+  private compactExpiries(): void {
+    if (this.expiries.size <= 2 * this.records.size + 1024) return;
+    const entries: ExpiryEntry[] = [];
+    for (const [key, record] of this.records)
+      if (record.expires !== null) entries.push({ expires: record.expires, key });
+    this.expiries.reset(entries);
   }
 
   async close(): Promise<void> {

@@ -557,6 +557,17 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
         assert.equal(await engine.count(), 2);
       });
 
+      test('recentlyModified passes over at most LIST_SKIP_MAX expired keys, whatever lies behind them', async (engine) => {
+        const expires = T0 + 3_600_000; // an hour ahead, so that etcd's leases keep them
+        await commitOk(engine, txn([put('old-live-1', 'v'), put('old-live-2', 'v')]));
+        const expiring = Array.from({ length: LIST_SKIP_MAX + 500 }, (_, index) => `r${index}`);
+        for (let start = 0; start < expiring.length; start += 100)
+          await commitOk(engine, txn(expiring.slice(start, start + 100).map((key) => put(key, 'v', { expires }))));
+        // The newest keys are all expired: the page ends at the bound instead of reading on.
+        assert.deepEqual(await engine.recentlyModified(20, expires), []);
+        assert.equal((await engine.recentlyModified(20, T0)).length, 20);
+      });
+
       test('recentlyModified lists live keys by highest modRevision first', async (engine) => {
         await commitOk(engine, txn([put('a', '1')]), T0 + 300); // revision 1 (the wall clock goes backwards on purpose)
         await commitOk(engine, txn([put('b', '1')]), T0 + 200); // 2

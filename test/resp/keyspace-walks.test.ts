@@ -122,3 +122,37 @@ describe('key-space walks stay bounded per event-loop turn', () => {
     });
   });
 });
+
+describe('RANDOMKEY on a large store of expired keys not yet swept', () => {
+  let server: InProcessServer;
+  let client: RespTestClient;
+  let time = T0;
+
+  before(async () => {
+    server = await startInProcessServer({ clock: () => time });
+    client = await RespTestClient.connect(server.port);
+    const expired = Array.from({ length: 20_000 }, (_, index) => `r/e${String(index).padStart(5, '0')}`);
+    await putAll(server.engine, expired, T0 + 1000, time);
+    await putAll(server.engine, ['r/zz'], null, time);
+    time = T0 + 2000;
+  });
+  after(async () => {
+    client.close();
+    await server.close();
+  });
+
+  it('finds the live key reading a bounded number of records, not every expired one', async () => {
+    const records = (server.engine as unknown as { records: Map<string, unknown> }).records;
+    let reads = 0;
+    records.get = (key: string) => {
+      reads++;
+      return Map.prototype.get.call(records, key);
+    };
+    for (let attempt = 0; attempt < 5; attempt++) {
+      reads = 0;
+      assert.equal(await client.do('RANDOMKEY'), 'r/zz');
+      // 4 random positions and the start (at most 1 + LIST_SKIP_MAX records each), then 20 + LIST_SKIP_MAX recent ones.
+      assert.ok(reads <= 5 * (LIST_SKIP_MAX + 2) + 20 + LIST_SKIP_MAX, `${reads} records read`);
+    }
+  });
+});

@@ -108,11 +108,14 @@ async function scan(call: CommandCall): Promise<ScanPage> {
 /** Stores of up to this many keys get a uniformly chosen RANDOMKEY; larger ones a random position. */
 const UNIFORM_RANDOM_KEYS = 10_000;
 /**
- * Pages RANDOMKEY follows from its random position over expired-but-not-yet-swept keys (each
- * passes over at most LIST_SKIP_MAX of them) before it answers nil, as Redis gives up after a
- * bounded number of tries on a store of expired keys.
+ * Random positions RANDOMKEY tries on a large store, one page each (a page passes over at most
+ * LIST_SKIP_MAX expired-but-not-yet-swept keys), before one page from the start and one look at
+ * the most recently written keys; then it answers nil, as Redis gives up after a bounded number
+ * of tries on a store of expired keys.
+ * A fresh position per try, not the next page: expired keys tend to lie together (one prefix
+ * of sessions), and a page that met only expired keys is likely to be followed by more.
  */
-const RANDOM_KEY_PAGES = 8;
+const RANDOM_KEY_TRIES = 4;
 
 async function randomKey(call: CommandCall): Promise<string | null> {
   const { service, session } = call;
@@ -134,23 +137,20 @@ async function randomKey(call: CommandCall): Promise<string | null> {
       await yieldToOthers();
     }
   }
-  let probe = '';
-  const length = 1 + Math.floor(Math.random() * 4);
-  for (let index = 0; index < length; index++) probe += String.fromCharCode(0x20 + Math.floor(Math.random() * 95));
-  return (await firstKeyFrom(call, probe)) ?? (await firstKeyFrom(call, undefined)) ?? null;
-}
-
-/** The first live key after `after`, following at most RANDOM_KEY_PAGES pages of expired keys. */
-async function firstKeyFrom(call: CommandCall, after: string | undefined): Promise<string | undefined> {
-  const { service, session } = call;
-  for (let pages = 0; pages < RANDOM_KEY_PAGES; pages++) {
-    const page = await service.list(session.caller, '', after, 1);
-    if (page.items.length > 0) return page.items[0]!.key;
-    if (page.next === null) return undefined;
-    after = page.next;
+  for (let tries = 0; tries < RANDOM_KEY_TRIES; tries++) {
+    let probe = '';
+    const length = 1 + Math.floor(Math.random() * 4);
+    for (let index = 0; index < length; index++) probe += String.fromCharCode(0x20 + Math.floor(Math.random() * 95));
+    const [found] = (await service.list(session.caller, '', probe, 1)).items;
+    if (found !== undefined) return found.key;
     await yieldToOthers();
   }
-  return undefined;
+  const [first] = (await service.list(session.caller, '', undefined, 1)).items;
+  if (first !== undefined) return first.key;
+  // Every try met only expired keys: one of the most recently written live keys, if any.
+  await yieldToOthers();
+  const recent = await service.recentlyModified(session.caller, 20);
+  return recent[Math.floor(Math.random() * recent.length)]?.key ?? null;
 }
 
 interface ExpireFlags {

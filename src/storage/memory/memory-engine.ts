@@ -103,10 +103,14 @@ export class MemoryEngine implements Engine {
 
   async recentlyModified(limit: number, now: number): Promise<EntryInfo[]> {
     const result: EntryInfo[] = [];
+    // Expired keys not yet swept are passed over, at most LIST_SKIP_MAX of them per call (as the
+    // lmdb engine's recent index): the index page costs its page, not the store (docs/limits.md).
+    let skipped = 0;
     for (const key of this.recency.newestFirst()) {
-      if (result.length >= limit) break;
+      if (result.length >= limit || skipped >= LIST_SKIP_MAX) break;
       const record = this.records.get(key)!;
-      if (!isExpired(record, now)) result.push(recordInfo(key, record));
+      if (isExpired(record, now)) skipped++;
+      else result.push(recordInfo(key, record));
     }
     return result;
   }

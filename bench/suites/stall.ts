@@ -363,6 +363,7 @@ export async function runStallSuite(session: Session, settings: StallSettings): 
     notes: [
       'wrk and the heavy client run on the same machine as kvs (2 cores shared): a heavy route that costs CPU takes it from the GETs whether or not it blocks the event loop, so the GET p99 ratio mixes the two; the event-loop delay is the stall itself.',
       '`export` is measured as the requests `kvs export` sends (pages of GET /v1/kv?values=1), issued from the harness rather than by spawning the CLI.',
+      "The expiring keys are written after the live ones, so they are the newest by modRevision: every `GET /` passes over 1000 of them (its bound, docs/limits.md) and lists only the hot key, the index page's most expensive case.",
     ],
   };
 }

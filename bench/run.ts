@@ -5,6 +5,7 @@
 //                    [--out BENCHMARKS.md] [--keys 10000] [--startup-keys 1000000]
 //                    [--startup-runs 5] [--startup-loader engine|http] [--rounds 1] [--fast-paths on|off]
 //                    [--peers-only] [--keep-temp]
+//                    [--suite stall --stall-keys 1000000 --stall-expired 250000 --stall-seconds 15]
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,7 @@ import { engineBinaries, runEngineSuite } from './suites/engine.js';
 import { etcdBinaries, runEtcdSuite } from './suites/etcd.js';
 import { httpBinaries, runHttpSuite } from './suites/http.js';
 import { respBinaries, runRespSuite } from './suites/resp.js';
+import { runStallSuite, stallBinaries, type StallSettings } from './suites/stall.js';
 import { runStartupSuite, startupBinaries } from './suites/startup.js';
 import { runWorkersSuite, workersBinaries } from './suites/workers.js';
 
@@ -41,10 +43,13 @@ const suites: Readonly<Record<string, Suite>> = {
   engine: { binaries: engineBinaries, run: runEngineSuite },
   // Not in the default list (see defaultSuites): it measures robustness, not speed.
   attacks: { binaries: attacksBinaries, run: (session) => runAttacksSuite(session, attackSettings) },
+  // Not in the default list either: it loads a large store (1M keys by default).
+  stall: { binaries: stallBinaries, run: (session) => runStallSuite(session, stallSettings) },
 };
 
 const defaultSuites = ['http', 'resp', 'startup', 'workers', 'etcd', 'engine'];
 let attackSettings: AttackSettings;
+let stallSettings: StallSettings;
 
 const usage = `usage: npm run bench -- [options]
   --suite LIST            comma-separated: ${Object.keys(suites).join(',')} (default: ${defaultSuites.join(',')})
@@ -62,6 +67,9 @@ const usage = `usage: npm run bench -- [options]
   --startup-loader KIND   engine (kvs's LmdbEngine, fast) or http (POST /v1/txn) (default engine)
   --fast-paths on|off     start kvs with its HTTP fast paths on (default) or off (kvs serve --fast-paths);
                           two runs, one each way, reproduce the A/B figures in src/http/*-fast-path.ts
+  --stall-keys N          stall suite: live keys in the store (default 1000000; 100000 for a quick run)
+  --stall-expired N       stall suite: keys expired but not yet swept (default a quarter of --stall-keys)
+  --stall-seconds N       stall suite: length of each phase (default 15)
   --peers-only            measure only the peers (to check the harness before kvs is built)
   --keep-temp             keep the temporary directory (stores, logs, generated scripts)
 ${attackUsage}
@@ -89,6 +97,9 @@ async function main(): Promise<number> {
       'startup-loader': { type: 'string' },
       rounds: { type: 'string' },
       'fast-paths': { type: 'string' },
+      'stall-keys': { type: 'string' },
+      'stall-expired': { type: 'string' },
+      'stall-seconds': { type: 'string' },
       'peers-only': { type: 'boolean', default: false },
       'keep-temp': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -107,6 +118,12 @@ async function main(): Promise<number> {
   if (unknown.length > 0 || selected.length === 0)
     throw new Error(`unknown suite(s): ${unknown.join(', ') || '(none given)'}\n${usage}`);
   attackSettings = parseAttackSettings(values, attackNames);
+  const stallKeys = positive('stall-keys', values['stall-keys'], 1_000_000);
+  stallSettings = {
+    keys: stallKeys,
+    expired: positive('stall-expired', values['stall-expired'], Math.floor(stallKeys / 4), true),
+    phaseSeconds: positive('stall-seconds', values['stall-seconds'], 15),
+  };
   const loader = values['startup-loader'] ?? 'engine';
   if (loader !== 'engine' && loader !== 'http')
     throw new Error(`--startup-loader must be engine or http, got ${loader}`);

@@ -11,6 +11,7 @@ import { ExpirySweeper } from './core/expiry-sweeper.js';
 import { KvService } from './core/service.js';
 import { TokenFileError, TokenStore, ensureTokenFile } from './core/tokens.js';
 import { KVS_VERSION } from './core/version.js';
+import { startEventLoopDelayReport } from './core/event-loop-delay-report.js';
 import { WatchHub } from './core/watch-hub.js';
 import { startHttpServer } from './http/server.js';
 import { diskUsageBytes } from './core/disk-usage.js';
@@ -181,6 +182,7 @@ interface WorkerReady {
  * (node:cluster) and the store. Prints `kvs ready: URL` once everything accepts requests.
  */
 export async function runServer(config: Config): Promise<void> {
+  startEventLoopDelayReport();
   if (config.workers <= 1) {
     const undo = undoOnFailure(config);
     let release: (() => void) | undefined;

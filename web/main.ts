@@ -89,11 +89,12 @@ function showLiveState(state: LiveState, detail: string): void {
 function updateSummary(): void {
   const count = keyList.size;
   const scope = prefix === '' ? 'in the store' : `starting with “${prefix}”`;
-  const shown =
-    count === 0
-      ? `No keys ${scope}.`
-      : `${count}${keyList.next === null ? '' : '+'} key${count === 1 ? '' : 's'} ${scope}`;
-  summary.textContent = count === 0 ? shown : `${shown} · store revision ${revision}`;
+  // A page can be empty and still have a next one (expired keys not yet swept, docs/limits.md): "0+ keys".
+  const none = count === 0 && keyList.next === null;
+  const shown = none
+    ? `No keys ${scope}.`
+    : `${count}${keyList.next === null ? '' : '+'} key${count === 1 ? '' : 's'} ${scope}`;
+  summary.textContent = none ? shown : `${shown} · store revision ${revision}`;
   loadMoreButton.hidden = keyList.next === null;
 }
 

@@ -2,6 +2,8 @@
 // are exactly what the server writes), many puts per transaction. Run as its own process while
 // no server has the store open:
 //   node dist/bench/startup/load-lmdb-store.js --path STORE --keys 1000000 --prefix startup- --value-bytes 100
+// With --expires-in-ms N every key expires N ms after the load starts (the stall suite's
+// expired-but-not-yet-swept keys); it may be run again on the same store to add more keys.
 
 import { parseArgs } from 'node:util';
 import type { Operation } from '../../src/model/txn.js';
@@ -15,6 +17,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '10000' },
     prefix: { type: 'string', default: 'startup-' },
     'value-bytes': { type: 'string', default: '100' },
+    'expires-in-ms': { type: 'string' },
   },
 });
 if (values.path === undefined) throw new Error('--path is required');
@@ -24,13 +27,15 @@ const batch = Number(values.batch);
 const value = Buffer.from(benchValue(Number(values['value-bytes'])));
 const keys = benchKeys(keyCount, values.prefix);
 const started = Date.now();
+const expires = values['expires-in-ms'] === undefined ? null : started + Number(values['expires-in-ms']);
 // relaxed: one flush at close() instead of one per batch; close() awaits the flush.
 const engine = new LmdbEngine({ path: values.path, durability: 'relaxed', logLength: 1000, logValueMax: 0 });
 for (let start = 0; start < keys.length; start += batch) {
   const operations: Operation[] = keys
     .slice(start, start + batch)
-    .map((key) => ({ type: 'put', key, value, contentType: null, expires: null }));
-  const result = await engine.commit({ conditions: [], operations }, Date.now());
+    .map((key) => ({ type: 'put', key, value, contentType: null, expires }));
+  // Committed as of the load's start, so that keys which expire during the load are still written.
+  const result = await engine.commit({ conditions: [], operations }, expires === null ? Date.now() : started);
   if (!result.ok) throw new Error(`batch at ${start} failed its (empty) conditions`);
   if ((start / batch) % 10 === 0) process.stderr.write(`load-lmdb-store: ${start + operations.length} keys\n`);
 }

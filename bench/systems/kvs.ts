@@ -16,6 +16,10 @@ export interface KvsOptions {
   /** Reuse this data directory (start-up runs); default: a fresh one. */
   readonly dataDir?: string;
   readonly readyTimeoutMs?: number;
+  /** More `kvs serve` flags (the stall suite's --log-length, --sweep-interval-ms). */
+  readonly extraArgs?: readonly string[];
+  /** More environment variables for the server process. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface KvsServer {
@@ -55,6 +59,7 @@ export function kvsArgs(context: BenchContext, dataDir: string, tokenFile: strin
   if (options.resp) args.push('--resp-port', '0');
   if (options.store !== undefined) args.push('--store', options.store);
   if (!context.kvsFastPaths) args.push('--fast-paths', 'off');
+  if (options.extraArgs !== undefined) args.push(...options.extraArgs);
   return args;
 }
 
@@ -73,6 +78,7 @@ export async function startKvs(context: BenchContext, options: KvsOptions = {}):
   const started = process.hrtime.bigint();
   const child = startChild('kvs', process.execPath, kvsArgs(context, dataDir, tokenFile, options), {
     cwd: context.repoRoot,
+    ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env } }),
   });
   const timeout = options.readyTimeoutMs ?? 60_000;
   // Both lines are awaited at once: their order is not specified.

@@ -141,7 +141,9 @@ export class KvsClient {
     for (;;) {
       const page = await this.list({ ...options, after });
       yield* page.items;
-      if (page.next === null || page.items.length === 0) return;
+      // A page may be empty and still have a cursor: the server passes over a bounded number of
+      // expired keys per page (docs/limits.md). A cursor that does not move ends the walk.
+      if (page.next === null || page.next === after) return;
       after = page.next;
     }
   }

@@ -2,7 +2,7 @@
 // input against the limits, checks what the caller may do, turns requests into engine
 // transactions, and knows nothing of HTTP or RESP.
 
-import type { Engine, ListOptions } from '../storage/index.js';
+import type { Engine, ListOptions, ListPage } from '../storage/index.js';
 import { compareKeys } from '../model/key-order.js';
 import type { AuthFailureLimiter } from './auth-limiter.js';
 import { KvsError } from './errors.js';
@@ -279,13 +279,18 @@ export class KvService {
    * private reads, a prefix-limited token lists the parts of `prefix` its prefixes cover, one
    * range after the other, so neither the items nor the cursor name a key outside them (the
    * cursor once named the next key of the whole store).
+   *
+   * A page may hold fewer than `limit` items (even none) and still have a `next`: the engine
+   * passes over at most LIST_SKIP_MAX expired-but-not-yet-swept keys per call, and the cursor
+   * then names the last one it passed (a key of the same range), so that no request costs more
+   * than its page and that bound (docs/limits.md).
    */
   private async readablePage<T extends { key: string }>(
     caller: Caller,
     prefix: string,
     after: string | undefined,
     limit: number,
-    read: (options: ListOptions, now: number) => Promise<T[]>,
+    read: (options: ListOptions, now: number) => Promise<ListPage<T>>,
   ): Promise<Page<T>> {
     const now = this.clock();
     const ranges = this.readableRanges(caller, prefix);
@@ -293,7 +298,9 @@ export class KvService {
     // One extra item tells whether there is a next page.
     for (const range of ranges) {
       if (items.length > limit) break;
-      items.push(...(await this.call(() => read({ prefix: range, after, limit: limit + 1 - items.length }, now))));
+      const page = await this.call(() => read({ prefix: range, after, limit: limit + 1 - items.length }, now));
+      items.push(...page.items);
+      if (page.resumeAfter !== undefined) return { items, next: page.resumeAfter };
     }
     const more = items.length > limit;
     const page = items.slice(0, limit);

@@ -121,6 +121,7 @@ export type RespService = Pick<
   | 'getMany'
   | 'list'
   | 'count'
+  | 'recentlyModified'
   | 'txnCountingItems'
   | 'txnCountingKeys'
 > & {

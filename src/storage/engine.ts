@@ -14,6 +14,24 @@ export interface ListOptions {
   readonly limit: number;
 }
 
+/**
+ * Expired-but-not-yet-swept keys one list()/listEntries() call passes over at most: past it the
+ * call stops early with `resumeAfter`, so its cost is bounded by the page, not by how many
+ * expired keys lie in the range (docs/limits.md).
+ */
+export const LIST_SKIP_MAX = 1000;
+
+export interface ListPage<T> {
+  /** Live keys in order, at most `limit`. */
+  readonly items: T[];
+  /**
+   * Set when the call stopped at LIST_SKIP_MAX expired keys before it had `limit` items and
+   * before the end of the range: the last key it passed over (an expired key), to pass as
+   * `after` to go on. Undefined when the items are all there is up to `limit`.
+   */
+  readonly resumeAfter: string | undefined;
+}
+
 export interface HistoryPage {
   /** Events with revision > since, ascending, at most `limit` revisions' worth. */
   readonly events: ChangeEvent[];
@@ -34,10 +52,13 @@ export interface Engine {
    */
   getSync?(key: string, now: number): Entry | undefined;
   getMany(keys: readonly string[], now: number): Promise<(Entry | undefined)[]>;
-  /** Keys in byte order of their UTF-8 encoding. */
-  list(options: ListOptions, now: number): Promise<EntryInfo[]>;
+  /**
+   * Keys in byte order of their UTF-8 encoding. Passes over at most LIST_SKIP_MAX expired keys
+   * (then stops early with `resumeAfter`).
+   */
+  list(options: ListOptions, now: number): Promise<ListPage<EntryInfo>>;
   /** Like list, with values (export, RESP SCAN/KEYS use list; export needs values). */
-  listEntries(options: ListOptions, now: number): Promise<Entry[]>;
+  listEntries(options: ListOptions, now: number): Promise<ListPage<Entry>>;
   /** Number of live keys (may include expired keys not yet swept). */
   count(): Promise<number>;
   /** The most recently modified live keys, highest modRevision first. */

@@ -1,7 +1,8 @@
 // The storage layer's public entry: the only file of src/storage that the layers above may
 // import (scripts/check-imports.mjs enforces it).
 
-export type { ChangeListener, Engine, HistoryPage, ListOptions } from './engine.js';
+export type { ChangeListener, Engine, HistoryPage, ListOptions, ListPage } from './engine.js';
+export { LIST_SKIP_MAX } from './engine.js';
 export {
   EngineUnavailableError,
   HistoryCompactedError,

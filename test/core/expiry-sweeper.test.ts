@@ -55,7 +55,7 @@ describe('ExpirySweeper', () => {
       now = T0 + 200;
       assert.equal(await sweeper.sweepOnce(), 1);
       assert.deepEqual(
-        (await engine.list({ prefix: '', limit: 10 }, T0)).map((item) => item.key),
+        (await engine.list({ prefix: '', limit: 10 }, T0)).items.map((item) => item.key),
         ['never'],
         'swept keys are gone even for readers with an earlier clock',
       );

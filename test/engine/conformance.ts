@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import type { ChangeEvent } from '../../src/model/events.js';
 import type { CommitResult, Condition, Operation, Txn } from '../../src/model/txn.js';
 import type { Entry, EntryInfo } from '../../src/model/entry.js';
-import type { Engine } from '../../src/storage/engine.js';
+import { type Engine, LIST_SKIP_MAX } from '../../src/storage/engine.js';
 import { HistoryCompactedError } from '../../src/storage/errors.js';
 
 /** Engine settings the suite needs control of; a factory passes them to its engine. */
@@ -114,12 +114,13 @@ async function listAllKeys(
   let after: string | undefined;
   let pages = 0;
   for (;;) {
-    const page = await engine.list({ prefix, after, limit: pageSize }, now);
+    const { items: page, resumeAfter } = await engine.list({ prefix, after, limit: pageSize }, now);
     pages++;
     assert.ok(page.length <= pageSize, `page of ${page.length} exceeds limit ${pageSize}`);
-    if (page.length === 0) break;
     keys.push(...page.map((item) => item.key));
-    after = page[page.length - 1]!.key;
+    if (resumeAfter !== undefined) after = resumeAfter;
+    else if (page.length === 0) break;
+    else after = page[page.length - 1]!.key;
     if (pages > 10_000) assert.fail('paging does not terminate');
   }
   return { keys, pages };
@@ -173,7 +174,7 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
         assert.equal(await engine.revision(), 0);
         assert.equal(await engine.get('missing', T0), undefined);
         assert.deepEqual(await engine.getMany(['a', 'b'], T0), [undefined, undefined]);
-        assert.deepEqual(await engine.list({ prefix: '', limit: 10 }, T0), []);
+        assert.deepEqual((await engine.list({ prefix: '', limit: 10 }, T0)).items, []);
         assert.equal(await engine.count(), 0);
       });
 
@@ -218,12 +219,12 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
         assert.equal(empty.version, 1);
         const single = await engine.get('bytes', T0);
         assert.ok(single?.value.equals(bytes));
-        const listed = await engine.listEntries({ prefix: '', limit: 10 }, T0);
+        const listed = (await engine.listEntries({ prefix: '', limit: 10 }, T0)).items;
         const byKey = new Map(listed.map((entry) => [entry.key, entry]));
         assert.ok(byKey.get('bytes')?.value.equals(bytes));
         assert.ok(byKey.get('invalid')?.value.equals(invalidUtf8));
         assert.equal(byKey.get('empty')?.value.length, 0);
-        const infos = await engine.list({ prefix: '', limit: 10 }, T0);
+        const infos = (await engine.list({ prefix: '', limit: 10 }, T0)).items;
         assert.deepEqual(
           infos.map((info) => [info.key, info.size]),
           [
@@ -289,12 +290,12 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
       test('prefix selects keys that start with it; keys may contain "/"', async (engine) => {
         const keys = ['a', 'a.', 'a/', 'a/b', 'a/b/c', 'a0', 'ab', 'b/a', '/a', 'a//'];
         await commitOk(engine, txn(keys.map((key) => put(key, key))));
-        const under = await engine.list({ prefix: 'a/', limit: 100 }, T0);
+        const under = (await engine.list({ prefix: 'a/', limit: 100 }, T0)).items;
         assert.deepEqual(
           under.map((item) => item.key),
           ['a/', 'a//', 'a/b', 'a/b/c'],
         );
-        const deeper = await engine.listEntries({ prefix: 'a/b', limit: 100 }, T0);
+        const deeper = (await engine.listEntries({ prefix: 'a/b', limit: 100 }, T0)).items;
         assert.deepEqual(
           deeper.map((entry) => [entry.key, text(entry)]),
           [
@@ -302,12 +303,12 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
             ['a/b/c', 'a/b/c'],
           ],
         );
-        const everything = await engine.list({ prefix: '', limit: 100 }, T0);
+        const everything = (await engine.list({ prefix: '', limit: 100 }, T0)).items;
         assert.deepEqual(
           everything.map((item) => item.key),
           utf8Sorted(keys),
         );
-        assert.deepEqual(await engine.list({ prefix: 'zz', limit: 100 }, T0), []);
+        assert.deepEqual((await engine.list({ prefix: 'zz', limit: 100 }, T0)).items, []);
       });
 
       test('keys are ordered by their UTF-8 bytes: astral characters after U+E000..U+FFFF', async (engine) => {
@@ -333,12 +334,12 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
         const expected = utf8Sorted(keys);
         // The UTF-16 order of these keys differs; make sure the test can tell the two apart.
         assert.notDeepEqual(expected, [...keys].sort());
-        const listed = await engine.list({ prefix: '', limit: 100 }, T0);
+        const listed = (await engine.list({ prefix: '', limit: 100 }, T0)).items;
         assert.deepEqual(
           listed.map((item) => item.key),
           expected,
         );
-        const entries = await engine.listEntries({ prefix: 'x', limit: 100 }, T0);
+        const entries = (await engine.listEntries({ prefix: 'x', limit: 100 }, T0)).items;
         assert.deepEqual(
           entries.map((entry) => entry.key),
           expected.filter((key) => key.startsWith('x')),
@@ -348,7 +349,7 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
       test('a key ending in U+10FFFF (the highest code point) is inside its prefix', async (engine) => {
         const keys = ['p/\u{10FFFF}', 'p/\u{10FFFF}x', 'p/a', 'p0', 'p/\uFFFF'];
         await commitOk(engine, txn(keys.map((key) => put(key, 'v'))));
-        const listed = await engine.list({ prefix: 'p/', limit: 100 }, T0);
+        const listed = (await engine.list({ prefix: 'p/', limit: 100 }, T0)).items;
         assert.deepEqual(
           listed.map((item) => item.key),
           utf8Sorted(keys.filter((key) => key.startsWith('p/'))),
@@ -375,13 +376,13 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
           '\u001blead',
         ];
         await commitOk(engine, txn(keys.map((key, index) => put(key, String(index)))));
-        const listed = await engine.listEntries({ prefix: '', limit: 100 }, T0);
+        const listed = (await engine.listEntries({ prefix: '', limit: 100 }, T0)).items;
         assert.deepEqual(
           listed.map((entry) => JSON.stringify(entry.key)),
           utf8Sorted(keys).map((key) => JSON.stringify(key)),
         );
         for (const entry of listed) assert.equal(text(entry), String(keys.indexOf(entry.key)));
-        const under = await engine.list({ prefix: `c${long}`, limit: 100 }, T0);
+        const under = (await engine.list({ prefix: `c${long}`, limit: 100 }, T0)).items;
         assert.deepEqual(
           under.map((item) => JSON.stringify(item.key)),
           utf8Sorted(keys.filter((key) => key.startsWith(`c${long}`))).map((key) => JSON.stringify(key)),
@@ -412,7 +413,7 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
         const { keys: everything } = await listAllKeys(engine, '', 5, T0);
         assert.deepEqual(everything, utf8Sorted(all));
 
-        const page = await engine.listEntries({ prefix: 'p/', after: utf8Sorted(inside)[9], limit: 3 }, T0);
+        const page = (await engine.listEntries({ prefix: 'p/', after: utf8Sorted(inside)[9], limit: 3 }, T0)).items;
         assert.deepEqual(
           page.map((entry) => [entry.key, text(entry)]),
           utf8Sorted(inside)
@@ -425,7 +426,7 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
         const keys = ['b/1', 'b/3', 'b/5', 'b/\uE000', 'b/\u{10000}'];
         await commitOk(engine, txn(keys.map((key) => put(key, 'v'))));
         const listKeys = async (after: string, prefix = 'b/') =>
-          (await engine.list({ prefix, after, limit: 100 }, T0)).map((item) => item.key);
+          (await engine.list({ prefix, after, limit: 100 }, T0)).items.map((item) => item.key);
         assert.deepEqual(await listKeys('b/2'), ['b/3', 'b/5', 'b/\uE000', 'b/\u{10000}']);
         assert.deepEqual(await listKeys('b/5'), ['b/\uE000', 'b/\u{10000}']);
         // U+FFFF sorts between U+E000 and the astral plane in UTF-8 (not in UTF-16).
@@ -443,15 +444,15 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
       test('limit bounds the page', async (engine) => {
         await commitOk(engine, txn(['k1', 'k2', 'k3', 'k4'].map((key) => put(key, 'v'))));
         assert.deepEqual(
-          (await engine.list({ prefix: 'k', limit: 3 }, T0)).map((item) => item.key),
+          (await engine.list({ prefix: 'k', limit: 3 }, T0)).items.map((item) => item.key),
           ['k1', 'k2', 'k3'],
         );
         assert.deepEqual(
-          (await engine.listEntries({ prefix: 'k', limit: 1 }, T0)).map((item) => item.key),
+          (await engine.listEntries({ prefix: 'k', limit: 1 }, T0)).items.map((item) => item.key),
           ['k1'],
         );
         assert.deepEqual(
-          (await engine.list({ prefix: 'k', after: 'k3', limit: 3 }, T0)).map((item) => item.key),
+          (await engine.list({ prefix: 'k', after: 'k3', limit: 3 }, T0)).items.map((item) => item.key),
           ['k4'],
         );
       });
@@ -463,8 +464,8 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
           T0,
         );
         await commitOk(engine, txn([put('m/a', 'two!')]), T0 + 1);
-        const infos = await engine.list({ prefix: 'm/', limit: 10 }, T0 + 2);
-        const entries = await engine.listEntries({ prefix: 'm/', limit: 10 }, T0 + 2);
+        const infos = (await engine.list({ prefix: 'm/', limit: 10 }, T0 + 2)).items;
+        const entries = (await engine.listEntries({ prefix: 'm/', limit: 10 }, T0 + 2)).items;
         const gets = await engine.getMany(['m/a', 'm/b'], T0 + 2);
         assert.deepEqual(
           infos.map(meta),
@@ -494,13 +495,13 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
           ]),
         );
         const keysAt = async (now: number, limit = 10) =>
-          (await engine.list({ prefix: 'e', limit }, now)).map((item) => item.key);
+          (await engine.list({ prefix: 'e', limit }, now)).items.map((item) => item.key);
         assert.deepEqual(await keysAt(T0 + 999), ['e1', 'e2', 'e3', 'e4', 'e5']);
         // expires <= now means expired.
         assert.deepEqual(await keysAt(T0 + 1000), ['e1', 'e3', 'e5']);
         assert.deepEqual(await keysAt(T0 + 1000, 2), ['e1', 'e3']);
         assert.deepEqual(
-          (await engine.listEntries({ prefix: 'e', after: 'e1', limit: 1 }, T0 + 5000)).map((entry) => entry.key),
+          (await engine.listEntries({ prefix: 'e', after: 'e1', limit: 1 }, T0 + 5000)).items.map((entry) => entry.key),
           ['e5'],
         );
         assert.equal((await engine.get('e2', T0 + 999))?.key, 'e2');
@@ -511,6 +512,37 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
         );
         const { keys } = await listAllKeys(engine, '', 1, T0 + 1000);
         assert.deepEqual(keys, ['e1', 'e3', 'e5']);
+      });
+
+      test('a page passes over at most LIST_SKIP_MAX expired keys, then says where to resume', async (engine) => {
+        // An hour ahead, so that etcd's leases (which delete expired keys by themselves) keep them.
+        const expires = T0 + 3_600_000;
+        const expired = Array.from({ length: 2500 }, (_, index) => `x/e${String(index).padStart(4, '0')}`);
+        for (let start = 0; start < expired.length; start += 100)
+          await commitOk(engine, txn(expired.slice(start, start + 100).map((key) => put(key, 'v', { expires }))));
+        await commitOk(engine, txn([put('x/a', 'v'), put('x/l1', 'v'), put('x/l2', 'v')]));
+        const page = async (after?: string) => {
+          const listed = await engine.list({ prefix: 'x/', after, limit: 10 }, expires);
+          const entries = await engine.listEntries({ prefix: 'x/', after, limit: 10 }, expires);
+          assert.deepEqual(
+            entries.items.map((entry) => entry.key),
+            listed.items.map((item) => item.key),
+          );
+          assert.equal(entries.resumeAfter, listed.resumeAfter);
+          return { keys: listed.items.map((item) => item.key), resumeAfter: listed.resumeAfter };
+        };
+        assert.deepEqual(await page(), { keys: ['x/a'], resumeAfter: expired[LIST_SKIP_MAX - 1] });
+        assert.deepEqual(await page(expired[LIST_SKIP_MAX - 1]), {
+          keys: [],
+          resumeAfter: expired[2 * LIST_SKIP_MAX - 1],
+        });
+        assert.deepEqual(await page(expired[2 * LIST_SKIP_MAX - 1]), {
+          keys: ['x/l1', 'x/l2'],
+          resumeAfter: undefined,
+        });
+        assert.deepEqual((await listAllKeys(engine, 'x/', 1, expires)).keys, ['x/a', 'x/l1', 'x/l2']);
+        // Before they expire, the same range lists in full pages.
+        assert.equal((await engine.list({ prefix: 'x/', limit: 10 }, T0)).items.length, 10);
       });
     });
 
@@ -523,6 +555,17 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
         assert.equal(await engine.count(), 3);
         await commitOk(engine, txn([del('b')]));
         assert.equal(await engine.count(), 2);
+      });
+
+      test('recentlyModified passes over at most LIST_SKIP_MAX expired keys, whatever lies behind them', async (engine) => {
+        const expires = T0 + 3_600_000; // an hour ahead, so that etcd's leases keep them
+        await commitOk(engine, txn([put('old-live-1', 'v'), put('old-live-2', 'v')]));
+        const expiring = Array.from({ length: LIST_SKIP_MAX + 500 }, (_, index) => `r${index}`);
+        for (let start = 0; start < expiring.length; start += 100)
+          await commitOk(engine, txn(expiring.slice(start, start + 100).map((key) => put(key, 'v', { expires }))));
+        // The newest keys are all expired: the page ends at the bound instead of reading on.
+        assert.deepEqual(await engine.recentlyModified(20, expires), []);
+        assert.equal((await engine.recentlyModified(20, T0)).length, 20);
       });
 
       test('recentlyModified lists live keys by highest modRevision first', async (engine) => {
@@ -975,7 +1018,7 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
         assert.equal(stored?.version, 2);
         assert.equal(await engine.revision(), 2);
         assert.deepEqual(
-          (await engine.list({ prefix: 'mark/', limit: 100 }, T0)).map((item) => item.key),
+          (await engine.list({ prefix: 'mark/', limit: 100 }, T0)).items.map((item) => item.key),
           [`mark/${winner}`],
         );
       });
@@ -1066,7 +1109,7 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
             });
           }
           // Reads of the data itself are unaffected by compaction.
-          assert.equal((await engine.list({ prefix: 'k', limit: 100 }, T0)).length, 12);
+          assert.equal((await engine.list({ prefix: 'k', limit: 100 }, T0)).items.length, 12);
         },
         SHORT_LOG,
       );
@@ -1207,7 +1250,7 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
             const before = {
               revision: await engine.revision(),
               oldest: await engine.oldestRevision(),
-              entries: (await engine.listEntries({ prefix: '', limit: 100 }, T0 + 10)).map((entry) => ({
+              entries: (await engine.listEntries({ prefix: '', limit: 100 }, T0 + 10)).items.map((entry) => ({
                 ...meta(entry),
                 value: entry.value.toString('hex'),
               })),
@@ -1222,7 +1265,7 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
             assert.equal(await reopened.revision(), before.revision);
             assert.equal(await reopened.oldestRevision(), before.oldest);
             assert.deepEqual(
-              (await reopened.listEntries({ prefix: '', limit: 100 }, T0 + 10)).map((entry) => ({
+              (await reopened.listEntries({ prefix: '', limit: 100 }, T0 + 10)).items.map((entry) => ({
                 ...meta(entry),
                 value: entry.value.toString('hex'),
               })),

@@ -20,7 +20,7 @@ import { Etcd3 } from 'etcd3';
 import type { ChangeEvent } from '../../src/model/events.js';
 import type { CommitResult, Condition, Txn } from '../../src/model/txn.js';
 import type { Entry, EntryInfo } from '../../src/model/entry.js';
-import type { ChangeListener, Engine, HistoryPage, ListOptions } from '../../src/storage/engine.js';
+import type { ChangeListener, Engine, HistoryPage, ListOptions, ListPage } from '../../src/storage/engine.js';
 import { HistoryCompactedError } from '../../src/storage/errors.js';
 import { openEtcdEngine } from '../../src/storage/etcd/etcd-engine.js';
 import { etcdInstalled, startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
@@ -65,12 +65,14 @@ class RevisionView implements Engine {
     return (await this.inner.getMany(keys, now)).map((entry) => entry && this.info(entry));
   }
 
-  async list(options: ListOptions, now: number): Promise<EntryInfo[]> {
-    return (await this.inner.list(options, now)).map(this.info);
+  async list(options: ListOptions, now: number): Promise<ListPage<EntryInfo>> {
+    const page = await this.inner.list(options, now);
+    return { items: page.items.map(this.info), resumeAfter: page.resumeAfter };
   }
 
-  async listEntries(options: ListOptions, now: number): Promise<Entry[]> {
-    return (await this.inner.listEntries(options, now)).map(this.info);
+  async listEntries(options: ListOptions, now: number): Promise<ListPage<Entry>> {
+    const page = await this.inner.listEntries(options, now);
+    return { items: page.items.map(this.info), resumeAfter: page.resumeAfter };
   }
 
   count(): Promise<number> {

@@ -112,7 +112,7 @@ describe('lmdb engine and records from before checksums', () => {
     const engine = new LmdbEngine({ path: dir, durability: 'strict', logLength: 100, logValueMax: 100 });
     try {
       assert.equal((await engine.get('k1234', Date.now()))?.value.toString(), 'v1234');
-      const listed = await engine.listEntries({ prefix: '', limit: 3000 }, Date.now());
+      const listed = (await engine.listEntries({ prefix: '', limit: 3000 }, Date.now())).items;
       assert.equal(listed.length, 2500);
     } finally {
       await engine.close();

@@ -31,8 +31,11 @@ async function* pagesOfValues(client: KvsClient, prefix: string): AsyncGenerator
   for (;;) {
     const page = await client.list({ prefix, after, limit, values: true });
     yield* page.items;
-    if (page.next === null || page.items.length === 0) return;
+    // A page may be empty and still have a cursor: the server passes over a bounded number of
+    // expired keys per page (docs/limits.md). A cursor that does not move ends the walk.
+    if (page.next === null || page.next === after) return;
     after = page.next;
+    if (page.items.length === 0) continue;
     const averageBytes = page.items.reduce((sum, item) => sum + item.size, 0) / page.items.length;
     limit = Math.max(MIN_PAGE_KEYS, Math.min(MAX_PAGE_KEYS, Math.floor(PAGE_VALUE_BYTES / Math.max(averageBytes, 1))));
   }

@@ -11,6 +11,7 @@ import {
   type CommandCall,
   type RunContext,
 } from '../command.js';
+import { setImmediate as yieldToOthers } from 'node:timers/promises';
 import { representableTime } from '../../model/time.js';
 import { anyExpireArg } from '../expire-args.js';
 import { GlobPattern } from '../glob.js';
@@ -24,7 +25,14 @@ const typeNone = new SimpleReply('none');
 /** What one key costs in a KEYS reply besides its bytes (RESP framing, the JavaScript string). */
 const KEY_REPLY_OVERHEAD_BYTES = 16;
 
-/** Every key matching `pattern`, in key order; refused once the reply would exceed maxRespOutputBytes. */
+/**
+ * Every key matching `pattern`, in key order; refused once the reply would exceed
+ * maxRespOutputBytes. The walk is inherently as long as the store (under the pattern's literal
+ * prefix), so it goes one page (maxListLimit keys) at a time with a macrotask turn between
+ * pages: other clients are served meanwhile, and no turn holds the event loop for more than a
+ * page (docs/limits.md, docs/redis-compatibility.md). Engine reads settle at once, so awaiting
+ * them alone would never let anyone else in.
+ */
 async function listMatching(call: CommandCall, pattern: GlobPattern): Promise<string[]> {
   const { service, session } = call;
   const pageSize = service.limits.maxListLimit;
@@ -42,6 +50,7 @@ async function listMatching(call: CommandCall, pattern: GlobPattern): Promise<st
     }
     if (page.next === null) return keys;
     after = page.next;
+    await yieldToOthers();
   }
 }
 
@@ -98,6 +107,15 @@ async function scan(call: CommandCall): Promise<ScanPage> {
 
 /** Stores of up to this many keys get a uniformly chosen RANDOMKEY; larger ones a random position. */
 const UNIFORM_RANDOM_KEYS = 10_000;
+/**
+ * Random positions RANDOMKEY tries on a large store, one page each (a page passes over at most
+ * LIST_SKIP_MAX expired-but-not-yet-swept keys), before one page from the start and one look at
+ * the most recently written keys; then it answers nil, as Redis gives up after a bounded number
+ * of tries on a store of expired keys.
+ * A fresh position per try, not the next page: expired keys tend to lie together (one prefix
+ * of sessions), and a page that met only expired keys is likely to be followed by more.
+ */
+const RANDOM_KEY_TRIES = 4;
 
 async function randomKey(call: CommandCall): Promise<string | null> {
   const { service, session } = call;
@@ -105,6 +123,7 @@ async function randomKey(call: CommandCall): Promise<string | null> {
   if (count === 0) return null;
   const pageSize = service.limits.maxListLimit;
   if (count <= UNIFORM_RANDOM_KEYS) {
+    // At most UNIFORM_RANDOM_KEYS keys (live or expired) in all: a bounded walk.
     let skip = Math.floor(Math.random() * count);
     let after: string | undefined;
     let first: string | undefined;
@@ -115,15 +134,23 @@ async function randomKey(call: CommandCall): Promise<string | null> {
       if (page.next === null) return first ?? null; // expired keys made the count too high
       skip -= page.items.length;
       after = page.next;
+      await yieldToOthers();
     }
   }
-  let probe = '';
-  const length = 1 + Math.floor(Math.random() * 4);
-  for (let index = 0; index < length; index++) probe += String.fromCharCode(0x20 + Math.floor(Math.random() * 95));
-  const [found] = (await service.list(session.caller, '', probe, 1)).items;
-  if (found !== undefined) return found.key;
+  for (let tries = 0; tries < RANDOM_KEY_TRIES; tries++) {
+    let probe = '';
+    const length = 1 + Math.floor(Math.random() * 4);
+    for (let index = 0; index < length; index++) probe += String.fromCharCode(0x20 + Math.floor(Math.random() * 95));
+    const [found] = (await service.list(session.caller, '', probe, 1)).items;
+    if (found !== undefined) return found.key;
+    await yieldToOthers();
+  }
   const [first] = (await service.list(session.caller, '', undefined, 1)).items;
-  return first?.key ?? null;
+  if (first !== undefined) return first.key;
+  // Every try met only expired keys: one of the most recently written live keys, if any.
+  await yieldToOthers();
+  const recent = await service.recentlyModified(session.caller, 20);
+  return recent[Math.floor(Math.random() * recent.length)]?.key ?? null;
 }
 
 interface ExpireFlags {

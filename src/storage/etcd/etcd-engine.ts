@@ -24,7 +24,14 @@ import type { EtcdStoreConfig } from '../config.js';
 import type { CommitResult, Txn } from '../../model/txn.js';
 import type { Entry, EntryInfo } from '../../model/entry.js';
 import { isExpired } from '../../model/entry.js';
-import type { ChangeListener, Engine, HistoryPage, ListOptions } from '../engine.js';
+import {
+  type ChangeListener,
+  type Engine,
+  type HistoryPage,
+  LIST_SKIP_MAX,
+  type ListOptions,
+  type ListPage,
+} from '../engine.js';
 import { HistoryCompactedError } from '../errors.js';
 import { recordInfo, type StoredRecord } from '../txn-plan.js';
 import { recordOf } from './envelope.js';
@@ -171,33 +178,50 @@ export class EtcdEngine implements Engine {
     return keys.map((key) => found.get(key));
   }
 
-  /** Live records in key order, skipping expired ones without counting them against the limit. */
-  private async scan(options: ListOptions, now: number): Promise<[string, StoredRecord][]> {
+  /**
+   * Live records in key order, skipping expired ones without counting them against the limit,
+   * but passing over at most LIST_SKIP_MAX of them (engine.ts): then it stops with `resumeAfter`.
+   */
+  private async scan(
+    options: ListOptions,
+    now: number,
+  ): Promise<{ found: [string, StoredRecord][]; resumeAfter: string | undefined }> {
     const range = this.space.dataRange(options.prefix, options.after);
     const found: [string, StoredRecord][] = [];
-    if (range === undefined || options.limit <= 0) return found;
+    if (range === undefined || options.limit <= 0) return { found, resumeAfter: undefined };
     let start = range.start;
+    let skipped = 0;
+    let last: string | undefined;
     while (found.length < options.limit) {
-      const response = await this.range({ key: start, range_end: range.end, limit: options.limit - found.length });
+      // Ask for the page, plus as many keys again as were expired so far (bounded by the skip budget).
+      const remaining = options.limit - found.length;
+      const limit = remaining + Math.min(skipped, LIST_SKIP_MAX - skipped);
+      const response = await this.range({ key: start, range_end: range.end, limit });
       for (const kv of response.kvs) {
         const key = this.space.keyOf(kv.key);
         if (key === undefined) continue;
+        if (found.length >= options.limit) break;
+        if (skipped >= LIST_SKIP_MAX) return { found, resumeAfter: last };
+        last = key;
         const record = recordOf(kv);
-        if (!isExpired(record, now)) found.push([key, record]);
+        if (isExpired(record, now)) skipped++;
+        else found.push([key, record]);
       }
-      const last = response.kvs[response.kvs.length - 1];
-      if (!response.more || last === undefined) break;
-      start = Buffer.concat([last.key, Buffer.from([0])]);
+      const lastKv = response.kvs[response.kvs.length - 1];
+      if (!response.more || lastKv === undefined) break;
+      start = Buffer.concat([lastKv.key, Buffer.from([0])]);
     }
-    return found;
+    return { found, resumeAfter: undefined };
   }
 
-  async list(options: ListOptions, now: number): Promise<EntryInfo[]> {
-    return (await this.scan(options, now)).map(([key, record]) => recordInfo(key, record));
+  async list(options: ListOptions, now: number): Promise<ListPage<EntryInfo>> {
+    const { found, resumeAfter } = await this.scan(options, now);
+    return { items: found.map(([key, record]) => recordInfo(key, record)), resumeAfter };
   }
 
-  async listEntries(options: ListOptions, now: number): Promise<Entry[]> {
-    return (await this.scan(options, now)).map(([key, record]) => ({ key, ...record }));
+  async listEntries(options: ListOptions, now: number): Promise<ListPage<Entry>> {
+    const { found, resumeAfter } = await this.scan(options, now);
+    return { items: found.map(([key, record]) => ({ key, ...record })), resumeAfter };
   }
 
   async count(): Promise<number> {
@@ -209,9 +233,10 @@ export class EtcdEngine implements Engine {
   async recentlyModified(limit: number, now: number): Promise<EntryInfo[]> {
     if (limit <= 0) return [];
     const range = this.space.allData();
-    // etcd sorts the whole range and returns the first `limit`; ask for more when expired keys
-    // (not yet deleted by their lease) take places.
-    for (let asked = limit; ; asked *= 2) {
+    // etcd sorts the whole range and returns the first `limit` (that sort is etcd's work, not
+    // this process's: docs/limits.md); ask for more when expired keys (not yet deleted by their
+    // lease) take places, up to LIST_SKIP_MAX of them, as the lmdb engine's recent index does.
+    for (let asked = limit; ; asked = Math.min(asked * 2, limit + LIST_SKIP_MAX)) {
       const response = await this.range({
         key: range.start,
         range_end: range.end,
@@ -226,7 +251,7 @@ export class EtcdEngine implements Engine {
         const record = recordOf(kv);
         if (!isExpired(record, now)) live.push(recordInfo(key, record));
       }
-      if (live.length >= limit || !response.more) return live.slice(0, limit);
+      if (live.length >= limit || !response.more || asked >= limit + LIST_SKIP_MAX) return live.slice(0, limit);
     }
   }
 

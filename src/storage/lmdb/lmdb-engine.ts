@@ -32,7 +32,14 @@ import type { ChangeEvent } from '../../model/events.js';
 import type { CommitResult, Txn } from '../../model/txn.js';
 import type { Entry, EntryInfo } from '../../model/entry.js';
 import { isExpired } from '../../model/entry.js';
-import type { ChangeListener, Engine, HistoryPage, ListOptions } from '../engine.js';
+import {
+  type ChangeListener,
+  type Engine,
+  type HistoryPage,
+  LIST_SKIP_MAX,
+  type ListOptions,
+  type ListPage,
+} from '../engine.js';
 import { EngineUnavailableError, HistoryCompactedError, RecordDamagedError, StorageFullError } from '../errors.js';
 import { compareKeys } from '../../model/key-order.js';
 import { type Plan, planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
@@ -457,37 +464,50 @@ export class LmdbEngine implements Engine {
     return keys.map((key) => this.entryOf(key, now));
   }
 
-  private *scan(options: ListOptions, now: number): Generator<[string, StoredRecord]> {
+  /**
+   * Live records of one page, passing over at most LIST_SKIP_MAX expired ones (engine.ts): the
+   * page's cost is bounded whatever the range holds.
+   */
+  private scan(
+    options: ListOptions,
+    now: number,
+  ): { found: [string, StoredRecord][]; resumeAfter: string | undefined } {
     // Byte order, not UTF-16 order, decides which bound is higher. No `end`: keys under the prefix
     // are contiguous and the loop stops at the first one outside it (an `end` of prefix + U+10FFFF
     // would cut off keys that continue with U+10FFFF).
     const start =
       options.after !== undefined && compareKeys(options.after, options.prefix) >= 0 ? options.after : options.prefix;
     const range = this.kv.getRange({ start });
-    let produced = 0;
+    const found: [string, StoredRecord][] = [];
+    let skipped = 0;
     let last = start;
     try {
       for (const { key, value } of range) {
-        if (produced >= options.limit) break;
+        if (found.length >= options.limit) break;
         if (!key.startsWith(options.prefix)) break;
         if (options.after !== undefined && key === options.after) continue;
+        if (skipped >= LIST_SKIP_MAX) return { found, resumeAfter: last };
         last = key;
         const record = decodeRecord(value, key, this.acceptFormat1);
-        if (isExpired(record, now)) continue;
-        produced++;
-        yield [key, record];
+        if (isExpired(record, now)) {
+          skipped++;
+          continue;
+        }
+        found.push([key, record]);
       }
     } catch (error) {
       // LMDB's own page checks failed on the way: the damage is just after the last key read.
       if (isLmdbDamage(error)) throw new RecordDamagedError(last);
       throw error;
     }
+    return { found, resumeAfter: undefined };
   }
 
-  async list(options: ListOptions, now: number): Promise<EntryInfo[]> {
+  async list(options: ListOptions, now: number): Promise<ListPage<EntryInfo>> {
     this.freshSnapshot();
     try {
-      return this.mergedScan(options, now).map(([key, record]) => recordInfo(key, record));
+      const { found, resumeAfter } = this.mergedScan(options, now);
+      return { items: found.map(([key, record]) => recordInfo(key, record)), resumeAfter };
     } catch (error) {
       throw this.readError(error);
     }
@@ -496,33 +516,39 @@ export class LmdbEngine implements Engine {
   /**
    * scan() with the overlay of acknowledged writes lmdb has not applied (WAL path): the overlay's
    * keys in range replace or add to lmdb's, which is asked for that many more keys so that the
-   * page is still complete after the replaced ones drop out.
+   * page is still complete after the replaced ones drop out. If lmdb's page stopped early (too
+   * many expired keys), overlay keys past where it stopped belong to the next page.
    */
-  private mergedScan(options: ListOptions, now: number): [string, StoredRecord][] {
-    if (this.unapplied.size === 0) return [...this.scan(options, now)];
+  private mergedScan(
+    options: ListOptions,
+    now: number,
+  ): { found: [string, StoredRecord][]; resumeAfter: string | undefined } {
+    if (this.unapplied.size === 0) return this.scan(options, now);
     const overlay: [string, StoredRecord | null][] = [];
     for (const [key, { record }] of this.unapplied) {
       if (!key.startsWith(options.prefix)) continue;
       if (options.after !== undefined && compareKeys(key, options.after) <= 0) continue;
       overlay.push([key, record]);
     }
-    const stored = [...this.scan({ ...options, limit: options.limit + overlay.length }, now)].filter(
-      ([key]) => !this.unapplied.has(key),
-    );
+    const page = this.scan({ ...options, limit: options.limit + overlay.length }, now);
+    const stored = page.found.filter(([key]) => !this.unapplied.has(key));
     const live = overlay.filter(
-      (entry): entry is [string, StoredRecord] => entry[1] !== null && !isExpired(entry[1], now),
+      (entry): entry is [string, StoredRecord] =>
+        entry[1] !== null &&
+        !isExpired(entry[1], now) &&
+        (page.resumeAfter === undefined || compareKeys(entry[0], page.resumeAfter) <= 0),
     );
-    return [...stored, ...live].sort(([a], [b]) => compareKeys(a, b)).slice(0, options.limit);
+    const merged = [...stored, ...live].sort(([a], [b]) => compareKeys(a, b));
+    if (merged.length > options.limit) return { found: merged.slice(0, options.limit), resumeAfter: undefined };
+    return { found: merged, resumeAfter: page.resumeAfter };
   }
 
-  async listEntries(options: ListOptions, now: number): Promise<Entry[]> {
+  async listEntries(options: ListOptions, now: number): Promise<ListPage<Entry>> {
     this.freshSnapshot();
     try {
-      return this.mergedScan(options, now).map(([key, record]) => ({
-        key,
-        ...record,
-        value: Buffer.from(record.value),
-      }));
+      const { found, resumeAfter } = this.mergedScan(options, now);
+      const items = found.map(([key, record]) => ({ key, ...record, value: Buffer.from(record.value) }));
+      return { items, resumeAfter };
     } catch (error) {
       throw this.readError(error);
     }

@@ -5,10 +5,18 @@ import type { ChangeEvent } from '../../model/events.js';
 import type { CommitResult, Txn } from '../../model/txn.js';
 import type { Entry, EntryInfo } from '../../model/entry.js';
 import { isExpired } from '../../model/entry.js';
-import type { ChangeListener, Engine, HistoryPage, ListOptions } from '../engine.js';
+import {
+  type ChangeListener,
+  type Engine,
+  type HistoryPage,
+  LIST_SKIP_MAX,
+  type ListOptions,
+  type ListPage,
+} from '../engine.js';
 import { HistoryCompactedError } from '../errors.js';
 import { compareKeys } from '../../model/key-order.js';
 import { RecencyList } from '../recency-list.js';
+import { type ExpiryEntry, ExpiryQueue } from './expiry-queue.js';
 import { planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
 
 export interface MemoryEngineOptions {
@@ -25,6 +33,8 @@ export class MemoryEngine implements Engine {
   private sortedKeys: string[] = [];
   /** Keys by last write, for recentlyModified(); one transaction's keys in operation order. */
   private readonly recency = new RecencyList();
+  /** Keys by expiry, for expired() (expiry-queue.ts); may hold stale entries. */
+  private readonly expiries = new ExpiryQueue();
   private currentRevision = 0;
   private readonly log: { revision: number; events: readonly ChangeEvent[] }[] = [];
   private oldest = 1;
@@ -50,34 +60,41 @@ export class MemoryEngine implements Engine {
     return keys.map((key) => this.entry(key, now));
   }
 
-  private *scan(options: ListOptions, now: number): Generator<[string, StoredRecord]> {
+  /** Live records of one page, passing over at most LIST_SKIP_MAX expired ones (engine.ts). */
+  private scan(
+    options: ListOptions,
+    now: number,
+  ): { found: [string, StoredRecord][]; resumeAfter: string | undefined } {
     const start =
       options.after !== undefined && compareKeys(options.after, options.prefix) >= 0 ? options.after : options.prefix;
-    let low = 0;
-    let high = this.sortedKeys.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (compareKeys(this.sortedKeys[middle]!, start) < 0) low = middle + 1;
-      else high = middle;
-    }
-    let produced = 0;
-    for (let index = low; index < this.sortedKeys.length && produced < options.limit; index++) {
+    const low = this.sortedIndex(start);
+    const found: [string, StoredRecord][] = [];
+    let skipped = 0;
+    let last: string | undefined;
+    for (let index = low; index < this.sortedKeys.length && found.length < options.limit; index++) {
       const key = this.sortedKeys[index]!;
       if (!key.startsWith(options.prefix)) break;
       if (options.after !== undefined && compareKeys(key, options.after) <= 0) continue;
+      if (skipped >= LIST_SKIP_MAX) return { found, resumeAfter: last };
+      last = key;
       const record = this.records.get(key)!;
-      if (isExpired(record, now)) continue;
-      produced++;
-      yield [key, record];
+      if (isExpired(record, now)) {
+        skipped++;
+        continue;
+      }
+      found.push([key, record]);
     }
+    return { found, resumeAfter: undefined };
   }
 
-  async list(options: ListOptions, now: number): Promise<EntryInfo[]> {
-    return [...this.scan(options, now)].map(([key, record]) => recordInfo(key, record));
+  async list(options: ListOptions, now: number): Promise<ListPage<EntryInfo>> {
+    const { found, resumeAfter } = this.scan(options, now);
+    return { items: found.map(([key, record]) => recordInfo(key, record)), resumeAfter };
   }
 
-  async listEntries(options: ListOptions, now: number): Promise<Entry[]> {
-    return [...this.scan(options, now)].map(([key, record]) => ({ key, ...record }));
+  async listEntries(options: ListOptions, now: number): Promise<ListPage<Entry>> {
+    const { found, resumeAfter } = this.scan(options, now);
+    return { items: found.map(([key, record]) => ({ key, ...record })), resumeAfter };
   }
 
   async count(): Promise<number> {
@@ -86,10 +103,14 @@ export class MemoryEngine implements Engine {
 
   async recentlyModified(limit: number, now: number): Promise<EntryInfo[]> {
     const result: EntryInfo[] = [];
+    // Expired keys not yet swept are passed over, at most LIST_SKIP_MAX of them per call (as the
+    // lmdb engine's recent index): the index page costs its page, not the store (docs/limits.md).
+    let skipped = 0;
     for (const key of this.recency.newestFirst()) {
-      if (result.length >= limit) break;
+      if (result.length >= limit || skipped >= LIST_SKIP_MAX) break;
       const record = this.records.get(key)!;
-      if (!isExpired(record, now)) result.push(recordInfo(key, record));
+      if (isExpired(record, now)) skipped++;
+      else result.push(recordInfo(key, record));
     }
     return result;
   }
@@ -107,6 +128,7 @@ export class MemoryEngine implements Engine {
           if (!this.records.has(write.key)) this.insertSorted(write.key);
           this.records.set(write.key, write.record);
           this.recency.touch(write.key);
+          if (write.record.expires !== null) this.expiries.push({ expires: write.record.expires, key: write.key });
         }
       }
       this.currentRevision = plan.revision;
@@ -120,7 +142,8 @@ export class MemoryEngine implements Engine {
     return { ok: true, revision: plan.revision, puts: plan.puts, deleted: plan.deleted };
   }
 
-  private insertSorted(key: string): void {
+  /** Index of the first key at or after `key` in byte order (binary search). */
+  private sortedIndex(key: string): number {
     let low = 0;
     let high = this.sortedKeys.length;
     while (low < high) {
@@ -128,12 +151,16 @@ export class MemoryEngine implements Engine {
       if (compareKeys(this.sortedKeys[middle]!, key) < 0) low = middle + 1;
       else high = middle;
     }
-    this.sortedKeys.splice(low, 0, key);
+    return low;
+  }
+
+  private insertSorted(key: string): void {
+    this.sortedKeys.splice(this.sortedIndex(key), 0, key);
   }
 
   private removeSorted(key: string): void {
-    const index = this.sortedKeys.indexOf(key);
-    if (index >= 0) this.sortedKeys.splice(index, 1);
+    const index = this.sortedIndex(key);
+    if (this.sortedKeys[index] === key) this.sortedKeys.splice(index, 1);
   }
 
   async revision(): Promise<number> {
@@ -147,12 +174,17 @@ export class MemoryEngine implements Engine {
   async history(since: number, limit: number): Promise<HistoryPage> {
     if (since < this.oldest - 1) throw new HistoryCompactedError(this.oldest);
     const events: ChangeEvent[] = [];
-    let revisions = 0;
-    for (const item of this.log) {
-      if (item.revision <= since) continue;
-      if (revisions++ >= limit) break;
-      events.push(...item.events);
+    // The log is in revision order: binary search for the first entry after `since`, so a page
+    // costs its own size, not the log's length.
+    let low = 0;
+    let high = this.log.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.log[middle]!.revision <= since) low = middle + 1;
+      else high = middle;
     }
+    for (let index = low; index < this.log.length && index - low < limit; index++)
+      events.push(...this.log[index]!.events);
     return { events, revision: this.currentRevision };
   }
 
@@ -162,12 +194,32 @@ export class MemoryEngine implements Engine {
   }
 
   async expired(now: number, limit: number): Promise<{ key: string; modRevision: number }[]> {
-    const found: { key: string; modRevision: number; expires: number }[] = [];
-    for (const [key, record] of this.records) {
-      if (isExpired(record, now)) found.push({ key, modRevision: record.modRevision, expires: record.expires! });
+    const found: { key: string; modRevision: number }[] = [];
+    // Entries still valid go back once read: the sweeper may fail to remove them.
+    const kept: ExpiryEntry[] = [];
+    const seen = new Set<string>();
+    for (let top = this.expiries.peek(); top !== undefined && found.length < limit; top = this.expiries.peek()) {
+      if (top.expires > now) break;
+      this.expiries.pop();
+      const record = this.records.get(top.key);
+      // Stale (the key was rewritten or deleted since) or a duplicate: dropped for good.
+      if (record === undefined || record.expires !== top.expires || seen.has(top.key)) continue;
+      seen.add(top.key);
+      kept.push(top);
+      if (isExpired(record, now)) found.push({ key: top.key, modRevision: record.modRevision });
     }
-    found.sort((a, b) => a.expires - b.expires);
-    return found.slice(0, limit).map(({ key, modRevision }) => ({ key, modRevision }));
+    for (const entry of kept) this.expiries.push(entry);
+    this.compactExpiries();
+    return found;
+  }
+
+  /** Stale entries of keys rewritten long before their expiry pile up: rebuilt, amortized over the writes. */
+  private compactExpiries(): void {
+    if (this.expiries.size <= 2 * this.records.size + 1024) return;
+    const entries: ExpiryEntry[] = [];
+    for (const [key, record] of this.records)
+      if (record.expires !== null) entries.push({ expires: record.expires, key });
+    this.expiries.reset(entries);
   }
 
   async close(): Promise<void> {

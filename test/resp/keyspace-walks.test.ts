@@ -1,0 +1,158 @@
+// Commands that walk the key space (KEYS, SCAN, RANDOMKEY) and listings over a range full of
+// expired-but-not-yet-swept keys: each engine read is bounded (a page plus at most
+// LIST_SKIP_MAX expired keys), and a walk that is inherently as long as the store (KEYS) lets
+// other clients in between its pages. Checked by counting engine reads and the macrotask turns
+// between them, never by timing (docs/limits.md).
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { anonymous } from '../../src/core/service.js';
+import type { Operation } from '../../src/model/txn.js';
+import type { Engine } from '../../src/storage/engine.js';
+import { LIST_SKIP_MAX } from '../../src/storage/engine.js';
+import { startInProcessServer, type InProcessServer } from './in-process-server.js';
+import { RespTestClient } from './resp-test-client.js';
+
+const T0 = 1_700_000_000_000;
+const PAGE = 100;
+
+async function putAll(engine: Engine, keys: readonly string[], expires: number | null, now: number): Promise<void> {
+  for (let start = 0; start < keys.length; start += 500) {
+    const operations: Operation[] = keys
+      .slice(start, start + 500)
+      .map((key) => ({ type: 'put', key, value: Buffer.from('v'), contentType: null, expires }));
+    const result = await engine.commit({ conditions: [], operations }, now);
+    assert.ok(result.ok);
+  }
+}
+
+/** Counts engine list() calls and, for each, how many macrotask turns of this process ran before it. */
+function watchListCalls(engine: Engine): { turnsAtCall: number[]; stop(): void } {
+  const turnsAtCall: number[] = [];
+  let turns = 0;
+  let ticking = true;
+  const tick = () => {
+    turns++;
+    if (ticking) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const original = engine.list.bind(engine);
+  engine.list = (options, now) => {
+    turnsAtCall.push(turns);
+    return original(options, now);
+  };
+  return {
+    turnsAtCall,
+    stop() {
+      ticking = false;
+      engine.list = original;
+    },
+  };
+}
+
+describe('key-space walks stay bounded per event-loop turn', () => {
+  let server: InProcessServer;
+  let client: RespTestClient;
+  let time = T0;
+
+  before(async () => {
+    server = await startInProcessServer({ limits: { maxListLimit: PAGE }, clock: () => time });
+    client = await RespTestClient.connect(server.port);
+  });
+  after(async () => {
+    client.close();
+    await server.close();
+  });
+
+  it('KEYS walks the store one page per macrotask turn, so other clients are served in between', async () => {
+    const keys = Array.from({ length: 10 * PAGE }, (_, index) => `walk/${String(index).padStart(5, '0')}`);
+    await putAll(server.engine, keys, null, time);
+    const calls = watchListCalls(server.engine);
+    try {
+      const listed = (await client.do('KEYS', 'walk/*')) as string[];
+      assert.equal(listed.length, keys.length);
+    } finally {
+      calls.stop();
+    }
+    const { turnsAtCall } = calls;
+    assert.ok(turnsAtCall.length >= 10, `${turnsAtCall.length} engine reads`);
+    for (let index = 1; index < turnsAtCall.length; index++)
+      assert.ok(
+        turnsAtCall[index]! > turnsAtCall[index - 1]!,
+        `engine reads ${index - 1} and ${index} ran in the same event-loop turn: ${turnsAtCall.join(',')}`,
+      );
+  });
+
+  describe('over a range full of expired keys not yet swept', () => {
+    const expiredKeys = Array.from({ length: 2500 }, (_, index) => `exp/e${String(index).padStart(5, '0')}`);
+
+    before(async () => {
+      await putAll(server.engine, expiredKeys, T0 + 1000, time);
+      await putAll(server.engine, ['exp/a', 'exp/z1', 'exp/z2'], null, time);
+      // The server's sweeper is not running (in-process listener): they stay, expired.
+      time = T0 + 2000;
+    });
+
+    it('a listing page passes over at most LIST_SKIP_MAX of them and hands back a cursor to go on', async () => {
+      const first = await server.service.list(anonymous, 'exp/', undefined, 10);
+      assert.deepEqual(
+        first.items.map((item) => item.key),
+        ['exp/a'],
+      );
+      assert.equal(first.next, expiredKeys[LIST_SKIP_MAX - 1]);
+      const keys: string[] = [];
+      let cursor: string | undefined;
+      for (let pages = 0; pages < 10; pages++) {
+        const page = await server.service.list(anonymous, 'exp/', cursor, 10);
+        keys.push(...page.items.map((item) => item.key));
+        if (page.next === null) break;
+        cursor = page.next;
+      }
+      assert.deepEqual(keys, ['exp/a', 'exp/z1', 'exp/z2']);
+    });
+
+    it('SCAN answers with a cursor after a bounded number of them, fewer keys than COUNT', async () => {
+      const [cursor, keys] = (await client.do('SCAN', '0', 'MATCH', 'exp/*', 'COUNT', '10')) as [string, string[]];
+      assert.notEqual(cursor, '0');
+      assert.ok(keys.length < 10, `${keys.length} keys`);
+    });
+
+    it('KEYS still lists every live key under them', async () => {
+      assert.deepEqual(await client.do('KEYS', 'exp/*'), ['exp/a', 'exp/z1', 'exp/z2']);
+    });
+  });
+});
+
+describe('RANDOMKEY on a large store of expired keys not yet swept', () => {
+  let server: InProcessServer;
+  let client: RespTestClient;
+  let time = T0;
+
+  before(async () => {
+    server = await startInProcessServer({ clock: () => time });
+    client = await RespTestClient.connect(server.port);
+    const expired = Array.from({ length: 20_000 }, (_, index) => `r/e${String(index).padStart(5, '0')}`);
+    await putAll(server.engine, expired, T0 + 1000, time);
+    await putAll(server.engine, ['r/zz'], null, time);
+    time = T0 + 2000;
+  });
+  after(async () => {
+    client.close();
+    await server.close();
+  });
+
+  it('finds the live key reading a bounded number of records, not every expired one', async () => {
+    const records = (server.engine as unknown as { records: Map<string, unknown> }).records;
+    let reads = 0;
+    records.get = (key: string) => {
+      reads++;
+      return Map.prototype.get.call(records, key);
+    };
+    for (let attempt = 0; attempt < 5; attempt++) {
+      reads = 0;
+      assert.equal(await client.do('RANDOMKEY'), 'r/zz');
+      // 4 random positions and the start (at most 1 + LIST_SKIP_MAX records each), then 20 + LIST_SKIP_MAX recent ones.
+      assert.ok(reads <= 5 * (LIST_SKIP_MAX + 2) + 20 + LIST_SKIP_MAX, `${reads} records read`);
+    }
+  });
+});

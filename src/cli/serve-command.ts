@@ -5,7 +5,7 @@ import { ConfigError, defaultConfig, parseStore, validateConfig, type Config } f
 import { defaultLimits, type Limits } from '../core/limits.js';
 import { EngineUnavailableError } from '../storage/index.js';
 import { preflight } from './serve-preflight.js';
-import { EXIT_FAILED, EXIT_USAGE, oneLine } from './usage.js';
+import { EXIT_FAILED, EXIT_USAGE, reportFailure } from './usage.js';
 
 function envName(flag: string): string {
   return `KVS_${flag.replace(/^--/, '').replace(/-/g, '_').toUpperCase()}`;
@@ -163,7 +163,7 @@ export function serveCommand(): Command {
     } catch (error) {
       // Exits at once: a half-started server may hold handles that would keep the process alive.
       const refusal = startRefusal(error);
-      process.stderr.write(`kvs: ${oneLine(refusal.message)}\n`);
+      reportFailure(refusal.message, error);
       process.exit(refusal.exitCode);
     }
   });
@@ -175,15 +175,33 @@ export function serveCommand(): Command {
  * file that cannot be read or created) is the operator's to fix (exit 2); anything else is a bug.
  */
 export function startRefusal(error: unknown): { message: string; exitCode: number } {
-  if (error instanceof ConfigError) return { message: error.message, exitCode: EXIT_USAGE };
+  if (error instanceof ConfigError) {
+    // `store_damaged: ...`: a store refusal (docs/errors.md, "Start-up refusals").
+    const advice = /^store_\w+: /.test(error.message) ? STORE_ADVICE : SEE_HELP;
+    return { message: withAdvice(error.message, advice), exitCode: EXIT_USAGE };
+  }
   // The store (an etcd cluster not answering, a damaged lmdb file) is the operator's to fix.
   if (error instanceof EngineUnavailableError)
     return { message: `cannot start: ${error.message} (unavailable)`, exitCode: EXIT_USAGE };
   const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code))
-    return { message: `cannot start: ${message}`, exitCode: EXIT_USAGE };
-  return { message: `cannot start: ${message} (internal)`, exitCode: EXIT_FAILED };
+    return {
+      message: withAdvice(`cannot start: ${message}`, 'check the paths and ports given; --debug shows where'),
+      exitCode: EXIT_USAGE,
+    };
+  return {
+    message: `cannot start: ${message}; this is a bug in kvs, run again with --debug and report it (internal)`,
+    exitCode: EXIT_FAILED,
+  };
+}
+
+const SEE_HELP = 'see `kvs serve --help`';
+const STORE_ADVICE = 'see docs/durability.md, "Damaged or missing store"';
+
+/** `message` followed by `; advice`, unless it already says what to do. */
+function withAdvice(message: string, advice: string): string {
+  return message.includes('; ') ? message : `${message}; ${advice}`;
 }
 
 export function configFromFlags(flags: Record<string, unknown>): Config {

@@ -2,6 +2,7 @@
 
 import { Option, type Command } from 'commander';
 import { action } from './cli-error.js';
+import { explainConditionFailure } from './condition-failure.js';
 import { clientFor, withConnection, type ConnectionOptions } from './connection.js';
 import { wholeNumber } from './parse-number.js';
 
@@ -47,12 +48,16 @@ export function registerSet(program: Command): void {
     .action(
       action(async (key: string, value: string | undefined, options: SetOptions) => {
         const body = value ?? (await readStdin());
-        const result = await clientFor(options).put(key, body, {
-          ttl: options.ttl,
-          contentType: options.contentType,
-          ifVersion: options.ifVersion,
-          ifAbsent: options.ifAbsent,
-        });
+        const result = await clientFor(options)
+          .put(key, body, {
+            ttl: options.ttl,
+            contentType: options.contentType,
+            ifVersion: options.ifVersion,
+            ifAbsent: options.ifAbsent,
+          })
+          .catch((error: unknown) => {
+            throw explainConditionFailure(error, key, { command: 'set', ...options });
+          });
         process.stdout.write(`version ${result.version} (revision ${result.modRevision})\n`);
       }),
     );

@@ -21,6 +21,7 @@ import type { KvService } from '../core/service.js';
 import { tokenOfHeader } from './caller.js';
 import { entryHeaders } from './entry-headers.js';
 import { JSON_TYPE, sendRawError } from './error-render.js';
+import { storedContentType } from './put-content-type.js';
 import { tryDecodeComponent } from './key-decoding.js';
 import { describe, KEY_PATH } from './kv-routes.js';
 import type { FastPath, RecordAnswer } from './read-fast-path.js';
@@ -107,7 +108,9 @@ export function createWriteFastPath(
     });
     request.on('end', () => {
       const value = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      void store(request, response, () => service.put(caller, key, value, { contentType: contentType ?? null }));
+      void store(request, response, () =>
+        service.put(caller, key, value, { contentType: storedContentType(contentType) }),
+      );
     });
     return true;
   };

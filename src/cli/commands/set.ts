@@ -8,6 +8,7 @@ import { wholeNumber } from './parse-number.js';
 
 interface SetOptions extends ConnectionOptions {
   readonly ttl?: number;
+  readonly keepTtl?: boolean;
   readonly contentType?: string;
   readonly ifVersion?: number;
   readonly ifAbsent?: boolean;
@@ -24,7 +25,13 @@ export function registerSet(program: Command): void {
     .description('write VALUE (or all of stdin, byte for byte, when VALUE is omitted) to KEY')
     .argument('<key>', 'the key')
     .argument('[value]', 'the value; read from stdin when omitted')
-    .addOption(new Option('--ttl <seconds>', 'expire the key after this many seconds').argParser(wholeNumber(1)))
+    .addOption(
+      new Option(
+        '--ttl <seconds>',
+        'expire the key after this many seconds (without --ttl or --keep-ttl, a write removes any expiry)',
+      ).argParser(wholeNumber(1)),
+    )
+    .addOption(new Option('--keep-ttl', "keep the key's current expiry").conflicts('ttl'))
     .option('--content-type <type>', 'content type stored with the value and served on reads')
     .addOption(
       new Option(
@@ -51,6 +58,7 @@ export function registerSet(program: Command): void {
         const result = await clientFor(options)
           .put(key, body, {
             ttl: options.ttl,
+            keepTtl: options.keepTtl,
             contentType: options.contentType,
             ifVersion: options.ifVersion,
             ifAbsent: options.ifAbsent,

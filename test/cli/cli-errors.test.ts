@@ -103,6 +103,20 @@ const serveCases: ErrorCase[] = [
     createsNothing: ({ workDir }) => [join(workDir, 'big-port')],
   },
   {
+    name: 'serve with a limit of 0 names the flag',
+    args: ({ workDir }) => ['serve', '--port', '0', '--max-value-bytes', '0', '--data', join(workDir, 'zero-limit')],
+    exitCode: 2,
+    line: () => /^kvs: --max-value-bytes must be a whole number from 1 to \d+ \(got 0\); see `kvs serve --help`$/,
+    createsNothing: ({ workDir }) => [join(workDir, 'zero-limit')],
+  },
+  {
+    name: 'serve --durability that is not a choice',
+    args: () => ['serve', '--durability', 'bogus'],
+    exitCode: 2,
+    line: () =>
+      "kvs: option '--durability <mode>' argument 'bogus' is invalid: Allowed choices are strict, relaxed; see `kvs serve --help` (usage)",
+  },
+  {
     name: 'serve with an unknown flag',
     args: () => ['serve', '--bogus'],
     exitCode: 2,

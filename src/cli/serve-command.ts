@@ -176,9 +176,7 @@ export function serveCommand(): Command {
  */
 export function startRefusal(error: unknown): { message: string; exitCode: number } {
   if (error instanceof ConfigError) {
-    // `store_damaged: ...`: a store refusal (docs/errors.md, "Start-up refusals").
-    const advice = /^store_\w+: /.test(error.message) ? STORE_ADVICE : SEE_HELP;
-    return { message: withAdvice(error.message, advice), exitCode: EXIT_USAGE };
+    return { message: withAdvice(error.message, adviceForRefusal(error.message)), exitCode: EXIT_USAGE };
   }
   // The store (an etcd cluster not answering, a damaged lmdb file) is the operator's to fix.
   if (error instanceof EngineUnavailableError)
@@ -197,7 +195,13 @@ export function startRefusal(error: unknown): { message: string; exitCode: numbe
 }
 
 const SEE_HELP = 'see `kvs serve --help`';
-const STORE_ADVICE = 'see docs/durability.md, "Damaged or missing store"';
+
+/** What to do about a refusal that does not say it (docs/errors.md, "Start-up refusals"). */
+function adviceForRefusal(message: string): string {
+  if (/^store_\w+: /.test(message)) return 'see docs/durability.md, "Damaged or missing store"';
+  if (message.startsWith('another kvs process')) return 'stop that process, or give another --data';
+  return SEE_HELP;
+}
 
 /** `message` followed by `; advice`, unless it already says what to do. */
 function withAdvice(message: string, advice: string): string {

@@ -22,7 +22,7 @@ interface Context {
   readonly busyPort: number;
   /** A port nothing listens on (connection refused). */
   readonly closedPort: number;
-  /** A server holding `cas/k` at version 2. */
+  /** A server on the lmdb store, holding `cas/k` at version 2. */
   readonly server: ServerProcess;
   /** A server that locks a client out after one failed authentication. */
   readonly strictServer: ServerProcess;
@@ -200,6 +200,23 @@ const serveCases: ErrorCase[] = [
     exitCode: 2,
     line: ({ workDir }) =>
       `kvs: --data: cannot use ${join(workDir, 'flat', 'data')} (ENOTDIR); give a directory this user can create or write`,
+  },
+  {
+    name: 'serve on a data directory another server is using',
+    args: ({ server }) => [
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--data',
+      server.dataDir,
+      '--token-file',
+      server.tokenFile,
+    ],
+    exitCode: 2,
+    line: ({ server }) =>
+      `kvs: another kvs process (pid ${server.pid}) is using the data directory ${server.dataDir}; stop that process, or give another --data`,
   },
   {
     name: 'serve --store that is not a store',
@@ -411,7 +428,7 @@ describe('kvs CLI errors', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const closedPort = (closed.address() as { port: number }).port;
     await new Promise((resolve) => closed.close(resolve));
-    const server = await startServer({ args: ['--store', 'memory'] });
+    const server = await startServer();
     const strictServer = await startServer({ args: ['--store', 'memory', '--auth-failures', '1'] });
     const client = new KvsClient({ url: server.url, token: server.token });
     await client.put('cas/k', 'one');
@@ -422,6 +439,8 @@ describe('kvs CLI errors', () => {
   after(async () => {
     await context.server.stop();
     await context.strictServer.stop();
+    removeDir(context.server.dataDir);
+    removeDir(context.strictServer.dataDir);
     await new Promise((resolve) => busy.close(resolve));
     removeDir(context.workDir);
   });

@@ -47,7 +47,9 @@ function makeDataDir(config: Config): void {
     makePrivateDir(config.dataDir);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new ConfigError(`--data: cannot create the data directory ${config.dataDir} (${code})`);
+    throw new ConfigError(
+      `--data: cannot create the data directory ${config.dataDir} (${code}); give a directory this user can create or write`,
+    );
   }
 }
 
@@ -97,7 +99,10 @@ function loadTokens(path: string): TokenStore {
       throw new ConfigError(
         `token file ${path} does not exist; create it (one token per line) or leave out --token-file`,
       );
-    if (code === 'EACCES' || code === 'EISDIR') throw new ConfigError(`cannot read the token file ${path} (${code})`);
+    if (code === 'EACCES' || code === 'EISDIR')
+      throw new ConfigError(
+        `cannot read the token file ${path} (${code}); give --token-file a file this user can read`,
+      );
     throw error;
   }
 }

@@ -4,12 +4,15 @@ import { KVS_VERSION } from '../core/version.js';
 import { Command } from 'commander';
 import { registerClientCommands } from './commands/index.js';
 import { serveCommand } from './serve-command.js';
-import { applyUsageConventions, CommandExit, EXIT_FAILED, oneLine } from './usage.js';
+import { applyUsageConventions, CommandExit, EXIT_FAILED, reportFailure } from './usage.js';
 
 export function createProgram(): Command {
   const program = new Command('kvs')
     .description('kvs: a durable key/value server and its command-line client')
-    .version(KVS_VERSION);
+    .version(KVS_VERSION)
+    // Taken out of the command line by runCli wherever it is (`kvs serve --debug`); declared here
+    // for `kvs --help`.
+    .option('--debug', 'on a failure, also print its stack trace (or set KVS_DEBUG=1); accepted after any command');
   program.addCommand(serveCommand());
   registerClientCommands(program);
   applyUsageConventions(program);
@@ -17,19 +20,32 @@ export function createProgram(): Command {
 }
 
 /**
+ * `argv` without its `--debug` flags (before a `--`), which turn on KVS_DEBUG for this process
+ * and the server processes it starts: every command accepts the flag without declaring it.
+ */
+export function takeDebugFlag(argv: readonly string[]): string[] {
+  const end = argv.indexOf('--');
+  const rest = argv.filter((arg, at) => arg !== '--debug' || (end !== -1 && at > end));
+  if (rest.length !== argv.length) process.env.KVS_DEBUG = '1';
+  return rest;
+}
+
+/**
  * Runs `kvs` on `argv` (process.argv form) and returns the exit code: 0, 1 (the command failed)
  * or 2 (wrong usage or configuration). Commands report their own failures in one line; what
- * reaches the last catch here is a bug, reported in one line too (the stack with KVS_DEBUG=1).
+ * reaches the last catch here is a bug, reported in one line too (the stack with --debug).
  */
 export async function runCli(argv: readonly string[]): Promise<number> {
   try {
-    await createProgram().parseAsync([...argv]);
+    await createProgram().parseAsync(takeDebugFlag(argv));
     return Number(process.exitCode ?? 0);
   } catch (error) {
     if (error instanceof CommandExit) return error.exitCode;
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`kvs: unexpected error: ${oneLine(message)} (internal)\n`);
-    if (process.env.KVS_DEBUG === '1' && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    reportFailure(
+      `unexpected error: ${message}; this is a bug in kvs, run again with --debug and report it (internal)`,
+      error,
+    );
     return EXIT_FAILED;
   }
 }

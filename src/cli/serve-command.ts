@@ -5,7 +5,7 @@ import { ConfigError, defaultConfig, parseStore, validateConfig, type Config } f
 import { defaultLimits, type Limits } from '../core/limits.js';
 import { EngineUnavailableError } from '../storage/index.js';
 import { preflight } from './serve-preflight.js';
-import { EXIT_FAILED, EXIT_USAGE, oneLine } from './usage.js';
+import { EXIT_FAILED, EXIT_USAGE, reportFailure } from './usage.js';
 
 function envName(flag: string): string {
   return `KVS_${flag.replace(/^--/, '').replace(/-/g, '_').toUpperCase()}`;
@@ -175,7 +175,7 @@ export function serveCommand(): Command {
     } catch (error) {
       // Exits at once: a half-started server may hold handles that would keep the process alive.
       const refusal = startRefusal(error);
-      process.stderr.write(`kvs: ${oneLine(refusal.message)}\n`);
+      reportFailure(refusal.message, error);
       process.exit(refusal.exitCode);
     }
   });
@@ -187,15 +187,37 @@ export function serveCommand(): Command {
  * file that cannot be read or created) is the operator's to fix (exit 2); anything else is a bug.
  */
 export function startRefusal(error: unknown): { message: string; exitCode: number } {
-  if (error instanceof ConfigError) return { message: error.message, exitCode: EXIT_USAGE };
+  if (error instanceof ConfigError) {
+    return { message: withAdvice(error.message, adviceForRefusal(error.message)), exitCode: EXIT_USAGE };
+  }
   // The store (an etcd cluster not answering, a damaged lmdb file) is the operator's to fix.
   if (error instanceof EngineUnavailableError)
     return { message: `cannot start: ${error.message} (unavailable)`, exitCode: EXIT_USAGE };
   const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code))
-    return { message: `cannot start: ${message}`, exitCode: EXIT_USAGE };
-  return { message: `cannot start: ${message} (internal)`, exitCode: EXIT_FAILED };
+    return {
+      message: withAdvice(`cannot start: ${message}`, 'check the paths and ports given; --debug shows where'),
+      exitCode: EXIT_USAGE,
+    };
+  return {
+    message: `cannot start: ${message}; this is a bug in kvs, run again with --debug and report it (internal)`,
+    exitCode: EXIT_FAILED,
+  };
+}
+
+const SEE_HELP = 'see `kvs serve --help`';
+
+/** What to do about a refusal that does not say it (docs/errors.md, "Start-up refusals"). */
+function adviceForRefusal(message: string): string {
+  if (/^store_\w+: /.test(message)) return 'see docs/durability.md, "Damaged or missing store"';
+  if (message.startsWith('another kvs process')) return 'stop that process, or give another --data';
+  return SEE_HELP;
+}
+
+/** `message` followed by `; advice`, unless it already says what to do. */
+function withAdvice(message: string, advice: string): string {
+  return message.includes('; ') ? message : `${message}; ${advice}`;
 }
 
 export function configFromFlags(flags: Record<string, unknown>): Config {

@@ -17,7 +17,7 @@ function readFlagFile(flag: string, path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (error) {
-    throw new ConfigError(`${flag}: cannot read ${path} (${errnoOf(error)})`);
+    throw new ConfigError(`${flag}: cannot read ${path} (${errnoOf(error)}); give the path of a readable PEM file`);
   }
 }
 
@@ -29,7 +29,7 @@ function checkTls(config: Config): void {
     createSecureContext({ cert, key });
   } catch (error) {
     throw new ConfigError(
-      `--tls-cert/--tls-key: not a usable PEM certificate and key (${error instanceof Error ? error.message : String(error)})`,
+      `--tls-cert/--tls-key: not a usable PEM certificate and key (${error instanceof Error ? error.message : String(error)}); give a PEM certificate and its private key`,
     );
   }
 }
@@ -37,17 +37,35 @@ function checkTls(config: Config): void {
 /** An existing --data must be a directory; a missing one is created later (and undone on failure). */
 function checkDataDir(config: Config): void {
   if (config.dataDir.trim() === '') throw new ConfigError('--data must name a directory (got "")');
-  const info = statSync(config.dataDir, { throwIfNoEntry: false });
-  if (info !== undefined && !info.isDirectory()) throw new ConfigError(`--data ${config.dataDir} is not a directory`);
+  let info: ReturnType<typeof statSync>;
+  try {
+    info = statSync(config.dataDir, { throwIfNoEntry: false });
+  } catch (error) {
+    // ENOTDIR (a path under a regular file), EACCES (a parent this user may not enter), ...
+    throw new ConfigError(
+      `--data: cannot use ${config.dataDir} (${errnoOf(error)}); give a directory this user can create or write`,
+    );
+  }
+  if (info !== undefined && !info.isDirectory())
+    throw new ConfigError(`--data ${config.dataDir} is not a directory; give a directory (a missing one is created)`);
 }
 
-const listenHints: Record<string, string> = {
-  EADDRINUSE: 'another process is listening there; stop it or choose another port',
-  EACCES: 'this user may not listen on that port; choose a port above 1023',
-  EADDRNOTAVAIL: 'the address is not one of this machine',
-  ENOTFOUND: 'the host name does not resolve',
-  EAI_AGAIN: 'the host name does not resolve',
-};
+/** Why listening failed and what to do, by errno; `flag` is the port's flag. */
+function listenHint(code: string, flag: string): string {
+  switch (code) {
+    case 'EADDRINUSE':
+      return `another process is listening there; stop it or choose another ${flag}`;
+    case 'EACCES':
+      return `this user may not listen on that port; choose a ${flag} above 1023`;
+    case 'EADDRNOTAVAIL':
+      return 'the address is not one of this machine; choose another --host (e.g. 127.0.0.1 or 0.0.0.0)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'the host name does not resolve; check --host';
+    default:
+      return `check --host and ${flag}`;
+  }
+}
 
 /** Listens on host:port and closes again: EADDRINUSE and friends, before anything is created. */
 async function probeListen(flag: string, host: string, port: number): Promise<void> {
@@ -59,10 +77,7 @@ async function probeListen(flag: string, host: string, port: number): Promise<vo
     });
   } catch (error) {
     const code = errnoOf(error);
-    const hint = listenHints[code];
-    throw new ConfigError(
-      `${flag}: cannot listen on ${host}:${port} (${code})${hint === undefined ? '' : `: ${hint}`}`,
-    );
+    throw new ConfigError(`${flag}: cannot listen on ${host}:${port} (${code}): ${listenHint(code, flag)}`);
   } finally {
     await new Promise<void>((resolve) => probe.close(() => resolve()));
   }

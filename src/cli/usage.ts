@@ -1,9 +1,11 @@
-// How `kvs` reports wrong usage (unknown flag or command, missing or invalid value): one line
-// `kvs: <what is wrong> (usage)` and one line pointing at the command's --help, exit code 2
-// (docs/cli.md, "Errors and exit codes"). Commander's own output would print the whole help
-// after the error, which scrolls the error out of sight.
+// How `kvs` reports failures: one line `kvs: <what went wrong>; <what to do> (<code>)` on stderr
+// (docs/cli.md, "Errors and exit codes"), the stack trace only with --debug or KVS_DEBUG=1. Wrong
+// usage (unknown flag or command, missing or invalid value) is one such line pointing at the
+// command's --help, exit code 2: commander's own output would print the whole help after the
+// error, which scrolls the error out of sight.
 
 import type { CommanderError, Command } from 'commander';
+import { inspect } from 'node:util';
 
 /** Exit codes of every `kvs` command (docs/cli.md). */
 export const EXIT_OK = 0;
@@ -25,8 +27,28 @@ export function oneLine(text: string): string {
   );
 }
 
-export function usageLines(command: Command, message: string): string {
-  return `kvs: ${oneLine(message)} (usage)\nkvs: see \`${commandPath(command)} --help\`\n`;
+/** Whether a failure also prints its stack trace: `--debug` (runCli sets KVS_DEBUG) or KVS_DEBUG=1. */
+export function debugEnabled(): boolean {
+  return process.env.KVS_DEBUG === '1';
+}
+
+/** Writes the one line `kvs: <line>` of a failure, and with --debug what caused it (stack, cause). */
+export function reportFailure(line: string, error?: unknown): void {
+  process.stderr.write(`kvs: ${oneLine(line)}\n`);
+  if (debugEnabled() && error !== undefined) process.stderr.write(`${inspect(error, { depth: 4 })}\n`);
+}
+
+/** Commander's message (`... is invalid. expected a whole number.`) as the first half of one line. */
+function usageMessage(message: string): string {
+  return message
+    .trim()
+    .replace(/^error: /, '')
+    .replace(/ is invalid\. /, ' is invalid: ')
+    .replace(/\.$/, '');
+}
+
+export function usageLine(command: Command, message: string): string {
+  return `kvs: ${oneLine(usageMessage(message))}; see \`${commandPath(command)} --help\` (usage)\n`;
 }
 
 /** Thrown by a command's exit override so that the caller returns an exit code instead of exiting. */
@@ -44,14 +66,14 @@ export function applyUsageConventions(command: Command): void {
     .configureOutput({
       // Commander's messages start with `error: `; the help shown after them is dropped (writeErr
       // is only used for that, and for the help of a command run without its subcommand).
-      outputError: (text) => process.stderr.write(usageLines(command, text.trim().replace(/^error: /, ''))),
+      outputError: (text) => process.stderr.write(usageLine(command, text)),
       writeErr: () => {},
     })
     .exitOverride((error: CommanderError) => {
       // 'commander.help' with a non-zero code: no command, or `kvs help` of an unknown one.
       if (error.code === 'commander.help' && error.exitCode !== EXIT_OK) {
         const names = command.commands.map((sub) => sub.name()).join(', ');
-        process.stderr.write(usageLines(command, `missing or unknown command (one of: ${names})`));
+        process.stderr.write(usageLine(command, `missing or unknown command (one of: ${names})`));
       }
       const ok =
         error.code === 'commander.helpDisplayed' ||

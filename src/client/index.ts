@@ -1,6 +1,6 @@
 // The kvs package's main export: a typed client for a kvs server.
 //
-//   import { KvsClient } from 'kvs';
+//   import { KvsClient } from 'kvs-server';
 //   const kv = new KvsClient({ url: 'http://127.0.0.1:8080', token: process.env.KVS_TOKEN });
 //   await kv.put('greeting', 'hello');
 //   console.log(await kv.getText('greeting'));

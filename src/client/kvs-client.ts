@@ -84,7 +84,10 @@ export class KvsClient {
     const response = await this.request({
       method: 'PUT',
       path: keyPath(key),
-      query: { ttl: options.ttl === undefined ? undefined : String(options.ttl) },
+      query: {
+        ttl: options.ttl === undefined ? undefined : String(options.ttl),
+        keepTtl: options.keepTtl === true ? 'true' : undefined,
+      },
       headers,
       // A Buffer, never a string: fetch would add its own text/plain Content-Type to a string.
       body: typeof value === 'string' ? Buffer.from(value, 'utf8') : value,

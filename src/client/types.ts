@@ -34,8 +34,10 @@ export interface KvsEntry extends KeyMetadata {
 export interface PutOptions extends RequestOptions {
   /** Stored with the value and served back on reads; none by default. */
   readonly contentType?: string | undefined;
-  /** Time to live in whole seconds. */
+  /** Time to live in whole seconds. Without it (or keepTtl) the key no longer expires. */
   readonly ttl?: number | undefined;
+  /** Keep the key's current expiry (`?keepTtl`); cannot be given with ttl. */
+  readonly keepTtl?: boolean | undefined;
   /** Compare-and-swap: write only if the key's current version is this (If-Match). */
   readonly ifVersion?: number | undefined;
   /** Create only: fail with key_exists when the key exists (If-None-Match: *). */

@@ -118,7 +118,9 @@ export function validateConfig(config: Config): Config {
     throw new ConfigError('--workers > 1 needs a shared store (lmdb or etcd), not memory');
   }
   const limits = config.limits;
-  for (const [name, value] of Object.entries(limits)) wholeNumber(`limit ${name}`, value as number, 1);
+  // Named by their flag (maxValueBytes: --max-value-bytes), which is how they were given.
+  for (const [name, value] of Object.entries(limits))
+    wholeNumber(`--${name.replace(/[A-Z]/g, (upper) => `-${upper.toLowerCase()}`)}`, value as number, 1);
   // lmdb's maximum key size is 1978 bytes; the expiry index adds a few bytes of its own.
   if (config.store.kind === 'lmdb') wholeNumber('--max-key-bytes', limits.maxKeyBytes, 1, 1900);
   if (limits.maxValueBytes > limits.maxBodyBytes) {

@@ -11,6 +11,7 @@ import type { KvService } from '../core/service.js';
 import { callerOf } from './caller.js';
 import { entryHeaders } from './entry-headers.js';
 import { decodeKeyComponent } from './key-decoding.js';
+import { storedContentType } from './put-content-type.js';
 import { addValueSafetyHeaders } from './value-safety.js';
 
 /** Where the key starts in a /v1/kv/{key} URL (the fast paths match on it too). */
@@ -98,14 +99,21 @@ export const kvRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, 
     get,
   );
 
-  app.put<{ Querystring: { ttl?: string } }>(
+  app.put<{ Querystring: { ttl?: string; keepTtl?: string } }>(
     '/v1/kv/*',
     {
       bodyLimit: service.limits.maxValueBytes,
       config: { valueBody: true },
       schema: {
-        summary: 'Write a value; If-Match for compare-and-swap, If-None-Match: * to create only, ?ttl=SECONDS',
-        querystring: { type: 'object', properties: { ttl: { type: 'string', pattern: '^[0-9]+$' } } },
+        summary:
+          'Write a value; If-Match for compare-and-swap, If-None-Match: * to create only, ?ttl=SECONDS, ?keepTtl to keep the current expiry (without either, the key no longer expires)',
+        querystring: {
+          type: 'object',
+          properties: {
+            ttl: { type: 'string', pattern: '^[0-9]+$' },
+            keepTtl: { type: 'string', enum: ['', 'true', '1'] },
+          },
+        },
         response: { 200: entryMetaSchema, 201: entryMetaSchema, 412: errorSchema, 413: errorSchema },
       },
     },
@@ -118,8 +126,12 @@ export const kvRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, 
       if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
         throw new KvsError('bad_request', 'If-None-Match supports only "*" (create only).');
       }
+      const keepTtl = request.query.keepTtl !== undefined;
+      if (keepTtl && request.query.ttl !== undefined)
+        throw new KvsError('bad_request', 'Give ttl or keepTtl, not both.');
       const info = await service.put(caller, key, value, {
-        contentType: request.headers['content-type'] ?? null,
+        contentType: storedContentType(request.headers['content-type']),
+        keepTtl,
         ttlSeconds: parseTtl(request.query.ttl),
         ifVersion: ifMatch === undefined ? undefined : parseVersionHeader(ifMatch),
         ifAbsent: ifNoneMatch !== undefined,

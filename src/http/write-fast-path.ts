@@ -22,6 +22,7 @@ import type { RecordAnswer } from './answer-record.js';
 import { tokenOfHeader } from './caller.js';
 import { entryHeaders } from './entry-headers.js';
 import { JSON_TYPE, sendRawError } from './error-render.js';
+import { storedContentType } from './put-content-type.js';
 import { tryDecodeComponent } from './key-decoding.js';
 import { describe, KEY_PATH } from './kv-routes.js';
 import { type FastPath, KEY_ROUTE } from './read-fast-path.js';
@@ -109,7 +110,7 @@ export function createWriteFastPath(
     request.on('end', () => {
       const value = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
       void store({ request, response, started, caller }, () =>
-        service.put(caller, key, value, { contentType: contentType ?? null }),
+        service.put(caller, key, value, { contentType: storedContentType(contentType) }),
       );
     });
     return true;

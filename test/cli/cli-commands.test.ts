@@ -115,6 +115,21 @@ describe('kvs CLI against a real server', () => {
     assert.equal(await client.get('basic/greeting'), undefined);
   });
 
+  it('set --keep-ttl keeps the expiry a plain set removes', async () => {
+    ok(await kvs(['set', '--ttl', '3600', 'keep/k', 'one']));
+    const expires = (await client.get('keep/k'))?.expires;
+    assert.ok(expires instanceof Date);
+    ok(await kvs(['set', '--keep-ttl', 'keep/k', 'two']));
+    const kept = await client.get('keep/k');
+    assert.equal(kept?.value.toString(), 'two');
+    assert.equal(kept?.expires?.getTime(), expires.getTime());
+    ok(await kvs(['set', 'keep/k', 'three']));
+    assert.equal((await client.get('keep/k'))?.expires, null);
+    const both = await kvs(['set', '--keep-ttl', '--ttl', '5', 'keep/k', 'four']);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /^kvs: .*--keep-ttl.*\(usage\)\n$/);
+  });
+
   it('reports failures as `kvs: <message> (<code>)` with a non-zero exit', async () => {
     const missing = await kvs(['get', 'errors/missing']);
     assert.notEqual(missing.code, 0);
@@ -145,7 +160,7 @@ describe('kvs CLI against a real server', () => {
     assert.notEqual(unreachable.code, 0);
     assert.equal(
       unreachable.stderr,
-      `kvs: cannot reach http://127.0.0.1:${closedPort}: ECONNREFUSED (connection_failed)\n`,
+      `kvs: cannot reach http://127.0.0.1:${closedPort}: ECONNREFUSED; is \`kvs serve\` running there? check --url (or KVS_URL) (connection_failed)\n`,
     );
   });
 

@@ -35,6 +35,47 @@ describe('REST v1 keys', () => {
     assert.ok(second.modRevision > meta.modRevision);
   });
 
+  it("a PUT without a Content-Type, or with curl --data's form type, stores none; the seed form post is unchanged", async () => {
+    // Both the write fast path (no query string) and the route (?ttl=) store the same.
+    const listed = async (key: string) => {
+      const page = (await (await fetch(`${server.url}/v1/kv?prefix=${encodeURIComponent(key)}`)).json()) as {
+        items: { key: string; contentType: string | null }[];
+      };
+      return page.items.find((item) => item.key === key)?.contentType;
+    };
+    const cases: [string, Record<string, string>][] = [
+      ['types/none', {}],
+      ['types/none-ttl?ttl=3600', {}],
+      ['types/form', { 'content-type': 'application/x-www-form-urlencoded' }],
+      ['types/form-ttl?ttl=3600', { 'content-type': 'application/x-www-form-urlencoded' }],
+      ['types/form-charset', { 'content-type': 'Application/X-WWW-Form-Urlencoded; charset=utf-8' }],
+    ];
+    for (const [path, headers] of cases) {
+      const put = await fetch(kv(path), authed(server, { method: 'PUT', body: Buffer.from('a=1&b'), headers }));
+      assert.equal(put.status, 201, path);
+      const key = path.replace(/\?.*/, '');
+      assert.equal(await listed(key), null, `${path}: no content type stored`);
+      const get = await fetch(kv(key));
+      assert.equal(await get.text(), 'a=1&b', path);
+      assert.equal(get.headers.get('content-type'), 'text/plain; charset=utf-8', `${path}: the text default`);
+    }
+    const typed = await fetch(
+      kv('types/csv'),
+      authed(server, { method: 'PUT', body: 'a,b\n', headers: { 'content-type': 'text/csv' } }),
+    );
+    assert.equal(typed.status, 201);
+    assert.equal(await listed('types/csv'), 'text/csv', 'an explicit type is stored as given');
+
+    const seed = await fetch(`${server.url}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `types/seed=hello&auth=${encodeURIComponent(server.token)}`,
+    });
+    assert.equal(seed.status, 200);
+    assert.equal(await (await fetch(`${server.url}/?k=types/seed`)).text(), 'hello');
+    assert.equal(await listed('types/seed'), null);
+  });
+
   it('keys are the rest of the path, percent-decoded: slashes, %2F, spaces and unicode', async () => {
     for (const [path, key] of [
       ['a/b/c', 'a/b/c'],

@@ -50,6 +50,29 @@ describe('TTL: expired keys are invisible at once (sweeper idle)', () => {
     assert.equal((await kv.get('meta/k')).headers.get('kvs-expires'), null);
   });
 
+  it('?keepTtl keeps the current expiry on a PUT; with ?ttl it is refused', async () => {
+    const timed = await kv.put('meta/keep', 'v', { ttl: 3600 });
+    const expires = timed.headers.get('kvs-expires');
+    assert.ok(expires);
+    const kept = await kv.request('PUT', '/v1/kv/meta/keep?keepTtl', { body: 'w' });
+    assert.equal(kept.status, 200);
+    assert.equal(kept.headers.get('kvs-expires'), expires);
+    const read = await kv.get('meta/keep');
+    assert.equal(read.text, 'w');
+    assert.equal(read.headers.get('kvs-expires'), expires);
+    const both = await kv.request('PUT', '/v1/kv/meta/keep?keepTtl&ttl=5', { body: 'x' });
+    assert.equal(both.status, 400);
+    assert.equal((await kv.request('PUT', '/v1/kv/meta/keep?keepTtl=no', { body: 'x' })).status, 400);
+    assert.equal((await kv.get('meta/keep')).text, 'w');
+    // Without either, the expiry is removed (as the plain PUT of the test above).
+    assert.equal((await kv.request('PUT', '/v1/kv/meta/keep', { body: 'y' })).headers.get('kvs-expires'), null);
+    // On a key without an expiry, ?keepTtl keeps none.
+    assert.equal(
+      (await kv.request('PUT', '/v1/kv/meta/keep?keepTtl=true', { body: 'z' })).headers.get('kvs-expires'),
+      null,
+    );
+  });
+
   it('refuses a TTL that is not a positive whole number of seconds', async () => {
     for (const ttl of ['0', '-1', 'abc', '1.5']) {
       const answer = await kv.request('PUT', `/v1/kv/meta/bad?ttl=${ttl}`, { body: 'v' });

@@ -2,6 +2,7 @@
 
 import { Option, type Command } from 'commander';
 import { CliError, action } from './cli-error.js';
+import { explainConditionFailure } from './condition-failure.js';
 import { clientFor, withConnection, type ConnectionOptions } from './connection.js';
 import { wholeNumber } from './parse-number.js';
 
@@ -17,7 +18,11 @@ export function registerDel(program: Command): void {
     .addHelpText('after', '\nExamples:\n  $ kvs del config/greeting\n  $ kvs del --if-version 4 lock/backup')
     .action(
       action(async (key: string, options: DelOptions) => {
-        const deleted = await clientFor(options).delete(key, { ifVersion: options.ifVersion });
+        const deleted = await clientFor(options)
+          .delete(key, { ifVersion: options.ifVersion })
+          .catch((error: unknown) => {
+            throw explainConditionFailure(error, key, { command: 'del', ...options });
+          });
         if (!deleted) throw new CliError('not_found', `no such key: ${key}`);
       }),
     );

@@ -43,9 +43,11 @@ async function* pagesOfValues(client: KvsClient, prefix: string): AsyncGenerator
 
 function outputFailure(path: string, error: unknown): CliError {
   const code = (error as { code?: unknown } | null)?.code;
+  const advice =
+    code === 'ENOENT' ? 'create its directory first, or choose another --output' : 'choose another --output';
   return new CliError(
     'output_failed',
-    `cannot write ${path}: ${typeof code === 'string' ? code : error instanceof Error ? error.message : String(error)}`,
+    `cannot write ${path}: ${typeof code === 'string' ? code : error instanceof Error ? error.message : String(error)}; ${advice}`,
   );
 }
 

@@ -2,11 +2,13 @@
 
 import { Option, type Command } from 'commander';
 import { action } from './cli-error.js';
+import { explainConditionFailure } from './condition-failure.js';
 import { clientFor, withConnection, type ConnectionOptions } from './connection.js';
 import { wholeNumber } from './parse-number.js';
 
 interface SetOptions extends ConnectionOptions {
   readonly ttl?: number;
+  readonly keepTtl?: boolean;
   readonly contentType?: string;
   readonly ifVersion?: number;
   readonly ifAbsent?: boolean;
@@ -23,7 +25,13 @@ export function registerSet(program: Command): void {
     .description('write VALUE (or all of stdin, byte for byte, when VALUE is omitted) to KEY')
     .argument('<key>', 'the key')
     .argument('[value]', 'the value; read from stdin when omitted')
-    .addOption(new Option('--ttl <seconds>', 'expire the key after this many seconds').argParser(wholeNumber(1)))
+    .addOption(
+      new Option(
+        '--ttl <seconds>',
+        'expire the key after this many seconds (without --ttl or --keep-ttl, a write removes any expiry)',
+      ).argParser(wholeNumber(1)),
+    )
+    .addOption(new Option('--keep-ttl', "keep the key's current expiry").conflicts('ttl'))
     .option('--content-type <type>', 'content type stored with the value and served on reads')
     .addOption(
       new Option(
@@ -47,12 +55,17 @@ export function registerSet(program: Command): void {
     .action(
       action(async (key: string, value: string | undefined, options: SetOptions) => {
         const body = value ?? (await readStdin());
-        const result = await clientFor(options).put(key, body, {
-          ttl: options.ttl,
-          contentType: options.contentType,
-          ifVersion: options.ifVersion,
-          ifAbsent: options.ifAbsent,
-        });
+        const result = await clientFor(options)
+          .put(key, body, {
+            ttl: options.ttl,
+            keepTtl: options.keepTtl,
+            contentType: options.contentType,
+            ifVersion: options.ifVersion,
+            ifAbsent: options.ifAbsent,
+          })
+          .catch((error: unknown) => {
+            throw explainConditionFailure(error, key, { command: 'set', ...options });
+          });
         process.stdout.write(`version ${result.version} (revision ${result.modRevision})\n`);
       }),
     );

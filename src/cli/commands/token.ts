@@ -32,7 +32,8 @@ function fileOption(): Option {
 function checkWritableTokenFile(file: string): void {
   const info = statSync(file, { throwIfNoEntry: false });
   if (info !== undefined) {
-    if (!info.isFile()) throw new CliError('invalid_file', `the token file ${file} is not a file`);
+    if (!info.isFile())
+      throw new CliError('invalid_file', `the token file ${file} is not a file; give --file the path of a file`);
     return;
   }
   const dir = dirname(file);
@@ -40,7 +41,7 @@ function checkWritableTokenFile(file: string): void {
     const hint =
       file === defaultTokenFile()
         ? '; run `kvs serve` once to create the data directory, or give --file (or KVS_DATA)'
-        : '';
+        : '; create the directory first, or give another --file';
     throw new CliError('invalid_file', `no directory ${dir} for the token file ${file}${hint}`);
   }
 }
@@ -97,7 +98,11 @@ export function registerToken(program: Command): void {
     .addHelpText('after', '\nExample:\n  $ kvs token list\n  #1  admin  all keys\n  #2  read   public/, docs/')
     .action(
       action(async (options: FileOptions) => {
-        if (!existsSync(options.file)) throw new CliError('invalid_file', `no token file at ${options.file}`);
+        if (!existsSync(options.file))
+          throw new CliError(
+            'invalid_file',
+            `no token file at ${options.file}; give --file (or KVS_TOKEN_FILE), or the server's --data as KVS_DATA`,
+          );
         if (!statSync(options.file).isFile())
           throw new CliError('invalid_file', `the token file ${options.file} is not a file`);
         let entries: ReturnType<typeof parseTokenFile>;

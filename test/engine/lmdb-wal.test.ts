@@ -106,6 +106,40 @@ describe('lmdb engine with the write-ahead log', () => {
     assert.ok(earlyRevision <= 10, `the copied store was at revision ${earlyRevision}`);
   });
 
+  it('a replay longer than the change log keeps the same log the live engine had (the last logLength revisions)', async () => {
+    const source = freshDirectory();
+    const short = (directory: string) => optionsFor(directory, { logLength: 20 });
+    const engine = await LmdbEngine.open(short(source));
+    for (let index = 0; index < 5; index++) await put(engine, `k${index}`, `v${index}`);
+    const early = readFileSync(join(source, 'kvs.mdb'));
+    // Keys written many times (the replay keeps only their last record) and some deleted.
+    for (let index = 5; index < 60; index++) await put(engine, `k${index % 7}`, `v${index}`);
+    await engine.commit({ conditions: [], operations: [{ type: 'delete', key: 'k3' }] }, T0);
+    const live = {
+      oldest: await engine.oldestRevision(),
+      history: (await engine.history(41, 100)).events.map((event) => [event.revision, event.key]),
+      recent: (await engine.recentlyModified(10, T0)).map((info) => [info.key, info.modRevision]),
+    };
+    const crashed = crashCopy(source, early);
+    await engine.close();
+    const reopened = await LmdbEngine.open(short(crashed));
+    assert.equal(await reopened.revision(), 61);
+    assert.equal(await reopened.oldestRevision(), live.oldest);
+    assert.equal(live.oldest, 42);
+    assert.deepEqual(
+      (await reopened.history(41, 100)).events.map((event) => [event.revision, event.key]),
+      live.history,
+    );
+    assert.deepEqual(
+      (await reopened.recentlyModified(10, T0)).map((info) => [info.key, info.modRevision]),
+      live.recent,
+    );
+    assert.equal(await reopened.get('k3', T0), undefined, 'the delete was replayed');
+    assert.equal((await reopened.get('k6', T0))?.value.toString(), 'v55');
+    assert.equal(await reopened.count(), 6);
+    await reopened.close();
+  });
+
   it('a torn last record, cut at every byte, loses that record only; the store opens and goes on', async () => {
     const source = freshDirectory();
     const engine = await LmdbEngine.open(optionsFor(source));

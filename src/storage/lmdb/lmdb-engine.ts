@@ -107,8 +107,6 @@ interface DurableCommit extends EncodedCommit {
   readonly bytes: number;
 }
 
-/** WAL records replayed into lmdb per write transaction at start-up. */
-const REPLAY_BATCH = 1000;
 /**
  * Bytes of acknowledged commits lmdb may be behind before new commits wait (docs/limits.md). With
  * lmdb keeping up, the overlay holds one batch (a few hundred commits at most).
@@ -271,8 +269,7 @@ export class LmdbEngine implements Engine {
       ...(this.options.walFiles !== undefined && { files: this.options.walFiles }),
     });
     try {
-      for (let start = 0; start < replay.length; start += REPLAY_BATCH)
-        this.replayRecords(replay.slice(start, start + REPLAY_BATCH));
+      if (replay.length > 0) this.replayRecords(replay);
       // The replayed commits become lmdb's checkpoint once flushed.
       if (replay.length > 0) await this.root.flushed;
       this.lastPublished = this.nextRevision = this.checkpointed = this.acknowledged = this.readRevision();
@@ -285,27 +282,44 @@ export class LmdbEngine implements Engine {
     this.wal = wal;
   }
 
-  /** Applies WAL records lmdb does not hold, in one write transaction (start-up, in order). */
+  /**
+   * Applies the WAL records lmdb does not hold (start-up), coalesced into one write transaction:
+   * each key gets only its final record (and index entries), and only the change-log entries the
+   * log keeps after them (the last logLength revisions) are written. What lmdb ends up holding is
+   * what applying them one by one leaves, at a cost bounded by the keys touched and the log's
+   * length instead of the records' count; one transaction, so a crash meanwhile leaves lmdb as
+   * it was and the next start replays again.
+   */
   private replayRecords(records: readonly WalRecord[]): void {
+    const last = records.at(-1)!.revision;
+    const keptFrom = last - this.options.logLength + 1;
+    const finals = new Map<string, Buffer | null>();
+    const logEntries: [number, Buffer][] = [];
+    for (const { revision, payload } of records) {
+      const decoded = decodeWalCommit(Buffer.from(payload), revision);
+      for (const { key, encoded } of decoded.writes) finals.set(key, encoded);
+      if (revision >= keptFrom) logEntries.push([revision, decoded.logEntry]);
+    }
     this.root.transactionSync(() => {
-      const startOldest = this.meta.get(OLDEST) ?? 1;
-      let oldest = startOldest;
-      for (const { revision, payload } of records) {
-        const decoded = decodeWalCommit(Buffer.from(payload), revision);
-        const writes = decoded.writes.map(({ key, encoded }): CommitWrite => {
-          // Read inside the write transaction, so an earlier record of this batch is seen.
-          const current = this.kv.getBinary(key);
-          return {
+      for (const [key, encoded] of finals) {
+        const current = this.kv.getBinary(key);
+        this.writeRecordChange(
+          {
             key,
             encoded,
             record: encoded === null ? null : decodeRecord(encoded, key, false),
             previous: current === undefined ? undefined : decodeRecord(current, key, this.acceptFormat1),
-          };
-        });
-        oldest = this.writeCommit({ revision, writes, logEntry: decoded.logEntry }, oldest, transactionWrites);
+          },
+          transactionWrites,
+        );
       }
-      if (oldest !== startOldest) this.meta.putSync(OLDEST, oldest);
-      this.meta.putSync(REVISION, records.at(-1)!.revision);
+      for (const [revision, entry] of logEntries) this.log.putSync(revision, entry);
+      const stored = this.readRevision();
+      const oldest = this.meta.get(OLDEST) ?? 1;
+      const newOldest = Math.max(oldest, keptFrom);
+      for (let revision = oldest; revision < newOldest && revision <= stored; revision++) this.log.removeSync(revision);
+      if (newOldest !== oldest) this.meta.putSync(OLDEST, newOldest);
+      this.meta.putSync(REVISION, last);
     });
   }
 
@@ -955,24 +969,27 @@ export class LmdbEngine implements Engine {
     return { oldest: kept, revisionWritten: writes.put(this.meta, REVISION, plan.revision) };
   }
 
+  /** One key's new record (or its removal) and its expiry and recent index entries. */
+  private writeRecordChange<R>(write: CommitWrite, writes: StoreWrites<R>): void {
+    const previousExpires = write.previous?.expires ?? null;
+    if (previousExpires !== null) writes.remove(this.expiry, [previousExpires, write.key]);
+    if (write.previous !== undefined) writes.remove(this.recent, [write.previous.modRevision, write.key]);
+    if (write.record === null) {
+      writes.remove(this.kv, write.key);
+    } else {
+      writes.put(this.kv, write.key, write.encoded!);
+      writes.put(this.recent, [write.record.modRevision, write.key], write.key);
+      if (write.record.expires !== null) writes.put(this.expiry, [write.record.expires, write.key], write.key);
+    }
+  }
+
   /**
    * Writes one commit's records, their index entries, its change-log entry and the removal of
    * log entries past logLength; the caller writes the revision (and OLDEST when it changed).
    * Returns the oldest revision the log keeps after it.
    */
   private writeCommit<R>(commit: EncodedCommit, oldest: number, writes: StoreWrites<R>): number {
-    for (const write of commit.writes) {
-      const previousExpires = write.previous?.expires ?? null;
-      if (previousExpires !== null) writes.remove(this.expiry, [previousExpires, write.key]);
-      if (write.previous !== undefined) writes.remove(this.recent, [write.previous.modRevision, write.key]);
-      if (write.record === null) {
-        writes.remove(this.kv, write.key);
-      } else {
-        writes.put(this.kv, write.key, write.encoded!);
-        writes.put(this.recent, [write.record.modRevision, write.key], write.key);
-        if (write.record.expires !== null) writes.put(this.expiry, [write.record.expires, write.key], write.key);
-      }
-    }
+    for (const write of commit.writes) this.writeRecordChange(write, writes);
     writes.put(this.log, commit.revision, commit.logEntry);
     let kept = oldest;
     while (commit.revision - kept >= this.options.logLength) {

@@ -112,6 +112,20 @@ interface DurableCommit extends EncodedCommit {
  * lmdb keeping up, the overlay holds one batch (a few hundred commits at most).
  */
 export const UNAPPLIED_BYTES_MAX = 64 * 1024 * 1024;
+/**
+ * The pause between two background lmdb transactions of the WAL path. Acknowledgements do not
+ * wait for lmdb, so the pause only lets more commits gather per transaction: each hot page and
+ * the revision are written once per transaction, and lmdb syncs less often. Measured with the
+ * engine suite, 50 writers, 100-byte puts over 10,000 keys, in one run: without a pause 54
+ * commits per lmdb transaction, 9,509 commits/s, 96 us CPU and 10.1 KiB to the disk per commit;
+ * with 20 ms, 512 per transaction, 13,399 commits/s, 77 us and 4.9 KiB (BENCHMARKS.md).
+ */
+const APPLY_PAUSE_MS = 20;
+/**
+ * Commits per background lmdb transaction at most: lmdb-js's puts of one transaction are issued
+ * on the event loop in one go, so this bounds that stall (about 10 us per commit).
+ */
+const APPLY_BATCH_MAX = 1024;
 /** First retry of a failed lmdb apply; doubles up to APPLY_RETRY_MAX_MS. */
 const APPLY_RETRY_MS = 50;
 const APPLY_RETRY_MAX_MS = 2000;
@@ -480,29 +494,24 @@ export class LmdbEngine implements Engine {
 
   /**
    * Live records of one page, passing over at most LIST_SKIP_MAX expired ones (engine.ts): the
-   * page's cost is bounded whatever the range holds.
+   * page's cost is bounded whatever the range holds. The overlay of acknowledged writes lmdb has
+   * not applied (WAL path) is merged in key order, so a page is what it will be once they are.
    */
   private scan(
     options: ListOptions,
     now: number,
   ): { found: [string, StoredRecord][]; resumeAfter: string | undefined } {
-    // Byte order, not UTF-16 order, decides which bound is higher. No `end`: keys under the prefix
-    // are contiguous and the loop stops at the first one outside it (an `end` of prefix + U+10FFFF
-    // would cut off keys that continue with U+10FFFF).
     const start =
       options.after !== undefined && compareKeys(options.after, options.prefix) >= 0 ? options.after : options.prefix;
-    const range = this.kv.getRange({ start });
     const found: [string, StoredRecord][] = [];
     let skipped = 0;
     let last = start;
     try {
-      for (const { key, value } of range) {
+      for (const [key, record] of this.mergedRange(options, start)) {
         if (found.length >= options.limit) break;
-        if (!key.startsWith(options.prefix)) break;
-        if (options.after !== undefined && key === options.after) continue;
         if (skipped >= LIST_SKIP_MAX) return { found, resumeAfter: last };
         last = key;
-        const record = decodeRecord(value, key, this.acceptFormat1);
+        if (record === null) continue;
         if (isExpired(record, now)) {
           skipped++;
           continue;
@@ -517,50 +526,46 @@ export class LmdbEngine implements Engine {
     return { found, resumeAfter: undefined };
   }
 
-  async list(options: ListOptions, now: number): Promise<ListPage<EntryInfo>> {
-    this.freshSnapshot();
-    try {
-      const { found, resumeAfter } = this.mergedScan(options, now);
-      return { items: found.map(([key, record]) => recordInfo(key, record)), resumeAfter };
-    } catch (error) {
-      throw this.readError(error);
-    }
-  }
-
-  /**
-   * scan() with the overlay of acknowledged writes lmdb has not applied (WAL path): the overlay's
-   * keys in range replace or add to lmdb's, which is asked for that many more keys so that the
-   * page is still complete after the replaced ones drop out. If lmdb's page stopped early (too
-   * many expired keys), overlay keys past where it stopped belong to the next page.
-   */
-  private mergedScan(
-    options: ListOptions,
-    now: number,
-  ): { found: [string, StoredRecord][]; resumeAfter: string | undefined } {
-    if (this.unapplied.size === 0) return this.scan(options, now);
+  /** lmdb's keys of the range (byte order) merged with the overlay's; null: deleted in the overlay. */
+  private *mergedRange(options: ListOptions, start: string): Generator<[string, StoredRecord | null]> {
     const overlay: [string, StoredRecord | null][] = [];
     for (const [key, { record }] of this.unapplied) {
       if (!key.startsWith(options.prefix)) continue;
       if (options.after !== undefined && compareKeys(key, options.after) <= 0) continue;
       overlay.push([key, record]);
     }
-    const page = this.scan({ ...options, limit: options.limit + overlay.length }, now);
-    const stored = page.found.filter(([key]) => !this.unapplied.has(key));
-    const live = overlay.filter(
-      (entry): entry is [string, StoredRecord] =>
-        entry[1] !== null &&
-        !isExpired(entry[1], now) &&
-        (page.resumeAfter === undefined || compareKeys(entry[0], page.resumeAfter) <= 0),
-    );
-    const merged = [...stored, ...live].sort(([a], [b]) => compareKeys(a, b));
-    if (merged.length > options.limit) return { found: merged.slice(0, options.limit), resumeAfter: undefined };
-    return { found: merged, resumeAfter: page.resumeAfter };
+    overlay.sort(([a], [b]) => compareKeys(a, b));
+    let next = 0;
+    // Byte order, not UTF-16 order, decides which bound is higher. No `end`: keys under the prefix
+    // are contiguous and the loop stops at the first one outside it (an `end` of prefix + U+10FFFF
+    // would cut off keys that continue with U+10FFFF).
+    for (const { key, value } of this.kv.getRange({ start })) {
+      if (!key.startsWith(options.prefix)) break;
+      if (options.after !== undefined && key === options.after) continue;
+      while (next < overlay.length && compareKeys(overlay[next]![0], key) < 0) yield overlay[next++]!;
+      if (next < overlay.length && overlay[next]![0] === key) {
+        yield overlay[next++]!;
+        continue;
+      }
+      yield [key, decodeRecord(value, key, this.acceptFormat1)];
+    }
+    while (next < overlay.length) yield overlay[next++]!;
+  }
+
+  async list(options: ListOptions, now: number): Promise<ListPage<EntryInfo>> {
+    this.freshSnapshot();
+    try {
+      const { found, resumeAfter } = this.scan(options, now);
+      return { items: found.map(([key, record]) => recordInfo(key, record)), resumeAfter };
+    } catch (error) {
+      throw this.readError(error);
+    }
   }
 
   async listEntries(options: ListOptions, now: number): Promise<ListPage<Entry>> {
     this.freshSnapshot();
     try {
-      const { found, resumeAfter } = this.mergedScan(options, now);
+      const { found, resumeAfter } = this.scan(options, now);
       const items = found.map(([key, record]) => ({ key, ...record, value: Buffer.from(record.value) }));
       return { items, resumeAfter };
     } catch (error) {
@@ -590,12 +595,13 @@ export class LmdbEngine implements Engine {
     // so the cost stays bounded by the page even on a store full of them (docs/limits.md).
     let budget = limit + RECENT_SCAN_EXTRA;
     // Acknowledged writes lmdb has not applied are newer than anything it holds: first, newest first.
+    // Its expired keys count against the same budget as lmdb's.
     const overlay = [...this.unapplied]
-      .filter(([, { record }]) => record !== null && !isExpired(record, now))
+      .filter(([, { record }]) => record !== null)
       .sort(([, a], [, b]) => b.revision - a.revision);
     for (const [key, { record }] of overlay) {
-      if (result.length >= limit) return result;
-      result.push(recordInfo(key, record!));
+      if (result.length >= limit || budget-- <= 0) return result;
+      if (!isExpired(record!, now)) result.push(recordInfo(key, record!));
     }
     try {
       for (const { value: key } of this.recent.getRange({ reverse: true })) {
@@ -722,7 +728,7 @@ export class LmdbEngine implements Engine {
    */
   private applyDurable(): void {
     if (this.applying !== undefined || this.applyStalled !== undefined || this.applyQueue.length === 0) return;
-    const batch = this.applyQueue.slice();
+    const batch = this.applyQueue.slice(0, APPLY_BATCH_MAX);
     // Issued synchronously: lmdb-js puts them all in one transaction.
     const before = this.oldestKept;
     let oldest = before;
@@ -738,8 +744,16 @@ export class LmdbEngine implements Engine {
         this.applyRetryMs = APPLY_RETRY_MS;
         this.applyRetrying = false;
         this.appliedBatch(batch);
-        this.applying = undefined;
         this.checkpointWhenFlushed(flushed, last);
+        // Unless a full batch is already waiting, lmdb waits APPLY_PAUSE_MS before its next
+        // transaction, so that one transaction carries many more commits (see the constant).
+        if (this.applyQueue.length < APPLY_BATCH_MAX) {
+          return new Promise<void>((resolve) => setTimeout(resolve, APPLY_PAUSE_MS)).then(() => {
+            this.applying = undefined;
+            this.applyDurable();
+          });
+        }
+        this.applying = undefined;
         this.applyDurable();
       },
       (error: unknown) => {

@@ -116,16 +116,18 @@ export const UNAPPLIED_BYTES_MAX = 64 * 1024 * 1024;
  * The pause between two background lmdb transactions of the WAL path. Acknowledgements do not
  * wait for lmdb, so the pause only lets more commits gather per transaction: each hot page and
  * the revision are written once per transaction, and lmdb syncs less often. Measured with the
- * engine suite, 50 writers, 100-byte puts over 10,000 keys, in one run: without a pause 54
- * commits per lmdb transaction, 9,509 commits/s, 96 us CPU and 10.1 KiB to the disk per commit;
- * with 20 ms, 512 per transaction, 13,399 commits/s, 77 us and 4.9 KiB (BENCHMARKS.md).
+ * engine suite, 50 writers, 100-byte puts over 10,000 keys: without a pause 54 commits per lmdb
+ * transaction, 9,509 commits/s, 96 us CPU and 10.1 KiB to the disk per commit; with 20 ms (and
+ * APPLY_BATCH_MAX 256), 256 per transaction, 11,798 commits/s, 82 us and 6.6 KiB, against the
+ * lmdb-only path's 10,787 commits/s and 9.8 KiB in the same run (BENCHMARKS.md).
  */
 const APPLY_PAUSE_MS = 20;
 /**
  * Commits per background lmdb transaction at most: lmdb-js's puts of one transaction are issued
- * on the event loop in one go, so this bounds that stall (about 10 us per commit).
+ * on the event loop in one go, so this bounds that stall (about 10 us per commit). With 1,024,
+ * HTTP PUT through the server measured 0.68-0.84x the lmdb-only path; with 256, 0.96-0.99x.
  */
-const APPLY_BATCH_MAX = 1024;
+const APPLY_BATCH_MAX = 256;
 /** First retry of a failed lmdb apply; doubles up to APPLY_RETRY_MAX_MS. */
 const APPLY_RETRY_MS = 50;
 const APPLY_RETRY_MAX_MS = 2000;

@@ -141,14 +141,7 @@ describe('lmdb engine with the write-ahead log', () => {
   });
 
   it('a torn last record, cut at every byte, loses that record only; the store opens and goes on', async () => {
-    const source = freshDirectory();
-    const engine = await LmdbEngine.open(optionsFor(source));
-    await put(engine, 'k0', 'v0');
-    const base = readFileSync(join(source, 'kvs.mdb'));
-    for (let index = 1; index < 5; index++) await put(engine, `k${index}`, `value ${index}`);
-    const crashed = crashCopy(source, base);
-    await engine.close();
-    const segment = readdirSync(join(crashed, 'wal')).find((name) => name.endsWith('.wal'))!;
+    const { base, crashed, segment } = await fiveCommitsAfterCrash();
     const wal = readFileSync(join(crashed, 'wal', segment));
     // The last record: value "value 4" under key k4 (its payload size is what the engine wrote).
     const lastRecordStart = lastRecordOffset(wal);
@@ -199,14 +192,7 @@ describe('lmdb engine with the write-ahead log', () => {
   });
 
   it('a flipped byte before the last record refuses to start, naming the segment and the offset', async () => {
-    const source = freshDirectory();
-    const engine = await LmdbEngine.open(optionsFor(source));
-    await put(engine, 'k0', 'v0');
-    const base = readFileSync(join(source, 'kvs.mdb'));
-    for (let index = 1; index < 5; index++) await put(engine, `k${index}`, `value ${index}`);
-    const crashed = crashCopy(source, base);
-    await engine.close();
-    const segment = readdirSync(join(crashed, 'wal')).find((name) => name.endsWith('.wal'))!;
+    const { crashed, segment } = await fiveCommitsAfterCrash();
     const path = join(crashed, 'wal', segment);
     const wal = readFileSync(path);
     const second = SEGMENT_HEADER_BYTES + recordSize(wal.readUInt32LE(SEGMENT_HEADER_BYTES));
@@ -267,6 +253,22 @@ describe('lmdb engine with the write-ahead log', () => {
     }
   });
 });
+
+/**
+ * Five commits (k0 = v0, then k1..k4 = "value N") with lmdb as it was after the first: the WAL's
+ * single segment must replay four of them.
+ */
+async function fiveCommitsAfterCrash(): Promise<{ base: Buffer; crashed: string; segment: string }> {
+  const source = freshDirectory();
+  const engine = await LmdbEngine.open(optionsFor(source));
+  await put(engine, 'k0', 'v0');
+  const base = readFileSync(join(source, 'kvs.mdb'));
+  for (let index = 1; index < 5; index++) await put(engine, `k${index}`, `value ${index}`);
+  const crashed = crashCopy(source, base);
+  await engine.close();
+  const segment = readdirSync(join(crashed, 'wal')).find((name) => name.endsWith('.wal'))!;
+  return { base, crashed, segment };
+}
 
 /** Offset of the last record of a segment (records are chained by their length fields). */
 function lastRecordOffset(segment: Buffer): number {

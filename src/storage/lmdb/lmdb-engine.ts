@@ -660,32 +660,12 @@ export class LmdbEngine implements Engine {
     if (this.applyRetrying) await this.applying;
     if (this.applyStalled !== undefined) throw await this.lastFailureError();
     const wal = this.wal!;
-    let sawInFlight = false;
-    const read = (key: string): StoredRecord | undefined => {
-      const pending = this.inFlight.get(key);
-      if (pending === undefined) return this.readRecord(key);
-      sawInFlight = true;
-      return pending.record ?? undefined;
-    };
-    const failuresBefore = this.failures;
-    const plan = planCommit(txn, now, wal.nextRevision - 1, read, this.options.logValueMax);
-    if (!plan.ok || !plan.changed) {
-      // As in commitExclusive: an answer decided on writes in flight waits for them.
-      if (sawInFlight) {
-        await this.lastCommit.catch(() => undefined);
-        if (this.failures !== failuresBefore) throw await this.lastFailureError();
-      }
-      return plan.ok ? { ok: true, revision: plan.revision, puts: plan.puts, deleted: plan.deleted } : plan;
-    }
+    const planned = this.planOverInFlight(txn, now, wal.nextRevision - 1);
+    if (!('marks' in planned)) return planned.answer();
+    const { plan, marks } = planned;
     const encoded = encodedCommitOf(plan);
     const payload = encodeWalCommit(encoded);
     const commit: DurableCommit = { ...encoded, events: plan.events, bytes: payload.length };
-    const marks: [string, InFlight][] = [];
-    for (const write of plan.writes) {
-      const mark: InFlight = { record: write.record };
-      this.inFlight.set(write.key, mark);
-      marks.push([write.key, mark]);
-    }
     const done = new Promise<void>((resolve, reject) => this.walQueue.push({ commit, resolve, reject }));
     wal.append(plan.revision, payload).then(
       () => this.acknowledgeDurable(),
@@ -879,9 +859,16 @@ export class LmdbEngine implements Engine {
     });
   }
 
-  private async commitExclusive(txn: Txn, now: number): Promise<CommitResult> {
-    while (this.resyncing !== undefined) await this.resyncing;
-    this.refuseAfterIoError();
+  /**
+   * Plans a transaction of the exclusive paths against the store (and, through readRecord, the
+   * WAL path's overlay) plus the writes in flight. A plan that writes something marks its writes
+   * in flight and is returned with the marks; one that writes nothing comes with its answer.
+   */
+  private planOverInFlight(
+    txn: Txn,
+    now: number,
+    revision: number,
+  ): { plan: Extract<Plan, { ok: true }>; marks: [string, InFlight][] } | { answer: () => Promise<CommitResult> } {
     let sawInFlight = false;
     const read = (key: string): StoredRecord | undefined => {
       const pending = this.inFlight.get(key);
@@ -890,26 +877,38 @@ export class LmdbEngine implements Engine {
       return pending.record ?? undefined;
     };
     const failuresBefore = this.failures;
-    const plan = planCommit(txn, now, this.nextRevision, read, this.options.logValueMax);
+    const plan = planCommit(txn, now, revision, read, this.options.logValueMax);
     if (!plan.ok || !plan.changed) {
       // An answer that writes nothing but was decided on writes still in flight (a failed CAS
       // naming a version not yet committed) must not be given before those writes are durable:
       // a read after it would still see the older value (caught by the linearizability test).
       // If one of them failed instead, the answer was decided on writes that never happened.
-      if (sawInFlight) {
-        await this.lastCommit.catch(() => undefined);
-        if (this.failures !== failuresBefore) throw await this.lastFailureError();
-      }
-      return plan.ok ? { ok: true, revision: plan.revision, puts: plan.puts, deleted: plan.deleted } : plan;
+      const answer = async (): Promise<CommitResult> => {
+        if (sawInFlight) {
+          await this.lastCommit.catch(() => undefined);
+          if (this.failures !== failuresBefore) throw await this.lastFailureError();
+        }
+        return plan.ok ? { ok: true, revision: plan.revision, puts: plan.puts, deleted: plan.deleted } : plan;
+      };
+      return { answer };
     }
-    // Everything below is issued synchronously, so lmdb-js puts it in one LMDB transaction.
-    this.nextRevision = plan.revision;
     const marks: [string, InFlight][] = [];
     for (const write of plan.writes) {
       const mark: InFlight = { record: write.record };
       this.inFlight.set(write.key, mark);
       marks.push([write.key, mark]);
     }
+    return { plan, marks };
+  }
+
+  private async commitExclusive(txn: Txn, now: number): Promise<CommitResult> {
+    while (this.resyncing !== undefined) await this.resyncing;
+    this.refuseAfterIoError();
+    const planned = this.planOverInFlight(txn, now, this.nextRevision);
+    if (!('marks' in planned)) return planned.answer();
+    const { plan, marks } = planned;
+    // Everything below is issued synchronously, so lmdb-js puts it in one LMDB transaction.
+    this.nextRevision = plan.revision;
     const written = this.writePlan(plan, this.oldestKept, queuedWrites);
     this.oldestKept = written.oldest;
     // Every unconditional write of one lmdb-js batch returns the same promise, `committed`,

@@ -121,6 +121,23 @@ export async function startServer(
       diskUsageBytes(dataDir),
     );
   }
+  if (engine.writeStats?.() !== undefined) {
+    // Group commit as it runs: mean records per WAL fdatasync, and commits per background lmdb
+    // transaction, since start (docs/durability.md, "The write path").
+    const ratio = (parts: number, wholes: number) => (wholes === 0 ? 0 : parts / wholes);
+    metrics.gauge('kvs_wal_records_per_flush', 'Mean WAL records per fdatasync since start (group commit)', () => {
+      const stats = engine.writeStats?.();
+      return stats === undefined ? 0 : ratio(stats.walRecords, stats.walFlushes);
+    });
+    metrics.gauge(
+      'kvs_lmdb_commits_per_transaction',
+      'Mean acknowledged commits per background lmdb transaction since start',
+      () => {
+        const stats = engine.writeStats?.();
+        return stats === undefined ? 0 : ratio(stats.appliedCommits, stats.applyTransactions);
+      },
+    );
+  }
   const service = new KvService(engine, {
     observer: metrics.service,
     limits: config.limits,

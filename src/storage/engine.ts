@@ -41,6 +41,16 @@ export interface HistoryPage {
 
 export type ChangeListener = (events: readonly ChangeEvent[]) => void;
 
+/** Group-commit figures of a write path since open (the lmdb engine's write-ahead log). */
+export interface WriteStats {
+  /** WAL records appended and synced, and the flushes (one write + one fdatasync) that carried them. */
+  readonly walRecords: number;
+  readonly walFlushes: number;
+  /** Background lmdb transactions that applied acknowledged commits, and how many they applied. */
+  readonly applyTransactions: number;
+  readonly appliedCommits: number;
+}
+
 export interface Engine {
   /** 'lmdb', 'memory', 'etcd'. */
   readonly kind: string;
@@ -87,6 +97,9 @@ export interface Engine {
   expired(now: number, limit: number): Promise<{ key: string; modRevision: number }[]>;
   /** Whether the engine expires keys by itself (etcd leases); the core then runs no sweeper. */
   readonly expiresNatively: boolean;
+
+  /** Group-commit figures, for engines with a write-ahead log (undefined when it is off). Optional. */
+  writeStats?(): WriteStats | undefined;
 
   close(): Promise<void>;
 }

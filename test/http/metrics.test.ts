@@ -34,6 +34,8 @@ const DOCUMENTED: Record<string, Family['type']> = {
   kvs_keys: 'gauge',
   kvs_watchers: 'gauge',
   kvs_resp_connections: 'gauge',
+  kvs_wal_records_per_flush: 'gauge',
+  kvs_lmdb_commits_per_transaction: 'gauge',
 };
 
 describe('/metrics', () => {
@@ -138,5 +140,14 @@ describe('/metrics', () => {
     const { families: last } = await scrape();
     assert.equal(count(last, 'kvs_auth_failures_total') - count(before, 'kvs_auth_failures_total'), 2);
     assert.equal(count(last, 'kvs_auth_rate_limited_total') - count(before, 'kvs_auth_rate_limited_total'), 1);
+    // The writes above went through the write-ahead log: at least one record per flush, one commit per lmdb transaction.
+    assert.ok(count(last, 'kvs_wal_records_per_flush') >= 1, 'WAL group-commit factor');
+    // lmdb applies them in the background: scraped again until its first transaction is counted (bounded).
+    let applied = count(last, 'kvs_lmdb_commits_per_transaction');
+    for (let attempt = 0; applied < 1 && attempt < 100; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      applied = count((await scrape()).families, 'kvs_lmdb_commits_per_transaction');
+    }
+    assert.ok(applied >= 1, 'commits per lmdb transaction');
   });
 });

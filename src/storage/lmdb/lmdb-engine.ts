@@ -39,6 +39,7 @@ import {
   LIST_SKIP_MAX,
   type ListOptions,
   type ListPage,
+  type WriteStats,
 } from '../engine.js';
 import { EngineUnavailableError, HistoryCompactedError, RecordDamagedError, StorageFullError } from '../errors.js';
 import { compareKeys } from '../../model/key-order.js';
@@ -750,9 +751,7 @@ export class LmdbEngine implements Engine {
    * Group-commit figures of the WAL path since open (undefined without the WAL): WAL flushes and
    * the records they carried, lmdb transactions and the commits they applied.
    */
-  writeStats():
-    | { walRecords: number; walFlushes: number; applyTransactions: number; appliedCommits: number }
-    | undefined {
+  writeStats(): WriteStats | undefined {
     if (this.wal === undefined) return undefined;
     const { records, flushes } = this.wal.stats;
     return { walRecords: records, walFlushes: flushes, ...this.applyCounts };

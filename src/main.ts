@@ -314,6 +314,8 @@ function announce(config: Config, url: string, respPort: number | undefined): vo
       resp,
       engine: config.store.kind,
       durability: config.store.kind === 'lmdb' ? config.durability : null,
+      // The write path (docs/durability.md): the WAL unless --wal off; --workers share lmdb without it.
+      writeAheadLog: config.store.kind === 'lmdb' && config.writeAheadLog && config.workers <= 1,
       dataDir: resolve(config.dataDir),
       workers: config.workers,
       version: KVS_VERSION,

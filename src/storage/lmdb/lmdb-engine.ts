@@ -289,7 +289,7 @@ export class LmdbEngine implements Engine {
       if (replay.length > 0) this.replayRecords(replay);
       // The replayed commits become lmdb's checkpoint once flushed.
       if (replay.length > 0) await this.root.flushed;
-      this.lastPublished = this.nextRevision = this.checkpointed = this.acknowledged = this.readRevision();
+      this.lastPublished = this.checkpointed = this.acknowledged = this.readRevision();
       this.oldestKept = this.meta.get(OLDEST) ?? 1;
       await wal.releaseThrough(this.checkpointed);
     } catch (error) {
@@ -783,13 +783,7 @@ export class LmdbEngine implements Engine {
    */
   private applyFailed(error: unknown): void {
     this.checkPanicAfterFailure(error);
-    this.failureSeen = error;
-    this.failures++;
-    this.failureKind = classifyWriteFailure(error, this.options.path);
-    this.failureKind.then((failure) => {
-      if (failure.kind === 'io') this.ioFailure ??= failure;
-      this.checkPanicAfterFailure(failure.cause);
-    }, ignore);
+    this.recordFailure(error, classifyWriteFailure(error, this.options.path));
     this.applyRetryMs = Math.min(this.applyRetryMs * 2, APPLY_RETRY_MAX_MS);
     this.applyStalled = setTimeout(() => this.retryApply(), this.applyRetryMs);
   }
@@ -842,15 +836,12 @@ export class LmdbEngine implements Engine {
     const refused = this.walQueue.filter((pending) => pending.commit.revision > durable);
     this.walQueue = this.walQueue.filter((pending) => pending.commit.revision <= durable);
     const cause = error instanceof WalError && error.cause !== undefined ? error.cause : error;
-    this.failureSeen = error;
-    this.failures++;
-    this.failureKind =
+    this.recordFailure(
+      error,
       error instanceof WalError && error.code === 'wal_sync_failed'
         ? Promise.resolve<WriteFailure>({ kind: 'io', code: (cause as { code?: string }).code, cause: error })
-        : classifyWriteFailure(cause, this.options.path);
-    this.failureKind.then((failure) => {
-      if (failure.kind === 'io') this.ioFailure ??= failure;
-    }, ignore);
+        : classifyWriteFailure(cause, this.options.path),
+    );
     // The refusals are decided before any new commit is planned: new commits wait for this.
     this.walRefusing = this.lastFailureError().then((refusal) => {
       for (const pending of refused) pending.reject(refusal);
@@ -1038,15 +1029,22 @@ export class LmdbEngine implements Engine {
     this.armFlushFailure();
     if (revision < this.failedFrom) this.failedFrom = revision;
     this.unflushedFailure = true;
-    if (this.failureSeen !== error) {
-      this.failureSeen = error;
-      this.failures++;
-      this.failureKind = classifyWriteFailure(error, this.options.path);
-      this.failureKind.then((failure) => {
-        if (failure.kind === 'io') this.ioFailure ??= failure;
-        this.checkPanicAfterFailure(failure.cause);
-      }, ignore);
-    }
+    if (this.failureSeen !== error) this.recordFailure(error, classifyWriteFailure(error, this.options.path));
+  }
+
+  /**
+   * A failed write, of any write path: counted once, its kind kept for the refusals that follow
+   * (lastFailureError); an I/O error other than a full disk refuses writes until restart, and
+   * LMDB's fatal state behind it stops kvs.
+   */
+  private recordFailure(error: unknown, failure: Promise<WriteFailure>): void {
+    this.failureSeen = error;
+    this.failures++;
+    this.failureKind = failure;
+    failure.then((known) => {
+      if (known.kind === 'io') this.ioFailure ??= known;
+      this.checkPanicAfterFailure(known.cause);
+    }, ignore);
   }
 
   /** The error a write refused because of the most recent failed batch is answered with. */
@@ -1141,8 +1139,7 @@ export class LmdbEngine implements Engine {
   }
 
   /** lmdb's revision, or with the WAL the newest acknowledged one (lmdb may be behind it). */
-  private currentRevision(): number {
-    const stored = this.readRevision();
+  private currentRevision(stored = this.readRevision()): number {
     return this.wal === undefined ? stored : Math.max(stored, this.acknowledged);
   }
 
@@ -1175,7 +1172,7 @@ export class LmdbEngine implements Engine {
 
   private historySync(since: number, limit: number): HistoryPage {
     const stored = this.readRevision();
-    const revision = this.currentRevision();
+    const revision = this.currentRevision(stored);
     const oldest = this.oldestLogged();
     if (since < oldest - 1) throw new HistoryCompactedError(oldest);
     const events: ChangeEvent[] = [];

@@ -10,6 +10,8 @@ import { MemoryEngine } from './memory/memory-engine.js';
 import { StoreOpenError } from './config.js';
 import { WalError } from './wal/write-ahead-log.js';
 import { WalPayloadError } from './lmdb/wal-commit.js';
+import { lmdbOpenProblem } from './lmdb/lmdb-errors.js';
+import { probeNewStoreSpace } from './lmdb/new-store-probe.js';
 import { makeFilesPrivate, makePrivateDir } from './private-files.js';
 
 export async function openEngine(config: StorageOptions): Promise<Engine> {
@@ -28,6 +30,7 @@ export async function openEngine(config: StorageOptions): Promise<Engine> {
       // replays what lmdb lacks and checkpoints it at close; the workers then share lmdb without
       // it (its single writer and group commit live in one process; docs/durability.md).
       const shared = config.workers > 1 && cluster.isWorker;
+      if (!files.exists && !shared) probeNewStoreSpace(config.dataDir);
       const engine = await openLmdb({
         // An explicit file name: lmdb-js treats a path containing '.' as a file, anything else as a directory.
         path: join(config.dataDir, 'kvs.mdb'),
@@ -62,6 +65,19 @@ async function openLmdb(options: Parameters<typeof LmdbEngine.open>[0]): Promise
         { cause: error },
       );
     }
+    // Opening writes to lmdb (WAL replay, one-time upgrades): a refusal there is the store's or
+    // the disk's state, told in one line, not a crash with a stack trace.
+    const problem = lmdbOpenProblem(error);
+    if (problem === 'store_damaged')
+      throw new StoreOpenError(
+        `store_damaged: ${options.path}: LMDB failed while opening it (${(error as Error).message}); run kvs check (docs/durability.md, "Damaged or missing store")`,
+        { cause: error },
+      );
+    if (problem === 'store_unwritable')
+      throw new StoreOpenError(
+        `store_unwritable: ${options.path}: the disk refused a write while opening the store (${(error as Error).message}); free space or fix the disk, then start again (docs/durability.md)`,
+        { cause: error },
+      );
     throw error;
   }
 }

@@ -22,3 +22,26 @@ export function isLmdbPanic(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   return code === MDB_PANIC || (typeof message === 'string' && message.includes('MDB_PANIC'));
 }
+
+/** errno values lmdb-js reports as a positive `code` when a write of the store fails. */
+const EIO = 5;
+const EFBIG = 27;
+const ENOSPC = 28;
+const EROFS = 30;
+const EDQUOT = 122;
+
+/**
+ * Why opening a store failed when LMDB itself refused (the open-time writes: replaying the WAL,
+ * the one-time record upgrade and recent-index build, marking log checksums), as a start-up
+ * refusal code; undefined for anything else, which stays an internal error.
+ * - store_damaged: LMDB's page checks failed, or it tried to write a page at an offset no
+ *   healthy store has (EFBIG: a page number read from a damaged page; seen with flipped bytes).
+ * - store_unwritable: the disk refused the write (full, read-only, I/O error, quota).
+ */
+export function lmdbOpenProblem(error: unknown): 'store_damaged' | 'store_unwritable' | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (isLmdbDamage(error) || code === EFBIG) return 'store_damaged';
+  if (code === EIO || code === ENOSPC || code === EROFS || code === EDQUOT || isLmdbPanic(error))
+    return 'store_unwritable';
+  return undefined;
+}

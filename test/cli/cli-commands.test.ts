@@ -278,7 +278,10 @@ describe('kvs CLI against a real server', () => {
     const unknown = await kvs(['import', 'notes.txt']);
     assert.match(unknown.stderr, /--format/);
     const missing = await kvs(['import', 'missing.yaml']);
-    assert.match(missing.stderr, /cannot read missing\.yaml: ENOENT \(invalid_file\)/);
+    assert.match(
+      missing.stderr,
+      /cannot read missing\.yaml \(ENOENT\); give the path of a readable file, or - for stdin \(invalid_file\)/,
+    );
   });
 
   it('watch prints one line per event', async () => {

@@ -31,12 +31,13 @@ export async function openInput(path: string): Promise<Readable> {
   if (path === '-') return process.stdin;
   try {
     const info = await stat(path);
-    if (!info.isFile()) throw new CliError('invalid_file', `${path} is not a file`);
+    if (!info.isFile())
+      throw new CliError('invalid_file', `${path} is not a file; give the path of a file, or - for stdin`);
   } catch (error) {
     if (error instanceof CliError) throw error;
     throw new CliError(
       'invalid_file',
-      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); give the path of a readable file, or - for stdin`,
     );
   }
   return createReadStream(path);

@@ -47,6 +47,7 @@ import { type Plan, planCommit, recordInfo, type StoredRecord } from '../txn-pla
 import { decodeRecord, encodeRecord, isFormat1, recordState } from './record-codec.js';
 import { isLmdbDamage } from './lmdb-errors.js';
 import { ChangeLogDamagedError, decodeLogEntry, encodeLogEntry, isLogFormat2 } from './log-codec.js';
+import { FlushConfirmer } from './flush-confirm.js';
 import { RecordCache } from './record-cache.js';
 import { stopOnStorePanic, panicOf } from './store-panic.js';
 import { utf8KeyEncoder } from './utf8-key-encoder.js';
@@ -132,6 +133,8 @@ const APPLY_BATCH_MAX = 256;
 /** First retry of a failed lmdb apply; doubles up to APPLY_RETRY_MAX_MS. */
 const APPLY_RETRY_MS = 50;
 const APPLY_RETRY_MAX_MS = 2000;
+/** How long close() waits for lmdb to apply and flush acknowledged commits before leaving them to the WAL. */
+const CLOSE_APPLY_WAIT_MS = 10_000;
 
 /** Default bound of the exclusive mode's record cache. */
 export const DEFAULT_RECORD_CACHE_BYTES = 64 * 1024 * 1024;
@@ -196,6 +199,8 @@ export class LmdbEngine implements Engine {
   private batchGuardQueued = false;
   /** Exclusive mode only: no other process writes the store, so this process can invalidate it. */
   private readonly cache: RecordCache | undefined;
+  /** kvs's own fdatasync of the store file, for flushes lmdb-js leaves pending (flush-confirm.ts). */
+  private readonly flushConfirmer: FlushConfirmer;
   /** Format-1 records (no checksum) are read only until the store is upgraded (record-codec.ts). */
   private readonly acceptFormat1: boolean;
   /** LMDB's fatal state was met (the process is exiting, store-panic.ts). */
@@ -253,6 +258,8 @@ export class LmdbEngine implements Engine {
     this.cache = this.exclusive && cacheBytes > 0 ? new RecordCache(cacheBytes) : undefined;
     this.nextRevision = this.lastPublished;
     this.armFlushFailure();
+    this.flushConfirmer = new FlushConfirmer(options.path);
+    if (!noSync) this.flushConfirmer.start();
     this.oldestKept = this.meta.get(OLDEST) ?? 1;
     // A store that always had checksums is never upgraded: a record whose format byte was flipped
     // to 1 would otherwise be rewritten with a fresh checksum over damaged bytes.
@@ -1011,7 +1018,16 @@ export class LmdbEngine implements Engine {
    * meanwhile refuses this write too, never acknowledged.
    */
   private async awaitFlush(flushed: PromiseLike<unknown>): Promise<void> {
-    if (this.options.durability === 'strict') await Promise.race([flushed, this.flushFailed]);
+    if (this.options.durability === 'strict') {
+      // A flush lmdb-js never settles (its fdatasync failed, no later batch): kvs syncs the file
+      // itself after FLUSH_CONFIRM_MS (flush-confirm.ts).
+      const witness = this.flushConfirmer.after((error) => this.noteFailure(0, error));
+      try {
+        await Promise.race([flushed, this.flushFailed, witness.confirmed]);
+      } finally {
+        witness.cancel();
+      }
+    }
     this.unflushedFailure = false;
   }
 
@@ -1282,6 +1298,14 @@ export class LmdbEngine implements Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    try {
+      await this.closeStore();
+    } finally {
+      await this.flushConfirmer.close();
+    }
+  }
+
+  private async closeStore(): Promise<void> {
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.listeners.clear();
     // After a failed batch with no successful one since, lmdb-js's flush promise never settles
@@ -1296,14 +1320,21 @@ export class LmdbEngine implements Engine {
         last = this.lastCommit;
         await last.catch(ignore);
       } while (last !== this.lastCommit);
-      while (this.applying !== undefined) await this.applying;
-      if (this.applyStalled !== undefined) {
-        clearTimeout(this.applyStalled);
+      // lmdb gets CLOSE_APPLY_WAIT_MS to apply and flush: a writer wedged after a failed page
+      // write (lmdb-js keeps its lock, docs/durability.md) must not hang the stop, and the WAL
+      // holds every acknowledged commit for the next start's replay.
+      const gaveUp = new Promise<'gave up'>((resolve) => setTimeout(resolve, CLOSE_APPLY_WAIT_MS, 'gave up').unref());
+      while (this.applying !== undefined && this.applyStalled === undefined)
+        if ((await Promise.race([this.applying, gaveUp])) === 'gave up') break;
+      const flushed = this.applying === undefined && this.applyStalled === undefined;
+      if (!flushed || (await Promise.race([this.root.flushed, gaveUp])) === 'gave up') {
+        if (this.applyStalled !== undefined) clearTimeout(this.applyStalled);
         await this.wal.close();
         return;
       }
+    } else {
+      await this.root.flushed;
     }
-    await this.root.flushed;
     if (this.wal !== undefined) {
       // lmdb is flushed through its revision: the checkpoint covers every record but the open segment's.
       await this.releasing;

@@ -260,6 +260,40 @@ describe(`damaged or missing store (seed ${seed})`, () => {
     });
   }
 
+  // After a failed meta-page write LMDB writes the old txnid and last page back over the new
+  // meta but keeps the new tree roots (mdb.c, mdb_env_write_meta): the older meta page then names
+  // roots past its last page, and LMDB, which opens the newer page, never reads them. Before, kvs
+  // refused such a store as damaged (seen after strace's pwrite64 -> ENOSPC window).
+  const rootsPastLastPage = (path: string, which: 'older' | 'newer'): void => {
+    const bytes = readFileSync(path);
+    const txnids = [0, 1].map((page) => bytes.readBigUInt64LE(page * PAGE + 152));
+    const newer = txnids[0]! >= txnids[1]! ? 0 : 1;
+    const page = which === 'newer' ? newer : 1 - newer;
+    const lastPage = bytes.readBigUInt64LE(page * PAGE + 144);
+    bytes.writeBigUInt64LE(lastPage + 2n, page * PAGE + 136); // the main tree's root
+    writeFileSync(path, bytes);
+  };
+
+  it('the older meta page naming roots past its last page (a failed meta write): starts and serves every key', async () => {
+    const dir = copyOfPristine();
+    rootsPastLastPage(join(dir, 'kvs.mdb'), 'older');
+    const check = kvsCheck(dir);
+    assert.equal(check.status, 0, check.output);
+    const outcome = await serveAndRead(dir, 'older meta page with roots past its last page');
+    assert.equal(outcome.refused, undefined);
+    assert.equal(outcome.notIntact, 0);
+  });
+
+  it('the newer meta page naming roots past its last page: store_damaged', async () => {
+    const dir = copyOfPristine();
+    rootsPastLastPage(join(dir, 'kvs.mdb'), 'newer');
+    const check = kvsCheck(dir);
+    assert.equal(check.status, 2, check.output);
+    assert.match(check.output, /store_damaged/);
+    const outcome = await serveAndRead(dir, 'newer meta page with roots past its last page');
+    assert.equal(outcome.refused, 'store_damaged');
+  });
+
   it('kvs check --salvage writes the intact records, and kvs import restores them', async () => {
     const dir = copyOfPristine();
     const path = join(dir, 'kvs.mdb');

@@ -23,6 +23,13 @@ export interface MetaPage {
   readonly pageSize: number;
   readonly lastPage: bigint;
   readonly txnid: bigint;
+  /**
+   * A tree root outside the pages the page names. LMDB reads only the newer meta page's roots, so
+   * this is damage only on that one: after a failed meta-page write LMDB writes the old txnid and
+   * last page back but keeps the new roots (mdb.c, mdb_env_write_meta), leaving the older page
+   * like this while the store is sound (seen under strace's pwrite64 -> ENOSPC window).
+   */
+  readonly rootsProblem?: string;
 }
 
 /** Smallest file LMDB can hold a meta page in; real page sizes are 4 KiB or more. */
@@ -56,7 +63,14 @@ export function parseMetaPage(bytes: Buffer, index: number): MetaPage {
   ] as const) {
     const root = bytes.readBigUInt64LE(offset);
     if (root !== NO_ROOT && (root < 2n || root > lastPage))
-      return fail(`names the ${name} tree root page ${root}, outside pages 2-${lastPage}`);
+      return {
+        index,
+        problem: undefined,
+        pageSize,
+        lastPage,
+        txnid,
+        rootsProblem: `names the ${name} tree root page ${root}, outside pages 2-${lastPage}`,
+      };
   }
   return { index, problem: undefined, pageSize, lastPage, txnid };
 }

@@ -91,7 +91,13 @@ export function checkStoreFiles(dataDir: string): StoreFilesReport {
       'store_damaged',
       `${path}: the meta pages disagree on the page size (${first.pageSize}, ${second.pageSize})`,
     );
+  // LMDB opens the page with the higher txnid (meta page 0 on a tie) and never reads the other's roots.
   const current = first.txnid >= second.txnid ? first : second;
+  if (current.rootsProblem !== undefined)
+    throw new StoreFileError(
+      'store_damaged',
+      `${path}: meta page ${current.index} ${current.rootsProblem}; LMDB cannot open it safely (docs/durability.md)`,
+    );
   const needed = (current.lastPage + 1n) * BigInt(pageSize);
   if (BigInt(size) < needed) {
     throw new StoreFileError(

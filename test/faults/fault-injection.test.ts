@@ -193,51 +193,29 @@ describe(
       // A refused write may be in the store (its commit was visible before the flush failed).
       await readBack(dataDir, records, () => false);
     });
-    it(
-      '--workers 2, fdatasync fails with EIO in every worker: every write answered, no false acknowledgement, nothing acknowledged lost',
-      {
-        // Known remaining gap (measured: about one round in six): a write can still go
-        // unanswered (where it waits is not found yet), and a rejection of lmdb-js's batch
-        // promise went unhandled in one run of three before the second guard in commitShared.
-        // Kept running and reported, not counted as a failure, until fixed (docs/durability.md).
-        todo: 'shared mode: a write can still wait for ever after a failed fdatasync',
-      },
-      async () => {
-        const dataDir = tempDir('kvs-fault-eio-shared');
-        dirs.push(dataDir);
-        const server = await startServer({ dataDir, args: ['--workers', '2'] });
-        // Stopped here, not by the file's cleanup: a failure of this todo test must not fail the file.
-        try {
-          await sharedWritesUnderEio(server, dataDir);
-        } finally {
-          await server.kill9();
-        }
-      },
-    );
-    it(
-      `pwrite64 fails with ENOSPC for a window, ${ENOSPC_ROUNDS} rounds: 507 and writes resume, or a coded stop on MDB_PANIC; never a crash, nothing acknowledged lost`,
-      {
-        // Known remaining gap: under CI load one run hung for the whole file timeout (a write or
-        // the graceful stop waiting on lmdb-js's writer, which keeps its lock after a failed
-        // transaction start), and lmdb-js 3.5.6 can abort on a failed page write (its message
-        // overruns a 100-byte buffer). Both are inside lmdb-js (docs/durability.md). Kept running
-        // and reported, not counted as a failure, and bounded: after ENOSPC_DEADLINE_MS every
-        // server of this test is killed, which ends any wait on it.
-        todo: 'lmdb-js can hang or abort after a failed page write',
-      },
-      async () => {
-        const mine: ServerProcess[] = [];
-        const deadline = setTimeout(() => {
-          for (const server of mine) void server.kill9();
-        }, ENOSPC_DEADLINE_MS);
-        try {
-          await enospcRounds(mine);
-        } finally {
-          clearTimeout(deadline);
-          for (const server of mine) await server.kill9();
-        }
-      },
-    );
+    it('--workers 2, fdatasync fails with EIO in every worker: every write answered, no false acknowledgement, nothing acknowledged lost', async () => {
+      const dataDir = tempDir('kvs-fault-eio-shared');
+      dirs.push(dataDir);
+      const server = await startServer({ dataDir, args: ['--workers', '2'] });
+      // Stopped here, not by the file's cleanup, whatever the outcome.
+      try {
+        await sharedWritesUnderEio(server, dataDir);
+      } finally {
+        await server.kill9();
+      }
+    });
+    it(`pwrite64 fails with ENOSPC for a window, ${ENOSPC_ROUNDS} rounds: 507 and writes resume, or a coded stop on MDB_PANIC; never a crash, nothing acknowledged lost`, async () => {
+      const mine: ServerProcess[] = [];
+      const deadline = setTimeout(() => {
+        for (const server of mine) void server.kill9();
+      }, ENOSPC_DEADLINE_MS);
+      try {
+        await enospcRounds(mine);
+      } finally {
+        clearTimeout(deadline);
+        for (const server of mine) await server.kill9();
+      }
+    });
   },
 );
 

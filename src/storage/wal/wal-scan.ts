@@ -23,6 +23,8 @@ import {
 export interface WalRecord {
   readonly revision: number;
   readonly payload: Buffer;
+  /** Where the record's frame starts in its segment file. */
+  readonly offset: number;
 }
 
 export type SegmentScan =
@@ -38,8 +40,11 @@ export type SegmentScan =
     }
   /** The segment header is missing or incomplete: the segment was being created. */
   | { readonly kind: 'unborn'; readonly reason: string }
-  /** A bad frame with valid data after it, a bad header, or revisions out of order. */
-  | { readonly kind: 'damaged'; readonly offset: number; readonly reason: string };
+  /**
+   * A bad frame with valid data after it, a bad header, or revisions out of order. `records`: the
+   * good records before `offset` (for `kvs check --salvage`; the start-up refuses the segment).
+   */
+  | { readonly kind: 'damaged'; readonly offset: number; readonly reason: string; readonly records: WalRecord[] };
 
 /**
  * Scans `bytes`, the whole content of one segment. Revisions go up by one from record to record;
@@ -56,7 +61,7 @@ export function scanSegment(bytes: Buffer, expectedFirst?: number): SegmentScan 
     if (isZero(bytes, 0, SEGMENT_HEADER_BYTES) && isZero(bytes, SEGMENT_HEADER_BYTES, bytes.length)) {
       return { kind: 'unborn', reason: 'segment header was never written' };
     }
-    return { kind: 'damaged', offset: 0, reason: header.reason };
+    return { kind: 'damaged', offset: 0, reason: header.reason, records: [] };
   }
   const firstRevision = header.firstRevision;
   if (expectedFirst !== undefined && firstRevision !== expectedFirst) {
@@ -64,6 +69,7 @@ export function scanSegment(bytes: Buffer, expectedFirst?: number): SegmentScan 
       kind: 'damaged',
       offset: 0,
       reason: `segment starts at revision ${firstRevision}, expected ${expectedFirst} (a segment is missing or misplaced)`,
+      records: [],
     };
   }
   const records: WalRecord[] = [];
@@ -77,6 +83,7 @@ export function scanSegment(bytes: Buffer, expectedFirst?: number): SegmentScan 
       records.push({
         revision,
         payload: bytes.subarray(offset + RECORD_HEADER_BYTES, offset + RECORD_HEADER_BYTES + length),
+        offset,
       });
       last = revision;
       offset += recordSize(length);
@@ -87,7 +94,7 @@ export function scanSegment(bytes: Buffer, expectedFirst?: number): SegmentScan 
     }
     const later = findValidFrame(bytes, offset + RECORD_ALIGNMENT, last);
     if (later !== undefined) {
-      return { kind: 'damaged', offset, reason: `${problem}; a valid record follows at offset ${later}` };
+      return { kind: 'damaged', offset, reason: `${problem}; a valid record follows at offset ${later}`, records };
     }
     return { kind: 'torn', firstRevision, records, end: offset, reason: problem };
   }

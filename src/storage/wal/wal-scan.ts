@@ -20,11 +20,25 @@ import {
   SEGMENT_HEADER_BYTES,
 } from './wal-format.js';
 
-export interface WalRecord {
-  readonly revision: number;
-  readonly payload: Buffer;
-  /** Where the record's frame starts in its segment file. */
-  readonly offset: number;
+/**
+ * One record of a segment, as a view into the segment's bytes. `payload` makes a new Buffer view
+ * at each call; a reader of many records (the start-up's replay) reads `bytes` from
+ * `payloadStart` instead, so that a scan allocates one small object per record and nothing else.
+ */
+export class WalRecord {
+  constructor(
+    readonly revision: number,
+    /** Where the record's frame starts in its segment file. */
+    readonly offset: number,
+    /** The whole segment. */
+    readonly bytes: Buffer,
+    readonly payloadStart: number,
+    readonly payloadLength: number,
+  ) {}
+
+  get payload(): Buffer {
+    return this.bytes.subarray(this.payloadStart, this.payloadStart + this.payloadLength);
+  }
 }
 
 export type SegmentScan =
@@ -80,11 +94,7 @@ export function scanSegment(bytes: Buffer, expectedFirst?: number): SegmentScan 
     if (problem === undefined) {
       const length = bytes.readUInt32LE(offset);
       const revision = last + 1;
-      records.push({
-        revision,
-        payload: bytes.subarray(offset + RECORD_HEADER_BYTES, offset + RECORD_HEADER_BYTES + length),
-        offset,
-      });
+      records.push(new WalRecord(revision, offset, bytes, offset + RECORD_HEADER_BYTES, length));
       last = revision;
       offset += recordSize(length);
       continue;

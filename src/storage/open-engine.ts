@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { StorageOptions } from './config.js';
 import type { Engine } from './engine.js';
 import { LmdbEngine } from './lmdb/lmdb-engine.js';
-import { checkStoreFiles, ensureStoreMarker, markedStoreFiles } from './lmdb/store-files.js';
+import { checkStoreFiles, ensureStoreMarker, markedStoreFiles, WAL_DIRECTORY } from './lmdb/store-files.js';
 import { MemoryEngine } from './memory/memory-engine.js';
 import { StoreOpenError } from './config.js';
 import { WalError } from './wal/write-ahead-log.js';
@@ -40,7 +40,8 @@ export async function openEngine(config: StorageOptions): Promise<Engine> {
         // One process owns the store unless --workers shares it between processes.
         exclusive: !shared,
         alwaysChecksummed: files.alwaysChecksummed,
-        ...((config.writeAheadLog || config.workers > 1) && !shared && { walDirectory: join(config.dataDir, 'wal') }),
+        ...((config.writeAheadLog || config.workers > 1) &&
+          !shared && { walDirectory: join(config.dataDir, WAL_DIRECTORY) }),
       });
       ensureStoreMarker(config.dataDir, !files.exists);
       makeFilesPrivate(['kvs.mdb', 'kvs.mdb-lock'].map((name) => join(config.dataDir, name)));

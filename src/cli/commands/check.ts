@@ -1,5 +1,6 @@
 // kvs check --data DIR: the offline check of an lmdb store (src/storage/lmdb/store-check.ts).
-// Exit code 0: clean; 1: damaged records or broken invariants; 2: the store cannot be opened.
+// Exit code 0: clean; 1: damaged records, broken invariants or a damaged write-ahead log (one
+// the server refuses to start on); 2: the store cannot be opened.
 //
 // The scan runs in a child process (the same command with --in-process): LMDB trusts its
 // pages, and a damaged tree could still crash it by signal; the parent then reports "cannot
@@ -8,6 +9,7 @@
 import { Option, type Command } from 'commander';
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import type { StoreCheckReport } from '../../storage/index.js';
 import { ndjsonFormat } from '../formats/ndjson-format.js';
 
 interface CheckOptions {
@@ -23,17 +25,23 @@ export const CHECK_CANNOT_OPEN = 2;
 export function registerCheck(program: Command): void {
   program
     .command('check')
-    .description("check an lmdb data directory offline: every record's checksum and the store's invariants")
+    .description(
+      "check an lmdb data directory offline: every record's checksum, the store's invariants and the write-ahead log",
+    )
     .addOption(
       new Option('--data <dir>', "the data directory (the server's --data)").env('KVS_DATA').default('./kvs-data'),
     )
-    .option('--salvage <file>', 'also write every intact record to this file as NDJSON, for `kvs import`')
+    .option(
+      '--salvage <file>',
+      'also write every intact record (with the acknowledged writes only the write-ahead log holds) to this file as NDJSON, for `kvs import`',
+    )
     .addOption(new Option('--in-process').hideHelp())
     .addHelpText(
       'after',
       [
         '',
-        'Exit code 0: clean; 1: damaged records or broken invariants (listed); 2: the store cannot be opened.',
+        'Exit code 0: clean; 1: damaged records, broken invariants or a damaged write-ahead log (listed);',
+        '2: the store cannot be opened. Notes (a torn WAL tail) are what the server repairs by itself.',
         'Run it on a stopped server. The way back from damage is in docs/durability.md.',
         'Examples:',
         '  $ kvs check --data ./kvs-data',
@@ -56,6 +64,22 @@ function superviseCheck(): number {
   return child.status ?? CHECK_CANNOT_OPEN;
 }
 
+/** The WAL's lines: counts, then each problem (damage: exit 1) and each note (repaired at start-up). */
+function printWal(wal: StoreCheckReport['wal'], print: (line: string) => void): void {
+  if (!wal.present) {
+    print(`wal: none (${wal.directory} does not exist)`);
+    return;
+  }
+  const range =
+    wal.firstRevision === undefined ? 'no records' : `revisions ${wal.firstRevision} to ${wal.lastRevision}`;
+  print(
+    `wal: ${wal.segments} segments, ${wal.records} records (${range}), ${wal.unapplied} not yet in lmdb (${wal.unappliedKeys} keys)`,
+  );
+  for (const text of wal.problems) print(`problem: ${text}`);
+  if (wal.problemCount > wal.problems.length) print(`problem: ... and ${wal.problemCount - wal.problems.length} more`);
+  for (const text of wal.notes) print(`note: ${text}`);
+}
+
 function openSalvage(path: string): { fd: number; path: string; count: number } {
   try {
     return { fd: openSync(`${path}.partial`, 'w', 0o600), path, count: 0 };
@@ -75,7 +99,7 @@ async function runCheck(options: CheckOptions): Promise<number> {
   try {
     if (options.salvage !== undefined) salvage = openSalvage(options.salvage);
     if (salvage !== undefined) writeSync(salvage.fd, writer.begin());
-    const report = checkStore(options.data, {
+    const report = await checkStore(options.data, {
       onIntact: (key, record) => {
         if (salvage === undefined) return;
         writeSync(
@@ -102,6 +126,7 @@ async function runCheck(options: CheckOptions): Promise<number> {
     for (const text of report.problems) print(`problem: ${text}`);
     if (report.problemCount > report.problems.length)
       print(`problem: ... and ${report.problemCount - report.problems.length} more`);
+    printWal(report.wal, print);
     if (salvage !== undefined) {
       writeSync(salvage.fd, writer.end());
       closeSync(salvage.fd);
@@ -109,7 +134,7 @@ async function runCheck(options: CheckOptions): Promise<number> {
       print(`salvaged: ${salvage.count} intact records to ${salvage.path}`);
       salvage = undefined;
     }
-    const clean = report.damaged === 0 && report.problemCount === 0;
+    const clean = report.damaged === 0 && report.problemCount === 0 && report.wal.problemCount === 0;
     print(`result: ${clean ? 'clean' : 'damaged'}`);
     return clean ? CHECK_CLEAN : CHECK_DAMAGED;
   } catch (error) {

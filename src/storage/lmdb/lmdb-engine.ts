@@ -55,7 +55,7 @@ import { classifyWriteFailure, describeFailure, type WriteFailure } from './writ
 import { WalError, WriteAheadLog } from '../wal/write-ahead-log.js';
 import type { WalRecord } from '../wal/wal-scan.js';
 import type { WalFiles } from '../wal/wal-files.js';
-import { type CommitWrite, decodeWalCommit, type EncodedCommit, encodeWalCommit } from './wal-commit.js';
+import { type CommitWrite, DELETED_RECORD, type EncodedCommit, encodeWalCommit, walkWalCommit } from './wal-commit.js';
 
 export interface LmdbEngineOptions {
   /** Directory of the store. */
@@ -317,15 +317,44 @@ export class LmdbEngine implements Engine {
   private replayRecords(records: readonly WalRecord[]): void {
     const last = records.at(-1)!.revision;
     const keptFrom = last - this.options.logLength + 1;
-    const finals = new Map<string, Buffer | null>();
-    const logEntries: [number, Buffer][] = [];
-    for (const { revision, payload } of records) {
-      const decoded = decodeWalCommit(Buffer.from(payload), revision);
-      for (const { key, encoded } of decoded.writes) finals.set(key, encoded);
-      if (revision >= keptFrom) logEntries.push([revision, decoded.logEntry]);
+    // A full log is 64 MiB of commits (UNAPPLIED_BYTES_MAX), and this runs before kvs serves:
+    // the commits are walked in place (walkWalCommit), keys told apart by their bytes read as
+    // latin1 (one char per byte, so distinct bytes stay distinct, and cheaper than UTF-8), each
+    // key's final write kept in one object updated in place, and only the final records and the
+    // kept change-log entries become Buffer views.
+    const finals = new Map<string, FinalWrite>();
+    const logEntries: WalRecord[] = [];
+    const logStarts: number[] = [];
+    let bytes: Buffer = Buffer.alloc(0);
+    const keepFinal = (keyStart: number, keyEnd: number, recordStart: number, recordLength: number): void => {
+      const id = bytes.toString('latin1', keyStart, keyEnd);
+      const final = finals.get(id);
+      if (final === undefined) {
+        finals.set(id, { bytes, keyStart, keyEnd, recordStart, recordLength });
+        return;
+      }
+      final.bytes = bytes;
+      final.keyStart = keyStart;
+      final.keyEnd = keyEnd;
+      final.recordStart = recordStart;
+      final.recordLength = recordLength;
+    };
+    for (const record of records) {
+      bytes = record.bytes;
+      const end = record.payloadStart + record.payloadLength;
+      const logStart = walkWalCommit(bytes, record.payloadStart, end, record.revision, keepFinal);
+      if (record.revision >= keptFrom) {
+        logEntries.push(record);
+        logStarts.push(logStart);
+      }
     }
     this.root.transactionSync(() => {
-      for (const [key, encoded] of finals) {
+      for (const final of finals.values()) {
+        const key = final.bytes.toString('utf8', final.keyStart, final.keyEnd);
+        const encoded =
+          final.recordLength === DELETED_RECORD
+            ? null
+            : final.bytes.subarray(final.recordStart, final.recordStart + final.recordLength);
         const current = this.kv.getBinary(key);
         this.writeRecordChange(
           {
@@ -337,7 +366,12 @@ export class LmdbEngine implements Engine {
           transactionWrites,
         );
       }
-      for (const [revision, entry] of logEntries) this.log.putSync(revision, entry);
+      logEntries.forEach((record, index) =>
+        this.log.putSync(
+          record.revision,
+          record.bytes.subarray(logStarts[index], record.payloadStart + record.payloadLength),
+        ),
+      );
       const stored = this.readRevision();
       const oldest = this.meta.get(OLDEST) ?? 1;
       const newOldest = Math.max(oldest, keptFrom);
@@ -1346,6 +1380,15 @@ export class LmdbEngine implements Engine {
 }
 
 function ignore(): void {}
+
+/** Where a key's final write lies in the WAL's bytes, during the start-up's replay. */
+interface FinalWrite {
+  bytes: Buffer;
+  keyStart: number;
+  keyEnd: number;
+  recordStart: number;
+  recordLength: number;
+}
 
 /** A planned commit in the bytes lmdb stores (and the WAL carries, wal-commit.ts). */
 function encodedCommitOf(plan: Extract<Plan, { ok: true }>): EncodedCommit {

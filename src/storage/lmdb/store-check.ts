@@ -8,8 +8,10 @@ import type { ChangeEvent } from '../../model/events.js';
 import { isLmdbDamage } from './lmdb-errors.js';
 import { isLogFormat2, logEntryIntact } from './log-codec.js';
 import { decodeRecord, recordState } from './record-codec.js';
-import { checkStoreFiles, STORE_FILE } from './store-files.js';
+import { checkStoreFiles, STORE_FILE, WAL_DIRECTORY } from './store-files.js';
+import type { StoredRecord } from '../txn-plan.js';
 import { utf8KeyEncoder } from './utf8-key-encoder.js';
+import { checkWal, type WalCheck, type WalCheckReport } from './wal-check.js';
 
 export interface StoreCheckReport {
   readonly path: string;
@@ -28,16 +30,21 @@ export interface StoreCheckReport {
   /** Broken invariants and LMDB errors met while reading (at most `listLimit`). */
   readonly problems: string[];
   readonly problemCount: number;
+  /** The write-ahead log beside the store (DATA/wal). */
+  readonly wal: WalCheckReport;
 }
 
 export interface StoreCheckOptions {
   readonly listLimit?: number;
-  /** Called with each intact record (for `kvs check --salvage`). */
-  readonly onIntact?: (key: string, record: ReturnType<typeof decodeRecord>) => void;
+  /**
+   * Called with each intact record (for `kvs check --salvage`): lmdb's, except for keys that
+   * acknowledged commits only in the WAL wrote later, then those keys' final WAL records.
+   */
+  readonly onIntact?: (key: string, record: StoredRecord) => void;
 }
 
 /** Throws StoreFileError when the store cannot be opened; otherwise reports what it found. */
-export function checkStore(dataDir: string, options: StoreCheckOptions = {}): StoreCheckReport {
+export async function checkStore(dataDir: string, options: StoreCheckOptions = {}): Promise<StoreCheckReport> {
   const listLimit = options.listLimit ?? 100;
   const files = checkStoreFiles(dataDir);
   const path = join(dataDir, STORE_FILE);
@@ -58,6 +65,7 @@ export function checkStore(dataDir: string, options: StoreCheckOptions = {}): St
   let expiryEntries = 0;
   let revision = 0;
   let oldestRevision = 1;
+  let wal: WalCheck | undefined;
   try {
     const kv = root.openDB<Buffer, string>({ name: 'kv', encoding: 'binary', keyEncoder: utf8KeyEncoder } as {
       name: string;
@@ -83,6 +91,10 @@ export function checkStore(dataDir: string, options: StoreCheckOptions = {}): St
     const upgraded = files.alwaysChecksummed || guarded('meta recordFormat', () => meta.get('recordFormat')) === 2;
     if (!Number.isSafeInteger(revision) || revision < 0)
       problem(`meta: store revision ${String(revision)} is not a whole number`);
+    // The WAL is read before the records, so that a key an acknowledged commit only in the WAL
+    // wrote later is salvaged from there, never with lmdb's older record.
+    wal = await checkWal(join(dataDir, WAL_DIRECTORY), revision, listLimit);
+    const newerInWal = wal.finals;
     const expiresOf = new Map<string, number>();
     const modRevisionOf = new Map<string, number>();
     guarded('kv tree', () => {
@@ -108,9 +120,10 @@ export function checkStore(dataDir: string, options: StoreCheckOptions = {}): St
           problem(`key ${JSON.stringify(key)}: version ${record.version} is not a positive whole number`);
         if (record.expires !== null) expiresOf.set(key, record.expires);
         modRevisionOf.set(key, record.modRevision);
-        options.onIntact?.(key, record);
+        if (!newerInWal.has(key)) options.onIntact?.(key, record);
       }
     });
+    for (const [key, record] of newerInWal) if (record !== null) options.onIntact?.(key, record);
     guarded('expiry index', () => {
       for (const {
         key: [expires, key],
@@ -167,5 +180,6 @@ export function checkStore(dataDir: string, options: StoreCheckOptions = {}): St
     expiryEntries,
     problems,
     problemCount,
+    wal: wal!.report,
   };
 }

@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { META_BYTES, MIN_PAGE_SIZE, parseMetaPage, type MetaPage } from './lmdb-meta-page.js';
 
 export const STORE_FILE = 'kvs.mdb';
+/** The write-ahead log's directory inside the data directory (docs/wal.md). */
+export const WAL_DIRECTORY = 'wal';
 export const MARKER_FILE = 'kvs.store';
 /** The marker's line for a store created with record checksums (record-codec.ts). */
 const CHECKSUMMED = 'record checksums: since creation';

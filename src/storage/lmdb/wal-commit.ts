@@ -67,29 +67,57 @@ export function encodeWalCommit(commit: EncodedCommit): Buffer {
 }
 
 export function decodeWalCommit(payload: Buffer, revision: number): { writes: DecodedWrite[]; logEntry: Buffer } {
-  const need = (offset: number, bytes: number): void => {
-    if (offset + bytes > payload.length) throw new WalPayloadError(revision, `ends at byte ${payload.length}`);
-  };
-  need(0, 4);
-  const count = payload.readUInt32LE(0);
-  let offset = 4;
   const writes: DecodedWrite[] = [];
+  const logStart = walkWalCommit(payload, 0, payload.length, revision, (keyStart, keyEnd, recordStart, recordLength) =>
+    writes.push({
+      key: payload.toString('utf8', keyStart, keyEnd),
+      encoded: recordLength === DELETED_RECORD ? null : payload.subarray(recordStart, recordStart + recordLength),
+    }),
+  );
+  return { writes, logEntry: payload.subarray(logStart) };
+}
+
+/** Where a payload's writes lie, told to walkWalCommit's visitor (offsets into `bytes`). */
+export type WalWriteVisitor = (keyStart: number, keyEnd: number, recordStart: number, recordLength: number) => void;
+
+/** `recordLength` of a write that deletes its key. */
+export const DELETED_RECORD = -1;
+
+/**
+ * Walks the writes of the payload at `bytes[start, end)` without copying or decoding anything:
+ * for each write, `visit` gets where its key's UTF-8 bytes and its record lie (recordLength
+ * DELETED_RECORD for a deletion). Returns where the change-log entry starts. For the start-up's
+ * replay, which needs every key but only the final record per key and the last change-log
+ * entries, so that decoding all of a full log's commits (decodeWalCommit) is not its cost.
+ */
+export function walkWalCommit(
+  bytes: Buffer,
+  start: number,
+  end: number,
+  revision: number,
+  visit: WalWriteVisitor,
+): number {
+  const need = (offset: number, count: number): void => {
+    if (offset + count > end) throw new WalPayloadError(revision, `ends at byte ${end - start}`);
+  };
+  need(start, 4);
+  const count = bytes.readUInt32LE(start);
+  let offset = start + 4;
   for (let index = 0; index < count; index++) {
     need(offset, 4);
-    const keyLength = payload.readUInt32LE(offset);
-    offset += 4;
-    need(offset, keyLength + 4);
-    const key = payload.toString('utf8', offset, offset + keyLength);
-    offset += keyLength;
-    const recordLength = payload.readUInt32LE(offset);
-    offset += 4;
+    const keyLength = bytes.readUInt32LE(offset);
+    const keyStart = offset + 4;
+    need(keyStart, keyLength + 4);
+    const keyEnd = keyStart + keyLength;
+    const recordLength = bytes.readUInt32LE(keyEnd);
+    offset = keyEnd + 4;
     if (recordLength === DELETED) {
-      writes.push({ key, encoded: null });
+      visit(keyStart, keyEnd, offset, DELETED_RECORD);
       continue;
     }
     need(offset, recordLength);
-    writes.push({ key, encoded: payload.subarray(offset, offset + recordLength) });
+    visit(keyStart, keyEnd, offset, recordLength);
     offset += recordLength;
   }
-  return { writes, logEntry: payload.subarray(offset) };
+  return offset;
 }

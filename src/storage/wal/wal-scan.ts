@@ -20,9 +20,25 @@ import {
   SEGMENT_HEADER_BYTES,
 } from './wal-format.js';
 
-export interface WalRecord {
-  readonly revision: number;
-  readonly payload: Buffer;
+/**
+ * One record of a segment, as a view into the segment's bytes. `payload` makes a new Buffer view
+ * at each call; a reader of many records (the start-up's replay) reads `bytes` from
+ * `payloadStart` instead, so that a scan allocates one small object per record and nothing else.
+ */
+export class WalRecord {
+  constructor(
+    readonly revision: number,
+    /** Where the record's frame starts in its segment file. */
+    readonly offset: number,
+    /** The whole segment. */
+    readonly bytes: Buffer,
+    readonly payloadStart: number,
+    readonly payloadLength: number,
+  ) {}
+
+  get payload(): Buffer {
+    return this.bytes.subarray(this.payloadStart, this.payloadStart + this.payloadLength);
+  }
 }
 
 export type SegmentScan =
@@ -38,8 +54,11 @@ export type SegmentScan =
     }
   /** The segment header is missing or incomplete: the segment was being created. */
   | { readonly kind: 'unborn'; readonly reason: string }
-  /** A bad frame with valid data after it, a bad header, or revisions out of order. */
-  | { readonly kind: 'damaged'; readonly offset: number; readonly reason: string };
+  /**
+   * A bad frame with valid data after it, a bad header, or revisions out of order. `records`: the
+   * good records before `offset` (for `kvs check --salvage`; the start-up refuses the segment).
+   */
+  | { readonly kind: 'damaged'; readonly offset: number; readonly reason: string; readonly records: WalRecord[] };
 
 /**
  * Scans `bytes`, the whole content of one segment. Revisions go up by one from record to record;
@@ -56,7 +75,7 @@ export function scanSegment(bytes: Buffer, expectedFirst?: number): SegmentScan 
     if (isZero(bytes, 0, SEGMENT_HEADER_BYTES) && isZero(bytes, SEGMENT_HEADER_BYTES, bytes.length)) {
       return { kind: 'unborn', reason: 'segment header was never written' };
     }
-    return { kind: 'damaged', offset: 0, reason: header.reason };
+    return { kind: 'damaged', offset: 0, reason: header.reason, records: [] };
   }
   const firstRevision = header.firstRevision;
   if (expectedFirst !== undefined && firstRevision !== expectedFirst) {
@@ -64,6 +83,7 @@ export function scanSegment(bytes: Buffer, expectedFirst?: number): SegmentScan 
       kind: 'damaged',
       offset: 0,
       reason: `segment starts at revision ${firstRevision}, expected ${expectedFirst} (a segment is missing or misplaced)`,
+      records: [],
     };
   }
   const records: WalRecord[] = [];
@@ -74,10 +94,7 @@ export function scanSegment(bytes: Buffer, expectedFirst?: number): SegmentScan 
     if (problem === undefined) {
       const length = bytes.readUInt32LE(offset);
       const revision = last + 1;
-      records.push({
-        revision,
-        payload: bytes.subarray(offset + RECORD_HEADER_BYTES, offset + RECORD_HEADER_BYTES + length),
-      });
+      records.push(new WalRecord(revision, offset, bytes, offset + RECORD_HEADER_BYTES, length));
       last = revision;
       offset += recordSize(length);
       continue;
@@ -87,7 +104,7 @@ export function scanSegment(bytes: Buffer, expectedFirst?: number): SegmentScan 
     }
     const later = findValidFrame(bytes, offset + RECORD_ALIGNMENT, last);
     if (later !== undefined) {
-      return { kind: 'damaged', offset, reason: `${problem}; a valid record follows at offset ${later}` };
+      return { kind: 'damaged', offset, reason: `${problem}; a valid record follows at offset ${later}`, records };
     }
     return { kind: 'torn', firstRevision, records, end: offset, reason: problem };
   }

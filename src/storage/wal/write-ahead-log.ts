@@ -11,13 +11,13 @@ import { join } from 'node:path';
 import {
   encodeRecordInto,
   encodeSegmentHeader,
-  parseSegmentFileName,
   recordSize,
   SEGMENT_HEADER_BYTES,
   segmentFileName,
 } from './wal-format.js';
 import { nodeWalFiles, type WalFiles } from './wal-files.js';
-import { scanSegment, type WalRecord } from './wal-scan.js';
+import { readWal } from './wal-read.js';
+import type { WalRecord } from './wal-scan.js';
 
 export interface WalOptions {
   /** A segment is closed and a new one started once it holds this many bytes (default 64 MiB). */
@@ -112,66 +112,12 @@ export class WriteAheadLog {
     const files = options.files ?? nodeWalFiles;
     const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     if (await files.makeDirectory(directory)) await files.syncDirectory(join(directory, '..'));
-    const segments = (await files.list(directory))
-      .map((name) => ({ name, firstRevision: parseSegmentFileName(name) }))
-      .filter((entry): entry is Segment => entry.firstRevision !== undefined)
-      .sort((a, b) => a.firstRevision - b.firstRevision);
-
-    const replay: WalRecord[] = [];
-    let expectedFirst: number | undefined;
-    let tailEnd = 0;
-    let tailSize = 0;
-    /** The newest record's revision (segments chain, so it only grows). */
-    let walLast = options.checkpoint;
-    for (let index = 0; index < segments.length; index++) {
-      const segment = segments[index]!;
-      const newest = index === segments.length - 1;
-      const bytes = await files.readFile(join(directory, segment.name));
-      const scan = scanSegment(bytes, expectedFirst);
-      if (scan.kind === 'damaged') {
-        throw new WalError(
-          'wal_damaged',
-          `WAL segment ${segment.name} is damaged at offset ${scan.offset}: ${scan.reason}`,
-          segment.name,
-          scan.offset,
-        );
-      }
-      if (!newest && scan.kind !== 'clean') {
-        const offset = scan.kind === 'torn' ? scan.end : 0;
-        throw new WalError(
-          'wal_damaged',
-          `WAL segment ${segment.name} is damaged at offset ${offset}: ${scan.reason}, and newer segments follow it`,
-          segment.name,
-          offset,
-        );
-      }
-      if (scan.kind === 'unborn') {
-        tailEnd = 0; // the newest segment never got its header: removed below
-        break;
-      }
-      if (scan.firstRevision !== segment.firstRevision) {
-        throw new WalError(
-          'wal_damaged',
-          `WAL segment ${segment.name} says it starts at revision ${scan.firstRevision}`,
-          segment.name,
-          0,
-        );
-      }
-      if (index === 0 && scan.firstRevision > options.checkpoint + 1) {
-        throw new WalError(
-          'wal_damaged',
-          `WAL segments for revisions ${options.checkpoint + 1} to ${scan.firstRevision - 1} are missing (the index holds revision ${options.checkpoint})`,
-          segment.name,
-          0,
-        );
-      }
-      for (const record of scan.records) if (record.revision > options.checkpoint) replay.push(record);
-      const last = scan.firstRevision + scan.records.length - 1;
-      walLast = last;
-      expectedFirst = last + 1;
-      tailEnd = scan.end;
-      tailSize = bytes.length;
-    }
+    const reading = await readWal(directory, { checkpoint: options.checkpoint, files });
+    const damage = reading.damage[0];
+    if (damage !== undefined) throw new WalError('wal_damaged', damage.message, damage.segment, damage.offset);
+    const { replay, tailEnd, tailSize } = reading;
+    const segments: Segment[] = [...reading.segments];
+    const walLast = reading.lastRevision;
 
     // The newest segment: drop it if it holds no record (it was being created, or its only
     // records were torn), cut a torn tail off, and append after its last good record.

@@ -65,7 +65,7 @@ export async function listFolders<T extends { key: string }>(
 ): Promise<FolderPage> {
   const folders: Folder[] = [];
   // A folder prefix as the cursor means "after everything in that folder".
-  let cursor = after !== undefined && after.endsWith('/') ? pastFolder(after, maxKeyBytes) : after;
+  let cursor = after?.endsWith('/') ? pastFolder(after, maxKeyBytes) : after;
   let lastSeen: string | undefined;
   let directPassed = 0;
   for (;;) {

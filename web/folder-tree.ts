@@ -75,6 +75,8 @@ export class FolderTree {
       this.storeKeys = page.storeKeys;
       for (const folder of page.folders) this.list.append(this.row(folder));
       this.more.hidden = page.next === null;
+      // A folder of many plain keys: the answer stopped after 1000 of them without a folder.
+      this.more.textContent = this.list.childElementCount === 0 ? 'Look for folders further on' : 'More folders';
       this.storeSummary.hidden = page.storeKeys === null;
       this.storeSummary.textContent =
         page.storeKeys === null ? '' : `${formatCount(page.storeKeys, false)} in the store · revision ${page.revision}`;

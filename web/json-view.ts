@@ -99,16 +99,15 @@ export function renderJson(text: string): HTMLElement | undefined {
       text: `… ${count} ${open === '{' ? (count === 1 ? 'key' : 'keys') : count === 1 ? 'item' : 'items'} `,
     });
     summary.hidden = true;
+    // The arrow is drawn by CSS (aria-expanded), so copying the view's text copies JSON only.
     const toggle = element('button', {
       className: 'json-toggle',
-      text: '▾',
       title: 'Fold or unfold',
       attrs: { type: 'button', 'aria-expanded': 'true', 'aria-label': `Fold ${open === '{' ? 'object' : 'array'}` },
     });
     toggle.addEventListener('click', () => {
       const expanded = toggle.getAttribute('aria-expanded') === 'true';
       toggle.setAttribute('aria-expanded', String(!expanded));
-      toggle.textContent = expanded ? '▸' : '▾';
       body.hidden = expanded;
       summary.hidden = !expanded;
     });

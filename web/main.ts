@@ -221,8 +221,8 @@ function showDetailPlaceholder(): void {
 async function loadList(limit = PAGE_SIZE): Promise<boolean> {
   pages = [{ after: null, rowsBefore: 0 }];
   const folders = mode === 'prefix' ? folderTree.show(prefix) : undefined;
-  if (mode !== 'prefix')
-    folderTree.showSearch(mode === 'contains' ? `Keys containing “${query}”` : `Keys matching “${query}”`);
+  // The list's summary says what was searched; the breadcrumbs only that this is a search.
+  if (mode !== 'prefix') folderTree.showSearch(mode === 'contains' ? 'Search: contains' : 'Search: pattern');
   const loaded = await loadPage(limit);
   // The total key count of the summary comes with the folders.
   if (folders !== undefined) void folders.then(() => loaded && updateSummary());

@@ -78,5 +78,6 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   // No blinking caret or running highlight in the picture.
   await page.evaluate('document.activeElement instanceof HTMLElement && document.activeElement.blur()');
+  await page.evaluate('window.scrollTo(0, 0)');
   await page.screenshot({ path: join(dir, `${name}.png`), animations: 'disabled' });
 }

@@ -1,7 +1,7 @@
 // The kvs HTTP API as the UI uses it: listing, reading, writing and deleting keys, and the watch
 // stream. Errors come back as ApiError with the server's catalogue code.
 
-import type { KeyInfo, KeyPage } from './model/http-json.js';
+import type { FolderPageJson, KeyInfo, KeyPage, WhoAmI } from './model/http-json.js';
 
 /** A value with the metadata its GET answer carried. */
 export interface StoredValue {
@@ -91,6 +91,29 @@ export class KvsApi {
     if (after !== null) query.set('after', after);
     const response = await this.send(`v1/kv?${query}`, { headers: this.headers() });
     return (await response.json()) as KeyPage;
+  }
+
+  /** Keys matching a glob pattern (Redis syntax); a page may be short and still have a `next`. */
+  async search(pattern: string, after: string | null, limit: number): Promise<KeyPage> {
+    const query = new URLSearchParams({ match: pattern, limit: String(limit) });
+    if (after !== null) query.set('after', after);
+    const response = await this.send(`v1/kv?${query}`, { headers: this.headers() });
+    return (await response.json()) as KeyPage;
+  }
+
+  /** The folders under a prefix with their (capped) key counts, and the store's key count. */
+  async folders(prefix: string, after: string | null): Promise<FolderPageJson> {
+    const query = new URLSearchParams({ prefix });
+    if (after !== null) query.set('after', after);
+    const response = await this.send(`v1/folders?${query}`, { headers: this.headers() });
+    return (await response.json()) as FolderPageJson;
+  }
+
+  /** What a token may do (the current one by default); a refused token is an ApiError. */
+  async whoami(token = this.token()): Promise<WhoAmI> {
+    const headers: Record<string, string> = token === '' ? {} : { authorization: `Bearer ${token}` };
+    const response = await this.send('v1/whoami', { headers });
+    return (await response.json()) as WhoAmI;
   }
 
   /** The key's current listing entry, or undefined when it does not exist. */

@@ -4,6 +4,7 @@
 import type { StoredValue } from './api.js';
 import { byId } from './dom.js';
 import { formatBytes, textOf } from './format.js';
+import { isJsonType, jsonProblem } from './json-view.js';
 
 export interface SaveRequest {
   readonly key: string;
@@ -35,6 +36,7 @@ export class Editor {
   private readonly remoteNotice = byId('editor-remote', HTMLParagraphElement);
   private readonly problem = byId('editor-problem', HTMLParagraphElement);
   private readonly saveButton = byId('edit-save', HTMLButtonElement);
+  private readonly jsonHint = byId('edit-json-hint', HTMLSpanElement);
   /** The value being edited (undefined when creating). */
   private original: StoredValue | undefined;
   private changed = false;
@@ -50,6 +52,7 @@ export class Editor {
     });
     this.form.addEventListener('input', () => {
       this.changed = true;
+      this.showJsonMode();
     });
     this.fileInput.addEventListener('change', () => {
       const file = this.fileInput.files?.[0];
@@ -123,7 +126,18 @@ export class Editor {
     this.textInput.disabled = false;
   }
 
+  /** A JSON content type puts the editor in JSON mode: the text must parse before it is sent. */
+  private get jsonMode(): boolean {
+    return isJsonType(this.typeInput.value);
+  }
+
+  private showJsonMode(): void {
+    this.jsonHint.hidden = !this.jsonMode || this.textLabel.hidden;
+    this.textInput.classList.toggle('json', !this.jsonHint.hidden);
+  }
+
   private open(): void {
+    this.showJsonMode();
     this.fileInput.value = '';
     this.remoteNotice.hidden = true;
     this.setProblem('');
@@ -159,7 +173,17 @@ export class Editor {
     let bytes: Uint8Array<ArrayBuffer>;
     if (file !== undefined) bytes = new Uint8Array(await file.arrayBuffer());
     else if (this.original !== undefined && this.textLabel.hidden) bytes = this.original.bytes;
-    else bytes = encoder.encode(this.textInput.value);
+    else {
+      const problem = this.jsonMode ? jsonProblem(this.textInput.value) : undefined;
+      if (problem !== undefined) {
+        this.setProblem(
+          `Not saved: the value is not valid JSON (${problem}). Fix it, or change the content type if it is not meant to be JSON.`,
+        );
+        this.textInput.focus();
+        return;
+      }
+      bytes = encoder.encode(this.textInput.value);
+    }
     this.setProblem('');
     this.saveButton.disabled = true;
     try {

@@ -18,6 +18,8 @@ export class KeyList {
   private keys: string[] = [];
   /** The cursor of the next page; null when everything under the prefix is loaded. */
   private cursor: string | null = null;
+  /** The `after` this page started from (null: the first page); keys up to it are on earlier pages. */
+  private start: string | null = null;
   private selected: string | undefined;
 
   constructor(
@@ -39,7 +41,8 @@ export class KeyList {
     return this.rows.has(key);
   }
 
-  reset(page: KeyPage): void {
+  reset(page: KeyPage, start: string | null = null): void {
+    this.start = start;
     this.rows.clear();
     this.keys = [];
     this.list.replaceChildren();
@@ -53,10 +56,13 @@ export class KeyList {
 
   /**
    * Whether a key belongs to the loaded part of the list. Keys after the cursor arrive with the
-   * next page; showing them now would show them twice.
+   * next page, keys up to the page's start are on earlier ones; showing them here would show them twice.
    */
   covers(key: string): boolean {
-    return this.cursor === null || compareKeys(key, this.cursor) <= 0;
+    return (
+      (this.start === null || compareKeys(key, this.start) > 0) &&
+      (this.cursor === null || compareKeys(key, this.cursor) <= 0)
+    );
   }
 
   /** Adds or updates a row; `highlight` marks a change that arrived live. */
@@ -84,6 +90,11 @@ export class KeyList {
     row.item.remove();
     this.rows.delete(key);
     this.keys.splice(this.insertionIndex(key), 1);
+  }
+
+  /** Moves the keyboard focus to a key's row (if it is on this page). */
+  focus(key: string): void {
+    this.rows.get(key)?.button.focus();
   }
 
   select(key: string | undefined): void {

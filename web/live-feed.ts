@@ -8,7 +8,7 @@ import { ApiError, explain, type KvsApi } from './api.js';
 import type { WatchEventData } from './model/http-json.js';
 import { SseParser, type SseMessage } from './sse-parser.js';
 
-export type LiveState = 'connecting' | 'live' | 'reconnecting' | 'offline';
+export type LiveState = 'connecting' | 'live' | 'reconnecting' | 'offline' | 'paused' | 'locked';
 
 export interface LiveFeedHandlers {
   onChange(event: WatchEventData): void;

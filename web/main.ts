@@ -1,21 +1,35 @@
-// The kvs web UI: wires the key list, the value panel, the editor, the token field and the live
-// feed together. Page state (prefix, open key) lives in the URL fragment so a reload keeps it.
+// The kvs web UI: wires the folder view, the key list, the value panel, the editor, the token
+// field and the live feed together. Page state (prefix or search, open key) lives in the URL
+// fragment so a reload keeps it.
 
 import { ApiError, KvsApi, explain, type StoredValue } from './api.js';
 import { byId } from './dom.js';
 import { Editor, type SaveRequest } from './editor.js';
+import { FolderTree } from './folder-tree.js';
 import { refreshRelativeTimes } from './format.js';
 import { KeyList } from './key-list.js';
 import { LiveFeed, type LiveState } from './live-feed.js';
-import type { WatchEventData } from './model/http-json.js';
+import type { WatchEventData, WhoAmI } from './model/http-json.js';
 import { loadToken, saveToken } from './token-store.js';
 import { ValuePanel } from './value-panel.js';
 
 const PAGE_SIZE = 50;
 
+type SearchMode = 'prefix' | 'pattern' | 'contains';
+
 let token = loadToken();
 let prefix = '';
+/** Prefix: browse `prefix` (live). Pattern/contains: a glob search for `query` (not live). */
+let mode: SearchMode = 'prefix';
+let query = '';
 let openKey: string | undefined;
+/** Reads need a token (learned from GET /v1/whoami). */
+let privateReads = false;
+/**
+ * The pages visited with Next page: each one's `after` cursor (null: the first page) and how many
+ * rows the pages before it showed. The last one is the page on screen; Previous page pops it.
+ */
+let pages: { after: string | null; rowsBefore: number }[] = [{ after: null, rowsBefore: 0 }];
 /** Bumped by each list (re)load so a slow old answer cannot overwrite a newer one. */
 let listGeneration = 0;
 let revision = 0;
@@ -24,6 +38,12 @@ const api = new KvsApi(() => token);
 const prefixInput = byId('prefix', HTMLInputElement);
 const summary = byId('list-summary', HTMLParagraphElement);
 const loadMoreButton = byId('load-more', HTMLButtonElement);
+const nextPageButton = byId('next-page', HTMLButtonElement);
+const previousPageButton = byId('prev-page', HTMLButtonElement);
+const searchMode = byId('search-mode', HTMLSelectElement);
+const searchLabel = byId('search-label', HTMLLabelElement);
+const loginPrompt = byId('login', HTMLDivElement);
+const layout = document.querySelector('main.layout') as HTMLElement;
 const emptyDetail = byId('empty-detail', HTMLParagraphElement);
 const liveIndicator = byId('live', HTMLParagraphElement);
 const liveText = byId('live-text', HTMLSpanElement);
@@ -44,6 +64,16 @@ const valuePanel = new ValuePanel({
     editor.openEdit(value);
   },
   onDelete: (value) => void confirmDelete(value),
+  onMessage: (kind, text) => say(kind, text),
+});
+const folderTree = new FolderTree(api, {
+  onOpen: (folder) => {
+    mode = 'prefix';
+    prefix = folder;
+    showSearchForm();
+    saveLocation();
+    void loadList();
+  },
 });
 const editor = new Editor({
   onSave: save,
@@ -64,11 +94,14 @@ const live = new LiveFeed(api, {
 // ---- messages ---------------------------------------------------------------------------
 
 let statusTimer: number | undefined;
+/** The message bar says the server cannot be reached: cleared as soon as it answers again. */
+let unreachableShown = false;
 
 function say(kind: 'info' | 'error', text: string): void {
   if (kind === 'error') {
     problemLine.textContent = text;
     problemLine.hidden = text === '';
+    unreachableShown = text.startsWith('Cannot reach the server');
     return;
   }
   statusLine.textContent = text;
@@ -80,35 +113,102 @@ function say(kind: 'info' | 'error', text: string): void {
 function showLiveState(state: LiveState, detail: string): void {
   liveIndicator.dataset.state = state;
   liveIndicator.title = detail;
-  liveText.textContent = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline' }[
-    state
-  ];
+  liveText.textContent = {
+    connecting: 'Connecting…',
+    live: 'Live',
+    reconnecting: 'Reconnecting…',
+    offline: 'Offline',
+    paused: 'Not live',
+    locked: 'Locked',
+  }[state];
   if (state === 'offline') say('error', detail);
+  if (state === 'live') serverAnswered();
 }
+
+/** Any answer from the server: a "Cannot reach the server" message is out of date. */
+function serverAnswered(): void {
+  if (unreachableShown) say('error', '');
+}
+
+/** A private server and no (accepted) token: a login prompt instead of the list. */
+function showLogin(shown: boolean): void {
+  loginPrompt.hidden = !shown;
+  if (shown) {
+    showLiveState('locked', 'This server is private: enter a token to browse and watch it.');
+    folderTree.clear();
+  }
+}
+
+/** The glob a search sends: a pattern as typed, or `*text*` with the glob's special characters escaped. */
+function searchPattern(): string {
+  return mode === 'contains' ? `*${query.replace(/[*?[\]\\]/g, (special) => `\\${special}`)}*` : query;
+}
+
+const number = new Intl.NumberFormat('en');
 
 function updateSummary(): void {
   const count = keyList.size;
-  const scope = prefix === '' ? 'in the store' : `starting with “${prefix}”`;
-  // A page can be empty and still have a next one (expired keys not yet swept, docs/limits.md): "0+ keys".
+  const searching = mode !== 'prefix';
+  const scope = searching
+    ? mode === 'contains'
+      ? `containing “${query}”`
+      : `matching “${query}”`
+    : prefix === ''
+      ? 'in the store'
+      : `starting with “${prefix}”`;
+  const page = pages[pages.length - 1]!;
+  const total = !searching && prefix === '' ? folderTree.storeKeys : null;
+  // A page can be empty and still have a next one (expired keys not yet swept, a search that
+  // examined its 10,000 keys, docs/limits.md): "0+ keys".
   const none = count === 0 && keyList.next === null;
-  const shown = none
-    ? `No keys ${scope}.`
-    : `${count}${keyList.next === null ? '' : '+'} key${count === 1 ? '' : 's'} ${scope}`;
+  let shown: string;
+  if (none) shown = pages.length === 1 ? `No keys ${scope}.` : `No more keys ${scope}.`;
+  else if (pages.length > 1 || total !== null) {
+    const range =
+      count === 0
+        ? 'No keys yet'
+        : `Keys ${number.format(page.rowsBefore + 1)}–${number.format(page.rowsBefore + count)}`;
+    shown = total !== null ? `${range} of ${number.format(total)} ${scope}` : `${range} ${scope}`;
+  } else shown = `${count}${keyList.next === null ? '' : '+'} key${count === 1 ? '' : 's'} ${scope}`;
   summary.textContent = none ? shown : `${shown} · store revision ${revision}`;
   loadMoreButton.hidden = keyList.next === null;
+  nextPageButton.hidden = keyList.next === null;
+  previousPageButton.hidden = pages.length === 1;
 }
 
 function saveLocation(): void {
   const state = new URLSearchParams();
-  if (prefix !== '') state.set('prefix', prefix);
+  if (mode !== 'prefix') state.set(mode, query);
+  else if (prefix !== '') state.set('prefix', prefix);
   if (openKey !== undefined) state.set('key', openKey);
-  const query = state.toString();
-  const hash = query === '' ? '' : `#${query}`;
+  const fragment = state.toString();
+  const hash = fragment === '' ? '' : `#${fragment}`;
   if (location.hash !== hash) history.replaceState(null, '', hash === '' ? location.pathname + location.search : hash);
+}
+
+/** The phone layout shows the list or the detail, one at a time (docs/ui.md). */
+function showView(view: 'list' | 'detail'): void {
+  const changed = layout.dataset.view !== view;
+  layout.dataset.view = view;
+  if (changed && view === 'detail' && narrow.matches) window.scrollTo(0, 0);
+}
+const narrow = window.matchMedia('(max-width: 760px)');
+
+function showSearchForm(): void {
+  searchMode.value = mode;
+  prefixInput.value = mode === 'prefix' ? prefix : query;
+  searchLabel.textContent = { prefix: 'Prefix', pattern: 'Pattern', contains: 'Contains' }[mode];
+  prefixInput.placeholder = { prefix: 'e.g. config/', pattern: 'e.g. user/*/name', contains: 'e.g. name' }[mode];
+  prefixInput.title = {
+    prefix: 'Keys starting with this text (press / to get here)',
+    pattern: 'Keys matching a glob: * any text, ? one byte, [abc] one of (press / to get here)',
+    contains: 'Keys containing this text anywhere (press / to get here)',
+  }[mode];
 }
 
 function showDetailPlaceholder(): void {
   openKey = undefined;
+  showView('list');
   keyList.select(undefined);
   valuePanel.hide();
   emptyDetail.hidden = false;
@@ -117,31 +217,69 @@ function showDetailPlaceholder(): void {
 
 // ---- list -------------------------------------------------------------------------------
 
-/** (Re)loads the list from its start; `limit` keeps more rows than one page (after a burst). */
+/** (Re)loads the list from its first page; `limit` keeps more rows than one page (after a burst). */
 async function loadList(limit = PAGE_SIZE): Promise<boolean> {
+  pages = [{ after: null, rowsBefore: 0 }];
+  const folders = mode === 'prefix' ? folderTree.show(prefix) : undefined;
+  // The list's summary says what was searched; the breadcrumbs only that this is a search.
+  if (mode !== 'prefix') folderTree.showSearch(mode === 'contains' ? 'Search: contains' : 'Search: pattern');
+  const loaded = await loadPage(limit);
+  // The total key count of the summary comes with the folders.
+  if (folders !== undefined) void folders.then(() => loaded && updateSummary());
+  return loaded;
+}
+
+/** Loads the page that starts after `pages`' last cursor (the current page, again). */
+async function loadPage(limit = PAGE_SIZE): Promise<boolean> {
   const generation = ++listGeneration;
+  const start = pages[pages.length - 1]!.after;
   live.stop();
   summary.textContent = 'Loading…';
   try {
-    const page = await api.list(prefix, null, limit);
+    const page =
+      mode === 'prefix' ? await api.list(prefix, start, limit) : await api.search(searchPattern(), start, limit);
     if (generation !== listGeneration) return false;
     revision = page.revision;
-    keyList.reset(page);
+    keyList.reset(page, start);
     keyList.select(openKey);
     say('error', '');
+    showLogin(false);
     updateSummary();
-    // Watch from the listing's revision: nothing committed after the listing is missed.
-    live.start(prefix, page.revision);
+    // Watch from the listing's revision: nothing committed after the listing is missed. A
+    // search is not watched (the feed filters by prefix only): it is a snapshot.
+    if (mode === 'prefix') live.start(prefix, page.revision);
+    else showLiveState('paused', 'Search results are not updated live; search again to refresh them.');
     return true;
   } catch (error) {
     if (generation !== listGeneration) return false;
     keyList.reset({ items: [], next: null, revision: 0 });
-    summary.textContent = 'The keys could not be listed.';
     loadMoreButton.hidden = true;
+    nextPageButton.hidden = true;
+    if (error instanceof ApiError && error.code === 'auth_required' && (privateReads || token === '')) {
+      summary.textContent = 'Enter a token to see the keys.';
+      showLogin(true);
+      return false;
+    }
+    summary.textContent = 'The keys could not be listed.';
     showLiveState('offline', 'Not watching: the keys could not be listed.');
     say('error', explain(error));
     return false;
   }
+}
+
+async function nextPage(): Promise<void> {
+  const after = keyList.next;
+  if (after === null) return;
+  const current = pages[pages.length - 1]!;
+  pages.push({ after, rowsBefore: current.rowsBefore + keyList.size });
+  await loadPage();
+  byId('key-list', HTMLUListElement).scrollTop = 0;
+}
+
+async function previousPage(): Promise<void> {
+  if (pages.length === 1) return;
+  pages.pop();
+  await loadPage();
 }
 
 async function loadMore(): Promise<void> {
@@ -152,6 +290,7 @@ async function loadMore(): Promise<void> {
   try {
     const page = await api.list(prefix, after, PAGE_SIZE);
     if (generation !== listGeneration || keyList.next !== after) return;
+    serverAnswered();
     keyList.append(page);
     revision = Math.max(revision, page.revision);
     updateSummary();
@@ -168,10 +307,12 @@ async function openValue(key: string, notice = ''): Promise<void> {
   openKey = key;
   keyList.select(key);
   saveLocation();
+  showView('detail');
   if (editor.isOpen) editor.close();
   try {
     const value = await api.read(key);
     if (openKey !== key || editor.isOpen) return;
+    serverAnswered();
     emptyDetail.hidden = true;
     if (value === undefined) valuePanel.showGone(key, 'missing');
     else valuePanel.show(value, notice);
@@ -246,7 +387,7 @@ async function refreshPending(): Promise<void> {
     // loadList restarts the feed from the new listing's revision, so nothing is lost.
     const rows = Math.min(MAX_RELOAD_ROWS, Math.max(PAGE_SIZE, keyList.size));
     // A server with a smaller --max-list-limit refuses the big page: fall back to one page.
-    if (!(await loadList(rows)) && rows > PAGE_SIZE) await loadList();
+    if (!(await loadPage(rows)) && rows > PAGE_SIZE) await loadPage();
     return;
   }
   const generation = listGeneration;
@@ -256,7 +397,8 @@ async function refreshPending(): Promise<void> {
         const info = await api.info(key);
         if (generation !== listGeneration) return;
         if (info === undefined) keyList.remove(key);
-        else if (keyList.has(key) || keyList.covers(key)) keyList.upsert(info, true);
+        // A search is a snapshot: a saved key updates its row but is not added.
+        else if (keyList.has(key) || (mode === 'prefix' && keyList.covers(key))) keyList.upsert(info, true);
       } catch {
         // The next change (or a reload) brings the row up to date.
       }
@@ -292,28 +434,62 @@ function applyChange(event: WatchEventData): void {
 
 // ---- token ------------------------------------------------------------------------------
 
-function showTokenState(): void {
+/** "admin, all keys" or "read, prefixes a/ b/". */
+function describeGrant(who: WhoAmI): string {
+  return `${who.scope}, ${who.prefixes.length === 0 ? 'all keys' : `prefixes ${who.prefixes.join(' ')}`}`;
+}
+
+function showTokenState(who?: WhoAmI): void {
   tokenState.textContent =
-    token === '' ? 'No token: reading only (where the server allows).' : 'Token set for this tab.';
+    token === ''
+      ? privateReads
+        ? 'No token: this server is private, reading needs one.'
+        : 'No token: reading only (where the server allows).'
+      : who?.authenticated
+        ? `Token set for this tab: ${describeGrant(who)}.`
+        : 'Token set for this tab.';
+}
+
+/**
+ * Checks a token with the server (GET /v1/whoami) before using it: a refused token is reported
+ * in red and not used, so the list (public reads) stays as it was.
+ */
+async function useToken(candidate: string): Promise<void> {
+  let who: WhoAmI;
+  try {
+    who = await api.whoami(candidate);
+  } catch (error) {
+    say('info', '');
+    say('error', explain(error));
+    tokenInput.value = token;
+    return;
+  }
+  privateReads = who.privateReads;
+  token = candidate;
+  saveToken(token);
+  showTokenState(who);
+  say('error', '');
+  say('info', `Token saved for this tab: ${describeGrant(who)}.`);
+  await reloadAll();
 }
 
 byId('token-form', HTMLFormElement).addEventListener('submit', (event) => {
   event.preventDefault();
-  token = tokenInput.value.trim();
-  saveToken(token);
-  showTokenState();
-  say('info', token === '' ? 'Token forgotten.' : 'Token saved for this tab.');
-  void reloadAll();
+  const candidate = tokenInput.value.trim();
+  if (candidate === '') forgetToken();
+  else void useToken(candidate);
 });
 
-byId('token-forget', HTMLButtonElement).addEventListener('click', () => {
+function forgetToken(): void {
   token = '';
   tokenInput.value = '';
   saveToken('');
   showTokenState();
   say('info', 'Token forgotten.');
   void reloadAll();
-});
+}
+
+byId('token-forget', HTMLButtonElement).addEventListener('click', forgetToken);
 
 async function reloadAll(): Promise<void> {
   await loadList();
@@ -324,15 +500,41 @@ async function reloadAll(): Promise<void> {
 
 byId('search-form', HTMLFormElement).addEventListener('submit', (event) => {
   event.preventDefault();
-  prefix = prefixInput.value;
+  mode = searchMode.value as SearchMode;
+  if (mode === 'prefix') prefix = prefixInput.value;
+  else query = prefixInput.value;
+  // An empty search is the folder view of the whole store.
+  if (mode !== 'prefix' && query === '') {
+    mode = 'prefix';
+    prefix = '';
+  }
+  showSearchForm();
   saveLocation();
   void loadList();
 });
+searchMode.addEventListener('change', () => {
+  const typed = prefixInput.value;
+  mode = searchMode.value as SearchMode;
+  showSearchForm();
+  prefixInput.value = typed;
+  prefixInput.focus();
+});
 loadMoreButton.addEventListener('click', () => void loadMore());
+nextPageButton.addEventListener('click', () => void nextPage());
+previousPageButton.addEventListener('click', () => void previousPage());
 byId('new-key', HTMLButtonElement).addEventListener('click', () => {
   valuePanel.hide();
   emptyDetail.hidden = true;
-  editor.openNew(prefix);
+  showView('detail');
+  editor.openNew(mode === 'prefix' ? prefix : '');
+});
+byId('back', HTMLButtonElement).addEventListener('click', () => {
+  if (editor.hasUnsavedChanges && !confirm('Discard the changes in the editor?')) return;
+  editor.close();
+  const key = openKey;
+  showDetailPlaceholder();
+  // Back on the list, at the row that was open.
+  if (key !== undefined) keyList.focus(key);
 });
 document.addEventListener('keydown', (event) => {
   const target = event.target;
@@ -343,12 +545,32 @@ document.addEventListener('keydown', (event) => {
   }
 });
 
-const initial = new URLSearchParams(location.hash.slice(1));
-prefix = initial.get('prefix') ?? '';
-prefixInput.value = prefix;
-tokenInput.value = token;
-showTokenState();
+async function start(): Promise<void> {
+  const initial = new URLSearchParams(location.hash.slice(1));
+  prefix = initial.get('prefix') ?? '';
+  for (const searched of ['pattern', 'contains'] as const) {
+    const text = initial.get(searched);
+    if (text !== null && text !== '') {
+      mode = searched;
+      query = text;
+    }
+  }
+  showSearchForm();
+  tokenInput.value = token;
+  showView('list');
+  // Whether reads need a token, and what the stored token may do: one cheap request.
+  try {
+    const who = await api.whoami();
+    privateReads = who.privateReads;
+    showTokenState(who);
+  } catch (error) {
+    showTokenState();
+    if (error instanceof ApiError && error.status !== 0) say('error', `The stored token: ${explain(error)}`);
+  }
+  void loadList();
+  const initialKey = initial.get('key');
+  if (initialKey !== null) void openValue(initialKey);
+}
+
 window.setInterval(() => refreshRelativeTimes(), 5000);
-void loadList();
-const initialKey = initial.get('key');
-if (initialKey !== null) void openValue(initialKey);
+void start();

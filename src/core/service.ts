@@ -6,6 +6,7 @@ import type { Engine, ListOptions, ListPage } from '../storage/index.js';
 import { compareKeys } from '../model/key-order.js';
 import type { AuthFailureLimiter } from './auth-limiter.js';
 import { KvsError } from './errors.js';
+import { type FolderPage, listFolders, MAX_FOLDERS_PER_PAGE, type PageReader, searchKeys } from './key-browsing.js';
 import { noObserver, type ServiceObserver } from './service-observer.js';
 import { fromStorageError } from './storage-errors.js';
 import type { Limits } from './limits.js';
@@ -272,6 +273,29 @@ export class KvService {
   async listEntries(caller: Caller, prefix: string, after: string | undefined, limit: number): Promise<Page<Entry>> {
     this.checkListing(caller, prefix, limit);
     return this.readablePage(caller, prefix, after, limit, (options, now) => this.engine.listEntries(options, now));
+  }
+
+  /** The folders under `prefix` with capped key counts (src/core/key-browsing.ts, docs/ui.md). */
+  async folders(caller: Caller, prefix: string, after: string | undefined, limit: number): Promise<FolderPage> {
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_FOLDERS_PER_PAGE) {
+      throw new KvsError('invalid_cursor', `limit must be a whole number from 1 to ${MAX_FOLDERS_PER_PAGE} folders.`, {
+        limit: MAX_FOLDERS_PER_PAGE,
+      });
+    }
+    this.checkListing(caller, prefix, 1);
+    return listFolders(this.pageReader(caller), prefix, after, limit, this.limits.maxKeyBytes);
+  }
+
+  /** Keys matching a glob pattern, at most SEARCH_SCAN_MAX keys examined per page. */
+  async search(caller: Caller, pattern: string, after: string | undefined, limit: number): Promise<Page<EntryInfo>> {
+    if (pattern === '') throw new KvsError('bad_request', 'match must not be empty.');
+    this.checkListing(caller, '', limit);
+    return searchKeys(this.pageReader(caller), pattern, after, limit, this.limits.maxListLimit);
+  }
+
+  private pageReader(caller: Caller): PageReader<EntryInfo> {
+    return (prefix, after, limit) =>
+      this.readablePage(caller, prefix, after, limit, (options, now) => this.engine.list(options, now));
   }
 
   /**

@@ -161,11 +161,12 @@ export const kvRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, 
     },
   );
 
-  app.get<{ Querystring: { prefix?: string; after?: string; limit?: number; values?: string } }>(
+  app.get<{ Querystring: { prefix?: string; after?: string; limit?: number; values?: string; match?: string } }>(
     '/v1/kv',
     {
       schema: {
-        summary: 'List keys in order with metadata; cursor pagination with after=',
+        summary:
+          'List keys in order with metadata; cursor pagination with after=; match=GLOB (Redis syntax) searches, at most 10000 keys examined per page',
         querystring: {
           type: 'object',
           properties: {
@@ -173,6 +174,7 @@ export const kvRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, 
             after: { type: 'string' },
             limit: { type: 'integer', minimum: 1, maximum: service.limits.maxListLimit },
             values: { type: 'string', enum: ['0', '1', 'true', 'false'] },
+            match: { type: 'string' },
           },
         },
         response: {
@@ -191,10 +193,19 @@ export const kvRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, 
       const caller = callerOf(service, request);
       const { prefix = '', after, limit = 100 } = request.query;
       const withValues = request.query.values === '1' || request.query.values === 'true';
+      const match = request.query.match;
+      if (match !== undefined && (withValues || request.query.prefix !== undefined))
+        throw new KvsError(
+          'bad_request',
+          'match= takes neither prefix= (its literal start is the prefix) nor values=.',
+        );
       const revision = await service.revision();
-      const page = withValues
-        ? await service.listEntries(caller, prefix, after, limit)
-        : await service.list(caller, prefix, after, limit);
+      const page =
+        match !== undefined
+          ? await service.search(caller, match, after, limit)
+          : withValues
+            ? await service.listEntries(caller, prefix, after, limit)
+            : await service.list(caller, prefix, after, limit);
       return reply.send({
         items: page.items.map((item: EntryInfo | Entry) =>
           'value' in item

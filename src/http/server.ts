@@ -21,6 +21,7 @@ import { limitConnections } from './connection-limit.js';
 import { sendError, toKvsError } from './error-render.js';
 import { healthRoutes } from './health-routes.js';
 import { checkQueryEncoding } from './key-decoding.js';
+import { browseRoutes } from './browse-routes.js';
 import { kvRoutes } from './kv-routes.js';
 import { createReadFastPath, type FastPath } from './read-fast-path.js';
 import { createWriteFastPath } from './write-fast-path.js';
@@ -164,6 +165,7 @@ export async function buildHttpApp(options: HttpServerOptions): Promise<FastifyI
   });
   await app.register(seedRoutes, { service });
   await app.register(kvRoutes, { service });
+  await app.register(browseRoutes, { service });
   await app.register(txnRoutes, { service });
   await app.register(watchRoutes, { service, hub, heartbeatMs: config.watchHeartbeatMs });
   await app.register(healthRoutes, { service, registry: metrics.registry });

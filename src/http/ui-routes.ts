@@ -58,7 +58,8 @@ export const uiRoutes: FastifyPluginAsync = async (app) => {
       response.setHeader('x-content-type-options', 'nosniff');
       response.setHeader(
         'content-security-policy',
-        "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+        // blob: images: the preview of an image value, made from its fetched bytes (docs/ui.md).
+        "default-src 'self'; img-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
       );
     },
   });

@@ -38,3 +38,35 @@ export interface WatchEventData {
   /** Set instead of `value` when the value was too large for the change log. */
   valueOmitted?: true;
 }
+
+/** One folder of GET /v1/folders: keys under `prefix`, exact unless `more` (then at least `keys`). */
+export interface FolderInfo {
+  readonly prefix: string;
+  readonly keys: number;
+  readonly more: boolean;
+}
+
+/** GET /v1/folders. */
+export interface FolderPageJson {
+  readonly folders: FolderInfo[];
+  /** The `after` of the next folders; null when these are all. */
+  readonly next: string | null;
+  readonly revision: number;
+  /**
+   * Keys in the whole store (the engine's O(1) count, which may include expired keys not yet
+   * swept); null for a caller who may not read every key.
+   */
+  readonly storeKeys: number | null;
+}
+
+/** GET /v1/whoami: what the request's token may do (never the token). */
+export interface WhoAmI {
+  /** False without a token. */
+  readonly authenticated: boolean;
+  readonly scope: 'read' | 'write' | 'admin' | null;
+  /** Key prefixes the token is limited to; empty for every key. */
+  readonly prefixes: readonly string[];
+  readonly label: string | null;
+  /** Reads need a token too (the server runs with --private). */
+  readonly privateReads: boolean;
+}

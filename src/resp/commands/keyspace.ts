@@ -14,7 +14,7 @@ import {
 import { setImmediate as yieldToOthers } from 'node:timers/promises';
 import { representableTime } from '../../model/time.js';
 import { anyExpireArg } from '../expire-args.js';
-import { GlobPattern } from '../glob.js';
+import { GlobPattern } from '../../core/glob.js';
 import { int32Arg, integerArg, isWord } from '../numeric-args.js';
 import { compareKeys } from '../../model/key-order.js';
 import { ok, replyTooLarge, RespError, redisErrors, SimpleReply, type Reply } from '../reply.js';

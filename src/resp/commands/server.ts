@@ -12,7 +12,7 @@ import {
   type ListenerContext,
   type RunContext,
 } from '../command.js';
-import { GlobPattern } from '../glob.js';
+import { GlobPattern } from '../../core/glob.js';
 import { isWord } from '../numeric-args.js';
 import { MapReply, ok, RespError, redisErrors, SimpleReply, VerbatimReply } from '../reply.js';
 import { commandCommand } from './command-introspection.js';

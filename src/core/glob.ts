@@ -1,4 +1,4 @@
-// Redis's glob patterns (KEYS, SCAN MATCH, CONFIG GET): `*` any run of bytes, `?` one byte,
+// Redis's glob patterns (KEYS, SCAN MATCH, CONFIG GET, and the HTTP listing's match=): `*` any run of bytes, `?` one byte,
 // `[abc]` `[^a]` `[a-z]` byte sets, `\x` the byte x. Matching is over the UTF-8 bytes of the key,
 // exactly as Redis's stringmatchlen does (so `?` matches one byte, not one character).
 

@@ -18,7 +18,7 @@ describe('RespCommandParser (bench peer)', () => {
     ['SET', 'crlf', 'a\r\nb'],
     ['GET', 'é'],
   ];
-  const bytes = Buffer.from(pipeline.map((args) => encode(...args)).join('') + 'PING\r\n');
+  const bytes = Buffer.from(`${pipeline.map((args) => encode(...args)).join('')}PING\r\n`);
   const expected = [...pipeline, ['PING']];
 
   it('parses a pipeline in one chunk, in order, including values holding CRLF and an inline command', () => {

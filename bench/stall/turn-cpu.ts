@@ -95,6 +95,7 @@ async function measure(build: string, store: string, command: string[], times: n
 const times = Number(values.times);
 if (values['client-port'] !== undefined) await runClient(Number(values['client-port']), positionals, times);
 else {
-  if (values.store === undefined || positionals.length === 0) throw new Error('usage: --store PATH [--build DIR] [--times N] -- COMMAND ARGS...');
+  if (values.store === undefined || positionals.length === 0)
+    throw new Error('usage: --store PATH [--build DIR] [--times N] -- COMMAND ARGS...');
   await measure(values.build, values.store, positionals, times);
 }

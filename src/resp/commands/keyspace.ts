@@ -122,10 +122,11 @@ const UNIFORM_RANDOM_KEYS = 10_000;
  * store of expired keys.
  * A fresh position per try, not the next page: expired keys tend to lie together (one prefix
  * of sessions), and a page that met only expired keys is likely to be followed by more.
- * Many small tries rather than 4 of up to 1000 expired keys each (a listing page's bound): on the stall suite's
- * store (a quarter of the keys expired, in one range that most random positions land before),
- * those 4 reads of about 10 ms each were the event loop's longest turns (BENCHMARKS.md); 16
- * tries of at most 101 records read fewer records in all and hold a turn about 1 ms.
+ * Many small tries rather than 4 of up to 1000 expired keys each (a listing page's bound): on
+ * the stall suite's store (a quarter of the keys expired, in one range that most random
+ * positions land before), those reads of about 10 ms each were the event loop's longest turns;
+ * 16 tries of at most 101 records read fewer records in all and hold a turn about 1 ms (turns
+ * over 5 ms of CPU during 300 RANDOMKEY: 114 before, 6 after; BENCHMARKS.md, stall section).
  */
 const RANDOM_KEY_TRIES = 16;
 

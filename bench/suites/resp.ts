@@ -1,5 +1,6 @@
 // The resp suite: redis-benchmark GET/SET at pipeline depths 1 and 16 against kvs's RESP
-// listener, redis-server without persistence, and redis-server with an fsync per write.
+// listener, a bare node:net RESP server over a Map (Node's own ceiling for the protocol),
+// redis-server without persistence, and redis-server with an fsync per write.
 
 import {
   measureResp,
@@ -12,11 +13,13 @@ import {
 import { formatMs, formatRate, formatRatio, type SuiteReport, type TargetCheck } from '../lib/report.js';
 import type { Session } from '../lib/session.js';
 import { startKvs } from '../systems/kvs.js';
+import { startNodeNetRespMap } from '../systems/node-net-resp-map.js';
 import { startRedis } from '../systems/redis.js';
 
 export const respBinaries = ['redis-server', 'redis-benchmark', 'redis-cli'];
 
 const PIPELINES = [1, 16] as const;
+const NODE_NET_PEER = 'node:net RESP + Map (bench/peers/node-net-resp-map.ts)';
 
 interface RespFigures {
   readonly system: string;
@@ -58,6 +61,13 @@ export async function runRespSuite(session: Session): Promise<SuiteReport> {
       await kvs.stop();
     }
   }
+  session.log('node:net RESP + Map: starting');
+  const peer = await startNodeNetRespMap(context);
+  try {
+    figures.push(await measureTarget(session, NODE_NET_PEER, { port: peer.port }));
+  } finally {
+    await peer.stop();
+  }
   for (const durable of [false, true]) {
     const name = durable ? 'redis-server appendfsync always' : 'redis-server (no persistence)';
     session.log(`${name}: starting`);
@@ -89,6 +99,7 @@ export async function runRespSuite(session: Session): Promise<SuiteReport> {
   const kvs = figures.find((figure) => figure.system.startsWith('kvs'));
   const redis = figures.find((figure) => figure.system.startsWith('redis-server (no'));
   const redisAof = figures.find((figure) => figure.system.includes('always'));
+  const nodeNet = figures.find((figure) => figure.system === NODE_NET_PEER);
   const pick = (figure: RespFigures | undefined, test: string, pipeline: number) =>
     figure?.results.get(slot(test, pipeline));
   const targets: TargetCheck[] = [];
@@ -118,6 +129,7 @@ export async function runRespSuite(session: Session): Promise<SuiteReport> {
     tables.push({
       headers: ['ratio', 'GET -P 1', 'SET -P 1', 'GET -P 16', 'SET -P 16'],
       rows: [
+        ratioRow('kvs / node:net RESP + Map', nodeNet),
         ratioRow('kvs / redis-server (no persistence)', redis),
         ratioRow('kvs / redis-server appendfsync always', redisAof),
       ],
@@ -134,6 +146,7 @@ export async function runRespSuite(session: Session): Promise<SuiteReport> {
     targets,
     notes: [
       'redis-benchmark (one process) and the server share the same cores; at -P 1 the client is often the limit.',
+      "node:net RESP + Map is Node's own ceiling for the protocol on this machine: one process, a tiny parser (bench/peers/resp-command-parser.ts), GET/SET/PING over a Map, no auth, limits or storage; kvs / it says how much of that ceiling kvs keeps.",
       kvs === undefined
         ? 'kvs was not measured (--peers-only).'
         : 'kvs acknowledges each SET after its commit is flushed to disk (group commit), like appendfsync always.',

@@ -264,10 +264,22 @@ export class KvService {
     return best;
   }
 
-  /** One page of keys in order; `next` is the cursor (the last key) when more follow. */
-  async list(caller: Caller, prefix: string, after: string | undefined, limit: number): Promise<Page<EntryInfo>> {
+  /**
+   * One page of keys in order; `next` is the cursor (the last key) when more follow. `skipMax`
+   * lowers the expired keys the page may pass over (ListOptions.skipMax), for walks that yield
+   * between small slices.
+   */
+  async list(
+    caller: Caller,
+    prefix: string,
+    after: string | undefined,
+    limit: number,
+    skipMax?: number,
+  ): Promise<Page<EntryInfo>> {
     this.checkListing(caller, prefix, limit);
-    return this.readablePage(caller, prefix, after, limit, (options, now) => this.engine.list(options, now));
+    return this.readablePage(caller, prefix, after, limit, (options, now) =>
+      this.engine.list(skipMax === undefined ? options : { ...options, skipMax }, now),
+    );
   }
 
   async listEntries(caller: Caller, prefix: string, after: string | undefined, limit: number): Promise<Page<Entry>> {

@@ -12,6 +12,11 @@ export interface ListOptions {
   /** Exclusive lower bound (the last key of the previous page), or undefined to start at the prefix. */
   readonly after?: string | undefined;
   readonly limit: number;
+  /**
+   * Expired keys this call passes over at most, when fewer than LIST_SKIP_MAX: a walk that yields
+   * to other clients between small slices bounds each slice's cost by its size (src/resp/key-walk.ts).
+   */
+  readonly skipMax?: number | undefined;
 }
 
 /**
@@ -20,6 +25,11 @@ export interface ListOptions {
  * expired keys lie in the range (docs/limits.md).
  */
 export const LIST_SKIP_MAX = 1000;
+
+/** How many expired keys one list()/listEntries() call may pass over: LIST_SKIP_MAX or less, at least 1. */
+export function listSkipBound(options: ListOptions): number {
+  return Math.max(1, Math.min(options.skipMax ?? LIST_SKIP_MAX, LIST_SKIP_MAX));
+}
 
 export interface ListPage<T> {
   /** Live keys in order, at most `limit`. */

@@ -544,6 +544,30 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
         // Before they expire, the same range lists in full pages.
         assert.equal((await engine.list({ prefix: 'x/', limit: 10 }, T0)).items.length, 10);
       });
+
+      test('skipMax lowers the expired keys a page passes over, never raises it', async (engine) => {
+        const expires = T0 + 3_600_000;
+        const expired = Array.from({ length: 1200 }, (_, index) => `y/e${String(index).padStart(4, '0')}`);
+        for (let start = 0; start < expired.length; start += 100)
+          await commitOk(engine, txn(expired.slice(start, start + 100).map((key) => put(key, 'v', { expires }))));
+        await commitOk(engine, txn([put('y/a', 'v'), put('y/z', 'v')]));
+        const page = async (skipMax: number, after?: string) => {
+          const listed = await engine.list({ prefix: 'y/', after, limit: 10, skipMax }, expires);
+          const entries = await engine.listEntries({ prefix: 'y/', after, limit: 10, skipMax }, expires);
+          assert.deepEqual(
+            entries.items.map((entry) => entry.key),
+            listed.items.map((item) => item.key),
+          );
+          assert.equal(entries.resumeAfter, listed.resumeAfter);
+          return { keys: listed.items.map((item) => item.key), resumeAfter: listed.resumeAfter };
+        };
+        assert.deepEqual(await page(100), { keys: ['y/a'], resumeAfter: expired[99] });
+        assert.deepEqual(await page(100, expired[99]), { keys: [], resumeAfter: expired[199] });
+        // Above LIST_SKIP_MAX it is LIST_SKIP_MAX; below 1 it is 1 (a walk always moves on).
+        assert.deepEqual(await page(5000), { keys: ['y/a'], resumeAfter: expired[LIST_SKIP_MAX - 1] });
+        assert.deepEqual(await page(0), { keys: ['y/a'], resumeAfter: expired[0] });
+        assert.deepEqual(await page(100, expired[1149]), { keys: ['y/z'], resumeAfter: undefined });
+      });
     });
 
     describe('count and recentlyModified', () => {

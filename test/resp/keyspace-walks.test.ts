@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { anonymous } from '../../src/core/service.js';
 import type { Operation } from '../../src/model/txn.js';
 import type { Engine } from '../../src/storage/engine.js';
-import { LIST_SKIP_MAX } from '../../src/storage/engine.js';
+import { LIST_SKIP_MAX, type ListOptions } from '../../src/storage/engine.js';
+import { SCAN_EXPIRED_MAX, WALK_SLICE_KEYS } from '../../src/resp/key-walk.js';
 import { startInProcessServer, type InProcessServer } from './in-process-server.js';
 import { RespTestClient } from './resp-test-client.js';
 
@@ -123,6 +124,138 @@ describe('key-space walks stay bounded per event-loop turn', () => {
   });
 });
 
+/** Records the options of every engine list() call, and the macrotask turn it ran in. */
+function recordListCalls(engine: Engine): { calls: { options: ListOptions; turn: number }[]; stop(): void } {
+  const watch = watchListCalls(engine);
+  const calls: { options: ListOptions; turn: number }[] = [];
+  const counting = engine.list;
+  engine.list = (options, now) => {
+    calls.push({ options, turn: -1 });
+    return counting(options, now);
+  };
+  return {
+    calls,
+    stop() {
+      engine.list = counting;
+      watch.stop();
+      calls.forEach((call, index) => {
+        call.turn = watch.turnsAtCall[index]!;
+      });
+    },
+  };
+}
+
+describe('with the default page size (maxListLimit 1000), walks go in slices of WALK_SLICE_KEYS', () => {
+  let server: InProcessServer;
+  let client: RespTestClient;
+  let other: RespTestClient;
+  const keys = Array.from({ length: 2500 }, (_, index) => `slice/${String(index).padStart(5, '0')}`);
+
+  before(async () => {
+    server = await startInProcessServer();
+    client = await RespTestClient.connect(server.port);
+    other = await RespTestClient.connect(server.port);
+    await putAll(server.engine, keys, null, Date.now());
+  });
+  after(async () => {
+    client.close();
+    other.close();
+    await server.close();
+  });
+
+  it('KEYS lists every matching key, a slice per turn, and another client is answered before it ends', async () => {
+    const recorder = recordListCalls(server.engine);
+    let listCallsWhenAnswered = -1;
+    let replies: [string[], unknown];
+    try {
+      const walk = client.do('KEYS', 'slice/*') as Promise<string[]>;
+      // Sent while KEYS is walking: its answer must come between two slices, not after the walk.
+      const answered = other.do('GET', keys[7]!).then((value) => {
+        listCallsWhenAnswered = recorder.calls.length;
+        return value;
+      });
+      replies = await Promise.all([walk, answered]);
+    } finally {
+      recorder.stop();
+    }
+    const [listed, value] = replies;
+    assert.equal(value, 'v');
+    assert.deepEqual(listed, keys);
+    const { calls } = recorder;
+    assert.ok(calls.length >= keys.length / WALK_SLICE_KEYS, `${calls.length} engine reads`);
+    for (const { options } of calls) {
+      assert.ok(options.limit <= WALK_SLICE_KEYS + 1, `a read asked for ${options.limit} keys`);
+      assert.ok(
+        (options.skipMax ?? LIST_SKIP_MAX) <= WALK_SLICE_KEYS,
+        `a read may pass ${options.skipMax} expired keys`,
+      );
+    }
+    for (let index = 1; index < calls.length; index++) assert.ok(calls[index]!.turn > calls[index - 1]!.turn);
+    assert.ok(
+      listCallsWhenAnswered > 0 && listCallsWhenAnswered < calls.length,
+      `the other client was answered after ${listCallsWhenAnswered} of ${calls.length} engine reads`,
+    );
+  });
+
+  it('SCAN COUNT 1000 reads its keys in slices with turns between, and an iteration returns every key once', async () => {
+    const recorder = recordListCalls(server.engine);
+    const seen: string[] = [];
+    let cursor = '0';
+    let calls = 0;
+    try {
+      do {
+        const [next, page] = (await client.do('SCAN', cursor, 'MATCH', 'slice/*', 'COUNT', '1000')) as [
+          string,
+          string[],
+        ];
+        seen.push(...page);
+        cursor = next;
+        calls++;
+      } while (cursor !== '0' && calls < 10);
+    } finally {
+      recorder.stop();
+    }
+    assert.deepEqual(seen, keys);
+    assert.equal(calls, 3);
+    for (const { options } of recorder.calls) assert.ok(options.limit <= WALK_SLICE_KEYS + 1, `${options.limit}`);
+    assert.ok(recorder.calls.length >= keys.length / WALK_SLICE_KEYS, `${recorder.calls.length} engine reads`);
+  });
+
+  it('SCAN with a small COUNT still answers at most COUNT keys', async () => {
+    const [cursor, page] = (await client.do('SCAN', '0', 'MATCH', 'slice/*', 'COUNT', '7')) as [string, string[]];
+    assert.notEqual(cursor, '0');
+    assert.deepEqual(page, keys.slice(0, 7));
+  });
+
+  it('SCAN over expired keys passes over at most COUNT + SCAN_EXPIRED_MAX of them per call', async () => {
+    const now = Date.now();
+    const expired = Array.from({ length: 3000 }, (_, index) => `slice-exp/${String(index).padStart(5, '0')}`);
+    await putAll(server.engine, expired, now - 1, now - 1000);
+    await putAll(server.engine, ['slice-exp/zz'], null, now);
+    const recorder = recordListCalls(server.engine);
+    const live: string[] = [];
+    const cursors: string[] = [];
+    let cursor = '0';
+    try {
+      do {
+        const [next, page] = (await client.do('SCAN', cursor, 'MATCH', 'slice-exp/*', 'COUNT', '100')) as [
+          string,
+          string[],
+        ];
+        live.push(...page);
+        cursor = next;
+        cursors.push(next);
+      } while (cursor !== '0' && cursors.length < 50);
+    } finally {
+      recorder.stop();
+    }
+    assert.deepEqual(live, ['slice-exp/zz']);
+    // Each call passes over at most 100 + SCAN_EXPIRED_MAX of the 3000: it answers a cursor first.
+    assert.ok(cursors.length >= Math.ceil(expired.length / (100 + SCAN_EXPIRED_MAX)), `${cursors.length} calls`);
+    for (const { options } of recorder.calls) assert.ok((options.skipMax ?? LIST_SKIP_MAX) <= WALK_SLICE_KEYS);
+  });
+});
+
 describe('RANDOMKEY on a large store of expired keys not yet swept', () => {
   let server: InProcessServer;
   let client: RespTestClient;
@@ -151,8 +284,8 @@ describe('RANDOMKEY on a large store of expired keys not yet swept', () => {
     for (let attempt = 0; attempt < 5; attempt++) {
       reads = 0;
       assert.equal(await client.do('RANDOMKEY'), 'r/zz');
-      // 4 random positions and the start (at most 1 + LIST_SKIP_MAX records each), then 20 + LIST_SKIP_MAX recent ones.
-      assert.ok(reads <= 5 * (LIST_SKIP_MAX + 2) + 20 + LIST_SKIP_MAX, `${reads} records read`);
+      // 16 random positions and the start (at most 2 + WALK_SLICE_KEYS records each), then 20 + LIST_SKIP_MAX recent ones.
+      assert.ok(reads <= 17 * (WALK_SLICE_KEYS + 2) + 20 + LIST_SKIP_MAX, `${reads} records read`);
     }
   });
 });

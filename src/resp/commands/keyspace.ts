@@ -17,6 +17,7 @@ import { anyExpireArg } from '../expire-args.js';
 import { GlobPattern } from '../../core/glob.js';
 import { int32Arg, integerArg, isWord } from '../numeric-args.js';
 import { compareKeys } from '../../model/key-order.js';
+import { SCAN_EXPIRED_MAX, WALK_SLICE_KEYS, walkKeys } from '../key-walk.js';
 import { ok, replyTooLarge, RespError, redisErrors, SimpleReply, type Reply } from '../reply.js';
 
 const typeString = new SimpleReply('string');
@@ -28,30 +29,24 @@ const KEY_REPLY_OVERHEAD_BYTES = 16;
 /**
  * Every key matching `pattern`, in key order; refused once the reply would exceed
  * maxRespOutputBytes. The walk is inherently as long as the store (under the pattern's literal
- * prefix), so it goes one page (maxListLimit keys) at a time with a macrotask turn between
- * pages: other clients are served meanwhile, and no turn holds the event loop for more than a
- * page (docs/limits.md, docs/redis-compatibility.md). Engine reads settle at once, so awaiting
- * them alone would never let anyone else in.
+ * prefix), so it goes in small slices with a turn for other clients between them (key-walk.ts):
+ * no turn holds the event loop for more than a slice (docs/limits.md,
+ * docs/redis-compatibility.md).
  */
 async function listMatching(call: CommandCall, pattern: GlobPattern): Promise<string[]> {
   const { service, session } = call;
-  const pageSize = service.limits.maxListLimit;
   const limit = service.limits.maxRespOutputBytes;
   const keys: string[] = [];
   let replyBytes = 0;
-  let after: string | undefined;
-  for (;;) {
-    const page = await service.list(session.caller, pattern.literalPrefix, after, pageSize);
+  for await (const page of walkKeys(service, session.caller, { prefix: pattern.literalPrefix })) {
     for (const item of page.items) {
       if (!pattern.matches(item.key)) continue;
       replyBytes += Buffer.byteLength(item.key) + KEY_REPLY_OVERHEAD_BYTES;
       if (replyBytes > limit) throw replyTooLarge(limit);
       keys.push(item.key);
     }
-    if (page.next === null) return keys;
-    after = page.next;
-    await yieldToOthers();
   }
+  return keys;
 }
 
 /** Redis's parseScanCursorOrReply accepts an unsigned decimal; kvs also needs to know the cursor. */
@@ -97,56 +92,71 @@ async function scan(call: CommandCall): Promise<ScanPage> {
   }
   // Every key is a string: TYPE string is no filter, any other type matches nothing.
   if (type !== undefined && type !== 'string') return { cursor: '0', keys: [] };
+  // COUNT keys (at most maxListLimit) in slices with a turn for other clients between them: COUNT
+  // 1000 in one read held the event loop for about 10 ms a call (key-walk.ts). The slices pass
+  // over at most COUNT + SCAN_EXPIRED_MAX expired keys in all, so a call's cost stays bounded on
+  // a range of expired keys not yet swept, and it may answer fewer keys than COUNT, as Redis's may.
   const limit = Math.min(count, service.limits.maxListLimit);
-  const page = await service.list(session.caller, pattern?.literalPrefix ?? '', after, limit);
   const keys: string[] = [];
-  for (const item of page.items) if (pattern === undefined || pattern.matches(item.key)) keys.push(item.key);
-  const next = page.next === null ? 0 : server.cursors.create(page.next);
-  return { cursor: String(next), keys };
+  let next: string | null = null;
+  const walk = walkKeys(service, session.caller, {
+    prefix: pattern?.literalPrefix ?? '',
+    after,
+    maxKeys: limit,
+    maxSlices: Math.ceil(limit / WALK_SLICE_KEYS) + SCAN_EXPIRED_MAX / WALK_SLICE_KEYS,
+  });
+  for await (const page of walk) {
+    for (const item of page.items) if (pattern === undefined || pattern.matches(item.key)) keys.push(item.key);
+    next = page.next;
+  }
+  return { cursor: String(next === null ? 0 : server.cursors.create(next)), keys };
 }
 
 /** Stores of up to this many keys get a uniformly chosen RANDOMKEY; larger ones a random position. */
 const UNIFORM_RANDOM_KEYS = 10_000;
 /**
- * Random positions RANDOMKEY tries on a large store, one page each (a page passes over at most
- * LIST_SKIP_MAX expired-but-not-yet-swept keys), before one page from the start and one look at
- * the most recently written keys; then it answers nil, as Redis gives up after a bounded number
- * of tries on a store of expired keys.
+ * Random positions RANDOMKEY tries on a large store, one slice each (a one-key page that passes
+ * over at most WALK_SLICE_KEYS expired-but-not-yet-swept keys, key-walk.ts), with a turn for
+ * other clients between them; then one slice from the start and one look at the most recently
+ * written keys; then it answers nil, as Redis gives up after a bounded number of tries on a
+ * store of expired keys.
  * A fresh position per try, not the next page: expired keys tend to lie together (one prefix
  * of sessions), and a page that met only expired keys is likely to be followed by more.
+ * Many small tries rather than 4 of up to 1000 expired keys each (a listing page's bound): on
+ * the stall suite's store (a quarter of the keys expired, in one range that most random
+ * positions land before), those reads of about 10 ms each were the event loop's longest turns;
+ * 16 tries of at most 101 records read fewer records in all and hold a turn about 1 ms (turns
+ * over 5 ms of CPU during 300 RANDOMKEY: 114 before, 6 after; BENCHMARKS.md, stall section).
  */
-const RANDOM_KEY_TRIES = 4;
+const RANDOM_KEY_TRIES = 16;
 
 async function randomKey(call: CommandCall): Promise<string | null> {
   const { service, session } = call;
   const count = await service.count();
   if (count === 0) return null;
-  const pageSize = service.limits.maxListLimit;
   if (count <= UNIFORM_RANDOM_KEYS) {
     // At most UNIFORM_RANDOM_KEYS keys (live or expired) in all: a bounded walk.
     let skip = Math.floor(Math.random() * count);
-    let after: string | undefined;
     let first: string | undefined;
-    for (;;) {
-      const page = await service.list(session.caller, '', after, pageSize);
+    for await (const page of walkKeys(service, session.caller, { prefix: '' })) {
       first ??= page.items[0]?.key;
       if (skip < page.items.length) return page.items[skip]!.key;
-      if (page.next === null) return first ?? null; // expired keys made the count too high
       skip -= page.items.length;
-      after = page.next;
-      await yieldToOthers();
     }
+    return first ?? null; // expired keys made the count too high
   }
+  const oneKey = async (after: string | undefined): Promise<string | undefined> =>
+    (await service.list(session.caller, '', after, 1, WALK_SLICE_KEYS)).items[0]?.key;
   for (let tries = 0; tries < RANDOM_KEY_TRIES; tries++) {
     let probe = '';
     const length = 1 + Math.floor(Math.random() * 4);
     for (let index = 0; index < length; index++) probe += String.fromCharCode(0x20 + Math.floor(Math.random() * 95));
-    const [found] = (await service.list(session.caller, '', probe, 1)).items;
-    if (found !== undefined) return found.key;
+    const found = await oneKey(probe);
+    if (found !== undefined) return found;
     await yieldToOthers();
   }
-  const [first] = (await service.list(session.caller, '', undefined, 1)).items;
-  if (first !== undefined) return first.key;
+  const first = await oneKey(undefined);
+  if (first !== undefined) return first;
   // Every try met only expired keys: one of the most recently written live keys, if any.
   await yieldToOthers();
   const recent = await service.recentlyModified(session.caller, 20);
@@ -396,17 +406,17 @@ export const keyspaceCommands: readonly Command[] = [
     access: 'read',
     prepare: (call) => listMatching(call, new GlobPattern(call.args[1]!)),
     run(context, listed) {
-      // Inside MULTI, earlier commands' writes count.
+      // Inside MULTI, earlier commands' writes count. Outside it there are none: no set of every
+      // listed key is built for nothing.
       const pattern = new GlobPattern(context.args[1]!);
-      const keys = new Set(listed);
-      let changed = false;
+      let keys: Set<string> | undefined;
       for (const [key, exists] of context.view.pendingKeys()) {
         if (!pattern.matches(key)) continue;
-        changed = true;
+        keys ??= new Set(listed);
         if (exists) keys.add(key);
         else keys.delete(key);
       }
-      return changed ? [...keys].sort(compareKeys) : listed;
+      return keys === undefined ? listed : [...keys].sort(compareKeys);
     },
   }),
 

@@ -29,6 +29,7 @@ import {
   type Engine,
   type HistoryPage,
   LIST_SKIP_MAX,
+  listSkipBound,
   type ListOptions,
   type ListPage,
 } from '../engine.js';
@@ -180,7 +181,7 @@ export class EtcdEngine implements Engine {
 
   /**
    * Live records in key order, skipping expired ones without counting them against the limit,
-   * but passing over at most LIST_SKIP_MAX of them (engine.ts): then it stops with `resumeAfter`.
+   * but passing over at most listSkipBound of them (engine.ts): then it stops with `resumeAfter`.
    */
   private async scan(
     options: ListOptions,
@@ -190,18 +191,19 @@ export class EtcdEngine implements Engine {
     const found: [string, StoredRecord][] = [];
     if (range === undefined || options.limit <= 0) return { found, resumeAfter: undefined };
     let start = range.start;
+    const skipBound = listSkipBound(options);
     let skipped = 0;
     let last: string | undefined;
     while (found.length < options.limit) {
       // Ask for the page, plus as many keys again as were expired so far (bounded by the skip budget).
       const remaining = options.limit - found.length;
-      const limit = remaining + Math.min(skipped, LIST_SKIP_MAX - skipped);
+      const limit = remaining + Math.min(skipped, skipBound - skipped);
       const response = await this.range({ key: start, range_end: range.end, limit });
       for (const kv of response.kvs) {
         const key = this.space.keyOf(kv.key);
         if (key === undefined) continue;
         if (found.length >= options.limit) break;
-        if (skipped >= LIST_SKIP_MAX) return { found, resumeAfter: last };
+        if (skipped >= skipBound) return { found, resumeAfter: last };
         last = key;
         const record = recordOf(kv);
         if (isExpired(record, now)) skipped++;

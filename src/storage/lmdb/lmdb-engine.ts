@@ -36,7 +36,7 @@ import {
   type ChangeListener,
   type Engine,
   type HistoryPage,
-  LIST_SKIP_MAX,
+  listSkipBound,
   type ListOptions,
   type ListPage,
   type WriteStats,
@@ -537,7 +537,7 @@ export class LmdbEngine implements Engine {
   }
 
   /**
-   * Live records of one page, passing over at most LIST_SKIP_MAX expired ones (engine.ts): the
+   * Live records of one page, passing over at most listSkipBound expired ones (engine.ts): the
    * page's cost is bounded whatever the range holds. The overlay of acknowledged writes lmdb has
    * not applied (WAL path) is merged in key order, so a page is what it will be once they are.
    */
@@ -548,12 +548,13 @@ export class LmdbEngine implements Engine {
     const start =
       options.after !== undefined && compareKeys(options.after, options.prefix) >= 0 ? options.after : options.prefix;
     const found: [string, StoredRecord][] = [];
+    const skipBound = listSkipBound(options);
     let skipped = 0;
     let last = start;
     try {
       for (const [key, record] of this.mergedRange(options, start)) {
         if (found.length >= options.limit) break;
-        if (skipped >= LIST_SKIP_MAX) return { found, resumeAfter: last };
+        if (skipped >= skipBound) return { found, resumeAfter: last };
         last = key;
         if (record === null) continue;
         if (isExpired(record, now)) {

@@ -10,6 +10,7 @@ import {
   type Engine,
   type HistoryPage,
   LIST_SKIP_MAX,
+  listSkipBound,
   type ListOptions,
   type ListPage,
 } from '../engine.js';
@@ -60,7 +61,7 @@ export class MemoryEngine implements Engine {
     return keys.map((key) => this.entry(key, now));
   }
 
-  /** Live records of one page, passing over at most LIST_SKIP_MAX expired ones (engine.ts). */
+  /** Live records of one page, passing over at most listSkipBound expired ones (engine.ts). */
   private scan(
     options: ListOptions,
     now: number,
@@ -69,13 +70,14 @@ export class MemoryEngine implements Engine {
       options.after !== undefined && compareKeys(options.after, options.prefix) >= 0 ? options.after : options.prefix;
     const low = this.sortedIndex(start);
     const found: [string, StoredRecord][] = [];
+    const skipBound = listSkipBound(options);
     let skipped = 0;
     let last: string | undefined;
     for (let index = low; index < this.sortedKeys.length && found.length < options.limit; index++) {
       const key = this.sortedKeys[index]!;
       if (!key.startsWith(options.prefix)) break;
       if (options.after !== undefined && compareKeys(key, options.after) <= 0) continue;
-      if (skipped >= LIST_SKIP_MAX) return { found, resumeAfter: last };
+      if (skipped >= skipBound) return { found, resumeAfter: last };
       last = key;
       const record = this.records.get(key)!;
       if (isExpired(record, now)) {

@@ -1,0 +1,19 @@
+// The bare node:net RESP-over-a-Map peer (bench/peers/node-net-resp-map.ts) as a measured system.
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { startChild, stopChild } from '../lib/children.js';
+import type { BenchContext } from './context.js';
+
+export interface RespPeer {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export async function startNodeNetRespMap(context: BenchContext): Promise<RespPeer> {
+  const script = join(context.repoRoot, 'dist', 'bench', 'peers', 'node-net-resp-map.js');
+  if (!existsSync(script)) throw new Error(`${script} is missing: run \`npx tsc -p .\` first`);
+  const child = startChild('node-net-resp-map', process.execPath, [script, '--host', '127.0.0.1', '--port', '0']);
+  const ready = await child.waitForLine(/node-net-resp-map ready: [\d.]+:(\d+)/, 15_000);
+  return { port: Number(ready[1]), stop: async () => void (await stopChild(child)) };
+}

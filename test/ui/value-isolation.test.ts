@@ -5,16 +5,13 @@
 // script must not run.
 
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, skipWithoutChromium } from '../helpers/ui-browser.js';
 import { newToken } from '../helpers/server-process.js';
 import { useServer } from '../helpers/use-server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const chromiumMissing = !existsSync(CHROMIUM);
-const skip =
-  chromiumMissing && process.env.CI !== 'true' ? `${CHROMIUM} is not installed (apt-get install -y chromium)` : false;
+const skip = skipWithoutChromium;
 
 const STEAL = '<script>document.title="XSS:"+sessionStorage.getItem("kvs-token")</script>';
 const PAYLOADS: readonly [string, string, string][] = [
@@ -42,11 +39,6 @@ for (const routesOnly of [false, true]) {
       let browser: Browser;
       const admin = newToken();
       const prefixToken = newToken();
-
-      before(() => {
-        if (chromiumMissing)
-          throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (CI=true never skips this test)`);
-      });
       after(async () => {
         await browser?.close();
       });
@@ -61,18 +53,7 @@ for (const routesOnly of [false, true]) {
           const response = await fetch(`${server.url}/v1/kv/${key}`, { method: 'PUT', headers, body });
           assert.ok(response.ok, `PUT ${key}: ${response.status}`);
         }
-        browser = await chromium.launch({
-          executablePath: CHROMIUM,
-          args: [
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-quic',
-            '--no-first-run',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-          ],
-        });
+        browser = await launchChromium();
       });
 
       /** A tab where the UI holds the admin token, as after "Use token". */

@@ -3,18 +3,22 @@
 // values, TTL, live updates (put, delete, expire, reconnect) and private servers.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { newToken, removeDir, repoRoot, startServer, type ServerProcess } from '../helpers/server-process.js';
-import { screenshot } from '../helpers/ui-browser.js';
+import {
+  eventually,
+  keyNames,
+  launchChromium,
+  screenshot,
+  skipWithoutChromium,
+  textOf,
+} from '../helpers/ui-browser.js';
 import { useServer } from '../helpers/use-server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const chromiumMissing = !existsSync(CHROMIUM);
-const skip =
-  chromiumMissing && process.env.CI !== 'true' ? `${CHROMIUM} is not installed (apt-get install -y chromium)` : false;
+const skip = skipWithoutChromium;
 const reportDir = join(repoRoot, 'test-reports');
 
 interface PutOptions {
@@ -66,54 +70,18 @@ async function putMany(server: ServerProcess, pairs: [string, string][]): Promis
   assert.equal(response.status, 200, await response.text());
 }
 
-/** Polls until `read()` satisfies `check` (no timing assertion: a generous deadline only). */
-async function eventually<T>(
-  what: string,
-  read: () => Promise<T>,
-  check: (value: T) => boolean,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T = await read();
-  while (!check(last)) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; last seen: ${JSON.stringify(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    last = await read();
-  }
-  return last;
-}
-
-const text = async (page: Page, selector: string) => (await page.locator(selector).textContent()) ?? '';
-const keyNames = (page: Page) => page.locator('#key-list .key-name').allTextContents();
+const text = textOf;
 
 describe('web UI in headless Chromium', { skip }, () => {
   let browser: Browser;
   const contexts: BrowserContext[] = [];
-
-  before(() => {
-    if (chromiumMissing)
-      throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (CI=true never skips this test)`);
-    if (!existsSync(join(repoRoot, 'dist', 'web', 'web', 'main.js')))
-      throw new Error('dist/web is not built: run npm run build');
-  });
   after(async () => {
     for (const context of contexts) await context.close().catch(() => undefined);
     await browser?.close();
   });
   const server = useServer({ args: ['--store', 'memory', '--max-value-bytes', '4096'] });
   before(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   /** A fresh tab (own sessionStorage) on the UI, optionally with a prefix and token already set. */
@@ -595,11 +563,6 @@ describe('web UI on a --private server', { skip }, () => {
   const scoped = newToken();
   const admin = newToken();
   const contexts: BrowserContext[] = [];
-
-  before(() => {
-    if (chromiumMissing)
-      throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (CI=true never skips this test)`);
-  });
   after(async () => {
     for (const context of contexts) await context.close().catch(() => undefined);
     await browser?.close();
@@ -611,18 +574,7 @@ describe('web UI on a --private server', { skip }, () => {
     token: admin,
   });
   before(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   async function newPage(): Promise<Page> {

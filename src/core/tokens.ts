@@ -22,8 +22,10 @@ export interface TokenGrant {
   readonly scope: Scope;
   /** Key prefixes the token is limited to; empty means every key. */
   readonly prefixes: readonly string[];
-  /** A short label safe to log (never the token). */
+  /** A short label safe to log (never the token); unique per token. */
   readonly label: string;
+  /** A minted token's public id (token-registry.ts); undefined for a token-file token. */
+  readonly id?: string;
 }
 
 export class Principal {

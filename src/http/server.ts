@@ -2,6 +2,7 @@
 // connection-level bounds (URL length, connections, slow clients).
 
 import swagger from '@fastify/swagger';
+import { tokenRoutes } from './token-routes.js';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -165,6 +166,7 @@ export async function buildHttpApp(options: HttpServerOptions): Promise<FastifyI
   await app.register(seedRoutes, { service });
   await app.register(kvRoutes, { service });
   await app.register(txnRoutes, { service });
+  await app.register(tokenRoutes, { service });
   await app.register(watchRoutes, { service, hub, heartbeatMs: config.watchHeartbeatMs });
   await app.register(healthRoutes, { service, registry: metrics.registry });
   await app.register(uiRoutes);

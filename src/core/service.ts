@@ -125,12 +125,13 @@ export class KvService {
     const retryAfter = limiter.retryAfter(client);
     if (retryAfter > 0 && (principal === undefined || !limiter.knownGood(client, principal.grant.label))) {
       this.observer.rateLimited();
-      throw new KvsError('too_many_auth_failures', undefined, { retryAfter }, { 'retry-after': String(retryAfter) });
+      throw new KvsError('too_many_auth_failures', undefined, { retryAfter }, limiter.headers(client));
     }
     if (principal === undefined) {
       limiter.recordFailure(client);
       this.observer.authFailed();
-      throw new KvsError('auth_invalid');
+      // A failure counts against the limit: the answer says how many are left (docs/limits.md).
+      throw new KvsError('auth_invalid', undefined, {}, limiter.headers(client));
     }
     limiter.recordSuccess(client, principal.grant.label);
     return { principal };

@@ -136,6 +136,11 @@ describe('API tokens', () => {
     assert.ok(!relisted.tokens.some((token) => token.id === minted.id));
   });
 
+  it('the OpenAPI document describes the token routes', async () => {
+    const openapi = (await (await fetch(`${server.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    for (const path of ['/v1/tokens', '/v1/tokens/{id}']) assert.ok(path in openapi.paths, path);
+  });
+
   it('refuses malformed and over-limit mint requests', async () => {
     const cases: [Record<string, unknown>, number][] = [
       [{ scope: 'root' }, 400],

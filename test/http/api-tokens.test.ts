@@ -4,6 +4,7 @@
 // The generated part uses fast-check from a fixed seed; KVS_FUZZ_SEED replays another.
 
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -308,6 +309,20 @@ describe('API tokens', () => {
     }
     assert.ok(server.output().includes(minted.id) || server.output().includes('"status"'), 'the log has lines');
     assert.ok(!server.output().includes(secretPart), 'the log holds the secret');
+  });
+});
+
+describe('token file lines holding a hash', () => {
+  it('a `sha256:<hex>` line authenticates its token, and no other', async () => {
+    const secret = `file-secret-${Date.now()}`;
+    const hex = createHash('sha256').update(secret, 'utf8').digest('hex');
+    const server = await startServer({ tokenFileText: `# hashed\nsha256:${hex} write tv/\n` });
+    started.push(server);
+    assert.equal((await call(server, 'PUT', '/v1/kv/tv/h', secret, 'v')).status, 201);
+    assert.equal((await call(server, 'PUT', '/v1/kv/other', secret, 'v')).status, 403);
+    const byHash = await call(server, 'PUT', '/v1/kv/tv/h', `sha256:${hex}`, 'v');
+    assert.equal(byHash.status, 403, 'the hash itself is not a token');
+    assert.equal(await errorCode(byHash), 'auth_invalid');
   });
 });
 

@@ -13,7 +13,7 @@
 // first use is always written): a read never turns into a write on every request.
 
 import { createHash, randomBytes } from 'node:crypto';
-import type { SystemStore } from '../storage/engine.js';
+import type { SystemStore } from '../storage/index.js';
 import { KvsError } from './errors.js';
 import { Principal, type Scope, type TokenStore } from './tokens.js';
 

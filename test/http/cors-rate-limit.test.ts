@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { type IncomingHttpHeaders, request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { removeDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { kvsBin, removeDir, startServer, tempDir, type ServerProcess } from '../helpers/server-process.js';
 
 function send(
   url: string,
@@ -118,6 +120,21 @@ describe('CORS and rate-limit headers', () => {
     assert.equal(preflight.headers['access-control-allow-origin'], undefined);
     const read = await send(`${plain.url}/v1/kv/a`, 'GET', { origin: ALLOWED });
     assert.equal(read.headers['access-control-allow-origin'], undefined);
+  });
+
+  it('refuses to start with a --cors-origin that is not an origin', () => {
+    const dir = tempDir();
+    try {
+      const run = spawnSync(
+        process.execPath,
+        [kvsBin, 'serve', '--port', '0', '--data', join(dir, 'never'), '--cors-origin', 'https://a.example/path'],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
+      assert.equal(run.status, 2);
+      assert.match(run.stderr, /--cors-origin "https:\/\/a\.example\/path" is not an origin/);
+    } finally {
+      removeDir(dir);
+    }
   });
 
   it('failed authentications carry RateLimit-* headers, and the lock Retry-After', async () => {

@@ -107,6 +107,8 @@ function loadTokens(path: string): TokenStore {
   }
 }
 
+const TOKEN_POLL_MS = 250;
+
 /** Starts one kvs process: engine, core service, HTTP and (optionally) RESP listeners. */
 export async function startServer(
   config: Config,
@@ -148,6 +150,9 @@ export async function startServer(
       maxClients: config.limits.authTrackedClients,
     }),
   });
+  // Other processes' revocations end this process's open watch streams within this much time
+  // (requests and RESP commands check on every call; docs/tokens.md).
+  service.tokens.startPolling(TOKEN_POLL_MS);
   const hub = new WatchHub(service);
   const sweeper = new ExpirySweeper(engine, {
     intervalMs: config.sweepIntervalMs,
@@ -175,6 +180,7 @@ export async function startServer(
     close: () =>
       (closing ??= (async () => {
         hub.closeAll();
+        service.tokens.stopPolling();
         await Promise.allSettled([http.close(), resp?.close()]);
         await sweeper.stop();
         await engine.close();

@@ -157,6 +157,15 @@ export function serveCommand(): Command {
     )
     .addOption(
       option(
+        '--cors-origin <origins>',
+        'allow browser requests from these origins (repeatable or comma-separated, e.g. https://app.example.com; * for any); off by default',
+      ).argParser((value: string, previous: string[] | string | undefined) => [
+        ...(Array.isArray(previous) ? previous : []),
+        ...value.split(','),
+      ]),
+    )
+    .addOption(
+      option(
         '--wal <mode>',
         "on: durable writes go through the write-ahead log, lmdb syncs in the background (docs/durability.md); off: the lmdb-only write path, acknowledged after lmdb's own sync (slower; for A/B measurements). --workers always uses the lmdb-only path",
         'on',
@@ -220,6 +229,27 @@ function withAdvice(message: string, advice: string): string {
   return message.includes('; ') ? message : `${message}; ${advice}`;
 }
 
+/** `--cors-origin` values: `*` or origins such as https://app.example.com:8443 (no path). */
+function corsOrigins(value: unknown): string[] {
+  const list = (Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : [])
+    .map((origin: string) => origin.trim())
+    .filter((origin: string) => origin !== '');
+  for (const origin of list) {
+    if (origin === '*') continue;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || parsed.origin !== origin)
+      throw new ConfigError(
+        `--cors-origin ${JSON.stringify(origin)} is not an origin; write it as scheme://host[:port] with no path, e.g. https://app.example.com`,
+      );
+  }
+  return list;
+}
+
 export function configFromFlags(flags: Record<string, unknown>): Config {
   const text = (name: string): string | undefined =>
     typeof flags[name] === 'string' ? (flags[name] as string) : undefined;
@@ -263,5 +293,6 @@ export function configFromFlags(flags: Record<string, unknown>): Config {
     accessLog: flags.accessLog === true,
     fastPaths: text('fastPaths') !== 'off',
     writeAheadLog: text('wal') !== 'off',
+    corsOrigins: corsOrigins(flags.corsOrigin),
   });
 }

@@ -4,6 +4,8 @@
 import { KvsClientError, errorFromResponse } from './errors.js';
 import { SseParser } from './sse-parser.js';
 import type {
+  CreatedToken,
+  CreateTokenOptions,
   DeleteOptions,
   KeyMetadata,
   KvsClientOptions,
@@ -17,6 +19,7 @@ import type {
   SeedValue,
   TxnOperation,
   TxnRequest,
+  TokenInfo,
   TxnResult,
   WatchEvent,
   WatchOptions,
@@ -276,6 +279,44 @@ export class KvsClient {
     await response.arrayBuffer();
   }
 
+  // ---- tokens (admin; docs/tokens.md) --------------------------------------------------------
+
+  /** Mints a token; the answer's `token` is the secret, which the server never shows again. */
+  async createToken(options: CreateTokenOptions): Promise<CreatedToken> {
+    const document: Record<string, unknown> = { scope: options.scope };
+    if (options.label !== undefined) document.label = options.label;
+    if (options.prefixes !== undefined && options.prefixes.length > 0) document.prefixes = options.prefixes;
+    if (options.ttl !== undefined) document.ttl = options.ttl;
+    if (options.expires !== undefined) document.expires = options.expires.toISOString();
+    const response = await this.request({
+      method: 'POST',
+      path: '/v1/tokens',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(document),
+      signal: options.signal,
+    });
+    const body = asRecord(await readJson(response), 'created token');
+    if (typeof body.token !== 'string') throw invalidResponse('created token without a token');
+    return { ...parseTokenInfo(body), token: body.token };
+  }
+
+  async listTokens(options: RequestOptions = {}): Promise<TokenInfo[]> {
+    const response = await this.request({ method: 'GET', path: '/v1/tokens', signal: options.signal });
+    const body = asRecord(await readJson(response), 'token list');
+    if (!Array.isArray(body.tokens)) throw invalidResponse('token list without tokens');
+    return body.tokens.map((token) => parseTokenInfo(asRecord(token, 'token')));
+  }
+
+  /** Revokes a token by id; a KvsClientError code token_not_found when there is none. */
+  async revokeToken(id: string, options: RequestOptions = {}): Promise<void> {
+    const response = await this.request({
+      method: 'DELETE',
+      path: `/v1/tokens/${encodeURIComponent(id)}`,
+      signal: options.signal,
+    });
+    await response.arrayBuffer();
+  }
+
   // ---- plumbing ---------------------------------------------------------------------------
 
   private async request(spec: RequestSpec): Promise<Response> {
@@ -301,6 +342,23 @@ export class KvsClient {
     if (response.ok || spec.accept?.includes(response.status)) return response;
     throw await errorFromResponse(response);
   }
+}
+
+function parseTokenInfo(body: Record<string, unknown>): TokenInfo {
+  const scope = body.scope;
+  if (typeof body.id !== 'string' || (scope !== 'read' && scope !== 'write' && scope !== 'admin'))
+    throw invalidResponse('token without an id or a scope');
+  const optionalDate = (value: unknown, what: string) =>
+    value === null || value === undefined ? null : asDate(value, what);
+  return {
+    id: body.id,
+    label: typeof body.label === 'string' ? body.label : '',
+    scope,
+    prefixes: Array.isArray(body.prefixes) ? body.prefixes.filter((p): p is string => typeof p === 'string') : [],
+    created: asDate(body.created, 'created'),
+    expires: optionalDate(body.expires, 'expires'),
+    lastUsed: optionalDate(body.lastUsed, 'lastUsed'),
+  };
 }
 
 function keyPath(key: string): string {

@@ -137,3 +137,33 @@ export interface SeedValue {
   readonly value: Buffer;
   readonly contentType: string;
 }
+
+/** Who a token lets do what: read, write (implies read) or admin. */
+export type TokenScope = 'read' | 'write' | 'admin';
+
+export interface CreateTokenOptions extends RequestOptions {
+  readonly scope: TokenScope;
+  readonly label?: string;
+  /** Limit the token to keys starting with one of these; empty or absent: every key. */
+  readonly prefixes?: readonly string[];
+  /** Expire after this many seconds, or at this time (give at most one). */
+  readonly ttl?: number;
+  readonly expires?: Date;
+}
+
+/** A token as GET /v1/tokens lists it: never its secret. */
+export interface TokenInfo {
+  readonly id: string;
+  readonly label: string;
+  readonly scope: TokenScope;
+  readonly prefixes: readonly string[];
+  readonly created: Date;
+  readonly expires: Date | null;
+  /** Recorded at most once an hour per token and server process (docs/tokens.md). */
+  readonly lastUsed: Date | null;
+}
+
+/** A newly minted token: `token` is the secret, shown only in this answer. */
+export interface CreatedToken extends TokenInfo {
+  readonly token: string;
+}

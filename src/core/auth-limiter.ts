@@ -62,6 +62,32 @@ export class AuthFailureLimiter {
     return until === 0 ? 0 : Math.max(1, Math.ceil((until - now) / 1000));
   }
 
+  /**
+   * The standard rate-limit headers (RateLimit-Limit, -Remaining, -Reset: seconds until the
+   * address's window ends) for an answer that counted against this limit (docs/limits.md).
+   */
+  headers(client: string): Record<string, string> {
+    const now = this.clock();
+    const own = this.failures.get(client);
+    const live = own !== undefined && now - own.start < this.windowMs;
+    const used = live ? own.count : 0;
+    const reset = live
+      ? Math.max(1, Math.ceil((own.start + this.windowMs - now) / 1000))
+      : Math.ceil(this.windowMs / 1000);
+    const headers: Record<string, string> = {
+      'ratelimit-limit': String(this.limit),
+      'ratelimit-remaining': String(Math.max(0, this.limit - used)),
+      'ratelimit-reset': String(reset),
+    };
+    const retryAfter = this.retryAfter(client);
+    if (retryAfter > 0) {
+      headers['ratelimit-remaining'] = '0';
+      headers['ratelimit-reset'] = String(retryAfter);
+      headers['retry-after'] = String(retryAfter);
+    }
+    return headers;
+  }
+
   /** Whether the token named `tokenLabel` authenticated from `client` within the last day. */
   knownGood(client: string, tokenLabel: string): boolean {
     const last = this.known.get(`${client} ${tokenLabel}`);

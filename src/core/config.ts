@@ -29,6 +29,8 @@ export interface Config extends StorageOptions {
    * fast paths out when chasing a bug.
    */
   readonly fastPaths: boolean;
+  /** Origins allowed to call the API from a browser (`*` for any); empty: no CORS (http/cors.ts). */
+  readonly corsOrigins: readonly string[];
 }
 
 export const defaultConfig: Config = {
@@ -51,6 +53,7 @@ export const defaultConfig: Config = {
   accessLog: false,
   fastPaths: true,
   writeAheadLog: true,
+  corsOrigins: [],
 };
 
 export class ConfigError extends Error {

@@ -19,11 +19,18 @@ export const errorCatalogue = {
   auth_required: { status: 401, resp: 'NOAUTH', message: 'Authentication required: send a token.' },
   auth_invalid: { status: 403, resp: 'WRONGPASS', message: 'The token is not valid.' },
   forbidden: { status: 403, resp: 'NOPERM', message: 'The token does not allow this operation on this key.' },
+  token_revoked: {
+    status: 403,
+    resp: 'WRONGPASS',
+    message: 'The token of this stream or connection was revoked or has expired.',
+  },
   not_found: { status: 404, resp: 'ERR', message: 'No such key.' },
+  token_not_found: { status: 404, resp: 'ERR', message: 'No such token.' },
   route_not_found: { status: 404, resp: 'ERR', message: 'No such route.' },
   method_not_allowed: { status: 405, resp: 'ERR', message: 'Method not allowed on this route.' },
   request_timeout: { status: 408, resp: 'ERR', message: 'The request was not received in time.' },
   txn_check_failed: { status: 409, resp: 'ERR', message: 'A transaction check failed; nothing was written.' },
+  too_many_tokens: { status: 409, resp: 'ERR', message: 'The store holds the most tokens it may; revoke one first.' },
   history_compacted: {
     status: 410,
     resp: 'ERR',

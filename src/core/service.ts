@@ -13,7 +13,14 @@ import type { Limits } from './limits.js';
 import { MAX_EXPIRES_MS } from '../model/time.js';
 import type { CommitResult, Condition, Operation, Txn } from '../model/txn.js';
 import type { Entry, EntryInfo } from '../model/entry.js';
-import type { Action, Principal, TokenStore } from './tokens.js';
+import type { Action, Principal, Scope, TokenStore } from './tokens.js';
+import {
+  MAX_TOKEN_LABEL,
+  MAX_TOKEN_PREFIXES,
+  MAX_TOKEN_TTL_SECONDS,
+  TokenRegistry,
+  type TokenInfo,
+} from './token-registry.js';
 
 /** Who is asking: the principal of a valid token, or undefined for an anonymous caller. */
 export interface Caller {
@@ -26,6 +33,7 @@ export interface ServiceOptions {
   readonly limits: Limits;
   /** Reads need a token too (`--private`). */
   readonly privateReads: boolean;
+  /** The token file's tokens; minted tokens live in the engine (token-registry.ts). */
   readonly tokens: TokenStore;
   readonly authLimiter: AuthFailureLimiter;
   readonly clock?: () => number;
@@ -82,6 +90,8 @@ export class KvService {
   readonly limits: Limits;
   private readonly clock: () => number;
   private readonly observer: ServiceObserver;
+  /** Every token: the file's and the minted ones (docs/tokens.md). */
+  readonly tokens: TokenRegistry;
 
   constructor(
     readonly engine: Engine,
@@ -90,6 +100,7 @@ export class KvService {
     this.limits = options.limits;
     this.clock = options.clock ?? Date.now;
     this.observer = options.observer ?? noObserver;
+    this.tokens = new TokenRegistry(engine.system, options.tokens, this.clock);
   }
 
   get privateReads(): boolean {
@@ -111,16 +122,17 @@ export class KvService {
   authenticate(token: string | undefined, client: string): Caller {
     if (token === undefined || token === '') return anonymous;
     const limiter = this.options.authLimiter;
-    const principal = this.options.tokens.authenticate(token);
+    const principal = this.tokens.authenticate(token);
     const retryAfter = limiter.retryAfter(client);
     if (retryAfter > 0 && (principal === undefined || !limiter.knownGood(client, principal.grant.label))) {
       this.observer.rateLimited();
-      throw new KvsError('too_many_auth_failures', undefined, { retryAfter }, { 'retry-after': String(retryAfter) });
+      throw new KvsError('too_many_auth_failures', undefined, { retryAfter }, limiter.headers(client));
     }
     if (principal === undefined) {
       limiter.recordFailure(client);
       this.observer.authFailed();
-      throw new KvsError('auth_invalid');
+      // A failure counts against the limit: the answer says how many are left (docs/limits.md).
+      throw new KvsError('auth_invalid', undefined, {}, limiter.headers(client));
     }
     limiter.recordSuccess(client, principal.grant.label);
     return { principal };
@@ -133,12 +145,105 @@ export class KvService {
    */
   callerIfValid(token: string | undefined, client: string): Caller | undefined {
     if (token === undefined || token === '') return anonymous;
-    const principal = this.options.tokens.authenticate(token);
+    const principal = this.tokens.authenticate(token);
     if (principal === undefined) return undefined;
     const limiter = this.options.authLimiter;
     if (limiter.retryAfter(client) > 0 && !limiter.knownGood(client, principal.grant.label)) return undefined;
     limiter.recordSuccess(client, principal.grant.label);
     return { principal };
+  }
+
+  /**
+   * Whether a caller that authenticated earlier (an open watch stream, a RESP connection) still
+   * holds a live token: false once its token was revoked or expired.
+   */
+  stillValid(caller: Caller): boolean {
+    return caller.principal === undefined || this.tokens.isLive(caller.principal);
+  }
+
+  /**
+   * Token management is for admin tokens on every key only: a token limited to prefixes, or
+   * a write token, could otherwise mint a token wider than itself (docs/tokens.md).
+   */
+  private authorizeTokenAdmin(caller: Caller): void {
+    this.authorize(caller, 'admin');
+    if (!caller.principal!.unrestricted) throw new KvsError('forbidden');
+  }
+
+  /** Mints a token (docs/tokens.md); the secret is in the answer only. */
+  async mintToken(
+    caller: Caller,
+    request: { label: string; scope: Scope; prefixes: readonly string[]; ttlSeconds?: number; expires?: number },
+  ): Promise<{ secret: string; info: TokenInfo }> {
+    this.authorizeTokenAdmin(caller);
+    if (request.label.length > MAX_TOKEN_LABEL || /[\x00-\x1f\x7f]/.test(request.label))
+      throw new KvsError(
+        'bad_request',
+        `A label is at most ${MAX_TOKEN_LABEL} characters, without control characters.`,
+        {
+          limit: MAX_TOKEN_LABEL,
+        },
+      );
+    if (request.prefixes.length > MAX_TOKEN_PREFIXES)
+      throw new KvsError('bad_request', `A token has at most ${MAX_TOKEN_PREFIXES} prefixes.`, {
+        limit: MAX_TOKEN_PREFIXES,
+        size: request.prefixes.length,
+      });
+    for (const prefix of request.prefixes) {
+      if (prefix === '') throw new KvsError('bad_request', 'A prefix is not empty (leave out prefixes for every key).');
+      this.validateKey(prefix);
+    }
+    const now = this.clock();
+    let expires: number | null = null;
+    if (request.ttlSeconds !== undefined && request.expires !== undefined)
+      throw new KvsError('bad_request', 'Give ttl or expires, not both.');
+    if (request.ttlSeconds !== undefined) {
+      if (
+        !Number.isSafeInteger(request.ttlSeconds) ||
+        request.ttlSeconds <= 0 ||
+        request.ttlSeconds > MAX_TOKEN_TTL_SECONDS
+      )
+        throw new KvsError(
+          'invalid_ttl',
+          `A token ttl is a whole number of seconds from 1 to ${MAX_TOKEN_TTL_SECONDS}.`,
+        );
+      expires = now + request.ttlSeconds * 1000;
+    }
+    if (request.expires !== undefined) {
+      if (
+        !Number.isFinite(request.expires) ||
+        request.expires <= now ||
+        request.expires > now + MAX_TOKEN_TTL_SECONDS * 1000
+      )
+        throw new KvsError('invalid_ttl', 'A token expiry must be a time in the future, at most ten years ahead.');
+      expires = request.expires;
+    }
+    try {
+      return await this.tokens.mint({
+        label: request.label,
+        scope: request.scope,
+        prefixes: request.prefixes,
+        expires,
+      });
+    } catch (error) {
+      throw fromStorageError(error);
+    }
+  }
+
+  listTokens(caller: Caller): TokenInfo[] {
+    this.authorizeTokenAdmin(caller);
+    return this.tokens.list();
+  }
+
+  async revokeToken(caller: Caller, id: string): Promise<void> {
+    this.authorizeTokenAdmin(caller);
+    let removed: boolean;
+    try {
+      removed = await this.tokens.revoke(id);
+    } catch (error) {
+      throw fromStorageError(error);
+    }
+    if (!removed) throw new KvsError('token_not_found');
   }
 
   /**

@@ -5,6 +5,7 @@
 //     TOKEN                      -> write scope on every key (the seed's auth.txt is exactly this)
 //     TOKEN SCOPE                -> SCOPE is read | write | admin
 //     TOKEN SCOPE PREFIX,PREFIX  -> limited to keys starting with one of the prefixes
+// TOKEN may be `sha256:<64 hex digits>`, the SHA-256 of the token, instead of the token itself.
 // A file of one line that is not of that form (a passphrase with spaces, as the seed's auth.txt
 // allowed) is one write token: the whole line, trimmed. docs/cli.md.
 // Tokens are compared as SHA-256 digests with timingSafeEqual against every known token, so the
@@ -22,8 +23,10 @@ export interface TokenGrant {
   readonly scope: Scope;
   /** Key prefixes the token is limited to; empty means every key. */
   readonly prefixes: readonly string[];
-  /** A short label safe to log (never the token). */
+  /** A short label safe to log (never the token); unique per token. */
   readonly label: string;
+  /** A minted token's public id (token-registry.ts); undefined for a token-file token. */
+  readonly id?: string;
 }
 
 export class Principal {
@@ -48,6 +51,17 @@ interface StoredToken {
 
 function digest(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
+}
+
+/**
+ * A token file line may hold the token's SHA-256 instead of the token, as `sha256:<64 hex>`,
+ * so that no secret needs to be on disk in clear (docs/tokens.md).
+ */
+const HASHED_TOKEN = /^sha256:([0-9a-f]{64})$/i;
+
+function storedDigest(token: string): Buffer {
+  const hashed = HASHED_TOKEN.exec(token);
+  return hashed ? Buffer.from(hashed[1]!, 'hex') : digest(token);
 }
 
 /** A token file that cannot be read as tokens; the message names the line and the fix. */
@@ -91,7 +105,7 @@ export class TokenStore {
   private tokens: StoredToken[];
 
   constructor(entries: readonly { token: string; grant: TokenGrant }[]) {
-    this.tokens = entries.map(({ token, grant }) => ({ digest: digest(token), grant }));
+    this.tokens = entries.map(({ token, grant }) => ({ digest: storedDigest(token), grant }));
   }
 
   static fromFile(path: string): TokenStore {

@@ -28,7 +28,8 @@ export interface WatchSink {
   close(reason: WatchEndReason, detail?: string): void;
 }
 
-export type WatchEndReason = 'lagging' | 'compacted' | 'shutdown' | 'error';
+/** Why a stream ended; 'revoked': its token was revoked or expired (docs/tokens.md). */
+export type WatchEndReason = 'lagging' | 'compacted' | 'shutdown' | 'error' | 'revoked';
 
 interface Watcher {
   readonly prefix: string;

@@ -2,6 +2,8 @@
 // connection-level bounds (URL length, connections, slow clients).
 
 import swagger from '@fastify/swagger';
+import { tokenRoutes } from './token-routes.js';
+import { CorsPolicy, installCors } from './cors.js';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -56,10 +58,13 @@ export async function buildHttpApp(options: HttpServerOptions): Promise<FastifyI
   metrics.gauge('kvs_keys', 'Number of keys stored (may include expired keys not yet swept)', () => service.count());
   metrics.gauge('kvs_watchers', 'Open watch streams in this process', () => hub.size);
   let fastPath: FastPath | undefined;
+  const cors = new CorsPolicy(config.corsOrigins);
   const app = Fastify({
     serverFactory: (handler) => {
+      // Cross-origin requests go through the routes, where the CORS hook adds its headers.
       const listener = (request: IncomingMessage, response: ServerResponse) => {
-        if (fastPath === undefined || !fastPath(request, response, performance.now())) handler(request, response);
+        if (fastPath === undefined || cors.concerns(request) || !fastPath(request, response, performance.now()))
+          handler(request, response);
       };
       // Node checks these two timeouts only every connectionsCheckingInterval (30 s by default), so a
       // 10 s headersTimeout cut slow clients at ~30 s: check often enough that the limits in
@@ -110,6 +115,7 @@ export async function buildHttpApp(options: HttpServerOptions): Promise<FastifyI
   // its token by label.
   app.decorateRequest('caller', undefined);
 
+  installCors(app, cors);
   // Callback-style hooks: an async hook costs a promise per request on every route.
   app.addHook('onRequest', (request, _reply, done) => {
     if (request.url.length > limits.maxUrlBytes) {
@@ -167,6 +173,7 @@ export async function buildHttpApp(options: HttpServerOptions): Promise<FastifyI
   await app.register(kvRoutes, { service });
   await app.register(browseRoutes, { service });
   await app.register(txnRoutes, { service });
+  await app.register(tokenRoutes, { service });
   await app.register(watchRoutes, { service, hub, heartbeatMs: config.watchHeartbeatMs });
   await app.register(healthRoutes, { service, registry: metrics.registry });
   await app.register(uiRoutes);

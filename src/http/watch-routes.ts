@@ -4,7 +4,7 @@
 
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerResponse } from 'node:http';
-import { KvsError } from '../core/errors.js';
+import { errorCatalogue, KvsError } from '../core/errors.js';
 import type { ChangeEvent } from '../model/events.js';
 import type { WatchEventData } from '../model/http-json.js';
 import type { Caller, KvService } from '../core/service.js';
@@ -78,6 +78,10 @@ class SseSink implements WatchSink {
 
   push(events: readonly ChangeEvent[]): boolean {
     if (this.ended) return true;
+    if (!this.service.stillValid(this.caller)) {
+      this.closeRevoked();
+      return true;
+    }
     const visible = events.filter((event) => this.service.mayRead(this.caller, event.key));
     if (visible.length === 0) return true;
     this.measure();
@@ -102,6 +106,11 @@ class SseSink implements WatchSink {
 
   heartbeat(): void {
     if (!this.ended) this.response.write(': ping\n\n');
+  }
+
+  /** Ends the stream because its token was revoked or expired: a coded end event, nothing after it. */
+  closeRevoked(): void {
+    this.close('revoked', `${errorCatalogue.token_revoked.message} (token_revoked)`);
   }
 
   close(reason: WatchEndReason, detail?: string): void {
@@ -173,9 +182,26 @@ export const watchRoutes: FastifyPluginAsync<{ service: KvService; hub: WatchHub
       response.write(`: kvs watch prefix=${JSON.stringify(prefix)} since=${since ?? 'now'}\nretry: 1000\n\n`);
       const sink = new SseSink(response, service, caller, withValues, budget);
       let stop: (() => void) | undefined;
-      const heartbeat = setInterval(() => sink.heartbeat(), heartbeatMs);
+      const heartbeat = setInterval(() => {
+        if (service.stillValid(caller)) sink.heartbeat();
+        else {
+          sink.closeRevoked();
+          cleanup();
+        }
+      }, heartbeatMs);
+      // A minted token can be revoked while the stream is open: the stream ends at once then
+      // (this process's revocations at once, other processes' within the token poll).
+      const unwatchTokens =
+        caller.principal?.grant.id === undefined
+          ? undefined
+          : service.tokens.onChange(() => {
+              if (service.stillValid(caller)) return;
+              sink.closeRevoked();
+              cleanup();
+            });
       const cleanup = () => {
         clearInterval(heartbeat);
+        unwatchTokens?.();
         stop?.();
       };
       request.raw.socket.on('close', cleanup);

@@ -3,6 +3,7 @@
 // command, checks arity and access in Redis's order (unknown command, arity, authentication,
 // permissions), then queues it (inside MULTI) or runs it.
 
+import { errorCatalogue } from '../core/errors.js';
 import { anonymous, type Caller } from '../core/service.js';
 import type { Protocol } from './encoder.js';
 import {
@@ -165,6 +166,13 @@ export class Session implements SessionContext {
   private checkedCall(command: Command, name: string, args: readonly Buffer[]): CommandCall {
     const service = this.server.service;
     const access = command.access;
+    // A revoked or expired token stops working at the connection's next command: the session
+    // falls back to anonymous and that command is refused, unless it authenticates again or
+    // ends the session (docs/tokens.md).
+    if (!service.stillValid(this.caller)) {
+      this.caller = anonymous;
+      if (!command.flags.includes('no_auth')) throw new RespError(`WRONGPASS ${errorCatalogue.token_revoked.message}`);
+    }
     const principal = this.caller.principal;
     // Without a token: reads are public unless --private; with --private, as on a Redis server
     // with a password, a connection may only authenticate (AUTH, HELLO ... AUTH), QUIT or RESET.

@@ -61,9 +61,40 @@ export interface WriteStats {
   readonly appliedCommits: number;
 }
 
+/** One record of the system keyspace (SystemStore). */
+export interface SystemRecord {
+  readonly key: string;
+  readonly value: Buffer;
+}
+
+/**
+ * A small keyspace of the server's own records (API tokens: docs/tokens.md), apart from the
+ * user's keys: no user read, listing, count, watch, history or export ever shows it, and it takes
+ * no store revision. Every process on the store (`--workers N`, every server on one etcd) sees
+ * the same records. Reads are synchronous so that an authentication check never waits: lmdb
+ * and memory read their own tables, etcd keeps a copy that a watch keeps current.
+ */
+export interface SystemStore {
+  /**
+   * A number that changes whenever any process changes a system record: cheap enough to ask on
+   * every request, so that a cache of the records is reloaded exactly when it is stale.
+   */
+  generation(): number;
+  get(key: string): Buffer | undefined;
+  /** Every record whose key starts with `prefix`, in key order. */
+  list(prefix: string): SystemRecord[];
+  /** Durable when it resolves (like commit); changes the generation. */
+  put(key: string, value: Buffer): Promise<void>;
+  /** Whether the key was there; changes the generation when it was. */
+  delete(key: string): Promise<boolean>;
+}
+
 export interface Engine {
   /** 'lmdb', 'memory', 'etcd'. */
   readonly kind: string;
+
+  /** The server's own records, outside the user's keyspace. */
+  readonly system: SystemStore;
 
   get(key: string, now: number): Promise<Entry | undefined>;
   /**

@@ -1,7 +1,16 @@
 // The storage layer's public entry: the only file of src/storage that the layers above may
 // import (scripts/check-imports.mjs enforces it).
 
-export type { ChangeListener, Engine, HistoryPage, ListOptions, ListPage, WriteStats } from './engine.js';
+export type {
+  ChangeListener,
+  Engine,
+  HistoryPage,
+  ListOptions,
+  ListPage,
+  SystemRecord,
+  SystemStore,
+  WriteStats,
+} from './engine.js';
 export { LIST_SKIP_MAX } from './engine.js';
 export {
   EngineUnavailableError,

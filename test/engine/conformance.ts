@@ -1244,6 +1244,69 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
       });
     });
 
+    describe('system records', () => {
+      test('put, get, list by prefix in key order, delete; the generation changes with every change', async (engine) => {
+        const system = engine.system;
+        const start = system.generation();
+        assert.deepEqual(system.list(''), []);
+        assert.equal(system.get('token/a'), undefined);
+        await system.put('token/b', Buffer.from('B'));
+        const afterPut = system.generation();
+        assert.notEqual(afterPut, start);
+        await system.put('token/a', Buffer.from([0, 255, 1]));
+        await system.put('other/x', Buffer.from('X'));
+        assert.deepEqual(system.get('token/a'), Buffer.from([0, 255, 1]));
+        assert.deepEqual(
+          system.list('token/').map(({ key, value }) => [key, value.toString('latin1')]),
+          [
+            ['token/a', '\x00\xff\x01'],
+            ['token/b', 'B'],
+          ],
+        );
+        assert.equal(system.list('').length, 3);
+        const beforeDelete = system.generation();
+        assert.equal(await system.delete('token/a'), true);
+        assert.notEqual(system.generation(), beforeDelete);
+        assert.equal(system.get('token/a'), undefined);
+        assert.equal(await system.delete('token/a'), false, 'deleting an absent record says so');
+        await system.put('token/b', Buffer.from('B2'));
+        assert.deepEqual(system.get('token/b'), Buffer.from('B2'), 'a put replaces');
+      });
+
+      test("system records are in no user read, listing, count, revision, history or feed, and user keys don't touch them", async (engine) => {
+        const delivered: ChangeEvent[] = [];
+        const unsubscribe = engine.subscribe((events) => delivered.push(...events));
+        try {
+          await engine.system.put('token/x', Buffer.from('secret-ish'));
+          await engine.system.put('x', Buffer.from('same name as a user key'));
+          assert.equal(await engine.get('token/x', T0), undefined);
+          assert.equal(await engine.get('x', T0), undefined);
+          assert.deepEqual((await engine.list({ prefix: '', limit: 100 }, T0)).items, []);
+          assert.deepEqual((await engine.listEntries({ prefix: '', limit: 100 }, T0)).items, []);
+          assert.equal(await engine.count(), 0);
+          assert.deepEqual(await engine.recentlyModified(10, T0), []);
+          await commitOk(engine, txn([put('x', 'user'), put('token/x', 'user too')])); // 1
+          assert.deepEqual(engine.system.get('x'), Buffer.from('same name as a user key'));
+          assert.deepEqual(engine.system.get('token/x'), Buffer.from('secret-ish'));
+          await commitOk(engine, txn([del('x'), del('token/x')])); // 2
+          assert.equal(engine.system.list('').length, 2, 'deleting user keys leaves system records');
+          await engine.system.delete('x');
+          const page = await engine.history(0, 100);
+          assert.deepEqual(
+            page.events.map((event) => `${event.type} ${event.key}`),
+            ['put x', 'put token/x', 'delete x', 'delete token/x'],
+          );
+          await waitFor(() => delivered.length >= 4, 'the feed delivers the two user commits');
+          assert.deepEqual(
+            delivered.map((event) => `${event.type} ${event.key}`),
+            ['put x', 'put token/x', 'delete x', 'delete token/x'],
+          );
+        } finally {
+          unsubscribe();
+        }
+      });
+    });
+
     describe('close', () => {
       test('close resolves and may be called twice', async (engine) => {
         await commitOk(engine, txn([put('a', '1')]));
@@ -1310,6 +1373,24 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
             assert.equal(next.revision, 9);
             assert.equal(next.puts[0]!.version, 6);
             assert.equal(await reopened.count(), before.entries.length);
+            await reopened.close();
+          } finally {
+            await opened.cleanup();
+          }
+        });
+
+        it('system records survive close + reopen', async () => {
+          const opened = await open(ROOMY_LOG);
+          try {
+            await opened.engine.system.put('token/kept', Buffer.from('kept'));
+            await opened.engine.system.put('token/gone', Buffer.from('gone'));
+            await opened.engine.system.delete('token/gone');
+            await opened.engine.close();
+            const reopened = await opened.reopen!();
+            assert.deepEqual(
+              reopened.system.list('').map(({ key, value }) => `${key}=${value.toString()}`),
+              ['token/kept=kept'],
+            );
             await reopened.close();
           } finally {
             await opened.cleanup();

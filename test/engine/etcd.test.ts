@@ -30,6 +30,7 @@ import { runEngineConformance } from './conformance.js';
 class RevisionView implements Engine {
   readonly kind: string;
   readonly expiresNatively: boolean;
+  readonly system: Engine['system'];
 
   constructor(
     private readonly inner: Engine,
@@ -37,6 +38,7 @@ class RevisionView implements Engine {
   ) {
     this.kind = inner.kind;
     this.expiresNatively = inner.expiresNatively;
+    this.system = inner.system;
   }
 
   private out = (revision: number): number => revision - this.base;

@@ -1,11 +1,14 @@
-// kvs token add|list: manage the server's token file (docs/cli.md). Works on the file directly;
-// the server reads it at start, so restart the server after adding a token.
+// kvs token create|list|revoke: tokens minted over the API (docs/tokens.md), which take effect
+// at once on every server process. kvs token add, and list without --url/KVS_URL, manage the
+// server's token file directly (docs/cli.md); the server reads it at start.
 
 import { Option, type Command } from 'commander';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { appendToken, parseTokenFile, type Scope } from '../../core/tokens.js';
 import { CliError, action } from './cli-error.js';
+import { clientFor, withConnection, type ConnectionOptions } from './connection.js';
+import { wholeNumber } from './parse-number.js';
 import { writeChunk } from './output.js';
 
 interface FileOptions {
@@ -46,10 +49,78 @@ function checkWritableTokenFile(file: string): void {
   }
 }
 
+interface CreateOptions extends ConnectionOptions {
+  readonly scope: Scope;
+  readonly prefix?: string;
+  readonly label?: string;
+  readonly ttl?: number;
+  readonly expires?: string;
+}
+
+function prefixList(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((prefix) => prefix.trim())
+    .filter((prefix) => prefix !== '');
+}
+
+function shownTime(time: Date | null): string {
+  return time === null ? '-' : time.toISOString();
+}
+
 export function registerToken(program: Command): void {
   const token = program
     .command('token')
-    .description('add or list tokens in a token file (restart the server to use new tokens)');
+    .description('mint, list and revoke API tokens (create, list, revoke), or add to a token file (add)');
+
+  withConnection(token.command('create'))
+    .description('mint a token over the API (admin token needed) and print its secret once')
+    .addOption(
+      new Option('--scope <scope>', 'what the token may do: read, write (implies read) or admin')
+        .choices(['read', 'write', 'admin'])
+        .makeOptionMandatory(),
+    )
+    .option('--prefix <prefixes>', 'limit the token to keys starting with one of these comma-separated prefixes')
+    .option('--label <label>', 'a name for the token, shown by list')
+    .addOption(new Option('--ttl <seconds>', 'expire after this many seconds').argParser(wholeNumber(1)))
+    .option('--expires <time>', 'expire at this ISO 8601 time')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ kvs token create --scope write --prefix tv/ --label "living room" --ttl 86400\n  kvs_q1w2e3...   (shown only this once)',
+    )
+    .action(
+      action(async (options: CreateOptions) => {
+        let expires: Date | undefined;
+        if (options.expires !== undefined) {
+          expires = new Date(options.expires);
+          if (Number.isNaN(expires.getTime())) throw new CliError('usage', '--expires must be an ISO 8601 time');
+        }
+        const created = await clientFor(options).createToken({
+          scope: options.scope,
+          prefixes: prefixList(options.prefix),
+          ...(options.label !== undefined && { label: options.label }),
+          ...(options.ttl !== undefined && { ttl: options.ttl }),
+          ...(expires !== undefined && { expires }),
+        });
+        await writeChunk(process.stdout, `${created.token}\n`);
+        const limited = created.prefixes.length > 0 ? ` limited to ${created.prefixes.join(', ')}` : '';
+        const until = created.expires === null ? '' : `, expiring ${created.expires.toISOString()}`;
+        process.stderr.write(
+          `created ${created.scope} token ${created.id}${limited}${until}; its secret is not shown again. Revoke it with: kvs token revoke ${created.id}\n`,
+        );
+      }),
+    );
+
+  withConnection(token.command('revoke'))
+    .description('revoke a minted token by id (admin token needed); refused from the next request on')
+    .argument('<id>', 'the token id, as create and list show it')
+    .addHelpText('after', '\nExample:\n  $ kvs token revoke tok_3f9a0c1d2e4b5a6c')
+    .action(
+      action(async (id: string, options: ConnectionOptions) => {
+        await clientFor(options).revokeToken(id);
+        process.stderr.write(`revoked ${id}\n`);
+      }),
+    );
 
   token
     .command('add')
@@ -91,30 +162,44 @@ export function registerToken(program: Command): void {
       }),
     );
 
-  token
-    .command('list')
-    .description('list the tokens of a token file: number, scope and prefixes (never the tokens themselves)')
+  const list = withConnection(token.command('list'))
+    .description(
+      'list minted tokens over the API when --url or KVS_URL is given (id, scope, prefixes, label, times); otherwise the tokens of a token file (number, scope, prefixes). Never the secrets',
+    )
     .addOption(fileOption())
-    .addHelpText('after', '\nExample:\n  $ kvs token list\n  #1  admin  all keys\n  #2  read   public/, docs/')
-    .action(
-      action(async (options: FileOptions) => {
-        if (!existsSync(options.file))
-          throw new CliError(
-            'invalid_file',
-            `no token file at ${options.file}; give --file (or KVS_TOKEN_FILE), or the server's --data as KVS_DATA`,
-          );
-        if (!statSync(options.file).isFile())
-          throw new CliError('invalid_file', `the token file ${options.file} is not a file`);
-        let entries: ReturnType<typeof parseTokenFile>;
-        try {
-          entries = parseTokenFile(readFileSync(options.file, 'utf8'));
-        } catch (error) {
-          throw new CliError('invalid_file', `${options.file}: ${(error as Error).message}`);
-        }
-        for (const [index, { grant }] of entries.entries()) {
-          const prefixes = grant.prefixes.length === 0 ? 'all keys' : grant.prefixes.join(', ');
-          await writeChunk(process.stdout, `#${index + 1}  ${grant.scope.padEnd(5)}  ${prefixes}\n`);
-        }
-      }),
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ kvs token list --url http://127.0.0.1:8080\n  tok_3f9a0c1d2e4b5a6c  write  tv/  living room  created 2026-11-30T04:00:00.000Z  expires -  last used -\n  $ kvs token list\n  #1  admin  all keys\n  #2  read   public/, docs/',
     );
+  list.action(
+    action(async (options: FileOptions & ConnectionOptions) => {
+      if (list.getOptionValueSource('url') !== 'default' && list.getOptionValueSource('file') !== 'cli') {
+        for (const info of await clientFor(options).listTokens()) {
+          const prefixes = info.prefixes.length === 0 ? 'all keys' : info.prefixes.join(',');
+          await writeChunk(
+            process.stdout,
+            `${info.id}  ${info.scope.padEnd(5)}  ${prefixes}  ${JSON.stringify(info.label)}  created ${shownTime(info.created)}  expires ${shownTime(info.expires)}  last used ${shownTime(info.lastUsed)}\n`,
+          );
+        }
+        return;
+      }
+      if (!existsSync(options.file))
+        throw new CliError(
+          'invalid_file',
+          `no token file at ${options.file}; give --file (or KVS_TOKEN_FILE), or the server's --data as KVS_DATA`,
+        );
+      if (!statSync(options.file).isFile())
+        throw new CliError('invalid_file', `the token file ${options.file} is not a file`);
+      let entries: ReturnType<typeof parseTokenFile>;
+      try {
+        entries = parseTokenFile(readFileSync(options.file, 'utf8'));
+      } catch (error) {
+        throw new CliError('invalid_file', `${options.file}: ${(error as Error).message}`);
+      }
+      for (const [index, { grant }] of entries.entries()) {
+        const prefixes = grant.prefixes.length === 0 ? 'all keys' : grant.prefixes.join(', ');
+        await writeChunk(process.stdout, `#${index + 1}  ${grant.scope.padEnd(5)}  ${prefixes}\n`);
+      }
+    }),
+  );
 }

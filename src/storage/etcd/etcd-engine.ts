@@ -40,6 +40,7 @@ import { createEtcdClient } from './etcd-client.js';
 import { EtcdCalls } from './etcd-calls.js';
 import { commitTxn, type CommitContext, type EtcdLimits } from './etcd-commit.js';
 import { KeySpace } from './key-space.js';
+import { EtcdSystemStore } from './etcd-system-store.js';
 import { LeasePool } from './lease-pool.js';
 import { ChangeFeed, probeCompactRevision, readHistory } from './watch-streams.js';
 
@@ -69,6 +70,7 @@ export async function openEtcdEngine(store: EtcdStoreConfig, options: EtcdEngine
   const engine = new EtcdEngine(store, options);
   try {
     await engine.revision();
+    await engine.system.open();
   } catch (error) {
     await engine.close();
     throw error;
@@ -79,6 +81,7 @@ export async function openEtcdEngine(store: EtcdStoreConfig, options: EtcdEngine
 export class EtcdEngine implements Engine {
   readonly kind = 'etcd';
   readonly expiresNatively = true;
+  readonly system: EtcdSystemStore;
   private readonly client: Etcd3;
   private readonly space: KeySpace;
   private readonly calls: EtcdCalls;
@@ -131,6 +134,7 @@ export class EtcdEngine implements Engine {
       limits: this.limits,
       observe: (revision) => this.observe(revision),
     };
+    this.system = new EtcdSystemStore(this.client, this.calls, this.space, this.log);
     this.feed = new ChangeFeed({
       watch: this.client.watchClient,
       space: this.space,
@@ -398,6 +402,7 @@ export class EtcdEngine implements Engine {
     if (this.closed) return;
     this.closed = true;
     this.feed.close();
+    this.system.close();
     await this.compaction;
     this.client.close();
   }

@@ -67,6 +67,26 @@ export class KeySpace {
     return this.dataRange('')!;
   }
 
+  /** Where system record `key` lives (engine.ts, SystemStore): a bookkeeping key, never a kvs key. */
+  systemKey(key: string): Buffer {
+    return Buffer.concat([this.systemPrefix(), Buffer.from(key, 'utf8')]);
+  }
+
+  /** The system record key stored at an etcd key of systemRange(). */
+  systemKeyOf(etcdKey: Buffer): string {
+    return etcdKey.toString('utf8', this.systemPrefix().length);
+  }
+
+  /** Every system record of the namespace. */
+  systemRange(): KeyRange {
+    const start = this.systemPrefix();
+    return { start, end: rangeEndOfPrefix(start) };
+  }
+
+  private systemPrefix(): Buffer {
+    return Buffer.concat([this.prefix, Buffer.from([BOOKKEEPING]), Buffer.from('system/', 'latin1')]);
+  }
+
   /** The whole namespace, bookkeeping included: what a watch covers. */
   whole(): KeyRange {
     return { start: this.prefix, end: rangeEndOfPrefix(this.prefix) };

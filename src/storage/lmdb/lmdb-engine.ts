@@ -27,6 +27,7 @@
 // events), expiry ([expires, key] -> key index for the sweeper), recent ([modRevision, key] ->
 // key, for recentlyModified: the index page reads its newest entries instead of scanning).
 
+import { LmdbSystemStore } from './lmdb-system-store.js';
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import type { ChangeEvent } from '../../model/events.js';
 import type { CommitResult, Txn } from '../../model/txn.js';
@@ -159,6 +160,7 @@ const RECENT_SCAN_EXTRA = 1000;
 export class LmdbEngine implements Engine {
   readonly kind = 'lmdb';
   readonly expiresNatively = false;
+  readonly system: LmdbSystemStore;
   private readonly root: RootDatabase;
   private readonly kv: Database<Buffer, string>;
   private readonly meta: Database<number, string>;
@@ -254,6 +256,7 @@ export class LmdbEngine implements Engine {
     this.logChecksummedFrom = this.markLogChecksums();
     this.lastPublished = this.readRevision();
     this.exclusive = options.exclusive ?? true;
+    this.system = new LmdbSystemStore(this.root, this.meta, this.exclusive);
     const cacheBytes = options.cacheBytes ?? DEFAULT_RECORD_CACHE_BYTES;
     this.cache = this.exclusive && cacheBytes > 0 ? new RecordCache(cacheBytes) : undefined;
     this.nextRevision = this.lastPublished;

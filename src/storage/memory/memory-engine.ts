@@ -17,6 +17,7 @@ import {
 import { HistoryCompactedError } from '../errors.js';
 import { compareKeys } from '../../model/key-order.js';
 import { RecencyList } from '../recency-list.js';
+import { MemorySystemStore } from '../memory-system-store.js';
 import { type ExpiryEntry, ExpiryQueue } from './expiry-queue.js';
 import { planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
 
@@ -30,6 +31,7 @@ export interface MemoryEngineOptions {
 export class MemoryEngine implements Engine {
   readonly kind = 'memory';
   readonly expiresNatively = false;
+  readonly system = new MemorySystemStore();
   private readonly records = new Map<string, StoredRecord>();
   private sortedKeys: string[] = [];
   /** Keys by last write, for recentlyModified(); one transaction's keys in operation order. */

@@ -250,11 +250,15 @@ describe(`damaged or missing store (seed ${seed})`, () => {
         crashes.push(
           `${flips} flips: server ${outcome.crashedOnRead} on a damaged page; kvs check exit ${check.status}`,
         );
-        // Either the checker's child met the same crash (exit 2), or LMDB's own page checks caught
-        // the damage first and the checker lists it (exit 1): which one depends on the page hit.
+        // Either the checker's child met the same crash (exit 2: it scans, and looks up every key
+        // it met), or it found the damage another way first (LMDB's page checks, checksums, broken
+        // indexes: exit 1). Both tell the operator to restore; the server's reads also look up
+        // keys the damaged tree no longer shows to a scan, which the check cannot know of
+        // (docs/durability.md, "What LMDB cannot survive"). Seen in CI: SIGSEGV on read, check
+        // exit 1 with 41 damaged records and a broken recent index.
         assert.ok(
-          check.status === 2 || (check.status === 1 && /LMDB reports damaged pages/.test(check.output)),
-          `kvs check reports a store LMDB cannot read:\n${check.output}`,
+          check.status === 2 || (check.status === 1 && /result: damaged/.test(check.output)),
+          `kvs check reports the store damaged or unreadable:\n${check.output}`,
         );
       }
     });

@@ -123,6 +123,15 @@ export async function checkStore(dataDir: string, options: StoreCheckOptions = {
         if (!newerInWal.has(key)) options.onIntact?.(key, record);
       }
     });
+    // Every key the scan met is also looked up by key, as the server reads it: the scan walks the
+    // tree in order, a lookup descends it by comparing keys, and a damaged branch page can send
+    // one astray (a key the scan finds but a lookup does not) or crash it (then the child dies,
+    // and the check reports the store unreadable, exit 2) while the scan passes.
+    guarded('kv lookups', () => {
+      for (const key of [...modRevisionOf.keys(), ...damagedKeys])
+        if (kv.getBinary(key) === undefined)
+          problem(`key ${JSON.stringify(key)}: found by the scan but not by a lookup (a damaged branch page)`);
+    });
     for (const [key, record] of newerInWal) if (record !== null) options.onIntact?.(key, record);
     guarded('expiry index', () => {
       for (const {

@@ -7,6 +7,8 @@ import type {
   CreatedToken,
   CreateTokenOptions,
   DeleteOptions,
+  FolderPage,
+  FoldersOptions,
   KeyMetadata,
   KvsClientOptions,
   KvsEntry,
@@ -23,6 +25,7 @@ import type {
   TxnResult,
   WatchEvent,
   WatchOptions,
+  WhoAmI,
 } from './types.js';
 
 interface RequestSpec {
@@ -129,6 +132,7 @@ export class KvsClient {
         after: options.after,
         limit: options.limit === undefined ? undefined : String(options.limit),
         values: options.values ? '1' : undefined,
+        match: options.match,
       },
       signal: options.signal,
     });
@@ -277,6 +281,51 @@ export class KvsClient {
       signal: options.signal,
     });
     await response.arrayBuffer();
+  }
+
+  /** The folders under a prefix (the next path segment up to '/'), each with its key count. */
+  async folders(options: FoldersOptions = {}): Promise<FolderPage> {
+    const response = await this.request({
+      method: 'GET',
+      path: '/v1/folders',
+      query: {
+        prefix: options.prefix || undefined,
+        after: options.after,
+        limit: options.limit === undefined ? undefined : String(options.limit),
+      },
+      signal: options.signal,
+    });
+    const body = asRecord(await readJson(response), 'folders');
+    if (!Array.isArray(body.folders)) throw invalidResponse('folders answer without folders');
+    return {
+      folders: body.folders.map((entry) => {
+        const folder = asRecord(entry, 'folder');
+        if (typeof folder.prefix !== 'string' || typeof folder.more !== 'boolean')
+          throw invalidResponse('folder without prefix or more');
+        return { prefix: folder.prefix, keys: asInteger(folder.keys, 'keys'), more: folder.more };
+      }),
+      next: typeof body.next === 'string' ? body.next : null,
+      revision: asInteger(body.revision, 'revision'),
+      storeKeys: body.storeKeys === null ? null : asInteger(body.storeKeys, 'storeKeys'),
+    };
+  }
+
+  /** What this client's token may do, as the server sees it. */
+  async whoami(options: RequestOptions = {}): Promise<WhoAmI> {
+    const response = await this.request({ method: 'GET', path: '/v1/whoami', signal: options.signal });
+    const body = asRecord(await readJson(response), 'whoami');
+    const scope = body.scope;
+    if (scope !== null && scope !== 'read' && scope !== 'write' && scope !== 'admin')
+      throw invalidResponse(`whoami with scope ${String(scope)}`);
+    if (!Array.isArray(body.prefixes) || !body.prefixes.every((prefix) => typeof prefix === 'string'))
+      throw invalidResponse('whoami without prefixes');
+    return {
+      authenticated: body.authenticated === true,
+      scope,
+      prefixes: body.prefixes as string[],
+      label: typeof body.label === 'string' ? body.label : null,
+      privateReads: body.privateReads === true,
+    };
   }
 
   // ---- tokens (admin; docs/tokens.md) --------------------------------------------------------

@@ -58,6 +58,47 @@ export interface ListOptions extends RequestOptions {
   readonly limit?: number | undefined;
   /** Include values (decoded from base64 into Buffers). */
   readonly values?: boolean | undefined;
+  /**
+   * Only keys matching this glob (Redis syntax); the server examines at most 10,000 keys per
+   * page, so a page may be short and still have a `next`. Not with `prefix` or `values`.
+   */
+  readonly match?: string | undefined;
+}
+
+export interface FoldersOptions extends RequestOptions {
+  /** The parent folder ('' for the top), ending in '/' for a folder. */
+  readonly prefix?: string | undefined;
+  /** The `next` of the previous answer. */
+  readonly after?: string | undefined;
+  /** Folders per answer (at most 100). */
+  readonly limit?: number | undefined;
+}
+
+/** A folder: the keys under `prefix`, exactly `keys` unless `more` (then at least that many). */
+export interface FolderInfo {
+  readonly prefix: string;
+  readonly keys: number;
+  readonly more: boolean;
+}
+
+export interface FolderPage {
+  readonly folders: FolderInfo[];
+  /** Pass as `after` for the next folders; null when these are all. */
+  readonly next: string | null;
+  readonly revision: number;
+  /** Keys in the whole store, or null for a caller who may not read every key. */
+  readonly storeKeys: number | null;
+}
+
+/** What the client's token may do (GET /v1/whoami; never the token itself). */
+export interface WhoAmI {
+  readonly authenticated: boolean;
+  readonly scope: TokenScope | null;
+  /** Key prefixes the token is limited to; empty for every key. */
+  readonly prefixes: readonly string[];
+  readonly label: string | null;
+  /** The server needs a token for reads too (--private). */
+  readonly privateReads: boolean;
 }
 
 export interface ListItem extends KeyMetadata {

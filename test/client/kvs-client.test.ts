@@ -135,6 +135,45 @@ describe('KvsClient against a real server', () => {
     );
   });
 
+  it('folders, glob search and whoami: the browsing routes the web UI uses', async () => {
+    for (const key of ['browse/a/1', 'browse/a/2', 'browse/b/1', 'browse/top', 'browse/c/d/1'])
+      await client.put(key, 'x');
+    const top = await client.folders({ prefix: 'browse/' });
+    assert.deepEqual(top.folders, [
+      { prefix: 'browse/a/', keys: 2, more: false },
+      { prefix: 'browse/b/', keys: 1, more: false },
+      { prefix: 'browse/c/', keys: 1, more: false },
+    ]);
+    assert.equal(top.next, null);
+    assert.ok(top.storeKeys !== null && top.storeKeys >= 5);
+    const paged = await client.folders({ prefix: 'browse/', limit: 1 });
+    assert.deepEqual(
+      paged.folders.map((folder) => folder.prefix),
+      ['browse/a/'],
+    );
+    const rest = await client.folders({ prefix: 'browse/', after: paged.next! });
+    assert.deepEqual(
+      rest.folders.map((folder) => folder.prefix),
+      ['browse/b/', 'browse/c/'],
+    );
+    // Redis's glob: '*' matches '/' too.
+    const matched = await client.list({ match: 'browse/*/1' });
+    assert.deepEqual(
+      matched.items.map((item) => item.key),
+      ['browse/a/1', 'browse/b/1', 'browse/c/d/1'],
+    );
+    assert.deepEqual(await client.whoami(), {
+      authenticated: true,
+      scope: 'admin',
+      prefixes: [],
+      label: (await client.whoami()).label,
+      privateReads: false,
+    });
+    const anonymous = await new KvsClient({ url: server.url }).whoami();
+    assert.equal(anonymous.authenticated, false);
+    assert.equal(anonymous.scope, null);
+  });
+
   it('txn applies all operations or none and names the failed check', async () => {
     const expires = new Date(Date.now() + 7_200_123);
     const result = await client.txn({

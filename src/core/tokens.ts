@@ -155,3 +155,33 @@ export function appendToken(path: string, scope: Scope, prefixes: readonly strin
   chmodSync(path, 0o600);
   return token;
 }
+
+/**
+ * The token file with every clear-text token replaced by `sha256:<hex>` of it (`kvs token hash`,
+ * docs/tokens.md): scopes, prefixes, comments and order stay, so every token keeps its grant.
+ * A one-line passphrase file (the seed's auth.txt, which may hold spaces) becomes one hashed
+ * write line. Throws TokenFileError as parseTokenFile does.
+ */
+export function hashTokenFileText(text: string): { text: string; hashed: number } {
+  const entries = parseTokenFile(text);
+  const lines = text.split(/\r?\n/);
+  const meaningful = lines.filter((line) => line.trim() !== '' && !line.trim().startsWith('#'));
+  if (entries.length === 1 && meaningful.length === 1 && meaningful[0]!.trim() === entries[0]!.token) {
+    // A passphrase line (one field, or the whole line taken as one token): scope write.
+    if (HASHED_TOKEN.test(entries[0]!.token)) return { text, hashed: 0 };
+    const kept = lines.map((line) =>
+      line.trim() === entries[0]!.token ? `sha256:${digest(entries[0]!.token).toString('hex')} write` : line,
+    );
+    return { text: kept.join('\n'), hashed: 1 };
+  }
+  let hashed = 0;
+  const out = lines.map((line) => {
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) return line;
+    const [token, ...rest] = trimmed.split(/\s+/);
+    if (HASHED_TOKEN.test(token!)) return line;
+    hashed++;
+    return [`sha256:${digest(token!).toString('hex')}`, ...rest].join(' ');
+  });
+  return { text: out.join('\n'), hashed };
+}

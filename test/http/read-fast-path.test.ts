@@ -172,12 +172,15 @@ function send(port: number, { method, url: path, authorization: auth }: Read): P
 /**
  * What must be equal: status, body bytes and every header, but the connection's and the clock's
  * (Date; Last-Modified is the write time, which differs between the two servers, so only its
- * presence counts).
+ * presence counts; RateLimit-Reset and Retry-After count seconds left in a window).
  */
 function comparable(answer: Answer): unknown {
   const headers: Record<string, string | string[]> = { ...answer.headers };
   for (const name of ['date', 'connection', 'keep-alive']) delete headers[name];
   if (headers['last-modified'] !== undefined) headers['last-modified'] = '(present)';
+  // Seconds until the auth-failure window ends: the clock's too (each server has its own window).
+  for (const name of ['ratelimit-reset', 'retry-after'])
+    if (typeof headers[name] === 'string' && /^\d+$/.test(headers[name] as string)) headers[name] = '(seconds)';
   return { status: answer.status, headers, body: answer.body.toString('latin1') };
 }
 

@@ -5,7 +5,8 @@
 import { Option, type Command } from 'commander';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { appendToken, parseTokenFile, type Scope } from '../../core/tokens.js';
+import { appendToken, hashTokenFileText, parseTokenFile, type Scope } from '../../core/tokens.js';
+import { replaceFileDurably } from './replace-file.js';
 import { CliError, action } from './cli-error.js';
 import { clientFor, withConnection, type ConnectionOptions } from './connection.js';
 import { wholeNumber } from './parse-number.js';
@@ -158,6 +159,43 @@ export function registerToken(program: Command): void {
         const limited = prefixes.length > 0 ? ` limited to ${prefixes.join(', ')}` : '';
         process.stderr.write(
           `added a ${options.scope} token${limited} to ${options.file}; it is not shown again. Restart the server to use it.\n`,
+        );
+      }),
+    );
+
+  token
+    .command('hash')
+    .description(
+      'rewrite the token file with each clear-text token replaced by its SHA-256 (sha256:<hex>); every token keeps working with the same scope and prefixes, and no secret stays on disk',
+    )
+    .addOption(fileOption())
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ kvs token hash --file ./kvs-data/tokens\n  hashed 3 tokens in ./kvs-data/tokens',
+    )
+    .action(
+      action(async (options: FileOptions) => {
+        if (!existsSync(options.file) || !statSync(options.file).isFile())
+          throw new CliError(
+            'invalid_file',
+            `no token file at ${options.file}; give --file the path of the token file`,
+          );
+        let result: ReturnType<typeof hashTokenFileText>;
+        try {
+          result = hashTokenFileText(readFileSync(options.file, 'utf8'));
+        } catch (error) {
+          throw new CliError('invalid_file', `${options.file}: ${(error as Error).message}`);
+        }
+        try {
+          if (result.hashed > 0) replaceFileDurably(options.file, result.text);
+        } catch (error) {
+          throw new CliError(
+            'output_failed',
+            `cannot rewrite the token file ${options.file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); it is unchanged`,
+          );
+        }
+        process.stderr.write(
+          `hashed ${result.hashed} token${result.hashed === 1 ? '' : 's'} in ${options.file}${result.hashed > 0 ? '; restart the server to read it again' : ''}\n`,
         );
       }),
     );

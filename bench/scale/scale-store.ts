@@ -56,15 +56,32 @@ export function directoryBytes(dir: string): number {
   return total;
 }
 
-/** VmRSS of a /proc/PID/status text, in bytes; undefined when the line is missing. */
-export function parseVmRss(status: string): number | undefined {
-  const match = status.match(/^VmRSS:\s+(\d+)\s+kB$/m);
+/** A process's resident set, in bytes: all of it, and the part that maps files (lmdb's store). */
+export interface ResidentSet {
+  readonly rss: number;
+  readonly anon: number | undefined;
+  readonly file: number | undefined;
+}
+
+function statusKb(status: string, field: string): number | undefined {
+  const match = status.match(new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, 'm'));
   return match === null ? undefined : Number(match[1]) * 1024;
 }
 
-export function processRssBytes(pid: number): number | undefined {
+/** VmRSS of a /proc/PID/status text, in bytes; undefined when the line is missing. */
+export function parseVmRss(status: string): number | undefined {
+  return statusKb(status, 'VmRSS');
+}
+
+/** VmRSS with its RssAnon and RssFile parts (Linux 4.5+) from a /proc/PID/status text. */
+export function parseResidentSet(status: string): ResidentSet | undefined {
+  const rss = parseVmRss(status);
+  return rss === undefined ? undefined : { rss, anon: statusKb(status, 'RssAnon'), file: statusKb(status, 'RssFile') };
+}
+
+export function processResidentSet(pid: number): ResidentSet | undefined {
   try {
-    return parseVmRss(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return parseResidentSet(readFileSync(`/proc/${pid}/status`, 'utf8'));
   } catch {
     return undefined;
   }

@@ -21,11 +21,12 @@ import { findLmdbStore } from '../startup/store-path.js';
 import {
   SCALE_PREFIX,
   directoryBytes,
-  processRssBytes,
+  processResidentSet,
   randomKeys,
   randomPrefixes,
   scaleKey,
   seededRandom,
+  type ResidentSet,
 } from '../scale/scale-store.js';
 
 export const scaleBinaries = ['wrk'];
@@ -52,8 +53,8 @@ interface ScaleRow {
   readonly skipped?: string;
   readonly loadSeconds?: number;
   readonly startMs?: readonly number[];
-  readonly rssReady?: number;
-  readonly rssAfter?: number;
+  readonly rssReady?: ResidentSet;
+  readonly rssAfter?: ResidentSet;
   readonly diskBytes?: number;
   readonly get?: LoadResult;
   readonly list?: LoadResult;
@@ -132,7 +133,7 @@ async function measureOne(session: Session, keys: number, seed: number): Promise
     const server = await startKvs(context, { dataDir, readyTimeoutMs: 600_000 });
     startMs.push(server.readyMs);
     try {
-      const rssReady = processRssBytes(server.child.pid);
+      const rssReady = processResidentSet(server.child.pid);
       const random = seededRandom(seed);
       const getSet: RequestSet = {
         method: 'GET',
@@ -170,10 +171,10 @@ async function measureOne(session: Session, keys: number, seed: number): Promise
       const get = await wrkRun(`scale ${keys}: GET`, getSet, settings.connections, settings.durationSeconds);
       const list = await wrkRun(`scale ${keys}: listing`, listSet, LIST_CONNECTIONS, settings.durationSeconds);
       const index = await indexPageTimes(server);
-      const rssAfter = processRssBytes(server.child.pid);
+      const rssAfter = processResidentSet(server.child.pid);
       const diskBytes = directoryBytes(dataDir);
       session.log(
-        `scale ${keys}: ready ${startMs.map((ms) => formatMs(ms)).join(', ')} ms; RSS ${mib(rssReady)} -> ${mib(rssAfter)}; disk ${diskBytes} B; ` +
+        `scale ${keys}: ready ${startMs.map((ms) => formatMs(ms)).join(', ')} ms; RSS ${mib(rssReady?.rss)} -> ${mib(rssAfter?.rss)} (anon ${mib(rssAfter?.anon)}, file ${mib(rssAfter?.file)}); disk ${diskBytes} B; ` +
           `GET p99 ${formatMs(get.latencyMs.p99)} ms; listing p99 ${formatMs(list.latencyMs.p99)} ms; index p99 ${formatMs(index.stats.p99)} ms`,
       );
       return {
@@ -215,8 +216,8 @@ const columns: readonly Column[] = [
     format: formatMs,
     flat: true,
   },
-  { name: 'RSS after ready', figure: (r) => r.rssReady, format: mib, flat: true },
-  { name: 'RSS after load', figure: (r) => r.rssAfter, format: mib, flat: true },
+  { name: 'RSS after ready', figure: (r) => r.rssReady?.rss, format: mib, flat: true },
+  { name: 'RSS after load', figure: (r) => r.rssAfter?.rss, format: mib, flat: true },
   { name: 'disk bytes', figure: (r) => r.diskBytes, format: (v) => v.toLocaleString('en-US'), flat: false },
   { name: 'GET p50 ms', figure: (r) => ok(r.get)?.latencyMs.p50, format: formatMs, flat: true },
   { name: 'GET p99 ms', figure: (r) => ok(r.get)?.latencyMs.p99, format: formatMs, flat: true },
@@ -278,6 +279,12 @@ export async function runScaleSuite(session: Session, scale: ScaleSettings): Pro
       .map((result) => `${result.label}: ${result.non2xx} non-2xx, ${result.socketErrors} socket errors`)
       .concat(row.indexErrors ? [`scale ${row.keys}: index page: ${row.indexErrors} non-200 answers`] : []),
   );
+  const residentSplit = rows
+    .filter((row) => row.rssReady !== undefined && row.rssAfter !== undefined)
+    .map(
+      (row) =>
+        `${row.keys.toLocaleString('en-US')}: ready ${mib(row.rssReady!.anon)} anon + ${mib(row.rssReady!.file)} file, after load ${mib(row.rssAfter!.anon)} anon + ${mib(row.rssAfter!.file)} file`,
+    );
   return {
     suite: 'scale',
     title,
@@ -307,6 +314,7 @@ export async function runScaleSuite(session: Session, scale: ScaleSettings): Pro
     targets,
     notes: [
       `Start-up runs: ${startRuns.join('; ') || 'none'}.`,
+      `RSS split (RssAnon: heap and other private memory; RssFile: mapped file pages, mostly lmdb's store, which the kernel may drop under memory pressure): ${residentSplit.join('; ') || 'n/a'}.`,
       ...rows
         .filter((row) => row.skipped !== undefined)
         .map((row) => `${row.keys.toLocaleString('en-US')} keys ${row.skipped}.`),

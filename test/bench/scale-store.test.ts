@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { benchKeys } from '../../bench/lib/request-set.js';
 import {
   SCALE_PREFIX,
+  parseResidentSet,
   parseVmRss,
   randomKeys,
   randomPrefixes,
@@ -35,4 +36,9 @@ test('random keys exist and every listing prefix holds at least a full page', ()
 test('parseVmRss reads the VmRSS line in bytes', () => {
   assert.equal(parseVmRss('Name:\tnode\nVmRSS:\t   93400 kB\nThreads:\t11\n'), 93400 * 1024);
   assert.equal(parseVmRss('Name:\tnode\n'), undefined);
+});
+
+test('parseResidentSet splits VmRSS into its anonymous and file-mapped parts', () => {
+  const status = 'VmRSS:\t  300 kB\nRssAnon:\t  100 kB\nRssFile:\t  190 kB\nRssShmem:\t  10 kB\n';
+  assert.deepEqual(parseResidentSet(status), { rss: 300 * 1024, anon: 100 * 1024, file: 190 * 1024 });
 });

@@ -6,6 +6,7 @@
 //                    [--startup-runs 5] [--startup-loader engine|http] [--rounds 1] [--fast-paths on|off]
 //                    [--peers-only] [--keep-temp]
 //                    [--suite stall --stall-keys 1000000 --stall-expired 250000 --stall-seconds 15]
+//                    [--suite scale --scale-keys 100000,1000000,10000000]
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,7 @@ import { engineBinaries, runEngineSuite } from './suites/engine.js';
 import { etcdBinaries, runEtcdSuite } from './suites/etcd.js';
 import { httpBinaries, runHttpSuite } from './suites/http.js';
 import { respBinaries, runRespSuite } from './suites/resp.js';
+import { runScaleSuite, scaleBinaries, type ScaleSettings } from './suites/scale.js';
 import { runStallSuite, stallBinaries, type StallSettings } from './suites/stall.js';
 import { runStartupSuite, startupBinaries } from './suites/startup.js';
 import { runWorkersSuite, workersBinaries } from './suites/workers.js';
@@ -45,11 +47,14 @@ const suites: Readonly<Record<string, Suite>> = {
   attacks: { binaries: attacksBinaries, run: (session) => runAttacksSuite(session, attackSettings) },
   // Not in the default list either: it loads a large store (1M keys by default).
   stall: { binaries: stallBinaries, run: (session) => runStallSuite(session, stallSettings) },
+  // Not in the default list either: 10M keys take minutes to load and a few GB of disk.
+  scale: { binaries: scaleBinaries, run: (session) => runScaleSuite(session, scaleSettings) },
 };
 
 const defaultSuites = ['http', 'resp', 'startup', 'workers', 'etcd', 'engine'];
 let attackSettings: AttackSettings;
 let stallSettings: StallSettings;
+let scaleSettings: ScaleSettings;
 
 const usage = `usage: npm run bench -- [options]
   --suite LIST            comma-separated: ${Object.keys(suites).join(',')} (default: ${defaultSuites.join(',')})
@@ -70,6 +75,8 @@ const usage = `usage: npm run bench -- [options]
   --stall-keys N          stall suite: live keys in the store (default 1000000; 100000 for a quick run)
   --stall-expired N       stall suite: keys expired but not yet swept (default a quarter of --stall-keys)
   --stall-seconds N       stall suite: length of each phase (default 15)
+  --scale-keys LIST       scale suite: comma-separated key counts, one fresh store each
+                          (default 100000,1000000,10000000)
   --peers-only            measure only the peers (to check the harness before kvs is built)
   --keep-temp             keep the temporary directory (stores, logs, generated scripts)
 ${attackUsage}
@@ -100,6 +107,7 @@ async function main(): Promise<number> {
       'stall-keys': { type: 'string' },
       'stall-expired': { type: 'string' },
       'stall-seconds': { type: 'string' },
+      'scale-keys': { type: 'string' },
       'peers-only': { type: 'boolean', default: false },
       'keep-temp': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -123,6 +131,12 @@ async function main(): Promise<number> {
     keys: stallKeys,
     expired: positive('stall-expired', values['stall-expired'], Math.floor(stallKeys / 4), true),
     phaseSeconds: positive('stall-seconds', values['stall-seconds'], 15),
+  };
+  scaleSettings = {
+    keyCounts: (values['scale-keys'] ?? '100000,1000000,10000000')
+      .split(',')
+      .map((text) => positive('scale-keys', text.trim(), 0))
+      .sort((a, b) => a - b),
   };
   const loader = values['startup-loader'] ?? 'engine';
   if (loader !== 'engine' && loader !== 'http')

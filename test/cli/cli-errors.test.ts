@@ -327,7 +327,8 @@ const clientCases: ErrorCase[] = [
     name: 'a command group without its command',
     args: () => ['token'],
     exitCode: 2,
-    line: () => 'kvs: missing or unknown command (one of: create, revoke, add, hash, list); see `kvs token --help` (usage)',
+    line: () =>
+      'kvs: missing or unknown command (one of: create, revoke, add, hash, list); see `kvs token --help` (usage)',
   },
   {
     name: 'no command at all',

@@ -85,10 +85,28 @@ export class TokenRegistry {
     private readonly fileTokens: TokenStore,
     private readonly clock: () => number,
     private readonly onWriteError: (error: unknown) => void = () => {},
+    private readonly onReadError: (error: unknown) => void = () => {},
   ) {}
 
-  /** Reloads the table if any process changed a system record since it was loaded. */
+  /**
+   * Reloads the table if any process changed a system record since it was loaded. A store that
+   * cannot be read (damaged pages: MDB_BAD_TXN, seen from the poll timer in the flipped-bytes
+   * test, where it ended the process) fails closed: no minted token is accepted until a reload
+   * succeeds, file tokens keep working, and nothing throws (the poll runs on a timer).
+   */
   private refresh(): boolean {
+    try {
+      return this.reload();
+    } catch (error) {
+      this.byDigest = new Map();
+      this.byId = new Map();
+      this.loaded = Number.NaN;
+      this.onReadError(error);
+      return false;
+    }
+  }
+
+  private reload(): boolean {
     const generation = this.system.generation();
     if (generation === this.loaded) return false;
     const byDigest = new Map<string, { record: TokenRecord; principal: Principal }>();

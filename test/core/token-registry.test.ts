@@ -7,9 +7,10 @@ import { AuthFailureLimiter } from '../../src/core/auth-limiter.js';
 import { KvsError } from '../../src/core/errors.js';
 import { defaultLimits } from '../../src/core/limits.js';
 import { KvService } from '../../src/core/service.js';
-import { MAX_TOKENS } from '../../src/core/token-registry.js';
+import { MAX_TOKENS, TokenRegistry } from '../../src/core/token-registry.js';
 import { TokenStore } from '../../src/core/tokens.js';
 import { MemoryEngine } from '../../src/storage/memory/memory-engine.js';
+import type { SystemStore } from '../../src/storage/index.js';
 
 function service(clock: () => number = Date.now) {
   const engine = new MemoryEngine({ logLength: 100, logValueMax: 64 });
@@ -54,5 +55,35 @@ describe('token registry', () => {
       () => kv.authenticate(minted.secret, 'test'),
       (error: unknown) => error instanceof KvsError && error.code === 'auth_invalid',
     );
+  });
+
+  it('a system keyspace that cannot be read fails closed and never throws (the poll runs on a timer)', async () => {
+    const { engine, kv, admin } = service();
+    const minted = await kv.mintToken(admin, { label: 'device', scope: 'read', prefixes: [] });
+    let broken = false;
+    const damaged = new Error('MDB_BAD_TXN: Transaction must abort, has a child, or is invalid');
+    const flaky: SystemStore = {
+      generation: () => (broken ? -1 : engine.system.generation()),
+      get: (key) => engine.system.get(key),
+      list: (prefix) => {
+        if (broken) throw damaged;
+        return engine.system.list(prefix);
+      },
+      put: (key, value) => engine.system.put(key, value),
+      delete: (key) => engine.system.delete(key),
+    };
+    const seen: unknown[] = [];
+    const fileTokens = new TokenStore([
+      { token: 'file-secret', grant: { scope: 'read', prefixes: [], label: 'file' } },
+    ]);
+    const registry = new TokenRegistry(flaky, fileTokens, Date.now, undefined, (error) => seen.push(error));
+    assert.ok(registry.authenticate(minted.secret) !== undefined, 'a readable store: the minted token works');
+    broken = true;
+    assert.equal(registry.authenticate(minted.secret), undefined, 'an unreadable store: minted tokens are refused');
+    assert.ok(registry.authenticate('file-secret') !== undefined, 'file tokens keep working');
+    assert.deepEqual(registry.list(), []);
+    assert.ok(seen.includes(damaged), 'the read error is reported');
+    broken = false;
+    assert.ok(registry.authenticate(minted.secret) !== undefined, 'readable again: the minted token works again');
   });
 });

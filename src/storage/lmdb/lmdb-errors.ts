@@ -24,11 +24,11 @@ export function isLmdbPanic(error: unknown): boolean {
 }
 
 /** errno values lmdb-js reports as a positive `code` when a write of the store fails. */
-const EIO = 5;
+export const EIO = 5;
 const EFBIG = 27;
-const ENOSPC = 28;
+export const ENOSPC = 28;
 const EROFS = 30;
-const EDQUOT = 122;
+export const EDQUOT = 122;
 
 /**
  * Why opening a store failed when LMDB itself refused (the open-time writes: replaying the WAL,

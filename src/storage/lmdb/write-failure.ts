@@ -10,6 +10,7 @@
 
 import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { EDQUOT, EIO, ENOSPC } from './lmdb-errors.js';
 
 export type WriteFailureKind = 'full' | 'io';
 
@@ -20,9 +21,6 @@ export interface WriteFailure {
   readonly cause: unknown;
 }
 
-const ENOSPC = 28;
-const EDQUOT = 122;
-const EIO = 5;
 /** Free bytes below which a short write (EIO) is taken for a full disk: LMDB writes pages of 4 KiB. */
 const NEARLY_FULL_BYTES = 1024 * 1024;
 

@@ -8,7 +8,11 @@ import { GlobPattern } from './glob.js';
 
 /** Folders one answer may return (`GET /v1/folders?limit=` at most this). */
 export const MAX_FOLDERS_PER_PAGE = 100;
-/** A folder's key count is exact up to this; past it the answer says "more" (the UI shows 1000+). */
+/**
+ * A folder the engine's folder index does not count (deeper than FOLDER_INDEX_DEPTH, or only partly
+ * readable by the caller) is counted by a scan, exact up to this; past it the answer says "more"
+ * (the UI shows 1000+).
+ */
 export const FOLDER_COUNT_CAP = 1000;
 /** Keys directly under the prefix (not in a folder) one folders answer passes over at most. */
 export const FOLDER_DIRECT_KEYS_MAX = 1000;
@@ -23,10 +27,16 @@ export interface KeyPageOf<T> {
 /** One page of keys the caller may list, starting after `after` (as KvService.list). */
 export type PageReader<T> = (prefix: string, after: string | undefined, limit: number) => Promise<KeyPageOf<T>>;
 
+/** Keys under each folder from an index (one read each), or undefined where the index cannot tell. */
+export type FolderCounter = (folders: readonly string[]) => Promise<(number | undefined)[]>;
+
 export interface Folder {
   /** The folder as a key prefix: the parent prefix plus one segment and its '/'. */
   readonly prefix: string;
-  /** Keys under it, exact when `more` is false, else at least this many (FOLDER_COUNT_CAP). */
+  /**
+   * Keys under it, exact when `more` is false, else at least this many (FOLDER_COUNT_CAP). From
+   * the folder index, it also counts expired keys the sweeper has not removed yet.
+   */
   readonly keys: number;
   readonly more: boolean;
 }
@@ -53,17 +63,42 @@ export function pastFolder(folder: string, maxKeyBytes: number): string {
 /**
  * The folders under `prefix` in key order, after `after`: each key below the prefix whose rest
  * holds a '/' belongs to the folder ending at that '/'. Cost of one answer: at most `limit`
- * folders, each counted with one listing of FOLDER_COUNT_CAP + 1 keys and left with one more
- * listing, plus at most FOLDER_DIRECT_KEYS_MAX keys outside folders passed over.
+ * folders, each found with one listing and counted by `count` (one index read each), plus at
+ * most FOLDER_DIRECT_KEYS_MAX keys outside folders passed over; a folder the index cannot count
+ * is counted with one listing of FOLDER_COUNT_CAP + 1 keys.
  */
 export async function listFolders<T extends { key: string }>(
   read: PageReader<T>,
+  count: FolderCounter,
   prefix: string,
   after: string | undefined,
   limit: number,
   maxKeyBytes: number,
 ): Promise<FolderPage> {
+  const found = await findFolders(read, prefix, after, limit, maxKeyBytes);
+  const indexed = await count(found.folders);
   const folders: Folder[] = [];
+  for (const [index, folder] of found.folders.entries()) {
+    const keys = indexed[index];
+    if (keys !== undefined) {
+      folders.push({ prefix: folder, keys, more: false });
+      continue;
+    }
+    const counted = await read(folder, undefined, FOLDER_COUNT_CAP);
+    folders.push({ prefix: folder, keys: counted.items.length, more: counted.next !== null });
+  }
+  return { folders, next: found.next };
+}
+
+/** The folder prefixes of one listFolders answer, and its `next`. */
+async function findFolders<T extends { key: string }>(
+  read: PageReader<T>,
+  prefix: string,
+  after: string | undefined,
+  limit: number,
+  maxKeyBytes: number,
+): Promise<{ folders: string[]; next: string | null }> {
+  const folders: string[] = [];
   // A folder prefix as the cursor means "after everything in that folder".
   let cursor = after?.endsWith('/') ? pastFolder(after, maxKeyBytes) : after;
   let lastSeen: string | undefined;
@@ -86,9 +121,8 @@ export async function listFolders<T extends { key: string }>(
       lastSeen = page.next;
       continue;
     }
-    if (folders.length === limit) return { folders, next: folders[folders.length - 1]!.prefix };
-    const counted = await read(folder, undefined, FOLDER_COUNT_CAP);
-    folders.push({ prefix: folder, keys: counted.items.length, more: counted.next !== null });
+    if (folders.length === limit) return { folders, next: folders[folders.length - 1]! };
+    folders.push(folder);
     cursor = pastFolder(folder, maxKeyBytes);
     lastSeen = folder;
   }

@@ -392,7 +392,7 @@ export class KvService {
     return this.readablePage(caller, prefix, after, limit, (options, now) => this.engine.listEntries(options, now));
   }
 
-  /** The folders under `prefix` with capped key counts (src/core/key-browsing.ts, docs/ui.md). */
+  /** The folders under `prefix` with their key counts (src/core/key-browsing.ts, docs/ui.md). */
   async folders(caller: Caller, prefix: string, after: string | undefined, limit: number): Promise<FolderPage> {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_FOLDERS_PER_PAGE) {
       throw new KvsError('invalid_cursor', `limit must be a whole number from 1 to ${MAX_FOLDERS_PER_PAGE} folders.`, {
@@ -400,7 +400,18 @@ export class KvService {
       });
     }
     this.checkListing(caller, prefix, 1);
-    return listFolders(this.pageReader(caller), prefix, after, limit, this.limits.maxKeyBytes);
+    // The index counts every key of a folder: used only where the caller may read them all.
+    const count = (folders: readonly string[]): Promise<(number | undefined)[]> => {
+      const whole = folders.map((folder) => {
+        const ranges = this.readableRanges(caller, folder);
+        return ranges.length === 1 && ranges[0] === folder;
+      });
+      return this.call(async () => {
+        const counts = await this.engine.folderCounts(folders.filter((_, index) => whole[index]));
+        return whole.map((isWhole) => (isWhole ? counts.shift() : undefined));
+      });
+    };
+    return listFolders(this.pageReader(caller), count, prefix, after, limit, this.limits.maxKeyBytes);
   }
 
   /** Keys matching a glob pattern, at most SEARCH_SCAN_MAX keys examined per page. */

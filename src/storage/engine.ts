@@ -112,6 +112,13 @@ export interface Engine {
   listEntries(options: ListOptions, now: number): Promise<ListPage<Entry>>;
   /** Number of live keys (may include expired keys not yet swept). */
   count(): Promise<number>;
+  /**
+   * Keys stored under each folder, from the folder-count index the engine keeps with every commit
+   * (folder-index.ts): live keys plus expired keys not yet swept, like count(). A folder is a
+   * prefix ending in '/' with at most FOLDER_INDEX_DEPTH '/'s; anything else answers undefined.
+   * Costs one index read per folder, whatever the folder holds.
+   */
+  folderCounts(folders: readonly string[]): Promise<(number | undefined)[]>;
   /** The most recently modified live keys, highest modRevision first. */
   recentlyModified(limit: number, now: number): Promise<EntryInfo[]>;
 

@@ -12,6 +12,7 @@ export type {
   WriteStats,
 } from './engine.js';
 export { LIST_SKIP_MAX } from './engine.js';
+export { FOLDER_INDEX_DEPTH, isIndexedFolder } from './folder-index.js';
 export {
   EngineUnavailableError,
   HistoryCompactedError,

@@ -9,7 +9,9 @@ import { describe, it } from 'node:test';
 import type { ChangeEvent } from '../../src/model/events.js';
 import type { CommitResult, Condition, Operation, Txn } from '../../src/model/txn.js';
 import type { Entry, EntryInfo } from '../../src/model/entry.js';
+import fc from 'fast-check';
 import { type Engine, LIST_SKIP_MAX } from '../../src/storage/engine.js';
+import { FOLDER_INDEX_DEPTH } from '../../src/storage/folder-index.js';
 import { HistoryCompactedError } from '../../src/storage/errors.js';
 
 /** Engine settings the suite needs control of; a factory passes them to its engine. */
@@ -1305,6 +1307,102 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
           unsubscribe();
         }
       });
+    });
+
+    describe('folder counts', () => {
+      test('count the keys stored under each folder, at every indexed depth', async (engine) => {
+        await commitOk(
+          engine,
+          txn([put('a/1', 'x'), put('a/2', 'x'), put('a/b/1', 'x'), put('b/1', 'x'), put('top', 'x')]),
+        );
+        await commitOk(engine, txn([put('a/', 'the folder itself is a key too'), put('/lead', 'x')]));
+        assert.deepEqual(await engine.folderCounts(['a/', 'a/b/', 'b/', 'c/', '/']), [4, 1, 1, 0, 1]);
+        // Not folders: no '/' at the end, or deeper than the index goes.
+        const deep = `${'d/'.repeat(FOLDER_INDEX_DEPTH + 1)}`;
+        await commitOk(engine, txn([put(`${deep}k`, 'x')]));
+        assert.deepEqual(await engine.folderCounts(['a', 'top', '', deep, 'd/'.repeat(FOLDER_INDEX_DEPTH)]), [
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          1,
+        ]);
+      });
+
+      test('an overwrite keeps the count, a delete or an expiry lowers it, a refused commit changes nothing', async (engine) => {
+        await commitOk(engine, txn([put('f/1', 'x'), put('f/2', 'x', { expires: T0 + 10 }), put('f/g/3', 'x')]));
+        await commitOk(engine, txn([put('f/1', 'y')]));
+        assert.deepEqual(await engine.folderCounts(['f/', 'f/g/']), [3, 1]);
+        // Expired but not swept: still stored, still counted (like count()). etcd deletes it itself.
+        if (!engine.expiresNatively) assert.deepEqual(await engine.folderCounts(['f/']), [3]);
+        // Rewritten after its expiry and before a sweep: the same stored key, counted once.
+        await commitOk(engine, txn([put('f/2', 'again')]), T0 + 20);
+        assert.deepEqual(await engine.folderCounts(['f/']), [3]);
+        await commitRefused(engine, txn([del('f/1'), put('f/new', 'x')], [{ key: 'f/1', kind: 'absent' }]));
+        assert.deepEqual(await engine.folderCounts(['f/']), [3]);
+        await commitOk(engine, txn([del('f/g/3')]));
+        assert.deepEqual(await engine.folderCounts(['f/', 'f/g/']), [2, 0]);
+        await commitOk(engine, txn([put('f/3', 'x', { expires: T0 + 10 })]), T0);
+        await commitOk(engine, txn([expire('f/3')]), T0 + 20);
+        assert.deepEqual(await engine.folderCounts(['f/']), [2]);
+        // Created and deleted in one transaction: never stored.
+        await commitOk(engine, txn([put('f/brief', 'x'), del('f/brief')]));
+        await commitOk(engine, txn([del('f/missing')]));
+        assert.deepEqual(await engine.folderCounts(['f/']), [2]);
+      });
+
+      it('concurrent commits leave every count equal to the keys stored (seeded property)', async () => {
+        const folders = ['p/', 'p/q/', 'p/q/r/', 's/'];
+        const keyArb = fc.constantFrom('p/1', 'p/2', 'p/q/1', 'p/q/2', 'p/q/r/1', 's/1', 's/2', 'top');
+        const opArb = fc.oneof(
+          keyArb.map((key) => put(key, 'v')),
+          keyArb.map((key) => put(key, 'v', { expires: T0 - 1 })),
+          keyArb.map((key) => del(key)),
+          keyArb.map((key) => expire(key)),
+        );
+        // Each round: some transactions issued together (they group-commit), then checked.
+        const roundsArb = fc.array(
+          fc.array(fc.array(opArb, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 6 }),
+          {
+            minLength: 1,
+            maxLength: 5,
+          },
+        );
+        await fc.assert(
+          fc.asyncProperty(roundsArb, async (rounds) => {
+            const opened = await open(ROOMY_LOG);
+            try {
+              for (const round of rounds) {
+                await Promise.all(round.map((operations) => opened.engine.commit(txn(operations), T0)));
+                // now = 0: nothing has expired yet, so the listing shows every stored key.
+                const stored = (await opened.engine.list({ prefix: '', limit: 100 }, 0)).items.map((item) => item.key);
+                const expected = folders.map((folder) => stored.filter((key) => key.startsWith(folder)).length);
+                assert.deepEqual(await opened.engine.folderCounts(folders), expected);
+              }
+            } finally {
+              await opened.cleanup();
+            }
+          }),
+          { seed: 20261130, numRuns: 15 },
+        );
+      });
+
+      if (traits.durable)
+        it('folder counts survive close + reopen', async () => {
+          const opened = await open(ROOMY_LOG);
+          try {
+            await commitOk(opened.engine, txn([put('k/1', 'x'), put('k/2', 'x'), put('k/l/1', 'x')]));
+            await commitOk(opened.engine, txn([del('k/2')]));
+            await opened.engine.close();
+            const reopened = await opened.reopen!();
+            assert.deepEqual(await reopened.folderCounts(['k/', 'k/l/']), [2, 1]);
+            await commitOk(reopened, txn([put('k/3', 'x')]));
+            assert.deepEqual(await reopened.folderCounts(['k/', 'k/l/']), [3, 1]);
+            await reopened.close();
+          } finally {
+            await opened.cleanup();
+          }
+        });
     });
 
     describe('close', () => {

@@ -81,6 +81,10 @@ class RevisionView implements Engine {
     return this.inner.count();
   }
 
+  folderCounts(folders: readonly string[]): Promise<(number | undefined)[]> {
+    return this.inner.folderCounts(folders);
+  }
+
   async recentlyModified(limit: number, now: number): Promise<EntryInfo[]> {
     return (await this.inner.recentlyModified(limit, now)).map(this.info);
   }

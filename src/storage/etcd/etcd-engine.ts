@@ -19,6 +19,7 @@
 //   EngineUnavailableError (503) instead of a hang (etcd-calls.ts).
 // - etcd's limits (--max-txn-ops, --max-request-bytes) are checked before sending.
 
+import { isIndexedFolder } from '../folder-index.js';
 import { GRPCOutOfRangeError, type Etcd3, type IKeyValue, type IRangeRequest, type IRangeResponse } from 'etcd3';
 import type { EtcdStoreConfig } from '../config.js';
 import type { CommitResult, Txn } from '../../model/txn.js';
@@ -234,6 +235,31 @@ export class EtcdEngine implements Engine {
     const range = this.space.allData();
     const response = await this.range({ key: range.start, range_end: range.end, count_only: true });
     return Number(response.count);
+  }
+
+  /**
+   * etcd keeps the index: each folder is one count_only range (etcd counts the range in its
+   * in-memory key index and sends no key), all of one answer in one read-only transaction. kvs
+   * keeps no count of its own here because several kvs servers may write one etcd.
+   */
+  async folderCounts(folders: readonly string[]): Promise<(number | undefined)[]> {
+    const counts: (number | undefined)[] = folders.map(() => undefined);
+    const asked = folders.flatMap((folder, index) => (isIndexedFolder(folder) ? [index] : []));
+    for (let start = 0; start < asked.length; start += this.limits.maxTxnOps) {
+      const chunk = asked.slice(start, start + this.limits.maxTxnOps);
+      const request = {
+        success: chunk.map((index) => {
+          const range = this.space.dataRange(folders[index]!)!;
+          return { request_range: { key: range.start, range_end: range.end, count_only: true } };
+        }),
+      };
+      const response = await this.calls.read('a folder count', (call) => this.client.kv.txn(request, call));
+      this.observe(response.header.revision);
+      chunk.forEach((index, at) => {
+        counts[index] = Number(response.responses[at]?.response_range?.count ?? 0);
+      });
+    }
+    return counts;
   }
 
   async recentlyModified(limit: number, now: number): Promise<EntryInfo[]> {

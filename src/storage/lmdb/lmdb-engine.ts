@@ -25,9 +25,11 @@
 //
 // Sub-databases: kv (key -> record), meta (revision, oldest log revision), log (revision ->
 // events), expiry ([expires, key] -> key index for the sweeper), recent ([modRevision, key] ->
-// key, for recentlyModified: the index page reads its newest entries instead of scanning).
+// key, for recentlyModified: the index page reads its newest entries instead of scanning),
+// folders (folder -> keys stored under it, folder-index.ts: the web UI's folder counts).
 
 import { LmdbSystemStore } from './lmdb-system-store.js';
+import { FolderCountStream, indexedFolders, isIndexedFolder, storedKeyDelta } from '../folder-index.js';
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import type { ChangeEvent } from '../../model/events.js';
 import type { CommitResult, Txn } from '../../model/txn.js';
@@ -154,6 +156,8 @@ const OLDEST = 'oldest';
 const LOG_CHECKSUMMED_FROM = 'logChecksummedFrom';
 /** Set once the recent index covers every key (stores made before it get it at open). */
 const RECENT_INDEXED = 'recentIndexed';
+/** Set once the folder index counts every key (stores made before it get it at open). */
+const FOLDERS_INDEXED = 'foldersIndexed';
 /** Expired-but-not-swept keys recentlyModified() passes over at most, beyond the page. */
 const RECENT_SCAN_EXTRA = 1000;
 
@@ -172,6 +176,18 @@ export class LmdbEngine implements Engine {
   private readonly logChecksummedFrom: number;
   private readonly expiry: Database<string, [number, string]>;
   private readonly recent: Database<string, [number, string]>;
+  private readonly folders: Database<number, string>;
+  /**
+   * Folder counts issued to lmdb and not committed yet (queued writes: the WAL path's apply and
+   * `--wal off`), so that the next commit counts on from them, not from lmdb's older value.
+   */
+  private readonly folderPending = new Map<string, { readonly size: number }>();
+  /**
+   * The folder index may be off: a batch of `--wal off` failed after later batches had counted on
+   * it, or a count could not be read. folderCounts() answers undefined (the caller counts by a
+   * bounded scan) until rebuildFoldersIfStale() has rebuilt it.
+   */
+  private foldersStale = false;
   private readonly listeners = new Set<ChangeListener>();
   private lastPublished: number;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -243,7 +259,7 @@ export class LmdbEngine implements Engine {
     // (test/faults/fsync-order.test.ts), so skipping our wait on `flushed` alone changes nothing.
     // separateFlushed: each write promise carries the flush of its own batch (flushOf below).
     const noSync = options.durability === 'relaxed';
-    this.root = open({ path: options.path, maxDbs: 8, compression: false, noSync, separateFlushed: !noSync });
+    this.root = open({ path: options.path, maxDbs: 16, compression: false, noSync, separateFlushed: !noSync });
     // lmdb's typings list keyEncoder for the root database only; openDB reads it too (open.js).
     const kvOptions = { name: 'kv', encoding: 'binary' as const, keyEncoder: utf8KeyEncoder };
     this.kv = this.root.openDB<Buffer, string>(kvOptions);
@@ -252,7 +268,10 @@ export class LmdbEngine implements Engine {
     this.log = this.root.openDB<Buffer, number>({ name: 'log', encoding: 'binary' });
     this.expiry = this.root.openDB<string, [number, string]>({ name: 'expiry', encoding: 'msgpack' });
     this.recent = this.root.openDB<string, [number, string]>({ name: 'recent', encoding: 'msgpack' });
+    const foldersOptions = { name: 'folders', encoding: 'msgpack' as const, keyEncoder: utf8KeyEncoder };
+    this.folders = this.root.openDB<number, string>(foldersOptions);
     this.indexRecentOnce();
+    this.indexFoldersOnce();
     this.logChecksummedFrom = this.markLogChecksums();
     this.lastPublished = this.readRevision();
     this.exclusive = options.exclusive ?? true;
@@ -681,6 +700,73 @@ export class LmdbEngine implements Engine {
     });
   }
 
+  /**
+   * Stores made before the folder index get it once, at open, in one write transaction (as the
+   * recent index): one walk over the keys, in memory bounded by FOLDER_INDEX_DEPTH.
+   */
+  private indexFoldersOnce(): void {
+    if (this.meta.get(FOLDERS_INDEXED) === 1) return;
+    this.root.transactionSync(() => {
+      if (this.meta.get(FOLDERS_INDEXED) === 1) return;
+      this.rebuildFoldersInTxn();
+      this.meta.putSync(FOLDERS_INDEXED, 1);
+    });
+  }
+
+  /** Counts every folder again from the keys; inside a write transaction. */
+  private rebuildFoldersInTxn(): void {
+    for (const folder of [...this.folders.getKeys({ start: '' })]) this.folders.removeSync(folder);
+    const stream = new FolderCountStream((folder, size) => this.folders.putSync(folder, size));
+    for (const key of this.kv.getKeys({ start: '' })) stream.add(key);
+    stream.finish();
+  }
+
+  /**
+   * `--wal off` after a failed batch: the index is counted again once nothing is in flight (at
+   * the resync, or before a later commit); if that fails too (the disk still refuses), it stays
+   * stale and the next chance tries again.
+   */
+  private rebuildFoldersIfStale(): void {
+    if (!this.foldersStale || this.inFlight.size > 0) return;
+    try {
+      this.root.transactionSync(() => this.rebuildFoldersInTxn());
+      this.foldersStale = false;
+    } catch {
+      // Still stale: counted again at the next chance.
+    }
+  }
+
+  async folderCounts(folders: readonly string[]): Promise<(number | undefined)[]> {
+    this.freshSnapshot();
+    this.readRevision();
+    if (this.foldersStale) return folders.map(() => undefined);
+    const counts: (number | undefined)[] = [];
+    const wanted = new Map<string, number>();
+    try {
+      for (const folder of folders) {
+        if (!isIndexedFolder(folder)) {
+          counts.push(undefined);
+          continue;
+        }
+        wanted.set(folder, counts.length);
+        counts.push(this.folders.get(folder) ?? 0);
+      }
+      // Acknowledged writes lmdb has not applied (WAL path): as in count(), each one that creates
+      // or removes a key moves the folders it lies in.
+      for (const [key, { record }] of this.unapplied) {
+        const delta = storedKeyDelta(this.kv.doesExist(key), record !== null);
+        if (delta === 0) continue;
+        for (const folder of indexedFolders(key)) {
+          const index = wanted.get(folder);
+          if (index !== undefined) counts[index] = counts[index]! + delta;
+        }
+      }
+    } catch (error) {
+      throw this.readError(error);
+    }
+    return counts;
+  }
+
   async commit(txn: Txn, now: number): Promise<CommitResult> {
     if (this.wal !== undefined) return this.commitWithWal(txn, now);
     return this.exclusive ? this.commitExclusive(txn, now) : this.commitShared(txn, now);
@@ -939,6 +1025,7 @@ export class LmdbEngine implements Engine {
   private async commitExclusive(txn: Txn, now: number): Promise<CommitResult> {
     while (this.resyncing !== undefined) await this.resyncing;
     this.refuseAfterIoError();
+    this.rebuildFoldersIfStale();
     const planned = this.planOverInFlight(txn, now, this.nextRevision);
     if (!('marks' in planned)) return planned.answer();
     const { plan, marks } = planned;
@@ -1021,6 +1108,7 @@ export class LmdbEngine implements Engine {
 
   /** One key's new record (or its removal) and its expiry and recent index entries. */
   private writeRecordChange<R>(write: CommitWrite, writes: StoreWrites<R>): void {
+    this.countFolders(write.key, storedKeyDelta(write.previous !== undefined, write.record !== null), writes);
     const previousExpires = write.previous?.expires ?? null;
     if (previousExpires !== null) writes.remove(this.expiry, [previousExpires, write.key]);
     if (write.previous !== undefined) writes.remove(this.recent, [write.previous.modRevision, write.key]);
@@ -1030,6 +1118,34 @@ export class LmdbEngine implements Engine {
       writes.put(this.kv, write.key, write.encoded!);
       writes.put(this.recent, [write.record.modRevision, write.key], write.key);
       if (write.record.expires !== null) writes.put(this.expiry, [write.record.expires, write.key], write.key);
+    }
+  }
+
+  /**
+   * Moves the count of every indexed folder `key` lies in by `delta` (folder-index.ts). Queued
+   * writes count on from the counts still in flight (folderPending), each forgotten once lmdb
+   * has committed it, or has failed it: the WAL path then applies the batch again from lmdb's
+   * counts; `--wal off`, whose later batches may have counted on the failed one, rebuilds.
+   */
+  private countFolders<R>(key: string, delta: number, writes: StoreWrites<R>): void {
+    if (delta === 0) return;
+    for (const folder of indexedFolders(key)) {
+      let size: number;
+      try {
+        size = (this.folderPending.get(folder)?.size ?? this.folders.get(folder) ?? 0) + delta;
+      } catch {
+        // A count that cannot be read is not guessed at: counts stop being answered until rebuilt.
+        this.foldersStale = true;
+        continue;
+      }
+      const written = size > 0 ? writes.put(this.folders, folder, size) : writes.remove(this.folders, folder);
+      if (writes.settled === undefined) continue;
+      const pending = { size: Math.max(size, 0) };
+      this.folderPending.set(folder, pending);
+      writes.settled(written, (committed) => {
+        if (this.folderPending.get(folder) === pending) this.folderPending.delete(folder);
+        if (!committed && this.wal === undefined) this.foldersStale = true;
+      });
     }
   }
 
@@ -1147,6 +1263,7 @@ export class LmdbEngine implements Engine {
         this.ioFailure ??= { kind: 'io', code: (error as { code?: number }).code, cause };
       }
       this.cache?.clear();
+      this.rebuildFoldersIfStale();
       this.failedFrom = Number.POSITIVE_INFINITY;
       this.lastCommit = Promise.resolve();
       this.resyncing = undefined;
@@ -1411,13 +1528,20 @@ function encodedCommitOf(plan: Extract<Plan, { ok: true }>): EncodedCommit {
 /** How writePlan writes: lmdb-js's queued writes, or a write transaction's synchronous ones. */
 interface StoreWrites<R> {
   put<V, K extends Key>(db: Database<V, K>, key: K, value: V): R;
-  remove<V, K extends Key>(db: Database<V, K>, key: K): void;
+  remove<V, K extends Key>(db: Database<V, K>, key: K): R;
+  /** Queued writes only: calls `done` once the write's transaction is committed (true) or failed. */
+  settled?: (written: R, done: (committed: boolean) => void) => void;
 }
 
 /** Exclusive mode: every write joins the current event turn's batch (one LMDB transaction). */
 const queuedWrites: StoreWrites<Promise<boolean>> = {
   put: (db, key, value) => db.put(key, value),
-  remove: (db, key) => void db.remove(key),
+  remove: (db, key) => db.remove(key),
+  settled: (written, done) =>
+    void written.then(
+      () => done(true),
+      () => done(false),
+    ),
 };
 
 /** Shared mode: inside lmdb-js's transaction() callback, under LMDB's cross-process write lock. */

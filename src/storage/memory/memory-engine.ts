@@ -20,6 +20,7 @@ import { RecencyList } from '../recency-list.js';
 import { MemorySystemStore } from '../memory-system-store.js';
 import { type ExpiryEntry, ExpiryQueue } from './expiry-queue.js';
 import { planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
+import { indexedFolders, isIndexedFolder, storedKeyDelta } from '../folder-index.js';
 
 export interface MemoryEngineOptions {
   /** How many revisions the change log keeps. */
@@ -41,6 +42,8 @@ export class MemoryEngine implements Engine {
   private currentRevision = 0;
   private readonly log: { revision: number; events: readonly ChangeEvent[] }[] = [];
   private oldest = 1;
+  /** Keys stored under each folder (folder-index.ts); folders with none are left out. */
+  private readonly folderSizes = new Map<string, number>();
   private readonly listeners = new Set<ChangeListener>();
 
   constructor(private readonly options: MemoryEngineOptions) {}
@@ -105,6 +108,19 @@ export class MemoryEngine implements Engine {
     return this.records.size;
   }
 
+  async folderCounts(folders: readonly string[]): Promise<(number | undefined)[]> {
+    return folders.map((folder) => (isIndexedFolder(folder) ? (this.folderSizes.get(folder) ?? 0) : undefined));
+  }
+
+  private countFolders(key: string, delta: number): void {
+    if (delta === 0) return;
+    for (const folder of indexedFolders(key)) {
+      const size = (this.folderSizes.get(folder) ?? 0) + delta;
+      if (size === 0) this.folderSizes.delete(folder);
+      else this.folderSizes.set(folder, size);
+    }
+  }
+
   async recentlyModified(limit: number, now: number): Promise<EntryInfo[]> {
     const result: EntryInfo[] = [];
     // Expired keys not yet swept are passed over, at most LIST_SKIP_MAX of them per call (as the
@@ -124,6 +140,7 @@ export class MemoryEngine implements Engine {
     if (!plan.ok) return plan;
     if (plan.changed) {
       for (const write of plan.writes) {
+        this.countFolders(write.key, storedKeyDelta(this.records.has(write.key), write.record !== null));
         if (write.record === null) {
           this.records.delete(write.key);
           this.removeSorted(write.key);

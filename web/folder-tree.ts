@@ -1,6 +1,6 @@
 // The folder view over '/': breadcrumbs for the current prefix and the folders under it, each
-// with its key count from GET /v1/folders (exact up to 1000, then "1000+"; the server counts on
-// each view within a fixed bound, docs/ui.md), and the store's total key count.
+// with its key count from GET /v1/folders (from the server's folder index; "1000+" where the
+// server had to count by a capped scan instead, docs/ui.md), and the store's total key count.
 
 import { explain, type KvsApi } from './api.js';
 import { byId, element } from './dom.js';

@@ -1129,6 +1129,8 @@ export class LmdbEngine implements Engine {
    */
   private countFolders<R>(key: string, delta: number, writes: StoreWrites<R>): void {
     if (delta === 0) return;
+    let issued: [string, { readonly size: number }][] | undefined;
+    let written: R | undefined;
     for (const folder of indexedFolders(key)) {
       let size: number;
       try {
@@ -1138,15 +1140,19 @@ export class LmdbEngine implements Engine {
         this.foldersStale = true;
         continue;
       }
-      const written = size > 0 ? writes.put(this.folders, folder, size) : writes.remove(this.folders, folder);
+      written = size > 0 ? writes.put(this.folders, folder, size) : writes.remove(this.folders, folder);
       if (writes.settled === undefined) continue;
       const pending = { size: Math.max(size, 0) };
       this.folderPending.set(folder, pending);
-      writes.settled(written, (committed) => {
-        if (this.folderPending.get(folder) === pending) this.folderPending.delete(folder);
-        if (!committed && this.wal === undefined) this.foldersStale = true;
-      });
+      (issued ??= []).push([folder, pending]);
     }
+    // One watch per write, not per folder: the writes of one key share lmdb-js's batch promise.
+    if (issued === undefined || written === undefined) return;
+    writes.settled!(written, (committed) => {
+      for (const [folder, pending] of issued)
+        if (this.folderPending.get(folder) === pending) this.folderPending.delete(folder);
+      if (!committed && this.wal === undefined) this.foldersStale = true;
+    });
   }
 
   /**

@@ -10,6 +10,7 @@ import { after, describe, it } from 'node:test';
 import { open } from 'lmdb';
 import type { Operation } from '../../src/model/txn.js';
 import { LmdbEngine, type LmdbEngineOptions } from '../../src/storage/lmdb/lmdb-engine.js';
+import { checkStore } from '../../src/storage/lmdb/store-check.js';
 
 const T0 = 1_700_000_000_000;
 const FOLDERS = ['a/', 'a/b/', 'c/', 'c/d/e/'];
@@ -101,5 +102,28 @@ describe('lmdb folder index', () => {
         await reopened.close();
       }
     }
+  });
+
+  it('kvs check reports a count that does not match the keys, and a folder with no count', async () => {
+    const directory = freshDirectory();
+    const options: LmdbEngineOptions = {
+      path: join(directory, 'kvs.mdb'),
+      durability: 'relaxed',
+      logLength: 100,
+      logValueMax: 16,
+    };
+    const engine = await LmdbEngine.open(options);
+    await commit(engine, [put('a/1'), put('a/2'), put('a/b/1'), put('c/1')]);
+    await engine.close();
+    assert.deepEqual((await checkStore(directory)).problems, [], 'an intact index');
+    const raw = open({ path: options.path, maxDbs: 16 });
+    const folders = raw.openDB({ name: 'folders', encoding: 'msgpack' });
+    await folders.put('a/', 7);
+    await folders.remove('c/');
+    await raw.close();
+    assert.deepEqual((await checkStore(directory)).problems, [
+      'folder index: "a/" counts 7 keys, the store holds 3',
+      'folder index: "c/" has no count (the store holds 1 under it)',
+    ]);
   });
 });

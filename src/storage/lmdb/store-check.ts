@@ -10,6 +10,8 @@ import { isLogFormat2, logEntryIntact } from './log-codec.js';
 import { decodeRecord, recordState } from './record-codec.js';
 import { checkStoreFiles, STORE_FILE, WAL_DIRECTORY } from './store-files.js';
 import type { StoredRecord } from '../txn-plan.js';
+import { FolderCountStream } from '../folder-index.js';
+import { compareKeys } from '../../model/key-order.js';
 import { utf8KeyEncoder } from './utf8-key-encoder.js';
 import { checkWal, type WalCheck, type WalCheckReport } from './wal-check.js';
 
@@ -49,7 +51,7 @@ export async function checkStore(dataDir: string, options: StoreCheckOptions = {
   const files = checkStoreFiles(dataDir);
   const path = join(dataDir, STORE_FILE);
   if (!files.exists) throw new Error(`${path} does not exist`);
-  const root = open({ path, readOnly: true, maxDbs: 8, compression: false });
+  const root = open({ path, readOnly: true, maxDbs: 16, compression: false });
   const damagedKeys: string[] = [];
   const problems: string[] = [];
   let damaged = 0;
@@ -76,6 +78,14 @@ export async function checkStore(dataDir: string, options: StoreCheckOptions = {
     const log = root.openDB<Buffer, number>({ name: 'log', encoding: 'binary' });
     const expiry = root.openDB<string, [number, string]>({ name: 'expiry', encoding: 'msgpack' });
     const recent = root.openDB<string, [number, string]>({ name: 'recent', encoding: 'msgpack' });
+    const folders = root.openDB<number, string>({
+      name: 'folders',
+      encoding: 'msgpack',
+      keyEncoder: utf8KeyEncoder,
+    } as {
+      name: string;
+      encoding: 'msgpack';
+    });
     const guarded = <T>(what: string, read: () => T): T | undefined => {
       try {
         return read();
@@ -133,6 +143,23 @@ export async function checkStore(dataDir: string, options: StoreCheckOptions = {
           problem(`key ${JSON.stringify(key)}: found by the scan but not by a lookup (a damaged branch page)`);
     });
     for (const [key, record] of newerInWal) if (record !== null) options.onIntact?.(key, record);
+    // The folder index (folder-index.ts): each count must be the keys stored under the folder.
+    if (guarded('meta foldersIndexed', () => meta.get('foldersIndexed')) === 1) {
+      const expected = new Map<string, number>();
+      const stream = new FolderCountStream((folder, count) => expected.set(folder, count));
+      for (const key of [...modRevisionOf.keys(), ...damagedKeys].sort(compareKeys)) stream.add(key);
+      stream.finish();
+      guarded('folder index', () => {
+        for (const { key: folder, value: count } of folders.getRange({})) {
+          const stored = expected.get(folder) ?? 0;
+          expected.delete(folder);
+          if (count !== stored)
+            problem(`folder index: ${JSON.stringify(folder)} counts ${count} keys, the store holds ${stored}`);
+        }
+      });
+      for (const [folder, stored] of expected)
+        problem(`folder index: ${JSON.stringify(folder)} has no count (the store holds ${stored} under it)`);
+    }
     guarded('expiry index', () => {
       for (const {
         key: [expires, key],

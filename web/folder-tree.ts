@@ -28,6 +28,8 @@ export class FolderTree {
   private generation = 0;
   /** The store's key count from the last answer; null when not known (or not for this caller). */
   storeKeys: number | null = null;
+  /** Keys under the shown prefix, from the server's folder index (null when it cannot tell). */
+  prefixKeys: number | null = null;
 
   constructor(
     private readonly api: KvsApi,
@@ -40,6 +42,8 @@ export class FolderTree {
   async show(prefix: string): Promise<void> {
     this.prefix = prefix;
     this.next = null;
+    // Until this prefix's answer comes, no count of the previous one is shown for it.
+    this.prefixKeys = null;
     this.renderCrumbs();
     this.list.replaceChildren();
     this.list.hidden = false;
@@ -73,6 +77,7 @@ export class FolderTree {
       if (generation !== this.generation) return;
       this.next = page.next;
       this.storeKeys = page.storeKeys;
+      this.prefixKeys = page.prefixKeys;
       for (const folder of page.folders) this.list.append(this.row(folder));
       this.more.hidden = page.next === null;
       // A folder of many plain keys: the answer stopped after 1000 of them without a folder.

@@ -157,7 +157,7 @@ function updateSummary(): void {
       ? 'in the store'
       : `starting with “${prefix}”`;
   const page = pages[pages.length - 1]!;
-  const total = !searching && prefix === '' ? folderTree.storeKeys : null;
+  const total = searching ? null : prefix === '' ? folderTree.storeKeys : folderTree.prefixKeys;
   // A page can be empty and still have a next one (expired keys not yet swept, a search that
   // examined its 10,000 keys, docs/limits.md): "0+ keys".
   const none = count === 0 && keyList.next === null;

@@ -6,7 +6,14 @@ import type { Engine, ListOptions, ListPage } from '../storage/index.js';
 import { compareKeys } from '../model/key-order.js';
 import type { AuthFailureLimiter } from './auth-limiter.js';
 import { KvsError } from './errors.js';
-import { type FolderPage, listFolders, MAX_FOLDERS_PER_PAGE, type PageReader, searchKeys } from './key-browsing.js';
+import {
+  type FolderCounter,
+  type FolderPage,
+  listFolders,
+  MAX_FOLDERS_PER_PAGE,
+  type PageReader,
+  searchKeys,
+} from './key-browsing.js';
 import { noObserver, type ServiceObserver } from './service-observer.js';
 import { fromStorageError } from './storage-errors.js';
 import type { Limits } from './limits.js';
@@ -400,8 +407,25 @@ export class KvService {
       });
     }
     this.checkListing(caller, prefix, 1);
-    // The index counts every key of a folder: used only where the caller may read them all.
-    const count = (folders: readonly string[]): Promise<(number | undefined)[]> => {
+    return listFolders(
+      this.pageReader(caller),
+      this.folderCounter(caller),
+      prefix,
+      after,
+      limit,
+      this.limits.maxKeyBytes,
+    );
+  }
+
+  /** Keys under `folder` from the folder index, or undefined (not an indexed folder, or not all readable). */
+  async folderKeys(caller: Caller, folder: string): Promise<number | undefined> {
+    this.checkListing(caller, folder, 1);
+    return (await this.folderCounter(caller)([folder]))[0];
+  }
+
+  /** The index counts every key of a folder: it answers only where the caller may read them all. */
+  private folderCounter(caller: Caller): FolderCounter {
+    return (folders) => {
       const whole = folders.map((folder) => {
         const ranges = this.readableRanges(caller, folder);
         return ranges.length === 1 && ranges[0] === folder;
@@ -411,7 +435,6 @@ export class KvService {
         return whole.map((isWhole) => (isWhole ? counts.shift() : undefined));
       });
     };
-    return listFolders(this.pageReader(caller), count, prefix, after, limit, this.limits.maxKeyBytes);
   }
 
   /** Keys matching a glob pattern, at most SEARCH_SCAN_MAX keys examined per page. */

@@ -1,5 +1,5 @@
 // Routes for browsing a large store (the web UI, docs/ui.md): GET /v1/folders (the folders under
-// a prefix with capped key counts, and the store's key count) and GET /v1/whoami (what the
+// a prefix with their key counts, and the store's key count) and GET /v1/whoami (what the
 // request's token may do).
 
 import type { FastifyPluginAsync } from 'fastify';
@@ -13,7 +13,7 @@ export const browseRoutes: FastifyPluginAsync<{ service: KvService }> = async (a
     '/v1/folders',
     {
       schema: {
-        summary: `Folders under a prefix (the next path segment up to '/'), each with its key count up to 1000; at most ${MAX_FOLDERS_PER_PAGE} per answer`,
+        summary: `Folders under a prefix (the next path segment up to '/'), each with its key count; at most ${MAX_FOLDERS_PER_PAGE} per answer`,
         querystring: {
           type: 'object',
           properties: {
@@ -36,6 +36,7 @@ export const browseRoutes: FastifyPluginAsync<{ service: KvService }> = async (a
               next: { type: ['string', 'null'] },
               revision: { type: 'integer' },
               storeKeys: { type: ['integer', 'null'] },
+              prefixKeys: { type: ['integer', 'null'] },
             },
           },
         },
@@ -53,6 +54,7 @@ export const browseRoutes: FastifyPluginAsync<{ service: KvService }> = async (a
         next: page.next,
         revision,
         storeKeys: everything ? await service.count() : null,
+        prefixKeys: (await service.folderKeys(caller, prefix)) ?? null,
       } satisfies FolderPageJson);
     },
   );

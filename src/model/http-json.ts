@@ -57,6 +57,11 @@ export interface FolderPageJson {
    * swept); null for a caller who may not read every key.
    */
   readonly storeKeys: number | null;
+  /**
+   * Keys under `prefix` itself, from the folder index, when it is a folder the index counts and
+   * the caller may read every key of; else null.
+   */
+  readonly prefixKeys: number | null;
 }
 
 /** GET /v1/whoami: what the request's token may do (never the token). */

@@ -13,6 +13,7 @@ interface FolderAnswer {
   next: string | null;
   revision: number;
   storeKeys: number | null;
+  prefixKeys: number | null;
 }
 
 const admin = newToken();
@@ -78,6 +79,10 @@ for (const store of ['memory', 'lmdb'])
       assert.equal(body.storeKeys, KEYS.length, 'the store key count');
       const nested = await getJson<FolderAnswer>(`${server.url}/v1/folders?prefix=a%2F`);
       assert.deepEqual(nested.body.folders, [{ prefix: 'a/2/', keys: 2, more: false }]);
+      assert.equal(nested.body.prefixKeys, 3, "the prefix's own count, from the folder index");
+      assert.equal(body.prefixKeys, null, 'the store is not a folder');
+      const notFolder = await getJson<FolderAnswer>(`${server.url}/v1/folders?prefix=a`);
+      assert.equal(notFolder.body.prefixKeys, null, 'a prefix without a trailing / is not a folder');
     });
 
     it('counts follow writes and deletes at once', async () => {
@@ -99,6 +104,8 @@ for (const store of ['memory', 'lmdb'])
       const parent = DEEP.slice(0, DEEP.length - 2);
       const { body } = await getJson<FolderAnswer>(`${server.url}/v1/folders?prefix=${encodeURIComponent(parent)}`);
       assert.deepEqual(body.folders, [{ prefix: DEEP, keys: 1000, more: true }]);
+      const inside = await getJson<FolderAnswer>(`${server.url}/v1/folders?prefix=${encodeURIComponent(DEEP)}`);
+      assert.equal(inside.body.prefixKeys, null);
     });
 
     it('pages through folders with after= and refuses more than 100 per answer', async () => {
@@ -205,6 +212,9 @@ describe('browsing routes on a --private server', () => {
   it('a token that may read only part of a folder gets the count of that part, not the index', async () => {
     const partial = await getJson<FolderAnswer>(`${server.url}/v1/folders`, narrower);
     assert.deepEqual(partial.body.folders, [{ prefix: 'a/', keys: 2, more: false }]);
+    const inside = await getJson<FolderAnswer>(`${server.url}/v1/folders?prefix=a%2F`, narrower);
+    assert.equal(inside.body.prefixKeys, null, 'no count of keys the token may not read');
+    assert.equal((await getJson<FolderAnswer>(`${server.url}/v1/folders?prefix=a%2F`, scoped)).body.prefixKeys, 3);
     const whole = await getJson<FolderAnswer>(`${server.url}/v1/folders`, scoped);
     assert.deepEqual(whole.body.folders, [{ prefix: 'a/', keys: 3, more: false }]);
   });

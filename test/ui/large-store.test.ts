@@ -132,7 +132,7 @@ describe(
       await eventually(
         'the users/ folder',
         () => textOf(page, '#list-summary'),
-        (summary) => summary.startsWith('50+ keys starting with “users/”'),
+        (summary) => summary.startsWith('Keys 1–50 of 1,000,000 starting with “users/”'),
       );
       assert.equal(await textOf(page, '#crumbs'), 'All keysusers/');
       const firstPage = await keyNames(page);
@@ -149,7 +149,7 @@ describe(
         );
         assert.match(
           await textOf(page, '#list-summary'),
-          new RegExp(`^Keys ${from + 1}–${from + 50} starting with “users/”`),
+          new RegExp(`^Keys ${from + 1}–${from + 50} of 1,000,000 starting with “users/”`),
         );
       }
       await page.getByRole('button', { name: '‹ Previous page' }).click();

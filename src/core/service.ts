@@ -512,6 +512,15 @@ export class KvService {
     return this.call(() => this.engine.revision());
   }
 
+  /**
+   * The greatest key stored, for RANDOMKEY's random positions: a bound, never answered to the
+   * caller (it may lie outside what the caller may read).
+   */
+  async greatestKey(caller: Caller): Promise<string | undefined> {
+    if (this.options.privateReads && caller.principal === undefined) return undefined;
+    return this.call(() => this.engine.greatestKey());
+  }
+
   async recentlyModified(caller: Caller, limit: number): Promise<EntryInfo[]> {
     if (this.options.privateReads && caller.principal === undefined) return [];
     const items = await this.call(() => this.engine.recentlyModified(limit, this.clock()));

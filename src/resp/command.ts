@@ -122,6 +122,7 @@ export type RespService = Pick<
   | 'list'
   | 'count'
   | 'recentlyModified'
+  | 'greatestKey'
   | 'txnCountingItems'
   | 'txnCountingKeys'
 > & {

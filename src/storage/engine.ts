@@ -119,6 +119,12 @@ export interface Engine {
    * Costs one index read per folder, whatever the folder holds.
    */
   folderCounts(folders: readonly string[]): Promise<(number | undefined)[]>;
+  /**
+   * The greatest key stored (live or expired not yet swept, in key order), or undefined for an
+   * empty store: one lookup at the end of the key index. RESP RANDOMKEY draws its random
+   * positions between the first key and this one.
+   */
+  greatestKey(): Promise<string | undefined>;
   /** The most recently modified live keys, highest modRevision first. */
   recentlyModified(limit: number, now: number): Promise<EntryInfo[]>;
 

@@ -1309,6 +1309,19 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
       });
     });
 
+    describe('greatestKey', () => {
+      test('answers the greatest stored key in key order, following puts and deletes', async (engine) => {
+        assert.equal(await engine.greatestKey(), undefined);
+        await commitOk(engine, txn([put('m', 'x'), put('b/2', 'x'), put('\u{1F600}', 'x'), put('\uFFFD', 'x')]));
+        // UTF-8 byte order: U+1F600 (F0 ...) after U+FFFD (EF ...), though its UTF-16 form sorts first.
+        assert.equal(await engine.greatestKey(), '\u{1F600}');
+        await commitOk(engine, txn([del('\u{1F600}')]));
+        assert.equal(await engine.greatestKey(), '\uFFFD');
+        await commitOk(engine, txn([del('\uFFFD'), put('z', 'x')]));
+        assert.equal(await engine.greatestKey(), 'z');
+      });
+    });
+
     describe('folder counts', () => {
       test('count the keys stored under each folder, at every indexed depth', async (engine) => {
         await commitOk(

@@ -81,6 +81,10 @@ class RevisionView implements Engine {
     return this.inner.count();
   }
 
+  greatestKey(): Promise<string | undefined> {
+    return this.inner.greatestKey();
+  }
+
   folderCounts(folders: readonly string[]): Promise<(number | undefined)[]> {
     return this.inner.folderCounts(folders);
   }

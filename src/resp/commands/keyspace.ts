@@ -18,6 +18,7 @@ import { GlobPattern } from '../../core/glob.js';
 import { int32Arg, integerArg, isWord } from '../numeric-args.js';
 import { compareKeys } from '../../model/key-order.js';
 import { SCAN_EXPIRED_MAX, WALK_SLICE_KEYS, walkKeys } from '../key-walk.js';
+import { probeBetween } from '../random-probe.js';
 import { ok, replyTooLarge, RespError, redisErrors, SimpleReply, type Reply } from '../reply.js';
 
 const typeString = new SimpleReply('string');
@@ -117,9 +118,10 @@ const UNIFORM_RANDOM_KEYS = 10_000;
 /**
  * Random positions RANDOMKEY tries on a large store, one slice each (a one-key page that passes
  * over at most WALK_SLICE_KEYS expired-but-not-yet-swept keys, key-walk.ts), with a turn for
- * other clients between them; then one slice from the start and one look at the most recently
- * written keys; then it answers nil, as Redis gives up after a bounded number of tries on a
- * store of expired keys.
+ * other clients before each, after one slice from the start (the first key, also the low end of
+ * the positions, random-probe.ts) and one lookup of the greatest key; if every try met only
+ * expired keys, the first key, else one look at the most recently written keys; then it answers
+ * nil, as Redis gives up after a bounded number of tries on a store of expired keys.
  * A fresh position per try, not the next page: expired keys tend to lie together (one prefix
  * of sessions), and a page that met only expired keys is likely to be followed by more.
  * Many small tries rather than 4 of up to 1000 expired keys each (a listing page's bound): on
@@ -129,6 +131,8 @@ const UNIFORM_RANDOM_KEYS = 10_000;
  * over 5 ms of CPU during 300 RANDOMKEY: 114 before, 6 after; BENCHMARKS.md, stall section).
  */
 const RANDOM_KEY_TRIES = 16;
+/** Past every key: the bound when the greatest key is not known (a private store without a token). */
+const LARGEST_KEY = '\u{10FFFF}';
 
 async function randomKey(call: CommandCall): Promise<string | null> {
   const { service, session } = call;
@@ -147,15 +151,15 @@ async function randomKey(call: CommandCall): Promise<string | null> {
   }
   const oneKey = async (after: string | undefined): Promise<string | undefined> =>
     (await service.list(session.caller, '', after, 1, WALK_SLICE_KEYS)).items[0]?.key;
-  for (let tries = 0; tries < RANDOM_KEY_TRIES; tries++) {
-    let probe = '';
-    const length = 1 + Math.floor(Math.random() * 4);
-    for (let index = 0; index < length; index++) probe += String.fromCharCode(0x20 + Math.floor(Math.random() * 95));
-    const found = await oneKey(probe);
-    if (found !== undefined) return found;
-    await yieldToOthers();
-  }
+  // The positions are drawn between the first live key (or the start, when expired keys hide it)
+  // and the greatest key stored (random-probe.ts).
   const first = await oneKey(undefined);
+  const greatest = await service.greatestKey(session.caller);
+  for (let tries = 0; tries < RANDOM_KEY_TRIES; tries++) {
+    await yieldToOthers();
+    const found = await oneKey(probeBetween(first ?? '', greatest ?? LARGEST_KEY, Math.random));
+    if (found !== undefined) return found;
+  }
   if (first !== undefined) return first;
   // Every try met only expired keys: one of the most recently written live keys, if any.
   await yieldToOthers();

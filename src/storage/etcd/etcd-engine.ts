@@ -237,6 +237,20 @@ export class EtcdEngine implements Engine {
     return Number(response.count);
   }
 
+  async greatestKey(): Promise<string | undefined> {
+    const range = this.space.allData();
+    const response = await this.range({
+      key: range.start,
+      range_end: range.end,
+      sort_order: 'Descend',
+      sort_target: 'Key',
+      limit: 1,
+      keys_only: true,
+    });
+    const kv = response.kvs[0];
+    return kv === undefined ? undefined : this.space.keyOf(kv.key);
+  }
+
   /**
    * etcd keeps the index: each folder is one count_only range (etcd counts the range in its
    * in-memory key index and sends no key), all of one answer in one read-only transaction. kvs

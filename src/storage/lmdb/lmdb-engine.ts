@@ -736,6 +736,24 @@ export class LmdbEngine implements Engine {
     }
   }
 
+  async greatestKey(): Promise<string | undefined> {
+    this.freshSnapshot();
+    let greatest: string | undefined;
+    try {
+      // Passes over keys that acknowledged writes lmdb has not applied removed (at most the overlay's size).
+      for (const key of this.kv.getKeys({ reverse: true })) {
+        if (this.unapplied.get(key)?.record === null) continue;
+        greatest = key;
+        break;
+      }
+    } catch (error) {
+      throw this.readError(error);
+    }
+    for (const [key, { record }] of this.unapplied)
+      if (record !== null && (greatest === undefined || compareKeys(key, greatest) > 0)) greatest = key;
+    return greatest;
+  }
+
   async folderCounts(folders: readonly string[]): Promise<(number | undefined)[]> {
     this.freshSnapshot();
     this.readRevision();

@@ -108,6 +108,10 @@ export class MemoryEngine implements Engine {
     return this.records.size;
   }
 
+  async greatestKey(): Promise<string | undefined> {
+    return this.sortedKeys.at(-1);
+  }
+
   async folderCounts(folders: readonly string[]): Promise<(number | undefined)[]> {
     return folders.map((folder) => (isIndexedFolder(folder) ? (this.folderSizes.get(folder) ?? 0) : undefined));
   }

@@ -118,7 +118,12 @@ export class EtcdEngine implements Engine {
       maxRequestBytes: options.maxRequestBytes ?? DEFAULT_LIMITS.maxRequestBytes,
     };
     this.log = options.log ?? ((message) => process.stderr.write(`kvs: etcd engine: ${message}\n`));
-    this.reads = new ReadBatcher((keys) => this.readKeys(keys), this.limits.maxTxnOps);
+    // Half of etcd's request limit leaves ample room for the transaction's own framing.
+    this.reads = new ReadBatcher(
+      (keys) => this.readKeys(keys),
+      this.limits.maxTxnOps,
+      Math.floor(this.limits.maxRequestBytes / 2),
+    );
     const leases = new LeasePool(
       {
         grant: async (ttlSeconds, id) => {

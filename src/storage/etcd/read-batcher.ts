@@ -1,6 +1,8 @@
 // Single-key reads of the etcd engine, sent to etcd together: the reads asked for within one
-// event-loop turn go to etcd as one read-only transaction (at most `maxKeys` keys each), instead
-// of one gRPC call per read.
+// event-loop turn go to etcd as one read-only transaction, instead of one gRPC call per read. A
+// batch holds at most `maxKeys` keys (etcd's --max-txn-ops) and `maxBytes` of keys, so that etcd
+// never refuses a batch that it would have taken read by read (--max-request-bytes); a key too
+// long for that goes alone, as before.
 //
 // Why: one etcd call costs this process several times the CPU it costs etcd (the gRPC client's
 // HTTP/2 stream, its call stack, the protobuf decoding), so kvs on etcd ran out of CPU long before
@@ -15,6 +17,9 @@
 
 import type { IKeyValue } from 'etcd3';
 
+/** What one read operation adds to a transaction request besides its key (protobuf framing). */
+export const BATCH_BYTES_PER_KEY = 32;
+
 /** Reads the given etcd keys in one consistent snapshot, in order (undefined: absent). */
 export type ReadKeys = (keys: readonly Buffer[]) => Promise<readonly (IKeyValue | undefined)[]>;
 
@@ -27,11 +32,14 @@ interface Waiting {
 export class ReadBatcher {
   /** Reads not sent yet, one entry per distinct key (latin1 of its bytes). */
   private waiting = new Map<string, Waiting>();
+  /** Bytes the waiting keys take in a request (BATCH_BYTES_PER_KEY each, plus the key). */
+  private waitingBytes = 0;
   private flushing: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly readKeys: ReadKeys,
     private readonly maxKeys: number,
+    private readonly maxBytes: number,
   ) {}
 
   read(key: Buffer): Promise<IKeyValue | undefined> {
@@ -39,8 +47,11 @@ export class ReadBatcher {
       const id = key.toString('latin1');
       let entry = this.waiting.get(id);
       if (entry === undefined) {
+        const bytes = key.length + BATCH_BYTES_PER_KEY;
+        if (this.waiting.size > 0 && this.waitingBytes + bytes > this.maxBytes) this.flush();
         entry = { key, resolve: [], reject: [] };
         this.waiting.set(id, entry);
+        this.waitingBytes += bytes;
       }
       entry.resolve.push(resolve);
       entry.reject.push(reject);
@@ -55,6 +66,7 @@ export class ReadBatcher {
     if (this.waiting.size === 0) return;
     const batch = [...this.waiting.values()];
     this.waiting = new Map();
+    this.waitingBytes = 0;
     this.readKeys(batch.map((entry) => entry.key)).then(
       (kvs) => {
         batch.forEach((entry, index) => {

@@ -5,10 +5,12 @@
 // times, input, answer) is linearizable for a versioned register with CAS, checked per key
 // by test/helpers/linearizability.ts. A second workload mixes reads, plain puts, CAS puts and
 // deletes, create-only and deletes, and checks its history the same way. Both run with one
-// process and with --workers 2 (two processes over the same store, connections spread over both).
+// process and with --workers 2 (two processes over the same store, connections spread over both),
+// on the default store and on etcd (--store etcd://, a real single-member etcd).
 
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
 import {
   checkPartitioned,
   keyModel,
@@ -16,6 +18,7 @@ import {
   type KeyInput,
   type KeyOutput,
 } from '../helpers/linearizability.js';
+import { etcdInstalled, startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
 import { removeDir, startServer } from '../helpers/server-process.js';
 import { KvHttp } from './kv-http.js';
 
@@ -96,8 +99,9 @@ class Recorder {
   }
 }
 
-async function runIncrements(workers: number): Promise<string> {
-  const server = await startServer({ args: ['--workers', String(workers)] });
+/** `store`: more `kvs serve` flags (the etcd store); default: the embedded store. */
+async function runIncrements(workers: number, store: readonly string[] = []): Promise<string> {
+  const server = await startServer({ args: ['--workers', String(workers), ...store] });
   try {
     const kv = new KvHttp(server.url, server.token);
     const recorder = new Recorder(kv);
@@ -166,8 +170,8 @@ async function runIncrements(workers: number): Promise<string> {
  * client's last read, so many succeed and many are refused), create-only and plain deletes, from
  * several clients on two keys. No invariant to count here; the history must be linearizable.
  */
-async function runMixed(workers: number): Promise<string> {
-  const server = await startServer({ args: ['--workers', String(workers)] });
+async function runMixed(workers: number, store: readonly string[] = []): Promise<string> {
+  const server = await startServer({ args: ['--workers', String(workers), ...store] });
   try {
     const kv = new KvHttp(server.url, server.token);
     const recorder = new Recorder(kv);
@@ -232,3 +236,41 @@ describe('CAS increments: no lost update, linearizable history', () => {
     t.diagnostic(await runIncrements(2));
   });
 });
+
+// The same workloads with kvs on etcd: its single-key reads share etcd calls
+// (src/storage/etcd/read-batcher.ts) and its writes are etcd transactions; the histories must
+// stay linearizable all the same.
+if (etcdInstalled()) {
+  describe('on etcd: linearizable histories', () => {
+    let cluster: EtcdCluster | undefined;
+    before(async () => {
+      cluster = await startEtcdCluster({ size: 1 });
+    });
+    after(async () => {
+      await cluster?.stop();
+    });
+    const store = (name: string) => [
+      '--store',
+      cluster!.storeUrl,
+      '--etcd-prefix',
+      `${name}-${randomBytes(4).toString('hex')}/`,
+    ];
+
+    it('mixed single-key operations, one process', async (t) => {
+      t.diagnostic(await runMixed(1, store('mixed')));
+    });
+    it('mixed single-key operations, --workers 2', async (t) => {
+      t.diagnostic(await runMixed(2, store('mixed')));
+    });
+    it('CAS increments, one process', async (t) => {
+      t.diagnostic(await runIncrements(1, store('inc')));
+    });
+    it('CAS increments, --workers 2', async (t) => {
+      t.diagnostic(await runIncrements(2, store('inc')));
+    });
+  });
+} else {
+  describe('on etcd: linearizable histories', () => {
+    it('needs etcd (Debian: apt-get install etcd-server)', { skip: 'etcd is not installed' }, () => undefined);
+  });
+}

@@ -12,6 +12,8 @@
 // - Expiry uses leases (lease-pool.ts): etcd deletes expired keys itself, so the core runs no
 //   sweeper. Reads hide a key from its `expires` on; etcd deletes it up to a second or so later
 //   (longer for far expiries: lease-pool.ts), and those deletes become `expire` events.
+// - Single-key reads asked for at the same time share one etcd call (read-batcher.ts): each etcd
+//   call costs kvs far more CPU than it costs etcd.
 // - history() and subscribe() are etcd watches from a revision (watch-streams.ts); etcd's
 //   compaction is the history limit (HistoryCompactedError carries it). With `logLength` the
 //   engine compacts etcd itself to keep that many revisions (etcd compaction is cluster-wide).
@@ -43,6 +45,7 @@ import { commitTxn, type CommitContext, type EtcdLimits } from './etcd-commit.js
 import { KeySpace } from './key-space.js';
 import { EtcdSystemStore } from './etcd-system-store.js';
 import { LeasePool } from './lease-pool.js';
+import { ReadBatcher } from './read-batcher.js';
 import { ChangeFeed, probeCompactRevision, readHistory } from './watch-streams.js';
 
 export interface EtcdEngineOptions {
@@ -89,6 +92,8 @@ export class EtcdEngine implements Engine {
   private readonly feed: ChangeFeed;
   private readonly commits: CommitContext;
   private readonly limits: EtcdLimits;
+  /** get() goes through here: concurrent reads share etcd calls (read-batcher.ts). */
+  private readonly reads: ReadBatcher;
   private readonly timeoutMs: number;
   private readonly log: (message: string) => void;
   /** Newest revision seen in any etcd response. */
@@ -114,6 +119,12 @@ export class EtcdEngine implements Engine {
       maxRequestBytes: options.maxRequestBytes ?? DEFAULT_LIMITS.maxRequestBytes,
     };
     this.log = options.log ?? ((message) => process.stderr.write(`kvs: etcd engine: ${message}\n`));
+    // Half of etcd's request limit leaves ample room for the transaction's own framing.
+    this.reads = new ReadBatcher(
+      (keys) => this.readKeys(keys),
+      this.limits.maxTxnOps,
+      Math.floor(this.limits.maxRequestBytes / 2),
+    );
     const leases = new LeasePool(
       {
         grant: async (ttlSeconds, id) => {
@@ -162,26 +173,32 @@ export class EtcdEngine implements Engine {
   }
 
   async get(key: string, now: number): Promise<Entry | undefined> {
-    const response = await this.range({ key: this.space.dataKey(key) });
-    const kv = response.kvs[0];
+    const kv = await this.reads.read(this.space.dataKey(key));
     return kv === undefined ? undefined : this.entry(key, kv, now);
   }
 
   async getMany(keys: readonly string[], now: number): Promise<(Entry | undefined)[]> {
     const distinct = [...new Set(keys)];
     const found = new Map<string, Entry | undefined>();
-    // One read-only etcd transaction per chunk: each chunk is one consistent snapshot.
+    // One read per chunk: each chunk is one consistent snapshot.
     for (let start = 0; start < distinct.length; start += this.limits.maxTxnOps) {
       const chunk = distinct.slice(start, start + this.limits.maxTxnOps);
-      const request = { success: chunk.map((key) => ({ request_range: { key: this.space.dataKey(key) } })) };
-      const response = await this.calls.read('a read', (call) => this.client.kv.txn(request, call));
-      this.observe(response.header.revision);
+      const kvs = await this.readKeys(chunk.map((key) => this.space.dataKey(key)));
       chunk.forEach((key, index) => {
-        const kv = response.responses[index]?.response_range?.kvs[0];
+        const kv = kvs[index];
         found.set(key, kv === undefined ? undefined : this.entry(key, kv, now));
       });
     }
     return keys.map((key) => found.get(key));
+  }
+
+  /** etcd keys in one snapshot: a Range for one key, a read-only transaction for several. */
+  private async readKeys(keys: readonly Buffer[]): Promise<(IKeyValue | undefined)[]> {
+    if (keys.length === 1) return [(await this.range({ key: keys[0]! })).kvs[0]];
+    const request = { success: keys.map((key) => ({ request_range: { key } })) };
+    const response = await this.calls.read('a read', (call) => this.client.kv.txn(request, call));
+    this.observe(response.header.revision);
+    return keys.map((_, index) => response.responses[index]?.response_range?.kvs[0]);
   }
 
   /**

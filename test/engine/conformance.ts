@@ -9,7 +9,8 @@ import { describe, it } from 'node:test';
 import type { ChangeEvent } from '../../src/model/events.js';
 import type { CommitResult, Condition, Operation, Txn } from '../../src/model/txn.js';
 import type { Entry, EntryInfo } from '../../src/model/entry.js';
-import { type Engine, LIST_SKIP_MAX } from '../../src/storage/engine.js';
+import { type AuditRetention, type Engine, LIST_SKIP_MAX } from '../../src/storage/engine.js';
+import { describeAuditConformance } from './audit-conformance.js';
 import { HistoryCompactedError } from '../../src/storage/errors.js';
 
 /** Engine settings the suite needs control of; a factory passes them to its engine. */
@@ -18,6 +19,8 @@ export interface EngineTestOptions {
   readonly logLength: number;
   /** Values up to this many bytes are copied into change events. */
   readonly logValueMax: number;
+  /** How much audit trail the engine keeps (the engine's default when unset). */
+  readonly auditRetention?: AuditRetention;
 }
 
 export interface OpenedEngine {
@@ -153,6 +156,8 @@ function allBytes(): Buffer {
 export interface EngineTraits {
   /** Its data outlives close(): the factory's `reopen` opens the same store again. */
   readonly durable: boolean;
+  /** Its audit trail keeps the byte bound as well as the age bound (not etcd: docs/audit.md). */
+  readonly auditBoundedBySize?: boolean;
 }
 
 export function runEngineConformance(name: string, open: OpenEngine, traits: EngineTraits = { durable: true }): void {
@@ -1306,6 +1311,8 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
         }
       });
     });
+
+    describeAuditConformance(open, { durable: traits.durable, boundedBySize: traits.auditBoundedBySize ?? true });
 
     describe('close', () => {
       test('close resolves and may be called twice', async (engine) => {

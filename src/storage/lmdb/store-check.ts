@@ -49,7 +49,7 @@ export async function checkStore(dataDir: string, options: StoreCheckOptions = {
   const files = checkStoreFiles(dataDir);
   const path = join(dataDir, STORE_FILE);
   if (!files.exists) throw new Error(`${path} does not exist`);
-  const root = open({ path, readOnly: true, maxDbs: 8, compression: false });
+  const root = open({ path, readOnly: true, maxDbs: 16, compression: false });
   const damagedKeys: string[] = [];
   const problems: string[] = [];
   let damaged = 0;

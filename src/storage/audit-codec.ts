@@ -48,6 +48,16 @@ export function decodeAuditEntry(buffer: Uint8Array, revision: number): AuditEnt
   return { revision, time: bytes.readDoubleLE(HEADER), tokenId, label, via, address, keys, keyCount };
 }
 
+/** Whether the bytes are an intact entry (kvs check). */
+export function auditEntryIntact(buffer: Uint8Array): boolean {
+  try {
+    checked(buffer, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function checked(buffer: Uint8Array, revision: number): Buffer {
   const bytes = Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   if (bytes.length < HEADER + 8 || bytes[0] !== FORMAT || bytes.readUInt32LE(1) !== crc32(bytes.subarray(HEADER)))

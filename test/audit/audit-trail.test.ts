@@ -271,6 +271,11 @@ describe('audit trail: every write path leaves exactly one entry', () => {
     assert.deepEqual(seen, all);
   });
 
+  it('is in the OpenAPI document', async () => {
+    const openapi = (await (await fetch(`${server.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    assert.ok('/v1/audit' in openapi.paths);
+  });
+
   it('is for admin tokens on every key: 401 without a token, 403 for a write token', async () => {
     assert.equal((await fetch(`${server.url}/v1/audit`)).status, 401);
     const refused = await fetch(`${server.url}/v1/audit`, { headers: bearer(WRITER) });

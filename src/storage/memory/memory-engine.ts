@@ -6,7 +6,7 @@ import type { CommitResult, Txn } from '../../model/txn.js';
 import type { Entry, EntryInfo } from '../../model/entry.js';
 import { isExpired } from '../../model/entry.js';
 import { type AuditEntry, auditEntryOf } from '../../model/audit.js';
-import { encodeAuditEntry } from '../audit-codec.js';
+import { decodeAuditEntry, encodeAuditEntry } from '../audit-codec.js';
 import { auditOverBounds, auditPageOf } from '../audit-trail.js';
 import {
   AUDIT_DROP_MAX,
@@ -52,8 +52,11 @@ export class MemoryEngine implements Engine {
   private readonly log: { revision: number; events: readonly ChangeEvent[] }[] = [];
   private oldest = 1;
   private readonly listeners = new Set<ChangeListener>();
-  /** The audit trail in revision order from index auditHead on (dropped entries are before it). */
-  private audits: { entry: AuditEntry; bytes: number }[] = [];
+  /**
+   * The audit trail in revision order from index auditHead on (dropped entries are before it),
+   * each kept encoded (audit-codec.ts): a few times smaller than the decoded objects.
+   */
+  private audits: { revision: number; time: number; bytes: Buffer }[] = [];
   private auditHead = 0;
   /** Bytes of the kept entries, counted as lmdb stores them (audit-codec.ts). */
   private auditBytes = 0;
@@ -174,13 +177,13 @@ export class MemoryEngine implements Engine {
 
   /** Appends a commit's entry, then drops at most AUDIT_DROP_MAX of the oldest past the bounds. */
   private recordAudit(entry: AuditEntry): void {
-    const bytes = encodeAuditEntry(entry).length;
-    this.audits.push({ entry, bytes });
-    this.auditBytes += bytes;
+    const bytes = encodeAuditEntry(entry);
+    this.audits.push({ revision: entry.revision, time: entry.time, bytes });
+    this.auditBytes += bytes.length;
     for (let dropped = 0; dropped < AUDIT_DROP_MAX && this.auditHead < this.audits.length; dropped++) {
       const oldest = this.audits[this.auditHead]!;
-      if (!auditOverBounds(this.retention, this.auditBytes, oldest.entry.time, entry.time)) break;
-      this.auditBytes -= oldest.bytes;
+      if (!auditOverBounds(this.retention, this.auditBytes, oldest.time, entry.time)) break;
+      this.auditBytes -= oldest.bytes.length;
       this.auditHead++;
     }
     // Dropped entries leave the array once they are half of it: amortized over the commits.
@@ -197,13 +200,16 @@ export class MemoryEngine implements Engine {
     if (query.before !== undefined) {
       while (low < high) {
         const middle = (low + high) >>> 1;
-        if (this.audits[middle]!.entry.revision < query.before) low = middle + 1;
+        if (this.audits[middle]!.revision < query.before) low = middle + 1;
         else high = middle;
       }
     }
     const examined: AuditEntry[] = [];
     let index = high - 1;
-    for (; index >= this.auditHead && examined.length < query.limit; index--) examined.push(this.audits[index]!.entry);
+    for (; index >= this.auditHead && examined.length < query.limit; index--) {
+      const { revision, bytes } = this.audits[index]!;
+      examined.push(decodeAuditEntry(bytes, revision));
+    }
     return auditPageOf(query, examined, index >= this.auditHead);
   }
 

@@ -148,7 +148,8 @@ export class KvsApi {
   }
 
   async write(key: string, bytes: Uint8Array<ArrayBuffer>, options: WriteOptions): Promise<WriteResult> {
-    const headers: Record<string, string> = {};
+    // The audit trail records the UI's writes as via `ui` (docs/audit.md).
+    const headers: Record<string, string> = { 'x-kvs-client': 'ui' };
     if (options.contentType !== '') headers['content-type'] = options.contentType;
     if (options.ifVersion !== undefined) headers['if-match'] = `"${options.ifVersion}"`;
     if (options.ifAbsent === true) headers['if-none-match'] = '*';
@@ -162,7 +163,8 @@ export class KvsApi {
   }
 
   async remove(key: string, ifVersion?: number): Promise<number> {
-    const headers: Record<string, string> = ifVersion === undefined ? {} : { 'if-match': `"${ifVersion}"` };
+    const headers: Record<string, string> = { 'x-kvs-client': 'ui' };
+    if (ifVersion !== undefined) headers['if-match'] = `"${ifVersion}"`;
     const response = await this.send(keyPath(key), { method: 'DELETE', headers: this.headers(headers) });
     const body = (await response.json()) as { revision: number };
     return body.revision;

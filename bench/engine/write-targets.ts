@@ -8,6 +8,7 @@
 //         with bytes encoded once up front, and awaiting the batch's commit and then its flush,
 //         as the engine does. What lmdb costs before any kvs code runs.
 
+import type { WriteOrigin } from '../../src/model/audit.js';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { LmdbEngine } from '../../src/storage/lmdb/lmdb-engine.js';
@@ -44,6 +45,14 @@ export interface TargetOptions {
   readonly logLength: number;
 }
 
+/** Who the benchmark's commits come from, as a minted token over HTTP would record (docs/audit.md). */
+const BENCH_ORIGIN: WriteOrigin = {
+  tokenId: 'tok_0123456789abcdef',
+  label: 'bench writer',
+  via: 'v1',
+  address: '127.0.0.1',
+};
+
 export async function openWriteTarget(mode: WriteMode, options: TargetOptions): Promise<WriteTarget> {
   return mode === 'raw' ? new RawLmdbTarget(options) : openEngineTarget(mode === 'wal', options);
 }
@@ -60,7 +69,11 @@ async function openEngineTarget(withWal: boolean, options: TargetOptions): Promi
   return {
     async write(key) {
       const result = await engine.commit(
-        { conditions: [], operations: [{ type: 'put', key, value: options.value, contentType: null, expires: null }] },
+        {
+          conditions: [],
+          operations: [{ type: 'put', key, value: options.value, contentType: null, expires: null }],
+          origin: BENCH_ORIGIN,
+        },
         Date.now(),
       );
       if (!result.ok) throw new Error(`put of ${key} was refused: ${JSON.stringify(result)}`);

@@ -1,7 +1,7 @@
 // `kvs serve`: flags (each also settable as KVS_<FLAG>) -> a validated Config -> runServer.
 
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, defaultConfig, parseStore, validateConfig, type Config } from '../core/config.js';
+import { ConfigError, defaultConfig, parseDuration, parseStore, validateConfig, type Config } from '../core/config.js';
 import { defaultLimits, type Limits } from '../core/limits.js';
 import { EngineUnavailableError } from '../storage/index.js';
 import { preflight } from './serve-preflight.js';
@@ -134,6 +134,16 @@ export function serveCommand(): Command {
         'interval of keep-alive comments on watch streams',
         String(defaultConfig.watchHeartbeatMs),
       ).argParser(integer()),
+    )
+    .addOption(
+      option(
+        '--audit-max-bytes <n>',
+        'bytes of audit trail kept at most; the oldest entries go first (docs/audit.md)',
+        String(defaultConfig.auditRetention.maxBytes),
+      ).argParser(integer()),
+    )
+    .addOption(
+      option('--audit-max-age <duration>', 'age of the oldest audit entry kept: ms, or with s, m, h or d (30d)', '30d'),
     )
     .addOption(
       option(
@@ -294,5 +304,15 @@ export function configFromFlags(flags: Record<string, unknown>): Config {
     fastPaths: text('fastPaths') !== 'off',
     writeAheadLog: text('wal') !== 'off',
     corsOrigins: corsOrigins(flags.corsOrigin),
+    auditRetention: {
+      maxBytes:
+        typeof flags.auditMaxBytes === 'number'
+          ? flags.auditMaxBytes
+          : Number(flags.auditMaxBytes ?? defaultConfig.auditRetention.maxBytes),
+      maxAgeMs:
+        text('auditMaxAge') === undefined
+          ? defaultConfig.auditRetention.maxAgeMs
+          : parseDuration('--audit-max-age', text('auditMaxAge')!),
+    },
   });
 }

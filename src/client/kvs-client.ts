@@ -4,6 +4,8 @@
 import { KvsClientError, errorFromResponse } from './errors.js';
 import { SseParser } from './sse-parser.js';
 import type {
+  AuditPage,
+  AuditQuery,
   CreatedToken,
   CreateTokenOptions,
   DeleteOptions,
@@ -45,11 +47,13 @@ export class KvsClient {
   readonly url: string;
   private readonly token: string | undefined;
   private readonly fetchImpl: typeof globalThis.fetch;
+  private readonly extraHeaders: Readonly<Record<string, string>>;
 
   constructor(options: KvsClientOptions) {
     this.url = options.url.replace(/\/+$/, '');
     this.token = options.token === '' ? undefined : options.token;
     this.fetchImpl = options.fetch ?? globalThis.fetch;
+    this.extraHeaders = options.headers ?? {};
   }
 
   // ---- REST v1 keys --------------------------------------------------------------------
@@ -328,6 +332,49 @@ export class KvsClient {
     };
   }
 
+  // ---- audit trail (admin; docs/audit.md) --------------------------------------------------
+
+  /** One page of the audit trail, newest first; `next` goes in `before` for the next page. */
+  async audit(query: AuditQuery = {}): Promise<AuditPage> {
+    const time = (value: Date | number | string | undefined) =>
+      value === undefined ? undefined : value instanceof Date ? String(value.getTime()) : String(value);
+    const response = await this.request({
+      method: 'GET',
+      path: '/v1/audit',
+      query: {
+        key: query.key,
+        prefix: query.prefix,
+        token: query.tokenId,
+        since: time(query.since),
+        until: time(query.until),
+        before: query.before === undefined ? undefined : String(query.before),
+        limit: query.limit === undefined ? undefined : String(query.limit),
+      },
+      signal: query.signal,
+    });
+    const body = asRecord(await readJson(response), 'audit page');
+    if (!Array.isArray(body.entries)) throw invalidResponse('audit answer without entries');
+    const text = (value: unknown) => (typeof value === 'string' ? value : null);
+    return {
+      entries: body.entries.map((item) => {
+        const entry = asRecord(item, 'audit entry');
+        if (typeof entry.via !== 'string' || !Array.isArray(entry.keys))
+          throw invalidResponse('audit entry without via or keys');
+        return {
+          revision: asInteger(entry.revision, 'revision'),
+          time: new Date(asInteger(entry.timeMs, 'timeMs')),
+          tokenId: text(entry.tokenId),
+          label: text(entry.label),
+          via: entry.via,
+          address: text(entry.address),
+          keys: entry.keys.filter((key): key is string => typeof key === 'string'),
+          keyCount: asInteger(entry.keyCount, 'keyCount'),
+        };
+      }),
+      next: body.next === null || body.next === undefined ? null : asInteger(body.next, 'next'),
+    };
+  }
+
   // ---- tokens (admin; docs/tokens.md) --------------------------------------------------------
 
   /** Mints a token; the answer's `token` is the secret, which the server never shows again. */
@@ -373,7 +420,7 @@ export class KvsClient {
     for (const [name, value] of Object.entries(spec.query ?? {})) {
       if (value !== undefined) url.searchParams.set(name, value);
     }
-    const headers: Record<string, string> = { ...spec.headers };
+    const headers: Record<string, string> = { ...this.extraHeaders, ...spec.headers };
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
     let response: Response;
     try {

@@ -7,6 +7,8 @@ export interface KvsClientOptions {
   readonly token?: string | undefined;
   /** A fetch implementation; defaults to the global fetch (undici in Node 20). */
   readonly fetch?: typeof globalThis.fetch | undefined;
+  /** Headers sent with every request (`kvs import` marks its writes with `X-Kvs-Client: import`). */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface RequestOptions {
@@ -207,4 +209,42 @@ export interface TokenInfo {
 /** A newly minted token: `token` is the secret, shown only in this answer. */
 export interface CreatedToken extends TokenInfo {
   readonly token: string;
+}
+
+/** A query of the audit trail (GET /v1/audit; admin tokens on every key; docs/audit.md). */
+export interface AuditQuery extends RequestOptions {
+  /** Only commits that changed this key. */
+  readonly key?: string | undefined;
+  /** Only commits that changed a key starting with this. */
+  readonly prefix?: string | undefined;
+  /** Only commits of this token id (`tok_…` or `file:…`). */
+  readonly tokenId?: string | undefined;
+  /** Committed at or after / at or before: a Date, ms since the epoch, or an ISO 8601 string. */
+  readonly since?: Date | number | string | undefined;
+  readonly until?: Date | number | string | undefined;
+  /** Only revisions below this one: the `next` of the previous page. */
+  readonly before?: number | undefined;
+  /** Entries per page, 1 to 1000 (100 by default). */
+  readonly limit?: number | undefined;
+}
+
+/** Who made one commit. Never a token's secret. */
+export interface AuditRecord {
+  readonly revision: number;
+  readonly time: Date;
+  readonly tokenId: string | null;
+  readonly label: string | null;
+  /** seed, v1, txn, resp, ui, expiry, import. */
+  readonly via: string;
+  readonly address: string | null;
+  /** The keys the commit changed, at most 32; keyCount says how many there were. */
+  readonly keys: readonly string[];
+  readonly keyCount: number;
+}
+
+export interface AuditPage {
+  /** Newest first. */
+  readonly entries: AuditRecord[];
+  /** Pass as `before` for the next page; null on the last one. */
+  readonly next: number | null;
 }

@@ -1,6 +1,11 @@
 // Server configuration: one object, validated once at start-up with clear errors.
 
-import type { StorageOptions, StoreConfig } from '../storage/index.js';
+import {
+  type AuditRetention,
+  DEFAULT_AUDIT_RETENTION,
+  type StorageOptions,
+  type StoreConfig,
+} from '../storage/index.js';
 import { defaultLimits, type Limits } from './limits.js';
 
 /** The server's configuration: storage's own (store, dataDir, durability, log, workers) and the rest. */
@@ -31,6 +36,8 @@ export interface Config extends StorageOptions {
   readonly fastPaths: boolean;
   /** Origins allowed to call the API from a browser (`*` for any); empty: no CORS (http/cors.ts). */
   readonly corsOrigins: readonly string[];
+  /** How much audit trail the engine keeps (`--audit-max-bytes`, `--audit-max-age`; docs/audit.md). */
+  readonly auditRetention: AuditRetention;
 }
 
 export const defaultConfig: Config = {
@@ -54,7 +61,26 @@ export const defaultConfig: Config = {
   fastPaths: true,
   writeAheadLog: true,
   corsOrigins: [],
+  auditRetention: DEFAULT_AUDIT_RETENTION,
 };
+
+/** The shortest `--audit-max-age`: one minute (entries younger than that are always kept). */
+export const MIN_AUDIT_MAX_AGE_MS = 60_000;
+/** The smallest `--audit-max-bytes`: 64 KiB (a few hundred entries). */
+export const MIN_AUDIT_MAX_BYTES = 64 * 1024;
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration: a whole number of ms, or with a unit (ms, s, m, h, d): `30d`, `12h`. */
+export function parseDuration(name: string, text: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
+  const ms = match === null ? Number.NaN : Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms']!;
+  if (!Number.isSafeInteger(ms))
+    throw new ConfigError(
+      `${name} must be a duration: ms, or a whole number with s, m, h or d such as 30d (got ${JSON.stringify(text)})`,
+    );
+  return ms;
+}
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -131,5 +157,7 @@ export function validateConfig(config: Config): Config {
   }
   wholeNumber('--log-length', config.logLength, 1);
   wholeNumber('--log-value-max', config.logValueMax, 0);
+  wholeNumber('--audit-max-bytes', config.auditRetention.maxBytes, MIN_AUDIT_MAX_BYTES);
+  wholeNumber('--audit-max-age (in ms)', config.auditRetention.maxAgeMs, MIN_AUDIT_MAX_AGE_MS);
   return config;
 }

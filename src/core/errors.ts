@@ -16,6 +16,7 @@ export const errorCatalogue = {
   invalid_version: { status: 400, resp: 'ERR', message: 'A version must be a non-negative integer.' },
   invalid_txn: { status: 400, resp: 'ERR', message: 'The transaction document is malformed.' },
   invalid_cursor: { status: 400, resp: 'ERR', message: 'The listing cursor or limit is invalid.' },
+  invalid_audit_query: { status: 400, resp: 'ERR', message: 'The audit trail query is invalid.' },
   auth_required: { status: 401, resp: 'NOAUTH', message: 'Authentication required: send a token.' },
   auth_invalid: { status: 403, resp: 'WRONGPASS', message: 'The token is not valid.' },
   forbidden: { status: 403, resp: 'NOPERM', message: 'The token does not allow this operation on this key.' },

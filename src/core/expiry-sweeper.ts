@@ -3,6 +3,7 @@
 // into a real removal and an `expire` change event. It runs one bounded batch per tick, as an
 // ordinary commit, so it never holds up requests for longer than any other write.
 
+import { EXPIRY_ORIGIN } from '../model/audit.js';
 import type { Operation } from '../model/txn.js';
 import type { Engine } from '../storage/index.js';
 
@@ -44,7 +45,7 @@ export class ExpirySweeper {
     const expired = await this.engine.expired(now, this.options.batch);
     if (expired.length === 0) return 0;
     const operations: Operation[] = expired.map(({ key }) => ({ type: 'expire', key }));
-    const result = await this.engine.commit({ conditions: [], operations }, now);
+    const result = await this.engine.commit({ conditions: [], operations, origin: EXPIRY_ORIGIN }, now);
     return result.ok ? expired.length : 0;
   }
 

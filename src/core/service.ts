@@ -18,6 +18,7 @@ import { noObserver, type ServiceObserver } from './service-observer.js';
 import { fromStorageError } from './storage-errors.js';
 import type { Limits } from './limits.js';
 import { MAX_EXPIRES_MS } from '../model/time.js';
+import type { AuditEntry, WriteOrigin, WriteVia } from '../model/audit.js';
 import type { CommitResult, Condition, Operation, Txn } from '../model/txn.js';
 import type { Entry, EntryInfo } from '../model/entry.js';
 import type { Action, Principal, Scope, TokenStore } from './tokens.js';
@@ -32,6 +33,10 @@ import {
 /** Who is asking: the principal of a valid token, or undefined for an anonymous caller. */
 export interface Caller {
   readonly principal: Principal | undefined;
+  /** The front end the caller came through, for the audit trail ('v1' when unset). */
+  readonly via?: WriteVia;
+  /** The client's address, for the audit trail. */
+  readonly address?: string | null;
 }
 
 export const anonymous: Caller = { principal: undefined };
@@ -85,6 +90,44 @@ export interface Page<T> {
   readonly next: string | null;
 }
 
+/** A query of the audit trail (GET /v1/audit, `kvs audit`). */
+export interface AuditRequest {
+  /** Only entries that name this key. */
+  readonly key?: string | undefined;
+  /** Only entries that name a key starting with this. */
+  readonly prefix?: string | undefined;
+  /** Only entries of this token id. */
+  readonly token?: string | undefined;
+  /** Committed at or after / at or before, in ms. */
+  readonly since?: number | undefined;
+  readonly until?: number | undefined;
+  /** Only entries below this revision (the `next` of the previous answer). */
+  readonly before?: number | undefined;
+  readonly limit: number;
+}
+
+export interface AuditAnswer {
+  readonly entries: AuditEntry[];
+  /** Pass as `before` for the next page; null when no older entry is left. */
+  readonly next: number | null;
+}
+
+/** Entries one audit answer examines at most (docs/limits.md). */
+export const AUDIT_SCAN_MAX = 10_000;
+/** Entries read from the engine per step of an audit answer. */
+const AUDIT_SCAN_CHUNK = 1000;
+/** Entries one audit answer holds at most, and by default. */
+export const AUDIT_PAGE_MAX = 1000;
+export const AUDIT_PAGE_DEFAULT = 100;
+
+function auditMatcher(query: AuditRequest): (entry: AuditEntry) => boolean {
+  const { key, prefix, token } = query;
+  return (entry) =>
+    (token === undefined || entry.tokenId === token) &&
+    (key === undefined || entry.keys.includes(key)) &&
+    (prefix === undefined || entry.keys.some((named) => named.startsWith(prefix)));
+}
+
 export interface TxnSuccess {
   readonly revision: number;
   readonly puts: readonly EntryInfo[];
@@ -126,7 +169,7 @@ export class KvService {
    * too_many_auth_failures while the address or the store is locked; a right token is refused
    * then too, unless it authenticated from this address before the lock.
    */
-  authenticate(token: string | undefined, client: string): Caller {
+  authenticate(token: string | undefined, client: string, via: WriteVia = 'v1'): Caller {
     if (token === undefined || token === '') return anonymous;
     const limiter = this.options.authLimiter;
     const principal = this.tokens.authenticate(token);
@@ -142,7 +185,7 @@ export class KvService {
       throw new KvsError('auth_invalid', undefined, {}, limiter.headers(client));
     }
     limiter.recordSuccess(client, principal.grant.label);
-    return { principal };
+    return { principal, via, address: client };
   }
 
   /**
@@ -150,14 +193,14 @@ export class KvService {
    * no failure: the HTTP fast paths decline then, and the full route answers and counts the
    * failure once.
    */
-  callerIfValid(token: string | undefined, client: string): Caller | undefined {
+  callerIfValid(token: string | undefined, client: string, via: WriteVia = 'v1'): Caller | undefined {
     if (token === undefined || token === '') return anonymous;
     const principal = this.tokens.authenticate(token);
     if (principal === undefined) return undefined;
     const limiter = this.options.authLimiter;
     if (limiter.retryAfter(client) > 0 && !limiter.knownGood(client, principal.grant.label)) return undefined;
     limiter.recordSuccess(client, principal.grant.label);
-    return { principal };
+    return { principal, via, address: client };
   }
 
   /**
@@ -543,7 +586,7 @@ export class KvService {
     if (options.ifAbsent) conditions.push({ key, kind: 'absent' });
     if (options.ifExists) conditions.push({ key, kind: 'exists' });
     const operation = this.putOperation({ ...options, key, value }, now);
-    const result = await this.commit({ conditions, operations: [operation] }, now);
+    const result = await this.commit(caller, { conditions, operations: [operation] }, now);
     if (!result.ok) throw this.conditionError(conditions[result.failed]!, result.current);
     return result.puts[0]!;
   }
@@ -562,7 +605,7 @@ export class KvService {
     }
     const now = this.clock();
     const operations = pairs.map(([key, value]) => this.putOperation({ key, value, contentType }, now));
-    const result = await this.commit({ conditions: [], operations }, now);
+    const result = await this.commit(caller, { conditions: [], operations }, now);
     if (!result.ok) throw new KvsError('internal', 'unconditional transaction failed a check');
     return result;
   }
@@ -579,7 +622,7 @@ export class KvService {
       if (!Number.isInteger(options.ifVersion) || options.ifVersion < 0) throw new KvsError('invalid_version');
       conditions.push({ key, kind: 'version', version: options.ifVersion });
     }
-    const result = await this.commit({ conditions, operations: [{ type: 'delete', key }] }, this.clock());
+    const result = await this.commit(caller, { conditions, operations: [{ type: 'delete', key }] }, this.clock());
     if (!result.ok) throw this.conditionError(conditions[result.failed]!, result.current);
     return result.deleted.length > 0 ? result.revision : undefined;
   }
@@ -640,7 +683,7 @@ export class KvService {
     if (bytes > this.limits.maxBodyBytes) {
       throw new KvsError('txn_too_large', undefined, { limit: this.limits.maxBodyBytes, size: bytes });
     }
-    const result = await this.commit({ conditions: checks, operations: planned }, now);
+    const result = await this.commit(caller, { conditions: checks, operations: planned }, now);
     if (!result.ok) {
       const check = checks[result.failed]!;
       throw new KvsError(
@@ -683,17 +726,54 @@ export class KvService {
     return new KvsError('version_mismatch', undefined, { currentVersion }, headers);
   }
 
+  // ---- audit trail -----------------------------------------------------------------------
+
+  /**
+   * The audit trail, newest first (docs/audit.md): admin tokens on every key only, since entries
+   * name keys anywhere in the store. The filters are applied here while reading the engine's
+   * pages; at most AUDIT_SCAN_MAX entries are examined per call, so a rare match costs a bounded
+   * answer and a `next` cursor, not a walk of the whole trail.
+   */
+  async audit(caller: Caller, query: AuditRequest): Promise<AuditAnswer> {
+    this.authorizeTokenAdmin(caller);
+    const matches = auditMatcher(query);
+    const entries: AuditEntry[] = [];
+    let before = query.before;
+    let examined = 0;
+    for (;;) {
+      const chunk = Math.min(AUDIT_SCAN_CHUNK, AUDIT_SCAN_MAX - examined);
+      const page = await this.call(() =>
+        this.engine.audit({ before, since: query.since, until: query.until, limit: chunk }),
+      );
+      examined += chunk;
+      for (const entry of page.entries) {
+        if (!matches(entry)) continue;
+        entries.push(entry);
+        // One more than asked for: there is a next page, which starts below the last one given.
+        if (entries.length > query.limit)
+          return { entries: entries.slice(0, query.limit), next: entries[query.limit - 1]!.revision };
+      }
+      if (page.before === undefined) return { entries, next: null };
+      before = page.before;
+      if (examined >= AUDIT_SCAN_MAX) return { entries, next: before };
+    }
+  }
+
   // ---- history ---------------------------------------------------------------------------
 
   async history(since: number, limit: number) {
     return this.call(() => this.engine.history(since, limit));
   }
 
-  /** Every write of the service goes through here, timed for the commit-latency histogram. */
-  private async commit(txn: Txn, now: number): Promise<CommitResult> {
+  /**
+   * Every write of the service goes through here, timed for the commit-latency histogram, with
+   * the caller as its origin for the audit trail (docs/audit.md).
+   */
+  private async commit(caller: Caller, txn: Txn, now: number): Promise<CommitResult> {
     const started = performance.now();
+    const origin = originOf(caller);
     try {
-      return await this.call(() => this.engine.commit(txn, now));
+      return await this.call(() => this.engine.commit({ ...txn, origin }, now));
     } finally {
       this.observer.commitDone((performance.now() - started) / 1000);
     }
@@ -707,6 +787,17 @@ export class KvService {
       throw fromStorageError(error);
     }
   }
+}
+
+/** Who made a write, as the audit trail records it: never the token's secret. */
+export function originOf(caller: Caller): WriteOrigin {
+  const principal = caller.principal;
+  return {
+    tokenId: principal?.tokenId ?? null,
+    label: principal?.auditLabel ?? null,
+    via: caller.via ?? 'v1',
+    address: caller.address ?? null,
+  };
 }
 
 function expiryOutOfRange(now: number, field: string | undefined): KvsError {

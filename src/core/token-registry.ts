@@ -117,7 +117,13 @@ export class TokenRegistry {
       byId.set(record.id, record);
       byDigest.set(record.sha256, {
         record,
-        principal: new Principal({ scope: record.scope, prefixes: record.prefixes, label: record.id, id: record.id }),
+        principal: new Principal({
+          scope: record.scope,
+          prefixes: record.prefixes,
+          label: record.id,
+          id: record.id,
+          mintedLabel: record.label,
+        }),
       });
     }
     const lastUsed = new Map<string, number>();

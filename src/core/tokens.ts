@@ -27,6 +27,13 @@ export interface TokenGrant {
   readonly label: string;
   /** A minted token's public id (token-registry.ts); undefined for a token-file token. */
   readonly id?: string;
+  /**
+   * A token-file token's public id for the audit trail: `file:` and the first 12 hex digits of
+   * the token's SHA-256, computed when the file is loaded (docs/tokens.md). Never the token.
+   */
+  readonly fileId?: string;
+  /** A minted token's label as given when it was minted (`label` is its id there, for the logs). */
+  readonly mintedLabel?: string;
 }
 
 export class Principal {
@@ -38,6 +45,16 @@ export class Principal {
     return this.grant.prefixes.some((prefix) => key.startsWith(prefix));
   }
 
+  /** The token's public id as the audit trail records it: minted `tok_…`, or a file token's `file:…`. */
+  get tokenId(): string | null {
+    return this.grant.id ?? this.grant.fileId ?? null;
+  }
+
+  /** The token's label as the audit trail records it: a minted token's own label, else `label`. */
+  get auditLabel(): string {
+    return this.grant.mintedLabel ?? this.grant.label;
+  }
+
   /** Whether the token may act on every key (flush, import of arbitrary keys, ...). */
   get unrestricted(): boolean {
     return this.grant.prefixes.length === 0;
@@ -47,6 +64,14 @@ export class Principal {
 interface StoredToken {
   readonly digest: Buffer;
   readonly grant: TokenGrant;
+}
+
+/**
+ * A token-file token's audit id: the same for the token and its `sha256:` line (both hash to the
+ * same digest), so hashing a file (`kvs token hash`) keeps the ids in the trail.
+ */
+export function fileTokenId(tokenDigest: Buffer): string {
+  return `file:${tokenDigest.toString('hex').slice(0, 12)}`;
 }
 
 function digest(token: string): Buffer {
@@ -105,7 +130,10 @@ export class TokenStore {
   private tokens: StoredToken[];
 
   constructor(entries: readonly { token: string; grant: TokenGrant }[]) {
-    this.tokens = entries.map(({ token, grant }) => ({ digest: storedDigest(token), grant }));
+    this.tokens = entries.map(({ token, grant }) => {
+      const stored = storedDigest(token);
+      return { digest: stored, grant: { ...grant, fileId: fileTokenId(stored) } };
+    });
   }
 
   static fromFile(path: string): TokenStore {

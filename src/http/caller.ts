@@ -3,6 +3,7 @@
 
 import type { FastifyRequest } from 'fastify';
 import type { Caller, KvService } from '../core/service.js';
+import { CLIENT_HEADER, viaOf } from './write-via.js';
 
 export function bearerToken(request: FastifyRequest): string | undefined {
   return tokenOfHeader(request.headers.authorization);
@@ -23,7 +24,11 @@ declare module 'fastify' {
 }
 
 export function callerOf(service: KvService, request: FastifyRequest, fallbackToken?: string): Caller {
-  const caller = service.authenticate(bearerToken(request) ?? fallbackToken, request.ip);
+  const caller = service.authenticate(
+    bearerToken(request) ?? fallbackToken,
+    request.ip,
+    viaOf(request.url, request.headers[CLIENT_HEADER]),
+  );
   request.caller = caller;
   return caller;
 }

@@ -15,6 +15,7 @@
 // else goes to the Fastify route, which remains the complete implementation. A request taken
 // here is answered here, errors included, rendered from the catalogue as the route renders them.
 
+import { CLIENT_HEADER, viaOf } from './write-via.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { KvsError, isKvsError } from '../core/errors.js';
 import type { Caller, KvService } from '../core/service.js';
@@ -96,7 +97,11 @@ export function createWriteFastPath(
     if (length === undefined || !DIGITS.test(length) || Number(length) > maxValueBytes) return false;
     const contentType = headers['content-type'];
     if (contentType !== undefined && !PLAIN_MEDIA_TYPE.test(contentType)) return false;
-    const caller = service.callerIfValid(tokenOfHeader(headers.authorization), request.socket.remoteAddress ?? '');
+    const caller = service.callerIfValid(
+      tokenOfHeader(headers.authorization),
+      request.socket.remoteAddress ?? '',
+      viaOf(url, headers[CLIENT_HEADER]),
+    );
     if (caller === undefined) return false;
     const key = tryDecodeComponent(url.slice(KEY_PATH.length));
     if (key === undefined || !service.may(caller, 'write', key)) return false;

@@ -75,3 +75,24 @@ export interface WhoAmI {
   /** Reads need a token too (the server runs with --private). */
   readonly privateReads: boolean;
 }
+
+/** One entry of GET /v1/audit (docs/audit.md): who made a commit. Never a token's secret. */
+export interface AuditEntryJson {
+  readonly revision: number;
+  /** ISO 8601, and the same time in ms. */
+  readonly time: string;
+  readonly timeMs: number;
+  readonly tokenId: string | null;
+  readonly label: string | null;
+  readonly via: string;
+  readonly address: string | null;
+  /** The keys the commit changed, at most 32 (keyCount says how many there were). */
+  readonly keys: string[];
+  readonly keyCount: number;
+}
+
+/** GET /v1/audit: newest first; `next` goes in `before` for the next page. */
+export interface AuditPageJson {
+  readonly entries: AuditEntryJson[];
+  readonly next: number | null;
+}

@@ -1,5 +1,6 @@
 // Transactions as the core hands them to an engine, and what a commit answers.
 
+import type { WriteOrigin } from './audit.js';
 import type { EntryInfo } from './entry.js';
 
 /** A check evaluated inside a transaction; expired keys count as absent. */
@@ -27,6 +28,8 @@ export type Operation =
 export interface Txn {
   readonly conditions: readonly Condition[];
   readonly operations: readonly Operation[];
+  /** Who made it, for the audit trail (docs/audit.md); engines record it with the commit. */
+  readonly origin?: WriteOrigin;
 }
 
 export type CommitResult =

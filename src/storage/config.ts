@@ -1,6 +1,8 @@
 // Storage's own configuration: which engine holds the data, and what the engines are given.
 // core/config.ts composes it into the server's Config (which parses and validates the flags).
 
+import type { AuditRetention } from './engine.js';
+
 export interface EtcdStoreConfig {
   readonly kind: 'etcd';
   /** Client URLs, e.g. http://h1:2379. */
@@ -36,6 +38,8 @@ export interface StorageOptions {
    * `--workers` processes always share lmdb without it.
    */
   readonly writeAheadLog: boolean;
+  /** How much audit trail the engine keeps (docs/audit.md); DEFAULT_AUDIT_RETENTION when unset. */
+  readonly auditRetention?: AuditRetention;
 }
 
 /**

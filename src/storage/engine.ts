@@ -2,6 +2,7 @@
 // shared conformance suite in test/engine/. Engines know nothing of users, auth or protocols;
 // they know keys, values, revisions and expiry times (an expired key is absent to every method).
 
+import type { AuditEntry } from '../model/audit.js';
 import type { ChangeEvent } from '../model/events.js';
 import type { CommitResult, Txn } from '../model/txn.js';
 import type { Entry, EntryInfo } from '../model/entry.js';
@@ -48,6 +49,48 @@ export interface HistoryPage {
   /** Store revision when read. */
   readonly revision: number;
 }
+
+/** One page of the audit trail, newest first (Engine.audit). */
+export interface AuditQuery {
+  /** Only entries with a revision below this one (exclusive): the cursor of the next page. */
+  readonly before?: number | undefined;
+  /** Only entries committed at or after this time (ms). */
+  readonly since?: number | undefined;
+  /** Only entries committed at or before this time (ms). */
+  readonly until?: number | undefined;
+  /**
+   * Entries examined at most (newest first, below `before`): the page holds those of them in
+   * [since, until], so a call costs `limit` entries whatever the filters match.
+   */
+  readonly limit: number;
+}
+
+export interface AuditPage {
+  /** Newest first, at most `limit`. */
+  readonly entries: AuditEntry[];
+  /** Pass as `before` for the next page (the oldest revision examined); undefined when no older entry is left. */
+  readonly before: number | undefined;
+}
+
+/**
+ * How much audit trail an engine keeps (docs/audit.md): entries past either bound are dropped,
+ * oldest first, at most AUDIT_DROP_MAX per later commit, so a commit's cost stays bounded and
+ * a backlog drains over the commits that follow.
+ */
+export interface AuditRetention {
+  /** Bytes of entries kept at most (as the engine stores them). */
+  readonly maxBytes: number;
+  /** Age of the oldest entry kept, in ms. */
+  readonly maxAgeMs: number;
+}
+
+export const DEFAULT_AUDIT_RETENTION: AuditRetention = {
+  maxBytes: 64 * 1024 * 1024,
+  maxAgeMs: 30 * 24 * 60 * 60 * 1000,
+};
+
+/** Entries one commit drops at most when the trail is past its bounds. */
+export const AUDIT_DROP_MAX = 16;
 
 export type ChangeListener = (events: readonly ChangeEvent[]) => void;
 
@@ -151,6 +194,12 @@ export interface Engine {
   expired(now: number, limit: number): Promise<{ key: string; modRevision: number }[]>;
   /** Whether the engine expires keys by itself (etcd leases); the core then runs no sweeper. */
   readonly expiresNatively: boolean;
+
+  /**
+   * The audit trail, newest first: one entry per commit that changed something, written in the
+   * same transaction as the commit (docs/audit.md).
+   */
+  audit(query: AuditQuery): Promise<AuditPage>;
 
   /** Group-commit figures, for engines with a write-ahead log (undefined when it is off). Optional. */
   writeStats?(): WriteStats | undefined;

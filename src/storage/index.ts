@@ -2,6 +2,9 @@
 // import (scripts/check-imports.mjs enforces it).
 
 export type {
+  AuditPage,
+  AuditQuery,
+  AuditRetention,
   ChangeListener,
   Engine,
   HistoryPage,
@@ -11,8 +14,8 @@ export type {
   SystemStore,
   WriteStats,
 } from './engine.js';
-export { LIST_SKIP_MAX } from './engine.js';
 export { FOLDER_INDEX_DEPTH, isIndexedFolder } from './folder-index.js';
+export { AUDIT_DROP_MAX, DEFAULT_AUDIT_RETENTION, LIST_SKIP_MAX } from './engine.js';
 export {
   EngineUnavailableError,
   HistoryCompactedError,

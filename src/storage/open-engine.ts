@@ -18,7 +18,11 @@ export async function openEngine(config: StorageOptions): Promise<Engine> {
   const store = config.store;
   switch (store.kind) {
     case 'memory':
-      return new MemoryEngine({ logLength: config.logLength, logValueMax: config.logValueMax });
+      return new MemoryEngine({
+        logLength: config.logLength,
+        logValueMax: config.logValueMax,
+        ...(config.auditRetention !== undefined && { auditRetention: config.auditRetention }),
+      });
     case 'lmdb': {
       makePrivateDir(config.dataDir);
       // Refuses a missing, empty, truncated or damaged store before LMDB maps it (store-files.ts).
@@ -40,6 +44,7 @@ export async function openEngine(config: StorageOptions): Promise<Engine> {
         // One process owns the store unless --workers shares it between processes.
         exclusive: !shared,
         alwaysChecksummed: files.alwaysChecksummed,
+        ...(config.auditRetention !== undefined && { auditRetention: config.auditRetention }),
         ...((config.writeAheadLog || config.workers > 1) &&
           !shared && { walDirectory: join(config.dataDir, WAL_DIRECTORY) }),
       });
@@ -49,7 +54,11 @@ export async function openEngine(config: StorageOptions): Promise<Engine> {
     }
     case 'etcd': {
       const { openEtcdEngine } = await import('./etcd/etcd-engine.js');
-      return openEtcdEngine(store, { logValueMax: config.logValueMax, logLength: config.logLength });
+      return openEtcdEngine(store, {
+        logValueMax: config.logValueMax,
+        logLength: config.logLength,
+        ...(config.auditRetention !== undefined && { auditRetention: config.auditRetention }),
+      });
     }
   }
 }

@@ -10,8 +10,9 @@ import type { ChangeEvent } from '../../src/model/events.js';
 import type { CommitResult, Condition, Operation, Txn } from '../../src/model/txn.js';
 import type { Entry, EntryInfo } from '../../src/model/entry.js';
 import fc from 'fast-check';
-import { type Engine, LIST_SKIP_MAX } from '../../src/storage/engine.js';
+import { type AuditRetention, type Engine, LIST_SKIP_MAX } from '../../src/storage/engine.js';
 import { FOLDER_INDEX_DEPTH } from '../../src/storage/folder-index.js';
+import { describeAuditConformance } from './audit-conformance.js';
 import { HistoryCompactedError } from '../../src/storage/errors.js';
 
 /** Engine settings the suite needs control of; a factory passes them to its engine. */
@@ -20,6 +21,8 @@ export interface EngineTestOptions {
   readonly logLength: number;
   /** Values up to this many bytes are copied into change events. */
   readonly logValueMax: number;
+  /** How much audit trail the engine keeps (the engine's default when unset). */
+  readonly auditRetention?: AuditRetention;
 }
 
 export interface OpenedEngine {
@@ -155,6 +158,8 @@ function allBytes(): Buffer {
 export interface EngineTraits {
   /** Its data outlives close(): the factory's `reopen` opens the same store again. */
   readonly durable: boolean;
+  /** Its audit trail keeps the byte bound as well as the age bound (not etcd: docs/audit.md). */
+  readonly auditBoundedBySize?: boolean;
 }
 
 export function runEngineConformance(name: string, open: OpenEngine, traits: EngineTraits = { durable: true }): void {
@@ -1417,6 +1422,7 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
           }
         });
     });
+    describeAuditConformance(open, { durable: traits.durable, boundedBySize: traits.auditBoundedBySize ?? true });
 
     describe('close', () => {
       test('close resolves and may be called twice', async (engine) => {

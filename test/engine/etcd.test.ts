@@ -20,7 +20,15 @@ import { Etcd3 } from 'etcd3';
 import type { ChangeEvent } from '../../src/model/events.js';
 import type { CommitResult, Condition, Txn } from '../../src/model/txn.js';
 import type { Entry, EntryInfo } from '../../src/model/entry.js';
-import type { ChangeListener, Engine, HistoryPage, ListOptions, ListPage } from '../../src/storage/engine.js';
+import type {
+  AuditPage,
+  AuditQuery,
+  ChangeListener,
+  Engine,
+  HistoryPage,
+  ListOptions,
+  ListPage,
+} from '../../src/storage/engine.js';
 import { HistoryCompactedError } from '../../src/storage/errors.js';
 import { openEtcdEngine } from '../../src/storage/etcd/etcd-engine.js';
 import { etcdInstalled, startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
@@ -100,13 +108,27 @@ class RevisionView implements Engine {
           ? { ...condition, modRevision: this.in(condition.modRevision) }
           : condition,
     );
-    const result = await this.inner.commit({ conditions, operations: txn.operations }, now);
+    const result = await this.inner.commit(
+      { conditions, operations: txn.operations, ...(txn.origin !== undefined && { origin: txn.origin }) },
+      now,
+    );
     if (!result.ok) return { ...result, current: result.current && this.info(result.current) };
     return { ...result, revision: this.out(result.revision), puts: result.puts.map(this.info) };
   }
 
   async revision(): Promise<number> {
     return this.out(await this.inner.revision());
+  }
+
+  async audit(query: AuditQuery): Promise<AuditPage> {
+    const page = await this.inner.audit({
+      ...query,
+      ...(query.before !== undefined && { before: this.in(query.before) }),
+    });
+    return {
+      entries: page.entries.map((entry) => ({ ...entry, revision: this.out(entry.revision) })),
+      before: page.before === undefined ? undefined : this.out(page.before),
+    };
   }
 
   async history(since: number, limit: number): Promise<HistoryPage> {
@@ -140,44 +162,49 @@ if (etcdInstalled()) {
     if (cluster !== undefined) await (await cluster).stop();
   });
 
-  runEngineConformance('etcd', async (options) => {
-    const { storeUrl, endpoints } = await etcd();
-    const prefix = `conformance/${++tests}/`;
-    const store = {
-      kind: 'etcd' as const,
-      endpoints: storeUrl
-        .slice('etcd://'.length)
-        .split(',')
-        .map((host) => `http://${host}`),
-      prefix,
-    };
-    const open = () =>
-      openEtcdEngine(store, {
-        logValueMax: options.logValueMax,
-        logLength: options.logLength,
-        leaseMarginSeconds: 3600,
-      });
-    const first = await open();
-    const base = await first.revision();
-    const opened: Engine[] = [first];
-    return {
-      engine: new RevisionView(first, base),
-      reopen: async () => {
-        const engine = await open();
-        opened.push(engine);
-        return new RevisionView(engine, base);
-      },
-      cleanup: async () => {
-        for (const engine of opened) await engine.close();
-        const client = new Etcd3({ hosts: [...endpoints] });
-        try {
-          await client.delete().prefix(prefix);
-        } finally {
-          client.close();
-        }
-      },
-    };
-  });
+  runEngineConformance(
+    'etcd',
+    async (options) => {
+      const { storeUrl, endpoints } = await etcd();
+      const prefix = `conformance/${++tests}/`;
+      const store = {
+        kind: 'etcd' as const,
+        endpoints: storeUrl
+          .slice('etcd://'.length)
+          .split(',')
+          .map((host) => `http://${host}`),
+        prefix,
+      };
+      const open = () =>
+        openEtcdEngine(store, {
+          logValueMax: options.logValueMax,
+          logLength: options.logLength,
+          leaseMarginSeconds: 3600,
+          ...(options.auditRetention !== undefined && { auditRetention: options.auditRetention }),
+        });
+      const first = await open();
+      const base = await first.revision();
+      const opened: Engine[] = [first];
+      return {
+        engine: new RevisionView(first, base),
+        reopen: async () => {
+          const engine = await open();
+          opened.push(engine);
+          return new RevisionView(engine, base);
+        },
+        cleanup: async () => {
+          for (const engine of opened) await engine.close();
+          const client = new Etcd3({ hosts: [...endpoints] });
+          try {
+            await client.delete().prefix(prefix);
+          } finally {
+            client.close();
+          }
+        },
+      };
+    },
+    { durable: true, auditBoundedBySize: false },
+  );
 } else {
   describe('engine conformance: etcd', () => {
     it('needs etcd (Debian: apt-get install etcd-server)', { skip: 'etcd is not installed' }, () => undefined);

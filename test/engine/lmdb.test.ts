@@ -23,6 +23,7 @@ function lmdbFactory(
       exclusive,
       cacheBytes,
       ...(wal && { walDirectory: join(path, 'wal') }),
+      ...(options.auditRetention !== undefined && { auditRetention: options.auditRetention }),
     };
     const opened: LmdbEngine[] = [await LmdbEngine.open(engineOptions)];
     return {

@@ -6,7 +6,11 @@ import { runEngineConformance } from './conformance.js';
 runEngineConformance(
   'memory',
   async (options) => {
-    const engine = new MemoryEngine({ logLength: options.logLength, logValueMax: options.logValueMax });
+    const engine = new MemoryEngine({
+      logLength: options.logLength,
+      logValueMax: options.logValueMax,
+      ...(options.auditRetention !== undefined && { auditRetention: options.auditRetention }),
+    });
     return { engine, cleanup: () => engine.close() };
   },
   { durable: false },

@@ -32,6 +32,7 @@ export function serverUrl(text: string): string {
   return text;
 }
 
-export function clientFor(options: ConnectionOptions): KvsClient {
-  return new KvsClient({ url: serverUrl(options.url), token: options.token });
+/** A client for the command's server; `headers` go with every request (`kvs import` marks its writes). */
+export function clientFor(options: ConnectionOptions, headers?: Readonly<Record<string, string>>): KvsClient {
+  return new KvsClient({ url: serverUrl(options.url), token: options.token, headers });
 }

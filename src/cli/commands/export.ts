@@ -1,4 +1,5 @@
-// kvs export: every key under a prefix, with values and metadata, as YAML, JSON or NDJSON.
+// kvs export: every key under a prefix, with values and metadata, as YAML, JSON or NDJSON; with
+// --audit, the audit trail instead (docs/audit.md), as NDJSON or JSON.
 
 import { Option, type Command } from 'commander';
 import type { WriteStream } from 'node:fs';
@@ -11,12 +12,41 @@ import { CliError, action } from './cli-error.js';
 import { clientFor, withConnection, type ConnectionOptions } from './connection.js';
 import { chooseFormat } from './input-file.js';
 import { writeChunk } from './output.js';
+import { auditEntries, auditJson } from './audit.js';
 import { Progress } from './progress.js';
 
 interface ExportOptions extends ConnectionOptions {
   readonly format?: string;
   readonly prefix: string;
   readonly output?: string;
+  readonly audit?: boolean;
+}
+
+/** The audit trail's format: NDJSON, or one JSON array with --format json or an --output ending in .json. */
+function auditFormat(options: ExportOptions): 'ndjson' | 'json' {
+  const format = options.format ?? (options.output?.endsWith('.json') ? 'json' : 'ndjson');
+  if (format !== 'json' && format !== 'ndjson')
+    throw new CliError('usage', `--audit writes ndjson or json, not ${format}; give --format ndjson or json`);
+  return format;
+}
+
+/** Writes every audit entry, newest first; returns how many. */
+async function writeAudit(
+  out: NodeJS.WritableStream,
+  client: KvsClient,
+  format: 'ndjson' | 'json',
+  progress: Progress,
+): Promise<number> {
+  let count = 0;
+  if (format === 'json') await writeChunk(out, '[');
+  for await (const entry of auditEntries(client, { limit: Number.MAX_SAFE_INTEGER })) {
+    const json = JSON.stringify(auditJson(entry));
+    await writeChunk(out, format === 'json' ? `${count === 0 ? '\n' : ',\n'}${json}` : `${json}\n`);
+    count++;
+    progress.update(() => `exporting: ${count} audit entries`);
+  }
+  if (format === 'json') await writeChunk(out, count === 0 ? ']\n' : '\n]\n');
+  return count;
 }
 
 const MAX_PAGE_KEYS = 1000;
@@ -75,6 +105,7 @@ export function registerExport(program: Command): void {
     )
     .option('--prefix <prefix>', 'only keys starting with this prefix', '')
     .option('-o, --output <file>', 'write to this file (replaced only once the export is complete) instead of stdout')
+    .option('--audit', 'write the audit trail (who changed what; admin token on every key) instead of the keys')
     .addHelpText(
       'after',
       [
@@ -84,11 +115,13 @@ export function registerExport(program: Command): void {
         'Examples:',
         '  $ kvs export > backup.yaml',
         '  $ kvs export --format ndjson --prefix users/ --output users.ndjson',
+        '  $ kvs export --audit --output audit.ndjson',
       ].join('\n'),
     )
     .action(
       action(async (options: ExportOptions) => {
-        const format = chooseFormat(options.format, options.output, yamlFormat);
+        const audit = options.audit === true ? auditFormat(options) : undefined;
+        const format = chooseFormat(audit === undefined ? options.format : 'ndjson', options.output, yamlFormat);
         const client = clientFor(options);
         const temporary = options.output === undefined ? undefined : `${options.output}.partial-${process.pid}`;
         const out = temporary === undefined ? process.stdout : await openOutput(options.output!, temporary);
@@ -96,8 +129,9 @@ export function registerExport(program: Command): void {
         const progress = new Progress();
         let count = 0;
         try {
-          await writeChunk(out, writer.begin());
-          for await (const item of pagesOfValues(client, options.prefix)) {
+          if (audit !== undefined) count = await writeAudit(out, client, audit, progress);
+          else await writeChunk(out, writer.begin());
+          for await (const item of audit !== undefined ? [] : pagesOfValues(client, options.prefix)) {
             const record: KvRecord = {
               key: item.key,
               value: item.value ?? Buffer.alloc(0),
@@ -108,7 +142,7 @@ export function registerExport(program: Command): void {
             count++;
             progress.update(() => `exporting: ${count} keys`);
           }
-          await writeChunk(out, writer.end());
+          if (audit === undefined) await writeChunk(out, writer.end());
           if (temporary !== undefined && options.output !== undefined) {
             out.end();
             await finished(out);
@@ -124,8 +158,9 @@ export function registerExport(program: Command): void {
           }
           throw error;
         }
+        const what = audit !== undefined ? 'audit entries' : 'keys';
         progress.done(
-          `exported ${count} ${count === 1 ? 'key' : 'keys'}${options.output === undefined ? '' : ` to ${options.output}`}`,
+          `exported ${count} ${count === 1 ? what.replace(/ies$/, 'y').replace(/s$/, '') : what}${options.output === undefined ? '' : ` to ${options.output}`}`,
         );
       }),
     );

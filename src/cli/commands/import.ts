@@ -63,7 +63,8 @@ export function registerImport(program: Command): void {
           file === '-' ? yamlFormat : undefined,
         );
         const input = await openInput(file);
-        const client = clientFor(options);
+        // The audit trail records these writes as via `import` (docs/audit.md).
+        const client = clientFor(options, { 'x-kvs-client': 'import' });
         const counts: ImportCounts = { skippedExpired: 0 };
         const limits = { maxKeys: options.batchSize, maxBytes: DEFAULT_BATCH_LIMITS.maxBytes, now: Date.now() };
         const batches = importBatches(format.read(input), limits, counts);

@@ -1,6 +1,7 @@
 // The client commands of `kvs` (everything but serve), and the offline `check`. main.ts calls registerClientCommands.
 
 import type { Command } from 'commander';
+import { registerAudit } from './audit.js';
 import { registerCheck } from './check.js';
 import { registerDel } from './del.js';
 import { registerExport } from './export.js';
@@ -20,5 +21,6 @@ export function registerClientCommands(program: Command): void {
   registerExport(program);
   registerImport(program);
   registerToken(program);
+  registerAudit(program);
   registerCheck(program);
 }

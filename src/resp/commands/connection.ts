@@ -22,7 +22,7 @@ function authenticate(call: CommandCall, username: string, token: string): void 
   const { session, service } = call;
   if (username !== 'default') throw new RespError(redisErrors.wrongPass);
   try {
-    const caller = service.authenticate(token, session.connection.remoteAddress);
+    const caller = service.authenticate(token, session.connection.remoteAddress, 'resp');
     if (caller.principal === undefined) throw new RespError(redisErrors.wrongPass);
     session.caller = caller;
   } catch (error) {

@@ -17,7 +17,8 @@
 // (envelope.ts), in the same single etcd transaction.
 //
 // Each changing transaction also writes the commit record (commit-record.ts) as its first
-// operation.
+// operation, and its audit entry (docs/audit.md) as its last: a new bookkeeping key whose
+// create_revision is the commit's revision, so the entry exists exactly when the commit does.
 
 import {
   EtcdLeaseInvalidError,
@@ -28,7 +29,10 @@ import {
   type ITxnRequest,
   type KVClient,
 } from 'etcd3';
+import { randomBytes } from 'node:crypto';
+import { AUDIT_KEYS_MAX, auditEntryOf } from '../../model/audit.js';
 import type { ChangeEvent } from '../../model/events.js';
+import { encodeAuditEntry } from '../audit-codec.js';
 import type { CommitResult, Condition, Operation, Txn } from '../../model/txn.js';
 import type { EntryInfo } from '../../model/entry.js';
 import { EngineUnavailableError, StoreLimitError } from '../errors.js';
@@ -70,6 +74,8 @@ const MAX_ATTEMPTS = 100;
 /** Room for the request's own framing, the commit record key and the response header. */
 const REQUEST_OVERHEAD = 1024;
 const PER_OPERATION = 32;
+/** An audit entry's bytes besides its keys: origin, time, framing (checkSize's estimate). */
+const AUDIT_OVERHEAD = 512;
 
 export async function commitTxn(context: CommitContext, txn: Txn, now: number): Promise<CommitResult> {
   const touched = touchedKeys(txn);
@@ -124,16 +130,18 @@ function fastPathApplies(txn: Txn, touched: readonly string[], limits: EtcdLimit
 function checkSize(context: CommitContext, txn: Txn, touched: readonly string[]): void {
   const { maxTxnOps, maxRequestBytes } = context.limits;
   const written = new Set(txn.operations.map((operation) => operation.key)).size;
-  const widest = Math.max(touched.length, written + 1);
+  // The writes, the commit record and the audit entry.
+  const widest = Math.max(touched.length, written + 2);
   if (widest > maxTxnOps) {
     throw new StoreLimitError(
       'batch_too_large',
       `etcd allows at most ${maxTxnOps} operations in one transaction (its --max-txn-ops); this one touches ${touched.length} keys and writes ${written}.`,
-      maxTxnOps - 1,
+      maxTxnOps - 2,
       widest,
     );
   }
-  let bytes = REQUEST_OVERHEAD;
+  let bytes = REQUEST_OVERHEAD + AUDIT_OVERHEAD;
+  for (const operation of txn.operations.slice(0, AUDIT_KEYS_MAX)) bytes += Buffer.byteLength(operation.key, 'utf8');
   for (const key of touched)
     bytes += 2 * (context.space.prefix.length + Buffer.byteLength(key, 'utf8') + PER_OPERATION);
   for (const operation of txn.operations) {
@@ -197,6 +205,12 @@ async function readSnapshot(context: CommitContext, keys: readonly string[]): Pr
   return snapshotOf(keys, response.responses, revision);
 }
 
+/** The commit's audit entry, as a put of a new bookkeeping key (key-space.ts). */
+function auditOp(space: KeySpace, txn: Txn, now: number, changedKeys: readonly string[]): IRequestOp {
+  const entry = auditEntryOf(txn.origin, 0, now, changedKeys);
+  return { request_put: { key: space.auditKey(now, randomBytes(8)), value: encodeAuditEntry(entry) } };
+}
+
 function commitRecordOp(space: KeySpace, events: readonly ChangeEvent[] | undefined): IRequestOp {
   return { request_put: { key: space.commitKey, value: encodeCommitRecord(events) } };
 }
@@ -253,6 +267,15 @@ async function tryFast(
     });
     success.push({ request_put: { key, value, lease, prev_kv: true } });
   }
+  if (writes.length > 0)
+    success.push(
+      auditOp(
+        space,
+        txn,
+        now,
+        writes.map((operation) => operation.key),
+      ),
+    );
   const sent = await send(context, { compare, success, failure: readAll(space, touched) }, touched);
   if (!('succeeded' in sent)) return { done: false, snapshot: sent };
 
@@ -358,7 +381,20 @@ async function tryPlanned(
 
   const sent = await send(
     context,
-    { compare, success: [recordOp, ...writes], failure: readAll(space, touched) },
+    {
+      compare,
+      success: [
+        recordOp,
+        ...writes,
+        auditOp(
+          space,
+          txn,
+          now,
+          plan.events.map((event) => event.key),
+        ),
+      ],
+      failure: readAll(space, touched),
+    },
     touched,
   );
   if (!('succeeded' in sent)) return { done: false, snapshot: sent };

@@ -20,15 +20,27 @@
 // - Every etcd call has a deadline; an etcd without quorum or out of reach gives
 //   EngineUnavailableError (503) instead of a hang (etcd-calls.ts).
 // - etcd's limits (--max-txn-ops, --max-request-bytes) are checked before sending.
+// - The audit trail (docs/audit.md): each commit puts its entry as a bookkeeping key in the same
+//   etcd transaction (etcd-commit.ts); its create_revision is the commit's revision. Entries
+//   past the age bound are deleted after later commits, at most AUDIT_DROP_MAX at a time, and
+//   at most one such clean-up per second per process.
 
 import { isIndexedFolder } from '../folder-index.js';
 import { GRPCOutOfRangeError, type Etcd3, type IKeyValue, type IRangeRequest, type IRangeResponse } from 'etcd3';
 import type { EtcdStoreConfig } from '../config.js';
+import type { AuditEntry } from '../../model/audit.js';
 import type { CommitResult, Txn } from '../../model/txn.js';
+import { decodeAuditEntry } from '../audit-codec.js';
+import { auditPageOf } from '../audit-trail.js';
 import type { Entry, EntryInfo } from '../../model/entry.js';
 import { isExpired } from '../../model/entry.js';
 import {
+  AUDIT_DROP_MAX,
+  type AuditPage,
+  type AuditQuery,
+  type AuditRetention,
   type ChangeListener,
+  DEFAULT_AUDIT_RETENTION,
   type Engine,
   type HistoryPage,
   LIST_SKIP_MAX,
@@ -65,9 +77,13 @@ export interface EtcdEngineOptions {
   readonly maxTxnOps?: number;
   readonly maxRequestBytes?: number;
   readonly log?: (message: string) => void;
+  /** How much audit trail to keep (DEFAULT_AUDIT_RETENTION when unset; etcd applies the age bound). */
+  readonly auditRetention?: AuditRetention;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 3_000;
+/** Audit clean-ups start at most this often (by commit time): one etcd read per second, not per commit. */
+const AUDIT_TRIM_INTERVAL_MS = 1000;
 const DEFAULT_LIMITS: EtcdLimits = { maxTxnOps: 128, maxRequestBytes: 1_572_864 };
 
 export async function openEtcdEngine(store: EtcdStoreConfig, options: EtcdEngineOptions): Promise<Engine> {
@@ -101,6 +117,9 @@ export class EtcdEngine implements Engine {
   /** Revision this engine last compacted etcd to. */
   private compactedTo = 0;
   private compaction: Promise<void> | undefined;
+  /** The clean-up of audit entries past their age, when one is running (trimAudit). */
+  private auditTrim: Promise<void> | undefined;
+  private auditTrimmedAt = Number.NEGATIVE_INFINITY;
   private closed = false;
 
   constructor(
@@ -321,7 +340,51 @@ export class EtcdEngine implements Engine {
   async commit(txn: Txn, now: number): Promise<CommitResult> {
     const result = await commitTxn(this.commits, txn, now);
     if (result.ok) this.compactIfDue(result.revision);
+    if (result.ok && result.revision > 0) this.trimAudit(now);
     return result;
+  }
+
+  async audit(query: AuditQuery): Promise<AuditPage> {
+    if (query.before !== undefined && query.before <= 1) return { entries: [], before: undefined };
+    const range = this.space.auditRange();
+    // etcd sorts the range by create_revision itself (its work, like recentlyModified's).
+    const response = await this.range({
+      key: range.start,
+      range_end: range.end,
+      sort_order: 'Descend',
+      sort_target: 'Create',
+      limit: query.limit + 1,
+      ...(query.before !== undefined && { max_create_revision: Math.max(1, query.before - 1) }),
+    });
+    const examined: AuditEntry[] = [];
+    for (const kv of response.kvs.slice(0, query.limit))
+      examined.push(decodeAuditEntry(kv.value, Number(kv.create_revision)));
+    return auditPageOf(query, examined, response.kvs.length > query.limit);
+  }
+
+  /**
+   * Deletes at most AUDIT_DROP_MAX entries older than the age bound, after a commit, one
+   * clean-up at a time: entry keys start with their time (key-space.ts), so they are the first
+   * keys of the range. A backlog drains over the commits that follow.
+   */
+  private trimAudit(now: number): void {
+    if (this.auditTrim !== undefined || this.closed || now - this.auditTrimmedAt < AUDIT_TRIM_INTERVAL_MS) return;
+    this.auditTrimmedAt = now;
+    const maxAgeMs = (this.options.auditRetention ?? DEFAULT_AUDIT_RETENTION).maxAgeMs;
+    const range = this.space.auditRange(now - maxAgeMs);
+    this.auditTrim = (async () => {
+      const old = await this.range({ key: range.start, range_end: range.end, keys_only: true, limit: AUDIT_DROP_MAX });
+      if (old.kvs.length === 0) return;
+      await this.calls.write('an audit clean-up', (call) =>
+        this.client.kv.txn({ success: old.kvs.map((kv) => ({ request_delete_range: { key: kv.key } })) }, call),
+      );
+    })()
+      .catch((error: unknown) =>
+        this.log(`audit clean-up failed: ${error instanceof Error ? error.message : String(error)}`),
+      )
+      .finally(() => {
+        this.auditTrim = undefined;
+      });
   }
 
   async revision(): Promise<number> {
@@ -461,6 +524,7 @@ export class EtcdEngine implements Engine {
     this.feed.close();
     this.system.close();
     await this.compaction;
+    await this.auditTrim;
     this.client.close();
   }
 }

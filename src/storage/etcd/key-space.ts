@@ -77,6 +77,30 @@ export class KeySpace {
     return etcdKey.toString('utf8', this.systemPrefix().length);
   }
 
+  /**
+   * Where a new audit entry goes (docs/audit.md): a bookkeeping key of the commit's time (ms, 8
+   * bytes big-endian, so the oldest come first in key order) and 8 random bytes. The entry's
+   * revision is the key's create_revision.
+   */
+  auditKey(time: number, random: Buffer): Buffer {
+    const stamp = Buffer.alloc(8);
+    stamp.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(time))));
+    return Buffer.concat([this.auditPrefix(), stamp, random]);
+  }
+
+  /** Every audit entry of the namespace, or (with `before`) those committed before that time. */
+  auditRange(before?: number): KeyRange {
+    const start = this.auditPrefix();
+    if (before === undefined) return { start, end: rangeEndOfPrefix(start) };
+    const stamp = Buffer.alloc(8);
+    stamp.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(before))));
+    return { start, end: Buffer.concat([start, stamp]) };
+  }
+
+  private auditPrefix(): Buffer {
+    return Buffer.concat([this.prefix, Buffer.from([BOOKKEEPING]), Buffer.from('audit/', 'latin1')]);
+  }
+
   /** Every system record of the namespace. */
   systemRange(): KeyRange {
     const start = this.systemPrefix();

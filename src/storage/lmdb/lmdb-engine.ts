@@ -26,17 +26,27 @@
 // Sub-databases: kv (key -> record), meta (revision, oldest log revision), log (revision ->
 // events), expiry ([expires, key] -> key index for the sweeper), recent ([modRevision, key] ->
 // key, for recentlyModified: the index page reads its newest entries instead of scanning),
-// folders (folder -> keys stored under it, folder-index.ts: the web UI's folder counts).
+// folders (folder -> keys stored under it, folder-index.ts: the web UI's folder counts), audit
+// (revision -> the commit's audit entry, audit-codec.ts; docs/audit.md), written with the commit
+// on every write path and by the WAL replay, and dropped oldest first past the retention bounds.
 
 import { LmdbSystemStore } from './lmdb-system-store.js';
 import { FolderCountStream, indexedFolders, isIndexedFolder, storedKeyDelta } from '../folder-index.js';
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
+import { type AuditEntry, auditEntryOf } from '../../model/audit.js';
 import type { ChangeEvent } from '../../model/events.js';
 import type { CommitResult, Txn } from '../../model/txn.js';
 import type { Entry, EntryInfo } from '../../model/entry.js';
 import { isExpired } from '../../model/entry.js';
+import { auditEntryTime, decodeAuditEntry, encodeAuditEntry } from '../audit-codec.js';
+import { auditOverBounds, auditPageOf } from '../audit-trail.js';
 import {
+  AUDIT_DROP_MAX,
+  type AuditPage,
+  type AuditQuery,
+  type AuditRetention,
   type ChangeListener,
+  DEFAULT_AUDIT_RETENTION,
   type Engine,
   type HistoryPage,
   listSkipBound,
@@ -96,6 +106,19 @@ export interface LmdbEngineOptions {
   readonly walFiles?: WalFiles;
   /** Bytes of acknowledged commits lmdb may be behind before new commits wait (UNAPPLIED_BYTES_MAX). */
   readonly unappliedBytesMax?: number;
+  /** How much audit trail to keep (DEFAULT_AUDIT_RETENTION when unset). */
+  readonly auditRetention?: AuditRetention;
+}
+
+/**
+ * The audit trail's extent, kept in meta (AUDIT_STATE) with every commit: the bytes of its
+ * entries and the lowest revision that may still hold one (entries below it were dropped).
+ * `oldestTime`, in memory only, is the time of the entry at `from` when known.
+ */
+interface AuditExtent {
+  bytes: number;
+  from: number;
+  oldestTime: number | undefined;
 }
 
 /** A commit in the WAL path: appended to the log, waiting to be durable and applied to lmdb. */
@@ -158,6 +181,8 @@ const LOG_CHECKSUMMED_FROM = 'logChecksummedFrom';
 const RECENT_INDEXED = 'recentIndexed';
 /** Set once the folder index counts every key (stores made before it get it at open). */
 const FOLDERS_INDEXED = 'foldersIndexed';
+/** [bytes, from] of the audit trail (AuditExtent). */
+const AUDIT_STATE = 'audit';
 /** Expired-but-not-swept keys recentlyModified() passes over at most, beyond the page. */
 const RECENT_SCAN_EXTRA = 1000;
 
@@ -188,6 +213,14 @@ export class LmdbEngine implements Engine {
    * bounded scan) until rebuildFoldersIfStale() has rebuilt it.
    */
   private foldersStale = false;
+  /** revision -> audit entry (audit-codec.ts). */
+  private readonly auditLog: Database<Buffer, number>;
+  private readonly retention: AuditRetention;
+  /**
+   * Exclusive modes: the audit trail's extent as this process issued it (like oldestKept); the
+   * WAL path's background apply keeps its own copy until lmdb took the batch.
+   */
+  private auditExtent: AuditExtent = { bytes: 0, from: 1, oldestTime: undefined };
   private readonly listeners = new Set<ChangeListener>();
   private lastPublished: number;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -270,6 +303,8 @@ export class LmdbEngine implements Engine {
     this.recent = this.root.openDB<string, [number, string]>({ name: 'recent', encoding: 'msgpack' });
     const foldersOptions = { name: 'folders', encoding: 'msgpack' as const, keyEncoder: utf8KeyEncoder };
     this.folders = this.root.openDB<number, string>(foldersOptions);
+    this.auditLog = this.root.openDB<Buffer, number>({ name: 'audit', encoding: 'binary' });
+    this.retention = options.auditRetention ?? DEFAULT_AUDIT_RETENTION;
     this.indexRecentOnce();
     this.indexFoldersOnce();
     this.logChecksummedFrom = this.markLogChecksums();
@@ -283,6 +318,7 @@ export class LmdbEngine implements Engine {
     this.flushConfirmer = new FlushConfirmer(options.path);
     if (!noSync) this.flushConfirmer.start();
     this.oldestKept = this.meta.get(OLDEST) ?? 1;
+    this.auditExtent = this.storedAuditExtent();
     // A store that always had checksums is never upgraded: a record whose format byte was flipped
     // to 1 would otherwise be rewritten with a fresh checksum over damaged bytes.
     this.acceptFormat1 = options.alwaysChecksummed === true ? false : !this.upgradeRecords();
@@ -320,6 +356,7 @@ export class LmdbEngine implements Engine {
       if (replay.length > 0) await this.root.flushed;
       this.lastPublished = this.checkpointed = this.acknowledged = this.readRevision();
       this.oldestKept = this.meta.get(OLDEST) ?? 1;
+      this.auditExtent = this.storedAuditExtent();
       await wal.releaseThrough(this.checkpointed);
     } catch (error) {
       await wal.close().catch(ignore);
@@ -345,6 +382,12 @@ export class LmdbEngine implements Engine {
     // key's final write kept in one object updated in place, and only the final records and the
     // kept change-log entries become Buffer views.
     const finals = new Map<string, FinalWrite>();
+    // Every replayed commit's audit entry is written, not only the final ones: each is one commit.
+    const audits: { revision: number; bytes: Buffer }[] = [];
+    const keepAudit = (start: number, length: number): void => {
+      audits.push({ revision: current, bytes: bytes.subarray(start, start + length) });
+    };
+    let current = 0;
     const logEntries: WalRecord[] = [];
     const logStarts: number[] = [];
     let bytes: Buffer = Buffer.alloc(0);
@@ -363,8 +406,9 @@ export class LmdbEngine implements Engine {
     };
     for (const record of records) {
       bytes = record.bytes;
+      current = record.revision;
       const end = record.payloadStart + record.payloadLength;
-      const logStart = walkWalCommit(bytes, record.payloadStart, end, record.revision, keepFinal);
+      const logStart = walkWalCommit(bytes, record.payloadStart, end, record.revision, keepFinal, keepAudit);
       if (record.revision >= keptFrom) {
         logEntries.push(record);
         logStarts.push(logStart);
@@ -399,6 +443,10 @@ export class LmdbEngine implements Engine {
       const newOldest = Math.max(oldest, keptFrom);
       for (let revision = oldest; revision < newOldest && revision <= stored; revision++) this.log.removeSync(revision);
       if (newOldest !== oldest) this.meta.putSync(OLDEST, newOldest);
+      const extent = this.storedAuditExtent();
+      for (const audit of audits)
+        this.writeAudit(audit.revision, audit.bytes, auditTimeOf(audit), extent, transactionWrites);
+      this.putAuditExtent(extent, transactionWrites);
       this.meta.putSync(REVISION, last);
     });
   }
@@ -813,7 +861,7 @@ export class LmdbEngine implements Engine {
     const planned = this.planOverInFlight(txn, now, wal.nextRevision - 1);
     if (!('marks' in planned)) return planned.answer();
     const { plan, marks } = planned;
-    const encoded = encodedCommitOf(plan);
+    const encoded = encodedCommitOf(plan, txn, now);
     const payload = encodeWalCommit(encoded);
     const commit: DurableCommit = { ...encoded, events: plan.events, bytes: payload.length };
     const done = new Promise<void>((resolve, reject) => this.walQueue.push({ commit, resolve, reject }));
@@ -864,8 +912,10 @@ export class LmdbEngine implements Engine {
     // Issued synchronously: lmdb-js puts them all in one transaction.
     const before = this.oldestKept;
     let oldest = before;
-    for (const commit of batch) oldest = this.writeCommit(commit, oldest, queuedWrites);
+    const extent = { ...this.auditExtent };
+    for (const commit of batch) oldest = this.writeCommit(commit, oldest, extent, queuedWrites);
     if (oldest !== before) void this.meta.put(OLDEST, oldest);
+    this.putAuditExtent(extent, queuedWrites);
     const last = batch.at(-1)!.revision;
     const committed = this.meta.put(REVISION, last);
     this.guardBatchPromise();
@@ -873,6 +923,7 @@ export class LmdbEngine implements Engine {
     this.applying = committed.then(
       () => {
         this.oldestKept = oldest;
+        this.auditExtent = extent;
         this.applyRetryMs = APPLY_RETRY_MS;
         this.applyRetrying = false;
         this.appliedBatch(batch);
@@ -952,6 +1003,7 @@ export class LmdbEngine implements Engine {
     while (held < this.applyQueue.length && this.applyQueue[held]!.revision <= stored) held++;
     if (held > 0) this.appliedBatch(this.applyQueue.slice(0, held));
     this.oldestKept = this.meta.get(OLDEST) ?? 1;
+    this.auditExtent = this.storedAuditExtent();
     this.applyDurable();
     this.applyRetrying = this.applying !== undefined;
   }
@@ -1049,7 +1101,7 @@ export class LmdbEngine implements Engine {
     const { plan, marks } = planned;
     // Everything below is issued synchronously, so lmdb-js puts it in one LMDB transaction.
     this.nextRevision = plan.revision;
-    const written = this.writePlan(plan, this.oldestKept, queuedWrites);
+    const written = this.writePlan(plan, txn, now, this.oldestKept, this.auditExtent, queuedWrites);
     this.oldestKept = written.oldest;
     // Every unconditional write of one lmdb-js batch returns the same promise, `committed`,
     // awaited below; the batch's own start marker gets one more, handled here (after a write:
@@ -1116,11 +1168,15 @@ export class LmdbEngine implements Engine {
    */
   private writePlan<R>(
     plan: Extract<Plan, { ok: true }>,
+    txn: Txn,
+    now: number,
     oldest: number,
+    extent: AuditExtent,
     writes: StoreWrites<R>,
   ): { oldest: number; revisionWritten: R } {
-    const kept = this.writeCommit(encodedCommitOf(plan), oldest, writes);
+    const kept = this.writeCommit(encodedCommitOf(plan, txn, now), oldest, extent, writes);
     if (kept !== oldest) writes.put(this.meta, OLDEST, kept);
+    this.putAuditExtent(extent, writes);
     return { oldest: kept, revisionWritten: writes.put(this.meta, REVISION, plan.revision) };
   }
 
@@ -1178,15 +1234,97 @@ export class LmdbEngine implements Engine {
    * log entries past logLength; the caller writes the revision (and OLDEST when it changed).
    * Returns the oldest revision the log keeps after it.
    */
-  private writeCommit<R>(commit: EncodedCommit, oldest: number, writes: StoreWrites<R>): number {
+  private writeCommit<R>(commit: EncodedCommit, oldest: number, extent: AuditExtent, writes: StoreWrites<R>): number {
     for (const write of commit.writes) this.writeRecordChange(write, writes);
     writes.put(this.log, commit.revision, commit.logEntry);
+    if (commit.audit !== undefined)
+      this.writeAudit(commit.revision, commit.audit.bytes, commit.audit.time, extent, writes);
     let kept = oldest;
     while (commit.revision - kept >= this.options.logLength) {
       writes.remove(this.log, kept);
       kept++;
     }
     return kept;
+  }
+
+  /**
+   * Writes a commit's audit entry, then drops at most AUDIT_DROP_MAX of the oldest entries while
+   * the trail is past its bounds at the commit's time (docs/audit.md); `extent` follows.
+   * The entries dropped are read from lmdb as committed: entries issued but not committed yet
+   * (this batch's) are the newest, dropped by a later commit if they must go.
+   */
+  private writeAudit<R>(
+    revision: number,
+    bytes: Buffer,
+    time: number,
+    extent: AuditExtent,
+    writes: StoreWrites<R>,
+  ): void {
+    writes.put(this.auditLog, revision, bytes);
+    extent.bytes += bytes.length;
+    // The oldest entry's time is known and within bounds: nothing to read.
+    if (extent.oldestTime !== undefined && !auditOverBounds(this.retention, extent.bytes, extent.oldestTime, time))
+      return;
+    extent.oldestTime = undefined;
+    // Read first, then removed: no removal under an open cursor.
+    const oldest: { revision: number; length: number; time: number }[] = [];
+    for (const { key, value } of this.auditLog.getRange({ start: extent.from, limit: AUDIT_DROP_MAX + 1 }))
+      oldest.push({ revision: key, length: value.length, time: auditTimeOf({ revision: key, bytes: value }) });
+    for (const [index, entry] of oldest.entries()) {
+      if (index >= AUDIT_DROP_MAX || !auditOverBounds(this.retention, extent.bytes, entry.time, time)) {
+        extent.from = entry.revision;
+        // A damaged entry (NaN) goes by its bytes only; its time is looked at again next time.
+        extent.oldestTime = Number.isNaN(entry.time) ? undefined : entry.time;
+        return;
+      }
+      writes.remove(this.auditLog, entry.revision);
+      extent.bytes -= entry.length;
+      extent.from = entry.revision + 1;
+    }
+  }
+
+  /** The audit trail's extent as lmdb holds it. */
+  private storedAuditExtent(): AuditExtent {
+    const stored = this.meta.get(AUDIT_STATE) as unknown as [number, number] | undefined;
+    return { bytes: stored?.[0] ?? 0, from: stored?.[1] ?? 1, oldestTime: undefined };
+  }
+
+  private putAuditExtent<R>(extent: AuditExtent, writes: StoreWrites<R>): void {
+    writes.put(this.meta as unknown as Database<[number, number], string>, AUDIT_STATE, [extent.bytes, extent.from]);
+  }
+
+  async audit(query: AuditQuery): Promise<AuditPage> {
+    this.freshSnapshot();
+    try {
+      const stored = this.readRevision();
+      const examined: AuditEntry[] = [];
+      let more = false;
+      // Acknowledged commits lmdb has not applied (WAL path) are the newest: first, newest first.
+      for (let index = this.applyQueue.length - 1; index >= 0; index--) {
+        const commit = this.applyQueue[index]!;
+        if (commit.revision <= stored) break;
+        if (query.before !== undefined && commit.revision >= query.before) continue;
+        if (commit.audit === undefined) continue;
+        if (examined.length >= query.limit) {
+          more = true;
+          break;
+        }
+        examined.push(decodeAuditEntry(commit.audit.bytes, commit.revision));
+      }
+      if (!more) {
+        const start = Math.min(query.before === undefined ? stored : query.before - 1, stored);
+        for (const { key, value } of this.auditLog.getRange({ start, reverse: true, limit: query.limit + 1 })) {
+          if (examined.length >= query.limit) {
+            more = true;
+            break;
+          }
+          examined.push(decodeAuditEntry(value, key));
+        }
+      }
+      return auditPageOf(query, examined, more);
+    } catch (error) {
+      throw this.readError(error);
+    }
   }
 
   /**
@@ -1280,6 +1418,7 @@ export class LmdbEngine implements Engine {
       try {
         this.nextRevision = this.readRevision();
         this.oldestKept = this.meta.get(OLDEST) ?? 1;
+        this.auditExtent = this.storedAuditExtent();
       } catch (error) {
         // The store itself fails: writes are refused until restart like after an I/O error, and
         // nothing is left to reject unheard (LMDB's fatal state has stopped kvs in readError).
@@ -1324,7 +1463,7 @@ export class LmdbEngine implements Engine {
     const revision = this.readRevision();
     const plan = planCommit(txn, now, revision, (key) => this.readRecord(key), this.options.logValueMax);
     if (!plan.ok || !plan.changed) return plan;
-    this.writePlan(plan, this.meta.get(OLDEST) ?? 1, transactionWrites);
+    this.writePlan(plan, txn, now, this.meta.get(OLDEST) ?? 1, this.storedAuditExtent(), transactionWrites);
     return plan;
   }
 
@@ -1535,9 +1674,25 @@ interface FinalWrite {
   recordLength: number;
 }
 
-/** A planned commit in the bytes lmdb stores (and the WAL carries, wal-commit.ts). */
-function encodedCommitOf(plan: Extract<Plan, { ok: true }>): EncodedCommit {
+/** The time of a replayed audit entry, or NaN when it is damaged (rotation then goes by bytes). */
+function auditTimeOf(audit: { revision: number; bytes: Uint8Array }): number {
+  try {
+    return auditEntryTime(audit.bytes, audit.revision);
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** A planned commit in the bytes lmdb stores (and the WAL carries, wal-commit.ts), with its audit entry. */
+function encodedCommitOf(plan: Extract<Plan, { ok: true }>, txn: Txn, now: number): EncodedCommit {
+  const audit = auditEntryOf(
+    txn.origin,
+    plan.revision,
+    now,
+    plan.events.map((event) => event.key),
+  );
   return {
+    audit: { bytes: encodeAuditEntry(audit), time: now },
     revision: plan.revision,
     writes: plan.writes.map((write) => ({
       key: write.key,

@@ -4,6 +4,7 @@
 // records and change-log entries it carries. It also gathers, for `--salvage`, the final record
 // of every key written by acknowledged commits lmdb does not hold yet.
 
+import { auditEntryIntact } from '../audit-codec.js';
 import { existsSync } from 'node:fs';
 import type { StoredRecord } from '../txn-plan.js';
 import { readWal } from '../wal/wal-read.js';
@@ -76,7 +77,7 @@ export async function checkWal(directory: string, checkpoint: number, listLimit:
       records++;
       if (applies) unapplied++;
       try {
-        const { writes, logEntry } = decodeWalCommit(record.payload, record.revision);
+        const { writes, logEntry, audit } = decodeWalCommit(record.payload, record.revision);
         for (const { key, encoded } of writes) {
           if (encoded !== null && recordState(encoded, key, false) === 'damaged') {
             problem(
@@ -88,6 +89,8 @@ export async function checkWal(directory: string, checkpoint: number, listLimit:
         }
         if (!logEntryIntact(logEntry, record.revision))
           problem(`${where}: the change-log entry of revision ${record.revision} fails its checksum`);
+        if (audit !== undefined && !auditEntryIntact(audit))
+          problem(`${where}: the audit entry of revision ${record.revision} fails its checksum`);
       } catch (error) {
         if (!(error instanceof WalPayloadError)) throw error;
         problem(`${where}: ${error.message}`);

@@ -5,8 +5,16 @@ import type { ChangeEvent } from '../../model/events.js';
 import type { CommitResult, Txn } from '../../model/txn.js';
 import type { Entry, EntryInfo } from '../../model/entry.js';
 import { isExpired } from '../../model/entry.js';
+import { type AuditEntry, auditEntryOf } from '../../model/audit.js';
+import { decodeAuditEntry, encodeAuditEntry } from '../audit-codec.js';
+import { auditOverBounds, auditPageOf } from '../audit-trail.js';
 import {
+  AUDIT_DROP_MAX,
+  type AuditPage,
+  type AuditQuery,
+  type AuditRetention,
   type ChangeListener,
+  DEFAULT_AUDIT_RETENTION,
   type Engine,
   type HistoryPage,
   LIST_SKIP_MAX,
@@ -27,6 +35,8 @@ export interface MemoryEngineOptions {
   readonly logLength: number;
   /** Values up to this size are kept in change events. */
   readonly logValueMax: number;
+  /** How much audit trail to keep (DEFAULT_AUDIT_RETENTION when unset). */
+  readonly auditRetention?: AuditRetention;
 }
 
 export class MemoryEngine implements Engine {
@@ -45,8 +55,19 @@ export class MemoryEngine implements Engine {
   /** Keys stored under each folder (folder-index.ts); folders with none are left out. */
   private readonly folderSizes = new Map<string, number>();
   private readonly listeners = new Set<ChangeListener>();
+  /**
+   * The audit trail in revision order from index auditHead on (dropped entries are before it),
+   * each kept encoded (audit-codec.ts): a few times smaller than the decoded objects.
+   */
+  private audits: { revision: number; time: number; bytes: Buffer }[] = [];
+  private auditHead = 0;
+  /** Bytes of the kept entries, counted as lmdb stores them (audit-codec.ts). */
+  private auditBytes = 0;
+  private readonly retention: AuditRetention;
 
-  constructor(private readonly options: MemoryEngineOptions) {}
+  constructor(private readonly options: MemoryEngineOptions) {
+    this.retention = options.auditRetention ?? DEFAULT_AUDIT_RETENTION;
+  }
 
   private entry(key: string, now: number): Entry | undefined {
     const record = this.records.get(key);
@@ -157,6 +178,14 @@ export class MemoryEngine implements Engine {
         }
       }
       this.currentRevision = plan.revision;
+      this.recordAudit(
+        auditEntryOf(
+          txn.origin,
+          plan.revision,
+          now,
+          plan.events.map((event) => event.key),
+        ),
+      );
       this.log.push({ revision: plan.revision, events: plan.events });
       while (this.log.length > this.options.logLength) {
         this.log.shift();
@@ -165,6 +194,44 @@ export class MemoryEngine implements Engine {
       for (const listener of this.listeners) listener(plan.events);
     }
     return { ok: true, revision: plan.revision, puts: plan.puts, deleted: plan.deleted };
+  }
+
+  /** Appends a commit's entry, then drops at most AUDIT_DROP_MAX of the oldest past the bounds. */
+  private recordAudit(entry: AuditEntry): void {
+    const bytes = encodeAuditEntry(entry);
+    this.audits.push({ revision: entry.revision, time: entry.time, bytes });
+    this.auditBytes += bytes.length;
+    for (let dropped = 0; dropped < AUDIT_DROP_MAX && this.auditHead < this.audits.length; dropped++) {
+      const oldest = this.audits[this.auditHead]!;
+      if (!auditOverBounds(this.retention, this.auditBytes, oldest.time, entry.time)) break;
+      this.auditBytes -= oldest.bytes.length;
+      this.auditHead++;
+    }
+    // Dropped entries leave the array once they are half of it: amortized over the commits.
+    if (this.auditHead > 1024 && this.auditHead * 2 > this.audits.length) {
+      this.audits = this.audits.slice(this.auditHead);
+      this.auditHead = 0;
+    }
+  }
+
+  async audit(query: AuditQuery): Promise<AuditPage> {
+    // The first kept entry at or after `before` (binary search over revision order).
+    let low = this.auditHead;
+    let high = this.audits.length;
+    if (query.before !== undefined) {
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        if (this.audits[middle]!.revision < query.before) low = middle + 1;
+        else high = middle;
+      }
+    }
+    const examined: AuditEntry[] = [];
+    let index = high - 1;
+    for (; index >= this.auditHead && examined.length < query.limit; index--) {
+      const { revision, bytes } = this.audits[index]!;
+      examined.push(decodeAuditEntry(bytes, revision));
+    }
+    return auditPageOf(query, examined, index >= this.auditHead);
   }
 
   /** Index of the first key at or after `key` in byte order (binary search). */

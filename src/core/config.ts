@@ -132,6 +132,13 @@ function wholeNumber(name: string, value: number, min: number, max = Number.MAX_
   }
 }
 
+/**
+ * The largest `--max-key-bytes` on the memory and etcd stores (lmdb: 1900): every key lives in
+ * memory there (etcd keeps its whole key index in memory), and a key travels in every etcd
+ * request that names it, within etcd's request limit (1.5 MiB by default). docs/limits.md.
+ */
+export const MAX_KEY_BYTES_BOUND = 65_536;
+
 /** Checks a complete config; throws ConfigError naming the bad setting. */
 export function validateConfig(config: Config): Config {
   wholeNumber('--port', config.port, 0, 65535);
@@ -150,8 +157,9 @@ export function validateConfig(config: Config): Config {
   // Named by their flag (maxValueBytes: --max-value-bytes), which is how they were given.
   for (const [name, value] of Object.entries(limits))
     wholeNumber(`--${name.replace(/[A-Z]/g, (upper) => `-${upper.toLowerCase()}`)}`, value as number, 1);
-  // lmdb's maximum key size is 1978 bytes; the expiry index adds a few bytes of its own.
-  if (config.store.kind === 'lmdb') wholeNumber('--max-key-bytes', limits.maxKeyBytes, 1, 1900);
+  // lmdb's maximum key size is 1978 bytes; the expiry index adds a few bytes of its own. Other
+  // stores keep every key in memory (memory; etcd's key index), so keys are bounded there too.
+  wholeNumber('--max-key-bytes', limits.maxKeyBytes, 1, config.store.kind === 'lmdb' ? 1900 : MAX_KEY_BYTES_BOUND);
   if (limits.maxValueBytes > limits.maxBodyBytes) {
     throw new ConfigError('--max-value-bytes cannot exceed --max-body-bytes');
   }

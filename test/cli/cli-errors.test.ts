@@ -103,6 +103,23 @@ const serveCases: ErrorCase[] = [
     createsNothing: ({ workDir }) => [join(workDir, 'big-port')],
   },
   {
+    name: 'serve --max-key-bytes past the bound of a store that keeps keys in memory',
+    args: ({ workDir }) => [
+      'serve',
+      '--port',
+      '0',
+      '--store',
+      'memory',
+      '--max-key-bytes',
+      '65537',
+      '--data',
+      join(workDir, 'long-keys'),
+    ],
+    exitCode: 2,
+    line: () => 'kvs: --max-key-bytes must be a whole number from 1 to 65536 (got 65537); see `kvs serve --help`',
+    createsNothing: ({ workDir }) => [join(workDir, 'long-keys')],
+  },
+  {
     name: 'serve with a limit of 0 names the flag',
     args: ({ workDir }) => ['serve', '--port', '0', '--max-value-bytes', '0', '--data', join(workDir, 'zero-limit')],
     exitCode: 2,

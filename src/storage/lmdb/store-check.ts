@@ -10,6 +10,7 @@ import { isLogFormat2, logEntryIntact } from './log-codec.js';
 import { decodeRecord, recordState } from './record-codec.js';
 import { checkStoreFiles, STORE_FILE, WAL_DIRECTORY } from './store-files.js';
 import type { StoredRecord } from '../txn-plan.js';
+import { auditEntryIntact } from '../audit-codec.js';
 import { FolderCountStream } from '../folder-index.js';
 import { compareKeys } from '../../model/key-order.js';
 import { utf8KeyEncoder } from './utf8-key-encoder.js';
@@ -185,6 +186,15 @@ export async function checkStore(dataDir: string, options: StoreCheckOptions = {
     });
     if (recentIndexed)
       for (const key of modRevisionOf.keys()) problem(`key ${JSON.stringify(key)} has no recent index entry`);
+    // The audit trail (docs/audit.md): each entry intact, under a revision the store has reached.
+    const auditLog = root.openDB<Buffer, number>({ name: 'audit', encoding: 'binary' });
+    guarded('audit trail', () => {
+      for (const { key, value } of auditLog.getRange({})) {
+        if (!(Number.isSafeInteger(key) && key >= 1 && key <= revision))
+          problem(`audit trail: revision ${String(key)} is outside 1-${revision}`);
+        if (!auditEntryIntact(value)) problem(`audit trail: the entry of revision ${String(key)} failed its checksum`);
+      }
+    });
     // From this revision on every entry has a checksum (log-codec.ts); absent: none was written yet.
     const checksummedFrom =
       guarded('meta logChecksummedFrom', () => meta.get('logChecksummedFrom')) ?? Number.POSITIVE_INFINITY;

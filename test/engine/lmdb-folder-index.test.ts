@@ -126,4 +126,28 @@ describe('lmdb folder index', () => {
       'folder index: "c/" has no count (the store holds 1 under it)',
     ]);
   });
+
+  it('kvs check counts damaged records in their folders too, however many it lists', async () => {
+    const directory = freshDirectory();
+    const path = join(directory, 'kvs.mdb');
+    const engine = await LmdbEngine.open({ path, durability: 'relaxed', logLength: 100, logValueMax: 16 });
+    await commit(engine, [put('d/1'), put('d/2'), put('d/3')]);
+    await engine.close();
+    const raw = open({ path, maxDbs: 16 });
+    const kv = raw.openDB<Buffer, string>({ name: 'kv', encoding: 'binary' });
+    for (const key of ['d/1', 'd/2']) {
+      const damaged = Buffer.from(kv.getBinary(key)!);
+      damaged[damaged.length - 1]! ^= 0x01;
+      await kv.put(key, damaged);
+    }
+    await raw.close();
+    const report = await checkStore(directory, { listLimit: 1 });
+    assert.equal(report.damaged, 2);
+    assert.deepEqual(report.damagedKeys, ['d/1'], 'one damaged key listed');
+    assert.deepEqual(
+      report.problems.filter((problem) => problem.startsWith('folder index')),
+      [],
+      'both damaged records still count in d/',
+    );
+  });
 });

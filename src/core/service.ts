@@ -2,7 +2,7 @@
 // input against the limits, checks what the caller may do, turns requests into engine
 // transactions, and knows nothing of HTTP or RESP.
 
-import type { Engine, ListOptions, ListPage } from '../storage/index.js';
+import type { AuditQuery, Engine, ListOptions, ListPage } from '../storage/index.js';
 import { compareKeys } from '../model/key-order.js';
 import type { AuthFailureLimiter } from './auth-limiter.js';
 import { KvsError } from './errors.js';
@@ -90,19 +90,18 @@ export interface Page<T> {
   readonly next: string | null;
 }
 
-/** A query of the audit trail (GET /v1/audit, `kvs audit`). */
-export interface AuditRequest {
+/**
+ * A query of the audit trail (GET /v1/audit, `kvs audit`): the engine's time and revision bounds
+ * (`before` is the `next` of the previous answer), plus filters the service applies.
+ */
+export interface AuditRequest extends Omit<AuditQuery, 'limit'> {
   /** Only entries that name this key. */
   readonly key?: string | undefined;
   /** Only entries that name a key starting with this. */
   readonly prefix?: string | undefined;
   /** Only entries of this token id. */
   readonly token?: string | undefined;
-  /** Committed at or after / at or before, in ms. */
-  readonly since?: number | undefined;
-  readonly until?: number | undefined;
-  /** Only entries below this revision (the `next` of the previous answer). */
-  readonly before?: number | undefined;
+  /** Entries the answer holds at most (the engine's `limit` counts entries examined). */
   readonly limit: number;
 }
 

@@ -214,10 +214,19 @@ export class EtcdEngine implements Engine {
   /** etcd keys in one snapshot: a Range for one key, a read-only transaction for several. */
   private async readKeys(keys: readonly Buffer[]): Promise<(IKeyValue | undefined)[]> {
     if (keys.length === 1) return [(await this.range({ key: keys[0]! })).kvs[0]];
-    const request = { success: keys.map((key) => ({ request_range: { key } })) };
-    const response = await this.calls.read('a read', (call) => this.client.kv.txn(request, call));
+    const responses = await this.readRanges(
+      'a read',
+      keys.map((key) => ({ key })),
+    );
+    return responses.map((response) => response?.kvs[0]);
+  }
+
+  /** Several ranges in one snapshot: one read-only etcd transaction. */
+  private async readRanges(what: string, ranges: readonly IRangeRequest[]): Promise<(IRangeResponse | undefined)[]> {
+    const request = { success: ranges.map((range) => ({ request_range: range })) };
+    const response = await this.calls.read(what, (call) => this.client.kv.txn(request, call));
     this.observe(response.header.revision);
-    return keys.map((_, index) => response.responses[index]?.response_range?.kvs[0]);
+    return ranges.map((_, index) => response.responses[index]?.response_range);
   }
 
   /**
@@ -297,16 +306,15 @@ export class EtcdEngine implements Engine {
     const asked = folders.flatMap((folder, index) => (isIndexedFolder(folder) ? [index] : []));
     for (let start = 0; start < asked.length; start += this.limits.maxTxnOps) {
       const chunk = asked.slice(start, start + this.limits.maxTxnOps);
-      const request = {
-        success: chunk.map((index) => {
+      const responses = await this.readRanges(
+        'a folder count',
+        chunk.map((index) => {
           const range = this.space.dataRange(folders[index]!)!;
-          return { request_range: { key: range.start, range_end: range.end, count_only: true } };
+          return { key: range.start, range_end: range.end, count_only: true };
         }),
-      };
-      const response = await this.calls.read('a folder count', (call) => this.client.kv.txn(request, call));
-      this.observe(response.header.revision);
+      );
       chunk.forEach((index, at) => {
-        counts[index] = Number(response.responses[at]?.response_range?.count ?? 0);
+        counts[index] = Number(responses[at]?.count ?? 0);
       });
     }
     return counts;

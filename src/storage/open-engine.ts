@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import type { StorageOptions } from './config.js';
 import type { Engine } from './engine.js';
 import { LmdbEngine } from './lmdb/lmdb-engine.js';
-import { checkStoreFiles, ensureStoreMarker, markedStoreFiles, WAL_DIRECTORY } from './lmdb/store-files.js';
+import {
+  checkStoreFiles,
+  ensureStoreMarker,
+  markedStoreFiles,
+  StoreFileError,
+  WAL_DIRECTORY,
+} from './lmdb/store-files.js';
 import { MemoryEngine } from './memory/memory-engine.js';
 import { StoreOpenError } from './config.js';
 import { WalError } from './wal/write-ahead-log.js';
@@ -44,6 +50,7 @@ export async function openEngine(config: StorageOptions): Promise<Engine> {
         // One process owns the store unless --workers shares it between processes.
         exclusive: !shared,
         alwaysChecksummed: files.alwaysChecksummed,
+        indexedSinceCreation: files.indexedSinceCreation,
         ...(config.auditRetention !== undefined && { auditRetention: config.auditRetention }),
         ...((config.writeAheadLog || config.workers > 1) &&
           !shared && { walDirectory: join(config.dataDir, WAL_DIRECTORY) }),
@@ -75,6 +82,7 @@ async function openLmdb(options: Parameters<typeof LmdbEngine.open>[0]): Promise
         { cause: error },
       );
     }
+    if (error instanceof StoreFileError) throw new StoreOpenError(`${error.code}: ${error.message}`, { cause: error });
     // Opening writes to lmdb (WAL replay, one-time upgrades): a refusal there is the store's or
     // the disk's state, told in one line, not a crash with a stack trace.
     const problem = lmdbOpenProblem(error);

@@ -4,11 +4,15 @@
 //
 // The scan runs in a child process (the same command with --in-process): LMDB trusts its
 // pages, and a damaged tree could still crash it by signal; the parent then reports "cannot
-// open" with exit code 2 instead of dying with the child.
+// open" with exit code 2 instead of dying with the child. A damaged tree can also make LMDB
+// corrupt the child's heap, which then hangs (seen: in malloc, after "malloc(): invalid size"):
+// the child reports progress on a pipe (fd 3) as it reads, and the parent kills it when none
+// came for --stall-timeout seconds, with exit code 2 again.
 
-import { Option, type Command } from 'commander';
-import { spawnSync } from 'node:child_process';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { spawn } from 'node:child_process';
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import type { StoreCheckReport } from '../../storage/index.js';
 import { ndjsonFormat } from '../formats/ndjson-format.js';
 
@@ -16,6 +20,20 @@ interface CheckOptions {
   readonly data: string;
   readonly salvage?: string;
   readonly inProcess?: boolean;
+  readonly stallTimeout: number;
+}
+
+/** The pipe (fd 3) on which the checking child reports progress to its parent. */
+const PROGRESS_FD = 3;
+const PROGRESS_ENV = 'KVS_CHECK_PROGRESS_FD';
+/** The longest --stall-timeout, in seconds (a day). */
+const STALL_TIMEOUT_MAX = 86_400;
+
+function parseStallTimeout(text: string): number {
+  const seconds = Number(text);
+  if (!(/^\d+(\.\d+)?$/.test(text) && seconds > 0 && seconds <= STALL_TIMEOUT_MAX))
+    throw new InvalidArgumentError(`must be a number of seconds above 0 and at most ${STALL_TIMEOUT_MAX}`);
+  return seconds;
 }
 
 export const CHECK_CLEAN = 0;
@@ -35,6 +53,14 @@ export function registerCheck(program: Command): void {
       '--salvage <file>',
       'also write every intact record (with the acknowledged writes only the write-ahead log holds) to this file as NDJSON, for `kvs import`',
     )
+    .addOption(
+      new Option(
+        '--stall-timeout <seconds>',
+        'stop the check (exit code 2) when reading the store made no progress for this long: a damaged store can hang LMDB',
+      )
+        .argParser(parseStallTimeout)
+        .default(30),
+    )
     .addOption(new Option('--in-process').hideHelp())
     .addHelpText(
       'after',
@@ -49,19 +75,59 @@ export function registerCheck(program: Command): void {
       ].join('\n'),
     )
     .action(async (options: CheckOptions) => {
-      process.exitCode = options.inProcess === true ? await runCheck(options) : superviseCheck();
+      process.exitCode = options.inProcess === true ? await runCheck(options) : await superviseCheck(options);
     });
 }
 
-function superviseCheck(): number {
-  const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1), '--in-process'], {
-    stdio: 'inherit',
+async function superviseCheck(options: CheckOptions): Promise<number> {
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1), '--in-process'], {
+    stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
+    env: { ...process.env, [PROGRESS_ENV]: String(PROGRESS_FD) },
   });
-  if (child.signal !== null) {
-    process.stdout.write(`result: cannot open: reading the store crashed the checker (${child.signal})\n`);
+  const stallMs = options.stallTimeout * 1000;
+  let stalled = false;
+  let timer: NodeJS.Timeout | undefined;
+  const armStallTimer = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      stalled = true;
+      child.kill('SIGKILL');
+    }, stallMs);
+  };
+  armStallTimer();
+  (child.stdio[PROGRESS_FD] as Readable).on('data', armStallTimer);
+  const [status, signal] = (await new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, killedBy) => resolve([code, killedBy]));
+  }).finally(() => clearTimeout(timer))) as [number | null, NodeJS.Signals | null];
+  if (stalled) {
+    process.stdout.write(
+      `result: cannot open: reading the store made no progress for ${options.stallTimeout} s; the checker was stopped (a damaged store can hang LMDB)\n`,
+    );
     return CHECK_CANNOT_OPEN;
   }
-  return child.status ?? CHECK_CANNOT_OPEN;
+  if (signal !== null) {
+    process.stdout.write(`result: cannot open: reading the store crashed the checker (${signal})\n`);
+    return CHECK_CANNOT_OPEN;
+  }
+  return status ?? CHECK_CANNOT_OPEN;
+}
+
+/** In the child: a byte on the parent's progress pipe, at most once a second. */
+function progressReporter(): (() => void) | undefined {
+  const fd = Number(process.env[PROGRESS_ENV]);
+  if (!Number.isInteger(fd)) return undefined;
+  let last = 0;
+  return () => {
+    const now = Date.now();
+    if (now - last < 1000) return;
+    last = now;
+    try {
+      writeSync(fd, '.');
+    } catch {
+      // The parent is gone (then nothing waits for the progress) or this is not its pipe.
+    }
+  };
 }
 
 /** The WAL's lines: counts, then each problem (damage: exit 1) and each note (repaired at start-up). */
@@ -99,7 +165,9 @@ async function runCheck(options: CheckOptions): Promise<number> {
   try {
     if (options.salvage !== undefined) salvage = openSalvage(options.salvage);
     if (salvage !== undefined) writeSync(salvage.fd, writer.begin());
+    const onProgress = progressReporter();
     const report = await checkStore(options.data, {
+      ...(onProgress !== undefined && { onProgress }),
       onIntact: (key, record) => {
         if (salvage === undefined) return;
         writeSync(

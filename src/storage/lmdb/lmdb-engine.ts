@@ -64,6 +64,7 @@ import { FlushConfirmer } from './flush-confirm.js';
 import { RecordCache } from './record-cache.js';
 import { stopOnStorePanic, panicOf } from './store-panic.js';
 import { utf8KeyEncoder } from './utf8-key-encoder.js';
+import { StoreFileError } from './store-files.js';
 import { classifyWriteFailure, describeFailure, type WriteFailure } from './write-failure.js';
 import { WalError, WriteAheadLog } from '../wal/write-ahead-log.js';
 import type { WalRecord } from '../wal/wal-scan.js';
@@ -91,6 +92,12 @@ export interface LmdbEngineOptions {
    * a record without one is damage. Otherwise older records are upgraded at open.
    */
   readonly alwaysChecksummed?: boolean;
+  /**
+   * The store's meta database has held every one-time build's flag (INDEX_FLAGS) since its
+   * creation (its kvs.store marker says so): a missing flag is a damaged meta database, and the
+   * store is refused (store_damaged) before anything is written to it.
+   */
+  readonly indexedSinceCreation?: boolean;
   /** Bytes of decoded records kept in memory in exclusive mode (record-cache.ts); 0 turns it off. */
   readonly cacheBytes?: number;
   /**
@@ -181,6 +188,12 @@ const LOG_CHECKSUMMED_FROM = 'logChecksummedFrom';
 const RECENT_INDEXED = 'recentIndexed';
 /** Set once the folder index counts every key (stores made before it get it at open). */
 const FOLDERS_INDEXED = 'foldersIndexed';
+/**
+ * The flags of the one-time builds at open. A store that had them from creation and lacks one
+ * now has a damaged meta database: building into it would write into damaged pages, where LMDB
+ * can abort the process (seen: its assertion mp_upper >= mp_lower in mdb_node_add).
+ */
+const INDEX_FLAGS = [RECENT_INDEXED, FOLDERS_INDEXED, LOG_CHECKSUMMED_FROM] as const;
 /** [bytes, from] of the audit trail (AuditExtent). */
 const AUDIT_STATE = 'audit';
 /** Expired-but-not-swept keys recentlyModified() passes over at most, beyond the page. */
@@ -305,6 +318,7 @@ export class LmdbEngine implements Engine {
     this.folders = this.root.openDB<number, string>(foldersOptions);
     this.auditLog = this.root.openDB<Buffer, number>({ name: 'audit', encoding: 'binary' });
     this.retention = options.auditRetention ?? DEFAULT_AUDIT_RETENTION;
+    if (options.indexedSinceCreation === true) this.refuseMissingFlags(options.path);
     this.indexRecentOnce();
     this.indexFoldersOnce();
     this.logChecksummedFrom = this.markLogChecksums();
@@ -729,6 +743,20 @@ export class LmdbEngine implements Engine {
       throw this.readError(error);
     }
     return result;
+  }
+
+  private refuseMissingFlags(path: string): void {
+    // A flag with any other value would also send its build into the store.
+    const missing = INDEX_FLAGS.filter((flag) => {
+      const value = this.meta.get(flag);
+      return flag === LOG_CHECKSUMMED_FROM ? !(Number.isSafeInteger(value) && value! >= 1) : value !== 1;
+    });
+    if (missing.length === 0) return;
+    void this.root.close().catch(ignore);
+    throw new StoreFileError(
+      'store_damaged',
+      `${path}: its meta database lacks ${missing.join(', ')}, which this store has held since its creation (kvs.store); kvs writes nothing to a damaged store: run kvs check (docs/durability.md)`,
+    );
   }
 
   /**

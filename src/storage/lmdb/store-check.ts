@@ -43,11 +43,25 @@ export interface StoreCheckOptions {
    * acknowledged commits only in the WAL wrote later, then those keys' final WAL records.
    */
   readonly onIntact?: (key: string, record: StoredRecord) => void;
+  /**
+   * Called every PROGRESS_ROWS rows read and between the check's steps: `kvs check` runs the
+   * check in a child and kills it when this stops (a damaged tree can make LMDB loop or hang).
+   */
+  readonly onProgress?: () => void;
 }
+
+/** Rows read between two onProgress calls. */
+const PROGRESS_ROWS = 1024;
 
 /** Throws StoreFileError when the store cannot be opened; otherwise reports what it found. */
 export async function checkStore(dataDir: string, options: StoreCheckOptions = {}): Promise<StoreCheckReport> {
   const listLimit = options.listLimit ?? 100;
+  let rows = 0;
+  const progress = options.onProgress ?? ((): void => {});
+  /** One more row read: every PROGRESS_ROWS rows, progress. */
+  const row = (): void => {
+    if (++rows % PROGRESS_ROWS === 0) progress();
+  };
   const files = checkStoreFiles(dataDir);
   const path = join(dataDir, STORE_FILE);
   if (!files.exists) throw new Error(`${path} does not exist`);
@@ -87,6 +101,7 @@ export async function checkStore(dataDir: string, options: StoreCheckOptions = {
       encoding: 'msgpack';
     });
     const guarded = <T>(what: string, read: () => T): T | undefined => {
+      progress();
       try {
         return read();
       } catch (error) {
@@ -101,9 +116,20 @@ export async function checkStore(dataDir: string, options: StoreCheckOptions = {
     const upgraded = files.alwaysChecksummed || guarded('meta recordFormat', () => meta.get('recordFormat')) === 2;
     if (!Number.isSafeInteger(revision) || revision < 0)
       problem(`meta: store revision ${String(revision)} is not a whole number`);
+    // The server refuses such a store rather than build the index again into it (lmdb-engine.ts).
+    if (files.indexedSinceCreation) {
+      const flags = guarded('meta flags', () => ({
+        recentIndexed: meta.get('recentIndexed') === 1,
+        foldersIndexed: meta.get('foldersIndexed') === 1,
+        logChecksummedFrom: Number.isSafeInteger(meta.get('logChecksummedFrom')),
+      }));
+      for (const [flag, present] of Object.entries(flags ?? {}))
+        if (!present) problem(`meta: ${flag} is missing, but the store has held it since its creation (kvs.store)`);
+    }
     // The WAL is read before the records, so that a key an acknowledged commit only in the WAL
     // wrote later is salvaged from there, never with lmdb's older record.
     wal = await checkWal(join(dataDir, WAL_DIRECTORY), revision, listLimit);
+    progress();
     const newerInWal = wal.finals;
     const expiresOf = new Map<string, number>();
     const modRevisionOf = new Map<string, number>();
@@ -113,6 +139,7 @@ export async function checkStore(dataDir: string, options: StoreCheckOptions = {
     const folderStream = new FolderCountStream((folder, count) => folderCounts.set(folder, count));
     guarded('kv tree', () => {
       for (const { key, value } of kv.getRange({ start: '' })) {
+        row();
         records++;
         folderStream.add(key);
         const state = recordState(value, key, !upgraded);
@@ -143,9 +170,11 @@ export async function checkStore(dataDir: string, options: StoreCheckOptions = {
     // one astray (a key the scan finds but a lookup does not) or crash it (then the child dies,
     // and the check reports the store unreadable, exit 2) while the scan passes.
     guarded('kv lookups', () => {
-      for (const key of [...modRevisionOf.keys(), ...damagedKeys])
+      for (const key of [...modRevisionOf.keys(), ...damagedKeys]) {
+        row();
         if (kv.getBinary(key) === undefined)
           problem(`key ${JSON.stringify(key)}: found by the scan but not by a lookup (a damaged branch page)`);
+      }
     });
     for (const [key, record] of newerInWal) if (record !== null) options.onIntact?.(key, record);
     // Each count of the folder index must be the keys stored under its folder.
@@ -153,6 +182,7 @@ export async function checkStore(dataDir: string, options: StoreCheckOptions = {
     if (guarded('meta foldersIndexed', () => meta.get('foldersIndexed')) === 1) {
       guarded('folder index', () => {
         for (const { key: folder, value: count } of folders.getRange({})) {
+          row();
           const stored = folderCounts.get(folder) ?? 0;
           folderCounts.delete(folder);
           if (count !== stored)
@@ -166,6 +196,7 @@ export async function checkStore(dataDir: string, options: StoreCheckOptions = {
       for (const {
         key: [expires, key],
       } of expiry.getRange({})) {
+        row();
         expiryEntries++;
         if (expiresOf.get(key) === expires) expiresOf.delete(key);
         else if (!damagedKeys.includes(key))
@@ -180,6 +211,7 @@ export async function checkStore(dataDir: string, options: StoreCheckOptions = {
       for (const {
         key: [modRevision, key],
       } of recent.getRange({})) {
+        row();
         if (modRevisionOf.get(key) === modRevision) modRevisionOf.delete(key);
         else if (!damagedKeys.includes(key))
           problem(`recent index: entry for ${JSON.stringify(key)} at revision ${modRevision} matches no record`);
@@ -191,6 +223,7 @@ export async function checkStore(dataDir: string, options: StoreCheckOptions = {
     const auditLog = root.openDB<Buffer, number>({ name: 'audit', encoding: 'binary' });
     guarded('audit trail', () => {
       for (const { key, value } of auditLog.getRange({})) {
+        row();
         if (!(Number.isSafeInteger(key) && key >= 1 && key <= revision))
           problem(`audit trail: revision ${String(key)} is outside 1-${revision}`);
         if (!auditEntryIntact(value)) problem(`audit trail: the entry of revision ${String(key)} failed its checksum`);
@@ -201,6 +234,7 @@ export async function checkStore(dataDir: string, options: StoreCheckOptions = {
       guarded('meta logChecksummedFrom', () => meta.get('logChecksummedFrom')) ?? Number.POSITIVE_INFINITY;
     guarded('change log', () => {
       for (const { key, value } of log.getRange({})) {
+        row();
         logEntries++;
         if (key < oldestRevision || key > revision)
           problem(`change log: revision ${key} is outside ${oldestRevision}-${revision}`);

@@ -8,7 +8,17 @@
 //   but no kvs.mdb (or an empty one) held data that is gone: kvs refuses to start rather than
 //   serve a new, empty store as if nothing happened.
 
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { META_BYTES, MIN_PAGE_SIZE, parseMetaPage, type MetaPage } from './lmdb-meta-page.js';
 
@@ -18,6 +28,12 @@ export const WAL_DIRECTORY = 'wal';
 export const MARKER_FILE = 'kvs.store';
 /** The marker's line for a store created with record checksums (record-codec.ts). */
 const CHECKSUMMED = 'record checksums: since creation';
+/**
+ * The marker's line for a store whose meta database has held the flags of its one-time builds
+ * (INDEX_FLAGS in lmdb-engine.ts) since creation, or since the open that built them: a flag
+ * missing later is damage, and kvs refuses the store instead of building into damaged pages.
+ */
+const INDEXED = 'indexes: since creation';
 
 export type StoreFileProblem = 'store_missing' | 'store_empty' | 'store_truncated' | 'store_damaged';
 
@@ -36,6 +52,8 @@ export interface StoreFilesReport {
   readonly exists: boolean;
   /** The marker records that every record of this store was written with a checksum. */
   readonly alwaysChecksummed: boolean;
+  /** The marker records that the store's meta database holds every one-time build's flag. */
+  readonly indexedSinceCreation: boolean;
   readonly size: number;
   readonly pageSize: number;
   /** The meta page LMDB will use (the sound one with the higher transaction id). */
@@ -63,7 +81,14 @@ export function checkStoreFiles(dataDir: string): StoreFilesReport {
         'store_missing',
         `${path} is missing, but ${MARKER_FILE} records that this directory held a store; restore it or a backup (docs/durability.md)`,
       );
-    return { exists: false, alwaysChecksummed: true, size: 0, pageSize: 0, current: undefined };
+    return {
+      exists: false,
+      alwaysChecksummed: true,
+      indexedSinceCreation: false,
+      size: 0,
+      pageSize: 0,
+      current: undefined,
+    };
   }
   const size = statSync(path).size;
   // LMDB writes both meta pages when it creates the file: an empty file is a store that lost its contents.
@@ -107,9 +132,11 @@ export function checkStoreFiles(dataDir: string): StoreFilesReport {
       `${path} is ${size} bytes, but its meta page ${current.index} names pages up to ${current.lastPage} (${needed} bytes): the file was cut short`,
     );
   }
+  const marker = marked ? readFileSync(join(dataDir, MARKER_FILE), 'utf8') : '';
   return {
     exists: true,
-    alwaysChecksummed: marked && readFileSync(join(dataDir, MARKER_FILE), 'utf8').includes(CHECKSUMMED),
+    alwaysChecksummed: marker.includes(CHECKSUMMED),
+    indexedSinceCreation: marker.includes(INDEXED),
     size,
     pageSize,
     current,
@@ -129,40 +156,50 @@ export function markedStoreFiles(dataDir: string): StoreFilesReport {
       'store_missing',
       `${path} or ${MARKER_FILE} disappeared after the primary process checked them`,
     );
+  const text = readFileSync(marker, 'utf8');
   return {
     exists: true,
-    alwaysChecksummed: readFileSync(marker, 'utf8').includes(CHECKSUMMED),
+    alwaysChecksummed: text.includes(CHECKSUMMED),
+    indexedSinceCreation: text.includes(INDEXED),
     size: statSync(path).size,
     pageSize: 0,
     current: undefined,
   };
 }
 
-/** Writes the marker (once the store was opened), durably, so its absence later means something. */
+/**
+ * Writes the marker (once the store was opened), durably, so its absence later means something.
+ * Called after the engine opened the store, which then holds every one-time build's flag: a
+ * marker from before INDEXED gets that line appended (a torn append is written again next time).
+ */
 export function ensureStoreMarker(dataDir: string, alwaysChecksummed: boolean): void {
   const path = join(dataDir, MARKER_FILE);
-  if (existsSync(path)) return;
+  if (existsSync(path)) {
+    if (readFileSync(path, 'utf8').includes(INDEXED)) return;
+    appendFileSync(path, `\n${INDEXED}\n`);
+    syncFile(path);
+    return;
+  }
   const checksums = alwaysChecksummed ? `${CHECKSUMMED}\n` : 'record checksums: added to older records at first open\n';
   try {
     writeFileSync(
       path,
-      `kvs lmdb store, first opened ${new Date().toISOString()}\nIts presence tells kvs that ${STORE_FILE} must exist here.\n${checksums}`,
+      `kvs lmdb store, first opened ${new Date().toISOString()}\nIts presence tells kvs that ${STORE_FILE} must exist here.\n${checksums}${INDEXED}\n`,
       { flag: 'wx', mode: 0o600 },
     );
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
     throw error;
   }
+  syncFile(path);
+  syncFile(dataDir);
+}
+
+function syncFile(path: string): void {
   const file = openSync(path, 'r');
   try {
     fsyncSync(file);
   } finally {
     closeSync(file);
-  }
-  const directory = openSync(dataDir, 'r');
-  try {
-    fsyncSync(directory);
-  } finally {
-    closeSync(directory);
   }
 }

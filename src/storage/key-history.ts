@@ -97,3 +97,24 @@ export function historyPageLimit(query: KeyHistoryQuery): number {
 export function keyOverBounds(retention: HistoryRetention, count: number, bytes: number): boolean {
   return count > retention.versions || bytes > retention.keyBytes;
 }
+
+/**
+ * The entries of one key a reader shows, walked newest first: the newest always, then older ones
+ * while they fit in `versions` and `keyBytes` together. Exactly what dropping the oldest leaves,
+ * so an answer never shows an entry that is only waiting for its drop (at most HISTORY_DROP_MAX
+ * go per commit, and lmdb's write-ahead log path drops what an apply batch holds with a later one).
+ */
+export class KeptWindow {
+  private count = 0;
+  private bytes = 0;
+
+  constructor(private readonly retention: HistoryRetention) {}
+
+  /** Whether the next older entry, of `length` bytes as stored, is kept. */
+  admit(length: number): boolean {
+    if (this.count > 0 && keyOverBounds(this.retention, this.count + 1, this.bytes + length)) return false;
+    this.count++;
+    this.bytes += length;
+    return true;
+  }
+}

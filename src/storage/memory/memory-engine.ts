@@ -38,6 +38,7 @@ import {
   type HistoryWrite,
   historyPageLimit,
   historyWritesOf,
+  KeptWindow,
   keyOverBounds,
 } from '../key-history.js';
 
@@ -318,29 +319,40 @@ export class MemoryEngine implements Engine {
     }
   }
 
-  async keyHistory(key: string, query: KeyHistoryQuery): Promise<KeyHistoryPage> {
+  /** A key's kept entries, newest first, within the kept window (KeptWindow); stops when `visit` returns false. */
+  private walkKeyHistory(key: string, visit: (revision: number, bytes: Buffer) => boolean): void {
     const held = this.keyEntries.get(key);
-    if (held === undefined) return { versions: [], next: undefined };
+    if (held === undefined) return;
+    const window = new KeptWindow(this.historyRetention);
+    for (let index = held.entries.length - 1; index >= held.head; index--) {
+      const { revision, bytes } = held.entries[index]!;
+      if (!window.admit(bytes.length) || !visit(revision, bytes)) return;
+    }
+  }
+
+  async keyHistory(key: string, query: KeyHistoryQuery): Promise<KeyHistoryPage> {
     const limit = historyPageLimit(query);
     const versions: KeyVersion[] = [];
-    let index = held.entries.length - 1;
-    while (index >= held.head && query.before !== undefined && held.entries[index]!.revision >= query.before) index--;
-    for (; index >= held.head && versions.length < limit; index--) {
-      const { revision, bytes } = held.entries[index]!;
+    let more = false;
+    this.walkKeyHistory(key, (revision, bytes) => {
+      if (query.before !== undefined && revision >= query.before) return true;
+      if (versions.length >= limit) {
+        more = true;
+        return false;
+      }
       versions.push(decodeHistoryEntry(bytes, key, revision, query.values));
-    }
-    return { versions, next: index >= held.head ? versions.at(-1)!.revision : undefined };
+      return true;
+    });
+    return { versions, next: more ? versions.at(-1)!.revision : undefined };
   }
 
   async keyVersion(key: string, revision: number): Promise<KeyVersion | undefined> {
-    const held = this.keyEntries.get(key);
-    if (held === undefined) return undefined;
-    for (let index = held.entries.length - 1; index >= held.head; index--) {
-      const entry = held.entries[index]!;
-      if (entry.revision === revision) return decodeHistoryEntry(entry.bytes, key, revision, true);
-      if (entry.revision < revision) break;
-    }
-    return undefined;
+    let found: KeyVersion | undefined;
+    this.walkKeyHistory(key, (at, bytes) => {
+      if (at === revision) found = decodeHistoryEntry(bytes, key, revision, true);
+      return at > revision;
+    });
+    return found;
   }
 
   /** Index of the first key at or after `key` in byte order (binary search). */

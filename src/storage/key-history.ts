@@ -28,6 +28,12 @@ export const DEFAULT_HISTORY_RETENTION: HistoryRetention = {
   storeBytes: 256 * 1024 * 1024,
 };
 
+/** The most `--history-versions` allows: a reader walks at most this many entries of a key. */
+export const HISTORY_VERSIONS_MAX = 10_000;
+
+/** The smallest `--history-key-bytes` and `--history-max-bytes`: 64 KiB. */
+export const HISTORY_BYTES_MIN = 64 * 1024;
+
 /** Entries one commit drops at most (per-key and store-wide bounds together). */
 export const HISTORY_DROP_MAX = 16;
 

@@ -22,6 +22,7 @@ export async function openEngine(config: StorageOptions): Promise<Engine> {
         logLength: config.logLength,
         logValueMax: config.logValueMax,
         ...(config.auditRetention !== undefined && { auditRetention: config.auditRetention }),
+        ...(config.historyRetention !== undefined && { historyRetention: config.historyRetention }),
       });
     case 'lmdb': {
       makePrivateDir(config.dataDir);
@@ -45,6 +46,7 @@ export async function openEngine(config: StorageOptions): Promise<Engine> {
         exclusive: !shared,
         alwaysChecksummed: files.alwaysChecksummed,
         ...(config.auditRetention !== undefined && { auditRetention: config.auditRetention }),
+        ...(config.historyRetention !== undefined && { historyRetention: config.historyRetention }),
         ...((config.writeAheadLog || config.workers > 1) &&
           !shared && { walDirectory: join(config.dataDir, WAL_DIRECTORY) }),
       });

@@ -147,6 +147,27 @@ export function serveCommand(): Command {
     )
     .addOption(
       option(
+        '--history-versions <n>',
+        'versions of each key kept in its history; 0 turns history off (docs/history.md)',
+        String(defaultConfig.historyRetention.versions),
+      ).argParser(integer()),
+    )
+    .addOption(
+      option(
+        '--history-key-bytes <n>',
+        "bytes of one key's history kept at most; its oldest versions go first",
+        String(defaultConfig.historyRetention.keyBytes),
+      ).argParser(integer()),
+    )
+    .addOption(
+      option(
+        '--history-max-bytes <n>',
+        'bytes of history kept at most for the whole store; the oldest versions go first',
+        String(defaultConfig.historyRetention.storeBytes),
+      ).argParser(integer()),
+    )
+    .addOption(
+      option(
         '--sweep-interval-ms <n>',
         'how often expired keys are removed in the background',
         String(defaultConfig.sweepIntervalMs),
@@ -314,5 +335,15 @@ export function configFromFlags(flags: Record<string, unknown>): Config {
           ? defaultConfig.auditRetention.maxAgeMs
           : parseDuration('--audit-max-age', text('auditMaxAge')!),
     },
+    historyRetention: {
+      versions: wholeFlag(flags.historyVersions, defaultConfig.historyRetention.versions),
+      keyBytes: wholeFlag(flags.historyKeyBytes, defaultConfig.historyRetention.keyBytes),
+      storeBytes: wholeFlag(flags.historyMaxBytes, defaultConfig.historyRetention.storeBytes),
+    },
   });
+}
+
+/** A whole-number flag as commander gives it (a number once parsed, a string as the default). */
+function wholeFlag(value: unknown, fallback: number): number {
+  return typeof value === 'number' ? value : Number(value ?? fallback);
 }

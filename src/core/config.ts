@@ -3,6 +3,10 @@
 import {
   type AuditRetention,
   DEFAULT_AUDIT_RETENTION,
+  DEFAULT_HISTORY_RETENTION,
+  HISTORY_BYTES_MIN,
+  HISTORY_VERSIONS_MAX,
+  type HistoryRetention,
   type StorageOptions,
   type StoreConfig,
 } from '../storage/index.js';
@@ -38,6 +42,11 @@ export interface Config extends StorageOptions {
   readonly corsOrigins: readonly string[];
   /** How much audit trail the engine keeps (`--audit-max-bytes`, `--audit-max-age`; docs/audit.md). */
   readonly auditRetention: AuditRetention;
+  /**
+   * How much per-key history the engine keeps (`--history-versions`, `--history-key-bytes`,
+   * `--history-max-bytes`; docs/history.md). The etcd engine does not keep history yet.
+   */
+  readonly historyRetention: HistoryRetention;
 }
 
 export const defaultConfig: Config = {
@@ -62,6 +71,7 @@ export const defaultConfig: Config = {
   writeAheadLog: true,
   corsOrigins: [],
   auditRetention: DEFAULT_AUDIT_RETENTION,
+  historyRetention: DEFAULT_HISTORY_RETENTION,
 };
 
 /** The shortest `--audit-max-age`: one minute (entries younger than that are always kept). */
@@ -167,5 +177,8 @@ export function validateConfig(config: Config): Config {
   wholeNumber('--log-value-max', config.logValueMax, 0);
   wholeNumber('--audit-max-bytes', config.auditRetention.maxBytes, MIN_AUDIT_MAX_BYTES);
   wholeNumber('--audit-max-age (in ms)', config.auditRetention.maxAgeMs, MIN_AUDIT_MAX_AGE_MS);
+  wholeNumber('--history-versions', config.historyRetention.versions, 0, HISTORY_VERSIONS_MAX);
+  wholeNumber('--history-key-bytes', config.historyRetention.keyBytes, HISTORY_BYTES_MIN);
+  wholeNumber('--history-max-bytes', config.historyRetention.storeBytes, HISTORY_BYTES_MIN);
   return config;
 }

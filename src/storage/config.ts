@@ -2,6 +2,7 @@
 // core/config.ts composes it into the server's Config (which parses and validates the flags).
 
 import type { AuditRetention } from './engine.js';
+import type { HistoryRetention } from './key-history.js';
 
 export interface EtcdStoreConfig {
   readonly kind: 'etcd';
@@ -40,6 +41,8 @@ export interface StorageOptions {
   readonly writeAheadLog: boolean;
   /** How much audit trail the engine keeps (docs/audit.md); DEFAULT_AUDIT_RETENTION when unset. */
   readonly auditRetention?: AuditRetention;
+  /** How much per-key history the engine keeps (docs/history.md); DEFAULT_HISTORY_RETENTION when unset. */
+  readonly historyRetention?: HistoryRetention;
 }
 
 /**

@@ -4,6 +4,7 @@
 
 import type { AuditEntry } from '../model/audit.js';
 import type { ChangeEvent } from '../model/events.js';
+import type { KeyHistoryPage, KeyHistoryQuery, KeyVersion } from '../model/history.js';
 import type { CommitResult, Txn } from '../model/txn.js';
 import type { Entry, EntryInfo } from '../model/entry.js';
 
@@ -200,6 +201,15 @@ export interface Engine {
    * same transaction as the commit (docs/audit.md).
    */
   audit(query: AuditQuery): Promise<AuditPage>;
+
+  /**
+   * A key's history, newest first (docs/history.md): one entry per commit that wrote the key,
+   * written in the same transaction as the commit, the oldest dropped past the retention bounds.
+   * Optional while the etcd engine does not keep it yet (lmdb and memory do).
+   */
+  keyHistory?(key: string, query: KeyHistoryQuery): Promise<KeyHistoryPage>;
+  /** The history entry of `key` at exactly `revision`, with its value; undefined when not kept. */
+  keyVersion?(key: string, revision: number): Promise<KeyVersion | undefined>;
 
   /** Group-commit figures, for engines with a write-ahead log (undefined when it is off). Optional. */
   writeStats?(): WriteStats | undefined;

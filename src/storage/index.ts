@@ -17,6 +17,14 @@ export type {
 export { FOLDER_INDEX_DEPTH, isIndexedFolder } from './folder-index.js';
 export { AUDIT_DROP_MAX, DEFAULT_AUDIT_RETENTION, LIST_SKIP_MAX } from './engine.js';
 export {
+  DEFAULT_HISTORY_RETENTION,
+  HISTORY_BYTES_MIN,
+  HISTORY_DROP_MAX,
+  HISTORY_PAGE_MAX,
+  HISTORY_VERSIONS_MAX,
+  type HistoryRetention,
+} from './key-history.js';
+export {
   EngineUnavailableError,
   HistoryCompactedError,
   RecordDamagedError,

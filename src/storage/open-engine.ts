@@ -28,6 +28,7 @@ export async function openEngine(config: StorageOptions): Promise<Engine> {
         logLength: config.logLength,
         logValueMax: config.logValueMax,
         ...(config.auditRetention !== undefined && { auditRetention: config.auditRetention }),
+        ...(config.historyRetention !== undefined && { historyRetention: config.historyRetention }),
       });
     case 'lmdb': {
       makePrivateDir(config.dataDir);
@@ -52,6 +53,7 @@ export async function openEngine(config: StorageOptions): Promise<Engine> {
         alwaysChecksummed: files.alwaysChecksummed,
         indexedSinceCreation: files.indexedSinceCreation,
         ...(config.auditRetention !== undefined && { auditRetention: config.auditRetention }),
+        ...(config.historyRetention !== undefined && { historyRetention: config.historyRetention }),
         ...((config.writeAheadLog || config.workers > 1) &&
           !shared && { walDirectory: join(config.dataDir, WAL_DIRECTORY) }),
       });

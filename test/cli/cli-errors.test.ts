@@ -127,6 +127,37 @@ const serveCases: ErrorCase[] = [
     createsNothing: ({ workDir }) => [join(workDir, 'zero-limit')],
   },
   {
+    name: 'serve --history-versions above its maximum names the flag',
+    args: ({ workDir }) => [
+      'serve',
+      '--port',
+      '0',
+      '--history-versions',
+      '10001',
+      '--data',
+      join(workDir, 'deep-history'),
+    ],
+    exitCode: 2,
+    line: () => 'kvs: --history-versions must be a whole number from 0 to 10000 (got 10001); see `kvs serve --help`',
+    createsNothing: ({ workDir }) => [join(workDir, 'deep-history')],
+  },
+  {
+    name: 'serve --history-max-bytes below its minimum names the flag',
+    args: ({ workDir }) => [
+      'serve',
+      '--port',
+      '0',
+      '--history-max-bytes',
+      '1000',
+      '--data',
+      join(workDir, 'tiny-history'),
+    ],
+    exitCode: 2,
+    line: () =>
+      'kvs: --history-max-bytes must be a whole number from 65536 to 9007199254740991 (got 1000); see `kvs serve --help`',
+    createsNothing: ({ workDir }) => [join(workDir, 'tiny-history')],
+  },
+  {
     name: 'serve --durability that is not a choice',
     args: () => ['serve', '--durability', 'bogus'],
     exitCode: 2,

@@ -13,6 +13,8 @@ import fc from 'fast-check';
 import { type AuditRetention, type Engine, LIST_SKIP_MAX } from '../../src/storage/engine.js';
 import { FOLDER_INDEX_DEPTH } from '../../src/storage/folder-index.js';
 import { describeAuditConformance } from './audit-conformance.js';
+import { describeHistoryConformance } from './history-conformance.js';
+import type { HistoryRetention } from '../../src/storage/key-history.js';
 import { HistoryCompactedError } from '../../src/storage/errors.js';
 
 /** Engine settings the suite needs control of; a factory passes them to its engine. */
@@ -23,6 +25,8 @@ export interface EngineTestOptions {
   readonly logValueMax: number;
   /** How much audit trail the engine keeps (the engine's default when unset). */
   readonly auditRetention?: AuditRetention;
+  /** How much per-key history the engine keeps (the engine's default when unset). */
+  readonly historyRetention?: HistoryRetention;
 }
 
 export interface OpenedEngine {
@@ -160,6 +164,8 @@ export interface EngineTraits {
   readonly durable: boolean;
   /** Its audit trail keeps the byte bound as well as the age bound (not etcd: docs/audit.md). */
   readonly auditBoundedBySize?: boolean;
+  /** It keeps per-key history (docs/history.md): lmdb and memory; etcd not yet. */
+  readonly keyHistory?: boolean;
 }
 
 export function runEngineConformance(name: string, open: OpenEngine, traits: EngineTraits = { durable: true }): void {
@@ -1423,6 +1429,7 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
         });
     });
     describeAuditConformance(open, { durable: traits.durable, boundedBySize: traits.auditBoundedBySize ?? true });
+    if (traits.keyHistory ?? true) describeHistoryConformance(open, { durable: traits.durable });
 
     describe('close', () => {
       test('close resolves and may be called twice', async (engine) => {

@@ -203,7 +203,7 @@ if (etcdInstalled()) {
         },
       };
     },
-    { durable: true, auditBoundedBySize: false },
+    { durable: true, auditBoundedBySize: false, keyHistory: false },
   );
 } else {
   describe('engine conformance: etcd', () => {

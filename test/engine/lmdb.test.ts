@@ -24,6 +24,7 @@ function lmdbFactory(
       cacheBytes,
       ...(wal && { walDirectory: join(path, 'wal') }),
       ...(options.auditRetention !== undefined && { auditRetention: options.auditRetention }),
+      ...(options.historyRetention !== undefined && { historyRetention: options.historyRetention }),
     };
     const opened: LmdbEngine[] = [await LmdbEngine.open(engineOptions)];
     return {

@@ -10,6 +10,7 @@ runEngineConformance(
       logLength: options.logLength,
       logValueMax: options.logValueMax,
       ...(options.auditRetention !== undefined && { auditRetention: options.auditRetention }),
+      ...(options.historyRetention !== undefined && { historyRetention: options.historyRetention }),
     });
     return { engine, cleanup: () => engine.close() };
   },

@@ -28,12 +28,30 @@
 // key, for recentlyModified: the index page reads its newest entries instead of scanning),
 // folders (folder -> keys stored under it, folder-index.ts: the web UI's folder counts), audit
 // (revision -> the commit's audit entry, audit-codec.ts; docs/audit.md), written with the commit
-// on every write path and by the WAL replay, and dropped oldest first past the retention bounds.
+// on every write path and by the WAL replay, and dropped oldest first past the retention bounds;
+// per-key history (docs/history.md, key-history.ts): history ([key, revision] -> the key's entry,
+// history-codec.ts), historyOrder ([revision, key] -> entry size: oldest first for the store-wide
+// bound) and historyKeys (key -> its KeyHistoryExtent), written with the commit the same way.
 
 import { LmdbSystemStore } from './lmdb-system-store.js';
 import { FolderCountStream, indexedFolders, isIndexedFolder, storedKeyDelta } from '../folder-index.js';
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import { type AuditEntry, auditEntryOf } from '../../model/audit.js';
+import type { ChangeType } from '../../model/change-type.js';
+import type { KeyHistoryPage, KeyHistoryQuery, KeyVersion } from '../../model/history.js';
+import { decodeHistoryEntry } from '../history-codec.js';
+import {
+  DEFAULT_HISTORY_RETENTION,
+  HISTORY_DROP_MAX,
+  type HistoryRetention,
+  type HistoryWrite,
+  historyPageLimit,
+  historyWriteOf,
+  KeptWindow,
+  historyWritesOf,
+  keyOverBounds,
+  removalTypes,
+} from '../key-history.js';
 import type { ChangeEvent } from '../../model/events.js';
 import type { CommitResult, Txn } from '../../model/txn.js';
 import type { Entry, EntryInfo } from '../../model/entry.js';
@@ -115,6 +133,30 @@ export interface LmdbEngineOptions {
   readonly unappliedBytesMax?: number;
   /** How much audit trail to keep (DEFAULT_AUDIT_RETENTION when unset). */
   readonly auditRetention?: AuditRetention;
+  /** How much per-key history to keep (DEFAULT_HISTORY_RETENTION when unset). */
+  readonly historyRetention?: HistoryRetention;
+}
+
+/**
+ * One key's history, kept in historyKeys with every commit that writes or drops its entries:
+ * how many and how many bytes, the lowest revision that may still hold one (entries below it
+ * were dropped), and the newest entry's revision and type (a key whose newest entry is a delete
+ * or an expiry is a deleted key that can be restored).
+ */
+interface KeyHistoryExtent {
+  count: number;
+  bytes: number;
+  from: number;
+  newest: number;
+  type: ChangeType;
+}
+
+type StoredKeyExtent = [number, number, number, number, ChangeType];
+
+/** The store's history extent, kept in meta (HISTORY_STATE): its bytes, and where the oldest-first walk resumes. */
+interface HistoryStoreExtent {
+  bytes: number;
+  from: number;
 }
 
 /**
@@ -196,6 +238,8 @@ const FOLDERS_INDEXED = 'foldersIndexed';
 const INDEX_FLAGS = [RECENT_INDEXED, FOLDERS_INDEXED, LOG_CHECKSUMMED_FROM] as const;
 /** [bytes, from] of the audit trail (AuditExtent). */
 const AUDIT_STATE = 'audit';
+/** [bytes, from] of the per-key history (HistoryStoreExtent). */
+const HISTORY_STATE = 'history';
 /** Expired-but-not-swept keys recentlyModified() passes over at most, beyond the page. */
 const RECENT_SCAN_EXTRA = 1000;
 
@@ -234,6 +278,20 @@ export class LmdbEngine implements Engine {
    * WAL path's background apply keeps its own copy until lmdb took the batch.
    */
   private auditExtent: AuditExtent = { bytes: 0, from: 1, oldestTime: undefined };
+  /** [key, revision] -> history entry (history-codec.ts). */
+  private readonly historyLog: Database<Buffer, [string, number]>;
+  /** [revision, key] -> the entry's size: the store-wide bound drops oldest first. */
+  private readonly historyOrder: Database<number, [number, string]>;
+  /** key -> StoredKeyExtent. */
+  private readonly historyKeys: Database<StoredKeyExtent, string>;
+  private readonly historyRetention: HistoryRetention;
+  /** Exclusive modes: the store's history extent as this process issued it (like auditExtent). */
+  private historyExtent: HistoryStoreExtent = { bytes: 0, from: 1 };
+  /**
+   * Key extents issued to lmdb and not committed yet (queued writes, like folderPending; null:
+   * removed), so that the next commit counts on from them.
+   */
+  private readonly historyPending = new Map<string, { readonly extent: KeyHistoryExtent | null }>();
   private readonly listeners = new Set<ChangeListener>();
   private lastPublished: number;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -305,11 +363,13 @@ export class LmdbEngine implements Engine {
     // (test/faults/fsync-order.test.ts), so skipping our wait on `flushed` alone changes nothing.
     // separateFlushed: each write promise carries the flush of its own batch (flushOf below).
     const noSync = options.durability === 'relaxed';
-    this.root = open({ path: options.path, maxDbs: 16, compression: false, noSync, separateFlushed: !noSync });
+    this.root = open({ path: options.path, maxDbs: 24, compression: false, noSync, separateFlushed: !noSync });
     // lmdb's typings list keyEncoder for the root database only; openDB reads it too (open.js).
     const kvOptions = { name: 'kv', encoding: 'binary' as const, keyEncoder: utf8KeyEncoder };
     this.kv = this.root.openDB<Buffer, string>(kvOptions);
     this.meta = this.root.openDB<number, string>({ name: 'meta', encoding: 'msgpack' });
+    // Before anything else opens (a sub-database missing from an older store is created).
+    if (options.indexedSinceCreation === true) this.refuseMissingFlags(options.path);
     this.legacyLog = this.root.openDB<ChangeEvent[], number>({ name: 'log', encoding: 'msgpack' });
     this.log = this.root.openDB<Buffer, number>({ name: 'log', encoding: 'binary' });
     this.expiry = this.root.openDB<string, [number, string]>({ name: 'expiry', encoding: 'msgpack' });
@@ -318,7 +378,11 @@ export class LmdbEngine implements Engine {
     this.folders = this.root.openDB<number, string>(foldersOptions);
     this.auditLog = this.root.openDB<Buffer, number>({ name: 'audit', encoding: 'binary' });
     this.retention = options.auditRetention ?? DEFAULT_AUDIT_RETENTION;
-    if (options.indexedSinceCreation === true) this.refuseMissingFlags(options.path);
+    this.historyLog = this.root.openDB<Buffer, [string, number]>({ name: 'history', encoding: 'binary' });
+    this.historyOrder = this.root.openDB<number, [number, string]>({ name: 'historyOrder', encoding: 'msgpack' });
+    const historyKeysOptions = { name: 'historyKeys', encoding: 'msgpack' as const, keyEncoder: utf8KeyEncoder };
+    this.historyKeys = this.root.openDB<StoredKeyExtent, string>(historyKeysOptions);
+    this.historyRetention = options.historyRetention ?? DEFAULT_HISTORY_RETENTION;
     this.indexRecentOnce();
     this.indexFoldersOnce();
     this.logChecksummedFrom = this.markLogChecksums();
@@ -333,6 +397,7 @@ export class LmdbEngine implements Engine {
     if (!noSync) this.flushConfirmer.start();
     this.oldestKept = this.meta.get(OLDEST) ?? 1;
     this.auditExtent = this.storedAuditExtent();
+    this.historyExtent = this.storedHistoryExtent();
     // A store that always had checksums is never upgraded: a record whose format byte was flipped
     // to 1 would otherwise be rewritten with a fresh checksum over damaged bytes.
     this.acceptFormat1 = options.alwaysChecksummed === true ? false : !this.upgradeRecords();
@@ -371,6 +436,7 @@ export class LmdbEngine implements Engine {
       this.lastPublished = this.checkpointed = this.acknowledged = this.readRevision();
       this.oldestKept = this.meta.get(OLDEST) ?? 1;
       this.auditExtent = this.storedAuditExtent();
+      this.historyExtent = this.storedHistoryExtent();
       await wal.releaseThrough(this.checkpointed);
     } catch (error) {
       await wal.close().catch(ignore);
@@ -405,7 +471,12 @@ export class LmdbEngine implements Engine {
     const logEntries: WalRecord[] = [];
     const logStarts: number[] = [];
     let bytes: Buffer = Buffer.alloc(0);
+    // Every replayed commit's history entries too (key-history.ts): each write of each commit.
+    const keepHistory = this.historyRetention.versions > 0;
+    const histories: ReplayedHistory[] = [];
+    let writesOfCommit: ReplayedHistory['writes'] = [];
     const keepFinal = (keyStart: number, keyEnd: number, recordStart: number, recordLength: number): void => {
+      if (keepHistory) writesOfCommit.push({ keyStart, keyEnd, recordStart, recordLength });
       const id = bytes.toString('latin1', keyStart, keyEnd);
       const final = finals.get(id);
       if (final === undefined) {
@@ -422,7 +493,14 @@ export class LmdbEngine implements Engine {
       bytes = record.bytes;
       current = record.revision;
       const end = record.payloadStart + record.payloadLength;
+      writesOfCommit = [];
+      const auditsBefore = audits.length;
       const logStart = walkWalCommit(bytes, record.payloadStart, end, record.revision, keepFinal, keepAudit);
+      if (keepHistory && writesOfCommit.length > 0) {
+        const audit = audits.length > auditsBefore ? audits.at(-1) : undefined;
+        const time = audit === undefined ? Number.NaN : auditTimeOf(audit);
+        histories.push({ revision: record.revision, bytes, writes: writesOfCommit, logStart, end, time });
+      }
       if (record.revision >= keptFrom) {
         logEntries.push(record);
         logStarts.push(logStart);
@@ -461,6 +539,10 @@ export class LmdbEngine implements Engine {
       for (const audit of audits)
         this.writeAudit(audit.revision, audit.bytes, auditTimeOf(audit), extent, transactionWrites);
       this.putAuditExtent(extent, transactionWrites);
+      const history = this.storedHistoryExtent();
+      for (const replayed of histories)
+        this.writeHistory(replayed.revision, replayedHistoryWrites(replayed), history, transactionWrites);
+      this.putHistoryExtent(history, transactionWrites);
       this.meta.putSync(REVISION, last);
     });
   }
@@ -889,7 +971,7 @@ export class LmdbEngine implements Engine {
     const planned = this.planOverInFlight(txn, now, wal.nextRevision - 1);
     if (!('marks' in planned)) return planned.answer();
     const { plan, marks } = planned;
-    const encoded = encodedCommitOf(plan, txn, now);
+    const encoded = encodedCommitOf(plan, txn, now, this.historyRetention.versions > 0);
     const payload = encodeWalCommit(encoded);
     const commit: DurableCommit = { ...encoded, events: plan.events, bytes: payload.length };
     const done = new Promise<void>((resolve, reject) => this.walQueue.push({ commit, resolve, reject }));
@@ -941,9 +1023,11 @@ export class LmdbEngine implements Engine {
     const before = this.oldestKept;
     let oldest = before;
     const extent = { ...this.auditExtent };
-    for (const commit of batch) oldest = this.writeCommit(commit, oldest, extent, queuedWrites);
+    const history = { ...this.historyExtent };
+    for (const commit of batch) oldest = this.writeCommit(commit, oldest, extent, history, queuedWrites);
     if (oldest !== before) void this.meta.put(OLDEST, oldest);
     this.putAuditExtent(extent, queuedWrites);
+    this.putHistoryExtent(history, queuedWrites);
     const last = batch.at(-1)!.revision;
     const committed = this.meta.put(REVISION, last);
     this.guardBatchPromise();
@@ -952,6 +1036,7 @@ export class LmdbEngine implements Engine {
       () => {
         this.oldestKept = oldest;
         this.auditExtent = extent;
+        this.historyExtent = history;
         this.applyRetryMs = APPLY_RETRY_MS;
         this.applyRetrying = false;
         this.appliedBatch(batch);
@@ -1032,6 +1117,7 @@ export class LmdbEngine implements Engine {
     if (held > 0) this.appliedBatch(this.applyQueue.slice(0, held));
     this.oldestKept = this.meta.get(OLDEST) ?? 1;
     this.auditExtent = this.storedAuditExtent();
+    this.historyExtent = this.storedHistoryExtent();
     this.applyDurable();
     this.applyRetrying = this.applying !== undefined;
   }
@@ -1129,7 +1215,14 @@ export class LmdbEngine implements Engine {
     const { plan, marks } = planned;
     // Everything below is issued synchronously, so lmdb-js puts it in one LMDB transaction.
     this.nextRevision = plan.revision;
-    const written = this.writePlan(plan, txn, now, this.oldestKept, this.auditExtent, queuedWrites);
+    const written = this.writePlan(
+      plan,
+      txn,
+      now,
+      this.oldestKept,
+      { audit: this.auditExtent, history: this.historyExtent },
+      queuedWrites,
+    );
     this.oldestKept = written.oldest;
     // Every unconditional write of one lmdb-js batch returns the same promise, `committed`,
     // awaited below; the batch's own start marker gets one more, handled here (after a write:
@@ -1199,12 +1292,19 @@ export class LmdbEngine implements Engine {
     txn: Txn,
     now: number,
     oldest: number,
-    extent: AuditExtent,
+    extents: { audit: AuditExtent; history: HistoryStoreExtent },
     writes: StoreWrites<R>,
   ): { oldest: number; revisionWritten: R } {
-    const kept = this.writeCommit(encodedCommitOf(plan, txn, now), oldest, extent, writes);
+    const kept = this.writeCommit(
+      encodedCommitOf(plan, txn, now, this.historyRetention.versions > 0),
+      oldest,
+      extents.audit,
+      extents.history,
+      writes,
+    );
     if (kept !== oldest) writes.put(this.meta, OLDEST, kept);
-    this.putAuditExtent(extent, writes);
+    this.putAuditExtent(extents.audit, writes);
+    this.putHistoryExtent(extents.history, writes);
     return { oldest: kept, revisionWritten: writes.put(this.meta, REVISION, plan.revision) };
   }
 
@@ -1262,11 +1362,18 @@ export class LmdbEngine implements Engine {
    * log entries past logLength; the caller writes the revision (and OLDEST when it changed).
    * Returns the oldest revision the log keeps after it.
    */
-  private writeCommit<R>(commit: EncodedCommit, oldest: number, extent: AuditExtent, writes: StoreWrites<R>): number {
+  private writeCommit<R>(
+    commit: EncodedCommit,
+    oldest: number,
+    extent: AuditExtent,
+    history: HistoryStoreExtent,
+    writes: StoreWrites<R>,
+  ): number {
     for (const write of commit.writes) this.writeRecordChange(write, writes);
     writes.put(this.log, commit.revision, commit.logEntry);
     if (commit.audit !== undefined)
       this.writeAudit(commit.revision, commit.audit.bytes, commit.audit.time, extent, writes);
+    this.writeHistory(commit.revision, commit.history, history, writes);
     let kept = oldest;
     while (commit.revision - kept >= this.options.logLength) {
       writes.remove(this.log, kept);
@@ -1309,6 +1416,182 @@ export class LmdbEngine implements Engine {
       extent.bytes -= entry.length;
       extent.from = entry.revision + 1;
     }
+  }
+
+  /**
+   * Writes a commit's history entries and their extents, then drops at most HISTORY_DROP_MAX of
+   * the oldest entries past the per-key bounds (of the keys it wrote) and the store-wide bound,
+   * never the commit's own (docs/history.md); `store` follows. As with the audit trail, the
+   * entries dropped are read from lmdb as committed, and each key's `from` (and the store's)
+   * moves past what was removed, so two queued commits never remove one entry twice.
+   */
+  private writeHistory<R>(
+    revision: number,
+    entries: readonly HistoryWrite[] | undefined,
+    store: HistoryStoreExtent,
+    writes: StoreWrites<R>,
+  ): void {
+    if (entries === undefined || entries.length === 0 || this.historyRetention.versions === 0) return;
+    const touched = new Map<string, KeyHistoryExtent | null>();
+    const extentOf = (key: string): KeyHistoryExtent | null => {
+      if (!touched.has(key)) {
+        const held = this.readKeyExtent(key);
+        touched.set(key, held === null ? null : { ...held });
+      }
+      return touched.get(key)!;
+    };
+    for (const entry of entries) {
+      const length = entry.bytes.length;
+      writes.put(this.historyLog, [entry.key, revision], entry.bytes);
+      writes.put(this.historyOrder, [revision, entry.key], length);
+      const extent = extentOf(entry.key) ?? { count: 0, bytes: 0, from: revision, newest: revision, type: entry.type };
+      extent.count++;
+      extent.bytes += length;
+      extent.newest = revision;
+      extent.type = entry.type;
+      touched.set(entry.key, extent);
+      store.bytes += length;
+    }
+    let budget = HISTORY_DROP_MAX;
+    for (const entry of entries) {
+      const extent = touched.get(entry.key)!;
+      if (budget === 0 || !keyOverBounds(this.historyRetention, extent.count, extent.bytes)) continue;
+      // Read first, then removed: no removal under an open cursor.
+      const oldest: { revision: number; length: number }[] = [];
+      for (const { key, value } of this.historyLog.getRange({ start: [entry.key, extent.from], limit: budget })) {
+        if (key[0] !== entry.key || key[1] >= revision) break;
+        oldest.push({ revision: key[1], length: value.length });
+      }
+      for (const old of oldest) {
+        if (!keyOverBounds(this.historyRetention, extent.count, extent.bytes)) break;
+        this.removeHistoryEntry(entry.key, old.revision, old.length, extent, store, writes);
+        budget--;
+      }
+    }
+    if (budget > 0 && store.bytes > this.historyRetention.storeBytes) {
+      const oldest: { revision: number; key: string; length: number }[] = [];
+      for (const { key, value } of this.historyOrder.getRange({ start: [store.from, ''], limit: budget })) {
+        if (key[0] >= revision) break;
+        oldest.push({ revision: key[0], key: key[1], length: value });
+      }
+      for (const old of oldest) {
+        if (store.bytes <= this.historyRetention.storeBytes) break;
+        store.from = old.revision;
+        const extent = extentOf(old.key);
+        // Already dropped by its key's own bound (in a commit of this batch): nothing left to remove.
+        if (extent === null || old.revision < extent.from) continue;
+        this.removeHistoryEntry(old.key, old.revision, old.length, extent, store, writes);
+        touched.set(old.key, extent.count === 0 ? null : extent);
+      }
+    }
+    for (const [key, extent] of touched) this.putKeyExtent(key, extent, writes);
+  }
+
+  /** Removes the oldest kept entry of `key` (at `revision`): the extents follow. */
+  private removeHistoryEntry<R>(
+    key: string,
+    revision: number,
+    length: number,
+    extent: KeyHistoryExtent,
+    store: HistoryStoreExtent,
+    writes: StoreWrites<R>,
+  ): void {
+    writes.remove(this.historyLog, [key, revision]);
+    writes.remove(this.historyOrder, [revision, key]);
+    extent.count--;
+    extent.bytes -= length;
+    extent.from = revision + 1;
+    store.bytes -= length;
+  }
+
+  /** A key's history extent: the one still in flight (queued writes), else lmdb's; null for none. */
+  private readKeyExtent(key: string): KeyHistoryExtent | null {
+    const pending = this.historyPending.get(key);
+    if (pending !== undefined) return pending.extent;
+    const stored = this.historyKeys.get(key);
+    if (stored === undefined) return null;
+    const [count, bytes, from, newest, type] = stored;
+    return { count, bytes, from, newest, type };
+  }
+
+  private putKeyExtent<R>(key: string, extent: KeyHistoryExtent | null, writes: StoreWrites<R>): void {
+    const written =
+      extent === null
+        ? writes.remove(this.historyKeys, key)
+        : writes.put(this.historyKeys, key, [extent.count, extent.bytes, extent.from, extent.newest, extent.type]);
+    if (writes.settled === undefined) return;
+    const pending = { extent: extent === null ? null : { ...extent } };
+    this.historyPending.set(key, pending);
+    writes.settled(written, () => {
+      if (this.historyPending.get(key) === pending) this.historyPending.delete(key);
+    });
+  }
+
+  private storedHistoryExtent(): HistoryStoreExtent {
+    const stored = this.meta.get(HISTORY_STATE) as unknown as [number, number] | undefined;
+    return { bytes: stored?.[0] ?? 0, from: stored?.[1] ?? 1 };
+  }
+
+  private putHistoryExtent<R>(extent: HistoryStoreExtent, writes: StoreWrites<R>): void {
+    if (this.historyRetention.versions === 0) return;
+    writes.put(this.meta as unknown as Database<[number, number], string>, HISTORY_STATE, [extent.bytes, extent.from]);
+  }
+
+  /**
+   * A key's kept entries, newest first (the acknowledged commits lmdb has not applied first),
+   * within the kept window (KeptWindow), as [revision, bytes]; stops when `visit` returns false.
+   */
+  private walkKeyHistory(key: string, visit: (revision: number, bytes: Uint8Array) => boolean): void {
+    const window = new KeptWindow(this.historyRetention);
+    const stored = this.readRevision();
+    for (let index = this.applyQueue.length - 1; index >= 0; index--) {
+      const commit = this.applyQueue[index]!;
+      if (commit.revision <= stored) break;
+      for (const entry of commit.history ?? []) {
+        if (entry.key !== key) continue;
+        if (!window.admit(entry.bytes.length) || !visit(commit.revision, entry.bytes)) return;
+      }
+    }
+    for (const { key: at, value } of this.historyLog.getRange({ start: [key, stored], reverse: true })) {
+      if (at[0] !== key) break;
+      if (at[1] > stored) continue;
+      if (!window.admit(value.length) || !visit(at[1], value)) return;
+    }
+  }
+
+  async keyHistory(key: string, query: KeyHistoryQuery): Promise<KeyHistoryPage> {
+    this.freshSnapshot();
+    const limit = historyPageLimit(query);
+    const versions: KeyVersion[] = [];
+    let more = false;
+    try {
+      this.walkKeyHistory(key, (revision, bytes) => {
+        if (query.before !== undefined && revision >= query.before) return true;
+        if (versions.length >= limit) {
+          more = true;
+          return false;
+        }
+        versions.push(decodeHistoryEntry(bytes, key, revision, query.values));
+        return true;
+      });
+    } catch (error) {
+      throw this.readError(error);
+    }
+    return { versions, next: more ? versions.at(-1)!.revision : undefined };
+  }
+
+  async keyVersion(key: string, revision: number): Promise<KeyVersion | undefined> {
+    this.freshSnapshot();
+    let found: KeyVersion | undefined;
+    try {
+      this.walkKeyHistory(key, (at, bytes) => {
+        if (at === revision) found = decodeHistoryEntry(bytes, key, revision, true);
+        return at > revision;
+      });
+    } catch (error) {
+      throw this.readError(error);
+    }
+    return found;
   }
 
   /** The audit trail's extent as lmdb holds it. */
@@ -1447,6 +1730,7 @@ export class LmdbEngine implements Engine {
         this.nextRevision = this.readRevision();
         this.oldestKept = this.meta.get(OLDEST) ?? 1;
         this.auditExtent = this.storedAuditExtent();
+        this.historyExtent = this.storedHistoryExtent();
       } catch (error) {
         // The store itself fails: writes are refused until restart like after an I/O error, and
         // nothing is left to reject unheard (LMDB's fatal state has stopped kvs in readError).
@@ -1491,7 +1775,8 @@ export class LmdbEngine implements Engine {
     const revision = this.readRevision();
     const plan = planCommit(txn, now, revision, (key) => this.readRecord(key), this.options.logValueMax);
     if (!plan.ok || !plan.changed) return plan;
-    this.writePlan(plan, txn, now, this.meta.get(OLDEST) ?? 1, this.storedAuditExtent(), transactionWrites);
+    const extents = { audit: this.storedAuditExtent(), history: this.storedHistoryExtent() };
+    this.writePlan(plan, txn, now, this.meta.get(OLDEST) ?? 1, extents, transactionWrites);
     return plan;
   }
 
@@ -1702,6 +1987,43 @@ interface FinalWrite {
   recordLength: number;
 }
 
+/** One replayed commit's writes, where they lie in its WAL record, for its history entries. */
+interface ReplayedHistory {
+  readonly revision: number;
+  readonly bytes: Buffer;
+  readonly writes: { keyStart: number; keyEnd: number; recordStart: number; recordLength: number }[];
+  /** Where its change-log entry lies. */
+  readonly logStart: number;
+  readonly end: number;
+  /** Its audit entry's time (the commit's time), or NaN when it had none. */
+  readonly time: number;
+}
+
+/**
+ * The history entries a replayed commit wrote when it was made: each key's record as the commit
+ * left it (its `updated` is the commit's time), or for a removed key, its removal's type from
+ * the change-log entry and the commit's time (the audit entry's).
+ */
+function replayedHistoryWrites(replayed: ReplayedHistory): HistoryWrite[] {
+  const { bytes, revision } = replayed;
+  let types: Map<string, ChangeType> | undefined;
+  let time = replayed.time;
+  return replayed.writes.map((write) => {
+    const key = bytes.toString('utf8', write.keyStart, write.keyEnd);
+    if (write.recordLength !== DELETED_RECORD) {
+      const record = decodeRecord(
+        bytes.subarray(write.recordStart, write.recordStart + write.recordLength),
+        key,
+        false,
+      );
+      return historyWriteOf(key, record, 'put', record.updated);
+    }
+    types ??= removalTypes(decodeLogEntry(bytes.subarray(replayed.logStart, replayed.end), revision));
+    if (Number.isNaN(time)) time = 0;
+    return historyWriteOf(key, null, types.get(key) ?? 'delete', time);
+  });
+}
+
 /** The time of a replayed audit entry, or NaN when it is damaged (rotation then goes by bytes). */
 function auditTimeOf(audit: { revision: number; bytes: Uint8Array }): number {
   try {
@@ -1712,7 +2034,7 @@ function auditTimeOf(audit: { revision: number; bytes: Uint8Array }): number {
 }
 
 /** A planned commit in the bytes lmdb stores (and the WAL carries, wal-commit.ts), with its audit entry. */
-function encodedCommitOf(plan: Extract<Plan, { ok: true }>, txn: Txn, now: number): EncodedCommit {
+function encodedCommitOf(plan: Extract<Plan, { ok: true }>, txn: Txn, now: number, history: boolean): EncodedCommit {
   const audit = auditEntryOf(
     txn.origin,
     plan.revision,
@@ -1729,6 +2051,7 @@ function encodedCommitOf(plan: Extract<Plan, { ok: true }>, txn: Txn, now: numbe
       previous: write.previous,
     })),
     logEntry: encodeLogEntry(plan.revision, plan.events),
+    history: history ? historyWritesOf(plan.writes, plan.events, now) : undefined,
   };
 }
 

@@ -14,6 +14,7 @@
 // Integers are little-endian. The WAL frame's CRC-32C covers the payload; the record and the
 // log entry also keep their own checksums, as lmdb stores them.
 
+import type { HistoryWrite } from '../key-history.js';
 import type { StoredRecord } from '../txn-plan.js';
 
 export interface CommitWrite {
@@ -34,6 +35,11 @@ export interface EncodedCommit {
   readonly logEntry: Buffer;
   /** The commit's audit entry (audit-codec.ts) and its time; undefined in payloads from before the audit trail. */
   readonly audit?: { readonly bytes: Buffer; readonly time: number } | undefined;
+  /**
+   * The commit's per-key history entries (key-history.ts); not in the WAL payload: the start-up's
+   * replay makes the same ones from the records, the change-log entry and the audit entry's time.
+   */
+  readonly history?: readonly HistoryWrite[] | undefined;
 }
 
 export interface DecodedWrite {

@@ -29,6 +29,25 @@ import { MemorySystemStore } from '../memory-system-store.js';
 import { type ExpiryEntry, ExpiryQueue } from './expiry-queue.js';
 import { planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
 import { indexedFolders, isIndexedFolder, storedKeyDelta } from '../folder-index.js';
+import type { KeyHistoryPage, KeyHistoryQuery, KeyVersion } from '../../model/history.js';
+import { decodeHistoryEntry } from '../history-codec.js';
+import {
+  DEFAULT_HISTORY_RETENTION,
+  HISTORY_DROP_MAX,
+  type HistoryRetention,
+  type HistoryWrite,
+  historyPageLimit,
+  historyWritesOf,
+  KeptWindow,
+  keyOverBounds,
+} from '../key-history.js';
+
+/** One key's history: its entries in revision order from `head` on (dropped ones are before it). */
+interface KeyEntries {
+  entries: { readonly revision: number; readonly bytes: Buffer }[];
+  head: number;
+  bytes: number;
+}
 
 export interface MemoryEngineOptions {
   /** How many revisions the change log keeps. */
@@ -37,6 +56,8 @@ export interface MemoryEngineOptions {
   readonly logValueMax: number;
   /** How much audit trail to keep (DEFAULT_AUDIT_RETENTION when unset). */
   readonly auditRetention?: AuditRetention;
+  /** How much per-key history to keep (DEFAULT_HISTORY_RETENTION when unset). */
+  readonly historyRetention?: HistoryRetention;
 }
 
 export class MemoryEngine implements Engine {
@@ -64,9 +85,17 @@ export class MemoryEngine implements Engine {
   /** Bytes of the kept entries, counted as lmdb stores them (audit-codec.ts). */
   private auditBytes = 0;
   private readonly retention: AuditRetention;
+  /** Per-key history (docs/history.md), each entry kept encoded (history-codec.ts). */
+  private readonly keyEntries = new Map<string, KeyEntries>();
+  /** Every kept history entry in revision order from historyHead on, for the store-wide bound. */
+  private historyOrder: { readonly revision: number; readonly key: string }[] = [];
+  private historyHead = 0;
+  private historyBytes = 0;
+  private readonly historyRetention: HistoryRetention;
 
   constructor(private readonly options: MemoryEngineOptions) {
     this.retention = options.auditRetention ?? DEFAULT_AUDIT_RETENTION;
+    this.historyRetention = options.historyRetention ?? DEFAULT_HISTORY_RETENTION;
   }
 
   private entry(key: string, now: number): Entry | undefined {
@@ -186,6 +215,7 @@ export class MemoryEngine implements Engine {
           plan.events.map((event) => event.key),
         ),
       );
+      this.recordHistory(plan.revision, historyWritesOf(plan.writes, plan.events, now));
       this.log.push({ revision: plan.revision, events: plan.events });
       while (this.log.length > this.options.logLength) {
         this.log.shift();
@@ -232,6 +262,97 @@ export class MemoryEngine implements Engine {
       examined.push(decodeAuditEntry(bytes, revision));
     }
     return auditPageOf(query, examined, index >= this.auditHead);
+  }
+
+  /**
+   * Appends a commit's history entries, then drops at most HISTORY_DROP_MAX of the oldest past
+   * the per-key bounds (of the keys it wrote) and the store-wide bound, never its own entries.
+   */
+  private recordHistory(revision: number, writes: readonly HistoryWrite[]): void {
+    if (this.historyRetention.versions === 0) return;
+    for (const write of writes) {
+      let held = this.keyEntries.get(write.key);
+      if (held === undefined) this.keyEntries.set(write.key, (held = { entries: [], head: 0, bytes: 0 }));
+      held.entries.push({ revision, bytes: write.bytes });
+      held.bytes += write.bytes.length;
+      this.historyBytes += write.bytes.length;
+      this.historyOrder.push({ revision, key: write.key });
+    }
+    let budget = HISTORY_DROP_MAX;
+    for (const write of writes) {
+      const held = this.keyEntries.get(write.key)!;
+      while (budget > 0 && keyOverBounds(this.historyRetention, held.entries.length - held.head, held.bytes)) {
+        if (held.entries[held.head]!.revision >= revision) break;
+        this.dropOldestOf(write.key, held);
+        budget--;
+      }
+    }
+    while (
+      budget > 0 &&
+      this.historyBytes > this.historyRetention.storeBytes &&
+      this.historyHead < this.historyOrder.length
+    ) {
+      const oldest = this.historyOrder[this.historyHead]!;
+      if (oldest.revision >= revision) break;
+      this.historyHead++;
+      budget--;
+      const held = this.keyEntries.get(oldest.key);
+      // Already dropped by its key's own bounds: only the order entry was left.
+      if (held === undefined || held.entries[held.head]?.revision !== oldest.revision) continue;
+      this.dropOldestOf(oldest.key, held);
+    }
+    if (this.historyHead > 1024 && this.historyHead * 2 > this.historyOrder.length) {
+      this.historyOrder = this.historyOrder.slice(this.historyHead);
+      this.historyHead = 0;
+    }
+  }
+
+  private dropOldestOf(key: string, held: KeyEntries): void {
+    const length = held.entries[held.head]!.bytes.length;
+    held.head++;
+    held.bytes -= length;
+    this.historyBytes -= length;
+    if (held.head === held.entries.length) this.keyEntries.delete(key);
+    else if (held.head > 16 && held.head * 2 > held.entries.length) {
+      held.entries = held.entries.slice(held.head);
+      held.head = 0;
+    }
+  }
+
+  /** A key's kept entries, newest first, within the kept window (KeptWindow); stops when `visit` returns false. */
+  private walkKeyHistory(key: string, visit: (revision: number, bytes: Buffer) => boolean): void {
+    const held = this.keyEntries.get(key);
+    if (held === undefined) return;
+    const window = new KeptWindow(this.historyRetention);
+    for (let index = held.entries.length - 1; index >= held.head; index--) {
+      const { revision, bytes } = held.entries[index]!;
+      if (!window.admit(bytes.length) || !visit(revision, bytes)) return;
+    }
+  }
+
+  async keyHistory(key: string, query: KeyHistoryQuery): Promise<KeyHistoryPage> {
+    const limit = historyPageLimit(query);
+    const versions: KeyVersion[] = [];
+    let more = false;
+    this.walkKeyHistory(key, (revision, bytes) => {
+      if (query.before !== undefined && revision >= query.before) return true;
+      if (versions.length >= limit) {
+        more = true;
+        return false;
+      }
+      versions.push(decodeHistoryEntry(bytes, key, revision, query.values));
+      return true;
+    });
+    return { versions, next: more ? versions.at(-1)!.revision : undefined };
+  }
+
+  async keyVersion(key: string, revision: number): Promise<KeyVersion | undefined> {
+    let found: KeyVersion | undefined;
+    this.walkKeyHistory(key, (at, bytes) => {
+      if (at === revision) found = decodeHistoryEntry(bytes, key, revision, true);
+      return at > revision;
+    });
+    return found;
   }
 
   /** Index of the first key at or after `key` in byte order (binary search). */

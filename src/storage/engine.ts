@@ -5,6 +5,7 @@
 import type { AuditEntry } from '../model/audit.js';
 import type { ChangeEvent } from '../model/events.js';
 import type { KeyHistoryPage, KeyHistoryQuery, KeyVersion } from '../model/history.js';
+import type { HistoryReach } from './key-history.js';
 import type { CommitResult, Txn } from '../model/txn.js';
 import type { Entry, EntryInfo } from '../model/entry.js';
 
@@ -210,6 +211,18 @@ export interface Engine {
   keyHistory?(key: string, query: KeyHistoryQuery): Promise<KeyHistoryPage>;
   /** The history entry of `key` at exactly `revision`, with its value; undefined when not kept. */
   keyVersion?(key: string, revision: number): Promise<KeyVersion | undefined>;
+  /**
+   * How far back point-in-time reads reach (key-history.ts, HistoryReach); undefined when the
+   * engine keeps no history (--history-versions 0). Read it again after reading entries with
+   * keyEntryAt: a commit meanwhile may have dropped what they relied on.
+   */
+  historyReach?(): Promise<HistoryReach | undefined>;
+  /**
+   * The newest history entry of `key` at or before `revision` (and at or after the reach's
+   * `startedAt`), with its value, whether or not the kept window still shows it; undefined when
+   * there is none.
+   */
+  keyEntryAt?(key: string, revision: number): Promise<KeyVersion | undefined>;
 
   /** Group-commit figures, for engines with a write-ahead log (undefined when it is off). Optional. */
   writeStats?(): WriteStats | undefined;

@@ -44,6 +44,8 @@ export const HISTORY_PAGE_MAX = 1000;
 export interface HistoryWrite {
   readonly key: string;
   readonly type: ChangeType;
+  /** The key's version after the commit (0 after a removal). */
+  readonly version: number;
   /** The entry's bytes (history-codec.ts). */
   readonly bytes: Buffer;
 }
@@ -64,7 +66,7 @@ export function historyWriteOf(
       expires: record.expires,
       value: record.value,
     });
-    return { key, type: 'put', bytes };
+    return { key, type: 'put', version: record.version, bytes };
   }
   const bytes = encodeHistoryEntry({
     type: removedBy,
@@ -74,7 +76,7 @@ export function historyWriteOf(
     expires: null,
     value: new Uint8Array(0),
   });
-  return { key, type: removedBy, bytes };
+  return { key, type: removedBy, version: 0, bytes };
 }
 
 /** How each key a commit removed was removed ('delete' or 'expire'): the last event that names it. */
@@ -123,4 +125,34 @@ export class KeptWindow {
     this.bytes += length;
     return true;
   }
+}
+
+/**
+ * Whether a history write shows that its key held a value just before the commit: a put past
+ * version 1 (versions restart at 1 after a delete or an expiry), or a removal. Such a write on a
+ * key whose earlier states history does not hold moves the point-in-time reach (HistoryReach).
+ */
+export function existedBefore(write: HistoryWrite): boolean {
+  return write.type !== 'put' || write.version > 1;
+}
+
+/**
+ * How far back point-in-time reads reach (docs/history.md, "Point in time"): the store as it was
+ * at revision R is known for every R at or after `reachable` and `startedAt`. Each engine keeps it
+ * with its history, in the same transaction:
+ * - `startedAt`: the revision at which the store began keeping history without a gap (a store
+ *   from before history, or one opened with --history-versions 0 since, starts again there);
+ *   entries older than it are not used for point-in-time reads;
+ * - `reachable` moves forward when a key's earlier states leave history: to the revision of its
+ *   oldest entry left after a drop (one past the dropped entry when none is left), and to the
+ *   revision of a commit that writes a key that held a value but has no entry since `startedAt`.
+ */
+export interface HistoryReach {
+  readonly startedAt: number;
+  readonly reachable: number;
+}
+
+/** The oldest revision a point-in-time read can answer. */
+export function oldestReachable(reach: HistoryReach): number {
+  return Math.max(reach.startedAt, reach.reachable);
 }

@@ -44,6 +44,8 @@ import {
   DEFAULT_HISTORY_RETENTION,
   HISTORY_DROP_MAX,
   type HistoryRetention,
+  existedBefore,
+  type HistoryReach,
   type HistoryWrite,
   historyPageLimit,
   historyWriteOf,
@@ -153,10 +155,14 @@ interface KeyHistoryExtent {
 
 type StoredKeyExtent = [number, number, number, number, ChangeType];
 
-/** The store's history extent, kept in meta (HISTORY_STATE): its bytes, and where the oldest-first walk resumes. */
+/**
+ * The store's history extent, kept in meta (HISTORY_STATE): its bytes, where the oldest-first
+ * walk resumes, and the point-in-time reach's `reachable` (key-history.ts, HistoryReach).
+ */
 interface HistoryStoreExtent {
   bytes: number;
   from: number;
+  reachable: number;
 }
 
 /**
@@ -240,6 +246,11 @@ const INDEX_FLAGS = [RECENT_INDEXED, FOLDERS_INDEXED, LOG_CHECKSUMMED_FROM] as c
 const AUDIT_STATE = 'audit';
 /** [bytes, from] of the per-key history (HistoryStoreExtent). */
 const HISTORY_STATE = 'history';
+/**
+ * The revision from which history has been kept without a gap (HistoryReach's `startedAt`):
+ * written at the first open with history, removed by an open without it (--history-versions 0).
+ */
+const HISTORY_STARTED = 'historyStarted';
 /** Expired-but-not-swept keys recentlyModified() passes over at most, beyond the page. */
 const RECENT_SCAN_EXTRA = 1000;
 
@@ -286,7 +297,9 @@ export class LmdbEngine implements Engine {
   private readonly historyKeys: Database<StoredKeyExtent, string>;
   private readonly historyRetention: HistoryRetention;
   /** Exclusive modes: the store's history extent as this process issued it (like auditExtent). */
-  private historyExtent: HistoryStoreExtent = { bytes: 0, from: 1 };
+  private historyExtent: HistoryStoreExtent = { bytes: 0, from: 1, reachable: 0 };
+  /** HistoryReach's `startedAt` (meta HISTORY_STARTED, set at open: startHistory). */
+  private historyStartedAt = 0;
   /**
    * Key extents issued to lmdb and not committed yet (queued writes, like folderPending; null:
    * removed), so that the next commit counts on from them.
@@ -398,6 +411,7 @@ export class LmdbEngine implements Engine {
     this.oldestKept = this.meta.get(OLDEST) ?? 1;
     this.auditExtent = this.storedAuditExtent();
     this.historyExtent = this.storedHistoryExtent();
+    this.historyStartedAt = this.startHistory();
     // A store that always had checksums is never upgraded: a record whose format byte was flipped
     // to 1 would otherwise be rewritten with a fresh checksum over damaged bytes.
     this.acceptFormat1 = options.alwaysChecksummed === true ? false : !this.upgradeRecords();
@@ -1444,7 +1458,11 @@ export class LmdbEngine implements Engine {
       const length = entry.bytes.length;
       writes.put(this.historyLog, [entry.key, revision], entry.bytes);
       writes.put(this.historyOrder, [revision, entry.key], length);
-      const extent = extentOf(entry.key) ?? { count: 0, bytes: 0, from: revision, newest: revision, type: entry.type };
+      const held = extentOf(entry.key);
+      // A key that held a value, with no entry since history started: its earlier states are unknown.
+      if ((held === null || held.newest < this.historyStartedAt) && existedBefore(entry))
+        store.reachable = Math.max(store.reachable, revision);
+      const extent = held ?? { count: 0, bytes: 0, from: revision, newest: revision, type: entry.type };
       extent.count++;
       extent.bytes += length;
       extent.newest = revision;
@@ -1453,6 +1471,8 @@ export class LmdbEngine implements Engine {
       store.bytes += length;
     }
     let budget = HISTORY_DROP_MAX;
+    /** Keys that lost entries here, with the newest revision dropped (for the reach, below). */
+    const lastDropped = new Map<string, number>();
     for (const entry of entries) {
       const extent = touched.get(entry.key)!;
       if (budget === 0 || !keyOverBounds(this.historyRetention, extent.count, extent.bytes)) continue;
@@ -1465,6 +1485,7 @@ export class LmdbEngine implements Engine {
       for (const old of oldest) {
         if (!keyOverBounds(this.historyRetention, extent.count, extent.bytes)) break;
         this.removeHistoryEntry(entry.key, old.revision, old.length, extent, store, writes);
+        lastDropped.set(entry.key, old.revision);
         budget--;
       }
     }
@@ -1481,10 +1502,26 @@ export class LmdbEngine implements Engine {
         // Already dropped by its key's own bound (in a commit of this batch): nothing left to remove.
         if (extent === null || old.revision < extent.from) continue;
         this.removeHistoryEntry(old.key, old.revision, old.length, extent, store, writes);
+        lastDropped.set(old.key, old.revision);
         touched.set(old.key, extent.count === 0 ? null : extent);
       }
     }
+    for (const [key, dropped] of lastDropped)
+      store.reachable = Math.max(store.reachable, this.oldestLeft(key, touched.get(key) ?? null, dropped, revision));
     for (const [key, extent] of touched) this.putKeyExtent(key, extent, writes);
+  }
+
+  /**
+   * The revision of `key`'s oldest entry left after drops (the last at `dropped`), for the reach:
+   * its states from there on are known. lmdb holds it unless it is still queued (then it is at
+   * most the key's newest); one past the dropped entry when none is left. Entries at or past
+   * `extent.from` were not removed by queued writes (drops go oldest first).
+   */
+  private oldestLeft(key: string, extent: KeyHistoryExtent | null, dropped: number, revision: number): number {
+    if (extent === null || extent.count === 0) return dropped + 1;
+    for (const { key: at } of this.historyLog.getRange({ start: [key, extent.from], limit: 1 }))
+      if (at[0] === key && at[1] < revision) return at[1];
+    return extent.newest;
   }
 
   /** Removes the oldest kept entry of `key` (at `revision`): the extents follow. */
@@ -1528,13 +1565,77 @@ export class LmdbEngine implements Engine {
   }
 
   private storedHistoryExtent(): HistoryStoreExtent {
-    const stored = this.meta.get(HISTORY_STATE) as unknown as [number, number] | undefined;
-    return { bytes: stored?.[0] ?? 0, from: stored?.[1] ?? 1 };
+    const stored = this.meta.get(HISTORY_STATE) as unknown as [number, number, number?] | undefined;
+    return { bytes: stored?.[0] ?? 0, from: stored?.[1] ?? 1, reachable: stored?.[2] ?? 0 };
   }
 
   private putHistoryExtent<R>(extent: HistoryStoreExtent, writes: StoreWrites<R>): void {
     if (this.historyRetention.versions === 0) return;
-    writes.put(this.meta as unknown as Database<[number, number], string>, HISTORY_STATE, [extent.bytes, extent.from]);
+    writes.put(this.meta as unknown as Database<[number, number, number], string>, HISTORY_STATE, [
+      extent.bytes,
+      extent.from,
+      extent.reachable,
+    ]);
+  }
+
+  /**
+   * HistoryReach's `startedAt`: kept while every open keeps history. The first open with history
+   * starts it at the store's revision (0 for a new store: its whole past is in history); an open
+   * without history removes it, so that the next one with history starts again after the gap.
+   */
+  private startHistory(): number {
+    const on = this.historyRetention.versions > 0;
+    const held = this.meta.get(HISTORY_STARTED);
+    if (on ? held !== undefined : held === undefined) return held ?? 0;
+    return this.root.transactionSync(() => {
+      const again = this.meta.get(HISTORY_STARTED);
+      if (!on) {
+        if (again !== undefined) this.meta.removeSync(HISTORY_STARTED);
+        return 0;
+      }
+      if (again !== undefined) return again;
+      const started = this.readRevision();
+      this.meta.putSync(HISTORY_STARTED, started);
+      return started;
+    });
+  }
+
+  async historyReach(): Promise<HistoryReach | undefined> {
+    if (this.historyRetention.versions === 0) return undefined;
+    this.freshSnapshot();
+    try {
+      // From lmdb's snapshot, as keyEntryAt reads the entries (the drops a queued batch makes are
+      // not in it, nor are the entries they remove gone from it).
+      return { startedAt: this.historyStartedAt, reachable: this.storedHistoryExtent().reachable };
+    } catch (error) {
+      throw this.readError(error);
+    }
+  }
+
+  async keyEntryAt(key: string, revision: number): Promise<KeyVersion | undefined> {
+    this.freshSnapshot();
+    try {
+      const stored = this.readRevision();
+      // Acknowledged commits lmdb has not applied are the newest: first, newest first.
+      for (let index = this.applyQueue.length - 1; index >= 0; index--) {
+        const commit = this.applyQueue[index]!;
+        if (commit.revision <= stored) break;
+        if (commit.revision > revision) continue;
+        for (const entry of commit.history ?? [])
+          if (entry.key === key) return decodeHistoryEntry(entry.bytes, key, commit.revision, true);
+      }
+      for (const { key: at, value } of this.historyLog.getRange({
+        start: [key, Math.min(revision, stored)],
+        reverse: true,
+      })) {
+        if (at[0] !== key || at[1] < this.historyStartedAt) return undefined;
+        if (at[1] > revision) continue;
+        return decodeHistoryEntry(value, key, at[1], true);
+      }
+      return undefined;
+    } catch (error) {
+      throw this.readError(error);
+    }
   }
 
   /**

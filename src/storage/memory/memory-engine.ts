@@ -37,6 +37,8 @@ import {
   type HistoryRetention,
   type HistoryWrite,
   historyPageLimit,
+  existedBefore,
+  type HistoryReach,
   historyWritesOf,
   KeptWindow,
   keyOverBounds,
@@ -91,6 +93,8 @@ export class MemoryEngine implements Engine {
   private historyOrder: { readonly revision: number; readonly key: string }[] = [];
   private historyHead = 0;
   private historyBytes = 0;
+  /** HistoryReach's `reachable` (history is kept from the engine's start: `startedAt` is 0). */
+  private historyReachable = 0;
   private readonly historyRetention: HistoryRetention;
 
   constructor(private readonly options: MemoryEngineOptions) {
@@ -272,7 +276,11 @@ export class MemoryEngine implements Engine {
     if (this.historyRetention.versions === 0) return;
     for (const write of writes) {
       let held = this.keyEntries.get(write.key);
-      if (held === undefined) this.keyEntries.set(write.key, (held = { entries: [], head: 0, bytes: 0 }));
+      if (held === undefined) {
+        // Its earlier states left history (store-wide drops took them all): the reach moves here.
+        if (existedBefore(write)) this.historyReachable = Math.max(this.historyReachable, revision);
+        this.keyEntries.set(write.key, (held = { entries: [], head: 0, bytes: 0 }));
+      }
       held.entries.push({ revision, bytes: write.bytes });
       held.bytes += write.bytes.length;
       this.historyBytes += write.bytes.length;
@@ -308,10 +316,14 @@ export class MemoryEngine implements Engine {
   }
 
   private dropOldestOf(key: string, held: KeyEntries): void {
-    const length = held.entries[held.head]!.bytes.length;
+    const dropped = held.entries[held.head]!;
+    const length = dropped.bytes.length;
     held.head++;
     held.bytes -= length;
     this.historyBytes -= length;
+    // The key's states before its oldest entry left are unknown from now on (HistoryReach).
+    const next = held.entries[held.head];
+    this.historyReachable = Math.max(this.historyReachable, next === undefined ? dropped.revision + 1 : next.revision);
     if (held.head === held.entries.length) this.keyEntries.delete(key);
     else if (held.head > 16 && held.head * 2 > held.entries.length) {
       held.entries = held.entries.slice(held.head);
@@ -353,6 +365,21 @@ export class MemoryEngine implements Engine {
       return at > revision;
     });
     return found;
+  }
+
+  async historyReach(): Promise<HistoryReach | undefined> {
+    if (this.historyRetention.versions === 0) return undefined;
+    return { startedAt: 0, reachable: this.historyReachable };
+  }
+
+  async keyEntryAt(key: string, revision: number): Promise<KeyVersion | undefined> {
+    const held = this.keyEntries.get(key);
+    if (held === undefined) return undefined;
+    for (let index = held.entries.length - 1; index >= held.head; index--) {
+      const entry = held.entries[index]!;
+      if (entry.revision <= revision) return decodeHistoryEntry(entry.bytes, key, entry.revision, true);
+    }
+    return undefined;
   }
 
   /** Index of the first key at or after `key` in byte order (binary search). */

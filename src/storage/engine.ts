@@ -4,8 +4,14 @@
 
 import type { AuditEntry } from '../model/audit.js';
 import type { ChangeEvent } from '../model/events.js';
-import type { KeyHistoryPage, KeyHistoryQuery, KeyVersion } from '../model/history.js';
 import type { HistoryReach } from './key-history.js';
+import type {
+  DeletedKeysPage,
+  DeletedKeysQuery,
+  KeyHistoryPage,
+  KeyHistoryQuery,
+  KeyVersion,
+} from '../model/history.js';
 import type { CommitResult, Txn } from '../model/txn.js';
 import type { Entry, EntryInfo } from '../model/entry.js';
 
@@ -223,6 +229,11 @@ export interface Engine {
    * there is none.
    */
   keyEntryAt?(key: string, revision: number): Promise<KeyVersion | undefined>;
+  /**
+   * Keys whose newest kept history entry is a delete or an expiry (keys that can be restored),
+   * in key order, examining at most DELETED_SCAN_MAX keys with history per call (key-history.ts).
+   */
+  deletedKeys?(query: DeletedKeysQuery): Promise<DeletedKeysPage>;
 
   /** Group-commit figures, for engines with a write-ahead log (undefined when it is off). Optional. */
   writeStats?(): WriteStats | undefined;

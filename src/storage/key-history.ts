@@ -40,6 +40,12 @@ export const HISTORY_DROP_MAX = 16;
 /** Entries one keyHistory() page holds at most (whatever `limit` asks). */
 export const HISTORY_PAGE_MAX = 1000;
 
+/**
+ * Keys with history one deletedKeys() call examines at most: past it the page ends early with a
+ * `next` cursor, so a call costs a bounded walk however few of the keys are deleted.
+ */
+export const DELETED_SCAN_MAX = 10_000;
+
 /** One history entry a commit writes. */
 export interface HistoryWrite {
   readonly key: string;

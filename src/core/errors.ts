@@ -17,6 +17,11 @@ export const errorCatalogue = {
   invalid_txn: { status: 400, resp: 'ERR', message: 'The transaction document is malformed.' },
   invalid_cursor: { status: 400, resp: 'ERR', message: 'The listing cursor or limit is invalid.' },
   invalid_audit_query: { status: 400, resp: 'ERR', message: 'The audit trail query is invalid.' },
+  invalid_point_in_time: {
+    status: 400,
+    resp: 'ERR',
+    message: 'The point in time is invalid: give a revision or a time the store has reached.',
+  },
   auth_required: { status: 401, resp: 'NOAUTH', message: 'Authentication required: send a token.' },
   auth_invalid: { status: 403, resp: 'WRONGPASS', message: 'The token is not valid.' },
   forbidden: { status: 403, resp: 'NOPERM', message: 'The token does not allow this operation on this key.' },
@@ -32,6 +37,11 @@ export const errorCatalogue = {
   request_timeout: { status: 408, resp: 'ERR', message: 'The request was not received in time.' },
   txn_check_failed: { status: 409, resp: 'ERR', message: 'A transaction check failed; nothing was written.' },
   too_many_tokens: { status: 409, resp: 'ERR', message: 'The store holds the most tokens it may; revoke one first.' },
+  history_not_kept: {
+    status: 410,
+    resp: 'ERR',
+    message: 'The point in time is older than the history kept.',
+  },
   history_compacted: {
     status: 410,
     resp: 'ERR',
@@ -42,6 +52,11 @@ export const errorCatalogue = {
   value_too_large: { status: 413, resp: 'ERR', message: 'The value is larger than the configured maximum.' },
   body_too_large: { status: 413, resp: 'ERR', message: 'The request body is larger than the configured maximum.' },
   batch_too_large: { status: 413, resp: 'ERR', message: 'Too many keys or operations in one request.' },
+  restore_too_large: {
+    status: 413,
+    resp: 'ERR',
+    message: 'The restore would examine or write more keys than one restore may; give a narrower prefix.',
+  },
   txn_too_large: { status: 413, resp: 'ERR', message: 'The transaction is larger than the configured maximum size.' },
   uri_too_long: { status: 414, resp: 'ERR', message: 'The request URL is longer than the configured maximum.' },
   unsupported_media_type: { status: 415, resp: 'ERR', message: 'The request body type is not supported here.' },
@@ -56,6 +71,11 @@ export const errorCatalogue = {
     message: 'The stored record failed its checksum; it is not served. Run `kvs check` and restore from an export.',
   },
   internal: { status: 500, resp: 'ERR', message: 'Internal server error.' },
+  history_unavailable: {
+    status: 501,
+    resp: 'ERR',
+    message: 'This server keeps no per-key history (its engine does not, or --history-versions is 0).',
+  },
   unavailable: { status: 503, resp: 'ERR', message: 'The storage engine is unavailable.' },
   too_many_connections: { status: 503, resp: 'ERR', message: 'Too many open connections.' },
   shutting_down: { status: 503, resp: 'ERR', message: 'The server is shutting down.' },

@@ -16,6 +16,16 @@ import {
 } from './key-browsing.js';
 import { noObserver, type ServiceObserver } from './service-observer.js';
 import { fromStorageError } from './storage-errors.js';
+import {
+  historyEngine,
+  type PointInTimeTarget,
+  type ResolvedPoint,
+  type RestoreChange,
+  resolvePoint,
+  restoreChanges,
+  type SnapshotPage,
+  snapshotPage,
+} from './point-in-time.js';
 import type { Limits } from './limits.js';
 import { MAX_EXPIRES_MS } from '../model/time.js';
 import type { AuditEntry, WriteOrigin, WriteVia } from '../model/audit.js';
@@ -113,6 +123,9 @@ export interface AuditAnswer {
 
 /** Entries one audit answer examines at most (docs/limits.md). */
 export const AUDIT_SCAN_MAX = 10_000;
+
+/** Keys a restore examines at most (docs/limits.md): its cost is bounded whatever the prefix holds. */
+export const RESTORE_SCAN_MAX = 100_000;
 /** Entries read from the engine per step of an audit answer. */
 const AUDIT_SCAN_CHUNK = 1000;
 /** Entries one audit answer holds at most, and by default. */
@@ -723,6 +736,71 @@ export class KvService {
     if (condition.kind === 'absent') return new KvsError('key_exists', undefined, { currentVersion }, headers);
     if (condition.kind === 'exists') return new KvsError('not_found');
     return new KvsError('version_mismatch', undefined, { currentVersion }, headers);
+  }
+
+  // ---- point in time (src/core/point-in-time.ts, docs/history.md) ------------------------
+
+  /** Resolves a point in time for a caller who may read everything under `prefix`. */
+  private async pointFor(caller: Caller, target: PointInTimeTarget, prefix: string) {
+    if (prefix !== '') this.validateKey(prefix);
+    this.authorize(caller, 'read', prefix);
+    const engine = historyEngine(this.engine);
+    return { engine, point: await this.call(() => resolvePoint(engine, target)) };
+  }
+
+  /** One page of the store as it was at `target`, under `prefix` (`kvs export --at`). */
+  async snapshot(
+    caller: Caller,
+    target: PointInTimeTarget,
+    prefix: string,
+    after: string | undefined,
+    limit: number,
+  ): Promise<SnapshotPage> {
+    this.checkListing(caller, prefix, limit);
+    const { engine, point } = await this.pointFor(caller, target, prefix);
+    return this.call(() => snapshotPage(engine, point, prefix, after, limit));
+  }
+
+  /**
+   * Brings every key under `prefix` back to its state at `target` in one transaction (via
+   * 'restore': audited, watched, in history, so a restore can itself be undone), guarded by each
+   * key's current revision: a write meanwhile refuses it (txn_check_failed) rather than be lost.
+   * `dryRun` answers the changes without writing.
+   */
+  async restore(
+    caller: Caller,
+    target: PointInTimeTarget,
+    prefix: string,
+    dryRun: boolean,
+  ): Promise<{ point: ResolvedPoint; changes: RestoreChange[]; revision: number | null }> {
+    const { engine, point } = await this.pointFor(caller, target, prefix);
+    this.authorize(caller, 'write', prefix);
+    const changes = await this.call(() =>
+      restoreChanges(engine, point, prefix, this.clock(), {
+        scanMax: RESTORE_SCAN_MAX,
+        changeMax: this.limits.maxBatch,
+        pageKeys: this.limits.maxListLimit,
+      }),
+    );
+    if (dryRun || changes.length === 0) return { point, changes, revision: null };
+    const conditions: Condition[] = changes.map((change) =>
+      change.currentRevision === null
+        ? { key: change.key, kind: 'absent' }
+        : { key: change.key, kind: 'modRevision', modRevision: change.currentRevision },
+    );
+    const operations: TxnOperation[] = changes.map((change) =>
+      change.then === undefined
+        ? { type: 'delete', key: change.key }
+        : {
+            type: 'put',
+            key: change.key,
+            value: change.then.value,
+            contentType: change.then.contentType,
+            expiresAt: change.then.expires,
+          },
+    );
+    const result = await this.txnCountingKeys({ ...caller, via: 'restore' }, conditions, operations);
+    return { point, changes, revision: result.revision };
   }
 
   // ---- audit trail -----------------------------------------------------------------------

@@ -38,10 +38,20 @@ import { FolderCountStream, indexedFolders, isIndexedFolder, storedKeyDelta } fr
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import { type AuditEntry, auditEntryOf } from '../../model/audit.js';
 import type { ChangeType } from '../../model/change-type.js';
-import type { KeyHistoryPage, KeyHistoryQuery, KeyVersion } from '../../model/history.js';
+import type {
+  DeletedKey,
+  DeletedKeysPage,
+  DeletedKeysQuery,
+  KeyHistoryPage,
+  KeyHistoryQuery,
+  KeyVersion,
+} from '../../model/history.js';
 import { decodeHistoryEntry } from '../history-codec.js';
 import {
   DEFAULT_HISTORY_RETENTION,
+  DELETED_SCAN_MAX,
+  deletedKeyOf,
+  deletedPageLimit,
   HISTORY_DROP_MAX,
   type HistoryRetention,
   existedBefore,
@@ -1693,6 +1703,52 @@ export class LmdbEngine implements Engine {
       throw this.readError(error);
     }
     return found;
+  }
+
+  /**
+   * Keys whose newest kept entry is a delete or an expiry, from historyKeys (which records each
+   * key's newest entry type) merged with the extents of commits lmdb has not applied yet; at most
+   * DELETED_SCAN_MAX keys with history examined, then `next` is the last one examined.
+   */
+  async deletedKeys(query: DeletedKeysQuery): Promise<DeletedKeysPage> {
+    this.freshSnapshot();
+    const limit = deletedPageLimit(query.limit);
+    const keys: DeletedKey[] = [];
+    let examined = 0;
+    let last: string | undefined;
+    try {
+      for (const key of this.historyKeyRange(query)) {
+        if (examined >= DELETED_SCAN_MAX) return { keys, next: last };
+        examined++;
+        last = key;
+        if (this.readKeyExtent(key)?.type === 'put') continue;
+        const deleted = deletedKeyOf(key, (visit) => this.walkKeyHistory(key, visit));
+        if (deleted === undefined) continue;
+        if (keys.length === limit) return { keys, next: keys.at(-1)!.key };
+        keys.push(deleted);
+      }
+    } catch (error) {
+      throw this.readError(error);
+    }
+    return { keys, next: undefined };
+  }
+
+  /** The keys with history under `prefix` after `after`, in byte order: lmdb's merged with the in-flight ones. */
+  private *historyKeyRange(query: DeletedKeysQuery): Generator<string> {
+    const start = query.after !== undefined && compareKeys(query.after, query.prefix) >= 0 ? query.after : query.prefix;
+    const pending = [...this.historyPending.keys()]
+      .filter((key) => key.startsWith(query.prefix) && compareKeys(key, start) >= 0 && key !== query.after)
+      .sort(compareKeys);
+    let next = 0;
+    // No `end`, as in mergedRange: keys under the prefix are contiguous.
+    for (const key of this.historyKeys.getKeys({ start })) {
+      if (!key.startsWith(query.prefix)) break;
+      if (key === query.after) continue;
+      while (next < pending.length && compareKeys(pending[next]!, key) < 0) yield pending[next++]!;
+      if (next < pending.length && pending[next] === key) next++;
+      yield key;
+    }
+    while (next < pending.length) yield pending[next++]!;
   }
 
   /** The audit trail's extent as lmdb holds it. */

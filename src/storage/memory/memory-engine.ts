@@ -29,7 +29,14 @@ import { MemorySystemStore } from '../memory-system-store.js';
 import { type ExpiryEntry, ExpiryQueue } from './expiry-queue.js';
 import { planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
 import { indexedFolders, isIndexedFolder, storedKeyDelta } from '../folder-index.js';
-import type { KeyHistoryPage, KeyHistoryQuery, KeyVersion } from '../../model/history.js';
+import type {
+  DeletedKey,
+  DeletedKeysPage,
+  DeletedKeysQuery,
+  KeyHistoryPage,
+  KeyHistoryQuery,
+  KeyVersion,
+} from '../../model/history.js';
 import { decodeHistoryEntry } from '../history-codec.js';
 import {
   DEFAULT_HISTORY_RETENTION,
@@ -39,6 +46,8 @@ import {
   historyPageLimit,
   existedBefore,
   type HistoryReach,
+  deletedKeyOf,
+  deletedPageLimit,
   historyWritesOf,
   KeptWindow,
   keyOverBounds,
@@ -96,6 +105,8 @@ export class MemoryEngine implements Engine {
   /** HistoryReach's `reachable` (history is kept from the engine's start: `startedAt` is 0). */
   private historyReachable = 0;
   private readonly historyRetention: HistoryRetention;
+  /** Keys whose newest kept entry is a delete or an expiry, in key order (deletedKeys). */
+  private deletedSorted: string[] = [];
 
   constructor(private readonly options: MemoryEngineOptions) {
     this.retention = options.auditRetention ?? DEFAULT_AUDIT_RETENTION;
@@ -283,6 +294,7 @@ export class MemoryEngine implements Engine {
       }
       held.entries.push({ revision, bytes: write.bytes });
       held.bytes += write.bytes.length;
+      this.markDeleted(write.key, write.type !== 'put');
       this.historyBytes += write.bytes.length;
       this.historyOrder.push({ revision, key: write.key });
     }
@@ -324,8 +336,10 @@ export class MemoryEngine implements Engine {
     // The key's states before its oldest entry left are unknown from now on (HistoryReach).
     const next = held.entries[held.head];
     this.historyReachable = Math.max(this.historyReachable, next === undefined ? dropped.revision + 1 : next.revision);
-    if (held.head === held.entries.length) this.keyEntries.delete(key);
-    else if (held.head > 16 && held.head * 2 > held.entries.length) {
+    if (held.head === held.entries.length) {
+      this.keyEntries.delete(key);
+      this.markDeleted(key, false);
+    } else if (held.head > 16 && held.head * 2 > held.entries.length) {
       held.entries = held.entries.slice(held.head);
       held.head = 0;
     }
@@ -380,6 +394,31 @@ export class MemoryEngine implements Engine {
       if (entry.revision <= revision) return decodeHistoryEntry(entry.bytes, key, entry.revision, true);
     }
     return undefined;
+  }
+
+  /** Keeps deletedSorted in step with a key's newest entry. */
+  private markDeleted(key: string, deleted: boolean): void {
+    const index = lowerBound(this.deletedSorted, key);
+    const present = this.deletedSorted[index] === key;
+    if (deleted && !present) this.deletedSorted.splice(index, 0, key);
+    else if (!deleted && present) this.deletedSorted.splice(index, 1);
+  }
+
+  async deletedKeys(query: DeletedKeysQuery): Promise<DeletedKeysPage> {
+    const limit = deletedPageLimit(query.limit);
+    const start = query.after !== undefined && compareKeys(query.after, query.prefix) >= 0 ? query.after : query.prefix;
+    const keys: DeletedKey[] = [];
+    let index = lowerBound(this.deletedSorted, start);
+    if (this.deletedSorted[index] === query.after) index++;
+    // Every key walked here is deleted: a page walks at most `limit` + 1 keys (DELETED_SCAN_MAX is lmdb's).
+    for (; index < this.deletedSorted.length; index++) {
+      const key = this.deletedSorted[index]!;
+      if (!key.startsWith(query.prefix)) break;
+      if (keys.length === limit) return { keys, next: keys.at(-1)!.key };
+      const deleted = deletedKeyOf(key, (visit) => this.walkKeyHistory(key, visit));
+      if (deleted !== undefined) keys.push(deleted);
+    }
+    return { keys, next: undefined };
   }
 
   /** Index of the first key at or after `key` in byte order (binary search). */
@@ -465,4 +504,16 @@ export class MemoryEngine implements Engine {
   async close(): Promise<void> {
     this.listeners.clear();
   }
+}
+
+/** Index of the first of `sorted` (in byte order) at or after `key`. */
+function lowerBound(sorted: readonly string[], key: string): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (compareKeys(sorted[middle]!, key) < 0) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }

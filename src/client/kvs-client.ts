@@ -17,10 +17,16 @@ import type {
   ListItem,
   ListOptions,
   ListPage,
+  PointInTime,
   PutOptions,
   PutResult,
   RequestOptions,
+  ResolvedPointInTime,
+  RestoreOptions,
+  RestoreResult,
   SeedValue,
+  SnapshotOptions,
+  SnapshotPage,
   TxnOperation,
   TxnRequest,
   TokenInfo,
@@ -375,6 +381,76 @@ export class KvsClient {
     };
   }
 
+  // ---- point in time (docs/history.md) -------------------------------------------------------
+
+  /** One page of the store as it was at a revision or a time (keys absent then are left out). */
+  async snapshot(options: SnapshotOptions): Promise<SnapshotPage> {
+    const response = await this.request({
+      method: 'GET',
+      path: '/v1/snapshot',
+      query: {
+        at: pointText(options.at),
+        prefix: options.prefix || undefined,
+        after: options.after,
+        limit: options.limit === undefined ? undefined : String(options.limit),
+        values: options.values ? '1' : undefined,
+      },
+      signal: options.signal,
+    });
+    const body = asRecord(await readJson(response), 'snapshot');
+    if (!Array.isArray(body.items)) throw invalidResponse('snapshot without items');
+    return {
+      at: parsePoint(body.at),
+      items: body.items.map((value) => {
+        const item = asRecord(value, 'snapshot item');
+        if (typeof item.key !== 'string') throw invalidResponse('snapshot item without a key');
+        return {
+          key: item.key,
+          version: asInteger(item.version, 'version'),
+          modRevision: asInteger(item.modRevision, 'modRevision'),
+          expires: typeof item.expires === 'string' ? new Date(item.expires) : null,
+          size: asInteger(item.size, 'size'),
+          contentType: typeof item.contentType === 'string' ? item.contentType : null,
+          value: typeof item.value === 'string' ? Buffer.from(item.value, 'base64') : undefined,
+        };
+      }),
+      next: typeof body.next === 'string' ? body.next : null,
+    };
+  }
+
+  /** Brings the keys under a prefix back to a point in time in one transaction (or, with dryRun, lists what would change). */
+  async restore(options: RestoreOptions): Promise<RestoreResult> {
+    const response = await this.request({
+      method: 'POST',
+      path: '/v1/restore',
+      query: {
+        to: pointText(options.to),
+        prefix: options.prefix || undefined,
+        dryRun: options.dryRun ? '1' : undefined,
+      },
+      signal: options.signal,
+    });
+    const body = asRecord(await readJson(response), 'restore');
+    if (!Array.isArray(body.changes)) throw invalidResponse('restore answer without changes');
+    const revisionOrNull = (value: unknown, what: string) => (value === null ? null : asInteger(value, what));
+    return {
+      to: parsePoint(body.to),
+      dryRun: body.dryRun === true,
+      revision: revisionOrNull(body.revision, 'revision'),
+      changes: body.changes.map((value) => {
+        const change = asRecord(value, 'restore change');
+        if (typeof change.key !== 'string' || (change.action !== 'put' && change.action !== 'delete'))
+          throw invalidResponse('restore change without a key or action');
+        return {
+          key: change.key,
+          action: change.action,
+          restoredRevision: revisionOrNull(change.restoredRevision, 'restoredRevision'),
+          currentRevision: revisionOrNull(change.currentRevision, 'currentRevision'),
+        };
+      }),
+    };
+  }
+
   // ---- tokens (admin; docs/tokens.md) --------------------------------------------------------
 
   /** Mints a token; the answer's `token` is the secret, which the server never shows again. */
@@ -509,6 +585,20 @@ function parseMetadata(value: unknown): KeyMetadata {
     modRevision: asInteger(body.modRevision, 'modRevision'),
     updated: asDate(body.updated, 'updated'),
     expires: body.expires === null || body.expires === undefined ? null : asDate(body.expires, 'expires'),
+  };
+}
+
+/** A point in time as the server reads it: a revision's digits or an ISO 8601 time. */
+function pointText(point: PointInTime): string {
+  if (typeof point === 'number') return String(point);
+  return point instanceof Date ? point.toISOString() : point;
+}
+
+function parsePoint(value: unknown): ResolvedPointInTime {
+  const point = asRecord(value, 'point in time');
+  return {
+    revision: asInteger(point.revision, 'revision'),
+    time: typeof point.time === 'string' ? new Date(point.time) : null,
   };
 }
 

@@ -248,3 +248,70 @@ export interface AuditPage {
   /** Pass as `before` for the next page; null on the last one. */
   readonly next: number | null;
 }
+
+/** A point in time (docs/history.md): a revision, or a time (a Date or an ISO 8601 string). */
+export type PointInTime = number | Date | string;
+
+export interface SnapshotOptions extends RequestOptions {
+  /** The point to read the store at. */
+  readonly at: PointInTime;
+  readonly prefix?: string | undefined;
+  /** Start after this key (the `next` of the previous page). */
+  readonly after?: string | undefined;
+  /** Keys examined per page (the server caps it, 1000 by default). */
+  readonly limit?: number | undefined;
+  /** Include values (decoded from base64 into Buffers). */
+  readonly values?: boolean | undefined;
+}
+
+/** Where a point in time resolved to: a revision, and its time when the audit trail knows it. */
+export interface ResolvedPointInTime {
+  readonly revision: number;
+  readonly time: Date | null;
+}
+
+/** One key as it was at the point. */
+export interface SnapshotItem {
+  readonly key: string;
+  readonly version: number;
+  /** The revision of the commit that wrote this value. */
+  readonly modRevision: number;
+  readonly expires: Date | null;
+  readonly size: number;
+  readonly contentType: string | null;
+  /** Present only with `values: true`. */
+  readonly value?: Buffer | undefined;
+}
+
+export interface SnapshotPage {
+  readonly at: ResolvedPointInTime;
+  /** In key order; keys absent at the point are left out, so a page may be short and still have a `next`. */
+  readonly items: SnapshotItem[];
+  readonly next: string | null;
+}
+
+export interface RestoreOptions extends RequestOptions {
+  /** The point to bring the keys back to. */
+  readonly to: PointInTime;
+  /** Only keys starting with this (the token must cover it). */
+  readonly prefix?: string | undefined;
+  /** List the changes without writing. */
+  readonly dryRun?: boolean | undefined;
+}
+
+export interface RestoreChange {
+  readonly key: string;
+  readonly action: 'put' | 'delete';
+  /** The revision whose value a put writes back; null for a delete. */
+  readonly restoredRevision: number | null;
+  /** The key's revision now; null when it is absent now. */
+  readonly currentRevision: number | null;
+}
+
+export interface RestoreResult {
+  readonly to: ResolvedPointInTime;
+  readonly dryRun: boolean;
+  /** The restore's commit; null on a dry run or when nothing changes. */
+  readonly revision: number | null;
+  readonly changes: RestoreChange[];
+}

@@ -195,7 +195,7 @@ export interface RestoreChange {
   readonly key: string;
   readonly action: 'put' | 'delete';
   /** The value written back (puts). */
-  readonly then: KeyStateThen | undefined;
+  readonly restored: KeyStateThen | undefined;
   /** The key's current modRevision, or null when it is absent (or expired) now. */
   readonly currentRevision: number | null;
 }
@@ -240,7 +240,7 @@ export async function restoreChanges(
       changes.push({
         key,
         action: wanted === undefined ? 'delete' : 'put',
-        then: wanted,
+        restored: wanted,
         // Expired keys count as absent in a transaction's checks.
         currentRevision: live?.modRevision ?? null,
       });

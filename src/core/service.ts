@@ -789,14 +789,14 @@ export class KvService {
         : { key: change.key, kind: 'modRevision', modRevision: change.currentRevision },
     );
     const operations: TxnOperation[] = changes.map((change) =>
-      change.then === undefined
+      change.restored === undefined
         ? { type: 'delete', key: change.key }
         : {
             type: 'put',
             key: change.key,
-            value: change.then.value,
-            contentType: change.then.contentType,
-            expiresAt: change.then.expires,
+            value: change.restored.value,
+            contentType: change.restored.contentType,
+            expiresAt: change.restored.expires,
           },
     );
     const result = await this.txnCountingKeys({ ...caller, via: 'restore' }, conditions, operations);

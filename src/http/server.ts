@@ -25,6 +25,7 @@ import { healthRoutes } from './health-routes.js';
 import { checkQueryEncoding } from './key-decoding.js';
 import { browseRoutes } from './browse-routes.js';
 import { auditRoutes } from './audit-routes.js';
+import { pointInTimeRoutes } from './point-in-time-routes.js';
 import { kvRoutes } from './kv-routes.js';
 import { createReadFastPath, type FastPath } from './read-fast-path.js';
 import { createWriteFastPath } from './write-fast-path.js';
@@ -176,6 +177,7 @@ export async function buildHttpApp(options: HttpServerOptions): Promise<FastifyI
   await app.register(txnRoutes, { service });
   await app.register(tokenRoutes, { service });
   await app.register(auditRoutes, { service });
+  await app.register(pointInTimeRoutes, { service });
   await app.register(watchRoutes, { service, hub, heartbeatMs: config.watchHeartbeatMs });
   await app.register(healthRoutes, { service, registry: metrics.registry });
   await app.register(uiRoutes);

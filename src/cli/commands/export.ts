@@ -5,7 +5,7 @@ import { Option, type Command } from 'commander';
 import type { WriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
-import type { KvsClient, ListItem } from '../../client/index.js';
+import type { KvsClient, ListItem, SnapshotItem } from '../../client/index.js';
 import { formatNames, type KvRecord } from '../formats/index.js';
 import { yamlFormat } from '../formats/yaml-format.js';
 import { CliError, action } from './cli-error.js';
@@ -20,6 +20,7 @@ interface ExportOptions extends ConnectionOptions {
   readonly prefix: string;
   readonly output?: string;
   readonly audit?: boolean;
+  readonly at?: string;
 }
 
 /** The audit trail's format: NDJSON, or one JSON array with --format json or an --output ending in .json. */
@@ -71,6 +72,23 @@ async function* pagesOfValues(client: KvsClient, prefix: string): AsyncGenerator
   }
 }
 
+/** Every key as it was at a point in time (docs/history.md), in pages sized like pagesOfValues'. */
+async function* pagesAt(client: KvsClient, prefix: string, at: string): AsyncGenerator<SnapshotItem, void, undefined> {
+  let after: string | undefined;
+  let limit = MAX_PAGE_KEYS / 10;
+  for (;;) {
+    const page = await client.snapshot({ at, prefix, after, limit, values: true });
+    // Every page resolves the point anew: a time names the same revision throughout.
+    at = String(page.at.revision);
+    yield* page.items;
+    if (page.next === null || page.next === after) return;
+    after = page.next;
+    if (page.items.length === 0) continue;
+    const averageBytes = page.items.reduce((sum, item) => sum + item.size, 0) / page.items.length;
+    limit = Math.max(MIN_PAGE_KEYS, Math.min(MAX_PAGE_KEYS, Math.floor(PAGE_VALUE_BYTES / Math.max(averageBytes, 1))));
+  }
+}
+
 function outputFailure(path: string, error: unknown): CliError {
   const code = (error as { code?: unknown } | null)?.code;
   const advice =
@@ -106,6 +124,10 @@ export function registerExport(program: Command): void {
     .option('--prefix <prefix>', 'only keys starting with this prefix', '')
     .option('-o, --output <file>', 'write to this file (replaced only once the export is complete) instead of stdout')
     .option('--audit', 'write the audit trail (who changed what; admin token on every key) instead of the keys')
+    .option(
+      '--at <revision|time>',
+      'write the keys as they were at this revision or ISO 8601 time, from the history kept (docs/history.md)',
+    )
     .addHelpText(
       'after',
       [
@@ -116,11 +138,14 @@ export function registerExport(program: Command): void {
         '  $ kvs export > backup.yaml',
         '  $ kvs export --format ndjson --prefix users/ --output users.ndjson',
         '  $ kvs export --audit --output audit.ndjson',
+        '  $ kvs export --at 2026-11-30T08:00:00Z --output before-the-incident.yaml',
       ].join('\n'),
     )
     .action(
       action(async (options: ExportOptions) => {
         const audit = options.audit === true ? auditFormat(options) : undefined;
+        if (audit !== undefined && options.at !== undefined)
+          throw new CliError('usage', '--at exports keys, not the audit trail; give one of --at and --audit');
         const format = chooseFormat(audit === undefined ? options.format : 'ndjson', options.output, yamlFormat);
         const client = clientFor(options);
         const temporary = options.output === undefined ? undefined : `${options.output}.partial-${process.pid}`;
@@ -131,7 +156,13 @@ export function registerExport(program: Command): void {
         try {
           if (audit !== undefined) count = await writeAudit(out, client, audit, progress);
           else await writeChunk(out, writer.begin());
-          for await (const item of audit !== undefined ? [] : pagesOfValues(client, options.prefix)) {
+          const items: AsyncIterable<ListItem | SnapshotItem> | [] =
+            audit !== undefined
+              ? []
+              : options.at !== undefined
+                ? pagesAt(client, options.prefix, options.at)
+                : pagesOfValues(client, options.prefix);
+          for await (const item of items) {
             const record: KvRecord = {
               key: item.key,
               value: item.value ?? Buffer.alloc(0),

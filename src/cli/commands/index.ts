@@ -8,6 +8,7 @@ import { registerExport } from './export.js';
 import { registerGet } from './get.js';
 import { registerImport } from './import.js';
 import { registerLs } from './ls.js';
+import { registerRestore } from './restore.js';
 import { registerSet } from './set.js';
 import { registerToken } from './token.js';
 import { registerWatch } from './watch.js';
@@ -22,5 +23,6 @@ export function registerClientCommands(program: Command): void {
   registerImport(program);
   registerToken(program);
   registerAudit(program);
+  registerRestore(program);
   registerCheck(program);
 }

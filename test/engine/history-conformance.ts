@@ -277,6 +277,55 @@ export function describeHistoryConformance(open: OpenEngine, traits: { readonly 
         assert.equal(versions.at(-1)!.value!.toString(), 'v0');
       }));
 
+    it('point in time: the entry of a key at each revision, and a reach from the start', () =>
+      withEngine(OPTIONS, async ({ engine }) => {
+        const r1 = await commit(engine, txn([put('a', 'one')]));
+        const r2 = await commit(engine, txn([put('a', 'two'), put('b', 'bee')]));
+        const r3 = await commit(engine, txn([{ type: 'delete', key: 'a' }]));
+        const r4 = await commit(engine, txn([put('a', 'three')]));
+        const at = async (key: string, revision: number) => {
+          const entry = await engine.keyEntryAt!(key, revision);
+          return entry === undefined ? undefined : [entry.revision, entry.type, entry.value?.toString() ?? ''];
+        };
+        assert.deepEqual(await at('a', r1), [r1, 'put', 'one']);
+        assert.deepEqual(await at('a', r2), [r2, 'put', 'two']);
+        assert.deepEqual(await at('a', r3), [r3, 'delete', '']);
+        assert.deepEqual(await at('a', r4 + 10), [r4, 'put', 'three']);
+        assert.equal(await at('b', r1), undefined);
+        assert.deepEqual(await at('b', r4), [r2, 'put', 'bee']);
+        assert.equal(await at('never', r4), undefined);
+        await applied(engine);
+        assert.deepEqual(await engine.historyReach!(), { startedAt: 0, reachable: 0 });
+      }));
+
+    it('point in time: dropping entries moves the reach to the oldest entry left, and no further than the newest', () =>
+      withEngine({ ...OPTIONS, historyRetention: retention({ versions: 2 }) }, async ({ engine }) => {
+        const revisions: number[] = [];
+        for (let index = 0; index < 4; index++) {
+          revisions.push(await commit(engine, txn([put('k', `v${index}`)])));
+          // One commit at a time reaches lmdb: the drops then see what they leave.
+          await applied(engine);
+        }
+        // A commit drops only entries lmdb holds: one more commit drops what the last one left over.
+        await commit(engine, txn([put('other')]));
+        await applied(engine);
+        const reach = await engine.historyReach!();
+        assert.ok(reach !== undefined);
+        assert.equal(reach.startedAt, 0);
+        assert.ok(
+          reach.reachable >= revisions[2]! && reach.reachable <= revisions[3]!,
+          `reach ${reach.reachable} within ${revisions[2]}-${revisions[3]}`,
+        );
+        // From the reach on, the state of k is still known.
+        assert.equal((await engine.keyEntryAt!('k', revisions[3]!))?.value?.toString(), 'v3');
+      }));
+
+    it('point in time: no reach when history is off', () =>
+      withEngine({ ...OPTIONS, historyRetention: retention({ versions: 0 }) }, async ({ engine }) => {
+        await commit(engine, txn([put('k')]));
+        assert.equal(await engine.historyReach!(), undefined);
+      }));
+
     if (traits.durable) {
       it('survives reopening the store', () =>
         withEngine(OPTIONS, async (opened) => {

@@ -3,9 +3,19 @@
 // describes, so an acknowledged write always has its entry and a refused one never does.
 
 /** The front end (or the server itself) a write came through. */
-export type WriteVia = 'seed' | 'v1' | 'txn' | 'resp' | 'ui' | 'expiry' | 'import' | 'restore';
+export type WriteVia = 'seed' | 'v1' | 'txn' | 'resp' | 'ui' | 'expiry' | 'import' | 'revert' | 'restore';
 
-export const WRITE_VIAS: readonly WriteVia[] = ['seed', 'v1', 'txn', 'resp', 'ui', 'expiry', 'import', 'restore'];
+export const WRITE_VIAS: readonly WriteVia[] = [
+  'seed',
+  'v1',
+  'txn',
+  'resp',
+  'ui',
+  'expiry',
+  'import',
+  'revert',
+  'restore',
+];
 
 /** Who made a write: never a token's secret. */
 export interface WriteOrigin {

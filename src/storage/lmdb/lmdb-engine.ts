@@ -1707,21 +1707,23 @@ export class LmdbEngine implements Engine {
 
   /**
    * Keys whose newest kept entry is a delete or an expiry, from historyKeys (which records each
-   * key's newest entry type) merged with the extents of commits lmdb has not applied yet; at most
-   * DELETED_SCAN_MAX keys with history examined, then `next` is the last one examined.
+   * key's newest entry type) merged with the keys of acknowledged commits lmdb has not applied
+   * yet (whose newest entry only a walk of the key's history knows); at most DELETED_SCAN_MAX keys
+   * with history examined, then `next` is the last one examined.
    */
   async deletedKeys(query: DeletedKeysQuery): Promise<DeletedKeysPage> {
     this.freshSnapshot();
     const limit = deletedPageLimit(query.limit);
     const keys: DeletedKey[] = [];
+    const unapplied = this.unappliedHistoryKeys();
     let examined = 0;
     let last: string | undefined;
     try {
-      for (const key of this.historyKeyRange(query)) {
+      for (const key of this.historyKeyRange(query, unapplied)) {
         if (examined >= DELETED_SCAN_MAX) return { keys, next: last };
         examined++;
         last = key;
-        if (this.readKeyExtent(key)?.type === 'put') continue;
+        if (!unapplied.has(key) && this.readKeyExtent(key)?.type === 'put') continue;
         const deleted = deletedKeyOf(key, (visit) => this.walkKeyHistory(key, visit));
         if (deleted === undefined) continue;
         if (keys.length === limit) return { keys, next: keys.at(-1)!.key };
@@ -1733,10 +1735,22 @@ export class LmdbEngine implements Engine {
     return { keys, next: undefined };
   }
 
-  /** The keys with history under `prefix` after `after`, in byte order: lmdb's merged with the in-flight ones. */
-  private *historyKeyRange(query: DeletedKeysQuery): Generator<string> {
+  /** Keys with history entries in commits lmdb has not applied, or applied in a transaction not yet settled. */
+  private unappliedHistoryKeys(): Set<string> {
+    const keys = new Set(this.historyPending.keys());
+    const stored = this.readRevision();
+    for (let index = this.applyQueue.length - 1; index >= 0; index--) {
+      const commit = this.applyQueue[index]!;
+      if (commit.revision <= stored) break;
+      for (const entry of commit.history ?? []) keys.add(entry.key);
+    }
+    return keys;
+  }
+
+  /** The keys with history under `prefix` after `after`, in byte order: historyKeys' merged with `unapplied`. */
+  private *historyKeyRange(query: DeletedKeysQuery, unapplied: ReadonlySet<string>): Generator<string> {
     const start = query.after !== undefined && compareKeys(query.after, query.prefix) >= 0 ? query.after : query.prefix;
-    const pending = [...this.historyPending.keys()]
+    const pending = [...unapplied]
       .filter((key) => key.startsWith(query.prefix) && compareKeys(key, start) >= 0 && key !== query.after)
       .sort(compareKeys);
     let next = 0;

@@ -176,6 +176,10 @@ describe('API tokens', () => {
       ['GET', '/?k=tv/in,secret/out', undefined],
       ['POST', '/v1/txn', { operations: [{ op: 'put', key: 'secret/out', value: 'x' }] }],
       ['POST', '/v1/txn', { checks: [{ key: 'secret/out', exists: true }] }],
+      ['GET', '/v1/snapshot?at=1&prefix=secret/', undefined],
+      ['GET', '/v1/snapshot?at=1', undefined],
+      ['POST', '/v1/restore?to=1&prefix=secret/', undefined],
+      ['POST', '/v1/restore?to=1', undefined],
     ] as const) {
       const response = await call(server, method, path, token, body);
       assert.equal(response.status, 403, `${method} ${path}`);

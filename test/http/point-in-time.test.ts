@@ -21,6 +21,9 @@ const seed = fuzzSeed(20261130);
 const KEYS = ['p/a', 'p/b', 'p/c', 'q/d'];
 
 type State = ReadonlyMap<string, string>;
+/** An HTTP answer: the test reads many JSON shapes (pages, errors, audit entries) field by field. */
+// biome-ignore lint/suspicious/noExplicitAny: see above
+type Answer = { status: number; json: any };
 
 type Step =
   | { readonly kind: 'put'; readonly key: string; readonly value: string }
@@ -52,7 +55,7 @@ for (const store of ['memory', 'lmdb'] as const) {
       await server.stop();
     });
 
-    const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
+    const call = async (method: string, path: string, body?: unknown): Promise<Answer> => {
       const response = await fetch(`${server.url}${path}`, {
         method,
         headers: {
@@ -103,7 +106,7 @@ for (const store of ['memory', 'lmdb'] as const) {
       return changes ? (answer.json.revision as number) : revision;
     }
 
-    async function snapshotAt(at: string, prefix = ''): Promise<{ status: number; json: any; state?: State }> {
+    async function snapshotAt(at: string, prefix = ''): Promise<Answer & { state?: State }> {
       const answer = await call(
         'GET',
         `/v1/snapshot?at=${encodeURIComponent(at)}&values=1&limit=1000&prefix=${prefix}`,

@@ -123,8 +123,7 @@ export class HistoryPanel {
       this.newerButton.hidden = this.pages.length === 1;
     }
     // Paging moved the focus with a button that may now be hidden: keep it in the pager.
-    if (focusAfter !== undefined && focusAfter.hidden)
-      (focusAfter === this.olderButton ? this.newerButton : this.olderButton).focus();
+    if (focusAfter?.hidden) (focusAfter === this.olderButton ? this.newerButton : this.olderButton).focus();
   }
 
   private render(versions: HistoryVersion[]): void {

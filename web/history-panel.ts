@@ -50,6 +50,8 @@ export class HistoryPanel {
   private newest: HistoryVersion | undefined;
   /** Chosen for the diff, by revision, in the order chosen (at most two). */
   private chosen: HistoryVersion[] = [];
+  /** The diff on screen compares with the current value (out of date once the key changes). */
+  private diffWithCurrent = false;
   /** Bumped by each load so a slow old answer cannot overwrite a newer one. */
   private generation = 0;
 
@@ -110,7 +112,11 @@ export class HistoryPanel {
       const page = await this.api.history(key, before, HISTORY_PAGE);
       if (generation !== this.generation) return;
       // The newest entry is on the first page; an older page keeps the one it learned there.
-      if (before === null) this.newest = page.versions[0];
+      if (before === null) {
+        if (this.diffWithCurrent && page.versions[0]?.revision !== this.newest?.revision)
+          this.diffSection.hidden = true;
+        this.newest = page.versions[0];
+      }
       this.next = page.next;
       this.render(page.versions);
     } catch (error) {
@@ -139,6 +145,7 @@ export class HistoryPanel {
     this.rows.replaceChildren(...versions.map((entry) => this.row(entry)));
     this.olderButton.hidden = this.next === null;
     this.newerButton.hidden = first;
+    this.updateCompareButton();
   }
 
   private row(entry: HistoryVersion): HTMLTableRowElement {
@@ -197,11 +204,16 @@ export class HistoryPanel {
 
   private updateCompareButton(): void {
     const count = this.chosen.length;
-    this.compareButton.disabled = count === 0;
+    // A deleted key has no current value to compare with.
+    const deleted = this.newest !== undefined && this.newest.type !== 'put';
+    this.compareButton.disabled = count === 0 || (count === 1 && deleted);
     this.clearButton.hidden = count === 0;
     this.compareButton.textContent = count === 2 ? 'Compare the two chosen versions' : 'Compare with the current value';
-    this.compareButton.title =
-      count === 0 ? 'Choose one version (compared with the current value) or two with the boxes in the list' : '';
+    this.compareButton.title = deleted
+      ? 'The key is deleted: choose two versions to compare'
+      : count === 0
+        ? 'Choose one version (compared with the current value) or two with the boxes in the list'
+        : '';
   }
 
   /** The diff of the chosen versions, older to newer; one chosen version against the current value. */
@@ -219,6 +231,7 @@ export class HistoryPanel {
       return;
     }
     if (generation !== this.generation) return;
+    this.diffWithCurrent = to === undefined;
     const title = `From ${describeEnd(diff.from, false)} to ${describeEnd(diff.to, to === undefined)}`;
     if (diff.patch === undefined || diff.binary || diff.tooLarge === true) {
       this.showDiff(title, diff.message ?? (diff.binary ? 'binary values differ' : 'No diff.'), null);

@@ -1,8 +1,15 @@
 // The kvs HTTP API as the UI uses it: listing, reading, writing and deleting keys, and the watch
 // stream. Errors come back as ApiError with the server's catalogue code.
 
-import type { FolderPageJson, KeyInfo, KeyPage, WhoAmI } from './model/http-json.js';
-import type { DeletedKeysPage, HistoryDiff, HistoryPage } from './history-json.js';
+import type {
+  DeletedKeysJson,
+  DiffJson,
+  FolderPageJson,
+  KeyHistoryJson,
+  KeyInfo,
+  KeyPage,
+  WhoAmI,
+} from './model/http-json.js';
 
 /** A value with the metadata its GET answer carried. */
 export interface StoredValue {
@@ -172,11 +179,11 @@ export class KvsApi {
   }
 
   /** One page of a key's history, newest first; `before` is the previous page's `next`. */
-  async history(key: string, before: number | null, limit: number): Promise<HistoryPage> {
+  async history(key: string, before: number | null, limit: number): Promise<KeyHistoryJson> {
     const query = new URLSearchParams({ history: '', limit: String(limit) });
     if (before !== null) query.set('before', String(before));
     const response = await this.send(`${keyPath(key)}?${query}`, { headers: this.headers() });
-    return (await response.json()) as HistoryPage;
+    return (await response.json()) as KeyHistoryJson;
   }
 
   /**
@@ -184,11 +191,11 @@ export class KvsApi {
    * omitted). By revision: a version number may name several entries (versions restart at 1
    * after a delete), a revision names exactly one.
    */
-  async diff(key: string, fromRevision: number, toRevision?: number): Promise<HistoryDiff> {
+  async diff(key: string, fromRevision: number, toRevision?: number): Promise<DiffJson> {
     const query = new URLSearchParams({ diff: '', fromRevision: String(fromRevision) });
     if (toRevision !== undefined) query.set('toRevision', String(toRevision));
     const response = await this.send(`${keyPath(key)}?${query}`, { headers: this.headers() });
-    return (await response.json()) as HistoryDiff;
+    return (await response.json()) as DiffJson;
   }
 
   /**
@@ -203,11 +210,11 @@ export class KvsApi {
   }
 
   /** Keys whose newest history entry is a delete or an expiry, in key order. */
-  async deleted(prefix: string, after: string | null, limit: number): Promise<DeletedKeysPage> {
+  async deleted(prefix: string, after: string | null, limit: number): Promise<DeletedKeysJson> {
     const query = new URLSearchParams({ prefix, limit: String(limit) });
     if (after !== null) query.set('after', after);
     const response = await this.send(`v1/deleted?${query}`, { headers: this.headers() });
-    return (await response.json()) as DeletedKeysPage;
+    return (await response.json()) as DeletedKeysJson;
   }
 
   /**

@@ -5,12 +5,12 @@
 import { type KvsApi, explain } from './api.js';
 import { byId, element } from './dom.js';
 import { formatBytes, timeElement } from './format.js';
-import type { DeletedKey } from './history-json.js';
+import type { DeletedKeyJson } from './model/http-json.js';
 
 const DELETED_PAGE = 50;
 
 export interface DeletedKeysActions {
-  onRestore(entry: DeletedKey): void;
+  onRestore(entry: DeletedKeyJson): void;
   onOpen(key: string): void;
 }
 
@@ -84,7 +84,7 @@ export class DeletedKeysView {
     }
   }
 
-  private row(entry: DeletedKey): HTMLLIElement {
+  private row(entry: DeletedKeyJson): HTMLLIElement {
     const how = entry.type === 'expire' ? 'expired' : 'deleted';
     const restore = element('button', {
       className: 'small',

@@ -7,25 +7,23 @@ import { type KvsApi, explain } from './api.js';
 import { renderPatch } from './diff-view.js';
 import { byId, element } from './dom.js';
 import { formatBytes, timeElement } from './format.js';
-import type { HistoryDiff, HistoryEnd, HistoryVersion, HistoryWho } from './history-json.js';
+import type { DiffJson, DiffSideJson, HistoryWhoJson, KeyVersionJson } from './model/http-json.js';
 
 /** Versions per page. */
 const HISTORY_PAGE = 20;
 
 export interface HistoryActions {
   /** The user asked to write this entry's value back (after confirming). */
-  onRevert(key: string, entry: HistoryVersion): void;
+  onRevert(key: string, entry: KeyVersionJson): void;
 }
 
 /** "admin-label (ui)", or the token's id when it has no label; null when no audit entry is kept. */
-export function describeWho(who: HistoryWho | null): string {
+export function describeWho(who: HistoryWhoJson | null): string {
   if (who === null) return '—';
-  const name = who.label ?? who.token ?? 'anonymous';
-  return who.via === null ? name : `${name} (${who.via})`;
+  return `${who.label ?? who.token ?? 'anonymous'} (${who.via})`;
 }
 
-function describeEnd(end: HistoryEnd | undefined, current: boolean): string {
-  if (end === undefined) return current ? 'the current value' : '?';
+function describeEnd(end: DiffSideJson, current: boolean): string {
   return `${current ? 'the current value, ' : ''}version ${end.version} (revision ${end.revision})`;
 }
 
@@ -47,9 +45,9 @@ export class HistoryPanel {
   private pages: (number | null)[] = [null];
   private next: number | null = null;
   /** The revision of the key's newest entry: its value is the current one (when a put). */
-  private newest: HistoryVersion | undefined;
+  private newest: KeyVersionJson | undefined;
   /** Chosen for the diff, by revision, in the order chosen (at most two). */
-  private chosen: HistoryVersion[] = [];
+  private chosen: KeyVersionJson[] = [];
   /** The diff on screen compares with the current value (out of date once the key changes). */
   private diffWithCurrent = false;
   /** Bumped by each load so a slow old answer cannot overwrite a newer one. */
@@ -132,7 +130,7 @@ export class HistoryPanel {
     if (focusAfter?.hidden) (focusAfter === this.olderButton ? this.newerButton : this.olderButton).focus();
   }
 
-  private render(versions: HistoryVersion[]): void {
+  private render(versions: KeyVersionJson[]): void {
     const first = this.pages.length === 1;
     if (versions.length === 0) {
       this.summary.textContent = first ? 'No history is kept for this key.' : 'No older versions are kept.';
@@ -148,7 +146,7 @@ export class HistoryPanel {
     this.updateCompareButton();
   }
 
-  private row(entry: HistoryVersion): HTMLTableRowElement {
+  private row(entry: KeyVersionJson): HTMLTableRowElement {
     const put = entry.type === 'put';
     const current = put && entry.revision === this.newest?.revision;
     const label = `version ${entry.version} (revision ${entry.revision})`;
@@ -188,7 +186,7 @@ export class HistoryPanel {
     return row;
   }
 
-  private choose(entry: HistoryVersion, chosen: boolean): void {
+  private choose(entry: KeyVersionJson, chosen: boolean): void {
     this.chosen = this.chosen.filter((other) => other.revision !== entry.revision);
     if (chosen) {
       this.chosen.push(entry);
@@ -222,7 +220,7 @@ export class HistoryPanel {
     if (key === undefined || this.chosen.length === 0) return;
     const [from, to] = [...this.chosen].sort((a, b) => a.revision - b.revision);
     const generation = this.generation;
-    let diff: HistoryDiff;
+    let diff: DiffJson;
     try {
       diff = await this.api.diff(key, from!.revision, to?.revision);
     } catch (error) {
@@ -233,12 +231,13 @@ export class HistoryPanel {
     if (generation !== this.generation) return;
     this.diffWithCurrent = to === undefined;
     const title = `From ${describeEnd(diff.from, false)} to ${describeEnd(diff.to, to === undefined)}`;
-    if (diff.patch === undefined || diff.binary || diff.tooLarge === true) {
-      this.showDiff(title, diff.message ?? (diff.binary ? 'binary values differ' : 'No diff.'), null);
-    } else if ((diff.added ?? 0) === 0 && (diff.removed ?? 0) === 0) {
+    if (!('patch' in diff)) {
+      // Binary values, or values over the server's diff limit: its verdict, no patch.
+      this.showDiff(title, diff.message, null);
+    } else if (diff.added === 0 && diff.removed === 0) {
       this.showDiff(title, 'The values are identical.', null);
     } else {
-      const lines = (count: number | undefined) => `${count ?? 0} line${count === 1 ? '' : 's'}`;
+      const lines = (count: number) => `${count} line${count === 1 ? '' : 's'}`;
       this.showDiff(title, `${lines(diff.added)} added, ${lines(diff.removed)} removed.`, renderPatch(diff.patch));
     }
   }

@@ -8,11 +8,10 @@ import { byId } from './dom.js';
 import { Editor, type SaveRequest } from './editor.js';
 import { FolderTree } from './folder-tree.js';
 import { formatBytes, refreshRelativeTimes } from './format.js';
-import type { DeletedKey, HistoryVersion } from './history-json.js';
 import { HistoryPanel } from './history-panel.js';
 import { KeyList } from './key-list.js';
 import { LiveFeed, type LiveState } from './live-feed.js';
-import type { WatchEventData, WhoAmI } from './model/http-json.js';
+import type { DeletedKeyJson, KeyVersionJson, WatchEventData, WhoAmI } from './model/http-json.js';
 import { loadToken, saveToken } from './token-store.js';
 import { ValuePanel } from './value-panel.js';
 
@@ -397,7 +396,7 @@ async function confirmWrite(title: string, question: string, action: string): Pr
  * Writes a history entry's value back as a new version, conditional on the version on screen
  * (0 when the key is deleted), so a key changed since is refused (412) rather than overwritten.
  */
-async function confirmRevert(key: string, entry: HistoryVersion): Promise<void> {
+async function confirmRevert(key: string, entry: KeyVersionJson): Promise<void> {
   const shown = valuePanel.current;
   const ifVersion = shown?.key === key ? shown.version : 0;
   const what = `version ${entry.version} (revision ${entry.revision}, ${formatBytes(entry.size)})`;
@@ -426,7 +425,7 @@ async function confirmRevert(key: string, entry: HistoryVersion): Promise<void> 
 }
 
 /** Restores a deleted key from the Deleted keys view: its last kept put, written back if still absent. */
-async function confirmRestore(entry: DeletedKey): Promise<void> {
+async function confirmRestore(entry: DeletedKeyJson): Promise<void> {
   const last = entry.lastPut;
   if (last === null) return;
   const confirmed = await confirmWrite(

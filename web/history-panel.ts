@@ -17,10 +17,10 @@ export interface HistoryActions {
   onRevert(key: string, entry: KeyVersionJson): void;
 }
 
-/** "admin-label (ui)", or the token's id when it has no label; null when no audit entry is kept. */
+/** "deploy-bot via ui": the token's label, or its id when it has none; "—" when no audit entry is kept. */
 export function describeWho(who: HistoryWhoJson | null): string {
   if (who === null) return '—';
-  return `${who.label ?? who.token ?? 'anonymous'} (${who.via})`;
+  return `${who.label ?? who.token ?? 'no token'} via ${who.via}`;
 }
 
 function describeEnd(end: DiffSideJson, current: boolean): string {

@@ -171,6 +171,36 @@ describe('history panel in headless Chromium', { skip }, () => {
     assert.deepEqual(errors, [], 'no script errors on the page');
   });
 
+  it('pages through a long history, 20 versions at a time', async () => {
+    for (let version = 1; version <= 23; version++) await putValue(server, 'p/long', `value ${version}\n`);
+    const { page, errors } = await openUi({ prefix: 'p/', key: 'p/long' });
+    await eventually(
+      'the first page',
+      () => rowsOf(page).count(),
+      (count) => count === 20,
+    );
+    assert.equal((await column(page, 2))[0], '23');
+    assert.equal(await page.locator('#history-newer').isHidden(), true);
+    await page.getByRole('button', { name: 'Older ›' }).click();
+    await eventually(
+      'the older page',
+      () => column(page, 2),
+      (versions) => versions.join() === '3,2,1',
+    );
+    assert.match(await textOf(page, '#history-summary'), /Older versions: .*\(the oldest kept\)/);
+    assert.equal(await page.locator('#history-older').isHidden(), true);
+    // The pager keeps the focus when Older disappears on the last page.
+    assert.equal(await page.evaluate('document.activeElement?.id'), 'history-newer');
+    await page.keyboard.press('Enter');
+    await eventually(
+      'the newest page again',
+      () => rowsOf(page).count(),
+      (count) => count === 20,
+    );
+    assert.equal((await column(page, 2))[0], '23');
+    assert.deepEqual(errors, []);
+  });
+
   it('refuses a revert with 412 when the key changed since it was shown, says so and reloads', async () => {
     await putValue(server, 'c/doc', 'first\n');
     await putValue(server, 'c/doc', 'second\n');

@@ -234,7 +234,7 @@ export interface AuditRecord {
   readonly time: Date;
   readonly tokenId: string | null;
   readonly label: string | null;
-  /** seed, v1, txn, resp, ui, expiry, import. */
+  /** seed, v1, txn, resp, ui, expiry, import, revert. */
   readonly via: string;
   readonly address: string | null;
   /** The keys the commit changed, at most 32; keyCount says how many there were. */

@@ -1,7 +1,15 @@
 // The kvs HTTP API as the UI uses it: listing, reading, writing and deleting keys, and the watch
 // stream. Errors come back as ApiError with the server's catalogue code.
 
-import type { FolderPageJson, KeyInfo, KeyPage, WhoAmI } from './model/http-json.js';
+import type {
+  DeletedKeysJson,
+  DiffJson,
+  FolderPageJson,
+  KeyHistoryJson,
+  KeyInfo,
+  KeyPage,
+  WhoAmI,
+} from './model/http-json.js';
 
 /** A value with the metadata its GET answer carried. */
 export interface StoredValue {
@@ -170,6 +178,45 @@ export class KvsApi {
     return body.revision;
   }
 
+  /** One page of a key's history, newest first; `before` is the previous page's `next`. */
+  async history(key: string, before: number | null, limit: number): Promise<KeyHistoryJson> {
+    const query = new URLSearchParams({ history: '', limit: String(limit) });
+    if (before !== null) query.set('before', String(before));
+    const response = await this.send(`${keyPath(key)}?${query}`, { headers: this.headers() });
+    return (await response.json()) as KeyHistoryJson;
+  }
+
+  /**
+   * The line diff between two history entries, or between one and the current value (`to`
+   * omitted). By revision: a version number may name several entries (versions restart at 1
+   * after a delete), a revision names exactly one.
+   */
+  async diff(key: string, fromRevision: number, toRevision?: number): Promise<DiffJson> {
+    const query = new URLSearchParams({ diff: '', fromRevision: String(fromRevision) });
+    if (toRevision !== undefined) query.set('toRevision', String(toRevision));
+    const response = await this.send(`${keyPath(key)}?${query}`, { headers: this.headers() });
+    return (await response.json()) as DiffJson;
+  }
+
+  /**
+   * Writes the value of the entry at `revision` back as a new version. `ifVersion` is the
+   * version the user saw (0: the key is deleted), so a key changed since is refused with 412.
+   */
+  async revert(key: string, revision: number, ifVersion: number): Promise<WriteResult> {
+    const headers = this.headers({ 'x-kvs-client': 'ui', 'if-match': `"${ifVersion}"` });
+    const query = new URLSearchParams({ revertRevision: String(revision) });
+    const response = await this.send(`${keyPath(key)}?${query}`, { method: 'POST', headers });
+    return (await response.json()) as WriteResult;
+  }
+
+  /** Keys whose newest history entry is a delete or an expiry, in key order. */
+  async deleted(prefix: string, after: string | null, limit: number): Promise<DeletedKeysJson> {
+    const query = new URLSearchParams({ prefix, limit: String(limit) });
+    if (after !== null) query.set('after', after);
+    const response = await this.send(`v1/deleted?${query}`, { headers: this.headers() });
+    return (await response.json()) as DeletedKeysJson;
+  }
+
   /**
    * Opens the watch stream (Server-Sent Events) with the token in the Authorization header, as
    * every other request: never in the URL, where proxies and browser history would keep it.
@@ -220,6 +267,10 @@ export function explain(error: unknown, key?: string): string {
       return `The key is too long${typeof error.details.limit === 'number' ? ` (at most ${error.details.limit} bytes of UTF-8)` : ''}.`;
     case 'not_found':
       return `${subject} does not exist (any more).`;
+    case 'version_not_kept':
+      return `That version of ${subject} is no longer kept in its history.`;
+    case 'history_unavailable':
+      return 'This server keeps no history of keys (its storage engine has none).';
     default:
       return `${error.message} (${error.code}, HTTP ${error.status})`;
   }

@@ -1,15 +1,17 @@
-// The kvs web UI: wires the folder view, the key list, the value panel, the editor, the token
-// field and the live feed together. Page state (prefix or search, open key) lives in the URL
+// The kvs web UI: wires the folder view, the key list, the value panel and its history, the
+// deleted keys, the editor, the token field and the live feed together. Page state (prefix or search, open key) lives in the URL
 // fragment so a reload keeps it.
 
 import { ApiError, KvsApi, explain, type StoredValue } from './api.js';
+import { DeletedKeysView } from './deleted-keys.js';
 import { byId } from './dom.js';
 import { Editor, type SaveRequest } from './editor.js';
 import { FolderTree } from './folder-tree.js';
-import { refreshRelativeTimes } from './format.js';
+import { formatBytes, refreshRelativeTimes } from './format.js';
+import { HistoryPanel } from './history-panel.js';
 import { KeyList } from './key-list.js';
 import { LiveFeed, type LiveState } from './live-feed.js';
-import type { WatchEventData, WhoAmI } from './model/http-json.js';
+import type { DeletedKeyJson, KeyVersionJson, WatchEventData, WhoAmI } from './model/http-json.js';
 import { loadToken, saveToken } from './token-store.js';
 import { ValuePanel } from './value-panel.js';
 
@@ -53,14 +55,24 @@ const tokenInput = byId('token', HTMLInputElement);
 const tokenState = byId('token-state', HTMLSpanElement);
 const deleteDialog = byId('confirm-delete', HTMLDialogElement);
 const deleteQuestion = byId('confirm-delete-question', HTMLParagraphElement);
+const revertDialog = byId('confirm-revert', HTMLDialogElement);
+const revertTitle = byId('confirm-revert-title', HTMLHeadingElement);
+const revertQuestion = byId('confirm-revert-question', HTMLParagraphElement);
+const revertButton = byId('confirm-revert-ok', HTMLButtonElement);
 
 const keyList = new KeyList(byId('key-list', HTMLUListElement), (key) => {
   if (editor.hasUnsavedChanges && !confirm('Discard the changes in the editor?')) return;
   void openValue(key);
 });
+const historyPanel = new HistoryPanel(api, { onRevert: (key, entry) => void confirmRevert(key, entry) });
+const deletedView = new DeletedKeysView(api, {
+  onRestore: (entry) => void confirmRestore(entry),
+  onOpen: (key) => void openValue(key),
+});
 const valuePanel = new ValuePanel({
   onEdit: (value) => {
     valuePanel.hide();
+    historyPanel.hide();
     editor.openEdit(value);
   },
   onDelete: (value) => void confirmDelete(value),
@@ -211,6 +223,8 @@ function showDetailPlaceholder(): void {
   showView('list');
   keyList.select(undefined);
   valuePanel.hide();
+  historyPanel.hide();
+  deletedView.close();
   emptyDetail.hidden = false;
   saveLocation();
 }
@@ -309,6 +323,7 @@ async function openValue(key: string, notice = ''): Promise<void> {
   saveLocation();
   showView('detail');
   if (editor.isOpen) editor.close();
+  deletedView.close();
   try {
     const value = await api.read(key);
     if (openKey !== key || editor.isOpen) return;
@@ -316,6 +331,8 @@ async function openValue(key: string, notice = ''): Promise<void> {
     emptyDetail.hidden = true;
     if (value === undefined) valuePanel.showGone(key, 'missing');
     else valuePanel.show(value, notice);
+    // A deleted key has a history too: its Revert buttons restore it.
+    void historyPanel.show(key);
   } catch (error) {
     say('error', explain(error, key));
   }
@@ -361,6 +378,75 @@ async function confirmDelete(value: StoredValue): Promise<void> {
     if (openKey === value.key) showDetailPlaceholder();
   } catch (error) {
     say('error', explain(error, value.key));
+  }
+}
+
+/** Asks in the revert dialog; resolves true when confirmed. */
+async function confirmWrite(title: string, question: string, action: string): Promise<boolean> {
+  revertTitle.textContent = title;
+  revertQuestion.textContent = question;
+  revertButton.textContent = action;
+  revertDialog.returnValue = '';
+  revertDialog.showModal();
+  await new Promise((resolve) => revertDialog.addEventListener('close', resolve, { once: true }));
+  return revertDialog.returnValue === 'revert';
+}
+
+/**
+ * Writes a history entry's value back as a new version, conditional on the version on screen
+ * (0 when the key is deleted), so a key changed since is refused (412) rather than overwritten.
+ */
+async function confirmRevert(key: string, entry: KeyVersionJson): Promise<void> {
+  const shown = valuePanel.current;
+  const ifVersion = shown?.key === key ? shown.version : 0;
+  const what = `version ${entry.version} (revision ${entry.revision}, ${formatBytes(entry.size)})`;
+  const confirmed = await confirmWrite(
+    ifVersion === 0 ? 'Restore key' : 'Revert key',
+    ifVersion === 0
+      ? `Restore “${key}” with the value of ${what}? It is written as a new version.`
+      : `Revert “${key}” to ${what}? Its value and content type are written as a new version; version ${ifVersion} stays in the history.`,
+    ifVersion === 0 ? 'Restore' : 'Revert',
+  );
+  if (!confirmed) return;
+  try {
+    const result = await api.revert(key, entry.revision, ifVersion);
+    say('error', '');
+    say('info', `Reverted “${key}” to the value of ${what}: it is now version ${result.version}.`);
+    queueRefresh(key);
+    if (openKey === key) await openValue(key);
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'version_mismatch') {
+      say('error', `${explain(error, key)} Its value and history are reloaded: check them and try again.`);
+      if (openKey === key) await openValue(key);
+      return;
+    }
+    say('error', explain(error, key));
+  }
+}
+
+/** Restores a deleted key from the Deleted keys view: its last kept put, written back if still absent. */
+async function confirmRestore(entry: DeletedKeyJson): Promise<void> {
+  const last = entry.lastPut;
+  if (last === null) return;
+  const confirmed = await confirmWrite(
+    'Restore key',
+    `Restore “${entry.key}” with its last value (version ${last.version}, revision ${last.revision}, ${formatBytes(last.size)})?`,
+    'Restore',
+  );
+  if (!confirmed) return;
+  try {
+    const result = await api.revert(entry.key, last.revision, 0);
+    say('error', '');
+    say('info', `Restored “${entry.key}”: it is now version ${result.version}.`);
+    queueRefresh(entry.key);
+    await openValue(entry.key);
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'version_mismatch') {
+      say('error', `“${entry.key}” exists again (written after the list was read), so nothing was restored.`);
+      void deletedView.reload();
+      return;
+    }
+    say('error', explain(error, entry.key));
   }
 }
 
@@ -427,6 +513,7 @@ function applyChange(event: WatchEventData): void {
       );
     } else if (openKey === event.key) {
       valuePanel.showGone(event.key, how, event.revision);
+      void historyPanel.show(event.key);
     }
   }
   updateSummary();
@@ -524,9 +611,19 @@ nextPageButton.addEventListener('click', () => void nextPage());
 previousPageButton.addEventListener('click', () => void previousPage());
 byId('new-key', HTMLButtonElement).addEventListener('click', () => {
   valuePanel.hide();
+  historyPanel.hide();
+  deletedView.close();
   emptyDetail.hidden = true;
   showView('detail');
   editor.openNew(mode === 'prefix' ? prefix : '');
+});
+byId('show-deleted', HTMLButtonElement).addEventListener('click', () => {
+  if (editor.hasUnsavedChanges && !confirm('Discard the changes in the editor?')) return;
+  editor.close();
+  showDetailPlaceholder();
+  emptyDetail.hidden = true;
+  showView('detail');
+  void deletedView.open(mode === 'prefix' ? prefix : '');
 });
 byId('back', HTMLButtonElement).addEventListener('click', () => {
   if (editor.hasUnsavedChanges && !confirm('Discard the changes in the editor?')) return;

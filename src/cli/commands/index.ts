@@ -4,11 +4,14 @@ import type { Command } from 'commander';
 import { registerAudit } from './audit.js';
 import { registerCheck } from './check.js';
 import { registerDel } from './del.js';
+import { registerDiff } from './diff.js';
 import { registerExport } from './export.js';
 import { registerGet } from './get.js';
+import { registerHistory } from './history.js';
 import { registerImport } from './import.js';
 import { registerLs } from './ls.js';
 import { registerRestore } from './restore.js';
+import { registerRevert } from './revert.js';
 import { registerSet } from './set.js';
 import { registerToken } from './token.js';
 import { registerWatch } from './watch.js';
@@ -24,5 +27,8 @@ export function registerClientCommands(program: Command): void {
   registerToken(program);
   registerAudit(program);
   registerRestore(program);
+  registerHistory(program);
+  registerDiff(program);
+  registerRevert(program);
   registerCheck(program);
 }

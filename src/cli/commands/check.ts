@@ -10,7 +10,7 @@
 // came for --stall-timeout seconds, with exit code 2 again.
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { StoreCheckReport } from '../../storage/index.js';
@@ -26,6 +26,8 @@ interface CheckOptions {
 /** The pipe (fd 3) on which the checking child reports progress to its parent. */
 const PROGRESS_FD = 3;
 const PROGRESS_ENV = 'KVS_CHECK_PROGRESS_FD';
+/** The signals that stop `kvs check`, and its child with it. */
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 /** The longest --stall-timeout, in seconds (a day). */
 const STALL_TIMEOUT_MAX = 86_400;
 
@@ -80,10 +82,19 @@ export function registerCheck(program: Command): void {
 }
 
 async function superviseCheck(options: CheckOptions): Promise<number> {
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1), '--in-process'], {
+  // Stopped or interrupted, the check takes its child along: a hung child would outlive it. The
+  // handlers go first: a signal before them would end this process by default, child or not.
+  let child: ChildProcess | undefined;
+  const stopChild = (signal: NodeJS.Signals): void => {
+    child?.kill('SIGKILL');
+    process.kill(process.pid, signal);
+  };
+  for (const signal of STOP_SIGNALS) process.once(signal, stopChild);
+  const checker = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1), '--in-process'], {
     stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
     env: { ...process.env, [PROGRESS_ENV]: String(PROGRESS_FD) },
   });
+  child = checker;
   const stallMs = options.stallTimeout * 1000;
   let stalled = false;
   let timer: NodeJS.Timeout | undefined;
@@ -91,15 +102,18 @@ async function superviseCheck(options: CheckOptions): Promise<number> {
     clearTimeout(timer);
     timer = setTimeout(() => {
       stalled = true;
-      child.kill('SIGKILL');
+      checker.kill('SIGKILL');
     }, stallMs);
   };
   armStallTimer();
-  (child.stdio[PROGRESS_FD] as Readable).on('data', armStallTimer);
+  (checker.stdio[PROGRESS_FD] as Readable).on('data', armStallTimer);
   const [status, signal] = (await new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code, killedBy) => resolve([code, killedBy]));
-  }).finally(() => clearTimeout(timer))) as [number | null, NodeJS.Signals | null];
+    checker.once('error', reject);
+    checker.once('exit', (code, killedBy) => resolve([code, killedBy]));
+  }).finally(() => {
+    clearTimeout(timer);
+    for (const signal of STOP_SIGNALS) process.off(signal, stopChild);
+  })) as [number | null, NodeJS.Signals | null];
   if (stalled) {
     process.stdout.write(
       `result: cannot open: reading the store made no progress for ${options.stallTimeout} s; the checker was stopped (a damaged store can hang LMDB)\n`,

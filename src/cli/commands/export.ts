@@ -55,12 +55,20 @@ const MIN_PAGE_KEYS = 10;
 /** Bytes of values to aim for per page, so pages of large values stay small responses. */
 const PAGE_VALUE_BYTES = 4 * 1024 * 1024;
 
-/** Every key with its value, in pages sized from the values seen so far. */
-async function* pagesOfValues(client: KvsClient, prefix: string): AsyncGenerator<ListItem, void, undefined> {
+/** One page of a walk in key order: its items (with their values' sizes) and the next cursor. */
+interface SizedPage<T> {
+  readonly items: readonly T[];
+  readonly next: string | null;
+}
+
+/** Every item of a walk, in pages sized from the values seen so far (about PAGE_VALUE_BYTES each). */
+async function* pagesSizedByValues<T extends { readonly size: number }>(
+  read: (after: string | undefined, limit: number) => Promise<SizedPage<T>>,
+): AsyncGenerator<T, void, undefined> {
   let after: string | undefined;
   let limit = MAX_PAGE_KEYS / 10;
   for (;;) {
-    const page = await client.list({ prefix, after, limit, values: true });
+    const page = await read(after, limit);
     yield* page.items;
     // A page may be empty and still have a cursor: the server passes over a bounded number of
     // expired keys per page (docs/limits.md). A cursor that does not move ends the walk.
@@ -72,21 +80,20 @@ async function* pagesOfValues(client: KvsClient, prefix: string): AsyncGenerator
   }
 }
 
-/** Every key as it was at a point in time (docs/history.md), in pages sized like pagesOfValues'. */
-async function* pagesAt(client: KvsClient, prefix: string, at: string): AsyncGenerator<SnapshotItem, void, undefined> {
-  let after: string | undefined;
-  let limit = MAX_PAGE_KEYS / 10;
-  for (;;) {
+/** Every key with its value. */
+function pagesOfValues(client: KvsClient, prefix: string): AsyncGenerator<ListItem, void, undefined> {
+  return pagesSizedByValues((after, limit) => client.list({ prefix, after, limit, values: true }));
+}
+
+/** Every key as it was at a point in time (docs/history.md, "Point in time"). */
+function pagesAt(client: KvsClient, prefix: string, at: string): AsyncGenerator<SnapshotItem, void, undefined> {
+  return pagesSizedByValues(async (after, limit) => {
     const page = await client.snapshot({ at, prefix, after, limit, values: true });
-    // Every page resolves the point anew: a time names the same revision throughout.
+    // The first page turns a time into a revision; the next ones ask for that revision, so every
+    // page reads the same point.
     at = String(page.at.revision);
-    yield* page.items;
-    if (page.next === null || page.next === after) return;
-    after = page.next;
-    if (page.items.length === 0) continue;
-    const averageBytes = page.items.reduce((sum, item) => sum + item.size, 0) / page.items.length;
-    limit = Math.max(MIN_PAGE_KEYS, Math.min(MAX_PAGE_KEYS, Math.floor(PAGE_VALUE_BYTES / Math.max(averageBytes, 1))));
-  }
+    return page;
+  });
 }
 
 function outputFailure(path: string, error: unknown): CliError {

@@ -155,6 +155,17 @@ for (const store of ['lmdb', 'memory']) {
       const same = await call('GET', '/v1/kv/d/bin?diff&from=1&to=1');
       assert.equal(same.json.message, 'binary values are identical');
 
+      // Over 64 KiB: diffed in a worker thread (src/core/diff-runner.ts), same answer.
+      const lines = Array.from({ length: 20_000 }, (_, index) => `line ${index}`);
+      await put('d/long', `${lines.join('\n')}\n`);
+      lines[10_000] = 'changed';
+      await put('d/long', `${lines.join('\n')}\n`);
+      const long = await call('GET', '/v1/kv/d/long?diff&from=1');
+      assert.equal(long.status, 200);
+      assert.equal(long.json.added, 1);
+      assert.equal(long.json.removed, 1);
+      assert.match(long.json.patch, /^-line 10000$/m);
+
       const big = Buffer.alloc(1024 * 1024 + 1, 'x');
       await put('d/big', 'small');
       await put('d/big', big);
@@ -266,6 +277,19 @@ for (const store of ['lmdb', 'memory']) {
       assert.ok(deleted.json.keys.some((entry: { key: string }) => entry.key === 'p/mine'));
       const all = await call('GET', '/v1/deleted');
       assert.ok(all.json.keys.some((entry: { key: string }) => entry.key === 'q/theirs'));
+    });
+
+    it('OpenAPI describes the history parameters, the revert and /v1/deleted', async () => {
+      const openapi = (await (await fetch(`${server.url}/openapi.json`)).json()) as {
+        paths: Record<string, Record<string, { parameters?: { name: string }[] }>>;
+      };
+      const keyPath = openapi.paths['/v1/kv/{*}'] ?? openapi.paths['/v1/kv/*'];
+      assert.ok(keyPath !== undefined, Object.keys(openapi.paths).join(', '));
+      const names = (method: string) => (keyPath[method]?.parameters ?? []).map((parameter) => parameter.name);
+      for (const name of ['history', 'version', 'revision', 'diff', 'from', 'to'])
+        assert.ok(names('get').includes(name), name);
+      assert.ok(names('post').includes('revert'));
+      assert.ok('/v1/deleted' in openapi.paths);
     });
 
     it('bad parameters answer invalid_history_query naming the field', async () => {

@@ -9,8 +9,7 @@
 import { compareKeys } from '../model/key-order.js';
 import type { Entry } from '../model/entry.js';
 import type { DeletedKeysPage } from '../model/history.js';
-import type { Engine, ListPage } from '../storage/engine.js';
-import { type HistoryReach, oldestReachable } from '../storage/key-history.js';
+import { type Engine, type HistoryReach, type ListPage, oldestReachable } from '../storage/index.js';
 import { KvsError } from './errors.js';
 
 /** A point asked for: a revision, or a time (ms since the epoch) naming the newest commit at or before it. */

@@ -23,7 +23,9 @@ export {
   HISTORY_DROP_MAX,
   HISTORY_PAGE_MAX,
   HISTORY_VERSIONS_MAX,
+  type HistoryReach,
   type HistoryRetention,
+  oldestReachable,
 } from './key-history.js';
 export {
   EngineUnavailableError,

@@ -187,6 +187,31 @@ describe('audit trail: every write path leaves exactly one entry', () => {
           return client().do('EXEC');
         },
       },
+      {
+        name: 'POST /v1/kv/{key}?revert=',
+        who,
+        via: 'revert',
+        keys: [`${tag}ma`],
+        write: () =>
+          ok(fetch(`${server.url}/v1/kv/${tag}ma?revert=1`, { method: 'POST', headers: bearer(secretOf(who)) })),
+      },
+      {
+        name: 'POST /v1/restore',
+        who,
+        via: 'restore',
+        keys: [`${tag}x1`, `${tag}x2`],
+        write: async () => {
+          // Back to before MULTI/EXEC created them: one commit that deletes both.
+          const created = await fetch(`${server.url}/v1/kv/${tag}x1`, { headers: bearer(secretOf(who)) });
+          const before = Number(created.headers.get('kvs-create-revision')) - 1;
+          return ok(
+            fetch(`${server.url}/v1/restore?to=${before}&prefix=${tag}x`, {
+              method: 'POST',
+              headers: bearer(secretOf(who)),
+            }),
+          );
+        },
+      },
     );
   }
 

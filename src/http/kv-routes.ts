@@ -10,6 +10,7 @@ import { isoTime } from './iso-time.js';
 import type { KvService } from '../core/service.js';
 import { callerOf } from './caller.js';
 import { entryHeaders } from './entry-headers.js';
+import { answerHistoryRead, historyReadOf, historyReadParameters } from './history-routes.js';
 import { decodeKeyComponent } from './key-decoding.js';
 import { storedContentType } from './put-content-type.js';
 import { addValueSafetyHeaders } from './value-safety.js';
@@ -88,6 +89,8 @@ export const kvRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, 
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
   const get = async (request: FastifyRequest, reply: FastifyReply) => {
+    const historyRead = historyReadOf(request.query);
+    if (historyRead !== undefined) return answerHistoryRead(service, historyRead, request, reply);
     const entry = await service.get(callerOf(service, request), keyFromUrl(request.url));
     if (entry === undefined) throw new KvsError('not_found');
     reply.headers(addValueSafetyHeaders(entryHeaders(entry)));
@@ -95,7 +98,14 @@ export const kvRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, 
   };
   app.get(
     '/v1/kv/*',
-    { schema: { summary: 'Read a value (raw bytes) with its metadata in headers', response: { 404: errorSchema } } },
+    {
+      schema: {
+        summary:
+          "Read a value (raw bytes) with its metadata in headers; ?history, ?version=, ?revision= and ?diff read the key's history instead (docs/history.md)",
+        querystring: { type: 'object', properties: historyReadParameters },
+        response: { 404: errorSchema },
+      },
+    },
     get,
   );
 

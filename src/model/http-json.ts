@@ -96,3 +96,66 @@ export interface AuditPageJson {
   readonly entries: AuditEntryJson[];
   readonly next: number | null;
 }
+
+/** Who made a commit, from its audit entry (docs/history.md). */
+export interface HistoryWhoJson {
+  /** The token's public id, or null (the server itself, or no token). */
+  readonly token: string | null;
+  readonly label: string | null;
+  readonly via: string;
+  readonly address: string | null;
+}
+
+/** One entry of GET /v1/kv/{key}?history. */
+export interface KeyVersionJson {
+  readonly revision: number;
+  readonly version: number;
+  readonly type: ChangeType;
+  /** ISO 8601. */
+  readonly time: string;
+  readonly size: number;
+  readonly contentType: string | null;
+  readonly expires: string | null;
+  /** Null when the audit trail no longer keeps the commit's entry. */
+  readonly who: HistoryWhoJson | null;
+  /** base64, only with values=1 and on puts. */
+  readonly value?: string;
+}
+
+/** GET /v1/kv/{key}?history: newest first. */
+export interface KeyHistoryJson {
+  readonly key: string;
+  readonly versions: KeyVersionJson[];
+  /** The `before` of the next page; null when no older entry is left. */
+  readonly next: number | null;
+}
+
+/** The entries a diff compares. */
+export interface DiffSideJson {
+  readonly revision: number;
+  readonly version: number;
+}
+
+/** GET /v1/kv/{key}?diff: a unified diff, or a verdict when the values are binary or too large. */
+export type DiffJson = { readonly key: string; readonly from: DiffSideJson; readonly to: DiffSideJson } & (
+  | { readonly binary: false; readonly patch: string; readonly added: number; readonly removed: number }
+  | { readonly binary: true; readonly message: string }
+  | { readonly binary: false; readonly tooLarge: true; readonly message: string }
+);
+
+/** One key of GET /v1/deleted. */
+export interface DeletedKeyJson {
+  readonly key: string;
+  /** The revision and time (ISO 8601) of the delete or expiry. */
+  readonly revision: number;
+  readonly time: string;
+  readonly type: ChangeType;
+  readonly lastPut: { readonly revision: number; readonly version: number; readonly size: number } | null;
+}
+
+/** GET /v1/deleted: in key order. */
+export interface DeletedKeysJson {
+  readonly keys: DeletedKeyJson[];
+  /** The `after` of the next page; null when no key is left. */
+  readonly next: string | null;
+}

@@ -42,13 +42,19 @@ export class ModelHistory {
   /** Every revision that ever wrote an entry (kept or dropped), to ask the server about. */
   private readonly revisions: number[] = [];
 
+  /** Entries retention dropped so far. */
+  dropped = 0;
+
   constructor(readonly versionsKept: number) {}
 
   /** A commit left `key` in this state: keep it, dropping the key's oldest beyond the bound. */
   record(key: string, entry: ModelVersion): void {
     const entries = this.kept.get(key) ?? [];
     entries.push(entry);
-    while (entries.length > this.versionsKept) entries.shift();
+    while (entries.length > this.versionsKept) {
+      entries.shift();
+      this.dropped++;
+    }
     this.kept.set(key, entries);
     if (this.revisions.at(-1) !== entry.revision) this.revisions.push(entry.revision);
   }

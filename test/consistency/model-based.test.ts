@@ -483,20 +483,20 @@ class HistoryCommand implements Command {
       assert.equal(answer.status, 200, answer.text);
       assert.equal(answer.json.key, key);
       const want = expected.slice(seen, seen + this.limit);
-      assert.equal(answer.json.versions.length, want.length, `history page ${page} length`);
+      assert.equal(answer.json.versions.length, want.length, `history of ${key}: page ${page} length`);
       want.forEach((entry, index) =>
-        expectVersion(answer.json.versions[index]!, entry, this.values, `history entry ${seen + index}`),
+        expectVersion(answer.json.versions[index]!, entry, this.values, `history of ${key}: entry ${seen + index}`),
       );
       seen += want.length;
       if (seen === expected.length) {
-        assert.equal(answer.json.next, null, 'history: next after the oldest kept entry');
+        assert.equal(answer.json.next, null, `history of ${key}: next after the oldest kept entry`);
         return;
       }
-      assert.notEqual(answer.json.next, null, 'history: next while older entries remain');
+      assert.notEqual(answer.json.next, null, `history of ${key}: next while older entries remain`);
       saw('history next page');
       before = answer.json.next!;
     }
-    assert.fail('history pages did not end');
+    assert.fail(`history of ${key}: pages did not end`);
   }
   toString = () =>
     `history(${JSON.stringify(this.key)}, limit ${this.limit}${this.values ? ', values' : ''}${this.skip ? `, skip ${this.skip}` : ''})`;
@@ -749,7 +749,7 @@ for (const store of ['memory', 'lmdb'] as const) {
           await new DeletedCommand(100).run(model, real);
           dropped += model.history.dropped;
         }),
-        { numRuns: 150, includeErrorInReport: true, ...replay },
+        { numRuns: 100, includeErrorInReport: true, ...replay },
       );
       t.diagnostic(`${runs} runs (including shrinking), final revision ${await kv.revision()}`);
       t.diagnostic(`outcomes: ${JSON.stringify(Object.fromEntries([...outcomes].sort()))}, entries dropped ${dropped}`);

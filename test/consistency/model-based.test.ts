@@ -22,7 +22,15 @@ import {
   type TimeWindow,
   utf8Text,
 } from './history-model.js';
-import { type DeletedKeyItem, type EntryMeta, type EntrySelector, type HistoryVersion, KvHttp } from './kv-http.js';
+import {
+  type DeletedKeyItem,
+  type EntryMeta,
+  type EntrySelector,
+  type ErrorBody,
+  type HistoryVersion,
+  KvHttp,
+  keyPath,
+} from './kv-http.js';
 
 const TTL_SECONDS = 3600;
 /** The server's --history-versions: small, so that runs see the oldest entries dropped. */
@@ -54,6 +62,10 @@ const CONTENT_TYPES = ['text/plain', 'application/json', 'application/octet-stre
 
 const keyArb = fc.constantFrom(...RELATIVE_KEYS);
 const valueArb = fc.string({ unit: 'binary', maxLength: 12 });
+/** Text of a few short lines from a small alphabet, so that diffs find lines kept, added and removed. */
+const linesArb = fc
+  .tuple(fc.array(fc.constantFrom('x', 'y', 'z', '', 'x y'), { maxLength: 5 }), fc.constantFrom('', '\n', '\r\n'))
+  .map(([lines, end]) => lines.join('\n') + (lines.length > 0 ? end : ''));
 /** Raw bytes, mostly not UTF-8: what a diff must call binary. */
 const bytesArb = fc.uint8Array({ maxLength: 8 }).map((bytes) => Buffer.from(bytes));
 const contentTypeArb = fc.constantFrom(...CONTENT_TYPES);
@@ -417,9 +429,20 @@ class ListCommand implements Command {
  * revisions that wrote history in this run (so kept, dropped, other keys' and delete entries all
  * come up) or one never written.
  */
-type EntrySpec = { kind: 'version'; version: number } | { kind: 'revision'; pick: number };
+type EntrySpec =
+  | { kind: 'version'; version: number }
+  | { kind: 'revision'; pick: number }
+  /** One of the key's kept puts (if any), named by its version number or its revision. */
+  | { kind: 'kept'; index: number; byVersion: boolean };
 
 function resolveEntry(model: Model, key: string, spec: EntrySpec): { selector: EntrySelector; entry?: ModelVersion } {
+  if (spec.kind === 'kept') {
+    const puts = model.history.versions(key).filter((entry) => entry.type === 'put');
+    const chosen = puts[spec.index % Math.max(1, puts.length)];
+    if (chosen === undefined) return { selector: { revision: model.revision + 1 } };
+    if (!spec.byVersion) return { selector: { revision: chosen.revision }, entry: chosen };
+    return { selector: { version: chosen.version }, entry: model.history.byVersion(key, chosen.version) };
+  }
   if (spec.kind === 'version')
     return { selector: { version: spec.version }, entry: model.history.byVersion(key, spec.version) };
   // Half the picks among the key's kept entries, half among every revision (or none) of the run.
@@ -433,6 +456,7 @@ function resolveEntry(model: Model, key: string, spec: EntrySpec): { selector: E
 }
 
 function showEntry(spec: EntrySpec): string {
+  if (spec.kind === 'kept') return `kept put #${spec.index} by ${spec.byVersion ? 'version' : 'revision'}`;
   return spec.kind === 'version' ? `version ${spec.version}` : `revision #${spec.pick}`;
 }
 
@@ -457,6 +481,9 @@ function expectVersion(reported: HistoryVersion, expected: ModelVersion, values:
   assert.equal(reported.expires === null ? null : Date.parse(reported.expires), expected.expires, `${what}: expires`);
   expectTimeWithin(reported.time, expected.window, what);
   assert.equal(reported.who?.via, expected.via, `${what}: who.via`);
+  // Every write of the test comes from its one token-file token over loopback.
+  assert.match(reported.who.token ?? '', /^file:[0-9a-f]{12}$/, `${what}: who.token`);
+  assert.match(reported.who.address ?? '', /127\.0\.0\.1/, `${what}: who.address`);
   if (values && expected.value !== null)
     assert.deepEqual(Buffer.from(reported.value ?? '', 'base64'), expected.value, `${what}: value`);
   else assert.equal(reported.value, undefined, `${what}: no value`);
@@ -651,6 +678,32 @@ class DeletedCommand implements Command {
   toString = () => `deleted(limit ${this.limit})`;
 }
 
+/** Requests whose query the history routes refuse (400 invalid_history_query) without changing anything. */
+const INVALID_HISTORY_QUERIES = [
+  ['GET', '?history&limit=0'],
+  ['GET', '?history&limit=1001'],
+  ['GET', '?history&before=0'],
+  ['GET', '?history&before=x'],
+  ['GET', '?version=0'],
+  ['GET', '?revision=-1'],
+  ['GET', '?diff'],
+  ['GET', '?diff&from=1&fromRevision=1'],
+  ['POST', '?revert=0'],
+  ['POST', '?revert=1&revertRevision=1'],
+] as const;
+
+class InvalidHistoryQueryCommand implements Command {
+  constructor(readonly index: number) {}
+  check = () => true;
+  async run(_model: Model, real: Real): Promise<void> {
+    const [method, query] = INVALID_HISTORY_QUERIES[this.index]!;
+    const answer = await real.kv.request<ErrorBody>(method, keyPath(`${real.prefix}a`) + query);
+    assert.equal(answer.status, 400, `${method} ${query}: ${answer.text}`);
+    assert.equal(answer.json.error.code, 'invalid_history_query', `${method} ${query}`);
+  }
+  toString = () => `invalid(${INVALID_HISTORY_QUERIES[this.index]!.join(' ')})`;
+}
+
 const versionOffsetArb = fc.integer({ min: -2, max: 2 });
 
 const checkArb: fc.Arbitrary<CheckSpec> = fc.oneof(
@@ -673,6 +726,7 @@ const operationArb: fc.Arbitrary<OperationSpec> = fc.oneof(
 const entrySpecArb: fc.Arbitrary<EntrySpec> = fc.oneof(
   fc.record({ kind: fc.constant('version' as const), version: fc.integer({ min: 1, max: 6 }) }),
   fc.record({ kind: fc.constant('revision' as const), pick: fc.nat(1000) }),
+  fc.record({ kind: fc.constant('kept' as const), index: fc.nat(HISTORY_VERSIONS), byVersion: fc.boolean() }),
 );
 
 const commandArbs: fc.Arbitrary<Command>[] = [
@@ -691,9 +745,9 @@ const commandArbs: fc.Arbitrary<Command>[] = [
     .map(([checks, operations]) => new TxnCommand(checks, operations)),
   keyArb.map((key) => new GetCommand(key)),
   fc.constant(new ListCommand()),
-  // History: more writes (binary values among them, for diffs) so that keys outgrow their bound.
+  // History: more writes (lines and binary values, for diffs) so that keys outgrow their bound.
   fc
-    .tuple(keyArb, bytesArb, contentTypeArb, fc.boolean())
+    .tuple(keyArb, fc.oneof(linesArb, bytesArb), contentTypeArb, fc.boolean())
     .map(([key, value, type, ttl]) => new PutCommand(key, value, type, ttl)),
   fc
     .tuple(keyArb, fc.constantFrom(1, 2, 3, 100), fc.boolean(), fc.oneof(fc.constant(0), fc.nat(HISTORY_VERSIONS)))
@@ -706,6 +760,7 @@ const commandArbs: fc.Arbitrary<Command>[] = [
     .tuple(keyArb, entrySpecArb, fc.option(fc.oneof(fc.constant(0), versionOffsetArb), { nil: undefined }))
     .map(([key, target, offset]) => new RevertCommand(key, target, offset)),
   fc.constantFrom(1, 2, 100).map((limit) => new DeletedCommand(limit)),
+  fc.nat(INVALID_HISTORY_QUERIES.length - 1).map((index) => new InvalidHistoryQueryCommand(index)),
 ];
 
 /** KVS_MODEL_SEED (and KVS_MODEL_PATH) replay a failure fast-check reported; else a fresh seed each run. */

@@ -8,7 +8,7 @@
 // sequential and one client issues every request. The server keeps few versions per key
 // (HISTORY_VERSIONS) so that runs see retention drop entries. It runs on the memory and the lmdb
 // engines. On failure fast-check prints the seed and the shrunk command sequence; replay with
-// KVS_MODEL_SEED=<seed> (and KVS_MODEL_PATH=<path> for the shrunk case).
+// KVS_MODEL_SEED=<seed> (see replayParameters for the shrunk case alone).
 
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
@@ -763,13 +763,18 @@ const commandArbs: fc.Arbitrary<Command>[] = [
   fc.nat(INVALID_HISTORY_QUERIES.length - 1).map((index) => new InvalidHistoryQueryCommand(index)),
 ];
 
-/** KVS_MODEL_SEED (and KVS_MODEL_PATH) replay a failure fast-check reported; else a fresh seed each run. */
-function replayParameters(): { seed: number; path?: string } {
+/**
+ * A fresh seed each run, or a failure's replay: KVS_MODEL_SEED=<seed> runs the same cases (and
+ * shrinks the same way); adding KVS_MODEL_PATH=<path> and KVS_MODEL_REPLAY=<replayPath>, both
+ * from fast-check's report, runs only the shrunk counterexample.
+ */
+function replayParameters(): { seed: number; path?: string; replayPath?: string } {
   const given = process.env.KVS_MODEL_SEED;
   const seed = given === undefined || given === '' ? Date.now() % 2 ** 31 : Number(given);
   if (!Number.isSafeInteger(seed)) throw new Error(`KVS_MODEL_SEED must be an integer, got ${given}`);
-  const path = process.env.KVS_MODEL_PATH;
-  return path === undefined || path === '' ? { seed } : { seed, path };
+  const path = process.env.KVS_MODEL_PATH || undefined;
+  const replayPath = process.env.KVS_MODEL_REPLAY || undefined;
+  return { seed, ...(path === undefined ? {} : { path }), ...(replayPath === undefined ? {} : { replayPath }) };
 }
 
 for (const store of ['memory', 'lmdb'] as const) {
@@ -783,27 +788,34 @@ for (const store of ['memory', 'lmdb'] as const) {
     });
 
     it('every answer matches the model', async (t) => {
-      const replay = replayParameters();
+      const { replayPath, ...replay } = replayParameters();
       outcomes.clear();
       let dropped = 0;
       t.diagnostic(`seed ${replay.seed} (replay: KVS_MODEL_SEED=${replay.seed})`);
       await fc.assert(
-        fc.asyncProperty(fc.commands(commandArbs, { maxCommands: 60, size: 'large' }), async (commands) => {
-          const prefix = `run${runs++}/`;
-          const model: Model = {
-            keys: new Map(),
-            history: new ModelHistory(HISTORY_VERSIONS),
-            revision: await kv.revision(),
-          };
-          const real: Real = { kv, prefix };
-          await fc.asyncModelRun(() => ({ model, real }), commands);
-          // Whatever the run did, a final listing, every key's whole history and the deleted keys
-          // must agree with the model.
-          await new ListCommand().run(model, real);
-          for (const key of RELATIVE_KEYS) await new HistoryCommand(key, 100, true, 0).run(model, real);
-          await new DeletedCommand(100).run(model, real);
-          dropped += model.history.dropped;
-        }),
+        fc.asyncProperty(
+          fc.commands(commandArbs, {
+            maxCommands: 60,
+            size: 'large',
+            ...(replayPath === undefined ? {} : { replayPath }),
+          }),
+          async (commands) => {
+            const prefix = `run${runs++}/`;
+            const model: Model = {
+              keys: new Map(),
+              history: new ModelHistory(HISTORY_VERSIONS),
+              revision: await kv.revision(),
+            };
+            const real: Real = { kv, prefix };
+            await fc.asyncModelRun(() => ({ model, real }), commands);
+            // Whatever the run did, a final listing, every key's whole history and the deleted keys
+            // must agree with the model.
+            await new ListCommand().run(model, real);
+            for (const key of RELATIVE_KEYS) await new HistoryCommand(key, 100, true, 0).run(model, real);
+            await new DeletedCommand(100).run(model, real);
+            dropped += model.history.dropped;
+          },
+        ),
         { numRuns: 100, includeErrorInReport: true, ...replay },
       );
       t.diagnostic(`${runs} runs (including shrinking), final revision ${await kv.revision()}`);

@@ -8,7 +8,16 @@ import type {
   AuditQuery,
   CreatedToken,
   CreateTokenOptions,
+  DeletedKeyRecord,
+  DeletedPage,
+  DeletedQuery,
   DeleteOptions,
+  DiffQuery,
+  DiffResult,
+  HistoryQuery,
+  KeyHistoryPage,
+  KeyVersionRecord,
+  KeyVersionValue,
   FolderPage,
   FoldersOptions,
   KeyMetadata,
@@ -20,11 +29,13 @@ import type {
   PutOptions,
   PutResult,
   RequestOptions,
+  RevertOptions,
   SeedValue,
   TxnOperation,
   TxnRequest,
   TokenInfo,
   TxnResult,
+  VersionSelector,
   WatchEvent,
   WatchOptions,
   WhoAmI,
@@ -375,6 +386,127 @@ export class KvsClient {
     };
   }
 
+  // ---- per-key history (docs/history.md) ---------------------------------------------------
+
+  /** One page of a key's history, newest first; `next` goes in `before` for the next page. */
+  async history(key: string, query: HistoryQuery = {}): Promise<KeyHistoryPage> {
+    const response = await this.request({
+      method: 'GET',
+      path: keyPath(key),
+      query: {
+        history: '',
+        before: query.before === undefined ? undefined : String(query.before),
+        limit: query.limit === undefined ? undefined : String(query.limit),
+        values: query.values ? '1' : undefined,
+      },
+      signal: query.signal,
+    });
+    const body = asRecord(await readJson(response), 'history page');
+    if (!Array.isArray(body.versions)) throw invalidResponse('history answer without versions');
+    return {
+      key,
+      versions: body.versions.map(parseKeyVersion),
+      next: body.next === null || body.next === undefined ? null : asInteger(body.next, 'next'),
+    };
+  }
+
+  /** The value of the newest kept entry with this version number; a KvsClientError version_not_kept when none. */
+  async getVersion(key: string, version: number, options: RequestOptions = {}): Promise<KeyVersionValue> {
+    return this.keptValue(key, { version: String(version) }, options);
+  }
+
+  /** The value of the kept entry at exactly this revision; a KvsClientError version_not_kept when none. */
+  async getRevision(key: string, revision: number, options: RequestOptions = {}): Promise<KeyVersionValue> {
+    return this.keptValue(key, { revision: String(revision) }, options);
+  }
+
+  /** A line diff of two kept versions (`to`: the current value when left out). */
+  async diff(key: string, query: DiffQuery): Promise<DiffResult> {
+    const response = await this.request({
+      method: 'GET',
+      path: keyPath(key),
+      query: {
+        diff: '',
+        ...selectorQuery(query.from, 'from', 'fromRevision'),
+        ...selectorQuery(query.to, 'to', 'toRevision'),
+      },
+      signal: query.signal,
+    });
+    const body = asRecord(await readJson(response), 'diff');
+    const side = (value: unknown, what: string) => {
+      const record = asRecord(value, what);
+      return {
+        revision: asInteger(record.revision, `${what}.revision`),
+        version: asInteger(record.version, `${what}.version`),
+      };
+    };
+    return {
+      key,
+      from: side(body.from, 'from'),
+      to: side(body.to, 'to'),
+      binary: body.binary === true,
+      tooLarge: body.tooLarge === true,
+      patch: typeof body.patch === 'string' ? body.patch : null,
+      added: typeof body.added === 'number' ? body.added : 0,
+      removed: typeof body.removed === 'number' ? body.removed : 0,
+      message: typeof body.message === 'string' ? body.message : null,
+    };
+  }
+
+  /**
+   * Writes a kept version's value (and content type) back as the key's next version; restores a
+   * deleted key. `version` is a version number or `{ revision }`.
+   */
+  async revert(key: string, version: VersionSelector, options: RevertOptions = {}): Promise<PutResult> {
+    const headers: Record<string, string> = {};
+    if (options.ifMatch !== undefined) headers['if-match'] = `"${options.ifMatch}"`;
+    const response = await this.request({
+      method: 'POST',
+      path: keyPath(key),
+      query: selectorQuery(version, 'revert', 'revertRevision'),
+      headers,
+      signal: options.signal,
+    });
+    return parseMetadata(await readJson(response));
+  }
+
+  /** One page of deleted keys (restorable with `revert`), in key order; `next` goes in `after`. */
+  async deleted(query: DeletedQuery = {}): Promise<DeletedPage> {
+    const response = await this.request({
+      method: 'GET',
+      path: '/v1/deleted',
+      query: {
+        prefix: query.prefix,
+        after: query.after,
+        limit: query.limit === undefined ? undefined : String(query.limit),
+      },
+      signal: query.signal,
+    });
+    const body = asRecord(await readJson(response), 'deleted keys');
+    if (!Array.isArray(body.keys)) throw invalidResponse('deleted keys answer without keys');
+    return {
+      keys: body.keys.map(parseDeletedKey),
+      next: typeof body.next === 'string' ? body.next : null,
+    };
+  }
+
+  private async keptValue(
+    key: string,
+    query: Record<string, string>,
+    options: RequestOptions,
+  ): Promise<KeyVersionValue> {
+    const response = await this.request({ method: 'GET', path: keyPath(key), query, signal: options.signal });
+    return {
+      key,
+      value: Buffer.from(await response.arrayBuffer()),
+      contentType: response.headers.get('content-type') ?? '',
+      version: intHeader(response, 'kvs-version'),
+      revision: intHeader(response, 'kvs-revision'),
+      time: dateHeader(response, 'last-modified'),
+      expires: optionalDateHeader(response, 'kvs-expires'),
+    };
+  }
+
   // ---- tokens (admin; docs/tokens.md) --------------------------------------------------------
 
   /** Mints a token; the answer's `token` is the secret, which the server never shows again. */
@@ -509,6 +641,59 @@ function parseMetadata(value: unknown): KeyMetadata {
     modRevision: asInteger(body.modRevision, 'modRevision'),
     updated: asDate(body.updated, 'updated'),
     expires: body.expires === null || body.expires === undefined ? null : asDate(body.expires, 'expires'),
+  };
+}
+
+function selectorQuery(
+  selector: VersionSelector | undefined,
+  byVersion: string,
+  byRevision: string,
+): Record<string, string> {
+  if (selector === undefined) return {};
+  return typeof selector === 'number' ? { [byVersion]: String(selector) } : { [byRevision]: String(selector.revision) };
+}
+
+function parseKeyVersion(value: unknown): KeyVersionRecord {
+  const body = asRecord(value, 'history entry');
+  const type = body.type;
+  if (type !== 'put' && type !== 'delete' && type !== 'expire') throw invalidResponse('history entry without a type');
+  const text = (field: unknown) => (typeof field === 'string' ? field : null);
+  const who = body.who === null || body.who === undefined ? null : asRecord(body.who, 'who');
+  return {
+    revision: asInteger(body.revision, 'revision'),
+    version: asInteger(body.version, 'version'),
+    type,
+    time: asDate(body.time, 'time'),
+    size: asInteger(body.size, 'size'),
+    contentType: text(body.contentType),
+    expires: body.expires === null || body.expires === undefined ? null : asDate(body.expires, 'expires'),
+    who:
+      who === null
+        ? null
+        : { tokenId: text(who.token), label: text(who.label), via: text(who.via) ?? '', address: text(who.address) },
+    value: typeof body.value === 'string' ? Buffer.from(body.value, 'base64') : undefined,
+  };
+}
+
+function parseDeletedKey(value: unknown): DeletedKeyRecord {
+  const body = asRecord(value, 'deleted key');
+  const type = body.type;
+  if (typeof body.key !== 'string' || (type !== 'delete' && type !== 'expire'))
+    throw invalidResponse('deleted key without a key or a type');
+  const lastPut = body.lastPut === null || body.lastPut === undefined ? null : asRecord(body.lastPut, 'lastPut');
+  return {
+    key: body.key,
+    revision: asInteger(body.revision, 'revision'),
+    time: asDate(body.time, 'time'),
+    type,
+    lastPut:
+      lastPut === null
+        ? null
+        : {
+            revision: asInteger(lastPut.revision, 'lastPut.revision'),
+            version: asInteger(lastPut.version, 'lastPut.version'),
+            size: asInteger(lastPut.size, 'lastPut.size'),
+          },
   };
 }
 

@@ -234,7 +234,7 @@ export interface AuditRecord {
   readonly time: Date;
   readonly tokenId: string | null;
   readonly label: string | null;
-  /** seed, v1, txn, resp, ui, expiry, import. */
+  /** seed, v1, txn, resp, ui, expiry, import, revert. */
   readonly via: string;
   readonly address: string | null;
   /** The keys the commit changed, at most 32; keyCount says how many there were. */
@@ -247,4 +247,113 @@ export interface AuditPage {
   readonly entries: AuditRecord[];
   /** Pass as `before` for the next page; null on the last one. */
   readonly next: number | null;
+}
+
+// ---- per-key history (docs/history.md) ----------------------------------------------------
+
+export interface HistoryQuery extends RequestOptions {
+  /** Only revisions below this one: the `next` of the previous page. */
+  readonly before?: number | undefined;
+  /** Entries per page, 1 to 1000 (100 by default). */
+  readonly limit?: number | undefined;
+  /** Carry each put's value. */
+  readonly values?: boolean | undefined;
+}
+
+/** Who made a commit, from its audit entry. */
+export interface HistoryWho {
+  readonly tokenId: string | null;
+  readonly label: string | null;
+  readonly via: string;
+  readonly address: string | null;
+}
+
+/** One entry of a key's history. */
+export interface KeyVersionRecord {
+  readonly revision: number;
+  /** The key's version after a put; 0 after a delete or an expiry. */
+  readonly version: number;
+  readonly type: 'put' | 'delete' | 'expire';
+  readonly time: Date;
+  readonly size: number;
+  readonly contentType: string | null;
+  readonly expires: Date | null;
+  /** Null once the audit trail no longer keeps the commit's entry. */
+  readonly who: HistoryWho | null;
+  /** With `values: true`, on puts. */
+  readonly value?: Buffer | undefined;
+}
+
+export interface KeyHistoryPage {
+  readonly key: string;
+  /** Newest first. */
+  readonly versions: KeyVersionRecord[];
+  /** Pass as `before` for the next page; null on the last one. */
+  readonly next: number | null;
+}
+
+/** A kept version's value, as `getVersion`/`getRevision` read it. */
+export interface KeyVersionValue {
+  readonly key: string;
+  readonly value: Buffer;
+  readonly contentType: string;
+  readonly version: number;
+  readonly revision: number;
+  readonly time: Date;
+  readonly expires: Date | null;
+}
+
+/** One side of a diff: a version number, or `{ revision }`. */
+export type VersionSelector = number | { readonly revision: number };
+
+export interface DiffQuery extends RequestOptions {
+  readonly from: VersionSelector;
+  /** The current value when left out. */
+  readonly to?: VersionSelector | undefined;
+}
+
+export interface DiffResult {
+  readonly key: string;
+  readonly from: { readonly revision: number; readonly version: number };
+  readonly to: { readonly revision: number; readonly version: number };
+  /** Either value is not UTF-8 text: `message` says whether they differ. */
+  readonly binary: boolean;
+  /** Over the diff's bounds (1 MiB a side): `message` says so, no patch. */
+  readonly tooLarge: boolean;
+  /** The unified diff, when neither binary nor too large. */
+  readonly patch: string | null;
+  readonly added: number;
+  readonly removed: number;
+  readonly message: string | null;
+}
+
+export interface RevertOptions extends RequestOptions {
+  /** Compare-and-swap: revert only if the key's current version is this (0: absent). */
+  readonly ifMatch?: number | undefined;
+}
+
+export interface DeletedQuery extends RequestOptions {
+  readonly prefix?: string | undefined;
+  /** Only keys after this one: the `next` of the previous page. */
+  readonly after?: string | undefined;
+  /** Keys per page, 1 to 1000 (100 by default). */
+  readonly limit?: number | undefined;
+}
+
+/** A key whose newest history entry is a delete or an expiry. */
+export interface DeletedKeyRecord {
+  readonly key: string;
+  /** The revision, time and type of the delete or expiry. */
+  readonly revision: number;
+  readonly time: Date;
+  readonly type: 'delete' | 'expire';
+  /** The newest kept put before it (what a restore brings back), or null. */
+  readonly lastPut: { readonly revision: number; readonly version: number; readonly size: number } | null;
+}
+
+export interface DeletedPage {
+  /** In key order. */
+  readonly keys: DeletedKeyRecord[];
+  /** Pass as `after` for the next page; null on the last one. */
+  readonly next: string | null;
 }

@@ -1,6 +1,6 @@
 // Per-key history over HTTP (docs/history.md): query parameters of /v1/kv/{key}, not path
 // suffixes, select it, since a key may contain '/' and end in "/diff". GET ?history, ?version=,
-// ?revision= and ?diff are answered from the GET route (kv-routes.ts asks historyReadOf);
+// ?revision= and ?diff are answered from the GET route (kv-routes.ts, given historyReads);
 // POST ?revert= and GET /v1/deleted are this plugin's. The query is checked here into coded
 // errors (invalid_history_query naming the field); the reads and the bounds are the service's.
 
@@ -12,7 +12,7 @@ import type { DeletedKeysJson, DiffJson, KeyHistoryJson, KeyVersionJson } from '
 import { callerOf } from './caller.js';
 import { DEFAULT_CONTENT_TYPE } from './entry-headers.js';
 import { isoTime } from './iso-time.js';
-import { describe, keyFromUrl, parseVersionHeader, setEntryHeaders } from './kv-routes.js';
+import { describe, type KeyQueryReads, keyFromUrl, parseVersionHeader, setEntryHeaders } from './kv-routes.js';
 import { addValueSafetyHeaders } from './value-safety.js';
 
 type QueryText = Readonly<Record<string, unknown>>;
@@ -21,15 +21,26 @@ type QueryText = Readonly<Record<string, unknown>>;
 const READ_SELECTORS = ['history', 'version', 'revision', 'diff'] as const;
 type HistoryRead = (typeof READ_SELECTORS)[number];
 
+/** The history reads of GET /v1/kv/{key}, for kvRoutes. */
+export function historyReads(service: KvService): KeyQueryReads {
+  return {
+    parameters: historyReadParameters,
+    answer: (request, reply) => {
+      const read = historyReadOf(request.query);
+      return read === undefined ? undefined : answerHistoryRead(service, read, request, reply);
+    },
+  };
+}
+
 /** The history read a GET of /v1/kv/{key} asks for, or undefined for a plain read of the value. */
-export function historyReadOf(query: unknown): HistoryRead | undefined {
+function historyReadOf(query: unknown): HistoryRead | undefined {
   const given = READ_SELECTORS.filter((name) => (query as QueryText)[name] !== undefined);
   if (given.length > 1) throw invalid(given[1]!, `give one of ${READ_SELECTORS.join(', ')}`);
   return given[0];
 }
 
 /** The OpenAPI description of the GET route's history parameters (kv-routes.ts). */
-export const historyReadParameters = {
+const historyReadParameters = {
   history: { description: "this key's history, newest first (JSON)" },
   before: { description: 'with history: only revisions below this one, the `next` of the previous answer' },
   limit: { description: 'with history: entries per answer, 1 to 1000 (100)' },
@@ -44,7 +55,7 @@ export const historyReadParameters = {
 } as const;
 
 /** Answers a GET of /v1/kv/{key} that historyReadOf named. */
-export async function answerHistoryRead(
+async function answerHistoryRead(
   service: KvService,
   read: HistoryRead,
   request: FastifyRequest,

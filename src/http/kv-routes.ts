@@ -10,7 +10,6 @@ import { isoTime } from './iso-time.js';
 import type { KvService } from '../core/service.js';
 import { callerOf } from './caller.js';
 import { entryHeaders } from './entry-headers.js';
-import { answerHistoryRead, historyReadOf, historyReadParameters } from './history-routes.js';
 import { decodeKeyComponent } from './key-decoding.js';
 import { storedContentType } from './put-content-type.js';
 import { addValueSafetyHeaders } from './value-safety.js';
@@ -83,14 +82,28 @@ const errorSchema = {
   },
 } as const;
 
-export const kvRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, { service }) => {
+/**
+ * Reads of /v1/kv/{key} that its query parameters select instead of the value (history-routes.ts):
+ * given to the plugin, so that this module does not import the one that imports it.
+ */
+export interface KeyQueryReads {
+  /** The OpenAPI description of the parameters. */
+  readonly parameters: Readonly<Record<string, { readonly description: string }>>;
+  /** Answers the request when its query selects such a read; undefined for a plain read of the value. */
+  answer(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> | undefined;
+}
+
+export const kvRoutes: FastifyPluginAsync<{ service: KvService; queryReads?: KeyQueryReads }> = async (
+  app,
+  { service, queryReads },
+) => {
   // Values are bytes of any type: take every body as a Buffer in this plugin.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
   const get = async (request: FastifyRequest, reply: FastifyReply) => {
-    const historyRead = historyReadOf(request.query);
-    if (historyRead !== undefined) return answerHistoryRead(service, historyRead, request, reply);
+    const answered = queryReads?.answer(request, reply);
+    if (answered !== undefined) return answered;
     const entry = await service.get(callerOf(service, request), keyFromUrl(request.url));
     if (entry === undefined) throw new KvsError('not_found');
     reply.headers(addValueSafetyHeaders(entryHeaders(entry)));
@@ -102,7 +115,7 @@ export const kvRoutes: FastifyPluginAsync<{ service: KvService }> = async (app, 
       schema: {
         summary:
           "Read a value (raw bytes) with its metadata in headers; ?history, ?version=, ?revision= and ?diff read the key's history instead (docs/history.md)",
-        querystring: { type: 'object', properties: historyReadParameters },
+        querystring: { type: 'object', properties: queryReads?.parameters ?? {} },
         response: { 404: errorSchema },
       },
     },

@@ -25,7 +25,7 @@ import { healthRoutes } from './health-routes.js';
 import { checkQueryEncoding } from './key-decoding.js';
 import { browseRoutes } from './browse-routes.js';
 import { auditRoutes } from './audit-routes.js';
-import { historyRoutes } from './history-routes.js';
+import { historyReads, historyRoutes } from './history-routes.js';
 import { kvRoutes } from './kv-routes.js';
 import { createReadFastPath, type FastPath } from './read-fast-path.js';
 import { createWriteFastPath } from './write-fast-path.js';
@@ -172,7 +172,7 @@ export async function buildHttpApp(options: HttpServerOptions): Promise<FastifyI
     },
   });
   await app.register(seedRoutes, { service });
-  await app.register(kvRoutes, { service });
+  await app.register(kvRoutes, { service, queryReads: historyReads(service) });
   await app.register(historyRoutes, { service });
   await app.register(browseRoutes, { service });
   await app.register(txnRoutes, { service });

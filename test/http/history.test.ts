@@ -268,6 +268,19 @@ for (const store of ['lmdb', 'memory']) {
       assert.ok(all.json.keys.some((entry: { key: string }) => entry.key === 'q/theirs'));
     });
 
+    it('OpenAPI describes the history parameters, the revert and /v1/deleted', async () => {
+      const openapi = (await (await fetch(`${server.url}/openapi.json`)).json()) as {
+        paths: Record<string, Record<string, { parameters?: { name: string }[] }>>;
+      };
+      const keyPath = openapi.paths['/v1/kv/{*}'] ?? openapi.paths['/v1/kv/*'];
+      assert.ok(keyPath !== undefined, Object.keys(openapi.paths).join(', '));
+      const names = (method: string) => (keyPath[method]?.parameters ?? []).map((parameter) => parameter.name);
+      for (const name of ['history', 'version', 'revision', 'diff', 'from', 'to'])
+        assert.ok(names('get').includes(name), name);
+      assert.ok(names('post').includes('revert'));
+      assert.ok('/v1/deleted' in openapi.paths);
+    });
+
     it('bad parameters answer invalid_history_query naming the field', async () => {
       await put('bad/a', 'x');
       const cases: [string, string][] = [

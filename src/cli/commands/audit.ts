@@ -85,7 +85,7 @@ export function registerAudit(program: Command): void {
       'after',
       [
         '',
-        'Each line: revision, time, front end (seed, v1, txn, resp, ui, expiry, import), token id and label,',
+        'Each line: revision, time, front end (seed, v1, txn, resp, ui, expiry, import, revert), token id and label,',
         'client address, and the keys the commit changed.',
         'Examples:',
         '  $ kvs audit --key config/db',

@@ -4,10 +4,13 @@ import type { Command } from 'commander';
 import { registerAudit } from './audit.js';
 import { registerCheck } from './check.js';
 import { registerDel } from './del.js';
+import { registerDiff } from './diff.js';
 import { registerExport } from './export.js';
 import { registerGet } from './get.js';
+import { registerHistory } from './history.js';
 import { registerImport } from './import.js';
 import { registerLs } from './ls.js';
+import { registerRevert } from './revert.js';
 import { registerSet } from './set.js';
 import { registerToken } from './token.js';
 import { registerWatch } from './watch.js';
@@ -22,5 +25,8 @@ export function registerClientCommands(program: Command): void {
   registerImport(program);
   registerToken(program);
   registerAudit(program);
+  registerHistory(program);
+  registerDiff(program);
+  registerRevert(program);
   registerCheck(program);
 }

@@ -21,7 +21,8 @@ import { MAX_EXPIRES_MS } from '../model/time.js';
 import type { AuditEntry, WriteOrigin, WriteVia } from '../model/audit.js';
 import type { DeletedKey, KeyVersion } from '../model/history.js';
 import { HISTORY_PAGE_MAX, HISTORY_VERSIONS_MAX } from '../storage/index.js';
-import { diffValues, type ValueDiff } from './value-diff.js';
+import { DiffRunner } from './diff-runner.js';
+import type { ValueDiff } from './value-diff.js';
 import type { CommitResult, Condition, Operation, Txn } from '../model/txn.js';
 import type { Entry, EntryInfo } from '../model/entry.js';
 import type { Action, Principal, Scope, TokenStore } from './tokens.js';
@@ -168,6 +169,7 @@ export class KvService {
   private readonly observer: ServiceObserver;
   /** Every token: the file's and the minted ones (docs/tokens.md). */
   readonly tokens: TokenRegistry;
+  private readonly diffRunner = new DiffRunner();
 
   constructor(
     readonly engine: Engine,
@@ -830,7 +832,7 @@ export class KvService {
         throw new KvsError('version_not_kept', 'The key has no current value to compare with.');
       newer = { revision: current.modRevision, version: current.version, value: current.value };
     }
-    const diff = diffValues(
+    const diff = await this.diffRunner.diff(
       { label: `${key}@${older.version}`, value: older.value! },
       { label: `${key}@${newer.version}`, value: newer.value },
     );

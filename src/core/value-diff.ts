@@ -1,7 +1,8 @@
-// The line diff of two versions of a value (docs/history.md, "Diff"): a unified diff made by
-// jsdiff when both are UTF-8 text within DIFF_VALUE_MAX_BYTES, else a short verdict. jsdiff's
-// Myers diff costs time with the edits it finds, so it runs with an edit and a time bound and a
-// diff past either is answered like a too-large one: one request never holds the event loop long.
+// The line diff of two versions of a value (docs/history.md): a unified diff made by jsdiff
+// when both are UTF-8 text within DIFF_VALUE_MAX_BYTES, else a short verdict. jsdiff's Myers
+// diff costs time with the edits it finds, so it runs with an edit and a time bound and a diff
+// past either is answered like a too-large one. Splitting 1 MiB into lines costs about a second
+// before those bounds apply, so large values are diffed off the event loop (diff-runner.ts).
 
 import { isUtf8 } from 'node:buffer';
 import { formatPatch, structuredPatch } from 'diff';
@@ -24,7 +25,8 @@ export type ValueDiff =
   | { readonly binary: true; readonly message: string }
   | { readonly binary: false; readonly tooLarge: true; readonly message: string };
 
-export function diffValues(from: DiffSide, to: DiffSide): ValueDiff {
+/** The verdict that needs no line diff (binary, or over the size bound), or undefined. */
+export function quickVerdict(from: DiffSide, to: DiffSide): ValueDiff | undefined {
   if (!isUtf8(from.value) || !isUtf8(to.value))
     return {
       binary: true,
@@ -32,6 +34,12 @@ export function diffValues(from: DiffSide, to: DiffSide): ValueDiff {
     };
   if (from.value.length > DIFF_VALUE_MAX_BYTES || to.value.length > DIFF_VALUE_MAX_BYTES)
     return { binary: false, tooLarge: true, message: 'values too large to diff (limit 1 MiB)' };
+  return undefined;
+}
+
+export function diffValues(from: DiffSide, to: DiffSide): ValueDiff {
+  const quick = quickVerdict(from, to);
+  if (quick !== undefined) return quick;
   const patch = structuredPatch(from.label, to.label, from.value.toString('utf8'), to.value.toString('utf8'), '', '', {
     maxEditLength: DIFF_EDIT_MAX,
     timeout: DIFF_TIME_MAX_MS,

@@ -155,6 +155,17 @@ for (const store of ['lmdb', 'memory']) {
       const same = await call('GET', '/v1/kv/d/bin?diff&from=1&to=1');
       assert.equal(same.json.message, 'binary values are identical');
 
+      // Over 64 KiB: diffed in a worker thread (src/core/diff-runner.ts), same answer.
+      const lines = Array.from({ length: 20_000 }, (_, index) => `line ${index}`);
+      await put('d/long', `${lines.join('\n')}\n`);
+      lines[10_000] = 'changed';
+      await put('d/long', `${lines.join('\n')}\n`);
+      const long = await call('GET', '/v1/kv/d/long?diff&from=1');
+      assert.equal(long.status, 200);
+      assert.equal(long.json.added, 1);
+      assert.equal(long.json.removed, 1);
+      assert.match(long.json.patch, /^-line 10000$/m);
+
       const big = Buffer.alloc(1024 * 1024 + 1, 'x');
       await put('d/big', 'small');
       await put('d/big', big);

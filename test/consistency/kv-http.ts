@@ -11,6 +11,8 @@ export interface Answer<T = unknown> {
   readonly json: T;
   /** The raw body as text. */
   readonly text: string;
+  /** The raw body as bytes (values need not be UTF-8). */
+  readonly bytes: Buffer;
 }
 
 export interface PutOptions {
@@ -48,6 +50,62 @@ export interface TxnBody {
   )[];
 }
 
+/** Who made the commit of a history entry: its audit entry (docs/audit.md). */
+export interface HistoryWho {
+  readonly token: string | null;
+  readonly label: string | null;
+  readonly via: string;
+  readonly address: string | null;
+}
+
+/** One entry of `GET /v1/kv/{key}?history` (docs/history.md). */
+export interface HistoryVersion {
+  readonly revision: number;
+  readonly version: number;
+  readonly type: 'put' | 'delete' | 'expire';
+  readonly time: string;
+  readonly size: number;
+  readonly contentType: string | null;
+  readonly expires: string | null;
+  readonly who: HistoryWho | null;
+  /** Base64, with values=1 and type put only. */
+  readonly value?: string;
+}
+
+export interface HistoryPage {
+  readonly key: string;
+  readonly versions: HistoryVersion[];
+  readonly next: number | null;
+}
+
+/** Names one history entry: the newest kept one with a version number, or the one at a revision. */
+export type EntrySelector = { readonly version: number } | { readonly revision: number };
+
+export interface DiffBody {
+  readonly key: string;
+  readonly from: { readonly revision: number; readonly version: number };
+  readonly to: { readonly revision: number; readonly version: number };
+  readonly binary: boolean;
+  readonly tooLarge?: boolean;
+  readonly message?: string;
+  readonly patch?: string;
+  readonly added?: number;
+  readonly removed?: number;
+}
+
+export interface DeletedKeyItem {
+  readonly key: string;
+  readonly revision: number;
+  readonly time: string;
+  readonly type: 'delete' | 'expire';
+  readonly lastPut: { readonly revision: number; readonly version: number; readonly size: number } | null;
+}
+
+export interface DeletedPage {
+  readonly keys: DeletedKeyItem[];
+  readonly next: string | null;
+}
+
 /** A stored value may well be labelled application/json without being JSON: parse if it parses. */
 function parseJson(headers: Headers, text: string): unknown {
   if (!(headers.get('content-type') ?? '').startsWith('application/json') || text === '') return undefined;
@@ -78,8 +136,16 @@ export class KvHttp {
       headers: { authorization: `Bearer ${this.token}`, ...init.headers },
       body: init.body,
     });
-    const text = await response.text();
-    return { status: response.status, headers: response.headers, json: parseJson(response.headers, text) as T, text };
+    const bytes = Buffer.from(await response.arrayBuffer());
+    // Decoded as fetch's response.text() does (a leading BOM dropped, bad bytes replaced).
+    const text = new TextDecoder().decode(bytes);
+    return {
+      status: response.status,
+      headers: response.headers,
+      json: parseJson(response.headers, text) as T,
+      text,
+      bytes,
+    };
   }
 
   put(key: string, value: string | Buffer, options: PutOptions = {}): Promise<Answer<EntryMeta & ErrorBody>> {
@@ -130,6 +196,49 @@ export class KvHttp {
       revision = answer.json.revision;
     } while (after !== null);
     return { items, revision };
+  }
+
+  /** `GET /v1/kv/{key}?history`: one page of the key's history, newest first. */
+  history(
+    key: string,
+    options: { before?: number; limit?: number; values?: boolean } = {},
+  ): Promise<Answer<HistoryPage & ErrorBody>> {
+    let query = '?history';
+    if (options.before !== undefined) query += `&before=${options.before}`;
+    if (options.limit !== undefined) query += `&limit=${options.limit}`;
+    if (options.values) query += '&values=1';
+    return this.request('GET', keyPath(key) + query);
+  }
+
+  /** `GET /v1/kv/{key}?version=V` or `?revision=R`: one kept entry's value, served like a GET. */
+  getEntry(key: string, entry: EntrySelector): Promise<Answer<ErrorBody>> {
+    const query = 'version' in entry ? `?version=${entry.version}` : `?revision=${entry.revision}`;
+    return this.request('GET', keyPath(key) + query);
+  }
+
+  /** `GET /v1/kv/{key}?diff&from=V1[&to=V2]` (or fromRevision/toRevision); `to` absent: the current value. */
+  diff(key: string, from: EntrySelector, to?: EntrySelector): Promise<Answer<DiffBody & ErrorBody>> {
+    let query = '?diff';
+    query += 'version' in from ? `&from=${from.version}` : `&fromRevision=${from.revision}`;
+    if (to !== undefined) query += 'version' in to ? `&to=${to.version}` : `&toRevision=${to.revision}`;
+    return this.request('GET', keyPath(key) + query);
+  }
+
+  /** `POST /v1/kv/{key}?revert=V` (or revertRevision=R): writes that entry's value back as a new version. */
+  revert(key: string, entry: EntrySelector, ifMatch?: string): Promise<Answer<EntryMeta & ErrorBody>> {
+    const query = 'version' in entry ? `?revert=${entry.version}` : `?revertRevision=${entry.revision}`;
+    return this.request('POST', keyPath(key) + query, {
+      headers: ifMatch === undefined ? {} : { 'if-match': ifMatch },
+    });
+  }
+
+  /** `GET /v1/deleted`: one page of the keys whose newest history entry is a delete or an expiry. */
+  deleted(options: { prefix?: string; after?: string; limit?: number } = {}): Promise<Answer<DeletedPage & ErrorBody>> {
+    const query = new URLSearchParams();
+    if (options.prefix !== undefined) query.set('prefix', options.prefix);
+    if (options.after !== undefined) query.set('after', options.after);
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    return this.request('GET', `/v1/deleted?${query}`);
   }
 
   /** Seed API read: GET /?k=KEY or GET /?k=K1,K2. */

@@ -7,7 +7,21 @@
 //     and never a bookkeeping key.
 // Namespaces sharing one etcd must not have prefixes that are prefixes of each other.
 
+import type { ChangeType } from '../../model/change-type.js';
+
 const BOOKKEEPING = 0xff;
+
+/** Bytes of a commit's id in history keys (KeySpace.historyOrderKey). */
+export const COMMIT_ID_BYTES = 16;
+
+/** What the name of a history entry's etcd key says (KeySpace.historyEntryKey). */
+export interface HistoryEntryName {
+  /** The id of the commit that wrote it (COMMIT_ID_BYTES). */
+  readonly commit: Buffer;
+  /** Its bytes as stored. */
+  readonly size: number;
+  readonly type: ChangeType;
+}
 
 export interface KeyRange {
   readonly start: Buffer;
@@ -95,6 +109,83 @@ export class KeySpace {
     const stamp = Buffer.alloc(8);
     stamp.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(before))));
     return { start, end: Buffer.concat([start, stamp]) };
+  }
+
+  /**
+   * Where one history entry of `key` goes (docs/history.md, "How the engines store it"): the
+   * key's bytes, a 0xFF (never in UTF-8, so one key's entries are one range of their own), the
+   * id of the commit that wrote it (its order key's, historyOrderKey: key order is commit order
+   * for one key), the entry's size as stored (4 bytes big-endian) and its type's first letter,
+   * so a listing of names alone tells a key's sizes and its newest type. The entry's revision is
+   * its create_revision.
+   */
+  historyEntryKey(key: string, name: HistoryEntryName): Buffer {
+    const tail = Buffer.alloc(4 + 1);
+    tail.writeUInt32BE(name.size, 0);
+    tail.write(name.type[0]!, 4, 'latin1');
+    return Buffer.concat([this.historyEntries(key).start, name.commit, tail]);
+  }
+
+  /** What the name of an entry key of historyEntries(key) says. */
+  historyEntryName(etcdKey: Buffer, key: string): HistoryEntryName {
+    const at = this.historyEntries(key).start.length;
+    const letter = etcdKey.toString('latin1', at + COMMIT_ID_BYTES + 4, at + COMMIT_ID_BYTES + 5);
+    return {
+      commit: etcdKey.subarray(at, at + COMMIT_ID_BYTES),
+      size: etcdKey.readUInt32BE(at + COMMIT_ID_BYTES),
+      type: letter === 'p' ? 'put' : letter === 'd' ? 'delete' : 'expire',
+    };
+  }
+
+  /** Every history entry of `key`, oldest first. */
+  historyEntries(key: string): KeyRange {
+    const start = Buffer.concat([this.historyPrefix(), Buffer.from(key, 'utf8'), Buffer.from([BOOKKEEPING])]);
+    return { start, end: rangeEndOfPrefix(start) };
+  }
+
+  /**
+   * The store-order key of one commit's history entries: `commit` is 8 bytes of the etcd
+   * revision the commit read its snapshot at (big-endian, so older commits come first in key
+   * order, whichever server made them) and 8 random bytes. Its value lists the entries.
+   */
+  historyOrderKey(commit: Buffer): Buffer {
+    return Buffer.concat([this.historyOrderPrefix(), commit]);
+  }
+
+  /** The commit id of a historyOrderKey. */
+  historyOrderCommit(etcdKey: Buffer): Buffer {
+    return etcdKey.subarray(this.historyOrderPrefix().length);
+  }
+
+  historyOrderRange(): KeyRange {
+    const start = this.historyOrderPrefix();
+    return { start, end: rangeEndOfPrefix(start) };
+  }
+
+  /** One of the counters of the store's history bytes (etcd-history.ts). */
+  historyBytesKey(shard: number): Buffer {
+    return Buffer.concat([this.historyBytesPrefix(), Buffer.from(String(shard).padStart(2, '0'), 'latin1')]);
+  }
+
+  historyBytesRange(): KeyRange {
+    const start = this.historyBytesPrefix();
+    return { start, end: rangeEndOfPrefix(start) };
+  }
+
+  private historyPrefix(): Buffer {
+    return this.bookkeeping('history/');
+  }
+
+  private historyOrderPrefix(): Buffer {
+    return this.bookkeeping('historyorder/');
+  }
+
+  private historyBytesPrefix(): Buffer {
+    return this.bookkeeping('historybytes/');
+  }
+
+  private bookkeeping(name: string): Buffer {
+    return Buffer.concat([this.prefix, Buffer.from([BOOKKEEPING]), Buffer.from(name, 'latin1')]);
   }
 
   private auditPrefix(): Buffer {

@@ -1,0 +1,342 @@
+// Per-key history on etcd (docs/history.md, "How the engines store it"), kept in bookkeeping
+// keys of the namespace (key-space.ts), never in etcd's own MVCC revisions, which etcd's
+// compaction discards:
+//
+// - one key per entry, whose value is the encoded entry (history-codec.ts) and whose
+//   create_revision is the commit's revision; its name holds the commit's id, the entry's size
+//   and its type, so a listing of one key's names (keys only) gives its bounds and kept window;
+// - one store-order key per commit, named by the revision its snapshot was read at, listing the
+//   commit's entries, so the store's oldest entries are the first keys of one range;
+// - the store's history bytes (entries and order keys), as HISTORY_BYTES_SHARDS counters that add
+//   up to the total, each commit writing one chosen at random, so that concurrent commits (from
+//   one server or several) seldom contend for the same one.
+//
+// A commit writes its entries, its order key, one counter and its per-key drops inside its own
+// etcd transaction. Its snapshot (etcd-commit.ts) pins every key it touches to one mod_revision,
+// so two commits that write one key are ordered, the later one having read the earlier one's
+// result: the order of one key's entries is the order of their commits' snapshot revisions,
+// hence of their revisions. Compares also pin the counter and every entry the commit drops, so a
+// concurrent commit or clean-up (from any server) makes it fail and retry on a new snapshot, and
+// no byte is counted twice. Store-wide drops run after the commit, as a transaction of their own
+// (trimStore) with the same compares: it applies whole or not at all, and when it loses a race
+// the next commit past the bound tries again.
+
+import type { ICompare, IKeyValue, IRangeRequest, IRangeResponse, IRequestOp, IResponseOp, ITxnRequest } from 'etcd3';
+import { randomBytes, randomInt } from 'node:crypto';
+import type { ChangeType } from '../../model/change-type.js';
+import type { KeyHistoryPage, KeyHistoryQuery, KeyVersion } from '../../model/history.js';
+import { decodeHistoryEntry } from '../history-codec.js';
+import {
+  HISTORY_DROP_MAX,
+  type HistoryRetention,
+  type HistoryWrite,
+  historyPageLimit,
+  KeptWindow,
+  keyOverBounds,
+} from '../key-history.js';
+import { COMMIT_ID_BYTES, type HistoryEntryName, type KeySpace } from './key-space.js';
+
+/** The counters the store's history bytes are spread over. */
+export const HISTORY_BYTES_SHARDS = 64;
+
+/**
+ * etcd operations a commit with history spends besides its keys': the commit record, the audit
+ * entry, the order key and one counter, plus one per drop.
+ */
+export const HISTORY_FIXED_OPS = 4 + HISTORY_DROP_MAX;
+/** etcd operations per key a commit with history writes: the key and its entry. */
+export const HISTORY_OPS_PER_KEY = 2;
+
+/** Order keys one store-wide clean-up reads at most. */
+const TRIM_ORDER_KEYS = HISTORY_DROP_MAX;
+/**
+ * Entries one clean-up checks at most in one read: fewer than etcd's 128 operations in a
+ * transaction, and more than one commit writes (etcd-commit.ts, maxWrittenKeys).
+ */
+const TRIM_READS = 120;
+/** Bytes read at most in one range of entries with their values (a page reads several when larger). */
+const PAGE_READ_BYTES = 1024 * 1024;
+
+/** One entry an order key lists: enough to name its entry key. */
+type OrderEntry = [key: string, size: number, type: ChangeType];
+
+function encodeOrder(entries: readonly OrderEntry[]): Buffer {
+  return Buffer.from(JSON.stringify(entries), 'utf8');
+}
+
+function decodeOrder(value: Buffer): OrderEntry[] {
+  return JSON.parse(value.toString('utf8')) as OrderEntry[];
+}
+
+/** An entry as a listing of names shows it. */
+interface EntryName extends HistoryEntryName {
+  readonly etcdKey: Buffer;
+  readonly revision: number;
+}
+
+/** What a commit read of its written keys' history and of the store's byte counters. */
+export interface HistorySnapshot {
+  /** Each written key's entry names (keys only), oldest first. */
+  readonly names: ReadonlyMap<string, readonly IKeyValue[]>;
+  readonly counters: readonly IKeyValue[];
+}
+
+/** The reads a commit's snapshot holds for history: one per written key, then the counters. */
+export function historyReads(space: KeySpace, keys: readonly string[]): IRequestOp[] {
+  const reads: IRequestOp[] = keys.map((key) => {
+    const entries = space.historyEntries(key);
+    return { request_range: { key: entries.start, range_end: entries.end, keys_only: true } };
+  });
+  const counters = space.historyBytesRange();
+  reads.push({ request_range: { key: counters.start, range_end: counters.end } });
+  return reads;
+}
+
+/** historyReads' answers (the responses from `from` on). */
+export function historySnapshotOf(
+  keys: readonly string[],
+  responses: readonly IResponseOp[],
+  from: number,
+): HistorySnapshot {
+  const names = new Map<string, readonly IKeyValue[]>();
+  keys.forEach((key, index) => names.set(key, responses[from + index]?.response_range?.kvs ?? []));
+  const counters = responses[from + keys.length]?.response_range?.kvs ?? [];
+  return { names, counters };
+}
+
+function counterValue(kv: IKeyValue | undefined): number {
+  return kv === undefined ? 0 : Number(kv.value.toString('latin1'));
+}
+
+function storeBytesOf(counters: readonly IKeyValue[]): number {
+  return counters.reduce((sum, kv) => sum + counterValue(kv), 0);
+}
+
+/** Adds `delta` to one counter chosen at random, pinned to what was read of it. */
+function counterUpdate(space: KeySpace, counters: readonly IKeyValue[], delta: number): [ICompare, IRequestOp] {
+  const key = space.historyBytesKey(randomInt(HISTORY_BYTES_SHARDS));
+  const counter = counters.find((kv) => kv.key.equals(key));
+  return [
+    { key, target: 'Mod', result: 'Equal', mod_revision: counter?.mod_revision ?? 0 },
+    { request_put: { key, value: Buffer.from(String(counterValue(counter) + delta), 'latin1') } },
+  ];
+}
+
+/** A drop of an entry read at `kv`: pinned to it, so that it is never dropped (and uncounted) twice. */
+function dropOf(kv: IKeyValue): [ICompare, IRequestOp] {
+  return [
+    { key: kv.key, target: 'Create', result: 'Equal', create_revision: kv.create_revision },
+    { request_delete_range: { key: kv.key } },
+  ];
+}
+
+/** What a commit adds to its etcd transaction for history. */
+export interface HistoryPlan {
+  readonly compare: ICompare[];
+  readonly success: IRequestOp[];
+  /** The store's history bytes once the commit applies (as far as its read saw them). */
+  readonly storeBytes: number;
+  /** Entries the commit drops (per-key bounds). */
+  readonly dropped: number;
+}
+
+/**
+ * The entries, order key, counter and per-key drops of a commit that writes `writes`. `stamp` is
+ * the revision the commit's snapshot was read at: it orders the commits' entries.
+ */
+export function planHistory(
+  space: KeySpace,
+  retention: HistoryRetention,
+  writes: readonly HistoryWrite[],
+  snapshot: HistorySnapshot,
+  stamp: number,
+): HistoryPlan {
+  const commit = Buffer.alloc(COMMIT_ID_BYTES);
+  commit.writeBigUInt64BE(BigInt(stamp));
+  randomBytes(COMMIT_ID_BYTES - 8).copy(commit, 8);
+  const compare: ICompare[] = [];
+  const success: IRequestOp[] = [];
+  const listed: OrderEntry[] = [];
+  let delta = 0;
+  let budget = HISTORY_DROP_MAX;
+  for (const write of writes) {
+    const size = write.bytes.length;
+    success.push({
+      request_put: { key: space.historyEntryKey(write.key, { commit, size, type: write.type }), value: write.bytes },
+    });
+    listed.push([write.key, size, write.type]);
+    delta += size;
+    const names = snapshot.names.get(write.key) ?? [];
+    let count = names.length + 1;
+    let bytes = size;
+    for (const kv of names) bytes += space.historyEntryName(kv.key, write.key).size;
+    // The key's oldest entries go first while it is past its bounds; never the one just written.
+    for (const kv of names) {
+      if (budget === 0 || !keyOverBounds(retention, count, bytes)) break;
+      const dropped = space.historyEntryName(kv.key, write.key).size;
+      const [pin, drop] = dropOf(kv);
+      compare.push(pin);
+      success.push(drop);
+      count--;
+      bytes -= dropped;
+      delta -= dropped;
+      budget--;
+    }
+  }
+  const order = encodeOrder(listed);
+  success.push({ request_put: { key: space.historyOrderKey(commit), value: order } });
+  delta += order.length;
+  const [pin, update] = counterUpdate(space, snapshot.counters, delta);
+  compare.push(pin);
+  success.push(update);
+  return { compare, success, storeBytes: storeBytesOf(snapshot.counters) + delta, dropped: HISTORY_DROP_MAX - budget };
+}
+
+/** How the history's readers and its store-wide clean-up reach etcd (the engine's calls). */
+export interface HistoryEtcd {
+  readonly space: KeySpace;
+  range(request: IRangeRequest): Promise<IRangeResponse>;
+  /** Several ranges in one snapshot. */
+  readRanges(ranges: readonly IRangeRequest[]): Promise<(IRangeResponse | undefined)[]>;
+  /** A transaction that writes; whether it succeeded. */
+  write(request: ITxnRequest): Promise<boolean>;
+}
+
+export class EtcdKeyHistory {
+  constructor(
+    private readonly etcd: HistoryEtcd,
+    private readonly retention: HistoryRetention,
+  ) {}
+
+  /** The entries of `key` a reader is shown (KeptWindow), newest first, from their names alone. */
+  private async keptNames(key: string): Promise<EntryName[]> {
+    const { space } = this.etcd;
+    const range = space.historyEntries(key);
+    const response = await this.etcd.range({ key: range.start, range_end: range.end, keys_only: true });
+    const window = new KeptWindow(this.retention);
+    const kept: EntryName[] = [];
+    for (let index = response.kvs.length - 1; index >= 0; index--) {
+      const kv = response.kvs[index]!;
+      const name = space.historyEntryName(kv.key, key);
+      if (!window.admit(name.size)) break;
+      kept.push({ ...name, etcdKey: kv.key, revision: Number(kv.create_revision) });
+    }
+    return kept;
+  }
+
+  /**
+   * The entries named (newest first, consecutive in key order), read in ranges of at most
+   * PAGE_READ_BYTES (or one entry); an entry dropped since its name was read is left out.
+   */
+  private async readEntries(key: string, names: readonly EntryName[], values: boolean): Promise<KeyVersion[]> {
+    const found = new Map<string, IKeyValue>();
+    let end = names.length;
+    while (end > 0) {
+      let start = end - 1;
+      let bytes = names[start]!.size;
+      while (start > 0 && bytes + names[start - 1]!.size <= PAGE_READ_BYTES) bytes += names[--start]!.size;
+      // names[end - 1] is the oldest of this slice, names[start] the newest.
+      const response = await this.etcd.range({
+        key: names[end - 1]!.etcdKey,
+        range_end: Buffer.concat([names[start]!.etcdKey, Buffer.from([0])]),
+      });
+      for (const kv of response.kvs) found.set(kv.key.toString('latin1'), kv);
+      end = start;
+    }
+    const versions: KeyVersion[] = [];
+    for (const name of names) {
+      const kv = found.get(name.etcdKey.toString('latin1'));
+      if (kv !== undefined) versions.push(decodeHistoryEntry(kv.value, key, Number(kv.create_revision), values));
+    }
+    return versions;
+  }
+
+  async keyHistory(key: string, query: KeyHistoryQuery): Promise<KeyHistoryPage> {
+    const limit = historyPageLimit(query);
+    const kept = await this.keptNames(key);
+    const page = kept.filter((name) => query.before === undefined || name.revision < query.before);
+    const shown = page.slice(0, limit);
+    const versions = await this.readEntries(key, shown, query.values);
+    return { versions, next: page.length > limit ? shown.at(-1)!.revision : undefined };
+  }
+
+  async keyVersion(key: string, revision: number): Promise<KeyVersion | undefined> {
+    const name = (await this.keptNames(key)).find((kept) => kept.revision === revision);
+    return name === undefined ? undefined : (await this.readEntries(key, [name], true))[0];
+  }
+
+  /**
+   * Drops the store's oldest entries while its history is past `storeBytes`, at most `budget`,
+   * never one of revision `newest` or later (a commit never drops its own entries), walking the
+   * oldest order keys: an entry its key's own bounds dropped already costs nothing, and an order
+   * key is deleted once all its entries are gone (or rewritten with those left). One transaction
+   * that pins every order key, entry and counter it read: when another commit or server got
+   * there first it does nothing, and the next commit past the bound tries again.
+   */
+  async trimStore(budget: number, newest: number): Promise<number> {
+    if (budget <= 0) return 0;
+    const { space } = this.etcd;
+    const orderRange = space.historyOrderRange();
+    const countersRange = space.historyBytesRange();
+    const [orders, counters] = await this.etcd.readRanges([
+      { key: orderRange.start, range_end: orderRange.end, limit: TRIM_ORDER_KEYS },
+      { key: countersRange.start, range_end: countersRange.end },
+    ]);
+    const counterKvs = counters?.kvs ?? [];
+    let excess = storeBytesOf(counterKvs) - this.retention.storeBytes;
+    if (excess <= 0) return 0;
+    // The oldest order keys, older than the commit, whose entries one read can check.
+    const listed: { kv: IKeyValue; entries: OrderEntry[] }[] = [];
+    let checked = 0;
+    for (const kv of orders?.kvs ?? []) {
+      const entries = decodeOrder(kv.value);
+      if (Number(kv.create_revision) >= newest || (listed.length > 0 && checked + entries.length > TRIM_READS)) break;
+      listed.push({ kv, entries });
+      checked += entries.length;
+    }
+    if (listed.length === 0) return 0;
+    const entryKeys = listed.flatMap(({ kv, entries }) => {
+      const commit = space.historyOrderCommit(kv.key);
+      return entries.map(([key, size, type]) => space.historyEntryKey(key, { commit, size, type }));
+    });
+    const present = await this.etcd.readRanges(entryKeys.map((key) => ({ key, keys_only: true })));
+    const compare: ICompare[] = [];
+    const success: IRequestOp[] = [];
+    let freed = 0;
+    let dropped = 0;
+    let at = 0;
+    for (const { kv, entries } of listed) {
+      if (excess <= 0 || dropped === budget) break;
+      const left: OrderEntry[] = [];
+      for (const entry of entries) {
+        const stored = present[at++]?.kvs[0];
+        if (stored === undefined) continue;
+        if (excess <= 0 || dropped === budget) {
+          left.push(entry);
+          continue;
+        }
+        const [pin, drop] = dropOf(stored);
+        compare.push(pin);
+        success.push(drop);
+        freed += entry[1];
+        excess -= entry[1];
+        dropped++;
+      }
+      const rewritten = left.length === 0 ? undefined : encodeOrder(left);
+      compare.push({ key: kv.key, target: 'Mod', result: 'Equal', mod_revision: kv.mod_revision });
+      success.push(
+        rewritten === undefined
+          ? { request_delete_range: { key: kv.key } }
+          : { request_put: { key: kv.key, value: rewritten } },
+      );
+      const shrunk = kv.value.length - (rewritten?.length ?? 0);
+      freed += shrunk;
+      excess -= shrunk;
+    }
+    if (success.length === 0) return 0;
+    const [pin, update] = counterUpdate(space, counterKvs, -freed);
+    compare.push(pin);
+    success.push(update);
+    return (await this.etcd.write({ compare, success })) ? dropped : 0;
+  }
+}

@@ -193,6 +193,7 @@ function checkSize(context: CommitContext, txn: Txn, touched: readonly string[])
       Math.max(written, reads, compares),
     );
   }
+  const copies = withHistory ? 2 : 1;
   const historyBytes = (operation: Operation & { type: 'put' }) =>
     withHistory
       ? operation.value.length +
@@ -215,7 +216,8 @@ function checkSize(context: CommitContext, txn: Txn, touched: readonly string[])
       throw new StoreLimitError(
         'value_too_large',
         `etcd accepts requests of at most ${maxRequestBytes} bytes (its --max-request-bytes); this value needs ${one} with its key and metadata${withHistory ? ', and as much again for its history entry' : ''}.`,
-        maxRequestBytes - REQUEST_OVERHEAD - (one - operation.value.length),
+        // With history the value travels twice: in the key and in its history entry.
+        Math.floor((maxRequestBytes - REQUEST_OVERHEAD - (one - copies * operation.value.length)) / copies),
         operation.value.length,
       );
     }

@@ -19,6 +19,9 @@ import { fromStorageError } from './storage-errors.js';
 import type { Limits } from './limits.js';
 import { MAX_EXPIRES_MS } from '../model/time.js';
 import type { AuditEntry, WriteOrigin, WriteVia } from '../model/audit.js';
+import type { DeletedKey, KeyVersion } from '../model/history.js';
+import { HISTORY_PAGE_MAX, HISTORY_VERSIONS_MAX } from '../storage/index.js';
+import { diffValues, type ValueDiff } from './value-diff.js';
 import type { CommitResult, Condition, Operation, Txn } from '../model/txn.js';
 import type { Entry, EntryInfo } from '../model/entry.js';
 import type { Action, Principal, Scope, TokenStore } from './tokens.js';
@@ -126,6 +129,30 @@ function auditMatcher(query: AuditRequest): (entry: AuditEntry) => boolean {
     (key === undefined || entry.keys.includes(key)) &&
     (prefix === undefined || entry.keys.some((named) => named.startsWith(prefix)));
 }
+
+/** A version of a key's history, by its version number (the newest entry with it) or its revision. */
+export type VersionRef = { readonly version: number } | { readonly revision: number };
+
+/** A history entry with the origin of its commit (the audit entry of its revision), or null when not kept. */
+export interface KeyVersionWithWho extends KeyVersion {
+  readonly who: WriteOrigin | null;
+}
+
+export interface KeyHistoryAnswer {
+  readonly versions: KeyVersionWithWho[];
+  /** Pass as `before` for the next page; null when no older entry is left. */
+  readonly next: number | null;
+}
+
+/** The entries compared by a diff, and the verdict (value-diff.ts). */
+export interface DiffAnswer {
+  readonly from: { readonly revision: number; readonly version: number };
+  readonly to: { readonly revision: number; readonly version: number };
+  readonly diff: ValueDiff;
+}
+
+/** History entries one key history answer holds by default (at most HISTORY_PAGE_MAX). */
+export const HISTORY_PAGE_DEFAULT = 100;
 
 export interface TxnSuccess {
   readonly revision: number;
@@ -758,7 +785,166 @@ export class KvService {
     }
   }
 
-  // ---- history ---------------------------------------------------------------------------
+  // ---- per-key history (docs/history.md) ---------------------------------------------------
+
+  /** A page of a key's history, newest first, each entry with who wrote it. */
+  async keyHistory(
+    caller: Caller,
+    key: string,
+    query: { before?: number | undefined; limit?: number | undefined; values?: boolean },
+  ): Promise<KeyHistoryAnswer> {
+    const engine = this.historyEngine(caller, 'read', key);
+    const limit = query.limit ?? HISTORY_PAGE_DEFAULT;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > HISTORY_PAGE_MAX)
+      throw invalidHistoryQuery('limit', `a whole number from 1 to ${HISTORY_PAGE_MAX}`);
+    if (query.before !== undefined && (!Number.isSafeInteger(query.before) || query.before < 1))
+      throw invalidHistoryQuery('before', 'a revision (a whole number from 1)');
+    const page = await this.call(() =>
+      engine.keyHistory!(key, { before: query.before, limit, values: query.values ?? false }),
+    );
+    const versions: KeyVersionWithWho[] = [];
+    for (const version of page.versions) versions.push({ ...version, who: await this.whoWrote(version.revision) });
+    return { versions, next: page.next ?? null };
+  }
+
+  /** The put entry a reference names, with its value; version_not_kept when none is kept. */
+  async keyVersion(caller: Caller, key: string, ref: VersionRef): Promise<KeyVersion> {
+    const engine = this.historyEngine(caller, 'read', key);
+    return this.keptPut(engine, key, ref);
+  }
+
+  /**
+   * The line diff of two versions of a key (value-diff.ts): `to` is the current value when
+   * undefined. A delete or expiry entry is no version (version_not_kept).
+   */
+  async diff(caller: Caller, key: string, from: VersionRef, to?: VersionRef): Promise<DiffAnswer> {
+    const engine = this.historyEngine(caller, 'read', key);
+    const older = await this.keptPut(engine, key, from, 'from');
+    let newer: { revision: number; version: number; value: Buffer };
+    if (to !== undefined) {
+      const entry = await this.keptPut(engine, key, to, 'to');
+      newer = { revision: entry.revision, version: entry.version, value: entry.value! };
+    } else {
+      const current = await this.call(() => engine.get(key, this.clock()));
+      if (current === undefined)
+        throw new KvsError('version_not_kept', 'The key has no current value to compare with.');
+      newer = { revision: current.modRevision, version: current.version, value: current.value };
+    }
+    const diff = diffValues(
+      { label: `${key}@${older.version}`, value: older.value! },
+      { label: `${key}@${newer.version}`, value: newer.value },
+    );
+    return {
+      from: { revision: older.revision, version: older.version },
+      to: { revision: newer.revision, version: newer.version },
+      diff,
+    };
+  }
+
+  /**
+   * Writes a kept version's value and content type back as the key's next version (no expiry):
+   * a normal commit with via 'revert', so the audit trail, watchers and history see it as any
+   * write; `ifVersion` makes it a compare-and-swap. On a deleted key this restores it.
+   */
+  async revert(caller: Caller, key: string, ref: VersionRef, options: { ifVersion?: number } = {}): Promise<EntryInfo> {
+    this.validateKey(key);
+    this.authorize(caller, 'write', key);
+    const engine = this.historyEngine(caller, 'read', key);
+    const entry = await this.keptPut(engine, key, ref);
+    return this.put({ ...caller, via: 'revert' }, key, entry.value!, {
+      contentType: entry.contentType,
+      ifVersion: options.ifVersion,
+    });
+  }
+
+  /**
+   * Keys whose newest history entry is a delete or an expiry, in key order; with private reads, a
+   * prefix-limited token sees only the keys of its prefixes (as listings do).
+   */
+  async deletedKeys(
+    caller: Caller,
+    query: { prefix?: string | undefined; after?: string | undefined; limit?: number | undefined },
+  ): Promise<{ keys: DeletedKey[]; next: string | null }> {
+    const prefix = query.prefix ?? '';
+    const limit = query.limit ?? HISTORY_PAGE_DEFAULT;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > HISTORY_PAGE_MAX)
+      throw invalidHistoryQuery('limit', `a whole number from 1 to ${HISTORY_PAGE_MAX}`);
+    if (prefix !== '') this.validateKey(prefix);
+    if (query.after !== undefined) this.validateKey(query.after);
+    if (this.options.privateReads && caller.principal === undefined) throw new KvsError('auth_required');
+    const engine = this.engine;
+    if (engine.deletedKeys === undefined) throw new KvsError('history_unavailable');
+    const ranges = this.readableRanges(caller, prefix);
+    const keys: DeletedKey[] = [];
+    for (const [index, range] of ranges.entries()) {
+      const page = await this.call(() =>
+        engine.deletedKeys!({ prefix: range, after: query.after, limit: limit - keys.length }),
+      );
+      keys.push(...page.keys);
+      if (page.next !== undefined) return { keys, next: page.next };
+      // Full before the last range: the next page goes on after the last key given.
+      if (keys.length >= limit && index < ranges.length - 1) return { keys, next: keys.at(-1)!.key };
+    }
+    return { keys, next: null };
+  }
+
+  /** The engine, once the key is valid, the caller may do `action` on it and the engine keeps history. */
+  private historyEngine(caller: Caller, action: Action, key: string): Engine {
+    this.validateKey(key);
+    this.authorize(caller, action, key);
+    if (this.engine.keyHistory === undefined || this.engine.keyVersion === undefined)
+      throw new KvsError('history_unavailable');
+    return this.engine;
+  }
+
+  /** The kept put entry `ref` names, with its value; version_not_kept (naming `field`) when none. */
+  private async keptPut(engine: Engine, key: string, ref: VersionRef, field?: string): Promise<KeyVersion> {
+    const where = field === undefined ? '' : `${field}: `;
+    let revision: number | undefined;
+    if ('revision' in ref) {
+      if (!Number.isSafeInteger(ref.revision) || ref.revision < 1)
+        throw invalidHistoryQuery(field ?? 'revision', 'a revision (a whole number from 1)');
+      revision = ref.revision;
+    } else {
+      if (!Number.isSafeInteger(ref.version) || ref.version < 1)
+        throw invalidHistoryQuery(field ?? 'version', 'a version (a whole number from 1)');
+      revision = await this.revisionOfVersion(engine, key, ref.version);
+    }
+    const entry = revision === undefined ? undefined : await this.call(() => engine.keyVersion!(key, revision));
+    if (entry === undefined || entry.type !== 'put' || entry.value === undefined) {
+      const named = 'revision' in ref ? `revision ${ref.revision}` : `version ${ref.version}`;
+      throw new KvsError('version_not_kept', `${where}the history of this key keeps no value at ${named}.`, {
+        ...ref,
+      });
+    }
+    return entry;
+  }
+
+  /**
+   * The revision of the newest kept entry with `version` (versions restart after a delete, so
+   * several may have it), reading headers only: at most HISTORY_VERSIONS_MAX entries, all a key keeps.
+   */
+  private async revisionOfVersion(engine: Engine, key: string, version: number): Promise<number | undefined> {
+    let before: number | undefined;
+    for (let read = 0; read < HISTORY_VERSIONS_MAX; read += HISTORY_PAGE_MAX) {
+      const page = await this.call(() => engine.keyHistory!(key, { before, limit: HISTORY_PAGE_MAX, values: false }));
+      const found = page.versions.find((entry) => entry.type === 'put' && entry.version === version);
+      if (found !== undefined) return found.revision;
+      if (page.next === undefined) return undefined;
+      before = page.next;
+    }
+    return undefined;
+  }
+
+  /** Who made the commit of `revision`: its audit entry, or null when the trail no longer keeps it. */
+  private async whoWrote(revision: number): Promise<WriteOrigin | null> {
+    const page = await this.call(() => this.engine.audit({ before: revision + 1, limit: 1 }));
+    const entry = page.entries[0];
+    if (entry === undefined || entry.revision !== revision) return null;
+    return { tokenId: entry.tokenId, label: entry.label, via: entry.via, address: entry.address };
+  }
+
+  // ---- change log ------------------------------------------------------------------------
 
   async history(since: number, limit: number) {
     return this.call(() => this.engine.history(since, limit));
@@ -811,6 +997,10 @@ function expiryOutOfRange(now: number, field: string | undefined): KvsError {
       ...(field === undefined ? {} : { field }),
     },
   );
+}
+
+function invalidHistoryQuery(field: string, message: string): KvsError {
+  return new KvsError('invalid_history_query', `${field}: ${message}`, { field });
 }
 
 function describeCheck(check: Condition): string {

@@ -3,9 +3,9 @@
 // describes, so an acknowledged write always has its entry and a refused one never does.
 
 /** The front end (or the server itself) a write came through. */
-export type WriteVia = 'seed' | 'v1' | 'txn' | 'resp' | 'ui' | 'expiry' | 'import';
+export type WriteVia = 'seed' | 'v1' | 'txn' | 'resp' | 'ui' | 'expiry' | 'import' | 'revert';
 
-export const WRITE_VIAS: readonly WriteVia[] = ['seed', 'v1', 'txn', 'resp', 'ui', 'expiry', 'import'];
+export const WRITE_VIAS: readonly WriteVia[] = ['seed', 'v1', 'txn', 'resp', 'ui', 'expiry', 'import', 'revert'];
 
 /** Who made a write: never a token's secret. */
 export interface WriteOrigin {

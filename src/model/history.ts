@@ -39,3 +39,41 @@ export interface KeyHistoryPage {
   /** Pass as `before` for the next page; undefined when no older entry is left. */
   readonly next: number | undefined;
 }
+
+/** A page of deleted keys (Engine.deletedKeys): keys whose newest history entry is a delete or an expiry. */
+export interface DeletedKeysQuery {
+  /** Only keys starting with this string ('' for all). */
+  readonly prefix: string;
+  /** Exclusive lower bound: the `next` of the previous page. */
+  readonly after?: string | undefined;
+  readonly limit: number;
+}
+
+/** The newest kept put of a deleted key: what restoring it would bring back. */
+export interface LastPut {
+  readonly revision: number;
+  readonly version: number;
+  readonly size: number;
+}
+
+/** One deleted key: its newest history entry, a delete or an expiry, and the put before it. */
+export interface DeletedKey {
+  readonly key: string;
+  /** The revision and time (ms since the epoch) of the delete or expiry. */
+  readonly revision: number;
+  readonly time: number;
+  readonly type: Exclude<ChangeType, 'put'>;
+  /** The newest kept put before it, or null when none is kept. */
+  readonly lastPut: LastPut | null;
+}
+
+export interface DeletedKeysPage {
+  /** In key order, at most `limit`. */
+  readonly keys: DeletedKey[];
+  /**
+   * Pass as `after` for the next page; undefined when no key is left. A page may hold fewer than
+   * `limit` keys and still have one: an engine examines at most DELETED_SCAN_MAX keys with
+   * history per call, so a call's cost is bounded whatever share of them is deleted.
+   */
+  readonly next: string | undefined;
+}

@@ -4,7 +4,13 @@
 
 import type { AuditEntry } from '../model/audit.js';
 import type { ChangeEvent } from '../model/events.js';
-import type { KeyHistoryPage, KeyHistoryQuery, KeyVersion } from '../model/history.js';
+import type {
+  DeletedKeysPage,
+  DeletedKeysQuery,
+  KeyHistoryPage,
+  KeyHistoryQuery,
+  KeyVersion,
+} from '../model/history.js';
 import type { CommitResult, Txn } from '../model/txn.js';
 import type { Entry, EntryInfo } from '../model/entry.js';
 
@@ -210,6 +216,11 @@ export interface Engine {
   keyHistory?(key: string, query: KeyHistoryQuery): Promise<KeyHistoryPage>;
   /** The history entry of `key` at exactly `revision`, with its value; undefined when not kept. */
   keyVersion?(key: string, revision: number): Promise<KeyVersion | undefined>;
+  /**
+   * Keys whose newest kept history entry is a delete or an expiry (keys that can be restored),
+   * in key order, examining at most DELETED_SCAN_MAX keys with history per call (key-history.ts).
+   */
+  deletedKeys?(query: DeletedKeysQuery): Promise<DeletedKeysPage>;
 
   /** Group-commit figures, for engines with a write-ahead log (undefined when it is off). Optional. */
   writeStats?(): WriteStats | undefined;

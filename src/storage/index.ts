@@ -18,6 +18,7 @@ export { FOLDER_INDEX_DEPTH, isIndexedFolder } from './folder-index.js';
 export { AUDIT_DROP_MAX, DEFAULT_AUDIT_RETENTION, LIST_SKIP_MAX } from './engine.js';
 export {
   DEFAULT_HISTORY_RETENTION,
+  DELETED_SCAN_MAX,
   HISTORY_BYTES_MIN,
   HISTORY_DROP_MAX,
   HISTORY_PAGE_MAX,

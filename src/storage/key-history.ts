@@ -3,8 +3,8 @@
 
 import type { ChangeType } from '../model/change-type.js';
 import type { ChangeEvent } from '../model/events.js';
-import type { KeyHistoryQuery } from '../model/history.js';
-import { encodeHistoryEntry } from './history-codec.js';
+import type { DeletedKey, KeyHistoryQuery } from '../model/history.js';
+import { decodeHistoryEntry, encodeHistoryEntry } from './history-codec.js';
 import type { StoredRecord } from './txn-plan.js';
 
 /**
@@ -39,6 +39,12 @@ export const HISTORY_DROP_MAX = 16;
 
 /** Entries one keyHistory() page holds at most (whatever `limit` asks). */
 export const HISTORY_PAGE_MAX = 1000;
+
+/**
+ * Keys with history one deletedKeys() call examines at most: past it the page ends early with a
+ * `next` cursor, so a call costs a bounded walk however few of the keys are deleted.
+ */
+export const DELETED_SCAN_MAX = 10_000;
 
 /** One history entry a commit writes. */
 export interface HistoryWrite {
@@ -123,4 +129,32 @@ export class KeptWindow {
     this.bytes += length;
     return true;
   }
+}
+
+/** Walks a key's kept entries newest first, as [revision, bytes], until `visit` returns false. */
+export type KeyHistoryWalk = (visit: (revision: number, bytes: Uint8Array) => boolean) => void;
+
+/**
+ * The deleted-key answer of `key` (Engine.deletedKeys): its newest kept entry when that is a
+ * delete or an expiry, with the newest kept put before it; undefined when the newest is a put.
+ * Reads entry headers only, and stops at the first put.
+ */
+export function deletedKeyOf(key: string, walk: KeyHistoryWalk): DeletedKey | undefined {
+  let removal: Omit<DeletedKey, 'lastPut'> | undefined;
+  let lastPut: DeletedKey['lastPut'] = null;
+  walk((revision, bytes) => {
+    const entry = decodeHistoryEntry(bytes, key, revision, false);
+    if (entry.type === 'put') {
+      if (removal !== undefined) lastPut = { revision, version: entry.version, size: entry.size };
+      return false;
+    }
+    removal ??= { key, revision, time: entry.time, type: entry.type };
+    return true;
+  });
+  return removal === undefined ? undefined : { ...removal, lastPut };
+}
+
+/** A deleted-keys page's limit as engines apply it: at least 1, at most HISTORY_PAGE_MAX. */
+export function deletedPageLimit(limit: number): number {
+  return Math.max(1, Math.min(limit, HISTORY_PAGE_MAX));
 }

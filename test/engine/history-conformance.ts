@@ -210,6 +210,56 @@ export function describeHistoryConformance(open: OpenEngine, traits: { readonly 
         assert.equal(dropped, 16);
       }));
 
+    it('lists deleted keys in key order with their last put, paged and within a prefix', () =>
+      withEngine(OPTIONS, async ({ engine }) => {
+        const a1 = await commit(engine, txn([put('a/1', 'one'), put('a/2', 'two!', T0 + 5), put('b', 'b'), put('c')]));
+        const gone1 = await commit(engine, txn([{ type: 'delete', key: 'a/1' }]), T0 + 1);
+        const gone2 = await commit(engine, txn([{ type: 'expire', key: 'a/2' }]), T0 + 10);
+        const goneB = await commit(engine, txn([{ type: 'delete', key: 'b' }]), T0 + 11);
+        // Deleted, then written again: not deleted any more.
+        await commit(engine, txn([{ type: 'delete', key: 'c' }]), T0 + 12);
+        await commit(engine, txn([put('c', 'back')]), T0 + 13);
+        const all = await engine.deletedKeys!({ prefix: '', limit: 100 });
+        assert.deepEqual(all, {
+          keys: [
+            {
+              key: 'a/1',
+              revision: gone1,
+              time: T0 + 1,
+              type: 'delete',
+              lastPut: { revision: a1, version: 1, size: 3 },
+            },
+            {
+              key: 'a/2',
+              revision: gone2,
+              time: T0 + 10,
+              type: 'expire',
+              lastPut: { revision: a1, version: 1, size: 4 },
+            },
+            {
+              key: 'b',
+              revision: goneB,
+              time: T0 + 11,
+              type: 'delete',
+              lastPut: { revision: a1, version: 1, size: 1 },
+            },
+          ],
+          next: undefined,
+        });
+        const first = await engine.deletedKeys!({ prefix: 'a/', limit: 1 });
+        assert.deepEqual(
+          first.keys.map((deleted) => deleted.key),
+          ['a/1'],
+        );
+        assert.equal(first.next, 'a/1');
+        const second = await engine.deletedKeys!({ prefix: 'a/', after: first.next, limit: 1 });
+        assert.deepEqual(
+          second.keys.map((deleted) => deleted.key),
+          ['a/2'],
+        );
+        assert.equal(second.next, undefined);
+      }));
+
     it('--history-versions 0 keeps no history', () =>
       withEngine({ ...OPTIONS, historyRetention: retention({ versions: 0 }) }, async ({ engine }) => {
         await commit(engine, txn([put('k', 'a')]));

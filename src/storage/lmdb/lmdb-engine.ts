@@ -38,10 +38,20 @@ import { FolderCountStream, indexedFolders, isIndexedFolder, storedKeyDelta } fr
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import { type AuditEntry, auditEntryOf } from '../../model/audit.js';
 import type { ChangeType } from '../../model/change-type.js';
-import type { KeyHistoryPage, KeyHistoryQuery, KeyVersion } from '../../model/history.js';
+import type {
+  DeletedKey,
+  DeletedKeysPage,
+  DeletedKeysQuery,
+  KeyHistoryPage,
+  KeyHistoryQuery,
+  KeyVersion,
+} from '../../model/history.js';
 import { decodeHistoryEntry } from '../history-codec.js';
 import {
   DEFAULT_HISTORY_RETENTION,
+  DELETED_SCAN_MAX,
+  deletedKeyOf,
+  deletedPageLimit,
   HISTORY_DROP_MAX,
   type HistoryRetention,
   type HistoryWrite,
@@ -1592,6 +1602,66 @@ export class LmdbEngine implements Engine {
       throw this.readError(error);
     }
     return found;
+  }
+
+  /**
+   * Keys whose newest kept entry is a delete or an expiry, from historyKeys (which records each
+   * key's newest entry type) merged with the keys of acknowledged commits lmdb has not applied
+   * yet (whose newest entry only a walk of the key's history knows); at most DELETED_SCAN_MAX keys
+   * with history examined, then `next` is the last one examined.
+   */
+  async deletedKeys(query: DeletedKeysQuery): Promise<DeletedKeysPage> {
+    this.freshSnapshot();
+    const limit = deletedPageLimit(query.limit);
+    const keys: DeletedKey[] = [];
+    const unapplied = this.unappliedHistoryKeys();
+    let examined = 0;
+    let last: string | undefined;
+    try {
+      for (const key of this.historyKeyRange(query, unapplied)) {
+        if (examined >= DELETED_SCAN_MAX) return { keys, next: last };
+        examined++;
+        last = key;
+        if (!unapplied.has(key) && this.readKeyExtent(key)?.type === 'put') continue;
+        const deleted = deletedKeyOf(key, (visit) => this.walkKeyHistory(key, visit));
+        if (deleted === undefined) continue;
+        if (keys.length === limit) return { keys, next: keys.at(-1)!.key };
+        keys.push(deleted);
+      }
+    } catch (error) {
+      throw this.readError(error);
+    }
+    return { keys, next: undefined };
+  }
+
+  /** Keys with history entries in commits lmdb has not applied, or applied in a transaction not yet settled. */
+  private unappliedHistoryKeys(): Set<string> {
+    const keys = new Set(this.historyPending.keys());
+    const stored = this.readRevision();
+    for (let index = this.applyQueue.length - 1; index >= 0; index--) {
+      const commit = this.applyQueue[index]!;
+      if (commit.revision <= stored) break;
+      for (const entry of commit.history ?? []) keys.add(entry.key);
+    }
+    return keys;
+  }
+
+  /** The keys with history under `prefix` after `after`, in byte order: historyKeys' merged with `unapplied`. */
+  private *historyKeyRange(query: DeletedKeysQuery, unapplied: ReadonlySet<string>): Generator<string> {
+    const start = query.after !== undefined && compareKeys(query.after, query.prefix) >= 0 ? query.after : query.prefix;
+    const pending = [...unapplied]
+      .filter((key) => key.startsWith(query.prefix) && compareKeys(key, start) >= 0 && key !== query.after)
+      .sort(compareKeys);
+    let next = 0;
+    // No `end`, as in mergedRange: keys under the prefix are contiguous.
+    for (const key of this.historyKeys.getKeys({ start })) {
+      if (!key.startsWith(query.prefix)) break;
+      if (key === query.after) continue;
+      while (next < pending.length && compareKeys(pending[next]!, key) < 0) yield pending[next++]!;
+      if (next < pending.length && pending[next] === key) next++;
+      yield key;
+    }
+    while (next < pending.length) yield pending[next++]!;
   }
 
   /** The audit trail's extent as lmdb holds it. */

@@ -29,7 +29,14 @@ import { MemorySystemStore } from '../memory-system-store.js';
 import { type ExpiryEntry, ExpiryQueue } from './expiry-queue.js';
 import { planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
 import { indexedFolders, isIndexedFolder, storedKeyDelta } from '../folder-index.js';
-import type { KeyHistoryPage, KeyHistoryQuery, KeyVersion } from '../../model/history.js';
+import type {
+  DeletedKey,
+  DeletedKeysPage,
+  DeletedKeysQuery,
+  KeyHistoryPage,
+  KeyHistoryQuery,
+  KeyVersion,
+} from '../../model/history.js';
 import { decodeHistoryEntry } from '../history-codec.js';
 import {
   DEFAULT_HISTORY_RETENTION,
@@ -37,6 +44,8 @@ import {
   type HistoryRetention,
   type HistoryWrite,
   historyPageLimit,
+  deletedKeyOf,
+  deletedPageLimit,
   historyWritesOf,
   KeptWindow,
   keyOverBounds,
@@ -92,6 +101,8 @@ export class MemoryEngine implements Engine {
   private historyHead = 0;
   private historyBytes = 0;
   private readonly historyRetention: HistoryRetention;
+  /** Keys whose newest kept entry is a delete or an expiry, in key order (deletedKeys). */
+  private deletedSorted: string[] = [];
 
   constructor(private readonly options: MemoryEngineOptions) {
     this.retention = options.auditRetention ?? DEFAULT_AUDIT_RETENTION;
@@ -275,6 +286,7 @@ export class MemoryEngine implements Engine {
       if (held === undefined) this.keyEntries.set(write.key, (held = { entries: [], head: 0, bytes: 0 }));
       held.entries.push({ revision, bytes: write.bytes });
       held.bytes += write.bytes.length;
+      this.markDeleted(write.key, write.type !== 'put');
       this.historyBytes += write.bytes.length;
       this.historyOrder.push({ revision, key: write.key });
     }
@@ -312,8 +324,10 @@ export class MemoryEngine implements Engine {
     held.head++;
     held.bytes -= length;
     this.historyBytes -= length;
-    if (held.head === held.entries.length) this.keyEntries.delete(key);
-    else if (held.head > 16 && held.head * 2 > held.entries.length) {
+    if (held.head === held.entries.length) {
+      this.keyEntries.delete(key);
+      this.markDeleted(key, false);
+    } else if (held.head > 16 && held.head * 2 > held.entries.length) {
       held.entries = held.entries.slice(held.head);
       held.head = 0;
     }
@@ -353,6 +367,31 @@ export class MemoryEngine implements Engine {
       return at > revision;
     });
     return found;
+  }
+
+  /** Keeps deletedSorted in step with a key's newest entry. */
+  private markDeleted(key: string, deleted: boolean): void {
+    const index = lowerBound(this.deletedSorted, key);
+    const present = this.deletedSorted[index] === key;
+    if (deleted && !present) this.deletedSorted.splice(index, 0, key);
+    else if (!deleted && present) this.deletedSorted.splice(index, 1);
+  }
+
+  async deletedKeys(query: DeletedKeysQuery): Promise<DeletedKeysPage> {
+    const limit = deletedPageLimit(query.limit);
+    const start = query.after !== undefined && compareKeys(query.after, query.prefix) >= 0 ? query.after : query.prefix;
+    const keys: DeletedKey[] = [];
+    let index = lowerBound(this.deletedSorted, start);
+    if (this.deletedSorted[index] === query.after) index++;
+    // Every key walked here is deleted: a page walks at most `limit` + 1 keys (DELETED_SCAN_MAX is lmdb's).
+    for (; index < this.deletedSorted.length; index++) {
+      const key = this.deletedSorted[index]!;
+      if (!key.startsWith(query.prefix)) break;
+      if (keys.length === limit) return { keys, next: keys.at(-1)!.key };
+      const deleted = deletedKeyOf(key, (visit) => this.walkKeyHistory(key, visit));
+      if (deleted !== undefined) keys.push(deleted);
+    }
+    return { keys, next: undefined };
   }
 
   /** Index of the first key at or after `key` in byte order (binary search). */
@@ -438,4 +477,16 @@ export class MemoryEngine implements Engine {
   async close(): Promise<void> {
     this.listeners.clear();
   }
+}
+
+/** Index of the first of `sorted` (in byte order) at or after `key`. */
+function lowerBound(sorted: readonly string[], key: string): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (compareKeys(sorted[middle]!, key) < 0) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }

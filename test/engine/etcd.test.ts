@@ -18,7 +18,13 @@
 import { after, describe, it } from 'node:test';
 import { Etcd3 } from 'etcd3';
 import type { ChangeEvent } from '../../src/model/events.js';
-import type { KeyHistoryPage, KeyHistoryQuery, KeyVersion } from '../../src/model/history.js';
+import type {
+  DeletedKeysPage,
+  DeletedKeysQuery,
+  KeyHistoryPage,
+  KeyHistoryQuery,
+  KeyVersion,
+} from '../../src/model/history.js';
 import type { CommitResult, Condition, Txn } from '../../src/model/txn.js';
 import type { Entry, EntryInfo } from '../../src/model/entry.js';
 import type {
@@ -146,6 +152,18 @@ class RevisionView implements Engine {
   async keyVersion(key: string, revision: number): Promise<KeyVersion | undefined> {
     const version = await this.inner.keyVersion!(key, this.in(revision));
     return version && { ...version, revision: this.out(version.revision) };
+  }
+
+  async deletedKeys(query: DeletedKeysQuery): Promise<DeletedKeysPage> {
+    const page = await this.inner.deletedKeys!(query);
+    return {
+      keys: page.keys.map((deleted) => ({
+        ...deleted,
+        revision: this.out(deleted.revision),
+        lastPut: deleted.lastPut && { ...deleted.lastPut, revision: this.out(deleted.lastPut.revision) },
+      })),
+      next: page.next,
+    };
   }
 
   async history(since: number, limit: number): Promise<HistoryPage> {

@@ -127,6 +127,40 @@ if (etcdInstalled()) {
       const reopened = await open();
       assert.deepEqual(await reopened.keyHistory!('hot', { limit: 100, values: true }), live);
     });
+
+    it('deleted keys come in key order, keys holding U+0000 and keys that start others included', async () => {
+      const engine = await open();
+      // In byte order: 'p/a' < 'p/a\0' < 'p/a\0b' < 'p/a/b' < 'p/ab'.
+      const keys = ['p/ab', 'p/a/b', 'p/a\u0000b', 'p/a\u0000', 'p/a'];
+      for (const key of keys) await engine.commit({ conditions: [], operations: [put(key, key)] }, Date.now());
+      for (const key of keys)
+        await engine.commit({ conditions: [], operations: [{ type: 'delete', key }] }, Date.now());
+      await engine.commit({ conditions: [], operations: [put('p/a', 'again')] }, Date.now());
+      const deleted = ['p/a\u0000', 'p/a\u0000b', 'p/a/b', 'p/ab'];
+      assert.deepEqual(
+        (await engine.deletedKeys!({ prefix: 'p/', limit: 100 })).keys.map((entry) => entry.key),
+        deleted,
+      );
+      const paged: string[] = [];
+      let after: string | undefined;
+      for (let page = 0; page < 10; page++) {
+        const answer = await engine.deletedKeys!({ prefix: 'p/a', after, limit: 1 });
+        paged.push(...answer.keys.map((entry) => entry.key));
+        if (answer.next === undefined) break;
+        after = answer.next;
+      }
+      assert.deepEqual(paged, deleted);
+      // Each key's history is its own, however its name starts another's.
+      for (const key of keys) {
+        const versions = (await engine.keyHistory!(key, { limit: 10, values: true })).versions;
+        const puts = versions.filter((version) => version.type === 'put').map((version) => version.value?.toString());
+        assert.deepEqual(puts, key === 'p/a' ? ['again', key] : [key]);
+      }
+      const [last] = (await engine.deletedKeys!({ prefix: 'p/ab', limit: 1 })).keys;
+      assert.equal(last?.type, 'delete');
+      assert.equal(last?.lastPut?.size, Buffer.byteLength('p/ab'));
+      assert.equal(last?.lastPut?.version, 1);
+    });
   });
 } else {
   describe('etcd per-key history with two servers on one etcd', () => {

@@ -32,7 +32,13 @@ import { GRPCOutOfRangeError, type Etcd3, type IKeyValue, type IRangeRequest, ty
 import type { EtcdStoreConfig } from '../config.js';
 import type { AuditEntry } from '../../model/audit.js';
 import type { CommitResult, Txn } from '../../model/txn.js';
-import type { KeyHistoryPage, KeyHistoryQuery, KeyVersion } from '../../model/history.js';
+import type {
+  DeletedKeysPage,
+  DeletedKeysQuery,
+  KeyHistoryPage,
+  KeyHistoryQuery,
+  KeyVersion,
+} from '../../model/history.js';
 import { DEFAULT_HISTORY_RETENTION, HISTORY_DROP_MAX, type HistoryRetention } from '../key-history.js';
 import { decodeAuditEntry } from '../audit-codec.js';
 import { auditPageOf } from '../audit-trail.js';
@@ -410,6 +416,10 @@ export class EtcdEngine implements Engine {
 
   keyVersion(key: string, revision: number): Promise<KeyVersion | undefined> {
     return this.keyHistories.keyVersion(key, revision);
+  }
+
+  deletedKeys(query: DeletedKeysQuery): Promise<DeletedKeysPage> {
+    return this.keyHistories.deletedKeys(query);
   }
 
   async audit(query: AuditQuery): Promise<AuditPage> {

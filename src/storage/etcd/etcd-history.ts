@@ -24,9 +24,18 @@
 import type { ICompare, IKeyValue, IRangeRequest, IRangeResponse, IRequestOp, IResponseOp, ITxnRequest } from 'etcd3';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { ChangeType } from '../../model/change-type.js';
-import type { KeyHistoryPage, KeyHistoryQuery, KeyVersion } from '../../model/history.js';
+import type {
+  DeletedKey,
+  DeletedKeysPage,
+  DeletedKeysQuery,
+  KeyHistoryPage,
+  KeyHistoryQuery,
+  KeyVersion,
+} from '../../model/history.js';
 import { decodeHistoryEntry } from '../history-codec.js';
 import {
+  DELETED_SCAN_MAX,
+  deletedPageLimit,
   HISTORY_DROP_MAX,
   type HistoryRetention,
   type HistoryWrite,
@@ -58,7 +67,7 @@ const TRIM_READS = 120;
 const PAGE_READ_BYTES = 1024 * 1024;
 
 /** One entry an order key lists: enough to name its entry key. */
-type OrderEntry = [key: string, size: number, type: ChangeType];
+type OrderEntry = [key: string, size: number, valueSize: number, version: number, type: ChangeType];
 
 function encodeOrder(entries: readonly OrderEntry[]): Buffer {
   return Buffer.from(JSON.stringify(entries), 'utf8');
@@ -68,8 +77,12 @@ function decodeOrder(value: Buffer): OrderEntry[] {
   return JSON.parse(value.toString('utf8')) as OrderEntry[];
 }
 
+/** Entry names one range of deletedKeys' walk asks for. */
+const NAMES_PAGE = 1000;
+
 /** An entry as a listing of names shows it. */
 interface EntryName extends HistoryEntryName {
+  readonly key: string;
   readonly etcdKey: Buffer;
   readonly revision: number;
 }
@@ -161,19 +174,19 @@ export function planHistory(
   let budget = HISTORY_DROP_MAX;
   for (const write of writes) {
     const size = write.bytes.length;
-    success.push({
-      request_put: { key: space.historyEntryKey(write.key, { commit, size, type: write.type }), value: write.bytes },
-    });
-    listed.push([write.key, size, write.type]);
+    const { version, size: valueSize } = decodeHistoryEntry(write.bytes, write.key, 0, false);
+    const name = { commit, size, valueSize, version, type: write.type };
+    success.push({ request_put: { key: space.historyEntryKey(write.key, name), value: write.bytes } });
+    listed.push([write.key, size, valueSize, version, write.type]);
     delta += size;
     const names = snapshot.names.get(write.key) ?? [];
     let count = names.length + 1;
     let bytes = size;
-    for (const kv of names) bytes += space.historyEntryName(kv.key, write.key).size;
+    for (const kv of names) bytes += space.historyEntryName(kv.key).size;
     // The key's oldest entries go first while it is past its bounds; never the one just written.
     for (const kv of names) {
       if (budget === 0 || !keyOverBounds(retention, count, bytes)) break;
-      const dropped = space.historyEntryName(kv.key, write.key).size;
+      const dropped = space.historyEntryName(kv.key).size;
       const [pin, drop] = dropOf(kv);
       compare.push(pin);
       success.push(drop);
@@ -208,20 +221,24 @@ export class EtcdKeyHistory {
     private readonly retention: HistoryRetention,
   ) {}
 
-  /** The entries of `key` a reader is shown (KeptWindow), newest first, from their names alone. */
-  private async keptNames(key: string): Promise<EntryName[]> {
-    const { space } = this.etcd;
-    const range = space.historyEntries(key);
-    const response = await this.etcd.range({ key: range.start, range_end: range.end, keys_only: true });
+  private nameOf(kv: IKeyValue): EntryName {
+    return { ...this.etcd.space.historyEntryName(kv.key), etcdKey: kv.key, revision: Number(kv.create_revision) };
+  }
+
+  /** Of one key's entry names (oldest first), those a reader is shown (KeptWindow), newest first. */
+  private kept(names: readonly EntryName[]): EntryName[] {
     const window = new KeptWindow(this.retention);
     const kept: EntryName[] = [];
-    for (let index = response.kvs.length - 1; index >= 0; index--) {
-      const kv = response.kvs[index]!;
-      const name = space.historyEntryName(kv.key, key);
-      if (!window.admit(name.size)) break;
-      kept.push({ ...name, etcdKey: kv.key, revision: Number(kv.create_revision) });
-    }
+    for (let index = names.length - 1; index >= 0 && window.admit(names[index]!.size); index--)
+      kept.push(names[index]!);
     return kept;
+  }
+
+  /** The entries of `key` a reader is shown, newest first, from their names alone. */
+  private async keptNames(key: string): Promise<EntryName[]> {
+    const range = this.etcd.space.historyEntries(key);
+    const response = await this.etcd.range({ key: range.start, range_end: range.end, keys_only: true });
+    return this.kept(response.kvs.map((kv) => this.nameOf(kv)));
   }
 
   /**
@@ -266,6 +283,84 @@ export class EtcdKeyHistory {
   }
 
   /**
+   * Keys whose newest kept entry is a delete or an expiry, in key order, from a walk of the
+   * entries' names (keys only): a name tells its type, version and value size, so only the
+   * removals' own (empty) entries are read, for their time. A call walks at most
+   * DELETED_SCAN_MAX names (whole keys: one key's names are never split), then ends early with
+   * `next`.
+   */
+  async deletedKeys(query: DeletedKeysQuery): Promise<DeletedKeysPage> {
+    const limit = deletedPageLimit(query.limit);
+    const range = this.etcd.space.historyKeysRange(query.prefix, query.after);
+    const found: { removal: EntryName; lastPut: EntryName | undefined }[] = [];
+    let names: EntryName[] = [];
+    let examined = 0;
+    let next: string | undefined;
+    // One key's names are complete: whether it is deleted, and whether the page goes on (`more`:
+    // whether names are left to walk).
+    const finish = (more: boolean): boolean => {
+      const kept = this.kept(names);
+      const key = names[0]!.key;
+      names = [];
+      if (kept[0]!.type !== 'put') {
+        if (found.length === limit) {
+          next = found.at(-1)!.removal.key;
+          return false;
+        }
+        found.push({ removal: kept[0]!, lastPut: kept.find((name) => name.type === 'put') });
+      }
+      if (!more || examined < DELETED_SCAN_MAX) return true;
+      next = key;
+      return false;
+    };
+    let start = range.start;
+    walk: for (;;) {
+      const response = await this.etcd.range({ key: start, range_end: range.end, keys_only: true, limit: NAMES_PAGE });
+      for (const kv of response.kvs) {
+        const name = this.nameOf(kv);
+        if (names.length > 0 && names[0]!.key !== name.key && !finish(true)) break walk;
+        names.push(name);
+        examined++;
+      }
+      const last = response.kvs.at(-1);
+      if (!response.more || last === undefined) {
+        if (names.length > 0) finish(false);
+        break;
+      }
+      start = Buffer.concat([last.key, Buffer.from([0])]);
+    }
+    const keys = await this.removalsOf(found);
+    return { keys, next };
+  }
+
+  /** The deleted keys' answers: each removal's time from its entry (a removal dropped since is left out). */
+  private async removalsOf(
+    found: readonly { removal: EntryName; lastPut: EntryName | undefined }[],
+  ): Promise<DeletedKey[]> {
+    const keys: DeletedKey[] = [];
+    for (let start = 0; start < found.length; start += TRIM_READS) {
+      const chunk = found.slice(start, start + TRIM_READS);
+      const entries = await this.etcd.readRanges(chunk.map(({ removal }) => ({ key: removal.etcdKey })));
+      chunk.forEach(({ removal, lastPut }, index) => {
+        const kv = entries[index]?.kvs[0];
+        if (kv === undefined) return;
+        const entry = decodeHistoryEntry(kv.value, removal.key, removal.revision, false);
+        keys.push({
+          key: removal.key,
+          revision: removal.revision,
+          time: entry.time,
+          type: removal.type === 'expire' ? 'expire' : 'delete',
+          lastPut:
+            lastPut === undefined
+              ? null
+              : { revision: lastPut.revision, version: lastPut.version, size: lastPut.valueSize },
+        });
+      });
+    }
+    return keys;
+  }
+
+  /**
    * Drops the store's oldest entries while its history is past `storeBytes`, at most `budget`,
    * never one of revision `newest` or later (a commit never drops its own entries), walking the
    * oldest order keys: an entry its key's own bounds dropped already costs nothing, and an order
@@ -297,7 +392,9 @@ export class EtcdKeyHistory {
     if (listed.length === 0) return 0;
     const entryKeys = listed.flatMap(({ kv, entries }) => {
       const commit = space.historyOrderCommit(kv.key);
-      return entries.map(([key, size, type]) => space.historyEntryKey(key, { commit, size, type }));
+      return entries.map(([key, size, valueSize, version, type]) =>
+        space.historyEntryKey(key, { commit, size, valueSize, version, type }),
+      );
     });
     const present = await this.etcd.readRanges(entryKeys.map((key) => ({ key, keys_only: true })));
     const compare: ICompare[] = [];

@@ -46,6 +46,7 @@ import { encodeCommitRecord } from './commit-record.js';
 import { encodeEnvelope, envelopeSize, recordOf } from './envelope.js';
 import type { EtcdCalls } from './etcd-calls.js';
 import {
+  type CounterShards,
   HISTORY_FIXED_OPS,
   HISTORY_OPS_PER_KEY,
   type HistorySnapshot,
@@ -72,6 +73,8 @@ export interface CommitContext {
   readonly limits: EtcdLimits;
   /** Per-key history's bounds; `versions` 0: no history is written. */
   readonly history: HistoryRetention;
+  /** The history byte counters this process's commits write (etcd-history.ts). */
+  readonly counters: CounterShards;
   /** Every etcd response header revision passes through here. */
   observe(revision: number): void;
 }
@@ -89,6 +92,12 @@ interface Snapshot {
   readonly kvs: ReadonlyMap<string, IKeyValue | undefined>;
   /** With history on: the written keys' history state and the store's byte counters. */
   readonly history?: HistorySnapshot | undefined;
+}
+
+/** What a snapshot reads for history: the written keys' entry names, and one byte counter or (undefined) all. */
+interface HistoryReads {
+  readonly keys: readonly string[];
+  readonly counter: number | undefined;
 }
 
 /** The keys a transaction's operations name, each once: those whose history it may write. */
@@ -125,11 +134,26 @@ export async function commitTxn(
 ): Promise<CommitResult> {
   const touched = touchedKeys(txn);
   checkSize(context, txn, touched);
-  const written = context.history.versions > 0 ? writtenKeys(txn) : undefined;
+  if (context.history.versions === 0) return attempts(context, txn, touched, undefined, 0, now, onHistory);
+  return context.counters.with((shard) => attempts(context, txn, touched, writtenKeys(txn), shard, now, onHistory));
+}
+
+/** The commit's attempts, each on a new snapshot when the previous one lost a race. */
+async function attempts(
+  context: CommitContext,
+  txn: Txn,
+  touched: readonly string[],
+  written: readonly string[] | undefined,
+  shard: number,
+  now: number,
+  onHistory: ((outcome: HistoryOutcome) => void) | undefined,
+): Promise<CommitResult> {
+  const historyReads = (): HistoryReads | undefined =>
+    written === undefined ? undefined : { keys: written, counter: context.counters.toRead(shard) };
   let snapshot =
     written === undefined && fastPathApplies(txn, touched, context.limits)
       ? undefined
-      : await readSnapshot(context, touched, written);
+      : await readSnapshot(context, touched, historyReads());
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const leasesUsed = new Set<string>();
     let outcome: Attempt;
@@ -137,7 +161,7 @@ export async function commitTxn(
       outcome =
         snapshot === undefined
           ? await tryFast(context, txn, touched, now, leasesUsed)
-          : await tryPlanned(context, txn, touched, written, snapshot, now, leasesUsed, onHistory);
+          : await tryPlanned(context, txn, touched, historyReads(), shard, snapshot, now, leasesUsed, onHistory);
     } catch (error) {
       // A lease expired or was revoked since it was granted: grant new ones and try again.
       if (error instanceof EtcdLeaseInvalidError && attempt < MAX_ATTEMPTS) {
@@ -254,26 +278,29 @@ function readAll(space: KeySpace, keys: readonly string[]): IRequestOp[] {
 }
 
 /** The snapshot's reads: every touched key, then (with history) the written keys' history state. */
-function snapshotReads(space: KeySpace, keys: readonly string[], written: readonly string[] | undefined): IRequestOp[] {
-  return written === undefined ? readAll(space, keys) : [...readAll(space, keys), ...historyReads(space, written)];
+function snapshotReads(space: KeySpace, keys: readonly string[], written: HistoryReads | undefined): IRequestOp[] {
+  return written === undefined
+    ? readAll(space, keys)
+    : [...readAll(space, keys), ...historyReads(space, written.keys, written.counter)];
 }
 
 function snapshotOf(
   keys: readonly string[],
-  written: readonly string[] | undefined,
+  written: HistoryReads | undefined,
   responses: readonly IResponseOp[],
   revision: number,
 ): Snapshot {
   const kvs = new Map<string, IKeyValue | undefined>();
   keys.forEach((key, index) => kvs.set(key, responses[index]?.response_range?.kvs[0]));
-  const history = written === undefined ? undefined : historySnapshotOf(written, responses, keys.length);
+  const history =
+    written === undefined ? undefined : historySnapshotOf(written.keys, written.counter, responses, keys.length);
   return { revision, kvs, history };
 }
 
 async function readSnapshot(
   context: CommitContext,
   keys: readonly string[],
-  written: readonly string[] | undefined,
+  written: HistoryReads | undefined,
 ): Promise<Snapshot> {
   const request: ITxnRequest = { success: snapshotReads(context.space, keys, written) };
   const response = await context.calls.read('a read', (options) => context.kv.txn(request, options));
@@ -296,7 +323,7 @@ async function send(
   context: CommitContext,
   request: ITxnRequest,
   keys: readonly string[],
-  written?: readonly string[] | undefined,
+  written?: HistoryReads | undefined,
 ): Promise<{ revision: number; succeeded: boolean; responses: IResponseOp[] } | Snapshot> {
   const response = await context.calls.write('a transaction', (options) => context.kv.txn(request, options));
   const revision = Number(response.header.revision);
@@ -380,7 +407,8 @@ async function tryPlanned(
   context: CommitContext,
   txn: Txn,
   touched: readonly string[],
-  written: readonly string[] | undefined,
+  written: HistoryReads | undefined,
+  shard: number,
   snapshot: Snapshot,
   now: number,
   leasesUsed: Set<string>,
@@ -457,6 +485,7 @@ async function tryPlanned(
           historyWritesOf(plan.writes, plan.events, now),
           snapshot.history,
           snapshot.revision,
+          shard,
         );
   if (history !== undefined) {
     compare.push(...history.compare);
@@ -494,7 +523,8 @@ async function tryPlanned(
   );
   if (!('succeeded' in sent)) return { done: false, snapshot: sent };
   const revision = sent.revision;
-  if (history !== undefined) onHistory?.({ storeBytes: history.storeBytes, dropped: history.dropped });
+  if (history !== undefined && snapshot.history !== undefined)
+    onHistory?.({ storeBytes: context.counters.changed(snapshot.history, history.delta), dropped: history.dropped });
   const actual = (value: number) => (value === placeholder ? revision : value);
   const puts = plan.puts.map((info) => ({
     ...info,

@@ -64,7 +64,7 @@ import { recordOf } from './envelope.js';
 import { createEtcdClient } from './etcd-client.js';
 import { EtcdCalls } from './etcd-calls.js';
 import { commitTxn, type CommitContext, type EtcdLimits, type HistoryOutcome } from './etcd-commit.js';
-import { EtcdKeyHistory } from './etcd-history.js';
+import { CounterShards, EtcdKeyHistory } from './etcd-history.js';
 import { KeySpace } from './key-space.js';
 import { EtcdSystemStore } from './etcd-system-store.js';
 import { LeasePool } from './lease-pool.js';
@@ -182,6 +182,7 @@ export class EtcdEngine implements Engine {
       logValueMax: options.logValueMax,
       limits: this.limits,
       history: this.historyRetention,
+      counters: new CounterShards(),
       observe: (revision) => this.observe(revision),
     };
     this.keyHistories = new EtcdKeyHistory(
@@ -398,7 +399,7 @@ export class EtcdEngine implements Engine {
   private async trimHistory(budget: number, revision: number): Promise<void> {
     if (this.historyTrim !== undefined) return this.historyTrim;
     this.historyTrim = this.keyHistories
-      .trimStore(budget, revision)
+      .trimStore(budget, revision, this.commits.counters)
       .then(
         () => undefined,
         (error: unknown) =>

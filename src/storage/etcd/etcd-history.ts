@@ -8,8 +8,9 @@
 // - one store-order key per commit, named by the revision its snapshot was read at, listing the
 //   commit's entries, so the store's oldest entries are the first keys of one range;
 // - the store's history bytes (entries and order keys), as HISTORY_BYTES_SHARDS counters that add
-//   up to the total, each commit writing one chosen at random, so that concurrent commits (from
-//   one server or several) seldom contend for the same one.
+//   up to the total, each commit writing one (CounterShards): never one that another commit of
+//   the same process is writing, and a random one among those, so that concurrent commits seldom
+//   contend for the same one, from one server or several.
 //
 // A commit writes its entries, its order key, one counter and its per-key drops inside its own
 // etcd transaction. Its snapshot (etcd-commit.ts) pins every key it touches to one mod_revision,
@@ -47,6 +48,8 @@ import { COMMIT_ID_BYTES, type HistoryEntryName, type KeySpace } from './key-spa
 
 /** The counters the store's history bytes are spread over. */
 export const HISTORY_BYTES_SHARDS = 64;
+/** How often (ms) a process's commits read every counter for the store's total (CounterShards). */
+const COUNTERS_READ_MS = 1000;
 
 /**
  * etcd operations a commit with history spends besides its keys': the commit record, the audit
@@ -91,30 +94,41 @@ interface EntryName extends HistoryEntryName {
 export interface HistorySnapshot {
   /** Each written key's entry names (keys only), oldest first. */
   readonly names: ReadonlyMap<string, readonly IKeyValue[]>;
+  /** Every byte counter, or only the one the commit writes (CounterShards.toRead). */
   readonly counters: readonly IKeyValue[];
+  readonly allCounters: boolean;
 }
 
-/** The reads a commit's snapshot holds for history: one per written key, then the counters. */
-export function historyReads(space: KeySpace, keys: readonly string[]): IRequestOp[] {
+/**
+ * The reads a commit's snapshot holds for history: one per written key, then the byte counters
+ * (`counter`: only that one; undefined: all).
+ */
+export function historyReads(space: KeySpace, keys: readonly string[], counter: number | undefined): IRequestOp[] {
   const reads: IRequestOp[] = keys.map((key) => {
     const entries = space.historyEntries(key);
     return { request_range: { key: entries.start, range_end: entries.end, keys_only: true } };
   });
   const counters = space.historyBytesRange();
-  reads.push({ request_range: { key: counters.start, range_end: counters.end } });
+  reads.push({
+    request_range:
+      counter === undefined
+        ? { key: counters.start, range_end: counters.end }
+        : { key: space.historyBytesKey(counter) },
+  });
   return reads;
 }
 
 /** historyReads' answers (the responses from `from` on). */
 export function historySnapshotOf(
   keys: readonly string[],
+  counter: number | undefined,
   responses: readonly IResponseOp[],
   from: number,
 ): HistorySnapshot {
   const names = new Map<string, readonly IKeyValue[]>();
   keys.forEach((key, index) => names.set(key, responses[from + index]?.response_range?.kvs ?? []));
   const counters = responses[from + keys.length]?.response_range?.kvs ?? [];
-  return { names, counters };
+  return { names, counters, allCounters: counter === undefined };
 }
 
 function counterValue(kv: IKeyValue | undefined): number {
@@ -125,9 +139,78 @@ function storeBytesOf(counters: readonly IKeyValue[]): number {
   return counters.reduce((sum, kv) => sum + counterValue(kv), 0);
 }
 
-/** Adds `delta` to one counter chosen at random, pinned to what was read of it. */
-function counterUpdate(space: KeySpace, counters: readonly IKeyValue[], delta: number): [ICompare, IRequestOp] {
-  const key = space.historyBytesKey(randomInt(HISTORY_BYTES_SHARDS));
+/**
+ * Which byte counter each commit of this process writes: a random one that no other commit of
+ * this process is writing, while there is one (then any). Two commits writing one counter at
+ * once make the later one fail its compare and retry, so a process keeps its own commits apart.
+ *
+ * Also what this process knows of the store's total: a commit reads every counter at most once
+ * a second (COUNTERS_READ_MS), and otherwise only its own, adding its own change to the total
+ * last read. So the store-wide bound sees other servers' history up to a second late.
+ */
+export class CounterShards {
+  private readonly taken = new Set<number>();
+  private total = 0;
+  private readAt = Number.NEGATIVE_INFINITY;
+
+  /** Whether the next snapshot reads every counter (undefined) or only `shard`. */
+  toRead(shard: number): number | undefined {
+    return performance.now() - this.readAt >= COUNTERS_READ_MS ? undefined : shard;
+  }
+
+  /** The store's history bytes after a change of `delta` on `snapshot`'s counters (all of them, or one). */
+  changed(snapshot: HistorySnapshot, delta: number): number {
+    if (snapshot.allCounters) {
+      this.total = storeBytesOf(snapshot.counters);
+      this.readAt = performance.now();
+    }
+    this.total += delta;
+    return this.total;
+  }
+
+  /** The store's history bytes as a clean-up read and changed them. */
+  cleanedUp(total: number): void {
+    this.total = total;
+    this.readAt = performance.now();
+  }
+
+  acquire(): number {
+    const free = HISTORY_BYTES_SHARDS - this.taken.size;
+    if (free <= 0) return randomInt(HISTORY_BYTES_SHARDS);
+    let pick = randomInt(free);
+    for (let shard = 0; shard < HISTORY_BYTES_SHARDS; shard++) {
+      if (this.taken.has(shard)) continue;
+      if (pick-- === 0) {
+        this.taken.add(shard);
+        return shard;
+      }
+    }
+    return randomInt(HISTORY_BYTES_SHARDS);
+  }
+
+  release(shard: number): void {
+    this.taken.delete(shard);
+  }
+
+  /** `body` with a counter of its own. */
+  async with<T>(body: (shard: number) => Promise<T>): Promise<T> {
+    const shard = this.acquire();
+    try {
+      return await body(shard);
+    } finally {
+      this.release(shard);
+    }
+  }
+}
+
+/** Adds `delta` to counter `shard`, pinned to what was read of it. */
+function counterUpdate(
+  space: KeySpace,
+  counters: readonly IKeyValue[],
+  shard: number,
+  delta: number,
+): [ICompare, IRequestOp] {
+  const key = space.historyBytesKey(shard);
   const counter = counters.find((kv) => kv.key.equals(key));
   return [
     { key, target: 'Mod', result: 'Equal', mod_revision: counter?.mod_revision ?? 0 },
@@ -147,15 +230,16 @@ function dropOf(kv: IKeyValue): [ICompare, IRequestOp] {
 export interface HistoryPlan {
   readonly compare: ICompare[];
   readonly success: IRequestOp[];
-  /** The store's history bytes once the commit applies (as far as its read saw them). */
-  readonly storeBytes: number;
+  /** What the commit changes the store's history bytes by. */
+  readonly delta: number;
   /** Entries the commit drops (per-key bounds). */
   readonly dropped: number;
 }
 
 /**
  * The entries, order key, counter and per-key drops of a commit that writes `writes`. `stamp` is
- * the revision the commit's snapshot was read at: it orders the commits' entries.
+ * the revision the commit's snapshot was read at: it orders the commits' entries; `shard` is the
+ * counter it adds to (CounterShards).
  */
 export function planHistory(
   space: KeySpace,
@@ -163,6 +247,7 @@ export function planHistory(
   writes: readonly HistoryWrite[],
   snapshot: HistorySnapshot,
   stamp: number,
+  shard: number,
 ): HistoryPlan {
   const commit = Buffer.alloc(COMMIT_ID_BYTES);
   commit.writeBigUInt64BE(BigInt(stamp));
@@ -199,10 +284,10 @@ export function planHistory(
   const order = encodeOrder(listed);
   success.push({ request_put: { key: space.historyOrderKey(commit), value: order } });
   delta += order.length;
-  const [pin, update] = counterUpdate(space, snapshot.counters, delta);
+  const [pin, update] = counterUpdate(space, snapshot.counters, shard, delta);
   compare.push(pin);
   success.push(update);
-  return { compare, success, storeBytes: storeBytesOf(snapshot.counters) + delta, dropped: HISTORY_DROP_MAX - budget };
+  return { compare, success, delta, dropped: HISTORY_DROP_MAX - budget };
 }
 
 /** How the history's readers and its store-wide clean-up reach etcd (the engine's calls). */
@@ -368,8 +453,12 @@ export class EtcdKeyHistory {
    * that pins every order key, entry and counter it read: when another commit or server got
    * there first it does nothing, and the next commit past the bound tries again.
    */
-  async trimStore(budget: number, newest: number): Promise<number> {
+  async trimStore(budget: number, newest: number, counters: CounterShards): Promise<number> {
     if (budget <= 0) return 0;
+    return counters.with((shard) => this.trimWith(budget, newest, shard, counters));
+  }
+
+  private async trimWith(budget: number, newest: number, shard: number, shards: CounterShards): Promise<number> {
     const { space } = this.etcd;
     const orderRange = space.historyOrderRange();
     const countersRange = space.historyBytesRange();
@@ -378,8 +467,12 @@ export class EtcdKeyHistory {
       { key: countersRange.start, range_end: countersRange.end },
     ]);
     const counterKvs = counters?.kvs ?? [];
-    let excess = storeBytesOf(counterKvs) - this.retention.storeBytes;
-    if (excess <= 0) return 0;
+    const total = storeBytesOf(counterKvs);
+    let excess = total - this.retention.storeBytes;
+    if (excess <= 0) {
+      shards.cleanedUp(total);
+      return 0;
+    }
     // The oldest order keys, older than the commit, whose entries one read can check.
     const listed: { kv: IKeyValue; entries: OrderEntry[] }[] = [];
     let checked = 0;
@@ -431,9 +524,11 @@ export class EtcdKeyHistory {
       excess -= shrunk;
     }
     if (success.length === 0) return 0;
-    const [pin, update] = counterUpdate(space, counterKvs, -freed);
+    const [pin, update] = counterUpdate(space, counterKvs, shard, -freed);
     compare.push(pin);
     success.push(update);
-    return (await this.etcd.write({ compare, success })) ? dropped : 0;
+    if (!(await this.etcd.write({ compare, success }))) return 0;
+    shards.cleanedUp(total - freed);
+    return dropped;
   }
 }

@@ -531,6 +531,7 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
         // An hour ahead, so that etcd's leases (which delete expired keys by themselves) keep them.
         const expires = T0 + 3_600_000;
         const expired = Array.from({ length: 2500 }, (_, index) => `x/e${String(index).padStart(4, '0')}`);
+        // Batches of 50: etcd with per-key history writes at most 54 keys per commit.
         for (let start = 0; start < expired.length; start += 50)
           await commitOk(engine, txn(expired.slice(start, start + 50).map((key) => put(key, 'v', { expires }))));
         await commitOk(engine, txn([put('x/a', 'v'), put('x/l1', 'v'), put('x/l2', 'v')]));

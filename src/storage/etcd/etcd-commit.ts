@@ -81,7 +81,7 @@ export interface CommitContext {
 
 /** What a commit that wrote history tells the engine, for the store-wide clean-up. */
 export interface HistoryOutcome {
-  /** The store's history bytes after the commit, as far as its read saw them. */
+  /** The store's history bytes after the commit, as this process knows them (CounterShards). */
   readonly storeBytes: number;
   /** Entries the commit dropped itself (per-key bounds). */
   readonly dropped: number;

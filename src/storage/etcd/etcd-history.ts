@@ -174,9 +174,10 @@ export class CounterShards {
     this.readAt = performance.now();
   }
 
-  acquire(): number {
+  /** A random counter no commit of this process is writing, now taken; undefined when none is free. */
+  private acquire(): number | undefined {
     const free = HISTORY_BYTES_SHARDS - this.taken.size;
-    if (free <= 0) return randomInt(HISTORY_BYTES_SHARDS);
+    if (free <= 0) return undefined;
     let pick = randomInt(free);
     for (let shard = 0; shard < HISTORY_BYTES_SHARDS; shard++) {
       if (this.taken.has(shard)) continue;
@@ -185,20 +186,16 @@ export class CounterShards {
         return shard;
       }
     }
-    return randomInt(HISTORY_BYTES_SHARDS);
+    return undefined;
   }
 
-  release(shard: number): void {
-    this.taken.delete(shard);
-  }
-
-  /** `body` with a counter of its own. */
+  /** `body` with a counter of its own (any counter when all are taken). */
   async with<T>(body: (shard: number) => Promise<T>): Promise<T> {
-    const shard = this.acquire();
+    const owned = this.acquire();
     try {
-      return await body(shard);
+      return await body(owned ?? randomInt(HISTORY_BYTES_SHARDS));
     } finally {
-      this.release(shard);
+      if (owned !== undefined) this.taken.delete(owned);
     }
   }
 }

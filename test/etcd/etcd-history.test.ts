@@ -98,6 +98,13 @@ if (etcdInstalled()) {
         hot.push(...results);
       }
       hot.sort((x, y) => y.revision - x.revision);
+      // Commits on keys of their own: nothing but the history's byte counters can make them race.
+      for (let round = 0; round < ROUNDS; round++)
+        await Promise.all(
+          [a, b].map((engine, index) =>
+            engine.commit({ conditions: [], operations: [put(`own/${index}/${round}`, 'x'.repeat(100))] }, Date.now()),
+          ),
+        );
 
       // Both servers read the same history of the hot key: its 5 newest commits, newest first.
       for (const engine of [a, b]) {
@@ -113,10 +120,19 @@ if (etcdInstalled()) {
         );
       }
 
-      const { counted, held } = await historyBytes(client, prefix);
+      const raced = await historyBytes(client, prefix);
+      assert.equal(raced.counted, raced.held, 'the byte counters add up to what the history keys hold');
+      // 80 keys of their own with 1 KB entries are past 64 KiB: the oldest go. Each server learns
+      // of the other's bytes when it next reads every counter (at most once a second), so the
+      // bound may lag while they race; a few more commits of each bring it back.
+      let { counted, held } = raced;
+      for (let round = 0; round < 50 && held > RETENTION.storeBytes; round++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        for (const engine of [a, b]) await engine.commit({ conditions: [], operations: [put('tick', '')] }, Date.now());
+        ({ counted, held } = await historyBytes(client, prefix));
+      }
       assert.equal(counted, held, 'the byte counters add up to what the history keys hold');
-      // 80 keys of their own with 1 KB entries are past 64 KiB: the oldest went.
-      assert.ok(held <= RETENTION.storeBytes + 16 * 1024, `history holds ${held} bytes`);
+      assert.ok(held <= RETENTION.storeBytes, `history holds ${held} bytes`);
       assert.deepEqual((await a.keyHistory!('a/0', { limit: 10, values: false })).versions, []);
       assert.equal((await a.keyHistory!(`b/${ROUNDS - 1}`, { limit: 10, values: false })).versions.length, 1);
 

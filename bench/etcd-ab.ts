@@ -5,7 +5,11 @@
 // far less than throughput) and the etcd KV and Lease calls (etcd's grpc_server_handled_total).
 //
 //   npx tsc -p tsconfig.json
-//   node dist/bench/etcd-ab.js [--rounds 3] [--duration 5] [--gateway] LABEL=CHECKOUT ...
+//   node dist/bench/etcd-ab.js [--rounds 3] [--duration 5] [--gateway] [--serve-args LABEL=ARGS] LABEL=CHECKOUT ...
+//
+// --serve-args gives one system's `kvs serve` extra arguments (split on spaces), so one build can
+// run twice with different settings, e.g. per-key history on and off:
+//   node dist/bench/etcd-ab.js --serve-args "off=--history-versions 0" on=. off=.
 //
 // Each CHECKOUT is a built kvs (bin/kvs.js and dist/). wrk -t1 -c50, 100-byte values, GET and PUT
 // over 10,000 keys preloaded through each system. Every child is stopped by its process group.
@@ -43,9 +47,21 @@ function parseArgs(argv: readonly string[]) {
   let duration = 5;
   let gateway = false;
   const builds: { label: string; checkout: string }[] = [];
+  const serveArgs = new Map<string, string[]>();
   for (let index = 0; index < argv.length; index++) {
     const arg = argv[index]!;
-    if (arg === '--rounds') rounds = Number(argv[++index]);
+    if (arg === '--serve-args') {
+      const spec = argv[++index] ?? '';
+      const at = spec.indexOf('=');
+      if (at < 1) throw new Error(`etcd-ab: --serve-args takes LABEL=ARGS, not ${spec}`);
+      serveArgs.set(
+        spec.slice(0, at),
+        spec
+          .slice(at + 1)
+          .split(' ')
+          .filter(Boolean),
+      );
+    } else if (arg === '--rounds') rounds = Number(argv[++index]);
     else if (arg === '--duration') duration = Number(argv[++index]);
     else if (arg === '--gateway') gateway = true;
     else if (/^[\w-]+=/.test(arg)) {
@@ -54,8 +70,10 @@ function parseArgs(argv: readonly string[]) {
     } else throw new Error(`etcd-ab: unknown argument ${arg}`);
   }
   if (builds.length === 0 || !(rounds >= 1) || !(duration >= 1))
-    throw new Error('usage: node dist/bench/etcd-ab.js [--rounds N] [--duration S] [--gateway] LABEL=CHECKOUT ...');
-  return { rounds, duration, gateway, builds };
+    throw new Error(
+      'usage: node dist/bench/etcd-ab.js [--rounds N] [--duration S] [--gateway] [--serve-args LABEL=ARGS] LABEL=CHECKOUT ...',
+    );
+  return { rounds, duration, gateway, builds, serveArgs };
 }
 
 /** utime + stime of a process, in clock ticks (100 per second on Linux). */
@@ -156,7 +174,7 @@ async function preload(send: (index: number) => Promise<Response>): Promise<void
 const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
 
 async function main(): Promise<void> {
-  const { rounds, duration, gateway, builds } = parseArgs(process.argv.slice(2));
+  const { rounds, duration, gateway, builds, serveArgs } = parseArgs(process.argv.slice(2));
   installCleanupHandlers();
   const dir = mkdtempSync(join(tmpdir(), 'kvs-etcd-ab-'));
   const children: Child[] = [];
@@ -186,6 +204,7 @@ async function main(): Promise<void> {
           ...[join(checkout, 'bin', 'kvs.js'), 'serve', '--host', '127.0.0.1', '--port', '0'],
           ...['--data', join(dir, label), '--token-file', join(dir, 'tokens.txt')],
           ...['--store', `etcd://127.0.0.1:${clientPort}`, '--etcd-prefix', `${label}/`],
+          ...(serveArgs.get(label) ?? []),
         ],
         { cwd: checkout },
       );

@@ -49,7 +49,10 @@ type HistoryEngine = Engine & Required<Pick<Engine, 'historyReach' | 'keyEntryAt
 
 export function historyEngine(engine: Engine): HistoryEngine {
   if (engine.historyReach === undefined || engine.keyEntryAt === undefined || engine.deletedKeys === undefined)
-    throw new KvsError('history_unavailable', `The ${engine.kind} engine keeps no per-key history.`);
+    throw new KvsError(
+      'history_unavailable',
+      `The ${engine.kind} engine cannot read the store at a point in time (docs/history.md, "Point in time").`,
+    );
   return engine as HistoryEngine;
 }
 

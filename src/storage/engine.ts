@@ -212,7 +212,7 @@ export interface Engine {
   /**
    * A key's history, newest first (docs/history.md): one entry per commit that wrote the key,
    * written in the same transaction as the commit, the oldest dropped past the retention bounds.
-   * Optional while the etcd engine does not keep it yet (lmdb and memory do).
+   * Every engine keeps it (lmdb, memory, etcd); optional for engines that may not.
    */
   keyHistory?(key: string, query: KeyHistoryQuery): Promise<KeyHistoryPage>;
   /** The history entry of `key` at exactly `revision`, with its value; undefined when not kept. */

@@ -67,6 +67,7 @@ export async function openEngine(config: StorageOptions): Promise<Engine> {
         logValueMax: config.logValueMax,
         logLength: config.logLength,
         ...(config.auditRetention !== undefined && { auditRetention: config.auditRetention }),
+        ...(config.historyRetention !== undefined && { historyRetention: config.historyRetention }),
       });
     }
   }

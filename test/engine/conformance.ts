@@ -164,7 +164,7 @@ export interface EngineTraits {
   readonly durable: boolean;
   /** Its audit trail keeps the byte bound as well as the age bound (not etcd: docs/audit.md). */
   readonly auditBoundedBySize?: boolean;
-  /** It keeps per-key history (docs/history.md): lmdb and memory; etcd not yet. */
+  /** It keeps per-key history (docs/history.md): every engine does (the default). */
   readonly keyHistory?: boolean;
 }
 
@@ -531,8 +531,9 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
         // An hour ahead, so that etcd's leases (which delete expired keys by themselves) keep them.
         const expires = T0 + 3_600_000;
         const expired = Array.from({ length: 2500 }, (_, index) => `x/e${String(index).padStart(4, '0')}`);
-        for (let start = 0; start < expired.length; start += 100)
-          await commitOk(engine, txn(expired.slice(start, start + 100).map((key) => put(key, 'v', { expires }))));
+        // Batches of 50: etcd with per-key history writes at most 54 keys per commit.
+        for (let start = 0; start < expired.length; start += 50)
+          await commitOk(engine, txn(expired.slice(start, start + 50).map((key) => put(key, 'v', { expires }))));
         await commitOk(engine, txn([put('x/a', 'v'), put('x/l1', 'v'), put('x/l2', 'v')]));
         const page = async (after?: string) => {
           const listed = await engine.list({ prefix: 'x/', after, limit: 10 }, expires);
@@ -561,8 +562,8 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
       test('skipMax lowers the expired keys a page passes over, never raises it', async (engine) => {
         const expires = T0 + 3_600_000;
         const expired = Array.from({ length: 1200 }, (_, index) => `y/e${String(index).padStart(4, '0')}`);
-        for (let start = 0; start < expired.length; start += 100)
-          await commitOk(engine, txn(expired.slice(start, start + 100).map((key) => put(key, 'v', { expires }))));
+        for (let start = 0; start < expired.length; start += 50)
+          await commitOk(engine, txn(expired.slice(start, start + 50).map((key) => put(key, 'v', { expires }))));
         await commitOk(engine, txn([put('y/a', 'v'), put('y/z', 'v')]));
         const page = async (skipMax: number, after?: string) => {
           const listed = await engine.list({ prefix: 'y/', after, limit: 10, skipMax }, expires);
@@ -598,8 +599,8 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
         const expires = T0 + 3_600_000; // an hour ahead, so that etcd's leases keep them
         await commitOk(engine, txn([put('old-live-1', 'v'), put('old-live-2', 'v')]));
         const expiring = Array.from({ length: LIST_SKIP_MAX + 500 }, (_, index) => `r${index}`);
-        for (let start = 0; start < expiring.length; start += 100)
-          await commitOk(engine, txn(expiring.slice(start, start + 100).map((key) => put(key, 'v', { expires }))));
+        for (let start = 0; start < expiring.length; start += 50)
+          await commitOk(engine, txn(expiring.slice(start, start + 50).map((key) => put(key, 'v', { expires }))));
         // The newest keys are all expired: the page ends at the bound instead of reading on.
         assert.deepEqual(await engine.recentlyModified(20, expires), []);
         assert.equal((await engine.recentlyModified(20, T0)).length, 20);

@@ -18,6 +18,13 @@
 import { after, describe, it } from 'node:test';
 import { Etcd3 } from 'etcd3';
 import type { ChangeEvent } from '../../src/model/events.js';
+import type {
+  DeletedKeysPage,
+  DeletedKeysQuery,
+  KeyHistoryPage,
+  KeyHistoryQuery,
+  KeyVersion,
+} from '../../src/model/history.js';
 import type { CommitResult, Condition, Txn } from '../../src/model/txn.js';
 import type { Entry, EntryInfo } from '../../src/model/entry.js';
 import type {
@@ -131,6 +138,34 @@ class RevisionView implements Engine {
     };
   }
 
+  async keyHistory(key: string, query: KeyHistoryQuery): Promise<KeyHistoryPage> {
+    const page = await this.inner.keyHistory!(key, {
+      ...query,
+      ...(query.before !== undefined && { before: this.in(query.before) }),
+    });
+    return {
+      versions: page.versions.map((version) => ({ ...version, revision: this.out(version.revision) })),
+      next: page.next === undefined ? undefined : this.out(page.next),
+    };
+  }
+
+  async keyVersion(key: string, revision: number): Promise<KeyVersion | undefined> {
+    const version = await this.inner.keyVersion!(key, this.in(revision));
+    return version && { ...version, revision: this.out(version.revision) };
+  }
+
+  async deletedKeys(query: DeletedKeysQuery): Promise<DeletedKeysPage> {
+    const page = await this.inner.deletedKeys!(query);
+    return {
+      keys: page.keys.map((deleted) => ({
+        ...deleted,
+        revision: this.out(deleted.revision),
+        lastPut: deleted.lastPut && { ...deleted.lastPut, revision: this.out(deleted.lastPut.revision) },
+      })),
+      next: page.next,
+    };
+  }
+
   async history(since: number, limit: number): Promise<HistoryPage> {
     const page = await this.inner.history(this.in(since), limit).catch(this.compacted);
     return { events: page.events.map(this.event), revision: this.out(page.revision) };
@@ -181,6 +216,7 @@ if (etcdInstalled()) {
           logLength: options.logLength,
           leaseMarginSeconds: 3600,
           ...(options.auditRetention !== undefined && { auditRetention: options.auditRetention }),
+          ...(options.historyRetention !== undefined && { historyRetention: options.historyRetention }),
         });
       const first = await open();
       const base = await first.revision();
@@ -203,7 +239,7 @@ if (etcdInstalled()) {
         },
       };
     },
-    { durable: true, auditBoundedBySize: false, keyHistory: false },
+    { durable: true, auditBoundedBySize: false },
   );
 } else {
   describe('engine conformance: etcd', () => {

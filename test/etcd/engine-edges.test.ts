@@ -13,6 +13,7 @@ import type { ChangeEvent } from '../../src/model/events.js';
 import type { CommitResult, Operation } from '../../src/model/txn.js';
 import type { Engine } from '../../src/storage/engine.js';
 import { EngineUnavailableError, StoreLimitError } from '../../src/storage/errors.js';
+import { DEFAULT_HISTORY_RETENTION, type HistoryRetention } from '../../src/storage/key-history.js';
 import { openEtcdEngine } from '../../src/storage/etcd/etcd-engine.js';
 import { etcdInstalled, startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
 import { startServer, removeDir, newToken } from '../helpers/server-process.js';
@@ -50,10 +51,15 @@ if (etcdInstalled()) {
     let cluster: EtcdCluster;
     const engines: Engine[] = [];
 
-    const open = async (options: { requestTimeoutMs?: number } = {}) => {
+    const open = async (options: { requestTimeoutMs?: number; historyRetention?: HistoryRetention } = {}) => {
       const engine = await openEtcdEngine(
         { kind: 'etcd', endpoints: [...cluster.endpoints], prefix: `edges-${randomBytes(4).toString('hex')}/` },
-        { logValueMax: 1024, requestTimeoutMs: options.requestTimeoutMs ?? 2000, log: () => undefined },
+        {
+          logValueMax: 1024,
+          requestTimeoutMs: options.requestTimeoutMs ?? 2000,
+          log: () => undefined,
+          ...(options.historyRetention !== undefined && { historyRetention: options.historyRetention }),
+        },
       );
       engines.push(engine);
       return engine;
@@ -69,7 +75,8 @@ if (etcdInstalled()) {
     });
 
     it('refuses what etcd would refuse, up front, with storage errors that map to kvs errors', async () => {
-      const engine = await open();
+      // Without per-key history (--history-versions 0): the limits with history are the next test's.
+      const engine = await open({ historyRetention: { ...DEFAULT_HISTORY_RETENTION, versions: 0 } });
       // --max-request-bytes is 1.5 MiB: a 1.6 MB value cannot go in one request.
       await assert.rejects(
         engine.commit({ conditions: [], operations: [put('big', Buffer.alloc(1_600_000))] }, Date.now()),
@@ -97,6 +104,37 @@ if (etcdInstalled()) {
       assert.equal(nearly.ok, true);
       assert.equal((await engine.get('nearly', Date.now()))?.value.length, 1_500_000);
       assert.equal(await engine.get('big', Date.now()), undefined);
+    });
+
+    it('with per-key history a commit writes at most 54 keys and values of about half a request', async () => {
+      const engine = await open();
+      // 128 operations: the commit record, the audit entry, the history order key, one history
+      // byte counter and 16 drops, then two per key (the key and its history entry).
+      const wide = Array.from({ length: 55 }, (_, index) => put(`wide/${index}`, 'v'));
+      await assert.rejects(
+        engine.commit({ conditions: [], operations: wide }, Date.now()),
+        (error: unknown) => rejectsWith('batch_too_large')(error) && (error as StoreLimitError).limit === 54,
+      );
+      const fits = await engine.commit({ conditions: [], operations: wide.slice(0, 54) }, Date.now());
+      assert.equal(fits.ok, true);
+      assert.equal((await engine.keyHistory!('wide/53', { limit: 10, values: false })).versions.length, 1);
+      // The value travels twice in the one etcd request: in its key and in its history entry.
+      await assert.rejects(
+        engine.commit({ conditions: [], operations: [put('big', Buffer.alloc(800_000))] }, Date.now()),
+        (error: unknown) => {
+          assert.ok(rejectsWith('value_too_large')(error));
+          const limit = (error as StoreLimitError).limit!;
+          assert.ok(limit > 780_000 && limit < 800_000, `limit ${limit}`);
+          return true;
+        },
+      );
+      const nearly = await engine.commit(
+        { conditions: [], operations: [put('nearly', Buffer.alloc(780_000, 7))] },
+        Date.now(),
+      );
+      assert.equal(nearly.ok, true);
+      const [entry] = (await engine.keyHistory!('nearly', { limit: 1, values: true })).versions;
+      assert.equal(entry?.value?.length, 780_000);
     });
 
     it('over HTTP the limits are 413 JSON errors that name etcd', async () => {

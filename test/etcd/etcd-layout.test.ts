@@ -42,6 +42,35 @@ describe('etcd key space', () => {
     assert.equal(space.dataRange('\uE000', '\u{10000}'), undefined);
   });
 
+  it('history entry names carry the key and the entry, sort in key order, and each key has a range of its own', () => {
+    const commit = Buffer.from('00000000000000070123456789abcdef', 'hex');
+    const name = { commit, size: 148, valueSize: 100, version: 7, type: 'expire' as const };
+    // In byte order; keys may hold U+0000 and start one another.
+    const keys = ['a', 'a\u0000', 'a\u0000\u0000', 'a\u0000b', 'a/\u{1F600}', 'ab', 'b'];
+    const etcdKeys = keys.map((key) => space.historyEntryKey(key, name));
+    keys.forEach((key, index) => {
+      assert.deepEqual(space.historyEntryName(etcdKeys[index]!), { key, ...name });
+      const range = space.historyEntries(key);
+      etcdKeys.forEach((other, at) => {
+        const inside = Buffer.compare(other, range.start) >= 0 && Buffer.compare(other, range.end) < 0;
+        assert.equal(inside, at === index, `${JSON.stringify(keys[at])} in the range of ${JSON.stringify(key)}`);
+      });
+    });
+    const sorted = [...etcdKeys].sort(Buffer.compare);
+    assert.deepEqual(
+      sorted.map((etcdKey) => space.historyEntryName(etcdKey).key),
+      keys,
+    );
+    // A prefix's range holds the keys that start with it, after `after`.
+    const under = space.historyKeysRange('a\u0000', 'a\u0000');
+    assert.deepEqual(
+      etcdKeys
+        .filter((etcdKey) => Buffer.compare(etcdKey, under.start) >= 0 && Buffer.compare(etcdKey, under.end) < 0)
+        .map((etcdKey) => space.historyEntryName(etcdKey).key),
+      ['a\u0000\u0000', 'a\u0000b'],
+    );
+  });
+
   it("the watch range of a prefix follows etcd's rule, including trailing 0xFF bytes and the empty prefix", () => {
     assert.equal(hex(rangeEndOfPrefix(Buffer.from('kvs/'))), hex(Buffer.from('kvs0')));
     assert.equal(hex(rangeEndOfPrefix(Buffer.from([0x61, 0xff, 0xff]))), hex(Buffer.from([0x62])));

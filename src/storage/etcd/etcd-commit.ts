@@ -19,6 +19,10 @@
 // Each changing transaction also writes the commit record (commit-record.ts) as its first
 // operation, and its audit entry (docs/audit.md) as its last: a new bookkeeping key whose
 // create_revision is the commit's revision, so the entry exists exactly when the commit does.
+//
+// With per-key history on (docs/history.md), every commit takes the planned path: its snapshot
+// also reads its keys' history state, and the same etcd transaction writes their entries
+// (etcd-history.ts), with compares that make a concurrent commit on the same key retry.
 
 import {
   EtcdLeaseInvalidError,
@@ -36,10 +40,20 @@ import { encodeAuditEntry } from '../audit-codec.js';
 import type { CommitResult, Condition, Operation, Txn } from '../../model/txn.js';
 import type { EntryInfo } from '../../model/entry.js';
 import { EngineUnavailableError, StoreLimitError } from '../errors.js';
+import { HISTORY_DROP_MAX, type HistoryRetention, historyWritesOf } from '../key-history.js';
 import { planCommit, type StoredRecord } from '../txn-plan.js';
 import { encodeCommitRecord } from './commit-record.js';
 import { encodeEnvelope, envelopeSize, recordOf } from './envelope.js';
 import type { EtcdCalls } from './etcd-calls.js';
+import {
+  type CounterShards,
+  HISTORY_FIXED_OPS,
+  HISTORY_OPS_PER_KEY,
+  type HistorySnapshot,
+  historyReads,
+  historySnapshotOf,
+  planHistory,
+} from './etcd-history.js';
 import type { KeySpace } from './key-space.js';
 import type { LeasePool } from './lease-pool.js';
 
@@ -57,14 +71,49 @@ export interface CommitContext {
   readonly leases: LeasePool;
   readonly logValueMax: number;
   readonly limits: EtcdLimits;
+  /** Per-key history's bounds; `versions` 0: no history is written. */
+  readonly history: HistoryRetention;
+  /** The history byte counters this process's commits write (etcd-history.ts). */
+  readonly counters: CounterShards;
   /** Every etcd response header revision passes through here. */
   observe(revision: number): void;
+}
+
+/** What a commit that wrote history tells the engine, for the store-wide clean-up. */
+export interface HistoryOutcome {
+  /** The store's history bytes after the commit, as this process knows them (CounterShards). */
+  readonly storeBytes: number;
+  /** Entries the commit dropped itself (per-key bounds). */
+  readonly dropped: number;
 }
 
 interface Snapshot {
   readonly revision: number;
   readonly kvs: ReadonlyMap<string, IKeyValue | undefined>;
+  /** With history on: the written keys' history state and the store's byte counters. */
+  readonly history?: HistorySnapshot | undefined;
 }
+
+/** What a snapshot reads for history: the written keys' entry names, and one byte counter or (undefined) all. */
+interface HistoryReads {
+  readonly keys: readonly string[];
+  readonly counter: number | undefined;
+}
+
+/** The keys a transaction's operations name, each once: those whose history it may write. */
+function writtenKeys(txn: Txn): string[] {
+  return [...new Set(txn.operations.map((operation) => operation.key))];
+}
+
+/** Keys one commit may write: two etcd operations are kvs's own, and history takes more (docs/limits.md). */
+export function maxWrittenKeys(limits: EtcdLimits, history: HistoryRetention): number {
+  return history.versions === 0
+    ? limits.maxTxnOps - 2
+    : Math.floor((limits.maxTxnOps - HISTORY_FIXED_OPS) / HISTORY_OPS_PER_KEY);
+}
+
+/** Bytes a history entry adds to a request besides its value and key names: its header, name and order key's part. */
+const HISTORY_ENTRY_OVERHEAD = 256;
 
 type Attempt =
   | { readonly done: true; readonly result: CommitResult }
@@ -77,10 +126,34 @@ const PER_OPERATION = 32;
 /** An audit entry's bytes besides its keys: origin, time, framing (checkSize's estimate). */
 const AUDIT_OVERHEAD = 512;
 
-export async function commitTxn(context: CommitContext, txn: Txn, now: number): Promise<CommitResult> {
+export async function commitTxn(
+  context: CommitContext,
+  txn: Txn,
+  now: number,
+  onHistory?: (outcome: HistoryOutcome) => void,
+): Promise<CommitResult> {
   const touched = touchedKeys(txn);
   checkSize(context, txn, touched);
-  let snapshot = fastPathApplies(txn, touched, context.limits) ? undefined : await readSnapshot(context, touched);
+  if (context.history.versions === 0) return attempts(context, txn, touched, undefined, 0, now, onHistory);
+  return context.counters.with((shard) => attempts(context, txn, touched, writtenKeys(txn), shard, now, onHistory));
+}
+
+/** The commit's attempts, each on a new snapshot when the previous one lost a race. */
+async function attempts(
+  context: CommitContext,
+  txn: Txn,
+  touched: readonly string[],
+  written: readonly string[] | undefined,
+  shard: number,
+  now: number,
+  onHistory: ((outcome: HistoryOutcome) => void) | undefined,
+): Promise<CommitResult> {
+  const historyReads = (): HistoryReads | undefined =>
+    written === undefined ? undefined : { keys: written, counter: context.counters.toRead(shard) };
+  let snapshot =
+    written === undefined && fastPathApplies(txn, touched, context.limits)
+      ? undefined
+      : await readSnapshot(context, touched, historyReads());
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const leasesUsed = new Set<string>();
     let outcome: Attempt;
@@ -88,7 +161,7 @@ export async function commitTxn(context: CommitContext, txn: Txn, now: number): 
       outcome =
         snapshot === undefined
           ? await tryFast(context, txn, touched, now, leasesUsed)
-          : await tryPlanned(context, txn, touched, snapshot, now, leasesUsed);
+          : await tryPlanned(context, txn, touched, historyReads(), shard, snapshot, now, leasesUsed, onHistory);
     } catch (error) {
       // A lease expired or was revoked since it was granted: grant new ones and try again.
       if (error instanceof EtcdLeaseInvalidError && attempt < MAX_ATTEMPTS) {
@@ -130,16 +203,27 @@ function fastPathApplies(txn: Txn, touched: readonly string[], limits: EtcdLimit
 function checkSize(context: CommitContext, txn: Txn, touched: readonly string[]): void {
   const { maxTxnOps, maxRequestBytes } = context.limits;
   const written = new Set(txn.operations.map((operation) => operation.key)).size;
-  // The writes, the commit record and the audit entry.
-  const widest = Math.max(touched.length, written + 2);
-  if (widest > maxTxnOps) {
+  const withHistory = context.history.versions > 0;
+  const maxWritten = maxWrittenKeys(context.limits, context.history);
+  // With history, the snapshot also reads each written key's entry names and the store's byte
+  // counters, and the compares pin the counter and the entries the commit drops.
+  const reads = withHistory ? touched.length + written + 1 : touched.length;
+  const compares = withHistory ? touched.length + HISTORY_DROP_MAX + 1 : touched.length;
+  if (written > maxWritten || Math.max(reads, compares) > maxTxnOps) {
     throw new StoreLimitError(
       'batch_too_large',
-      `etcd allows at most ${maxTxnOps} operations in one transaction (its --max-txn-ops); this one touches ${touched.length} keys and writes ${written}.`,
-      maxTxnOps - 2,
-      widest,
+      `etcd allows at most ${maxTxnOps} operations in one transaction (its --max-txn-ops); this one touches ${touched.length} keys and writes ${written}, and kvs writes at most ${maxWritten} keys in one${withHistory ? ' while it keeps per-key history' : ''}.`,
+      maxWritten,
+      Math.max(written, reads, compares),
     );
   }
+  const copies = withHistory ? 2 : 1;
+  const historyBytes = (operation: Operation & { type: 'put' }) =>
+    withHistory
+      ? operation.value.length +
+        3 * (context.space.prefix.length + Buffer.byteLength(operation.key, 'utf8')) +
+        HISTORY_ENTRY_OVERHEAD
+      : 0;
   let bytes = REQUEST_OVERHEAD + AUDIT_OVERHEAD;
   for (const operation of txn.operations.slice(0, AUDIT_KEYS_MAX)) bytes += Buffer.byteLength(operation.key, 'utf8');
   for (const key of touched)
@@ -150,12 +234,14 @@ function checkSize(context: CommitContext, txn: Txn, touched: readonly string[])
       context.space.prefix.length +
       Buffer.byteLength(operation.key, 'utf8') +
       envelopeSize(operation.value, operation.contentType) +
-      PER_OPERATION;
+      PER_OPERATION +
+      historyBytes(operation);
     if (one + REQUEST_OVERHEAD > maxRequestBytes) {
       throw new StoreLimitError(
         'value_too_large',
-        `etcd accepts requests of at most ${maxRequestBytes} bytes (its --max-request-bytes); this value needs ${one} with its key and metadata.`,
-        maxRequestBytes - REQUEST_OVERHEAD - (one - operation.value.length),
+        `etcd accepts requests of at most ${maxRequestBytes} bytes (its --max-request-bytes); this value needs ${one} with its key and metadata${withHistory ? ', and as much again for its history entry' : ''}.`,
+        // With history the value travels twice: in the key and in its history entry.
+        Math.floor((maxRequestBytes - REQUEST_OVERHEAD - (one - copies * operation.value.length)) / copies),
         operation.value.length,
       );
     }
@@ -191,18 +277,36 @@ function readAll(space: KeySpace, keys: readonly string[]): IRequestOp[] {
   return keys.map((key) => ({ request_range: { key: space.dataKey(key) } }));
 }
 
-function snapshotOf(keys: readonly string[], responses: readonly IResponseOp[], revision: number): Snapshot {
-  const kvs = new Map<string, IKeyValue | undefined>();
-  keys.forEach((key, index) => kvs.set(key, responses[index]?.response_range?.kvs[0]));
-  return { revision, kvs };
+/** The snapshot's reads: every touched key, then (with history) the written keys' history state. */
+function snapshotReads(space: KeySpace, keys: readonly string[], written: HistoryReads | undefined): IRequestOp[] {
+  return written === undefined
+    ? readAll(space, keys)
+    : [...readAll(space, keys), ...historyReads(space, written.keys, written.counter)];
 }
 
-async function readSnapshot(context: CommitContext, keys: readonly string[]): Promise<Snapshot> {
-  const request: ITxnRequest = { success: readAll(context.space, keys) };
+function snapshotOf(
+  keys: readonly string[],
+  written: HistoryReads | undefined,
+  responses: readonly IResponseOp[],
+  revision: number,
+): Snapshot {
+  const kvs = new Map<string, IKeyValue | undefined>();
+  keys.forEach((key, index) => kvs.set(key, responses[index]?.response_range?.kvs[0]));
+  const history =
+    written === undefined ? undefined : historySnapshotOf(written.keys, written.counter, responses, keys.length);
+  return { revision, kvs, history };
+}
+
+async function readSnapshot(
+  context: CommitContext,
+  keys: readonly string[],
+  written: HistoryReads | undefined,
+): Promise<Snapshot> {
+  const request: ITxnRequest = { success: snapshotReads(context.space, keys, written) };
   const response = await context.calls.read('a read', (options) => context.kv.txn(request, options));
   const revision = Number(response.header.revision);
   context.observe(revision);
-  return snapshotOf(keys, response.responses, revision);
+  return snapshotOf(keys, written, response.responses, revision);
 }
 
 /** The commit's audit entry, as a put of a new bookkeeping key (key-space.ts). */
@@ -219,11 +323,12 @@ async function send(
   context: CommitContext,
   request: ITxnRequest,
   keys: readonly string[],
+  written?: HistoryReads | undefined,
 ): Promise<{ revision: number; succeeded: boolean; responses: IResponseOp[] } | Snapshot> {
   const response = await context.calls.write('a transaction', (options) => context.kv.txn(request, options));
   const revision = Number(response.header.revision);
   context.observe(revision);
-  if (!response.succeeded) return snapshotOf(keys, response.responses, revision);
+  if (!response.succeeded) return snapshotOf(keys, written, response.responses, revision);
   return { revision, succeeded: true, responses: response.responses };
 }
 
@@ -302,9 +407,12 @@ async function tryPlanned(
   context: CommitContext,
   txn: Txn,
   touched: readonly string[],
+  written: HistoryReads | undefined,
+  shard: number,
   snapshot: Snapshot,
   now: number,
   leasesUsed: Set<string>,
+  onHistory: ((outcome: HistoryOutcome) => void) | undefined,
 ): Promise<Attempt> {
   const { space } = context;
   const records = new Map<string, StoredRecord | undefined>();
@@ -368,7 +476,22 @@ async function tryPlanned(
       : plan.events;
   const recordOp = commitRecordOp(space, recorded);
   const recordBytes = recordOp.request_put!.value!.length;
-  if (recordBytes > 0) {
+  const history =
+    snapshot.history === undefined
+      ? undefined
+      : planHistory(
+          space,
+          context.history,
+          historyWritesOf(plan.writes, plan.events, now),
+          snapshot.history,
+          snapshot.revision,
+          shard,
+        );
+  if (history !== undefined) {
+    compare.push(...history.compare);
+    writes.push(...history.success);
+  }
+  if (recordBytes > 0 || history !== undefined) {
     let bytes = REQUEST_OVERHEAD + recordBytes;
     for (const op of writes)
       bytes +=
@@ -393,12 +516,15 @@ async function tryPlanned(
           plan.events.map((event) => event.key),
         ),
       ],
-      failure: readAll(space, touched),
+      failure: snapshotReads(space, touched, written),
     },
     touched,
+    written,
   );
   if (!('succeeded' in sent)) return { done: false, snapshot: sent };
   const revision = sent.revision;
+  if (history !== undefined && snapshot.history !== undefined)
+    onHistory?.({ storeBytes: context.counters.changed(snapshot.history, history.delta), dropped: history.dropped });
   const actual = (value: number) => (value === placeholder ? revision : value);
   const puts = plan.puts.map((info) => ({
     ...info,

@@ -24,12 +24,22 @@
 //   etcd transaction (etcd-commit.ts); its create_revision is the commit's revision. Entries
 //   past the age bound are deleted after later commits, at most AUDIT_DROP_MAX at a time, and
 //   at most one such clean-up per second per process.
+// - Per-key history (docs/history.md): bookkeeping keys written in the commit's own etcd
+//   transaction (etcd-history.ts), never etcd's MVCC revisions, so etcd's compaction leaves it.
 
 import { isIndexedFolder } from '../folder-index.js';
 import { GRPCOutOfRangeError, type Etcd3, type IKeyValue, type IRangeRequest, type IRangeResponse } from 'etcd3';
 import type { EtcdStoreConfig } from '../config.js';
 import type { AuditEntry } from '../../model/audit.js';
 import type { CommitResult, Txn } from '../../model/txn.js';
+import type {
+  DeletedKeysPage,
+  DeletedKeysQuery,
+  KeyHistoryPage,
+  KeyHistoryQuery,
+  KeyVersion,
+} from '../../model/history.js';
+import { DEFAULT_HISTORY_RETENTION, HISTORY_DROP_MAX, type HistoryRetention } from '../key-history.js';
 import { decodeAuditEntry } from '../audit-codec.js';
 import { auditPageOf } from '../audit-trail.js';
 import type { Entry, EntryInfo } from '../../model/entry.js';
@@ -53,7 +63,8 @@ import { recordInfo, type StoredRecord } from '../txn-plan.js';
 import { recordOf } from './envelope.js';
 import { createEtcdClient } from './etcd-client.js';
 import { EtcdCalls } from './etcd-calls.js';
-import { commitTxn, type CommitContext, type EtcdLimits } from './etcd-commit.js';
+import { commitTxn, type CommitContext, type EtcdLimits, type HistoryOutcome } from './etcd-commit.js';
+import { CounterShards, EtcdKeyHistory } from './etcd-history.js';
 import { KeySpace } from './key-space.js';
 import { EtcdSystemStore } from './etcd-system-store.js';
 import { LeasePool } from './lease-pool.js';
@@ -79,6 +90,8 @@ export interface EtcdEngineOptions {
   readonly log?: (message: string) => void;
   /** How much audit trail to keep (DEFAULT_AUDIT_RETENTION when unset; etcd applies the age bound). */
   readonly auditRetention?: AuditRetention;
+  /** How much per-key history to keep (DEFAULT_HISTORY_RETENTION when unset). */
+  readonly historyRetention?: HistoryRetention;
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 3_000;
@@ -120,6 +133,10 @@ export class EtcdEngine implements Engine {
   /** The clean-up of audit entries past their age, when one is running (trimAudit). */
   private auditTrim: Promise<void> | undefined;
   private auditTrimmedAt = Number.NEGATIVE_INFINITY;
+  private readonly keyHistories: EtcdKeyHistory;
+  private readonly historyRetention: HistoryRetention;
+  /** The store-wide history clean-up, when one is running (commit). */
+  private historyTrim: Promise<void> | undefined;
   private closed = false;
 
   constructor(
@@ -129,6 +146,7 @@ export class EtcdEngine implements Engine {
     this.client = createEtcdClient(store);
     this.space = new KeySpace(store.prefix);
     this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.historyRetention = options.historyRetention ?? DEFAULT_HISTORY_RETENTION;
     this.calls = new EtcdCalls(
       { requestTimeoutMs: this.timeoutMs, attemptTimeoutMs: Math.max(250, Math.floor(this.timeoutMs / 2)) },
       store.endpoints,
@@ -163,8 +181,23 @@ export class EtcdEngine implements Engine {
       leases,
       logValueMax: options.logValueMax,
       limits: this.limits,
+      history: this.historyRetention,
+      counters: new CounterShards(),
       observe: (revision) => this.observe(revision),
     };
+    this.keyHistories = new EtcdKeyHistory(
+      {
+        space: this.space,
+        range: (request) => this.range(request),
+        readRanges: (ranges) => this.readRanges('a history read', ranges),
+        write: async (request) => {
+          const response = await this.calls.write('a history clean-up', (call) => this.client.kv.txn(request, call));
+          this.observe(response.header.revision);
+          return response.succeeded;
+        },
+      },
+      this.historyRetention,
+    );
     this.system = new EtcdSystemStore(this.client, this.calls, this.space, this.log);
     this.feed = new ChangeFeed({
       watch: this.client.watchClient,
@@ -346,10 +379,48 @@ export class EtcdEngine implements Engine {
   }
 
   async commit(txn: Txn, now: number): Promise<CommitResult> {
-    const result = await commitTxn(this.commits, txn, now);
+    let history: HistoryOutcome | undefined;
+    const result = await commitTxn(this.commits, txn, now, (outcome) => {
+      history = outcome;
+    });
     if (result.ok) this.compactIfDue(result.revision);
     if (result.ok && result.revision > 0) this.trimAudit(now);
+    if (result.ok && history !== undefined && history.storeBytes > this.historyRetention.storeBytes)
+      await this.trimHistory(HISTORY_DROP_MAX - history.dropped, result.revision);
     return result;
+  }
+
+  /**
+   * Drops the store's oldest history entries past --history-max-bytes after a commit (at most
+   * HISTORY_DROP_MAX with the commit's own drops), one clean-up at a time per process. Awaited by
+   * the commit, so the store-wide bound lags by what concurrent commits add; a failed clean-up is
+   * logged and the next commit past the bound tries again.
+   */
+  private async trimHistory(budget: number, revision: number): Promise<void> {
+    if (this.historyTrim !== undefined) return this.historyTrim;
+    this.historyTrim = this.keyHistories
+      .trimStore(budget, revision, this.commits.counters)
+      .then(
+        () => undefined,
+        (error: unknown) =>
+          this.log(`history clean-up failed: ${error instanceof Error ? error.message : String(error)}`),
+      )
+      .finally(() => {
+        this.historyTrim = undefined;
+      });
+    return this.historyTrim;
+  }
+
+  keyHistory(key: string, query: KeyHistoryQuery): Promise<KeyHistoryPage> {
+    return this.keyHistories.keyHistory(key, query);
+  }
+
+  keyVersion(key: string, revision: number): Promise<KeyVersion | undefined> {
+    return this.keyHistories.keyVersion(key, revision);
+  }
+
+  deletedKeys(query: DeletedKeysQuery): Promise<DeletedKeysPage> {
+    return this.keyHistories.deletedKeys(query);
   }
 
   async audit(query: AuditQuery): Promise<AuditPage> {
@@ -533,6 +604,7 @@ export class EtcdEngine implements Engine {
     this.system.close();
     await this.compaction;
     await this.auditTrim;
+    await this.historyTrim;
     this.client.close();
   }
 }

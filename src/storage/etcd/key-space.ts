@@ -7,7 +7,53 @@
 //     and never a bookkeeping key.
 // Namespaces sharing one etcd must not have prefixes that are prefixes of each other.
 
+import type { ChangeType } from '../../model/change-type.js';
+
 const BOOKKEEPING = 0xff;
+
+/** Bytes of a commit's id in history keys (KeySpace.historyOrderKey). */
+export const COMMIT_ID_BYTES = 16;
+
+/** What the name of a history entry's etcd key says (KeySpace.historyEntryKey). */
+export interface HistoryEntryName {
+  /** The id of the commit that wrote it (COMMIT_ID_BYTES). */
+  readonly commit: Buffer;
+  /** Its bytes as stored. */
+  readonly size: number;
+  /** Bytes of the value it holds (0 for a delete or an expiry). */
+  readonly valueSize: number;
+  /** The key's version it records (0 for a delete or an expiry). */
+  readonly version: number;
+  readonly type: ChangeType;
+}
+
+/**
+ * A kvs key as the start of its history entries' names: its UTF-8 bytes with each 0x00 written
+ * 0x00 0xFF, then 0x00 0x01. Keys may hold U+0000, and this keeps their byte order: a key sorts
+ * before every longer key it starts (0x00 0x01 is below any byte, or 0x00 0xFF, that follows).
+ */
+export function historyKeyPart(key: string): Buffer {
+  return Buffer.concat([escapeNul(Buffer.from(key, 'utf8')), Buffer.from([0x00, 0x01])]);
+}
+
+function escapeNul(bytes: Buffer): Buffer {
+  if (!bytes.includes(0)) return bytes;
+  const out: number[] = [];
+  for (const byte of bytes) {
+    out.push(byte);
+    if (byte === 0) out.push(0xff);
+  }
+  return Buffer.from(out);
+}
+
+function unescapeNul(escaped: Buffer): Buffer {
+  const out: number[] = [];
+  for (let index = 0; index < escaped.length; index++) {
+    out.push(escaped[index]!);
+    if (escaped[index] === 0) index++;
+  }
+  return Buffer.from(out);
+}
 
 export interface KeyRange {
   readonly start: Buffer;
@@ -95,6 +141,117 @@ export class KeySpace {
     const stamp = Buffer.alloc(8);
     stamp.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(before))));
     return { start, end: Buffer.concat([start, stamp]) };
+  }
+
+  /**
+   * Where one history entry of `key` goes (docs/history.md, "How the engines store it"): the
+   * key's bytes in an order-keeping escape (historyKeyPart), the id of the commit that wrote it
+   * (its order key's, historyOrderKey: key order is commit order for one key), then the entry's
+   * size as stored, its value's size and its version (4 bytes big-endian each) and its type's
+   * first letter, so a listing of names alone tells a key's kept window, its newest type and its
+   * last put. The entry's revision is its create_revision.
+   */
+  historyEntryKey(key: string, name: HistoryEntryName): Buffer {
+    const tail = Buffer.alloc(4 + 4 + 4 + 1);
+    tail.writeUInt32BE(name.size, 0);
+    tail.writeUInt32BE(name.valueSize, 4);
+    tail.writeUInt32BE(name.version, 8);
+    tail.write(name.type[0]!, 12, 'latin1');
+    return Buffer.concat([this.historyEntries(key).start, name.commit, tail]);
+  }
+
+  /** The kvs key and the name of a history entry key. */
+  historyEntryName(etcdKey: Buffer): HistoryEntryName & { readonly key: string } {
+    const from = this.historyPrefix().length;
+    let nul = false;
+    let at = from;
+    // The escape (historyKeyPart): 0x00 0xFF is a 0x00 of the key, 0x00 0x01 ends it.
+    for (; at < etcdKey.length; at++) {
+      if (etcdKey[at] !== 0) continue;
+      if (etcdKey[at + 1] === 0x01) break;
+      nul = true;
+      at++;
+    }
+    const escaped = etcdKey.subarray(from, at);
+    const key = (nul ? unescapeNul(escaped) : escaped).toString('utf8');
+    const tail = at + 2;
+    const letter = etcdKey.toString('latin1', tail + COMMIT_ID_BYTES + 12, tail + COMMIT_ID_BYTES + 13);
+    return {
+      key,
+      commit: etcdKey.subarray(tail, tail + COMMIT_ID_BYTES),
+      size: etcdKey.readUInt32BE(tail + COMMIT_ID_BYTES),
+      valueSize: etcdKey.readUInt32BE(tail + COMMIT_ID_BYTES + 4),
+      version: etcdKey.readUInt32BE(tail + COMMIT_ID_BYTES + 8),
+      type: letter === 'p' ? 'put' : letter === 'd' ? 'delete' : 'expire',
+    };
+  }
+
+  /** Every history entry of `key`, oldest first. */
+  historyEntries(key: string): KeyRange {
+    const part = historyKeyPart(key);
+    const start = Buffer.concat([this.historyPrefix(), part]);
+    const end = Buffer.from(start);
+    end[end.length - 1] = 0x02;
+    return { start, end };
+  }
+
+  /**
+   * The history entries of the keys that start with `prefix` and sort after `after`
+   * (exclusive), in key order (the escape keeps it), each key's oldest first.
+   */
+  historyKeysRange(prefix: string, after?: string): KeyRange {
+    const low = Buffer.concat([this.historyPrefix(), escapeNul(Buffer.from(prefix, 'utf8'))]);
+    let start: Buffer = low;
+    if (after !== undefined) {
+      const next = this.historyEntries(after).end;
+      if (Buffer.compare(next, start) > 0) start = next;
+    }
+    return { start, end: rangeEndOfPrefix(low) };
+  }
+
+  /**
+   * The store-order key of one commit's history entries: `commit` is 8 bytes of the etcd
+   * revision the commit read its snapshot at (big-endian, so older commits come first in key
+   * order, whichever server made them) and 8 random bytes. Its value lists the entries.
+   */
+  historyOrderKey(commit: Buffer): Buffer {
+    return Buffer.concat([this.historyOrderPrefix(), commit]);
+  }
+
+  /** The commit id of a historyOrderKey. */
+  historyOrderCommit(etcdKey: Buffer): Buffer {
+    return etcdKey.subarray(this.historyOrderPrefix().length);
+  }
+
+  historyOrderRange(): KeyRange {
+    const start = this.historyOrderPrefix();
+    return { start, end: rangeEndOfPrefix(start) };
+  }
+
+  /** One of the counters of the store's history bytes (etcd-history.ts). */
+  historyBytesKey(shard: number): Buffer {
+    return Buffer.concat([this.historyBytesPrefix(), Buffer.from(String(shard).padStart(2, '0'), 'latin1')]);
+  }
+
+  historyBytesRange(): KeyRange {
+    const start = this.historyBytesPrefix();
+    return { start, end: rangeEndOfPrefix(start) };
+  }
+
+  private historyPrefix(): Buffer {
+    return this.bookkeeping('history/');
+  }
+
+  private historyOrderPrefix(): Buffer {
+    return this.bookkeeping('historyorder/');
+  }
+
+  private historyBytesPrefix(): Buffer {
+    return this.bookkeeping('historybytes/');
+  }
+
+  private bookkeeping(name: string): Buffer {
+    return Buffer.concat([this.prefix, Buffer.from([BOOKKEEPING]), Buffer.from(name, 'latin1')]);
   }
 
   private auditPrefix(): Buffer {

@@ -166,6 +166,11 @@ export interface EngineTraits {
   readonly auditBoundedBySize?: boolean;
   /** It keeps per-key history (docs/history.md): every engine does (the default). */
   readonly keyHistory?: boolean;
+  /**
+   * It reads history at a point in time (historyReach, keyEntryAt: docs/history.md, "Point in
+   * time"): lmdb and memory (the default); not etcd yet, whose routes answer history_unavailable.
+   */
+  readonly pointInTime?: boolean;
 }
 
 export function runEngineConformance(name: string, open: OpenEngine, traits: EngineTraits = { durable: true }): void {
@@ -1430,7 +1435,8 @@ export function runEngineConformance(name: string, open: OpenEngine, traits: Eng
         });
     });
     describeAuditConformance(open, { durable: traits.durable, boundedBySize: traits.auditBoundedBySize ?? true });
-    if (traits.keyHistory ?? true) describeHistoryConformance(open, { durable: traits.durable });
+    if (traits.keyHistory ?? true)
+      describeHistoryConformance(open, { durable: traits.durable, pointInTime: traits.pointInTime ?? true });
 
     describe('close', () => {
       test('close resolves and may be called twice', async (engine) => {

@@ -239,7 +239,7 @@ if (etcdInstalled()) {
         },
       };
     },
-    { durable: true, auditBoundedBySize: false },
+    { durable: true, auditBoundedBySize: false, pointInTime: false },
   );
 } else {
   describe('engine conformance: etcd', () => {

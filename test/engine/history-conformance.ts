@@ -61,7 +61,10 @@ function retention(overrides: Partial<HistoryRetention>): HistoryRetention {
   return { ...DEFAULT_HISTORY_RETENTION, ...overrides };
 }
 
-export function describeHistoryConformance(open: OpenEngine, traits: { readonly durable: boolean }): void {
+export function describeHistoryConformance(
+  open: OpenEngine,
+  traits: { readonly durable: boolean; readonly pointInTime: boolean },
+): void {
   async function withEngine(options: EngineTestOptions, body: (opened: OpenedEngine) => Promise<void>): Promise<void> {
     const opened = await open(options);
     try {
@@ -277,6 +280,16 @@ export function describeHistoryConformance(open: OpenEngine, traits: { readonly 
         assert.equal(versions.at(-1)!.value!.toString(), 'v0');
       }));
 
+    if (!traits.pointInTime)
+      it('point in time: not offered (the core answers history_unavailable)', () =>
+        withEngine(OPTIONS, async ({ engine }) => {
+          assert.equal(engine.historyReach, undefined);
+          assert.equal(engine.keyEntryAt, undefined);
+        }));
+    else describePointInTime();
+  });
+
+  function describePointInTime(): void {
     it('point in time: the entry of a key at each revision, and a reach from the start', () =>
       withEngine(OPTIONS, async ({ engine }) => {
         const r1 = await commit(engine, txn([put('a', 'one')]));
@@ -325,7 +338,9 @@ export function describeHistoryConformance(open: OpenEngine, traits: { readonly 
         await commit(engine, txn([put('k')]));
         assert.equal(await engine.historyReach!(), undefined);
       }));
+  }
 
+  describe('per-key history (continued)', () => {
     if (traits.durable) {
       it('survives reopening the store', () =>
         withEngine(OPTIONS, async (opened) => {

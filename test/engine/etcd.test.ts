@@ -37,6 +37,7 @@ import type {
   ListPage,
 } from '../../src/storage/engine.js';
 import { HistoryCompactedError } from '../../src/storage/errors.js';
+import type { HistoryReach } from '../../src/storage/key-history.js';
 import { openEtcdEngine } from '../../src/storage/etcd/etcd-engine.js';
 import { etcdInstalled, startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
 import { runEngineConformance } from './conformance.js';
@@ -154,6 +155,18 @@ class RevisionView implements Engine {
     return version && { ...version, revision: this.out(version.revision) };
   }
 
+  async historyReach(): Promise<HistoryReach | undefined> {
+    const reach = await this.inner.historyReach!();
+    // 0 is "from the start" in both numberings.
+    const out = (revision: number) => (revision === 0 ? 0 : Math.max(0, this.out(revision)));
+    return reach && { startedAt: out(reach.startedAt), reachable: out(reach.reachable) };
+  }
+
+  async keyEntryAt(key: string, revision: number): Promise<KeyVersion | undefined> {
+    const entry = await this.inner.keyEntryAt!(key, this.in(revision));
+    return entry && { ...entry, revision: this.out(entry.revision) };
+  }
+
   async deletedKeys(query: DeletedKeysQuery): Promise<DeletedKeysPage> {
     const page = await this.inner.deletedKeys!(query);
     return {
@@ -239,7 +252,7 @@ if (etcdInstalled()) {
         },
       };
     },
-    { durable: true, auditBoundedBySize: false, pointInTime: false },
+    { durable: true, auditBoundedBySize: false },
   );
 } else {
   describe('engine conformance: etcd', () => {

@@ -75,6 +75,8 @@ export interface CommitContext {
   readonly history: HistoryRetention;
   /** The history byte counters this process's commits write (etcd-history.ts). */
   readonly counters: CounterShards;
+  /** HistoryReach's `startedAt` as this process opened the namespace (etcd-history.ts). */
+  readonly historyStartedAt: () => number;
   /** Every etcd response header revision passes through here. */
   observe(revision: number): void;
 }
@@ -486,6 +488,7 @@ async function tryPlanned(
           snapshot.history,
           snapshot.revision,
           shard,
+          context.historyStartedAt(),
         );
   if (history !== undefined) {
     compare.push(...history.compare);

@@ -39,7 +39,12 @@ import type {
   KeyHistoryQuery,
   KeyVersion,
 } from '../../model/history.js';
-import { DEFAULT_HISTORY_RETENTION, HISTORY_DROP_MAX, type HistoryRetention } from '../key-history.js';
+import {
+  DEFAULT_HISTORY_RETENTION,
+  HISTORY_DROP_MAX,
+  type HistoryReach,
+  type HistoryRetention,
+} from '../key-history.js';
 import { decodeAuditEntry } from '../audit-codec.js';
 import { auditPageOf } from '../audit-trail.js';
 import type { Entry, EntryInfo } from '../../model/entry.js';
@@ -104,6 +109,7 @@ export async function openEtcdEngine(store: EtcdStoreConfig, options: EtcdEngine
   try {
     await engine.revision();
     await engine.system.open();
+    await engine.startHistory();
   } catch (error) {
     await engine.close();
     throw error;
@@ -135,6 +141,8 @@ export class EtcdEngine implements Engine {
   private auditTrimmedAt = Number.NEGATIVE_INFINITY;
   private readonly keyHistories: EtcdKeyHistory;
   private readonly historyRetention: HistoryRetention;
+  /** HistoryReach's `startedAt` as this process found or set it at open (startHistory). */
+  private historyStartedAt = 0;
   /** The store-wide history clean-up, when one is running (commit). */
   private historyTrim: Promise<void> | undefined;
   private closed = false;
@@ -183,6 +191,7 @@ export class EtcdEngine implements Engine {
       limits: this.limits,
       history: this.historyRetention,
       counters: new CounterShards(),
+      historyStartedAt: () => this.historyStartedAt,
       observe: (revision) => this.observe(revision),
     };
     this.keyHistories = new EtcdKeyHistory(
@@ -417,6 +426,45 @@ export class EtcdEngine implements Engine {
 
   keyVersion(key: string, revision: number): Promise<KeyVersion | undefined> {
     return this.keyHistories.keyVersion(key, revision);
+  }
+
+  /**
+   * HistoryReach's `startedAt` (etcd-history.ts): the first open with history sets it to the
+   * namespace's revision then (only if no server set it: a compare on its creation), an open
+   * without history removes it, so the next one starts again after the gap.
+   */
+  async startHistory(): Promise<void> {
+    const key = this.space.historyStartedKey();
+    if (this.historyRetention.versions === 0) {
+      await this.calls.write('a history start', (call) => this.client.kv.deleteRange({ key }, call));
+      return;
+    }
+    const now = await this.revision();
+    const response = await this.calls.write('a history start', (call) =>
+      this.client.kv.txn(
+        {
+          compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
+          success: [{ request_put: { key, value: Buffer.from(String(now + 1), 'latin1') } }],
+          failure: [{ request_range: { key } }],
+        },
+        call,
+      ),
+    );
+    this.observe(response.header.revision);
+    // The put's own revision: the namespace then is as it was at `now` (the key is bookkeeping).
+    const held = response.succeeded ? undefined : response.responses[0]?.response_range?.kvs[0];
+    this.historyStartedAt =
+      held === undefined ? Number(response.header.revision) : Number(held.value.toString('latin1'));
+  }
+
+  async historyReach(): Promise<HistoryReach | undefined> {
+    if (this.historyRetention.versions === 0) return undefined;
+    const reach = await this.keyHistories.historyReach();
+    return { ...reach, startedAt: Math.max(reach.startedAt, this.historyStartedAt) };
+  }
+
+  keyEntryAt(key: string, revision: number): Promise<KeyVersion | undefined> {
+    return this.keyHistories.keyEntryAt(key, revision, this.historyStartedAt);
   }
 
   deletedKeys(query: DeletedKeysQuery): Promise<DeletedKeysPage> {

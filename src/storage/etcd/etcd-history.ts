@@ -41,6 +41,8 @@ import {
   type HistoryRetention,
   type HistoryWrite,
   historyPageLimit,
+  existedBefore,
+  type HistoryReach,
   KeptWindow,
   keyOverBounds,
 } from '../key-history.js';
@@ -131,8 +133,28 @@ export function historySnapshotOf(
   return { names, counters, allCounters: counter === undefined };
 }
 
+// A counter's value: its bytes, then (when set) a space and the point-in-time reach it records
+// (HistoryReach's `reachable`; the store's is the greatest of the counters'). SELF_REACH stands
+// for the revision of the commit that wrote the counter, which the commit cannot know before
+// etcd assigns it: it is the counter key's own mod_revision.
+const SELF_REACH = -1;
+
 function counterValue(kv: IKeyValue | undefined): number {
-  return kv === undefined ? 0 : Number(kv.value.toString('latin1'));
+  return kv === undefined ? 0 : Number(kv.value.toString('latin1').split(' ')[0]);
+}
+
+/** The reach a counter records (0: none). */
+export function counterReach(kv: IKeyValue | undefined): number {
+  if (kv === undefined) return 0;
+  const reach = Number(kv.value.toString('latin1').split(' ')[1] ?? 0);
+  return reach === SELF_REACH ? Number(kv.mod_revision) : Number.isSafeInteger(reach) ? reach : 0;
+}
+
+/** What a change moves the reach to: a revision, or the revision of the commit itself. */
+type ReachMove = number | 'self';
+
+function laterReach(a: ReachMove, b: ReachMove): ReachMove {
+  return a === 'self' || b === 'self' ? 'self' : Math.max(a, b);
 }
 
 function storeBytesOf(counters: readonly IKeyValue[]): number {
@@ -200,18 +222,25 @@ export class CounterShards {
   }
 }
 
-/** Adds `delta` to counter `shard`, pinned to what was read of it. */
+/**
+ * Adds `delta` to counter `shard`, pinned to what was read of it, and moves the reach it records
+ * to `reach` when that is later (a 'self' reach, the commit's own revision, is later than any).
+ */
 function counterUpdate(
   space: KeySpace,
   counters: readonly IKeyValue[],
   shard: number,
   delta: number,
+  reach: ReachMove = 0,
 ): [ICompare, IRequestOp] {
   const key = space.historyBytesKey(shard);
   const counter = counters.find((kv) => kv.key.equals(key));
+  const recorded = laterReach(counterReach(counter), reach);
+  const bytes = String(counterValue(counter) + delta);
+  const value = recorded === 0 ? bytes : `${bytes} ${recorded === 'self' ? SELF_REACH : recorded}`;
   return [
     { key, target: 'Mod', result: 'Equal', mod_revision: counter?.mod_revision ?? 0 },
-    { request_put: { key, value: Buffer.from(String(counterValue(counter) + delta), 'latin1') } },
+    { request_put: { key, value: Buffer.from(value, 'latin1') } },
   ];
 }
 
@@ -245,6 +274,7 @@ export function planHistory(
   snapshot: HistorySnapshot,
   stamp: number,
   shard: number,
+  startedAt: number,
 ): HistoryPlan {
   const commit = Buffer.alloc(COMMIT_ID_BYTES);
   commit.writeBigUInt64BE(BigInt(stamp));
@@ -254,6 +284,7 @@ export function planHistory(
   const listed: OrderEntry[] = [];
   let delta = 0;
   let budget = HISTORY_DROP_MAX;
+  let reach: ReachMove = 0;
   for (const write of writes) {
     const size = write.bytes.length;
     const { version, size: valueSize } = decodeHistoryEntry(write.bytes, write.key, 0, false);
@@ -262,10 +293,13 @@ export function planHistory(
     listed.push([write.key, size, valueSize, version, write.type]);
     delta += size;
     const names = snapshot.names.get(write.key) ?? [];
+    // A key that held a value with no entry since history started: its past is unknown from here.
+    if (existedBefore(write) && !names.some((kv) => Number(kv.create_revision) >= startedAt)) reach = 'self';
     let count = names.length + 1;
     let bytes = size;
     for (const kv of names) bytes += space.historyEntryName(kv.key).size;
     // The key's oldest entries go first while it is past its bounds; never the one just written.
+    let droppedHere = 0;
     for (const kv of names) {
       if (budget === 0 || !keyOverBounds(retention, count, bytes)) break;
       const dropped = space.historyEntryName(kv.key).size;
@@ -276,12 +310,19 @@ export function planHistory(
       bytes -= dropped;
       delta -= dropped;
       budget--;
+      droppedHere++;
+    }
+    // Its states before the oldest entry left are unknown from now on (the one just written when
+    // no older one is left).
+    if (droppedHere > 0) {
+      const left = names[droppedHere];
+      reach = laterReach(reach, left === undefined ? 'self' : Number(left.create_revision));
     }
   }
   const order = encodeOrder(listed);
   success.push({ request_put: { key: space.historyOrderKey(commit), value: order } });
   delta += order.length;
-  const [pin, update] = counterUpdate(space, snapshot.counters, shard, delta);
+  const [pin, update] = counterUpdate(space, snapshot.counters, shard, delta, reach);
   compare.push(pin);
   success.push(update);
   return { compare, success, delta, dropped: HISTORY_DROP_MAX - budget };
@@ -357,6 +398,34 @@ export class EtcdKeyHistory {
     const shown = page.slice(0, limit);
     const versions = await this.readEntries(key, shown, query.values);
     return { versions, next: page.length > limit ? shown.at(-1)!.revision : undefined };
+  }
+
+  /**
+   * The reach (HistoryReach): `startedAt` from its key, `reachable` the greatest any counter
+   * records; read in one snapshot.
+   */
+  async historyReach(): Promise<HistoryReach> {
+    const { space } = this.etcd;
+    const counters = space.historyBytesRange();
+    const [started, shards] = await this.etcd.readRanges([
+      { key: space.historyStartedKey() },
+      { key: counters.start, range_end: counters.end },
+    ]);
+    const startedKv = started?.kvs[0];
+    return {
+      startedAt: startedKv === undefined ? 0 : Number(startedKv.value.toString('latin1')),
+      reachable: (shards?.kvs ?? []).reduce((greatest, kv) => Math.max(greatest, counterReach(kv)), 0),
+    };
+  }
+
+  /** The newest stored entry of `key` at or before `revision` and at or after `startedAt`, with its value. */
+  async keyEntryAt(key: string, revision: number, startedAt: number): Promise<KeyVersion | undefined> {
+    const range = this.etcd.space.historyEntries(key);
+    const response = await this.etcd.range({ key: range.start, range_end: range.end, keys_only: true });
+    const names = response.kvs.map((kv) => this.nameOf(kv));
+    let newest: EntryName | undefined;
+    for (const name of names) if (name.revision <= revision && name.revision >= startedAt) newest = name;
+    return newest === undefined ? undefined : (await this.readEntries(key, [newest], true))[0];
   }
 
   async keyVersion(key: string, revision: number): Promise<KeyVersion | undefined> {
@@ -455,6 +524,34 @@ export class EtcdKeyHistory {
     return counters.with((shard) => this.trimWith(budget, newest, shard, counters));
   }
 
+  /**
+   * Where the reach goes after dropping `droppedOf`: each key's oldest entry left, or one past
+   * its newest dropped entry when none is left (a key's entries go oldest first, so entries
+   * written meanwhile are newer and change neither).
+   */
+  private async reachAfterDrops(droppedOf: ReadonlyMap<string, ReadonlySet<string>>): Promise<number> {
+    const keys = [...droppedOf.keys()];
+    const answers = await this.etcd.readRanges(
+      keys.map((key) => {
+        const range = this.etcd.space.historyEntries(key);
+        return { key: range.start, range_end: range.end, keys_only: true };
+      }),
+    );
+    let reach = 0;
+    keys.forEach((key, index) => {
+      const dropped = droppedOf.get(key)!;
+      let newestDropped = 0;
+      let oldestLeft: number | undefined;
+      for (const kv of answers[index]?.kvs ?? []) {
+        const revision = Number(kv.create_revision);
+        if (dropped.has(kv.key.toString('latin1'))) newestDropped = Math.max(newestDropped, revision);
+        else oldestLeft ??= revision;
+      }
+      reach = Math.max(reach, oldestLeft ?? newestDropped + 1);
+    });
+    return reach;
+  }
+
   private async trimWith(budget: number, newest: number, shard: number, shards: CounterShards): Promise<number> {
     const { space } = this.etcd;
     const orderRange = space.historyOrderRange();
@@ -492,6 +589,8 @@ export class EtcdKeyHistory {
     let freed = 0;
     let dropped = 0;
     let at = 0;
+    /** Each key's entries this clean-up drops (their etcd keys, latin1). */
+    const droppedOf = new Map<string, Set<string>>();
     for (const { kv, entries } of listed) {
       if (excess <= 0 || dropped === budget) break;
       const left: OrderEntry[] = [];
@@ -505,6 +604,8 @@ export class EtcdKeyHistory {
         const [pin, drop] = dropOf(stored);
         compare.push(pin);
         success.push(drop);
+        const keyDrops = droppedOf.get(entry[0]) ?? new Set<string>();
+        droppedOf.set(entry[0], keyDrops.add(stored.key.toString('latin1')));
         freed += entry[1];
         excess -= entry[1];
         dropped++;
@@ -521,7 +622,8 @@ export class EtcdKeyHistory {
       excess -= shrunk;
     }
     if (success.length === 0) return 0;
-    const [pin, update] = counterUpdate(space, counterKvs, shard, -freed);
+    const reach = await this.reachAfterDrops(droppedOf);
+    const [pin, update] = counterUpdate(space, counterKvs, shard, -freed, reach);
     compare.push(pin);
     success.push(update);
     if (!(await this.etcd.write({ compare, success }))) return 0;

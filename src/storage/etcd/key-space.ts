@@ -238,6 +238,15 @@ export class KeySpace {
     return { start, end: rangeEndOfPrefix(start) };
   }
 
+  /**
+   * The revision from which the namespace has kept history without a gap (HistoryReach's
+   * `startedAt`, etcd-history.ts): written by the first server that opens it with history, removed
+   * by one that opens it without.
+   */
+  historyStartedKey(): Buffer {
+    return this.bookkeeping('historystarted');
+  }
+
   private historyPrefix(): Buffer {
     return this.bookkeeping('history/');
   }

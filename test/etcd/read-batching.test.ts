@@ -112,7 +112,10 @@ if (etcdInstalled()) {
 
       // The deadline only bounds the run: how many writes fit in it is the machine's speed (with
       // per-key history each etcd write is two transactions), not what this test checks.
-      assert.ok(acknowledged >= MIN_WRITES, `${acknowledged} writes acknowledged: too few to interleave with the reads`);
+      assert.ok(
+        acknowledged >= MIN_WRITES,
+        `${acknowledged} writes acknowledged: too few to interleave with the reads`,
+      );
       assert.deepEqual(stale.slice(0, 5), [], `${stale.length} stale reads`);
       // Each PUT is one Txn too, so the reads alone took fewer than etcdReads calls.
       assert.ok(etcdReads < gets, `${etcdReads} etcd calls for ${gets} GETs: reads were not batched`);

@@ -40,7 +40,8 @@ async function historyBytes(client: Etcd3, prefix: string): Promise<{ counted: n
   const orders = await rangeOf(client, space.historyOrderRange().start);
   const entries = await rangeOf(client, bookkeeping('history/'));
   return {
-    counted: counters.reduce((sum, kv) => sum + Number(kv.value.toString()), 0),
+    // A counter's value is its bytes, then (when set) a space and the reach it records.
+    counted: counters.reduce((sum, kv) => sum + Number(kv.value.toString().split(' ')[0]), 0),
     held: orders.reduce((sum, kv) => sum + kv.value.length, 0) + entries.reduce((sum, kv) => sum + kv.value.length, 0),
   };
 }

@@ -7,7 +7,7 @@
 // not yet swept included) and the deleted keys history knows, merged in key order.
 
 import { compareKeys } from '../model/key-order.js';
-import type { Entry } from '../model/entry.js';
+import { type Entry, isExpired } from '../model/entry.js';
 import type { DeletedKeysPage } from '../model/history.js';
 import { type Engine, type HistoryReach, type ListPage, oldestReachable } from '../storage/index.js';
 import { KvsError } from './errors.js';
@@ -124,31 +124,24 @@ async function stateAt(
   current: Entry | undefined,
   point: ResolvedPoint,
 ): Promise<KeyStateThen | undefined> {
-  if (current !== undefined && current.modRevision <= point.revision) return liveThen(current, point);
-  const entry = await engine.keyEntryAt(key, point.revision);
-  if (entry === undefined || entry.type !== 'put') return undefined;
-  const then: KeyStateThen = {
-    key,
-    value: Buffer.from(entry.value ?? Buffer.alloc(0)),
-    contentType: entry.contentType,
-    expires: entry.expires,
-    modRevision: entry.revision,
-    version: entry.version,
-  };
-  return liveThen(then, point);
-}
-
-/** The state unless its expiry had passed at the point's time (unknown time: kept). */
-function liveThen(state: KeyStateThen | Entry, point: ResolvedPoint): KeyStateThen | undefined {
-  if (state.expires !== null && point.time !== undefined && state.expires <= point.time) return undefined;
-  return {
-    key: state.key,
-    value: Buffer.from(state.value),
-    contentType: state.contentType,
-    expires: state.expires,
-    modRevision: state.modRevision,
-    version: state.version,
-  };
+  let then: KeyStateThen;
+  if (current !== undefined && current.modRevision <= point.revision) {
+    const { contentType, expires, modRevision, version } = current;
+    then = { key, value: Buffer.from(current.value), contentType, expires, modRevision, version };
+  } else {
+    const entry = await engine.keyEntryAt(key, point.revision);
+    if (entry === undefined || entry.type !== 'put') return undefined;
+    then = {
+      key,
+      value: Buffer.from(entry.value ?? Buffer.alloc(0)),
+      contentType: entry.contentType,
+      expires: entry.expires,
+      modRevision: entry.revision,
+      version: entry.version,
+    };
+  }
+  // Absent when its expiry had passed at the point's time (an unknown time keeps it).
+  return point.time !== undefined && isExpired(then, point.time) ? undefined : then;
 }
 
 /**
@@ -163,6 +156,17 @@ export async function snapshotPage(
   after: string | undefined,
   limit: number,
 ): Promise<SnapshotPage> {
+  return (await readSnapshotPage(engine, point, prefix, after, limit)).page;
+}
+
+/** snapshotPage, with the stored records it read (what a restore compares the page with). */
+async function readSnapshotPage(
+  engine: HistoryEngine,
+  point: ResolvedPoint,
+  prefix: string,
+  after: string | undefined,
+  limit: number,
+): Promise<{ readonly page: SnapshotPage; readonly live: readonly Entry[] }> {
   // now = 0: every stored record, expired or not; expiry is judged at the point's time.
   const live: ListPage<Entry> = await engine.listEntries({ prefix, after, limit }, 0);
   const deleted: DeletedKeysPage = await engine.deletedKeys({ prefix, after, limit });
@@ -189,7 +193,7 @@ export async function snapshotPage(
   // The entries read must still be covered by the reach (a drop meanwhile moves it).
   const oldest = oldestReachable(await reachOf(engine));
   if (point.revision < oldest) throw notKept(oldest, `Revision ${point.revision}`);
-  return { point, items, next: frontier ?? null };
+  return { page: { point, items, next: frontier ?? null }, live: live.items };
 }
 
 /** One change a restore makes: a key written back to its value at the point, or removed. */
@@ -218,13 +222,12 @@ export async function restoreChanges(
   let after: string | undefined;
   let examined = 0;
   for (;;) {
-    const live = await engine.listEntries({ prefix, after, limit: bounds.pageKeys }, 0);
-    const page = await snapshotPage(engine, point, prefix, after, bounds.pageKeys);
-    const nowByKey = new Map(live.items.map((entry) => [entry.key, entry]));
+    // The page's own listing of the stored records: what the keys hold now.
+    const { page, live } = await readSnapshotPage(engine, point, prefix, after, bounds.pageKeys);
+    const nowByKey = new Map(live.map((entry) => [entry.key, entry]));
     const thenByKey = new Map(page.items.map((state) => [state.key, state]));
     const keys = new Set([...page.items.map((state) => state.key)]);
-    for (const entry of live.items)
-      if (page.next === null || compareKeys(entry.key, page.next) <= 0) keys.add(entry.key);
+    for (const entry of live) if (page.next === null || compareKeys(entry.key, page.next) <= 0) keys.add(entry.key);
     examined += keys.size;
     if (examined > bounds.scanMax)
       throw new KvsError(
@@ -234,17 +237,17 @@ export async function restoreChanges(
       );
     for (const key of [...keys].sort(compareKeys)) {
       const current = nowByKey.get(key);
-      const live = current !== undefined && (current.expires === null || current.expires > now) ? current : undefined;
+      const present = current !== undefined && !isExpired(current, now) ? current : undefined;
       const then = thenByKey.get(key);
       // A value whose expiry has passed by now cannot be brought back: it would be expired at once.
-      const wanted = then !== undefined && (then.expires === null || then.expires > now) ? then : undefined;
-      if (sameState(live, wanted)) continue;
+      const wanted = then !== undefined && !isExpired(then, now) ? then : undefined;
+      if (sameState(present, wanted)) continue;
       changes.push({
         key,
         action: wanted === undefined ? 'delete' : 'put',
         restored: wanted,
         // Expired keys count as absent in a transaction's checks.
-        currentRevision: live?.modRevision ?? null,
+        currentRevision: present?.modRevision ?? null,
       });
       if (changes.length > bounds.changeMax)
         throw new KvsError(

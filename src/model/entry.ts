@@ -27,7 +27,7 @@ export interface EntryInfo extends KeyMeta {
   readonly size: number;
 }
 
-export function isExpired(meta: KeyMeta, now: number): boolean {
+export function isExpired(meta: Pick<KeyMeta, 'expires'>, now: number): boolean {
   return meta.expires !== null && meta.expires <= now;
 }
 

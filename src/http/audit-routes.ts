@@ -16,6 +16,7 @@ import type { AuditEntryJson, AuditPageJson } from '../model/http-json.js';
 import { MAX_EXPIRES_MS } from '../model/time.js';
 import { callerOf } from './caller.js';
 import { isoTime } from './iso-time.js';
+import { queryText } from './query-text.js';
 
 type AuditQueryText = Partial<Record<'key' | 'prefix' | 'token' | 'since' | 'until' | 'before' | 'limit', unknown>>;
 
@@ -25,17 +26,18 @@ export const auditRoutes: FastifyPluginAsync<{ service: KvService }> = async (ap
     {
       schema: {
         summary: `The audit trail, newest first: who made each commit (token id and label, front end, client address, revision, time, keys). Admin tokens on every key only; at most ${AUDIT_SCAN_MAX} entries examined per answer`,
+        // No type on the fields: a repeated one is an array, refused by text() with the
+        // route's own code (a schema type would answer bad_request first).
         querystring: {
           type: 'object',
           properties: {
-            key: { type: 'string', description: 'only commits that changed this key' },
-            prefix: { type: 'string', description: 'only commits that changed a key starting with this' },
-            token: { type: 'string', description: 'only commits of this token id (tok_… or file:…)' },
-            since: { type: 'string', description: 'committed at or after: ms since the epoch or an ISO 8601 time' },
-            until: { type: 'string', description: 'committed at or before: ms since the epoch or an ISO 8601 time' },
-            before: { type: 'string', description: 'only revisions below this one: the `next` of the previous answer' },
+            key: { description: 'only commits that changed this key' },
+            prefix: { description: 'only commits that changed a key starting with this' },
+            token: { description: 'only commits of this token id (tok_… or file:…)' },
+            since: { description: 'committed at or after: ms since the epoch or an ISO 8601 time' },
+            until: { description: 'committed at or before: ms since the epoch or an ISO 8601 time' },
+            before: { description: 'only revisions below this one: the `next` of the previous answer' },
             limit: {
-              type: 'string',
               description: `entries per answer, 1 to ${AUDIT_PAGE_MAX} (${AUDIT_PAGE_DEFAULT})`,
             },
           },
@@ -93,12 +95,8 @@ function invalid(field: string, message: string): KvsError {
   return new KvsError('invalid_audit_query', `${field}: ${message}`, { field });
 }
 
-/** A query parameter given once, as text (a repeated one is refused, not silently the first). */
 function text(query: AuditQueryText, field: keyof AuditQueryText): string | undefined {
-  const value = query[field];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw invalid(field, 'give it once');
-  return value;
+  return queryText(query, field, invalid);
 }
 
 /** ms since the epoch (digits) or an ISO 8601 time, within the times kvs can show. */

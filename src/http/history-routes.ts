@@ -13,6 +13,7 @@ import { callerOf } from './caller.js';
 import { DEFAULT_CONTENT_TYPE } from './entry-headers.js';
 import { isoTime } from './iso-time.js';
 import { describe, type KeyQueryReads, keyFromUrl, parseVersionHeader, setEntryHeaders } from './kv-routes.js';
+import { queryText } from './query-text.js';
 import { addValueSafetyHeaders } from './value-safety.js';
 
 type QueryText = Readonly<Record<string, unknown>>;
@@ -195,12 +196,8 @@ function invalid(field: string, message: string): KvsError {
   return new KvsError('invalid_history_query', `${field}: ${message}`, { field });
 }
 
-/** A query parameter given once, as text (a repeated one is refused, not silently the first). */
 function text(query: QueryText, field: string): string | undefined {
-  const value = query[field];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw invalid(field, 'give it once');
-  return value;
+  return queryText(query, field, invalid);
 }
 
 /** A whole number from 1, as digits; range checks beyond that are the service's. */

@@ -10,6 +10,7 @@ import type { KvService } from '../core/service.js';
 import { MAX_EXPIRES_MS } from '../model/time.js';
 import { callerOf } from './caller.js';
 import { isoTime } from './iso-time.js';
+import { type QueryError, queryText } from './query-text.js';
 
 type SnapshotQuery = Partial<Record<'at' | 'prefix' | 'after' | 'limit' | 'values', unknown>>;
 type RestoreQuery = Partial<Record<'to' | 'prefix' | 'dryRun', unknown>>;
@@ -17,12 +18,10 @@ type RestoreQuery = Partial<Record<'to' | 'prefix' | 'dryRun', unknown>>;
 const POINT_DESCRIPTION =
   'a revision (digits) or an ISO 8601 time such as 2026-11-30T08:00:00Z (the newest commit at or before it)';
 
-/** A query parameter given at most once, as text. */
+const repeated: QueryError = (field, message) => new KvsError('bad_request', `${field}: ${message}.`, { field });
+
 function text(query: Record<string, unknown>, field: string): string | undefined {
-  const value = query[field];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new KvsError('bad_request', `${field}: give it once.`, { field });
-  return value;
+  return queryText(query, field, repeated);
 }
 
 /** `at` / `to`: a revision, or an ISO 8601 time. */

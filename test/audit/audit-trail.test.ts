@@ -316,6 +316,8 @@ describe('audit trail: every write path leaves exactly one entry', () => {
       ['?since=yesterday', 'since'],
       ['?until=-5', 'until'],
       ['?key=a&prefix=b', 'prefix'],
+      ['?limit=1&limit=2', 'limit'],
+      ['?token=a&token=b', 'token'],
     ] as const) {
       const response = await fetch(`${server.url}/v1/audit${query}`, { headers: bearer(ADMIN) });
       assert.equal(response.status, 400, query);

@@ -16,6 +16,7 @@ import { LmdbEngine, type LmdbEngineOptions } from '../../src/storage/lmdb/lmdb-
 import { WalError } from '../../src/storage/wal/write-ahead-log.js';
 import { nodeWalFiles } from '../../src/storage/wal/wal-files.js';
 import { recordSize, SEGMENT_HEADER_BYTES } from '../../src/storage/wal/wal-format.js';
+import { scanSegment } from '../../src/storage/wal/wal-scan.js';
 
 const T0 = 1_700_000_000_000;
 const directories: string[] = [];
@@ -142,7 +143,8 @@ describe('lmdb engine with the write-ahead log', () => {
 
   it('a torn last record, cut at every byte, loses that record only; the store opens and goes on', async () => {
     const { base, crashed, segment } = await fiveCommitsAfterCrash();
-    const wal = readFileSync(join(crashed, 'wal', segment));
+    // Cut from where the records end: zeros preallocated after them are no record.
+    const wal = recordsOnly(readFileSync(join(crashed, 'wal', segment)));
     // The last record: value "value 4" under key k4 (its payload size is what the engine wrote).
     const lastRecordStart = lastRecordOffset(wal);
     const lastSize = wal.length - lastRecordStart;
@@ -270,15 +272,16 @@ async function fiveCommitsAfterCrash(): Promise<{ base: Buffer; crashed: string;
   return { base, crashed, segment };
 }
 
-/** Offset of the last record of a segment (records are chained by their length fields). */
+/** Offset of the last record of a segment. */
 function lastRecordOffset(segment: Buffer): number {
-  let offset = SEGMENT_HEADER_BYTES;
-  let last = offset;
-  while (offset + 8 <= segment.length) {
-    const size = recordSize(segment.readUInt32LE(offset));
-    if (offset + size > segment.length) break;
-    last = offset;
-    offset += size;
-  }
-  return last;
+  const scan = scanSegment(segment);
+  assert.ok(scan.kind === 'clean' && scan.records.length > 0, `segment scan: ${scan.kind}`);
+  return scan.records.at(-1)!.offset;
+}
+
+/** The segment without the zeros preallocated after its records (write-ahead-log.ts). */
+function recordsOnly(segment: Buffer): Buffer {
+  const scan = scanSegment(segment);
+  assert.ok(scan.kind === 'clean', `segment scan: ${scan.kind}`);
+  return segment.subarray(0, scan.end);
 }

@@ -9,6 +9,7 @@
 // flushes, must be caught for every write; so must the log of a real server run with
 // --durability relaxed (the WAL without fdatasync, lmdb with noSync).
 
+import { PREALLOCATE_STEP_BYTES } from '../../src/storage/wal/write-ahead-log.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -31,8 +32,12 @@ import { Random, seedFromEnv, sendWrite, VALUE_TOKEN, writePlanner, type WriteRe
 const SEQUENTIAL_WRITES = 40;
 const CONCURRENT_CLIENTS = 8;
 const WRITES_PER_CLIENT = 40;
-/** Large enough that no store page write or reply is cut short (the checker reports truncation). */
-const STRING_LIMIT = 1 << 20;
+/**
+ * Large enough that no store page write or reply is cut short (the checker reports truncation),
+ * including the WAL's preallocated zeros: one write of up to PREALLOCATE_STEP_BYTES (the checker
+ * reads every write to a segment, zeros or records). About 8 MB of trace per such write.
+ */
+const STRING_LIMIT = PREALLOCATE_STEP_BYTES;
 export const TRACED_CALLS = [
   'openat',
   'close',

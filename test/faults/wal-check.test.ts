@@ -11,9 +11,10 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { scanSegment } from '../../src/storage/wal/wal-scan.js';
 import { authed, kvsBin, removeDir, startServer, tempDir } from '../helpers/server-process.js';
 
 const SEGMENT_HEADER_BYTES = 32;
@@ -120,8 +121,11 @@ describe('kvs check and the write-ahead log', () => {
     const dir = copyOf(crashed);
     const segment = segmentOf(dir);
     const path = join(dir, 'wal', segment);
-    // Into the last record's payload (past its zero padding, at most 7 bytes).
-    truncateSync(path, statSync(path).size - 10);
+    // Into the last record's payload (past its zero padding, at most 7 bytes), counted from where
+    // the records end: the zeros preallocated after them (write-ahead-log.ts) are no record.
+    const scan = scanSegment(readFileSync(path));
+    assert.ok(scan.kind === 'clean', scan.kind);
+    truncateSync(path, scan.end - 10);
     const check = kvsCheck(dir);
     assert.equal(check.status, 0, check.output);
     assert.match(check.output, new RegExp(`note: WAL segment ${segment} has a torn tail at offset \\d+`));

@@ -70,7 +70,7 @@ describe('WAL segment scan', () => {
     }
   });
 
-  it('treats zeros where the last record should be as a torn tail', () => {
+  it('ends the records where zeros start: a torn tail or preallocated space', () => {
     const { bytes, starts } = segment(1, payloads(3));
     const lastStart = starts.at(-1)!;
     for (let from = lastStart; from < bytes.length; from += 3) {
@@ -80,11 +80,12 @@ describe('WAL segment scan', () => {
       assert.ok(scan.kind === 'torn' || scan.kind === 'clean', `zeros from ${from}: ${scan.kind}`);
       if (scan.kind === 'torn' || scan.kind === 'clean') assert.equal(scan.end, lastStart);
     }
-    // A file extended by zeros after its last whole record is clean up to the zeros.
+    // A file extended by zeros after its last whole record (preallocated, or a size-extending
+    // write lost to a crash) is clean, its records ending where the zeros start.
     const extended = Buffer.concat([bytes, Buffer.alloc(4096)]);
     const scan = scanSegment(extended, 1);
-    assert.equal(scan.kind, 'torn');
-    if (scan.kind === 'torn') assert.equal(scan.end, bytes.length);
+    assert.equal(scan.kind, 'clean');
+    if (scan.kind === 'clean') assert.equal(scan.end, bytes.length);
   });
 
   it('refuses a flipped byte in any record but the last, naming the offset of the bad record', () => {

@@ -1,7 +1,7 @@
 // The WAL writer and its recovery over real files in a temporary directory: group commit, segment
-// roll and release, recovery of torn, empty and missing segments, and the two failure rules (a
-// failed write is undone and the log goes on; a failed fdatasync stops the log), injected through
-// the WalFiles interface.
+// roll and release, recovery of torn, empty and missing segments, preallocated zeros, and the two
+// failure rules (a failed write is undone and the log goes on; a failed fdatasync stops the log),
+// injected through the WalFiles interface.
 
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { SEGMENT_HEADER_BYTES, segmentFileName } from '../../src/storage/wal/wal-format.js';
+import { scanSegment } from '../../src/storage/wal/wal-scan.js';
 import { nodeWalFiles, type WalFiles } from '../../src/storage/wal/wal-files.js';
-import { WalError, WriteAheadLog } from '../../src/storage/wal/write-ahead-log.js';
+import { PREALLOCATE_STEP_BYTES, WalError, WriteAheadLog } from '../../src/storage/wal/write-ahead-log.js';
 
 let directory: string;
 
@@ -159,41 +160,102 @@ describe('write-ahead log', () => {
     await reopened.wal.close();
   });
 
-  it('recovers a torn tail at every byte of the last record and goes on appending', async () => {
+  /** Where the records of `path` end (the zeros preallocated after them are not records). */
+  async function recordsEnd(path: string): Promise<number> {
+    const scan = scanSegment(await readFile(path));
+    assert.ok(scan.kind === 'clean', `segment scan: ${scan.kind}`);
+    return scan.end;
+  }
+
+  for (const mode of ['cut short', 'zeroed'] as const) {
+    // A crash loses the last write from some byte on: a file that grew by appends ends there
+    // (preallocation off), a preallocated one reads zeros from there (the default).
+    it(`recovers a torn tail at every byte of the last record and goes on appending (${mode})`, async () => {
+      const preallocateBytes = mode === 'cut short' ? 0 : undefined;
+      const open = () =>
+        WriteAheadLog.open(directory, { checkpoint: 0, ...(preallocateBytes === 0 && { preallocateBytes }) });
+      const { wal } = await open();
+      await appendRange(wal, 1, 3);
+      const path = join(directory, segmentFileName(1));
+      const endBefore = await recordsEnd(path);
+      await appendRange(wal, 4, 4);
+      await wal.close();
+      const full = await readFile(path);
+      const endAfter = await recordsEnd(path);
+      assert.equal(full.length > endAfter, mode === 'zeroed', `file ${full.length} bytes, records end at ${endAfter}`);
+      // Record 4's frame ends before its alignment padding; a cut inside the padding keeps it whole.
+      const frameEnd = endBefore + 16 + value(4).length;
+      for (let cut = endBefore; cut < endAfter; cut++) {
+        const torn = mode === 'cut short' ? full.subarray(0, cut) : Buffer.from(full).fill(0, cut, endAfter);
+        await writeFile(path, torn);
+        const { wal: recovered, replay } = await open();
+        const kept = cut >= frameEnd ? [1, 2, 3, 4] : [1, 2, 3];
+        assert.deepEqual(
+          replay.map((record) => record.revision),
+          kept,
+          `cut at ${cut}`,
+        );
+        assert.equal(recovered.nextRevision, kept.length + 1);
+        if (kept.length === 4) {
+          await recovered.close();
+          await writeFile(path, full);
+          continue;
+        }
+        await appendRange(recovered, 4, 5);
+        await recovered.close();
+        const again = await open();
+        assert.deepEqual(
+          again.replay.map((record) => record.revision),
+          [1, 2, 3, 4, 5],
+        );
+        await again.wal.close();
+        await writeFile(path, full);
+      }
+    });
+  }
+
+  it('keeps zeros ahead of its records, overwrites them, and appends after the last record when reopened', async () => {
     const { wal } = await reopen();
     await appendRange(wal, 1, 3);
-    const sizeBefore = (await readFile(join(directory, segmentFileName(1)))).length;
-    await appendRange(wal, 4, 4);
-    await wal.close();
     const path = join(directory, segmentFileName(1));
-    const full = await readFile(path);
-    // Record 4's frame ends before its alignment padding; a cut inside the padding keeps it whole.
-    const frameEnd = sizeBefore + 16 + value(4).length;
-    for (let cut = sizeBefore; cut < full.length; cut++) {
-      await writeFile(path, full.subarray(0, cut));
-      const { wal: recovered, replay } = await reopen();
-      const kept = cut >= frameEnd ? [1, 2, 3, 4] : [1, 2, 3];
-      assert.deepEqual(
-        replay.map((record) => record.revision),
-        kept,
-        `cut at ${cut}`,
-      );
-      assert.equal(recovered.nextRevision, kept.length + 1);
-      if (kept.length === 4) {
-        await recovered.close();
-        await writeFile(path, full);
-        continue;
-      }
-      await appendRange(recovered, 4, 5);
-      await recovered.close();
-      const again = await reopen();
-      assert.deepEqual(
-        again.replay.map((record) => record.revision),
-        [1, 2, 3, 4, 5],
-      );
-      await again.wal.close();
-      await writeFile(path, full);
-    }
+    const end = await recordsEnd(path);
+    // The zeros of one step past the records, written with the first flush.
+    assert.equal((await readFile(path)).length, end + PREALLOCATE_STEP_BYTES);
+    await appendRange(wal, 4, 6);
+    await wal.close();
+    assert.equal((await readFile(path)).length, end + PREALLOCATE_STEP_BYTES, 'the second flush overwrote zeros');
+    const reopened = await reopen();
+    assert.deepEqual(
+      reopened.replay.map((record) => record.revision),
+      [1, 2, 3, 4, 5, 6],
+    );
+    await appendRange(reopened.wal, 7, 8);
+    await reopened.wal.close();
+    const last = await reopen();
+    assert.deepEqual(
+      last.replay.map((record) => record.revision),
+      [1, 2, 3, 4, 5, 6, 7, 8],
+    );
+    await last.wal.close();
+  });
+
+  it('goes on without preallocation when the disk has no room for the zeros', async () => {
+    // Write 1 is the new segment's header and records, write 2 its zeros: that one fails.
+    const { files, counts } = faultyFiles({ failWrite: (call) => (call === 2 ? 'ENOSPC' : undefined) });
+    const { wal } = await reopen(0, files);
+    await appendRange(wal, 1, 3);
+    const path = join(directory, segmentFileName(1));
+    const end = await recordsEnd(path);
+    assert.equal((await readFile(path)).length, end, 'the zeros written before the failure are cut');
+    await appendRange(wal, 4, 5);
+    assert.equal(counts.writes, 3, 'no more zeros tried in this segment');
+    await wal.close();
+    const { wal: reopened, replay } = await reopen();
+    assert.deepEqual(
+      replay.map((record) => record.revision),
+      [1, 2, 3, 4, 5],
+    );
+    await reopened.close();
   });
 
   it('refuses a flipped byte in the middle with a coded error naming the segment and offset', async () => {

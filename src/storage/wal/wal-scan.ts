@@ -42,7 +42,7 @@ export class WalRecord {
 }
 
 export type SegmentScan =
-  /** Every byte after the header is a valid record (or zero padding at the very end). */
+  /** Every byte after the header is a valid record, up to `end`; only zeros follow it. */
   | { readonly kind: 'clean'; readonly firstRevision: number; readonly records: WalRecord[]; readonly end: number }
   /** Valid records up to `end`, then an incomplete or damaged frame with nothing valid after it. */
   | {
@@ -100,7 +100,7 @@ export function scanSegment(bytes: Buffer, expectedFirst?: number): SegmentScan 
       continue;
     }
     if (isZero(bytes, offset, bytes.length)) {
-      return zeroTail(firstRevision, records, offset, bytes.length);
+      return zeroTail(firstRevision, records, offset);
     }
     const later = findValidFrame(bytes, offset + RECORD_ALIGNMENT, last);
     if (later !== undefined) {
@@ -111,12 +111,13 @@ export function scanSegment(bytes: Buffer, expectedFirst?: number): SegmentScan 
   return { kind: 'clean', firstRevision, records, end: offset };
 }
 
-function zeroTail(firstRevision: number, records: WalRecord[], offset: number, size: number): SegmentScan {
-  // Zeros to the end are what a crash leaves after a size-extending write whose data never reached
-  // the disk; they carry no record, so the segment is clean up to `offset` and torn beyond it.
-  return offset === size
-    ? { kind: 'clean', firstRevision, records, end: offset }
-    : { kind: 'torn', firstRevision, records, end: offset, reason: 'zero bytes where a record should be' };
+function zeroTail(firstRevision: number, records: WalRecord[], offset: number): SegmentScan {
+  // Zeros to the end are the segment's preallocated space (write-ahead-log.ts), or what a crash
+  // leaves after a size-extending write whose data never reached the disk. Either way they carry
+  // no record: the segment is clean, its records end at `offset`, and appends go on there. A
+  // record lost to zeros in an older segment is still caught: the next segment's first revision
+  // no longer follows (readWal's chain check).
+  return { kind: 'clean', firstRevision, records, end: offset };
 }
 
 /** Why the frame at `offset` is not the valid record of revision `last + 1`, or undefined. */

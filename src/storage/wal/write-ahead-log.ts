@@ -6,6 +6,14 @@
 // of their promises; records appended meanwhile wait for the next flush. The first flush after an
 // idle period starts on setImmediate, so every request that arrived in the same turn of the event
 // loop joins it, which is what Redis does with its beforeSleep fsync under `appendfsync always`.
+//
+// Preallocation: when a flush leaves less than PREALLOCATE_LOW_WATER_BYTES of zeros past its
+// records, it also writes zeros up to `preallocateBytes` past them, before its one fdatasync. The
+// next flushes then overwrite blocks the file already has, so their
+// fdatasync writes the data and flushes the disk cache, without an ext4 journal commit for a new
+// file size (PostgreSQL zero-fills its WAL segments for the same reason; docs/wal.md,
+// "Preallocation", has the measurement). A zero tail carries no record: recovery reads it as the
+// end of the segment (wal-scan.ts).
 
 import { join } from 'node:path';
 import {
@@ -25,6 +33,8 @@ export interface WalOptions {
   /** Revision the checkpointed index already holds: recovery returns only records after it. */
   readonly checkpoint: number;
   readonly files?: WalFiles;
+  /** Zeros kept ahead of the records (see the header); 0 turns preallocation off. Default 4 MiB. */
+  readonly preallocateBytes?: number;
   /**
    * false: acknowledge a batch once it is written, without fdatasync (kvs's `--durability relaxed`;
    * a crash of the process loses nothing, a power loss loses what the kernel had not written).
@@ -68,12 +78,22 @@ interface Waiter {
 }
 
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+/** Zeros written past the records at a time (the default), and the least left before the next extension. */
+export const PREALLOCATE_STEP_BYTES = 4 * 1024 * 1024;
+export const PREALLOCATE_LOW_WATER_BYTES = 1024 * 1024;
+/** Never written to: the source of every zero extension. */
+let zeros: Buffer | undefined;
 
 export class WriteAheadLog {
   private readonly segments: Segment[];
   private fd: number | undefined;
   /** Bytes of the current segment that are written and synced. */
   private position: number;
+  /** The current segment's length: records up to `position`, synced zeros after them. */
+  private allocated: number;
+  /** Cleared when a zero extension fails (a full disk), until the next segment. */
+  private preallocating = true;
+  private readonly preallocateBytes: number;
   private next: number;
   private durable: number;
   private queued: Buffer[] = [];
@@ -88,14 +108,18 @@ export class WriteAheadLog {
     private readonly segmentBytes: number,
     private readonly files: WalFiles,
     private readonly sync: boolean,
+    preallocateBytes: number,
     segments: Segment[],
     fd: number | undefined,
     position: number,
+    allocated: number,
     lastRevision: number,
   ) {
     this.segments = segments;
     this.fd = fd;
     this.position = position;
+    this.allocated = allocated;
+    this.preallocateBytes = sync ? Math.min(preallocateBytes, PREALLOCATE_STEP_BYTES) : 0;
     this.next = lastRevision + 1;
     this.durable = lastRevision;
   }
@@ -115,7 +139,7 @@ export class WriteAheadLog {
     const reading = await readWal(directory, { checkpoint: options.checkpoint, files });
     const damage = reading.damage[0];
     if (damage !== undefined) throw new WalError('wal_damaged', damage.message, damage.segment, damage.offset);
-    const { replay, tailEnd, tailSize } = reading;
+    const { replay, tailEnd, tailSize, tail } = reading;
     const segments: Segment[] = [...reading.segments];
     const walLast = reading.lastRevision;
 
@@ -123,6 +147,7 @@ export class WriteAheadLog {
     // records were torn), cut a torn tail off, and append after its last good record.
     let fd: number | undefined;
     let position = 0;
+    let allocated = 0;
     const newest = segments.at(-1);
     if (newest !== undefined && walLast < options.checkpoint) {
       // The index is ahead of every record (segments were removed by hand): all of them are
@@ -138,11 +163,13 @@ export class WriteAheadLog {
         segments.pop();
       } else {
         fd = await files.openForAppend(path);
-        if (tailSize !== tailEnd) {
+        // A torn tail is cut; zeros after the last record (preallocated) stay to be overwritten.
+        if (tail.kind === 'torn') {
           await files.truncate(fd, tailEnd);
           await files.datasync(fd);
         }
         position = tailEnd;
+        allocated = tail.kind === 'torn' ? tailEnd : tailSize;
       }
     }
     const sync = options.sync ?? true;
@@ -151,9 +178,11 @@ export class WriteAheadLog {
       segmentBytes,
       files,
       sync,
+      options.preallocateBytes ?? PREALLOCATE_STEP_BYTES,
       segments,
       fd,
       position,
+      allocated,
       Math.max(options.checkpoint, walLast),
     );
     return { wal, replay };
@@ -268,6 +297,7 @@ export class WriteAheadLog {
       }
       throw new WalError('wal_write_failed', `WAL write failed: ${describe(error)}`, undefined, undefined, error);
     }
+    const allocated = await this.preallocate(fd, this.position + batch.length, this.allocated);
     try {
       if (this.sync) await this.files.datasync(fd);
     } catch (error) {
@@ -277,6 +307,35 @@ export class WriteAheadLog {
       throw this.fail('wal_sync_failed', `WAL fdatasync failed: ${describe(error)}`, error);
     }
     this.position += batch.length;
+    this.allocated = allocated;
+  }
+
+  /**
+   * Writes zeros past `end` (where the records being flushed end) when few are left there (see the
+   * header), before the flush's fdatasync; `length` is the segment's length before the flush's
+   * records, and the one after the zeros is returned. A write that
+   * fails (a full disk) is cut back and preallocation stops until the next segment, and the
+   * flush goes on: its records were written.
+   */
+  private async preallocate(fd: number, end: number, length: number): Promise<number> {
+    const allocated = Math.max(length, end);
+    if (this.preallocateBytes === 0 || !this.preallocating || allocated - end >= PREALLOCATE_LOW_WATER_BYTES)
+      return allocated;
+    const target = Math.min(end + this.preallocateBytes, this.segmentBytes);
+    if (target <= allocated) return allocated;
+    zeros ??= Buffer.alloc(PREALLOCATE_STEP_BYTES);
+    try {
+      await this.files.writeAll(fd, zeros.subarray(0, target - allocated), allocated);
+      return target;
+    } catch {
+      this.preallocating = false;
+      try {
+        await this.files.truncate(fd, allocated);
+      } catch (truncateError) {
+        throw this.fail('wal_write_failed', 'WAL preallocation failed and could not be undone', truncateError);
+      }
+      return allocated;
+    }
   }
 
   /** Starts a segment whose first record is `firstRevision`, holding `batch`, and makes it durable. */
@@ -290,8 +349,11 @@ export class WriteAheadLog {
     } catch (error) {
       throw new WalError('wal_write_failed', `cannot create WAL segment ${name}: ${describe(error)}`, name, 0, error);
     }
+    let allocated: number;
     try {
       await this.files.writeAll(fd, Buffer.concat([header, batch]), 0);
+      this.preallocating = true;
+      allocated = await this.preallocate(fd, header.length + batch.length, 0);
       if (this.sync) {
         await this.files.datasync(fd);
         await this.files.syncDirectory(this.directory);
@@ -305,6 +367,7 @@ export class WriteAheadLog {
     if (this.fd !== undefined) await this.files.close(this.fd).catch(() => undefined);
     this.fd = fd;
     this.position = header.length + batch.length;
+    this.allocated = allocated;
     this.segments.push({ name, firstRevision });
   }
 

@@ -101,7 +101,7 @@ class RawLmdbTarget implements WriteTarget {
   private readonly kv: Database<Buffer, string>;
   private readonly meta: Database<number, string>;
   private readonly log: Database<Buffer, number>;
-  private readonly recent: Database<string, [number, string]>;
+  private readonly recent: Database<[string, number | null], [number, string]>;
   /** Each key's newest revision: the index entry its next write removes (the engine reads it from the record). */
   private readonly modRevisions = new Map<string, number>();
   private readonly record: Buffer;
@@ -121,7 +121,7 @@ class RawLmdbTarget implements WriteTarget {
     this.kv = this.root.openDB<Buffer, string>(kvOptions);
     this.meta = this.root.openDB<number, string>({ name: 'meta', encoding: 'msgpack' });
     this.log = this.root.openDB<Buffer, number>({ name: 'log', encoding: 'binary' });
-    this.recent = this.root.openDB<string, [number, string]>({ name: 'recent', encoding: 'msgpack' });
+    this.recent = this.root.openDB<[string, number | null], [number, string]>({ name: 'recent', encoding: 'msgpack' });
     // The engine's own encodings of a typical record and change-log entry, made once: same sizes.
     const now = Date.now();
     this.record = encodeRecord(
@@ -156,7 +156,7 @@ class RawLmdbTarget implements WriteTarget {
     this.modRevisions.set(key, revision);
     if (previous !== undefined) void this.recent.remove([previous, key]);
     void this.kv.put(key, this.record);
-    void this.recent.put([revision, key], key);
+    void this.recent.put([revision, key], [key, null]);
     void this.log.put(revision, this.logEntry);
     const oldestBefore = this.oldest;
     while (revision - this.oldest >= this.options.logLength) void this.log.remove(this.oldest++);

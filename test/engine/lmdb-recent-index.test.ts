@@ -1,6 +1,7 @@
 // The lmdb engine's recent index ([modRevision, key]), which lets the index page list the most
 // recently updated keys without scanning the store: it follows puts, deletes and expiry in both
-// writer modes, and a store written before the index existed gets it once at open.
+// writer modes, and a store written before the index existed gets it once at open. Its entries
+// carry each key's expiry, so expired keys are passed over without reading their records.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { describe, it } from 'node:test';
 import { open } from 'lmdb';
 import type { Operation } from '../../src/model/txn.js';
 import { LmdbEngine } from '../../src/storage/lmdb/lmdb-engine.js';
+import { utf8KeyEncoder } from '../../src/storage/lmdb/utf8-key-encoder.js';
 
 const T0 = 1_700_000_000_000;
 const put = (key: string, expires: number | null = null): Operation => ({
@@ -71,6 +73,42 @@ describe('lmdb recent index on a store made before it', () => {
         const keys = (await reopened.recentlyModified(100, T0)).map((info) => info.key);
         assert.equal(keys.length, 30);
         assert.deepEqual(keys.slice(0, 3), ['k29', 'k28', 'k27']);
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      rmSync(path, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('lmdb recent index entries carry the expiry', () => {
+  it('passes over expired keys without reading their records; entries holding the key alone are still read', async () => {
+    const path = mkdtempSync(join(tmpdir(), 'kvs-recent-expiry-'));
+    const options = { path, durability: 'relaxed' as const, logLength: 100, logValueMax: 16 };
+    try {
+      const first = new LmdbEngine(options);
+      for (let index = 0; index < 5; index++)
+        await first.commit({ conditions: [], operations: [put(`live${index}`)] }, T0);
+      for (let index = 0; index < 20; index++)
+        await first.commit({ conditions: [], operations: [put(`gone${index}`, T0 + 10)] }, T0);
+      await first.close();
+      // The expired keys' records are made unreadable: reading one answers record_damaged, so
+      // the listing below passes only if it never reads them. live0's entry goes back to the older
+      // form (the key alone), which must still be listed through its record.
+      const raw = open({ path, maxDbs: 24 });
+      const kv = raw.openDB({ name: 'kv', encoding: 'binary', keyEncoder: utf8KeyEncoder } as never);
+      for (let index = 0; index < 20; index++) await kv.put(`gone${index}`, Buffer.from('not a record'));
+      const recent = raw.openDB<unknown, [number, string]>({ name: 'recent', encoding: 'msgpack' });
+      const liveEntries = [...recent.getRange({})].filter(({ key }) => key[1] === 'live0');
+      assert.equal(liveEntries.length, 1);
+      assert.deepEqual(liveEntries[0]!.value, ['live0', null], 'a new entry holds the key and its expiry');
+      await recent.put(liveEntries[0]!.key, 'live0');
+      await raw.close();
+      const reopened = new LmdbEngine(options);
+      try {
+        const keys = (await reopened.recentlyModified(10, T0 + 10)).map((info) => info.key);
+        assert.deepEqual(keys, ['live4', 'live3', 'live2', 'live1', 'live0']);
       } finally {
         await reopened.close();
       }

@@ -25,7 +25,8 @@
 //
 // Sub-databases: kv (key -> record), meta (revision, oldest log revision), log (revision ->
 // events), expiry ([expires, key] -> key index for the sweeper), recent ([modRevision, key] ->
-// key, for recentlyModified: the index page reads its newest entries instead of scanning),
+// [key, expires], for recentlyModified: the index page reads its newest entries instead of
+// scanning, and passes over expired ones without reading their records),
 // folders (folder -> keys stored under it, folder-index.ts: the web UI's folder counts), audit
 // (revision -> the commit's audit entry, audit-codec.ts; docs/audit.md), written with the commit
 // on every write path and by the WAL replay, and dropped oldest first past the retention bounds;
@@ -261,6 +262,17 @@ const HISTORY_STATE = 'history';
  * written at the first open with history, removed by an open without it (--history-versions 0).
  */
 const HISTORY_STARTED = 'historyStarted';
+/**
+ * A recent-index entry's value: the key and its expiry, so that recentlyModified() passes over an
+ * expired key without reading its record (a `GET /` over 1,000 expired keys read 1,000 records).
+ * Entries written before the expiry was kept hold the key alone; their record is read.
+ */
+type RecentValue = string | [key: string, expires: number | null];
+
+function recentValueOf(key: string, record: Pick<StoredRecord, 'expires'>): RecentValue {
+  return [key, record.expires];
+}
+
 /** Expired-but-not-swept keys recentlyModified() passes over at most, beyond the page. */
 const RECENT_SCAN_EXTRA = 1000;
 
@@ -278,7 +290,7 @@ export class LmdbEngine implements Engine {
   /** Every change-log entry from this revision on has a checksum (log-codec.ts). */
   private readonly logChecksummedFrom: number;
   private readonly expiry: Database<string, [number, string]>;
-  private readonly recent: Database<string, [number, string]>;
+  private readonly recent: Database<RecentValue, [number, string]>;
   private readonly folders: Database<number, string>;
   /**
    * Folder counts issued to lmdb and not committed yet (queued writes: the WAL path's apply and
@@ -396,7 +408,7 @@ export class LmdbEngine implements Engine {
     this.legacyLog = this.root.openDB<ChangeEvent[], number>({ name: 'log', encoding: 'msgpack' });
     this.log = this.root.openDB<Buffer, number>({ name: 'log', encoding: 'binary' });
     this.expiry = this.root.openDB<string, [number, string]>({ name: 'expiry', encoding: 'msgpack' });
-    this.recent = this.root.openDB<string, [number, string]>({ name: 'recent', encoding: 'msgpack' });
+    this.recent = this.root.openDB<RecentValue, [number, string]>({ name: 'recent', encoding: 'msgpack' });
     const foldersOptions = { name: 'folders', encoding: 'msgpack' as const, keyEncoder: utf8KeyEncoder };
     this.folders = this.root.openDB<number, string>(foldersOptions);
     this.auditLog = this.root.openDB<Buffer, number>({ name: 'audit', encoding: 'binary' });
@@ -839,9 +851,12 @@ export class LmdbEngine implements Engine {
       if (!isExpired(record!, now)) result.push(recordInfo(key, record!));
     }
     try {
-      for (const { value: key } of this.recent.getRange({ reverse: true })) {
+      for (const { value } of this.recent.getRange({ reverse: true })) {
         if (result.length >= limit || budget-- <= 0) break;
+        const key = typeof value === 'string' ? value : value[0];
         if (this.unapplied.has(key)) continue;
+        // Passed over without reading its record when the entry says it has expired.
+        if (typeof value !== 'string' && value[1] !== null && value[1] <= now) continue;
         const entry = this.entryOf(key, now);
         if (entry !== undefined) result.push(recordInfo(key, entry));
       }
@@ -875,8 +890,9 @@ export class LmdbEngine implements Engine {
       if (this.meta.get(RECENT_INDEXED) === 1) return;
       for (const { key, value } of this.kv.getRange({ start: '' })) {
         // A damaged record is left out of the index; reading it answers record_damaged, and kvs check reports it.
-        if (recordState(value, key, true) !== 'damaged')
-          this.recent.putSync([decodeRecord(value, key).modRevision, key], key);
+        if (recordState(value, key, true) === 'damaged') continue;
+        const record = decodeRecord(value, key);
+        this.recent.putSync([record.modRevision, key], recentValueOf(key, record));
       }
       this.meta.putSync(RECENT_INDEXED, 1);
     });
@@ -1342,7 +1358,7 @@ export class LmdbEngine implements Engine {
       writes.remove(this.kv, write.key);
     } else {
       writes.put(this.kv, write.key, write.encoded!);
-      writes.put(this.recent, [write.record.modRevision, write.key], write.key);
+      writes.put(this.recent, [write.record.modRevision, write.key], recentValueOf(write.key, write.record));
       if (write.record.expires !== null) writes.put(this.expiry, [write.record.expires, write.key], write.key);
     }
   }

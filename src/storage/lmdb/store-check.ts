@@ -91,7 +91,8 @@ export async function checkStore(dataDir: string, options: StoreCheckOptions = {
     const legacyLog = root.openDB<ChangeEvent[], number>({ name: 'log', encoding: 'msgpack' });
     const log = root.openDB<Buffer, number>({ name: 'log', encoding: 'binary' });
     const expiry = root.openDB<string, [number, string]>({ name: 'expiry', encoding: 'msgpack' });
-    const recent = root.openDB<string, [number, string]>({ name: 'recent', encoding: 'msgpack' });
+    // Its values (the key, or the key and its expiry) are not checked: only the entries' keys.
+    const recent = root.openDB<unknown, [number, string]>({ name: 'recent', encoding: 'msgpack' });
     const folders = root.openDB<number, string>({
       name: 'folders',
       encoding: 'msgpack',

@@ -44,8 +44,10 @@ import { type HistoryRetention, historyWritesOf } from '../key-history.js';
 import { planCommit, type StoredRecord } from '../txn-plan.js';
 import { encodeCommitRecord } from './commit-record.js';
 import {
-  COMMIT_BASE_BYTES,
+  commitBaseBytes,
+  contentTypeBytesOf,
   type EtcdLimits,
+  keyBytesOf,
   maxWrittenKeys,
   putBytes,
   REQUEST_OVERHEAD,
@@ -204,16 +206,16 @@ function checkSize(context: CommitContext, txn: Txn, touched: readonly string[])
   }
   const copies = withHistory ? 2 : 1;
   const prefixBytes = context.space.prefix.length;
-  let bytes = COMMIT_BASE_BYTES;
-  for (const operation of txn.operations.slice(0, AUDIT_KEYS_MAX)) bytes += Buffer.byteLength(operation.key, 'utf8');
-  for (const key of touched) bytes += touchedKeyBytes(prefixBytes, Buffer.byteLength(key, 'utf8'));
+  let bytes = commitBaseBytes(withHistory);
+  for (const operation of txn.operations.slice(0, AUDIT_KEYS_MAX)) bytes += keyBytesOf(operation.key).json;
+  for (const key of touched) bytes += touchedKeyBytes(prefixBytes, keyBytesOf(key));
   for (const operation of txn.operations) {
     if (operation.type !== 'put') continue;
     const one = putBytes(
       prefixBytes,
-      Buffer.byteLength(operation.key, 'utf8'),
+      keyBytesOf(operation.key),
       operation.value.length,
-      Buffer.byteLength(operation.contentType ?? '', 'latin1'),
+      contentTypeBytesOf(operation.contentType),
       withHistory,
     );
     if (one + REQUEST_OVERHEAD > maxRequestBytes) {
@@ -479,7 +481,7 @@ async function tryPlanned(
         op.request_put?.key?.length ?? op.request_delete_range?.key?.length ?? 0,
         op.request_put?.value?.length ?? 0,
       );
-    for (const key of touched) bytes += touchedKeyBytes(space.prefix.length, Buffer.byteLength(key, 'utf8'));
+    for (const key of touched) bytes += touchedKeyBytes(space.prefix.length, keyBytesOf(key));
     if (bytes > context.limits.maxRequestBytes) throw txnTooLarge(context.limits.maxRequestBytes, bytes);
   }
 

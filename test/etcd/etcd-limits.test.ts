@@ -3,7 +3,7 @@
 // and --max-value-bytes to what one etcd commit holds, so a request at that limit is written and
 // one past it is the core's 413 naming it; a larger value given on the command line (or in its
 // environment variable) refuses the start with one coded line; --history-versions 0 keeps the
-// defaults.
+// defaults. The start-up summary and RESP's CONFIG GET report the limits in effect.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { defaultLimits } from '../../src/core/limits.js';
 import { etcdWriteBounds } from '../../src/storage/index.js';
 import { runKvs } from '../cli/run-kvs.js';
+import { RespTestClient } from '../resp/resp-test-client.js';
 import { etcdInstalled, startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
 import { removeDir, startServer, tempDir, type ServerProcess } from '../helpers/server-process.js';
 
@@ -79,7 +80,7 @@ if (etcdInstalled()) {
 
     it('the defaults are what one etcd commit holds: a request at them is written, one past them is 413 naming them', async () => {
       const prefix = newPrefix();
-      const server = await serve(['--etcd-prefix', prefix]);
+      const server = await serve(['--etcd-prefix', prefix, '--resp-port', '0']);
       const expected = etcdWriteBounds({
         prefix,
         withHistory: true,
@@ -94,6 +95,17 @@ if (etcdInstalled()) {
         `maxValueBytes ${expected.maxValueBytes}`,
       );
       assert.deepEqual(await startedLimits(server), expected);
+      // RESP reports the value limit as Redis does.
+      const resp = await RespTestClient.connect(server.respPort!);
+      try {
+        assert.equal(await resp.do('AUTH', server.token), '+OK');
+        assert.deepEqual(await resp.do('CONFIG', 'GET', 'proto-max-bulk-len'), [
+          'proto-max-bulk-len',
+          String(expected.maxValueBytes),
+        ]);
+      } finally {
+        resp.close();
+      }
 
       // The largest value with the longest key and content type kvs accepts, of the characters
       // that take the most room (U+0000: two bytes in history entry names, six in JSON), twice

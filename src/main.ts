@@ -328,6 +328,9 @@ function announce(config: Config, url: string, respPort: number | undefined): vo
       node: process.version,
       accessLog: config.accessLog,
       privateReads: config.privateReads,
+      // Their defaults depend on the store (etcd with per-key history takes less: docs/limits.md).
+      maxBatch: config.limits.maxBatch,
+      maxValueBytes: config.limits.maxValueBytes,
     },
     'kvs started',
   );

@@ -3,6 +3,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, defaultConfig, parseDuration, parseStore, validateConfig, type Config } from '../core/config.js';
 import { defaultLimits, type Limits } from '../core/limits.js';
+import { fitLimitsToStore, storeBounds } from '../core/store-limits.js';
 import { EngineUnavailableError } from '../storage/index.js';
 import { preflight } from './serve-preflight.js';
 import { EXIT_FAILED, EXIT_USAGE, reportFailure } from './usage.js';
@@ -202,8 +203,11 @@ export function serveCommand(): Command {
         'on',
       ).choices(['on', 'off']),
     );
+  const onEtcd = storeBounds({ ...defaultConfig, store: parseStore('etcd://localhost') });
   for (const [name, flags, description] of limitFlags) {
-    command.addOption(option(flags, `${description} (default ${defaultLimits[name]})`).argParser(integer()));
+    const etcdDefault = onEtcd?.[name as keyof typeof onEtcd];
+    const note = etcdDefault === undefined ? '' : `; ${etcdDefault} on etcd with per-key history, docs/limits.md`;
+    command.addOption(option(flags, `${description} (default ${defaultLimits[name]}${note})`).argParser(integer()));
   }
   command.action(async (flags: Record<string, unknown>) => {
     try {
@@ -285,8 +289,13 @@ export function configFromFlags(flags: Record<string, unknown>): Config {
   const text = (name: string): string | undefined =>
     typeof flags[name] === 'string' ? (flags[name] as string) : undefined;
   const limits: Record<string, number> = { ...defaultLimits };
-  for (const [name] of limitFlags) if (typeof flags[name] === 'number') limits[name] = flags[name] as number;
-  return validateConfig({
+  const given = new Set<keyof Limits>();
+  for (const [name] of limitFlags) {
+    if (typeof flags[name] !== 'number') continue;
+    limits[name] = flags[name] as number;
+    given.add(name);
+  }
+  const config = validateConfig({
     ...defaultConfig,
     host: text('host') ?? defaultConfig.host,
     port: typeof flags.port === 'number' ? flags.port : Number(flags.port ?? defaultConfig.port),
@@ -341,6 +350,7 @@ export function configFromFlags(flags: Record<string, unknown>): Config {
       storeBytes: wholeFlag(flags.historyMaxBytes, defaultConfig.historyRetention.storeBytes),
     },
   });
+  return fitLimitsToStore(config, given);
 }
 
 /** A whole-number flag as commander gives it (a number once parsed, a string as the default). */

@@ -10,6 +10,7 @@ import {
   type StorageOptions,
   type StoreConfig,
 } from '../storage/index.js';
+import type { StartupRefusalCode } from './errors.js';
 import { defaultLimits, type Limits } from './limits.js';
 
 /** The server's configuration: storage's own (store, dataDir, durability, log, workers) and the rest. */
@@ -93,9 +94,13 @@ export function parseDuration(name: string, text: string): number {
 }
 
 export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
+  /** The refusal's code, for those that carry one (startupRefusalCatalogue); it starts the message. */
+  readonly code: StartupRefusalCode | undefined;
+
+  constructor(message: string, code?: StartupRefusalCode) {
+    super(code === undefined ? message : `${code}: ${message}`);
     this.name = 'ConfigError';
+    this.code = code;
   }
 }
 

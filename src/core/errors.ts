@@ -90,6 +90,16 @@ export const errorCatalogue = {
 
 export type ErrorCode = keyof typeof errorCatalogue;
 
+/**
+ * The coded reasons `kvs serve` refuses to start on its configuration: it prints one line
+ * `kvs: <code>: <what is wrong>; <what to do>` and exits 2 (docs/errors.md, "Start-up refusals").
+ */
+export const startupRefusalCatalogue = {
+  limit_above_store: 'A limit given is above what the store can take in one commit.',
+} as const satisfies Record<string, string>;
+
+export type StartupRefusalCode = keyof typeof startupRefusalCatalogue;
+
 export class KvsError extends Error {
   readonly code: ErrorCode;
   readonly status: number;

@@ -44,6 +44,7 @@ export {
   StoreOpenError,
 } from './config.js';
 export { openEngine } from './open-engine.js';
+export { type EtcdWriteBounds, etcdWriteBounds } from './etcd/commit-bounds.js';
 export { lockStore } from './lock-store.js';
 export { makePrivateDir } from './private-files.js';
 export { checkStore, type StoreCheckOptions, type StoreCheckReport } from './lmdb/store-check.js';

@@ -145,6 +145,10 @@ if (etcdInstalled()) {
           cluster.storeUrl,
           '--etcd-prefix',
           `edges-http-${randomBytes(4).toString('hex')}/`,
+          // With history the server's own limits stay within etcd's (test/etcd/etcd-limits.test.ts):
+          // these are etcd's, met when kvs's are set above them.
+          '--history-versions',
+          '0',
           '--max-value-bytes',
           '3000000',
           '--max-body-bytes',

@@ -2,16 +2,19 @@
 // (docs/history.md, "Several servers on one etcd"): commits from both race on one key and on
 // keys of their own while the bounds drop entries on both sides, and afterwards every key's
 // history is exactly its newest commits, and the store's byte counters add up to exactly the
-// bytes the history keys hold (no drop counted twice, no update lost).
+// bytes the history keys hold (no drop counted twice, no update lost). The change feed receives
+// none of the history keys.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
-import { Etcd3 } from 'etcd3';
+import { Etcd3, type IEvent, type IWatchResponse, type WatchClient } from 'etcd3';
+import type { ChangeEvent } from '../../src/model/events.js';
 import type { Operation } from '../../src/model/txn.js';
 import type { Engine } from '../../src/storage/engine.js';
 import { openEtcdEngine } from '../../src/storage/etcd/etcd-engine.js';
 import { KeySpace, rangeEndOfPrefix } from '../../src/storage/etcd/key-space.js';
+import { ChangeFeed } from '../../src/storage/etcd/watch-streams.js';
 import { DEFAULT_HISTORY_RETENTION, HISTORY_BYTES_MIN } from '../../src/storage/key-history.js';
 import { etcdInstalled, startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
 
@@ -177,6 +180,60 @@ if (etcdInstalled()) {
       assert.equal(last?.type, 'delete');
       assert.equal(last?.lastPut?.size, Buffer.byteLength('p/ab'));
       assert.equal(last?.lastPut?.version, 1);
+    });
+
+    it('the change feed receives the kvs keys and commit records, never the history keys', async () => {
+      const feedPrefix = `feed-${randomBytes(4).toString('hex')}/`;
+      const space = new KeySpace(feedPrefix);
+      const engine = await openEtcdEngine(
+        { kind: 'etcd', endpoints: [...cluster.endpoints], prefix: feedPrefix },
+        { logValueMax: 1024, historyRetention: RETENTION, log: () => undefined },
+      );
+      engines.push(engine);
+      // The feed as the engine runs it, on a watch client that also keeps every raw etcd event.
+      const raw: IEvent[] = [];
+      const watch = {
+        watch: async () => {
+          const stream = await client.watchClient.watch();
+          stream.on('data', (response: IWatchResponse) => raw.push(...response.events));
+          return stream;
+        },
+      } as unknown as WatchClient;
+      const from = Number((await client.kv.range({ key: space.commitKey })).header.revision);
+      const feed = new ChangeFeed({ watch, space, logValueMax: 1024, knownRevision: () => from, log: () => undefined });
+      const changes: ChangeEvent[] = [];
+      const unsubscribe = feed.subscribe((events) => changes.push(...events));
+      const commits = 20;
+      try {
+        for (let index = 0; index < commits; index++)
+          await engine.commit({ conditions: [], operations: [put(`k${index % 4}`, 'v'.repeat(2000))] }, Date.now());
+        const deadline = Date.now() + 30_000;
+        while (changes.length < commits && Date.now() < deadline)
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.equal(changes.length, commits);
+      } finally {
+        unsubscribe();
+        feed.close();
+      }
+      const history = Buffer.concat([Buffer.from(feedPrefix), Buffer.from([0xff]), Buffer.from('history')]);
+      // The commits wrote history keys (with copies of the values)...
+      assert.ok((await rangeOf(client, history)).length > 0);
+      // ...and the feed received each commit's key, commit record and audit entry, nothing else.
+      const audit = Buffer.concat([Buffer.from(feedPrefix), Buffer.from([0xff]), Buffer.from('audit/')]);
+      const kinds = raw.map((event) =>
+        space.keyOf(event.kv.key) !== undefined
+          ? 'key'
+          : space.isCommitKey(event.kv.key)
+            ? 'commit'
+            : event.kv.key.subarray(0, audit.length).equals(audit)
+              ? 'audit'
+              : event.kv.key.toString('latin1'),
+      );
+      assert.deepEqual(
+        kinds.filter((kind) => !['key', 'commit', 'audit'].includes(kind)),
+        [],
+      );
+      assert.equal(kinds.length, 3 * commits);
     });
   });
 } else {

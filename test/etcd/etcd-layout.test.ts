@@ -71,6 +71,26 @@ describe('etcd key space', () => {
     );
   });
 
+  it('the change range holds the kvs keys, the commit record and audit entries, and no history key or system record', () => {
+    const range = space.changeRange();
+    const inside = (etcdKey: Buffer) =>
+      Buffer.compare(etcdKey, range.start) >= 0 && Buffer.compare(etcdKey, range.end) < 0;
+    for (const key of ['a', '\u0000', '\u{10FFFF}\u{10FFFF}']) assert.ok(inside(space.dataKey(key)), key);
+    assert.ok(inside(space.commitKey));
+    assert.ok(inside(space.auditKey(Date.now(), Buffer.alloc(8, 0xff))));
+    const commit = Buffer.alloc(16, 0xff);
+    const outside = [
+      space.historyEntryKey('a', { commit, size: 1, valueSize: 1, version: 1, type: 'put' }),
+      space.historyEntryKey('\u0000', { commit, size: 1, valueSize: 1, version: 1, type: 'delete' }),
+      space.historyOrderKey(commit),
+      space.historyBytesKey(63),
+      space.historyStartedKey(),
+      space.systemKey('tokens'),
+      Buffer.from('ns0'),
+    ];
+    for (const etcdKey of outside) assert.ok(!inside(etcdKey), etcdKey.toString('latin1'));
+  });
+
   it("the watch range of a prefix follows etcd's rule, including trailing 0xFF bytes and the empty prefix", () => {
     assert.equal(hex(rangeEndOfPrefix(Buffer.from('kvs/'))), hex(Buffer.from('kvs0')));
     assert.equal(hex(rangeEndOfPrefix(Buffer.from([0x61, 0xff, 0xff]))), hex(Buffer.from([0x62])));

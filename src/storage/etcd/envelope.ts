@@ -30,8 +30,9 @@ export interface Envelope {
   readonly value: Buffer;
 }
 
-export function envelopeSize(value: Buffer, contentType: string | null): number {
-  return 3 + 8 * 4 + Buffer.byteLength(contentType ?? '', 'latin1') + value.length;
+/** The most bytes the envelope of a value takes (every optional field present). */
+export function envelopeBytes(valueBytes: number, contentTypeBytes: number): number {
+  return 3 + 8 * 4 + contentTypeBytes + valueBytes;
 }
 
 export function encodeEnvelope(envelope: Envelope): Buffer {

@@ -40,15 +40,25 @@ import { encodeAuditEntry } from '../audit-codec.js';
 import type { CommitResult, Condition, Operation, Txn } from '../../model/txn.js';
 import type { EntryInfo } from '../../model/entry.js';
 import { EngineUnavailableError, StoreLimitError } from '../errors.js';
-import { HISTORY_DROP_MAX, type HistoryRetention, historyWritesOf } from '../key-history.js';
+import { type HistoryRetention, historyWritesOf } from '../key-history.js';
 import { planCommit, type StoredRecord } from '../txn-plan.js';
 import { encodeCommitRecord } from './commit-record.js';
-import { encodeEnvelope, envelopeSize, recordOf } from './envelope.js';
+import {
+  commitBaseBytes,
+  contentTypeBytesOf,
+  type EtcdLimits,
+  keyBytesOf,
+  maxWrittenKeys,
+  putBytes,
+  REQUEST_OVERHEAD,
+  snapshotOps,
+  touchedKeyBytes,
+  writeOpBytes,
+} from './commit-bounds.js';
+import { encodeEnvelope, recordOf } from './envelope.js';
 import type { EtcdCalls } from './etcd-calls.js';
 import {
   type CounterShards,
-  HISTORY_FIXED_OPS,
-  HISTORY_OPS_PER_KEY,
   type HistorySnapshot,
   historyReads,
   historySnapshotOf,
@@ -56,13 +66,6 @@ import {
 } from './etcd-history.js';
 import type { KeySpace } from './key-space.js';
 import type { LeasePool } from './lease-pool.js';
-
-export interface EtcdLimits {
-  /** etcd's --max-txn-ops (128 by default): compares, success ops and failure ops each. */
-  readonly maxTxnOps: number;
-  /** etcd's --max-request-bytes (1.5 MiB by default). */
-  readonly maxRequestBytes: number;
-}
 
 export interface CommitContext {
   readonly space: KeySpace;
@@ -107,26 +110,11 @@ function writtenKeys(txn: Txn): string[] {
   return [...new Set(txn.operations.map((operation) => operation.key))];
 }
 
-/** Keys one commit may write: two etcd operations are kvs's own, and history takes more (docs/limits.md). */
-export function maxWrittenKeys(limits: EtcdLimits, history: HistoryRetention): number {
-  return history.versions === 0
-    ? limits.maxTxnOps - 2
-    : Math.floor((limits.maxTxnOps - HISTORY_FIXED_OPS) / HISTORY_OPS_PER_KEY);
-}
-
-/** Bytes a history entry adds to a request besides its value and key names: its header, name and order key's part. */
-const HISTORY_ENTRY_OVERHEAD = 256;
-
 type Attempt =
   | { readonly done: true; readonly result: CommitResult }
   | { readonly done: false; readonly snapshot: Snapshot };
 
 const MAX_ATTEMPTS = 100;
-/** Room for the request's own framing, the commit record key and the response header. */
-const REQUEST_OVERHEAD = 1024;
-const PER_OPERATION = 32;
-/** An audit entry's bytes besides its keys: origin, time, framing (checkSize's estimate). */
-const AUDIT_OVERHEAD = 512;
 
 export async function commitTxn(
   context: CommitContext,
@@ -201,43 +189,35 @@ function fastPathApplies(txn: Txn, touched: readonly string[], limits: EtcdLimit
   return txn.conditions.length + touched.length + deletes <= limits.maxTxnOps;
 }
 
-/** Refuses up front what etcd would refuse, with storage errors the core maps to its own. */
+/** Refuses up front what etcd would refuse, with storage errors the core maps to its own (commit-bounds.ts). */
 function checkSize(context: CommitContext, txn: Txn, touched: readonly string[]): void {
   const { maxTxnOps, maxRequestBytes } = context.limits;
   const written = new Set(txn.operations.map((operation) => operation.key)).size;
   const withHistory = context.history.versions > 0;
-  const maxWritten = maxWrittenKeys(context.limits, context.history);
-  // With history, the snapshot also reads each written key's entry names and the store's byte
-  // counters, and the compares pin the counter and the entries the commit drops.
-  const reads = withHistory ? touched.length + written + 1 : touched.length;
-  const compares = withHistory ? touched.length + HISTORY_DROP_MAX + 1 : touched.length;
-  if (written > maxWritten || Math.max(reads, compares) > maxTxnOps) {
+  const maxWritten = maxWrittenKeys(context.limits, withHistory);
+  const ops = snapshotOps(touched.length, written, withHistory);
+  if (written > maxWritten || ops > maxTxnOps) {
     throw new StoreLimitError(
       'batch_too_large',
       `etcd allows at most ${maxTxnOps} operations in one transaction (its --max-txn-ops); this one touches ${touched.length} keys and writes ${written}, and kvs writes at most ${maxWritten} keys in one${withHistory ? ' while it keeps per-key history' : ''}.`,
       maxWritten,
-      Math.max(written, reads, compares),
+      Math.max(written, ops),
     );
   }
   const copies = withHistory ? 2 : 1;
-  const historyBytes = (operation: Operation & { type: 'put' }) =>
-    withHistory
-      ? operation.value.length +
-        3 * (context.space.prefix.length + Buffer.byteLength(operation.key, 'utf8')) +
-        HISTORY_ENTRY_OVERHEAD
-      : 0;
-  let bytes = REQUEST_OVERHEAD + AUDIT_OVERHEAD;
-  for (const operation of txn.operations.slice(0, AUDIT_KEYS_MAX)) bytes += Buffer.byteLength(operation.key, 'utf8');
-  for (const key of touched)
-    bytes += 2 * (context.space.prefix.length + Buffer.byteLength(key, 'utf8') + PER_OPERATION);
+  const prefixBytes = context.space.prefix.length;
+  let bytes = commitBaseBytes(withHistory);
+  for (const operation of txn.operations.slice(0, AUDIT_KEYS_MAX)) bytes += keyBytesOf(operation.key).json;
+  for (const key of touched) bytes += touchedKeyBytes(prefixBytes, keyBytesOf(key));
   for (const operation of txn.operations) {
     if (operation.type !== 'put') continue;
-    const one =
-      context.space.prefix.length +
-      Buffer.byteLength(operation.key, 'utf8') +
-      envelopeSize(operation.value, operation.contentType) +
-      PER_OPERATION +
-      historyBytes(operation);
+    const one = putBytes(
+      prefixBytes,
+      keyBytesOf(operation.key),
+      operation.value.length,
+      contentTypeBytesOf(operation.contentType),
+      withHistory,
+    );
     if (one + REQUEST_OVERHEAD > maxRequestBytes) {
       throw new StoreLimitError(
         'value_too_large',
@@ -497,11 +477,11 @@ async function tryPlanned(
   if (recordBytes > 0 || history !== undefined) {
     let bytes = REQUEST_OVERHEAD + recordBytes;
     for (const op of writes)
-      bytes +=
-        (op.request_put?.key?.length ?? op.request_delete_range?.key?.length ?? 0) +
-        (op.request_put?.value?.length ?? 0) +
-        PER_OPERATION;
-    for (const key of touched) bytes += 2 * (space.prefix.length + Buffer.byteLength(key, 'utf8') + PER_OPERATION);
+      bytes += writeOpBytes(
+        op.request_put?.key?.length ?? op.request_delete_range?.key?.length ?? 0,
+        op.request_put?.value?.length ?? 0,
+      );
+    for (const key of touched) bytes += touchedKeyBytes(space.prefix.length, keyBytesOf(key));
     if (bytes > context.limits.maxRequestBytes) throw txnTooLarge(context.limits.maxRequestBytes, bytes);
   }
 

@@ -68,7 +68,8 @@ import { recordInfo, type StoredRecord } from '../txn-plan.js';
 import { recordOf } from './envelope.js';
 import { createEtcdClient } from './etcd-client.js';
 import { EtcdCalls } from './etcd-calls.js';
-import { commitTxn, type CommitContext, type EtcdLimits, type HistoryOutcome } from './etcd-commit.js';
+import { DEFAULT_ETCD_LIMITS, type EtcdLimits } from './commit-bounds.js';
+import { commitTxn, type CommitContext, type HistoryOutcome } from './etcd-commit.js';
 import { CounterShards, EtcdKeyHistory } from './etcd-history.js';
 import { KeySpace } from './key-space.js';
 import { EtcdSystemStore } from './etcd-system-store.js';
@@ -102,7 +103,6 @@ export interface EtcdEngineOptions {
 const DEFAULT_REQUEST_TIMEOUT_MS = 3_000;
 /** Audit clean-ups start at most this often (by commit time): one etcd read per second, not per commit. */
 const AUDIT_TRIM_INTERVAL_MS = 1000;
-const DEFAULT_LIMITS: EtcdLimits = { maxTxnOps: 128, maxRequestBytes: 1_572_864 };
 
 export async function openEtcdEngine(store: EtcdStoreConfig, options: EtcdEngineOptions): Promise<Engine> {
   const engine = new EtcdEngine(store, options);
@@ -160,8 +160,8 @@ export class EtcdEngine implements Engine {
       store.endpoints,
     );
     this.limits = {
-      maxTxnOps: options.maxTxnOps ?? DEFAULT_LIMITS.maxTxnOps,
-      maxRequestBytes: options.maxRequestBytes ?? DEFAULT_LIMITS.maxRequestBytes,
+      maxTxnOps: options.maxTxnOps ?? DEFAULT_ETCD_LIMITS.maxTxnOps,
+      maxRequestBytes: options.maxRequestBytes ?? DEFAULT_ETCD_LIMITS.maxRequestBytes,
     };
     this.log = options.log ?? ((message) => process.stderr.write(`kvs: etcd engine: ${message}\n`));
     // Half of etcd's request limit leaves ample room for the transaction's own framing.

@@ -65,7 +65,7 @@ export const HISTORY_OPS_PER_KEY = 2;
 const TRIM_ORDER_KEYS = HISTORY_DROP_MAX;
 /**
  * Entries one clean-up checks at most in one read: fewer than etcd's 128 operations in a
- * transaction, and more than one commit writes (etcd-commit.ts, maxWrittenKeys).
+ * transaction, and more than one commit writes (commit-bounds.ts, maxWrittenKeys).
  */
 const TRIM_READS = 120;
 /** Bytes read at most in one range of entries with their values (a page reads several when larger). */

@@ -277,9 +277,21 @@ export class KeySpace {
     return Buffer.concat([this.prefix, Buffer.from([BOOKKEEPING]), Buffer.from('system/', 'latin1')]);
   }
 
-  /** The whole namespace, bookkeeping included: what a watch covers. */
+  /** The whole namespace, bookkeeping included. */
   whole(): KeyRange {
     return { start: this.prefix, end: rangeEndOfPrefix(this.prefix) };
+  }
+
+  /**
+   * What the change feed and history replays watch (watch-streams.ts): the kvs keys and the
+   * commit record, which they read together (change-decoder.ts). One range, since one watch
+   * delivers a revision's events together: from the prefix to the commit record included. Of
+   * the bookkeeping keys only the audit entries (one small key per commit) sort before the
+   * commit record; the history keys, which copy every value, and the system records sort after
+   * it and are left out.
+   */
+  changeRange(): KeyRange {
+    return { start: this.prefix, end: Buffer.concat([this.commitKey, Buffer.from([0])]) };
   }
 }
 

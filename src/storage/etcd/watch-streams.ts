@@ -2,8 +2,9 @@
 // revision of its creation response after a disconnect, which can skip events that were still
 // being replayed; here every resume starts after the last revision actually received).
 //
-// - ChangeFeed: the engine's live feed (Engine.subscribe), one watch over the whole namespace
-//   for all listeners, reconnecting after failures from the last delivered revision.
+// - ChangeFeed: the engine's live feed (Engine.subscribe), one watch over the namespace's kvs
+//   keys and commit record (KeySpace.changeRange: not its history keys) for all listeners,
+//   reconnecting after failures from the last delivered revision.
 // - readHistory: a one-off watch from a revision, for Engine.history.
 // - probeCompactRevision: etcd's compaction point, which only a watch reports.
 
@@ -95,7 +96,7 @@ export class ChangeFeed {
   private start(from: number): void {
     this.stop();
     this.delivered = from - 1;
-    const range = this.options.space.whole();
+    const range = this.options.space.changeRange();
     this.handle = openWatch(
       this.options.watch,
       { key: range.start, range_end: range.end, start_revision: from, progress_notify: true },
@@ -236,7 +237,7 @@ export function readHistory(read: HistoryRead): Promise<ChangeEvent[]> {
         (error: unknown) => finish(error instanceof Error ? error : new Error(String(error))),
       );
     };
-    const range = read.space.whole();
+    const range = read.space.changeRange();
     const handle = openWatch(
       read.watch,
       { key: range.start, range_end: range.end, start_revision: read.since + 1 },

@@ -250,6 +250,14 @@ const serveCases: ErrorCase[] = [
       `kvs: --data: cannot use ${join(workDir, 'flat', 'data')} (ENOTDIR); give a directory this user can create or write`,
   },
   {
+    // An existing directory nobody may write in, root included: sysfs makes no files on request.
+    name: 'serve --data an existing directory this user cannot write in',
+    args: () => ['serve', '--port', '0', '--data', '/sys/kernel'],
+    exitCode: 2,
+    line: () =>
+      /^kvs: --data: cannot write in the data directory \/sys\/kernel \((EACCES|EROFS|EPERM)\); give a directory this user can create or write$/,
+  },
+  {
     name: 'serve on a data directory another server is using',
     args: ({ server }) => [
       'serve',
@@ -332,6 +340,13 @@ const clientCases: ErrorCase[] = [
       `kvs: the token file ${workDir} is not a file; give --file the path of a file (invalid_file)`,
   },
   {
+    name: 'token add --file in a directory this user cannot write in',
+    args: () => ['token', 'add', '--scope', 'read', '--file', '/sys/kernel/kvs-tokens'],
+    exitCode: 1,
+    line: () =>
+      /^kvs: cannot write the token file \/sys\/kernel\/kvs-tokens \((EACCES|EROFS|EPERM)\); give --file a file this user can write \(invalid_file\)$/,
+  },
+  {
     name: 'token list without a token file',
     cwd: ({ workDir }) => join(workDir, 'empty-list-cwd'),
     args: () => ['token', 'list'],
@@ -357,6 +372,18 @@ const clientCases: ErrorCase[] = [
     args: () => ['get', '--bogus', 'k'],
     exitCode: 2,
     line: () => "kvs: unknown option '--bogus'; see `kvs get --help` (usage)",
+  },
+  {
+    name: "an unknown option close to a known one: commander's suggestion on the same line",
+    args: () => ['get', '--tokn', 'x', 'k'],
+    exitCode: 2,
+    line: () => "kvs: unknown option '--tokn' (did you mean --token?); see `kvs get --help` (usage)",
+  },
+  {
+    name: 'an unknown command close to a known one: the suggestion on the same line',
+    args: () => ['sett', 'k', 'v'],
+    exitCode: 2,
+    line: () => "kvs: unknown command 'sett' (did you mean set?); see `kvs --help` (usage)",
   },
   {
     name: 'a missing argument',

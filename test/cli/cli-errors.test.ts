@@ -583,6 +583,23 @@ describe('kvs CLI errors', () => {
     }
   });
 
+  it('a reader that closes stdout first (`kvs serve --help | head -1`) ends the command quietly', async () => {
+    // The help used to be written past the closed pipe: an unhandled EPIPE and its stack trace.
+    for (const args of [['serve', '--help'], ['--help'], ['--version']]) {
+      const child = spawn(process.execPath, [kvsBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      clearTimeout(timer);
+      assert.equal(stderr, '', `nothing on stderr for kvs ${args.join(' ')}`);
+      assert.equal(code, 0, `kvs ${args.join(' ')}`);
+    }
+  });
+
   it('check --salvage into a missing directory reports that it cannot write there', async () => {
     const run = await kvs(
       ['check', '--data', join(context.workDir, 'no-store'), '--salvage', '/missing/dir/out.ndjson'],

@@ -82,6 +82,23 @@ const serveCases: ErrorCase[] = [
     createsNothing: ({ workDir }) => [join(workDir, 'busy-resp')],
   },
   {
+    name: 'serve with the same port for HTTP and RESP',
+    args: ({ workDir, closedPort }) => [
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(closedPort),
+      '--resp-port',
+      String(closedPort),
+      '--data',
+      join(workDir, 'same-port'),
+    ],
+    exitCode: 2,
+    line: ({ closedPort }) => `kvs: --resp-port ${closedPort} is also the --port; choose another --resp-port`,
+    createsNothing: ({ workDir }) => [join(workDir, 'same-port')],
+  },
+  {
     name: 'serve --host that is not an address of this machine',
     args: ({ workDir }) => ['serve', '--host', '192.0.2.1', '--port', '0', '--data', join(workDir, 'far-data')],
     exitCode: 2,

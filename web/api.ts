@@ -244,8 +244,12 @@ export function explain(error: unknown, key?: string): string {
       return 'The server rejected the token. Check it in the Token field above.';
     case 'forbidden':
       return `Your token does not allow this on ${subject} (its scope or key prefixes do not cover it).`;
-    case 'too_many_auth_failures':
-      return 'Too many failed token attempts from this address; wait a little and retry.';
+    case 'too_many_auth_failures': {
+      // The server says when the lockout ends (retryAfter, seconds; docs/errors.md).
+      const seconds = error.details.retryAfter;
+      const wait = typeof seconds === 'number' ? `retry in ${seconds} s` : 'wait a little and retry';
+      return `Too many failed token attempts from this address; ${wait}.`;
+    }
     case 'version_mismatch': {
       const current = error.details.currentVersion;
       const now =

@@ -3,6 +3,7 @@
 import { KVS_VERSION } from '../core/version.js';
 import { Command } from 'commander';
 import { registerClientCommands } from './commands/index.js';
+import { guardStdoutPipe } from './commands/output.js';
 import { serveCommand } from './serve-command.js';
 import { applyUsageConventions, CommandExit, EXIT_FAILED, reportFailure } from './usage.js';
 
@@ -36,6 +37,7 @@ export function takeDebugFlag(argv: readonly string[]): string[] {
  * reaches the last catch here is a bug, reported in one line too (the stack with --debug).
  */
 export async function runCli(argv: readonly string[]): Promise<number> {
+  guardStdoutPipe();
   try {
     await createProgram().parseAsync(takeDebugFlag(argv));
     return Number(process.exitCode ?? 0);

@@ -86,6 +86,9 @@ async function probeListen(flag: string, host: string, port: number): Promise<vo
 export async function preflight(config: Config): Promise<void> {
   checkTls(config);
   checkDataDir(config);
+  // Each port on its own is free, so the probes below pass; the second listener would not.
+  if (config.respPort !== undefined && config.respPort !== 0 && config.respPort === config.port)
+    throw new ConfigError(`--resp-port ${config.respPort} is also the --port; choose another --resp-port`);
   await probeListen('--port', config.host, config.port);
   if (config.respPort !== undefined && config.respPort !== 0)
     await probeListen('--resp-port', config.host, config.respPort);

@@ -38,12 +38,16 @@ export function reportFailure(line: string, error?: unknown): void {
   if (debugEnabled() && error !== undefined) process.stderr.write(`${inspect(error, { depth: 4 })}\n`);
 }
 
-/** Commander's message (`... is invalid. expected a whole number.`) as the first half of one line. */
+/**
+ * Commander's message (`... is invalid. expected a whole number.`, `unknown option '--tokn'` with
+ * `(Did you mean --token?)` on a line of its own) as the first half of one line.
+ */
 function usageMessage(message: string): string {
   return message
     .trim()
     .replace(/^error: /, '')
     .replace(/ is invalid\. /, ' is invalid: ')
+    .replace(/\s*\n\s*\(Did you mean /g, ' (did you mean ')
     .replace(/\.$/, '');
 }
 

@@ -51,7 +51,6 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
     socket.on('close', () => sockets.delete(socket));
     new RespConnection(socket, state);
   });
-  server.on('error', (error) => log(`resp: listener error: ${error.message}`));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -59,6 +58,9 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
       resolve();
     });
   });
+  // Only once listening: a port that cannot be listened on fails the start, reported once by
+  // `kvs serve` in its one line (docs/cli.md), not also as a log line before it.
+  server.on('error', (error) => log(`resp: listener error: ${error.message}`));
   const address = server.address();
   state.port = typeof address === 'object' && address !== null ? address.port : options.port;
   state.host = typeof address === 'object' && address !== null ? address.address : options.host;

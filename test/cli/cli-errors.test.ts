@@ -82,6 +82,23 @@ const serveCases: ErrorCase[] = [
     createsNothing: ({ workDir }) => [join(workDir, 'busy-resp')],
   },
   {
+    name: 'serve with the same port for HTTP and RESP',
+    args: ({ workDir, closedPort }) => [
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(closedPort),
+      '--resp-port',
+      String(closedPort),
+      '--data',
+      join(workDir, 'same-port'),
+    ],
+    exitCode: 2,
+    line: ({ closedPort }) => `kvs: --resp-port ${closedPort} is also the --port; choose another --resp-port`,
+    createsNothing: ({ workDir }) => [join(workDir, 'same-port')],
+  },
+  {
     name: 'serve --host that is not an address of this machine',
     args: ({ workDir }) => ['serve', '--host', '192.0.2.1', '--port', '0', '--data', join(workDir, 'far-data')],
     exitCode: 2,
@@ -250,6 +267,14 @@ const serveCases: ErrorCase[] = [
       `kvs: --data: cannot use ${join(workDir, 'flat', 'data')} (ENOTDIR); give a directory this user can create or write`,
   },
   {
+    // An existing directory nobody may write in, root included: sysfs makes no files on request.
+    name: 'serve --data an existing directory this user cannot write in',
+    args: () => ['serve', '--port', '0', '--data', '/sys/kernel'],
+    exitCode: 2,
+    line: () =>
+      /^kvs: --data: cannot write in the data directory \/sys\/kernel \((EACCES|EROFS|EPERM)\); give a directory this user can create or write$/,
+  },
+  {
     name: 'serve on a data directory another server is using',
     args: ({ server }) => [
       'serve',
@@ -332,6 +357,13 @@ const clientCases: ErrorCase[] = [
       `kvs: the token file ${workDir} is not a file; give --file the path of a file (invalid_file)`,
   },
   {
+    name: 'token add --file in a directory this user cannot write in',
+    args: () => ['token', 'add', '--scope', 'read', '--file', '/sys/kernel/kvs-tokens'],
+    exitCode: 1,
+    line: () =>
+      /^kvs: cannot write the token file \/sys\/kernel\/kvs-tokens \((EACCES|EROFS|EPERM)\); give --file a file this user can write \(invalid_file\)$/,
+  },
+  {
     name: 'token list without a token file',
     cwd: ({ workDir }) => join(workDir, 'empty-list-cwd'),
     args: () => ['token', 'list'],
@@ -357,6 +389,18 @@ const clientCases: ErrorCase[] = [
     args: () => ['get', '--bogus', 'k'],
     exitCode: 2,
     line: () => "kvs: unknown option '--bogus'; see `kvs get --help` (usage)",
+  },
+  {
+    name: "an unknown option close to a known one: commander's suggestion on the same line",
+    args: () => ['get', '--tokn', 'x', 'k'],
+    exitCode: 2,
+    line: () => "kvs: unknown option '--tokn' (did you mean --token?); see `kvs get --help` (usage)",
+  },
+  {
+    name: 'an unknown command close to a known one: the suggestion on the same line',
+    args: () => ['sett', 'k', 'v'],
+    exitCode: 2,
+    line: () => "kvs: unknown command 'sett' (did you mean set?); see `kvs --help` (usage)",
   },
   {
     name: 'a missing argument',
@@ -553,6 +597,23 @@ describe('kvs CLI errors', () => {
       );
       clearTimeout(timer);
       assert.deepEqual([code, signal], [0, null], `run ${run}: ${output}`);
+    }
+  });
+
+  it('a reader that closes stdout first (`kvs serve --help | head -1`) ends the command quietly', async () => {
+    // The help used to be written past the closed pipe: an unhandled EPIPE and its stack trace.
+    for (const args of [['serve', '--help'], ['--help'], ['--version']]) {
+      const child = spawn(process.execPath, [kvsBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      clearTimeout(timer);
+      assert.equal(stderr, '', `nothing on stderr for kvs ${args.join(' ')}`);
+      assert.equal(code, 0, `kvs ${args.join(' ')}`);
     }
   });
 

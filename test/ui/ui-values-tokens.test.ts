@@ -1,13 +1,13 @@
 // The web UI in real headless Chromium: values by type (JSON pretty-printed, highlighted and
 // foldable; a raster image previewed; SVG never previewed; wrapped base64; copy buttons), the
 // JSON editor mode refusing invalid JSON, the token checked with GET /v1/whoami (scope shown, a
-// refused token reported in red only with the list kept), and the "Cannot reach the server"
-// message clearing once the server answers again. Screenshots go to docs/ui/.
+// refused token reported in red only with the list kept), a locked-out client told for how long,
+// and the "Cannot reach the server" message clearing once the server answers again. Screenshots go to docs/ui/.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { newToken } from '../helpers/server-process.js';
+import { newToken, removeDir, startServer } from '../helpers/server-process.js';
 import {
   eventually,
   keyNames,
@@ -244,6 +244,36 @@ describe('web UI: values by type, tokens and reconnection', { skip: skipWithoutC
     assert.deepEqual(await keyNames(page), ['doc/config.json', 'doc/plain'], 'the list stays');
     assert.equal(await page.evaluate("sessionStorage.getItem('kvs-token')"), reader);
     await screenshot(page, 'token-refused');
+  });
+
+  it('tells a client locked out after failed tokens for how long (the server sends retryAfter)', async () => {
+    // A server of its own: the lockout is per client address, and every page here is 127.0.0.1.
+    const strict = await startServer({ args: ['--store', 'memory', '--auth-failures', '1'] });
+    try {
+      const context = await browser.newContext({ viewport: { width: 1200, height: 760 }, colorScheme: 'light' });
+      contexts.push(context);
+      const page = await context.newPage();
+      page.setDefaultTimeout(15_000);
+      await page.goto(`${strict.url}/ui/`);
+      await page.locator('#live[data-state="live"]').waitFor();
+      await page.getByLabel('Token', { exact: true }).fill('not-a-token');
+      await page.getByRole('button', { name: 'Use token' }).click();
+      await eventually(
+        'the first refusal',
+        () => textOf(page, '#problem'),
+        (message) => message.includes('rejected the token'),
+      );
+      await page.getByLabel('Token', { exact: true }).fill('still-not-a-token');
+      await page.getByRole('button', { name: 'Use token' }).click();
+      await eventually(
+        'the lockout with its length',
+        () => textOf(page, '#problem'),
+        (message) => /^Too many failed token attempts from this address; retry in [1-9]\d* s\.$/.test(message),
+      );
+    } finally {
+      await strict.stop();
+      removeDir(strict.dataDir);
+    }
   });
 
   it('clears "Cannot reach the server" once the server answers again', async () => {

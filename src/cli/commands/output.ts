@@ -5,7 +5,12 @@ import { once } from 'node:events';
 
 let pipeGuardInstalled = false;
 
-function guardStdoutPipe(): void {
+/**
+ * A reader closing stdout (`kvs ls | head`, `kvs serve --help | head`) ends the command quietly, as
+ * SIGPIPE ends other Unix tools, instead of an unhandled EPIPE with its stack trace. runCli
+ * installs it for every command (`kvs serve` writes only its ready lines to stdout).
+ */
+export function guardStdoutPipe(): void {
   if (pipeGuardInstalled) return;
   pipeGuardInstalled = true;
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {

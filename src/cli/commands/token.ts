@@ -152,7 +152,7 @@ export function registerToken(program: Command): void {
         } catch (error) {
           throw new CliError(
             'invalid_file',
-            `cannot write the token file ${options.file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+            `cannot write the token file ${options.file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); give --file a file this user can write`,
           );
         }
         await writeChunk(process.stdout, `${created}\n`);

@@ -50,7 +50,15 @@ function holderPid(path: string): number | undefined {
 /** Takes the data directory's lock; resolves with the function that releases it. */
 export async function acquireStoreLock(dataDir: string): Promise<() => void> {
   const path = join(dataDir, LOCK_FILE);
-  closeSync(openSync(path, 'a', 0o600));
+  try {
+    closeSync(openSync(path, 'a', 0o600));
+  } catch (error) {
+    // The first file a start writes in an existing directory: one this user cannot write in.
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new StoreLockError(
+      `--data: cannot write in the data directory ${dataDir} (${code}); give a directory this user can create or write`,
+    );
+  }
   const holder = spawn(
     'flock',
     [

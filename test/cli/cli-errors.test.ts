@@ -5,8 +5,8 @@
 // generates the rest).
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -43,6 +43,8 @@ interface ErrorCase {
   readonly createsNothing?: (context: Context) => string[];
   /** Checks of what the case must leave as it was. */
   readonly leaves?: (context: Context) => void;
+  /** Run the command as this user (the test runs as root). */
+  readonly user?: { readonly uid: number; readonly gid: number };
 }
 
 const serveCases: ErrorCase[] = [
@@ -315,21 +317,46 @@ const serveCases: ErrorCase[] = [
   },
 ];
 
-// A privileged port needs a non-root user on a kernel that keeps ports below 1024 privileged; as
-// root (the usual container) the port is simply taken, so the case cannot be run there.
+// A privileged port needs a non-root user on a kernel that keeps ports below 1024 privileged. As
+// root (the usual container, and CI) the case runs as the user nobody (65534), in a directory it
+// may write in, with spawn's uid and gid; the command itself must be readable by nobody.
 const unprivilegedPortStart = Number(
   existsSync('/proc/sys/net/ipv4/ip_unprivileged_port_start')
     ? readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8')
     : 1024,
 );
-const privilegedPortTestable = process.getuid?.() !== 0 && unprivilegedPortStart > 80;
-if (privilegedPortTestable)
+const runningAsRoot = process.getuid?.() === 0;
+const NOBODY = { uid: 65534, gid: 65534 };
+assert.ok(unprivilegedPortStart > 80, `ports below ${unprivilegedPortStart} are open to every user here`);
+/** Whether nobody can run the command from this checkout (a checkout under /root cannot be read). */
+const nobodyCanRunKvs =
+  !runningAsRoot ||
+  spawnSync(process.execPath, ['-e', `require('node:fs').accessSync(${JSON.stringify(kvsBin)})`], NOBODY).status === 0;
+if (!nobodyCanRunKvs) console.log(`# the privileged-port case does not run: the user nobody cannot read ${kvsBin}`);
+if (nobodyCanRunKvs)
   serveCases.push({
-    name: 'serve on a privileged port as a normal user',
-    args: ({ workDir }) => ['serve', '--host', '127.0.0.1', '--port', '80', '--data', join(workDir, 'port-80')],
+    name: `serve on a privileged port as a normal user${runningAsRoot ? ' (run as nobody)' : ''}`,
+    ...(runningAsRoot && {
+      user: NOBODY,
+      prepare: async ({ workDir }) => {
+        // nobody may pass through the scratch directory and write in its own part of it.
+        chmodSync(workDir, 0o711);
+        mkdirSync(join(workDir, 'nobody'), { recursive: true });
+        chmodSync(join(workDir, 'nobody'), 0o777);
+      },
+    }),
+    args: ({ workDir }) => [
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '80',
+      '--data',
+      join(workDir, 'nobody', 'port-80'),
+    ],
     exitCode: 2,
     line: () => /^kvs: --port: cannot listen on 127\.0\.0\.1:80 \(EACCES\): .*; choose a --port above 1023$/,
-    createsNothing: ({ workDir }) => [join(workDir, 'port-80')],
+    createsNothing: ({ workDir }) => [join(workDir, 'nobody', 'port-80')],
   });
 
 const clientCases: ErrorCase[] = [
@@ -494,9 +521,15 @@ function assertOneLine(run: KvsRun, exitCode: number): string {
   return lines[0]!;
 }
 
-function kvs(args: string[], cwd: string, env: Record<string, string | undefined> = {}): Promise<KvsRun> {
+function kvs(
+  args: string[],
+  cwd: string,
+  env: Record<string, string | undefined> = {},
+  user?: { readonly uid: number; readonly gid: number },
+): Promise<KvsRun> {
   return runKvs(args, {
     cwd,
+    ...(user !== undefined && { user }),
     timeoutMs: 20_000,
     env: {
       KVS_DATA: undefined,
@@ -543,7 +576,7 @@ describe('kvs CLI errors', () => {
       const cwd = testCase.cwd?.(context) ?? context.workDir;
       mkdirSync(cwd, { recursive: true });
       await testCase.prepare?.(context);
-      const run = await kvs(testCase.args(context), cwd, testCase.env?.(context));
+      const run = await kvs(testCase.args(context), cwd, testCase.env?.(context), testCase.user);
       const line = assertOneLine(run, testCase.exitCode);
       const expected = testCase.line(context);
       if (typeof expected === 'string') assert.equal(line, expected);

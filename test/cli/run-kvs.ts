@@ -15,6 +15,8 @@ export interface RunOptions {
   readonly input?: Buffer | string;
   readonly cwd?: string;
   readonly timeoutMs?: number;
+  /** Run as this user and group (the test runs as root): spawn's own uid/gid. */
+  readonly user?: { readonly uid: number; readonly gid: number };
 }
 
 export function runKvs(args: readonly string[], options: RunOptions = {}): Promise<KvsRun> {
@@ -23,6 +25,7 @@ export function runKvs(args: readonly string[], options: RunOptions = {}): Promi
     const child = spawn(process.execPath, [kvsBin, ...args], {
       cwd: options.cwd ?? repoRoot,
       env,
+      ...(options.user !== undefined && { uid: options.user.uid, gid: options.user.gid }),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const stdout: Buffer[] = [];

@@ -1,14 +1,20 @@
 // Model-based test: fast-check generates random sequences of put / delete / compare-and-swap /
-// create-only / transactions (with checks) / reads / listings, and of the per-key history's
+// create-only / transactions (with checks) / reads / listings, of the per-key history's
 // operations (history pages, reads of a kept version or revision, diffs, reverts, the deleted-keys
-// listing; docs/history.md), runs each against the real server over HTTP and against a tiny
-// in-memory model, and compares every answer: status, error code, version, revisions, value,
-// content type, TTL reporting, the whole listing and every history entry. Each run uses its own
-// key prefix on one server; the store-wide revision is predicted exactly because runs are
+// listing; docs/history.md), and of point in time (snapshots at a revision, paged, under a
+// prefix; dry-run and real restores with and without a prefix; restores older than the reach;
+// refused `at` / `to` values: restore-commands.ts), runs each against the real server over HTTP
+// and against a tiny in-memory model, and compares every answer: status, error code, version,
+// revisions, value, content type, TTL reporting, the whole listing, every history entry, every
+// snapshot item and restore change, and the oldest revision a refused point names. Each run uses
+// its own key prefix on one server; the store-wide revision is predicted exactly because runs are
 // sequential and one client issues every request. The server keeps few versions per key
-// (HISTORY_VERSIONS) so that runs see retention drop entries. It runs on the memory and the lmdb
-// engines. On failure fast-check prints the seed and the shrunk command sequence; replay with
-// KVS_MODEL_SEED=<seed> (see replayParameters for the shrunk case alone).
+// (HISTORY_VERSIONS) so that runs see retention drop entries and the reach move. The reach is
+// store-wide: a run starts from the one the server reports, checked against where the last
+// passing run left it, and ends by comparing it again. It runs on the memory and the lmdb
+// engines (lmdb's reach within bounds: history-model.ts, ModelReach). On failure fast-check
+// prints the seed and the shrunk command sequence; replay with KVS_MODEL_SEED=<seed> (see
+// replayParameters for the shrunk case alone).
 
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
@@ -44,6 +50,7 @@ import {
   written,
 } from './model-state.js';
 import {
+  expectRunReach,
   HOSTILE_POINTS,
   HostilePointCommand,
   RestoreCommand,
@@ -489,6 +496,7 @@ for (const store of ['memory', 'lmdb'] as const) {
             };
             await fc.asyncModelRun(() => ({ model, real }), commands);
             await expectRunState(model, real);
+            await expectRunReach(model, real);
             dropped += model.history.dropped;
             passed.push({ model, prefix });
             reachLeft = {

@@ -340,3 +340,15 @@ export async function reportedReach(real: Real): Promise<number> {
   assert.equal(answer.json.error.code, 'history_not_kept');
   return answer.json.error.oldestRevision as number;
 }
+
+/** At the end of a run: the reach the server reports is the model's (memory), or within its bounds (lmdb). */
+export async function expectRunReach(model: Model, real: Real): Promise<void> {
+  const reported = await reportedReach(real);
+  const { exact, atMost } = model.history.reach;
+  if (model.reachExact) assert.equal(reported, exact, 'the reach after the run');
+  else
+    assert.ok(
+      reported >= model.reachFloor && reported <= Math.max(atMost, model.reachFloor),
+      `the reach after the run: ${reported} outside ${model.reachFloor}..${atMost}`,
+    );
+}

@@ -404,12 +404,15 @@ const commandArbs: fc.Arbitrary<Command>[] = [
   fc
     .tuple(fc.nat(1000), fc.option(subPrefixArb, { nil: undefined }), fc.boolean())
     .map(([pick, sub, dryRun]) => new RestoreCommand(pick, sub, dryRun)),
-  fc
-    .tuple(fc.nat(1000), fc.option(subPrefixArb, { nil: undefined }), fc.boolean())
-    .map(([back, sub, dryRun]) => new UnreachableRestoreCommand(back, sub, dryRun)),
-  fc
-    .tuple(fc.nat(HOSTILE_POINTS.length - 1), fc.boolean())
-    .map(([index, dryRun]) => new HostilePointCommand(index, dryRun)),
+  // Refused points share one slot: each is cheap to get right and would otherwise crowd out the writes.
+  fc.oneof(
+    fc
+      .tuple(fc.nat(1000), fc.option(subPrefixArb, { nil: undefined }), fc.boolean())
+      .map(([back, sub, dryRun]): Command => new UnreachableRestoreCommand(back, sub, dryRun)),
+    fc
+      .tuple(fc.nat(HOSTILE_POINTS.length - 1), fc.boolean())
+      .map(([index, dryRun]): Command => new HostilePointCommand(index, dryRun)),
+  ),
 ];
 
 /**

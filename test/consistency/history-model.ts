@@ -68,15 +68,9 @@ export class ModelHistory {
 
   /** A commit left `key` in this state: keep it, dropping the key's oldest beyond the bound. */
   record(key: string, entry: ModelVersion): void {
+    // (A run's keys are new and always keep their newest entry: the reach never moves here for
+    // a key whose past history does not hold.)
     const entries = this.kept.get(key) ?? [];
-    // An entry that shows the key held a value (a removal, or a put past version 1) on a key
-    // without entries: its earlier states are unknown, so the reach moves to this commit. The
-    // engines judge by the entry alone, so a transaction that creates and deletes a new key (or
-    // writes it twice) moves it too.
-    if (entries.length === 0 && (entry.type !== 'put' || entry.version > 1)) {
-      this.reach.exact = Math.max(this.reach.exact, entry.revision);
-      this.reach.atMost = Math.max(this.reach.atMost, entry.revision);
-    }
     entries.push(entry);
     while (entries.length > this.versionsKept) {
       entries.shift();

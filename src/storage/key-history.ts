@@ -54,6 +54,12 @@ export interface HistoryWrite {
   readonly version: number;
   /** The entry's bytes (history-codec.ts). */
   readonly bytes: Buffer;
+  /**
+   * True when the commit found no record of the key: it held no value before, whatever the entry
+   * shows (a transaction that created it, then deleted it or wrote it again). Unknown (absent)
+   * where only the entry is known (lmdb's WAL replay).
+   */
+  readonly absentBefore?: true;
 }
 
 /** The entry of a key a commit left as `record` (null: removed, by a delete or an expiry). */
@@ -94,12 +100,20 @@ export function removalTypes(events: readonly ChangeEvent[]): Map<string, Change
 
 /** A commit's history entries: one per key it wrote, the key's state after the commit. */
 export function historyWritesOf(
-  writes: readonly { readonly key: string; readonly record: StoredRecord | null }[],
+  writes: readonly {
+    readonly key: string;
+    readonly record: StoredRecord | null;
+    /** The key's record before the commit (expired ones included). */
+    readonly previous: StoredRecord | undefined;
+  }[],
   events: readonly ChangeEvent[],
   time: number,
 ): HistoryWrite[] {
   const removed = writes.some((write) => write.record === null) ? removalTypes(events) : undefined;
-  return writes.map((write) => historyWriteOf(write.key, write.record, removed?.get(write.key) ?? 'delete', time));
+  return writes.map((write) => {
+    const entry = historyWriteOf(write.key, write.record, removed?.get(write.key) ?? 'delete', time);
+    return write.previous === undefined ? { ...entry, absentBefore: true } : entry;
+  });
 }
 
 /** A page's limit as engines apply it: at least 1, at most HISTORY_PAGE_MAX. */
@@ -135,11 +149,12 @@ export class KeptWindow {
 
 /**
  * Whether a history write shows that its key held a value just before the commit: a put past
- * version 1 (versions restart at 1 after a delete or an expiry), or a removal. Such a write on a
- * key whose earlier states history does not hold moves the point-in-time reach (HistoryReach).
+ * version 1 (versions restart at 1 after a delete or an expiry), or a removal, unless the commit
+ * found no record of the key. Such a write on a key whose earlier states history does not hold
+ * moves the point-in-time reach (HistoryReach).
  */
 export function existedBefore(write: HistoryWrite): boolean {
-  return write.type !== 'put' || write.version > 1;
+  return write.absentBefore !== true && (write.type !== 'put' || write.version > 1);
 }
 
 /**

@@ -36,27 +36,72 @@ function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
+/**
+ * How far back the store can be read at a point in time (docs/history.md, "How far back: the
+ * reach"): the oldest revision a snapshot or a restore answers. Store-wide, so a run starts from
+ * what the server reports; then each drop moves it. `exact` is where the memory engine puts it
+ * (the dropping key's oldest entry left); lmdb's write-ahead log path moves it when it applies a
+ * batch of commits, in the background, and to the dropping commit itself when the entry left is
+ * in the same batch, so there it lies between the last reach the server reported and `atMost`.
+ */
+export interface ModelReach {
+  exact: number;
+  atMost: number;
+}
+
 export class ModelHistory {
   /** Kept entries per key, oldest first. */
   private readonly kept = new Map<string, ModelVersion[]>();
+  /** Every entry a commit of this run wrote per key, oldest first, dropped or not: the key at any revision. */
+  private readonly written = new Map<string, ModelVersion[]>();
   /** Every revision that ever wrote an entry (kept or dropped), to ask the server about. */
   private readonly revisions: number[] = [];
 
   /** Entries retention dropped so far. */
   dropped = 0;
 
-  constructor(readonly versionsKept: number) {}
+  constructor(
+    readonly versionsKept: number,
+    /** The reach when the run started; moved by this run's drops. */
+    readonly reach: ModelReach = { exact: 0, atMost: 0 },
+  ) {}
 
   /** A commit left `key` in this state: keep it, dropping the key's oldest beyond the bound. */
   record(key: string, entry: ModelVersion): void {
+    // (A run's keys are new and always keep their newest entry: the reach never moves here for
+    // a key whose past history does not hold.)
     const entries = this.kept.get(key) ?? [];
     entries.push(entry);
     while (entries.length > this.versionsKept) {
       entries.shift();
       this.dropped++;
+      // The key's states before its oldest entry left are unknown from now on (the newest is never dropped).
+      this.reach.exact = Math.max(this.reach.exact, entries[0]!.revision);
+      this.reach.atMost = Math.max(this.reach.atMost, entries[0]!.revision, entry.revision);
     }
     this.kept.set(key, entries);
+    const log = this.written.get(key) ?? [];
+    log.push(entry);
+    this.written.set(key, log);
     if (this.revisions.at(-1) !== entry.revision) this.revisions.push(entry.revision);
+  }
+
+  /**
+   * The key's value as of `revision` (after that commit): the newest entry at or before it when
+   * that is a put; undefined when it was absent (deleted, or not yet written by this run).
+   */
+  stateAt(key: string, revision: number): ModelVersion | undefined {
+    const entry = this.written.get(key)?.findLast((candidate) => candidate.revision <= revision);
+    return entry?.type === 'put' ? entry : undefined;
+  }
+
+  /** The time window of this run's commit at `revision`, if this run made it. */
+  windowOf(revision: number): TimeWindow | undefined {
+    for (const entries of this.written.values()) {
+      const entry = entries.find((candidate) => candidate.revision === revision);
+      if (entry !== undefined) return entry.window;
+    }
+    return undefined;
   }
 
   /** The key's kept entries, newest first (as `?history` answers them). */

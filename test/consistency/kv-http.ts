@@ -106,6 +106,45 @@ export interface DeletedPage {
   readonly next: string | null;
 }
 
+/** The point a snapshot or a restore resolved to (docs/history.md, "Point in time"). */
+export interface PointBody {
+  readonly revision: number;
+  /** Its commit's time from the audit trail (ISO 8601), or null when the trail does not reach it. */
+  readonly time: string | null;
+}
+
+/** One key of `GET /v1/snapshot`: its state at the point. */
+export interface SnapshotItem {
+  readonly key: string;
+  readonly version: number;
+  readonly modRevision: number;
+  readonly expires: string | null;
+  readonly size: number;
+  readonly contentType: string | null;
+  /** Base64, with values=1 only. */
+  readonly value?: string;
+}
+
+export interface SnapshotBody {
+  readonly at: PointBody;
+  readonly items: SnapshotItem[];
+  readonly next: string | null;
+}
+
+export interface RestoreChangeItem {
+  readonly key: string;
+  readonly action: 'put' | 'delete';
+  readonly restoredRevision: number | null;
+  readonly currentRevision: number | null;
+}
+
+export interface RestoreBody {
+  readonly to: PointBody;
+  readonly dryRun: boolean;
+  readonly revision: number | null;
+  readonly changes: RestoreChangeItem[];
+}
+
 /** A stored value may well be labelled application/json without being JSON: parse if it parses. */
 function parseJson(headers: Headers, text: string): unknown {
   if (!(headers.get('content-type') ?? '').startsWith('application/json') || text === '') return undefined;
@@ -239,6 +278,27 @@ export class KvHttp {
     if (options.after !== undefined) query.set('after', options.after);
     if (options.limit !== undefined) query.set('limit', String(options.limit));
     return this.request('GET', `/v1/deleted?${query}`);
+  }
+
+  /** `GET /v1/snapshot?at=`: one page of the store as it was at a revision or a time. */
+  snapshot(
+    at: string,
+    options: { prefix?: string; after?: string; limit?: number; values?: boolean } = {},
+  ): Promise<Answer<SnapshotBody & ErrorBody>> {
+    const query = new URLSearchParams({ at });
+    if (options.prefix !== undefined) query.set('prefix', options.prefix);
+    if (options.after !== undefined) query.set('after', options.after);
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.values) query.set('values', '1');
+    return this.request('GET', `/v1/snapshot?${query}`);
+  }
+
+  /** `POST /v1/restore?to=`: brings a prefix (or the whole store) back to a point, or lists what that would change. */
+  restore(to: string, options: { prefix?: string; dryRun?: boolean } = {}): Promise<Answer<RestoreBody & ErrorBody>> {
+    const query = new URLSearchParams({ to });
+    if (options.prefix !== undefined) query.set('prefix', options.prefix);
+    if (options.dryRun) query.set('dryRun', '1');
+    return this.request('POST', `/v1/restore?${query}`);
   }
 
   /** Seed API read: GET /?k=KEY or GET /?k=K1,K2. */

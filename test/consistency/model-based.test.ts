@@ -1,14 +1,20 @@
 // Model-based test: fast-check generates random sequences of put / delete / compare-and-swap /
-// create-only / transactions (with checks) / reads / listings, and of the per-key history's
+// create-only / transactions (with checks) / reads / listings, of the per-key history's
 // operations (history pages, reads of a kept version or revision, diffs, reverts, the deleted-keys
-// listing; docs/history.md), runs each against the real server over HTTP and against a tiny
-// in-memory model, and compares every answer: status, error code, version, revisions, value,
-// content type, TTL reporting, the whole listing and every history entry. Each run uses its own
-// key prefix on one server; the store-wide revision is predicted exactly because runs are
+// listing; docs/history.md), and of point in time (snapshots at a revision, paged, under a
+// prefix; dry-run and real restores with and without a prefix; restores older than the reach;
+// refused `at` / `to` values: restore-commands.ts), runs each against the real server over HTTP
+// and against a tiny in-memory model, and compares every answer: status, error code, version,
+// revisions, value, content type, TTL reporting, the whole listing, every history entry, every
+// snapshot item and restore change, and the oldest revision a refused point names. Each run uses
+// its own key prefix on one server; the store-wide revision is predicted exactly because runs are
 // sequential and one client issues every request. The server keeps few versions per key
-// (HISTORY_VERSIONS) so that runs see retention drop entries. It runs on the memory and the lmdb
-// engines. On failure fast-check prints the seed and the shrunk command sequence; replay with
-// KVS_MODEL_SEED=<seed> (see replayParameters for the shrunk case alone).
+// (HISTORY_VERSIONS) so that runs see retention drop entries and the reach move. The reach is
+// store-wide: a run starts from the one the server reports, checked against where the last
+// passing run left it, and ends by comparing it again. It runs on the memory and the lmdb
+// engines (lmdb's reach within bounds: history-model.ts, ModelReach). On failure fast-check
+// prints the seed and the shrunk command sequence; replay with KVS_MODEL_SEED=<seed> (see
+// replayParameters for the shrunk case alone).
 
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
@@ -24,7 +30,7 @@ import {
   InvalidHistoryQueryCommand,
   RevertCommand,
 } from './history-commands.js';
-import { ModelHistory } from './history-model.js';
+import { ModelHistory, type ModelReach } from './history-model.js';
 import { KvHttp } from './kv-http.js';
 import {
   checkExpires,
@@ -43,6 +49,16 @@ import {
   TTL_SECONDS,
   written,
 } from './model-state.js';
+import {
+  expectRunReach,
+  HOSTILE_POINTS,
+  HostilePointCommand,
+  RestoreCommand,
+  reportedReach,
+  SUB_PREFIXES,
+  SnapshotCommand,
+  UnreachableRestoreCommand,
+} from './restore-commands.js';
 
 const CONTENT_TYPES = ['text/plain', 'application/json', 'application/octet-stream'] as const;
 
@@ -55,6 +71,7 @@ const linesArb = fc
 /** Raw bytes, mostly not UTF-8: what a diff must call binary. */
 const bytesArb = fc.uint8Array({ maxLength: 8 }).map((bytes) => Buffer.from(bytes));
 const contentTypeArb = fc.constantFrom(...CONTENT_TYPES);
+const subPrefixArb = fc.constantFrom(...SUB_PREFIXES);
 
 function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
@@ -380,6 +397,22 @@ const commandArbs: fc.Arbitrary<Command>[] = [
     .map(([key, target, offset]) => new RevertCommand(key, target, offset)),
   fc.constantFrom(1, 2, 100).map((limit) => new DeletedCommand(limit)),
   fc.nat(INVALID_HISTORY_QUERIES.length - 1).map((index) => new InvalidHistoryQueryCommand(index)),
+  // Point in time.
+  fc
+    .tuple(fc.nat(1000), subPrefixArb, fc.constantFrom(1, 2, 100), fc.boolean())
+    .map(([pick, sub, limit, values]) => new SnapshotCommand(pick, sub, limit, values)),
+  fc
+    .tuple(fc.nat(1000), fc.option(subPrefixArb, { nil: undefined }), fc.boolean())
+    .map(([pick, sub, dryRun]) => new RestoreCommand(pick, sub, dryRun)),
+  // Refused points share one slot: each is cheap to get right and would otherwise crowd out the writes.
+  fc.oneof(
+    fc
+      .tuple(fc.nat(1000), fc.option(subPrefixArb, { nil: undefined }), fc.boolean())
+      .map(([back, sub, dryRun]): Command => new UnreachableRestoreCommand(back, sub, dryRun)),
+    fc
+      .tuple(fc.nat(HOSTILE_POINTS.length - 1), fc.boolean())
+      .map(([index, dryRun]): Command => new HostilePointCommand(index, dryRun)),
+  ),
 ];
 
 /**
@@ -403,10 +436,33 @@ async function expectRunState(model: Model, real: Real): Promise<void> {
   await new DeletedCommand(100).run(model, real);
 }
 
+/**
+ * The store's reach when a run begins, as the server reports it: on memory exactly where the last
+ * run left it when that run passed; on lmdb at most the bound it left (or, after a failed run,
+ * the store's revision), as lmdb may still be applying the last run's commits.
+ */
+async function startingReach(
+  store: 'memory' | 'lmdb',
+  real: Real,
+  revision: number,
+  left: ModelReach | undefined,
+): Promise<ModelReach> {
+  const reported = await reportedReach(real);
+  if (store === 'memory') {
+    if (left !== undefined) assert.equal(reported, left.exact, 'the reach where the last run left it');
+    return { exact: reported, atMost: reported };
+  }
+  const atMost = left === undefined ? revision : left.atMost;
+  assert.ok(reported <= atMost, `the reach ${reported} past the bound ${atMost} the last run left`);
+  return { exact: reported, atMost: Math.max(atMost, reported) };
+}
+
 for (const store of ['memory', 'lmdb'] as const) {
   describe(`model-based on ${store}: random command sequences agree with an in-memory model`, () => {
     let kv: KvHttp;
     let runs = 0;
+    /** The reach the last run left, when it passed (so the model knew every commit since it began). */
+    let reachLeft: ModelReach | undefined;
     /** The model of every run that passed, with its prefix: what the store must still hold after a restart. */
     const passed: { model: Model; prefix: string }[] = [];
 
@@ -429,16 +485,27 @@ for (const store of ['memory', 'lmdb'] as const) {
           }),
           async (commands) => {
             const prefix = `run${runs++}/`;
+            const real: Real = { kv, prefix };
+            const revision = await kv.revision();
+            const reach = await startingReach(store, real, revision, reachLeft);
+            reachLeft = undefined;
             const model: Model = {
               keys: new Map(),
-              history: new ModelHistory(HISTORY_VERSIONS),
-              revision: await kv.revision(),
+              history: new ModelHistory(HISTORY_VERSIONS, reach),
+              revision,
+              startRevision: revision,
+              reachExact: store === 'memory',
+              reachFloor: reach.exact,
             };
-            const real: Real = { kv, prefix };
             await fc.asyncModelRun(() => ({ model, real }), commands);
             await expectRunState(model, real);
+            await expectRunReach(model, real);
             dropped += model.history.dropped;
             passed.push({ model, prefix });
+            reachLeft = {
+              exact: model.history.reach.exact,
+              atMost: Math.max(model.history.reach.atMost, model.reachFloor),
+            };
           },
         ),
         { numRuns: 100, includeErrorInReport: true, ...replay },

@@ -25,6 +25,15 @@ export interface Model {
   readonly keys: Map<string, ModelEntry>;
   readonly history: ModelHistory;
   revision: number;
+  /** The store's revision when the run began: the run's keys did not exist before it. */
+  readonly startRevision: number;
+  /**
+   * How the server's point-in-time reach is compared (history-model.ts, ModelReach): exactly
+   * (memory), or between `reachFloor` and the model's bound (lmdb's write-ahead log path).
+   */
+  readonly reachExact: boolean;
+  /** The newest reach the server reported (it never moves back). */
+  reachFloor: number;
 }
 
 export interface Real {

@@ -333,6 +333,17 @@ export function describeHistoryConformance(
         assert.equal((await engine.keyEntryAt!('k', revisions[3]!))?.value?.toString(), 'v3');
       }));
 
+    it('point in time: a transaction that creates a key, then deletes it or writes it again, leaves the reach', () =>
+      withEngine(OPTIONS, async ({ engine }) => {
+        const r1 = await commit(engine, txn([put('a', 'one')]));
+        // The key's first entry is a delete, or a put of version 2, yet it held no value before.
+        await commit(engine, txn([put('n'), { type: 'delete', key: 'n' }]));
+        await commit(engine, txn([put('m', 'x'), put('m', 'y')]));
+        await applied(engine);
+        assert.deepEqual(await engine.historyReach!(), { startedAt: 0, reachable: 0 });
+        assert.equal((await engine.keyEntryAt!('a', r1))?.value?.toString(), 'one');
+      }));
+
     it('point in time: no reach when history is off', () =>
       withEngine({ ...OPTIONS, historyRetention: retention({ versions: 0 }) }, async ({ engine }) => {
         await commit(engine, txn([put('k')]));

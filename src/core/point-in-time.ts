@@ -146,7 +146,8 @@ async function stateAt(
 
 /**
  * One page of the store as it was at `point`, under `prefix`, keys after `after`: at most `limit`
- * candidate keys are examined (so a page may hold fewer items and still have a next one).
+ * keys, from at most `limit` stored and `limit` deleted keys examined (so a page may hold fewer
+ * items and still have a next one).
  * Refused with history_not_kept when a commit dropped what the page relied on while it was read.
  */
 export async function snapshotPage(
@@ -184,7 +185,14 @@ async function readSnapshotPage(
   for (const entry of live.items) if (within(entry.key)) candidates.set(entry.key, entry);
   for (const gone of deleted.keys)
     if (within(gone.key) && !candidates.has(gone.key)) candidates.set(gone.key, undefined);
-  const keys = [...candidates.keys()].sort(compareKeys);
+  let keys = [...candidates.keys()].sort(compareKeys);
+  // The two pages together may hold up to twice `limit` keys: the page keeps the first `limit`,
+  // and the next one starts after the last of them.
+  let next = frontier;
+  if (keys.length > limit) {
+    keys = keys.slice(0, limit);
+    next = keys.at(-1);
+  }
   const items: KeyStateThen[] = [];
   for (const key of keys) {
     const state = await stateAt(engine, key, candidates.get(key), point);
@@ -193,7 +201,7 @@ async function readSnapshotPage(
   // The entries read must still be covered by the reach (a drop meanwhile moves it).
   const oldest = oldestReachable(await reachOf(engine));
   if (point.revision < oldest) throw notKept(oldest, `Revision ${point.revision}`);
-  return { page: { point, items, next: frontier ?? null }, live: live.items };
+  return { page: { point, items, next: next ?? null }, live: live.items };
 }
 
 /** One change a restore makes: a key written back to its value at the point, or removed. */

@@ -34,6 +34,7 @@
 // history-codec.ts), historyOrder ([revision, key] -> entry size: oldest first for the store-wide
 // bound) and historyKeys (key -> its KeyHistoryExtent), written with the commit the same way.
 
+import { type RecencyNode, RecencyList } from './recency-list.js';
 import { LmdbSystemStore } from './lmdb-system-store.js';
 import { FolderCountStream, indexedFolders, isIndexedFolder, storedKeyDelta } from '../folder-index.js';
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
@@ -273,6 +274,13 @@ function recentValueOf(key: string, record: Pick<StoredRecord, 'expires'>): Rece
   return [key, record.expires];
 }
 
+/** One key's newest acknowledged write that lmdb has not applied (the WAL path's overlay). */
+interface OverlayEntry extends RecencyNode {
+  readonly key: string;
+  readonly record: StoredRecord | null;
+  readonly revision: number;
+}
+
 /** Expired-but-not-swept keys recentlyModified() passes over at most, beyond the page. */
 const RECENT_SCAN_EXTRA = 1000;
 
@@ -372,7 +380,9 @@ export class LmdbEngine implements Engine {
    * The overlay: for every key of applyQueue, its newest acknowledged record (null: deleted).
    * Every read consults it before lmdb, so an acknowledged write is seen at once.
    */
-  private readonly unapplied = new Map<string, { record: StoredRecord | null; revision: number }>();
+  private readonly unapplied = new Map<string, OverlayEntry>();
+  /** The overlay's entries in the order of their revisions, newest last (recentlyModified). */
+  private readonly overlayRecency = new RecencyList<OverlayEntry>();
   private unappliedBytes = 0;
   /** The newest acknowledged revision (the store's revision as reads see it). */
   private acknowledged = 0;
@@ -841,14 +851,12 @@ export class LmdbEngine implements Engine {
     // Expired keys not yet swept are passed over; at most RECENT_SCAN_EXTRA of them per call,
     // so the cost stays bounded by the page even on a store full of them (docs/limits.md).
     let budget = limit + RECENT_SCAN_EXTRA;
-    // Acknowledged writes lmdb has not applied are newer than anything it holds: first, newest first.
-    // Its expired keys count against the same budget as lmdb's.
-    const overlay = [...this.unapplied]
-      .filter(([, { record }]) => record !== null)
-      .sort(([, a], [, b]) => b.revision - a.revision);
-    for (const [key, { record }] of overlay) {
+    // Acknowledged writes lmdb has not applied are newer than anything it holds: first, newest
+    // first, from their recency list (one entry per key). Their deletes and expired keys count
+    // against the same budget as lmdb's, so the walk is bounded by the page, not the overlay.
+    for (const { key, record } of this.overlayRecency.newestFirst()) {
       if (result.length >= limit || budget-- <= 0) return result;
-      if (!isExpired(record!, now)) result.push(recordInfo(key, record!));
+      if (record !== null && !isExpired(record, now)) result.push(recordInfo(key, record));
     }
     try {
       for (const { value } of this.recent.getRange({ reverse: true })) {
@@ -1040,8 +1048,19 @@ export class LmdbEngine implements Engine {
     if (count === 0) return;
     const acknowledged = this.walQueue.splice(0, count);
     for (const { commit } of acknowledged) {
-      for (const write of commit.writes)
-        this.unapplied.set(write.key, { record: write.record, revision: commit.revision });
+      for (const write of commit.writes) {
+        const previous = this.unapplied.get(write.key);
+        if (previous !== undefined) this.overlayRecency.remove(previous);
+        const entry: OverlayEntry = {
+          key: write.key,
+          record: write.record,
+          revision: commit.revision,
+          older: undefined,
+          newer: undefined,
+        };
+        this.unapplied.set(write.key, entry);
+        this.overlayRecency.append(entry);
+      }
       this.unappliedBytes += commit.bytes;
       this.applyQueue.push(commit);
     }
@@ -1119,7 +1138,11 @@ export class LmdbEngine implements Engine {
       this.unappliedBytes -= commit.bytes;
       for (const write of commit.writes) {
         this.cache?.invalidate(write.key);
-        if (this.unapplied.get(write.key)?.revision === commit.revision) this.unapplied.delete(write.key);
+        const entry = this.unapplied.get(write.key);
+        if (entry?.revision === commit.revision) {
+          this.unapplied.delete(write.key);
+          this.overlayRecency.remove(entry);
+        }
       }
     }
     const waiters = this.applyWaiters;

@@ -66,7 +66,11 @@ export const pointInTimeRoutes: FastifyPluginAsync<{ service: KvService }> = asy
             at: { type: 'string', description: POINT_DESCRIPTION },
             prefix: { type: 'string', description: 'only keys starting with this' },
             after: { type: 'string', description: 'the `next` of the previous page' },
-            limit: { type: 'string', description: 'keys examined per page (the listing limit)' },
+            limit: {
+              type: 'string',
+              description:
+                'keys per page, at most (the listing limit); a page may hold fewer and still have a next one',
+            },
             values: { type: 'string', description: '1: the items carry their values (base64)' },
           },
         },

@@ -99,24 +99,18 @@ export function scanSegment(bytes: Buffer, expectedFirst?: number): SegmentScan 
       offset += recordSize(length);
       continue;
     }
-    if (isZero(bytes, offset, bytes.length)) {
-      return zeroTail(firstRevision, records, offset);
-    }
+    // Zeros to the end are the segment's preallocated space (write-ahead-log.ts), or what a crash
+    // leaves after a size-extending write whose data never reached the disk. Either way they carry
+    // no record: the segment is clean, its records end here, and appends go on here. A record lost
+    // to zeros in an older segment is still caught: the next segment's first revision no longer
+    // follows (readWal's chain check).
+    if (isZero(bytes, offset, bytes.length)) break;
     const later = findValidFrame(bytes, offset + RECORD_ALIGNMENT, last);
     if (later !== undefined) {
       return { kind: 'damaged', offset, reason: `${problem}; a valid record follows at offset ${later}`, records };
     }
     return { kind: 'torn', firstRevision, records, end: offset, reason: problem };
   }
-  return { kind: 'clean', firstRevision, records, end: offset };
-}
-
-function zeroTail(firstRevision: number, records: WalRecord[], offset: number): SegmentScan {
-  // Zeros to the end are the segment's preallocated space (write-ahead-log.ts), or what a crash
-  // leaves after a size-extending write whose data never reached the disk. Either way they carry
-  // no record: the segment is clean, its records end at `offset`, and appends go on there. A
-  // record lost to zeros in an older segment is still caught: the next segment's first revision
-  // no longer follows (readWal's chain check).
   return { kind: 'clean', firstRevision, records, end: offset };
 }
 

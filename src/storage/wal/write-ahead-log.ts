@@ -9,10 +9,10 @@
 //
 // Preallocation: when a flush leaves less than PREALLOCATE_LOW_WATER_BYTES of zeros past its
 // records, it also writes zeros up to `preallocateBytes` past them, before its one fdatasync. The
-// next flushes then overwrite blocks the file already has, so their
-// fdatasync writes the data and flushes the disk cache, without an ext4 journal commit for a new
-// file size (PostgreSQL zero-fills its WAL segments for the same reason; docs/wal.md,
-// "Preallocation", has the measurement). A zero tail carries no record: recovery reads it as the
+// next flushes then overwrite blocks the file already has, so their fdatasync writes the data and
+// flushes the disk cache, without an ext4 journal commit for a new file size (PostgreSQL
+// zero-fills its WAL segments for the same reason; docs/wal.md, "Preallocation", has the
+// measurement). A zero tail carries no record: recovery reads it as the
 // end of the segment (wal-scan.ts).
 
 import { join } from 'node:path';

@@ -56,6 +56,8 @@ export async function openEngine(config: StorageOptions): Promise<Engine> {
         ...(config.historyRetention !== undefined && { historyRetention: config.historyRetention }),
         ...((config.writeAheadLog || config.workers > 1) &&
           !shared && { walDirectory: join(config.dataDir, WAL_DIRECTORY) }),
+        // The --workers primary closes the store right after: lmdb must hold the whole WAL then.
+        ...(config.workers > 1 && !shared && { replay: 'before-open' as const }),
       });
       ensureStoreMarker(config.dataDir, !files.exists);
       makeFilesPrivate(['kvs.mdb', 'kvs.mdb-lock'].map((name) => join(config.dataDir, name)));

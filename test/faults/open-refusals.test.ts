@@ -4,13 +4,18 @@
 // signal or print "a bug in kvs":
 // - a new store: lmdb-js dies with SIGSEGV when the new file's meta pages cannot be written, so
 //   kvs probes the disk first (src/storage/lmdb/new-store-probe.ts);
-// - a store whose write-ahead log must be replayed into lmdb at open: the failed lmdb commit is
-//   classified (lmdbOpenProblem); once the disk has room the same directory starts and serves
-//   every acknowledged write.
+// - a store whose write-ahead log must be replayed before the workers of `--workers 2` share lmdb
+//   (the primary applies it into lmdb at open): the failed lmdb commit is classified
+//   (lmdbOpenProblem); once the disk has room the same directory starts and serves every
+//   acknowledged write.
+// A single process replays the log into its overlay and lmdb applies it in the background
+// (docs/durability.md, "The write path", step 6): there the start succeeds, every acknowledged
+// write is served, new writes are refused with 507 insufficient_storage, nothing is lost.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { authed, removeDir, startServer, tempDir } from '../helpers/server-process.js';
@@ -26,8 +31,32 @@ after(() => {
 
 const diskFull = ['strace', '-f', '-qq', '-o', '/dev/null', '--inject=pwrite64:error=ENOSPC'];
 
-async function refusal(dataDir: string): Promise<string> {
-  const error = await startServer({ dataDir, wrapper: diskFull, readyTimeoutMs: 30_000 }).then(
+/** Every process under `pid`, children before their own children. */
+function descendants(pid: number): number[] {
+  const found: number[] = [];
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+    for (const child of children === '' ? [] : children.split(/\s+/u).map(Number))
+      found.push(child, ...descendants(child));
+  }
+  return found;
+}
+
+/** Waits (at most 10 s) until process `pid` has exited. */
+async function gone(pid: number): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await sleep(50);
+  }
+  throw new Error(`process ${pid} did not exit`);
+}
+
+async function refusal(dataDir: string, args: readonly string[] = []): Promise<string> {
+  const error = await startServer({ dataDir, args, wrapper: diskFull, readyTimeoutMs: 30_000 }).then(
     async (server) => {
       await server.stop();
       return undefined;
@@ -49,7 +78,8 @@ describe('the disk refusing writes while the store opens', { skip: !haveStrace &
     assert.ok(!existsSync(join(dataDir, 'kvs.mdb')), 'no empty kvs.mdb that a later start would refuse');
   });
 
-  it('a write-ahead log to replay: store_unwritable, exit 2; later the same directory serves every write', async () => {
+  /** A data directory whose lmdb lacks three acknowledged writes that its WAL holds (as after kill -9). */
+  async function walToReplay(): Promise<string> {
     const server = await startServer({});
     dirs.push(server.dataDir);
     const before = join(tempDir('kvs-open-refusal-copy'), 'kvs.mdb');
@@ -66,16 +96,45 @@ describe('the disk refusing writes while the store opens', { skip: !haveStrace &
     await server.kill9();
     assert.ok(readdirSync(join(server.dataDir, 'wal')).length > 0, 'the WAL holds the writes');
     copyFileSync(before, join(server.dataDir, 'kvs.mdb'));
-    const message = await refusal(server.dataDir);
-    assert.match(message, /kvs exited \(2\) before it was ready/, message);
-    assert.match(message, /kvs: store_unwritable: .+No space left on device/, message);
-    assert.doesNotMatch(message, /a bug in kvs/);
-    const restarted = await startServer({ dataDir: server.dataDir });
+    return server.dataDir;
+  }
+
+  async function servesEveryWrite(dataDir: string): Promise<void> {
+    const restarted = await startServer({ dataDir });
     try {
       for (const key of ['a', 'b', 'c'])
         assert.equal(await (await fetch(`${restarted.url}/v1/kv/${key}`)).text(), `value-${key}`);
     } finally {
       await restarted.stop();
     }
+  }
+
+  it('a write-ahead log to replay before --workers share lmdb: store_unwritable, exit 2; later the same directory serves every write', async () => {
+    const dataDir = await walToReplay();
+    const message = await refusal(dataDir, ['--workers', '2']);
+    assert.match(message, /kvs exited \(2\) before it was ready/, message);
+    assert.match(message, /kvs: store_unwritable: .+No space left on device/, message);
+    assert.doesNotMatch(message, /a bug in kvs/);
+    await servesEveryWrite(dataDir);
+  });
+
+  it('a write-ahead log to replay in one process: it starts, serves every acknowledged write, refuses new ones (507); later every write is there', async () => {
+    const dataDir = await walToReplay();
+    const server = await startServer({ dataDir, wrapper: diskFull, readyTimeoutMs: 30_000 });
+    try {
+      for (const key of ['a', 'b', 'c'])
+        assert.equal(await (await fetch(`${server.url}/v1/kv/${key}`)).text(), `value-${key}`, 'read from the overlay');
+      const response = await fetch(`${server.url}/v1/kv/d`, authed(server, { method: 'PUT', body: 'value-d' }));
+      const body = await response.text();
+      assert.equal(response.status, 507, body);
+      assert.equal((JSON.parse(body) as { error: { code: string } }).error.code, 'insufficient_storage');
+    } finally {
+      // SIGKILL to strace would leave kvs running untraced: kvs (and its lock helper) go first.
+      const processes = descendants(server.pid);
+      for (const pid of processes) process.kill(pid, 'SIGKILL');
+      await server.kill9();
+      for (const pid of processes) await gone(pid);
+    }
+    await servesEveryWrite(dataDir);
   });
 });

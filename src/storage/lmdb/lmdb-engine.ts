@@ -60,17 +60,15 @@ import {
   type HistoryReach,
   type HistoryWrite,
   historyPageLimit,
-  historyWriteOf,
   KeptWindow,
   historyWritesOf,
   keyOverBounds,
-  removalTypes,
 } from '../key-history.js';
 import type { ChangeEvent } from '../../model/events.js';
 import type { CommitResult, Txn } from '../../model/txn.js';
 import type { Entry, EntryInfo } from '../../model/entry.js';
 import { isExpired } from '../../model/entry.js';
-import { auditEntryTime, decodeAuditEntry, encodeAuditEntry } from '../audit-codec.js';
+import { decodeAuditEntry, encodeAuditEntry } from '../audit-codec.js';
 import { auditOverBounds, auditPageOf } from '../audit-trail.js';
 import {
   AUDIT_DROP_MAX,
@@ -97,9 +95,10 @@ import { RecordCache } from './record-cache.js';
 import { stopOnStorePanic, panicOf } from './store-panic.js';
 import { utf8KeyEncoder } from './utf8-key-encoder.js';
 import { StoreFileError } from './store-files.js';
-import { classifyWriteFailure, describeFailure, type WriteFailure } from './write-failure.js';
+import { classifyWriteFailure, describeFailure, lmdbErrorOf, type WriteFailure } from './write-failure.js';
 import { WalError, WriteAheadLog } from '../wal/write-ahead-log.js';
 import type { WalRecord } from '../wal/wal-scan.js';
+import { auditTime, ReplayedCommit } from './replayed-commit.js';
 import type { WalFiles } from '../wal/wal-files.js';
 import { type CommitWrite, DELETED_RECORD, type EncodedCommit, encodeWalCommit, walkWalCommit } from './wal-commit.js';
 
@@ -145,6 +144,13 @@ export interface LmdbEngineOptions {
   readonly walFiles?: WalFiles;
   /** Bytes of acknowledged commits lmdb may be behind before new commits wait (UNAPPLIED_BYTES_MAX). */
   readonly unappliedBytesMax?: number;
+  /**
+   * When the WAL's commits that lmdb lacks are applied at open: 'background' (the default) opens
+   * at once, with them in the overlay, and lmdb applies them while kvs serves; 'before-open'
+   * opens once lmdb has applied and flushed them all (the `--workers` primary, which closes the
+   * store right after for workers that share lmdb without the WAL).
+   */
+  readonly replay?: 'background' | 'before-open';
   /** How much audit trail to keep (DEFAULT_AUDIT_RETENTION when unset). */
   readonly auditRetention?: AuditRetention;
   /** How much per-key history to keep (DEFAULT_HISTORY_RETENTION when unset). */
@@ -203,10 +209,25 @@ interface DurableCommit extends EncodedCommit {
 }
 
 /**
- * Bytes of acknowledged commits lmdb may be behind before new commits wait (docs/limits.md). With
- * lmdb keeping up, the overlay holds one batch (a few hundred commits at most).
+ * A commit waiting for lmdb: acknowledged while running, or found in the WAL at start-up (decoded
+ * when applied, replayed-commit.ts). Readers of the queue use what both have: the revision, the
+ * change-log events, the audit entry and the history entries.
  */
-export const UNAPPLIED_BYTES_MAX = 64 * 1024 * 1024;
+type QueuedCommit = DurableCommit | ReplayedCommit;
+
+/** The keys a queued commit writes. */
+function keysOf(commit: QueuedCommit): Iterable<string> {
+  return commit instanceof ReplayedCommit ? commit.keys : commit.writes.map((write) => write.key);
+}
+
+/**
+ * Bytes of acknowledged commits lmdb may be behind before new commits wait (docs/limits.md). With
+ * lmdb keeping up, the overlay holds one batch (a few hundred commits at most). It also bounds
+ * what a start-up after a crash replays (with the WAL segment size, what it reads): 16 MiB is
+ * about 35,000 commits of 100-byte puts. At 64 MiB the start-up's walk of the log alone took
+ * 0.4-0.7 s (BENCHMARKS.md, "Start-up with a full WAL to replay").
+ */
+export const UNAPPLIED_BYTES_MAX = 16 * 1024 * 1024;
 /**
  * The pause between two background lmdb transactions of the WAL path. Acknowledgements do not
  * wait for lmdb, so the pause only lets more commits gather per transaction: each hot page and
@@ -223,6 +244,12 @@ const APPLY_PAUSE_MS = 20;
  * HTTP PUT through the server measured 0.68-0.84x the lmdb-only path; with 256, 0.96-0.99x.
  */
 const APPLY_BATCH_MAX = 256;
+/**
+ * How long after an open that replayed the WAL lmdb starts applying the replayed commits (unless
+ * a new commit starts it first): the server's own start-up runs meanwhile, instead of sharing
+ * the event loop with the apply's batches (a full log is over a hundred of them).
+ */
+const REPLAY_APPLY_DELAY_MS = 500;
 /** First retry of a failed lmdb apply; doubles up to APPLY_RETRY_MAX_MS. */
 const APPLY_RETRY_MS = 50;
 const APPLY_RETRY_MAX_MS = 2000;
@@ -375,7 +402,7 @@ export class LmdbEngine implements Engine {
   /** Commits appended to the WAL and not synced yet, in revision order. */
   private walQueue: PendingCommit[] = [];
   /** Acknowledged commits lmdb does not hold yet, in revision order (the first ones may be applying). */
-  private readonly applyQueue: DurableCommit[] = [];
+  private readonly applyQueue: QueuedCommit[] = [];
   /**
    * The overlay: for every key of applyQueue, its newest acknowledged record (null: deleted).
    * Every read consults it before lmdb, so an acknowledged write is seen at once.
@@ -388,6 +415,10 @@ export class LmdbEngine implements Engine {
   private acknowledged = 0;
   /** An lmdb transaction applying acknowledged commits is in flight (one at a time). */
   private applying: Promise<void> | undefined;
+  /** Set when close() stopped waiting for lmdb: no batch starts after it. */
+  private applyHalted = false;
+  /** Starts lmdb on the commits a start-up replayed (attachWal). */
+  private replayApplyTimer: NodeJS.Timeout | undefined;
   /** Set while lmdb refuses to apply (retry timer): new commits are refused. */
   private applyStalled: NodeJS.Timeout | undefined;
   private applyRetryMs = APPLY_RETRY_MS;
@@ -460,7 +491,9 @@ export class LmdbEngine implements Engine {
       try {
         await engine.attachWal(options.walDirectory);
       } catch (error) {
-        await engine.root.close().catch(ignore);
+        // After a batch lmdb refused, lmdb-js's close waits for a flush that never settles
+        // (closeStore); the process that cannot open exits, which releases the store.
+        if (engine.failureSeen === undefined) await engine.root.close().catch(ignore);
         throw error;
       }
     }
@@ -476,57 +509,51 @@ export class LmdbEngine implements Engine {
       ...(this.options.walFiles !== undefined && { files: this.options.walFiles }),
     });
     try {
-      if (replay.length > 0) this.replayRecords(replay);
-      // The replayed commits become lmdb's checkpoint once flushed.
-      if (replay.length > 0) await this.root.flushed;
-      this.lastPublished = this.checkpointed = this.acknowledged = this.readRevision();
-      this.oldestKept = this.meta.get(OLDEST) ?? 1;
-      this.auditExtent = this.storedAuditExtent();
-      this.historyExtent = this.storedHistoryExtent();
-      await wal.releaseThrough(this.checkpointed);
+      this.lastPublished = this.checkpointed = this.acknowledged = checkpoint;
+      await wal.releaseThrough(checkpoint);
+      if (replay.length > 0) this.replayIntoOverlay(replay);
     } catch (error) {
       await wal.close().catch(ignore);
       throw error;
     }
     this.wal = wal;
+    if (replay.length === 0) return;
+    if (this.options.replay !== 'before-open') {
+      // lmdb starts on the replayed commits once the rest of the start-up (the HTTP routes, the
+      // listening sockets) has had its turn, or at the first new commit, whichever comes first.
+      this.replayApplyTimer = setTimeout(() => this.applyDurable(), REPLAY_APPLY_DELAY_MS);
+      return;
+    }
+    this.applyDurable();
+    try {
+      await this.applyReplayed();
+    } catch (error) {
+      this.wal = undefined;
+      await wal.close().catch(ignore);
+      throw error;
+    }
   }
 
   /**
-   * Applies the WAL records lmdb does not hold (start-up), coalesced into one write transaction:
-   * each key gets only its final record (and index entries), and only the change-log entries the
-   * log keeps after them (the last logLength revisions) are written. What lmdb ends up holding is
-   * what applying them one by one leaves, at a cost bounded by the keys touched and the log's
-   * length instead of the records' count; one transaction, so a crash meanwhile leaves lmdb as
-   * it was and the next start replays again.
+   * The start-up's replay (docs/wal.md, "Replay"): the WAL's commits that lmdb does not hold
+   * become acknowledged commits waiting for lmdb, exactly as if they had just been synced: each
+   * key's final record goes into the overlay that reads consult, every commit into the queue that
+   * lmdb applies in the background, many per transaction, checkpointing the WAL as it flushes.
+   * Only each commit's keys are read here (walkWalCommit, keys told apart by their bytes read as
+   * latin1: one char per byte, cheaper than UTF-8) and only the final records decoded; the rest
+   * of each commit is decoded when lmdb applies it (replayed-commit.ts). A crash meanwhile leaves
+   * the WAL as it was past lmdb's checkpoint, and the next start replays again.
    */
-  private replayRecords(records: readonly WalRecord[]): void {
-    const last = records.at(-1)!.revision;
-    const keptFrom = last - this.options.logLength + 1;
-    // A full log is 64 MiB of commits (UNAPPLIED_BYTES_MAX), and this runs before kvs serves:
-    // the commits are walked in place (walkWalCommit), keys told apart by their bytes read as
-    // latin1 (one char per byte, so distinct bytes stay distinct, and cheaper than UTF-8), each
-    // key's final write kept in one object updated in place, and only the final records and the
-    // kept change-log entries become Buffer views.
+  private replayIntoOverlay(records: readonly WalRecord[]): void {
+    const withHistory = this.historyRetention.versions > 0;
     const finals = new Map<string, FinalWrite>();
-    // Every replayed commit's audit entry is written, not only the final ones: each is one commit.
-    const audits: { revision: number; bytes: Buffer }[] = [];
-    const keepAudit = (start: number, length: number): void => {
-      audits.push({ revision: current, bytes: bytes.subarray(start, start + length) });
-    };
-    let current = 0;
-    const logEntries: WalRecord[] = [];
-    const logStarts: number[] = [];
     let bytes: Buffer = Buffer.alloc(0);
-    // Every replayed commit's history entries too (key-history.ts): each write of each commit.
-    const keepHistory = this.historyRetention.versions > 0;
-    const histories: ReplayedHistory[] = [];
-    let writesOfCommit: ReplayedHistory['writes'] = [];
+    let revision = 0;
     const keepFinal = (keyStart: number, keyEnd: number, recordStart: number, recordLength: number): void => {
-      if (keepHistory) writesOfCommit.push({ keyStart, keyEnd, recordStart, recordLength });
       const id = bytes.toString('latin1', keyStart, keyEnd);
       const final = finals.get(id);
       if (final === undefined) {
-        finals.set(id, { bytes, keyStart, keyEnd, recordStart, recordLength });
+        finals.set(id, { bytes, keyStart, keyEnd, recordStart, recordLength, revision });
         return;
       }
       final.bytes = bytes;
@@ -534,63 +561,53 @@ export class LmdbEngine implements Engine {
       final.keyEnd = keyEnd;
       final.recordStart = recordStart;
       final.recordLength = recordLength;
+      final.revision = revision;
     };
+    const queued: ReplayedCommit[] = [];
     for (const record of records) {
       bytes = record.bytes;
-      current = record.revision;
+      revision = record.revision;
       const end = record.payloadStart + record.payloadLength;
-      writesOfCommit = [];
-      const auditsBefore = audits.length;
-      const logStart = walkWalCommit(bytes, record.payloadStart, end, record.revision, keepFinal, keepAudit);
-      if (keepHistory && writesOfCommit.length > 0) {
-        const audit = audits.length > auditsBefore ? audits.at(-1) : undefined;
-        const time = audit === undefined ? Number.NaN : auditTimeOf(audit);
-        histories.push({ revision: record.revision, bytes, writes: writesOfCommit, logStart, end, time });
-      }
-      if (record.revision >= keptFrom) {
-        logEntries.push(record);
-        logStarts.push(logStart);
-      }
+      walkWalCommit(bytes, record.payloadStart, end, revision, keepFinal);
+      queued.push(new ReplayedCommit(revision, bytes, record.payloadStart, end, withHistory));
     }
-    this.root.transactionSync(() => {
-      for (const final of finals.values()) {
-        const key = final.bytes.toString('utf8', final.keyStart, final.keyEnd);
-        const encoded =
-          final.recordLength === DELETED_RECORD
-            ? null
-            : final.bytes.subarray(final.recordStart, final.recordStart + final.recordLength);
-        const current = this.kv.getBinary(key);
-        this.writeRecordChange(
-          {
-            key,
-            encoded,
-            record: encoded === null ? null : decodeRecord(encoded, key, false),
-            previous: current === undefined ? undefined : decodeRecord(current, key, this.acceptFormat1),
-          },
-          transactionWrites,
-        );
+    const entries: OverlayEntry[] = [];
+    for (const final of finals.values()) {
+      const key = final.bytes.toString('utf8', final.keyStart, final.keyEnd);
+      const record =
+        final.recordLength === DELETED_RECORD
+          ? null
+          : decodeRecord(final.bytes.subarray(final.recordStart, final.recordStart + final.recordLength), key, false);
+      entries.push({ key, record, revision: final.revision, older: undefined, newer: undefined });
+    }
+    // The recency list holds the overlay in the order of its revisions (recentlyModified).
+    entries.sort((a, b) => a.revision - b.revision);
+    for (const entry of entries) {
+      this.unapplied.set(entry.key, entry);
+      this.overlayRecency.append(entry);
+    }
+    for (const commit of queued) {
+      this.unappliedBytes += commit.bytes;
+      this.applyQueue.push(commit);
+    }
+    this.lastPublished = this.acknowledged = revision;
+  }
+
+  /**
+   * Waits until lmdb has applied and flushed every replayed commit (`replay: 'before-open'`):
+   * the `--workers` primary closes the store right after and the workers share lmdb without the
+   * WAL. A batch lmdb refuses stops the open with its failure.
+   */
+  private async applyReplayed(): Promise<void> {
+    while (this.applyQueue.length > 0) {
+      if (this.applyStalled !== undefined) {
+        clearTimeout(this.applyStalled);
+        // The LMDB error itself (its errno), which the open's caller tells apart (lmdbOpenProblem).
+        throw await lmdbErrorOf(this.failureSeen ?? new Error('lmdb could not apply the replayed write-ahead log'));
       }
-      logEntries.forEach((record, index) =>
-        this.log.putSync(
-          record.revision,
-          record.bytes.subarray(logStarts[index], record.payloadStart + record.payloadLength),
-        ),
-      );
-      const stored = this.readRevision();
-      const oldest = this.meta.get(OLDEST) ?? 1;
-      const newOldest = Math.max(oldest, keptFrom);
-      for (let revision = oldest; revision < newOldest && revision <= stored; revision++) this.log.removeSync(revision);
-      if (newOldest !== oldest) this.meta.putSync(OLDEST, newOldest);
-      const extent = this.storedAuditExtent();
-      for (const audit of audits)
-        this.writeAudit(audit.revision, audit.bytes, auditTimeOf(audit), extent, transactionWrites);
-      this.putAuditExtent(extent, transactionWrites);
-      const history = this.storedHistoryExtent();
-      for (const replayed of histories)
-        this.writeHistory(replayed.revision, replayedHistoryWrites(replayed), history, transactionWrites);
-      this.putHistoryExtent(history, transactionWrites);
-      this.meta.putSync(REVISION, last);
-    });
+      await this.applying;
+    }
+    await this.root.flushed;
   }
 
   /**
@@ -1076,14 +1093,33 @@ export class LmdbEngine implements Engine {
    * failed one is simply applied again (retryApply) with nothing issued on top of it.
    */
   private applyDurable(): void {
-    if (this.applying !== undefined || this.applyStalled !== undefined || this.applyQueue.length === 0) return;
+    if (this.replayApplyTimer !== undefined) {
+      clearTimeout(this.replayApplyTimer);
+      this.replayApplyTimer = undefined;
+    }
+    if (
+      this.applying !== undefined ||
+      this.applyStalled !== undefined ||
+      this.applyHalted ||
+      this.applyQueue.length === 0
+    )
+      return;
     const batch = this.applyQueue.slice(0, APPLY_BATCH_MAX);
+    let encoded: EncodedCommit[];
+    try {
+      encoded = this.encodedBatch(batch);
+    } catch (error) {
+      // A replayed commit that does not decode although its WAL checksum held (a kvs defect):
+      // nothing of the batch was issued; it is tried again later and writes are refused meanwhile.
+      this.applyFailed(error);
+      return;
+    }
     // Issued synchronously: lmdb-js puts them all in one transaction.
     const before = this.oldestKept;
     let oldest = before;
     const extent = { ...this.auditExtent };
     const history = { ...this.historyExtent };
-    for (const commit of batch) oldest = this.writeCommit(commit, oldest, extent, history, queuedWrites);
+    for (const commit of encoded) oldest = this.writeCommit(commit, oldest, extent, history, queuedWrites);
     if (oldest !== before) void this.meta.put(OLDEST, oldest);
     this.putAuditExtent(extent, queuedWrites);
     this.putHistoryExtent(history, queuedWrites);
@@ -1129,18 +1165,46 @@ export class LmdbEngine implements Engine {
     return { walRecords: records, walFlushes: flushes, ...this.applyCounts };
   }
 
+  /**
+   * The batch as lmdb writes it, decoded first, so that a commit that does not decode stops the
+   * batch before any write of it is issued. A replayed commit's records before it are lmdb's
+   * (every earlier batch is committed: one transaction at a time) or an earlier commit's of the
+   * same batch.
+   */
+  private encodedBatch(batch: readonly QueuedCommit[]): EncodedCommit[] {
+    let written: Map<string, StoredRecord | null> | undefined;
+    return batch.map((commit) => {
+      if (!(commit instanceof ReplayedCommit)) {
+        if (written !== undefined) for (const write of commit.writes) written.set(write.key, write.record);
+        return commit;
+      }
+      const batchWrites = (written ??= new Map());
+      const encoded = commit.encoded((key) =>
+        batchWrites.has(key) ? (batchWrites.get(key) ?? undefined) : this.storedRecord(key),
+      );
+      for (const write of encoded.writes) batchWrites.set(write.key, write.record);
+      return encoded;
+    });
+  }
+
+  /** The record lmdb holds for `key`, past the overlay and the cache. */
+  private storedRecord(key: string): StoredRecord | undefined {
+    const buffer = this.kv.getBinary(key);
+    return buffer === undefined ? undefined : decodeRecord(buffer, key, this.acceptFormat1);
+  }
+
   /** lmdb holds `batch`: the overlay forgets what lmdb now answers the same. */
-  private appliedBatch(batch: readonly DurableCommit[]): void {
+  private appliedBatch(batch: readonly QueuedCommit[]): void {
     this.applyCounts.applyTransactions++;
     this.applyCounts.appliedCommits += batch.length;
     this.applyQueue.splice(0, batch.length);
     for (const commit of batch) {
       this.unappliedBytes -= commit.bytes;
-      for (const write of commit.writes) {
-        this.cache?.invalidate(write.key);
-        const entry = this.unapplied.get(write.key);
+      for (const key of keysOf(commit)) {
+        this.cache?.invalidate(key);
+        const entry = this.unapplied.get(key);
         if (entry?.revision === commit.revision) {
-          this.unapplied.delete(write.key);
+          this.unapplied.delete(key);
           this.overlayRecency.remove(entry);
         }
       }
@@ -1467,7 +1531,7 @@ export class LmdbEngine implements Engine {
     // Read first, then removed: no removal under an open cursor.
     const oldest: { revision: number; length: number; time: number }[] = [];
     for (const { key, value } of this.auditLog.getRange({ start: extent.from, limit: AUDIT_DROP_MAX + 1 }))
-      oldest.push({ revision: key, length: value.length, time: auditTimeOf({ revision: key, bytes: value }) });
+      oldest.push({ revision: key, length: value.length, time: auditTime(value, key) });
     for (const [index, entry] of oldest.entries()) {
       if (index >= AUDIT_DROP_MAX || !auditOverBounds(this.retention, extent.bytes, entry.time, time)) {
         extent.from = entry.revision;
@@ -2161,6 +2225,8 @@ export class LmdbEngine implements Engine {
         last = this.lastCommit;
         await last.catch(ignore);
       } while (last !== this.lastCommit);
+      // Replayed commits lmdb has not started on yet (REPLAY_APPLY_DELAY_MS): it starts now.
+      if (this.replayApplyTimer !== undefined) this.applyDurable();
       // lmdb gets CLOSE_APPLY_WAIT_MS to apply and flush: a writer wedged after a failed page
       // write (lmdb-js keeps its lock, docs/durability.md) must not hang the stop, and the WAL
       // holds every acknowledged commit for the next start's replay.
@@ -2169,6 +2235,8 @@ export class LmdbEngine implements Engine {
         if ((await Promise.race([this.applying, gaveUp])) === 'gave up') break;
       const flushed = this.applying === undefined && this.applyStalled === undefined;
       if (!flushed || (await Promise.race([this.root.flushed, gaveUp])) === 'gave up') {
+        // No further batch starts: the WAL keeps what lmdb has not applied.
+        this.applyHalted = true;
         if (this.applyStalled !== undefined) clearTimeout(this.applyStalled);
         await this.wal.close();
         return;
@@ -2195,52 +2263,7 @@ interface FinalWrite {
   keyEnd: number;
   recordStart: number;
   recordLength: number;
-}
-
-/** One replayed commit's writes, where they lie in its WAL record, for its history entries. */
-interface ReplayedHistory {
-  readonly revision: number;
-  readonly bytes: Buffer;
-  readonly writes: { keyStart: number; keyEnd: number; recordStart: number; recordLength: number }[];
-  /** Where its change-log entry lies. */
-  readonly logStart: number;
-  readonly end: number;
-  /** Its audit entry's time (the commit's time), or NaN when it had none. */
-  readonly time: number;
-}
-
-/**
- * The history entries a replayed commit wrote when it was made: each key's record as the commit
- * left it (its `updated` is the commit's time), or for a removed key, its removal's type from
- * the change-log entry and the commit's time (the audit entry's).
- */
-function replayedHistoryWrites(replayed: ReplayedHistory): HistoryWrite[] {
-  const { bytes, revision } = replayed;
-  let types: Map<string, ChangeType> | undefined;
-  let time = replayed.time;
-  return replayed.writes.map((write) => {
-    const key = bytes.toString('utf8', write.keyStart, write.keyEnd);
-    if (write.recordLength !== DELETED_RECORD) {
-      const record = decodeRecord(
-        bytes.subarray(write.recordStart, write.recordStart + write.recordLength),
-        key,
-        false,
-      );
-      return historyWriteOf(key, record, 'put', record.updated);
-    }
-    types ??= removalTypes(decodeLogEntry(bytes.subarray(replayed.logStart, replayed.end), revision));
-    if (Number.isNaN(time)) time = 0;
-    return historyWriteOf(key, null, types.get(key) ?? 'delete', time);
-  });
-}
-
-/** The time of a replayed audit entry, or NaN when it is damaged (rotation then goes by bytes). */
-function auditTimeOf(audit: { revision: number; bytes: Uint8Array }): number {
-  try {
-    return auditEntryTime(audit.bytes, audit.revision);
-  } catch {
-    return Number.NaN;
-  }
+  revision: number;
 }
 
 /** A planned commit in the bytes lmdb stores (and the WAL carries, wal-commit.ts), with its audit entry. */

@@ -1,6 +1,6 @@
 // Route schemas compiled when a request first needs them instead of when the route is registered:
 // compiling every validator and serializer at registration, and loading Ajv and
-// fast-json-stringify for it, was about a quarter of an empty store's start-up. The first use
+// fast-json-stringify for it, was about a fifth of an empty store's start-up. The first use
 // compiles exactly what registration did, so answers are unchanged. Once the server listens,
 // compileAhead() compiles the rest, one schema per turn of the event loop (requests go in
 // between), so that first requests seldom wait for a compile.

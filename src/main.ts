@@ -13,7 +13,6 @@ import { TokenFileError, TokenStore, ensureTokenFile } from './core/tokens.js';
 import { KVS_VERSION } from './core/version.js';
 import { startEventLoopDelayReport } from './core/event-loop-delay-report.js';
 import { WatchHub } from './core/watch-hub.js';
-import { startHttpServer } from './http/server.js';
 import { diskUsageBytes } from './core/disk-usage.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { KvsMetrics } from './core/metrics.js';
@@ -109,6 +108,17 @@ function loadTokens(path: string): TokenStore {
 
 const TOKEN_POLL_MS = 250;
 
+/**
+ * The HTTP front end's modules (Fastify and its plugins, the largest part of loading kvs). Loaded
+ * on first need; runServer starts loading them before it waits for the store lock, whose helper
+ * process takes a while to answer, so that the two overlap.
+ */
+let httpServerModule: Promise<typeof import('./http/server.js')> | undefined;
+function loadHttpServer(): Promise<typeof import('./http/server.js')> {
+  httpServerModule ??= import('./http/server.js');
+  return httpServerModule;
+}
+
 /** Starts one kvs process: engine, core service, HTTP and (optionally) RESP listeners. */
 export async function startServer(
   config: Config,
@@ -160,6 +170,7 @@ export async function startServer(
     onError: (error) => log(`expiry sweep failed: ${error instanceof Error ? error.message : String(error)}`),
   });
   if (role.sweeper) sweeper.start();
+  const { startHttpServer } = await loadHttpServer();
   const http = await startHttpServer({ service, hub, config, logger: logger(), metrics });
   const resp =
     config.respPort === undefined
@@ -216,6 +227,8 @@ export async function runServer(config: Config): Promise<void> {
     let release: (() => void) | undefined;
     let server: RunningServer;
     let notice: string | undefined;
+    // A failed load is met (and reported) where startServer awaits it; a refused start never does.
+    loadHttpServer().catch(() => {});
     try {
       if (config.store.kind === 'lmdb') makeDataDir(config);
       release = await asConfigError(() => lockStore(config));

@@ -2,12 +2,17 @@
 
 import { KVS_VERSION } from '../core/version.js';
 import { Command } from 'commander';
-import { registerClientCommands } from './commands/index.js';
 import { guardStdoutPipe } from './commands/output.js';
 import { serveCommand } from './serve-command.js';
 import { applyUsageConventions, CommandExit, EXIT_FAILED, reportFailure } from './usage.js';
 
-export function createProgram(): Command {
+/**
+ * The `kvs` program. Given the command line, `kvs serve ...` gets a program with the serve command
+ * alone: parsing `serve ...` never reaches the other commands, and loading their modules (the
+ * client, the file formats and their YAML library) would delay the server's start. Everything
+ * else (and no argv) gets every command.
+ */
+export async function createProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command('kvs')
     .description('kvs: a durable key/value server and its command-line client')
     .version(KVS_VERSION)
@@ -15,7 +20,7 @@ export function createProgram(): Command {
     // for `kvs --help`.
     .option('--debug', 'on a failure, also print its stack trace (or set KVS_DEBUG=1); accepted after any command');
   program.addCommand(serveCommand());
-  registerClientCommands(program);
+  if (argv?.[2] !== 'serve') (await import('./commands/index.js')).registerClientCommands(program);
   applyUsageConventions(program);
   return program;
 }
@@ -39,7 +44,8 @@ export function takeDebugFlag(argv: readonly string[]): string[] {
 export async function runCli(argv: readonly string[]): Promise<number> {
   guardStdoutPipe();
   try {
-    await createProgram().parseAsync(takeDebugFlag(argv));
+    const args = takeDebugFlag(argv);
+    await (await createProgram(args)).parseAsync(args);
     return Number(process.exitCode ?? 0);
   } catch (error) {
     if (error instanceof CommandExit) return error.exitCode;

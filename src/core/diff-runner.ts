@@ -4,7 +4,7 @@
 // too-large verdict, so a burst of large diffs costs bounded CPU and memory (docs/limits.md).
 
 import { Worker } from 'node:worker_threads';
-import { type DiffSide, diffValues, quickVerdict, type ValueDiff } from './value-diff.js';
+import type { DiffSide, ValueDiff } from './value-diff.js';
 
 /** Values up to this size on both sides are diffed on the event loop (well under 10 ms). */
 export const DIFF_INLINE_MAX_BYTES = 64 * 1024;
@@ -21,6 +21,8 @@ export class DiffRunner {
   private readonly waiting: (() => void)[] = [];
 
   async diff(from: DiffSide, to: DiffSide): Promise<ValueDiff> {
+    // Loaded on the first diff: the diff library is not needed to start the server.
+    const { diffValues, quickVerdict } = await import('./value-diff.js');
     const quick = quickVerdict(from, to);
     if (quick !== undefined) return quick;
     if (from.value.length <= DIFF_INLINE_MAX_BYTES && to.value.length <= DIFF_INLINE_MAX_BYTES)

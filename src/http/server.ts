@@ -33,7 +33,8 @@ import { createWriteFastPath } from './write-fast-path.js';
 import { seedRoutes } from './seed-routes.js';
 import { txnRoutes } from './txn-routes.js';
 import { uiRoutes } from './ui-routes.js';
-import { schemaController } from './validation.js';
+import { DeferredCompiles } from './deferred-compiles.js';
+import { schemaControllerFor } from './validation.js';
 import { watchRoutes } from './watch-routes.js';
 
 export interface HttpServerOptions {
@@ -44,6 +45,14 @@ export interface HttpServerOptions {
   readonly logger?: Logger;
   /** The process's metrics (shared with RESP and the core service); a fresh set when absent. */
   readonly metrics?: KvsMetrics;
+}
+
+/** Each app's deferred schema compiles (compileRouteSchemas). */
+const deferredCompiles = new WeakMap<FastifyInstance, DeferredCompiles>();
+
+/** Compiles every route schema of `app` not compiled yet, now; returns how many; throws the first that fails. */
+export function compileRouteSchemas(app: FastifyInstance): number {
+  return deferredCompiles.get(app)?.compileAll() ?? 0;
 }
 
 export async function buildHttpApp(options: HttpServerOptions): Promise<FastifyInstance> {
@@ -61,6 +70,7 @@ export async function buildHttpApp(options: HttpServerOptions): Promise<FastifyI
   metrics.gauge('kvs_keys', 'Number of keys stored (may include expired keys not yet swept)', () => service.count());
   metrics.gauge('kvs_watchers', 'Open watch streams in this process', () => hub.size);
   let fastPath: FastPath | undefined;
+  const schemas = new DeferredCompiles();
   const cors = new CorsPolicy(config.corsOrigins);
   const app = Fastify({
     serverFactory: (handler) => {
@@ -83,7 +93,7 @@ export async function buildHttpApp(options: HttpServerOptions): Promise<FastifyI
       return server;
     },
     logger: false,
-    schemaController,
+    schemaController: schemaControllerFor(schemas),
     clientErrorHandler: answerClientError,
     bodyLimit: limits.maxBodyBytes,
     routerOptions: { maxParamLength: limits.maxUrlBytes },
@@ -103,6 +113,19 @@ export async function buildHttpApp(options: HttpServerOptions): Promise<FastifyI
       const plain = reply as unknown as FastifyReply;
       void plain.code(kvsError.status).type('application/json; charset=utf-8').send(JSON.stringify(kvsError.toJSON()));
     },
+  });
+  deferredCompiles.set(app, schemas);
+  // Route schemas compile on first use; once listening, the rest compile in the background. A
+  // schema that cannot compile is a bug: logged here, an internal error for the requests that need it.
+  app.addHook('onListen', (done) => {
+    schemas.compileAhead((error) =>
+      log?.(`a route schema does not compile: ${error instanceof Error ? error.message : String(error)}`),
+    );
+    done();
+  });
+  app.addHook('onClose', (_app, done) => {
+    schemas.stop();
+    done();
   });
   app.server.headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
   limitConnections(app.server, limits.maxConnections, https !== null);

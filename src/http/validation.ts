@@ -4,17 +4,44 @@
 // client typed: they are checked exactly (no coercion, nothing removed), so a wrong type or an
 // unknown field is a 400 naming the field. Query strings and headers are text by nature: there
 // `limit=5` must still become the integer 5, so they keep coercion (but nothing is removed).
+// Validators and response serializers are compiled on first use (deferred-compiles.ts), and the
+// libraries that compile them are loaded then too: the server does not need them to start.
 
-import ajvCompiler from '@fastify/ajv-compiler';
+import type ajvCompilerModule from '@fastify/ajv-compiler';
 import type { FastifyServerOptions } from 'fastify';
+import { createRequire } from 'node:module';
 import { KvsError } from '../core/errors.js';
+import type { DeferredCompiles, Serialize, Validate } from './deferred-compiles.js';
 
-type ValidatorFactory = ReturnType<typeof ajvCompiler>;
-/** What Fastify asks a validator compiler for: one schema of one part of one route. */
-type CompileRoutePart = (route: { readonly schema: unknown; readonly httpPart?: string }) => unknown;
+type ValidatorFactory = ReturnType<typeof ajvCompilerModule>;
+/** @fastify/fast-json-stringify-compiler's SerializerSelector() (the package comes with Fastify). */
+type SerializerFactory = (externalSchemas: unknown, serializerOptions: unknown) => CompileRoutePart<Serialize>;
+/** What Fastify asks a compiler for: one schema of one part (or one status code) of one route. */
+type CompileRoutePart<T> = (route: { readonly schema: unknown; readonly httpPart?: string }) => T;
 
-const strictFactory = ajvCompiler();
-const textFactory = ajvCompiler();
+// Synchronous loads on first use (a request may need a validator before the background compiles
+// reach it): both packages are CommonJS.
+const require = createRequire(import.meta.url);
+
+let validatorFactories: { readonly strict: ValidatorFactory; readonly text: ValidatorFactory } | undefined;
+function ajvFactories(): { readonly strict: ValidatorFactory; readonly text: ValidatorFactory } {
+  if (validatorFactories === undefined) {
+    const ajvCompiler = require('@fastify/ajv-compiler') as typeof ajvCompilerModule;
+    validatorFactories = { strict: ajvCompiler(), text: ajvCompiler() };
+  }
+  return validatorFactories;
+}
+
+let serializerFactory: SerializerFactory | undefined;
+function fastJsonStringifyFactory(): SerializerFactory {
+  if (serializerFactory === undefined) {
+    // The serializer compiler Fastify itself uses when none is given, found from Fastify's folder.
+    const fromFastify = createRequire(require.resolve('fastify'));
+    const selector = fromFastify('@fastify/fast-json-stringify-compiler') as () => SerializerFactory;
+    serializerFactory = selector();
+  }
+  return serializerFactory;
+}
 
 /** Fastify's server `ajv` option, as it hands it to the validator factory (plugins, customOptions). */
 interface AjvServerOptions {
@@ -22,7 +49,11 @@ interface AjvServerOptions {
   readonly plugins?: unknown[];
 }
 
-function buildValidator(externalSchemas: unknown, ajvOptions?: AjvServerOptions): CompileRoutePart {
+function buildValidator(
+  deferred: DeferredCompiles,
+  externalSchemas: unknown,
+  ajvOptions?: AjvServerOptions,
+): CompileRoutePart<Validate> {
   const plugins = ajvOptions?.plugins ?? [];
   const custom = ajvOptions?.customOptions ?? {};
   // The library's option types are a JTD/JSON-Schema union that a plain object does not narrow to.
@@ -30,15 +61,44 @@ function buildValidator(externalSchemas: unknown, ajvOptions?: AjvServerOptions)
     factory(
       externalSchemas as never,
       { plugins, customOptions: { ...custom, ...customOptions } } as never,
-    ) as unknown as CompileRoutePart;
-  const strict = build(strictFactory, { coerceTypes: false, removeAdditional: false });
-  const text = build(textFactory, { coerceTypes: 'array', removeAdditional: false });
-  return (route) => (route.httpPart === 'body' ? strict(route) : text(route));
+    ) as unknown as CompileRoutePart<Validate>;
+  let strict: CompileRoutePart<Validate> | undefined;
+  let text: CompileRoutePart<Validate> | undefined;
+  return (route) =>
+    deferred.validator(() => {
+      if (route.httpPart === 'body') {
+        strict ??= build(ajvFactories().strict, { coerceTypes: false, removeAdditional: false });
+        return strict(route);
+      }
+      text ??= build(ajvFactories().text, { coerceTypes: 'array', removeAdditional: false });
+      return text(route);
+    });
 }
 
-export const schemaController: NonNullable<FastifyServerOptions['schemaController']> = {
-  compilersFactory: { buildValidator: buildValidator as unknown as ValidatorFactory },
-};
+function buildSerializer(
+  deferred: DeferredCompiles,
+  externalSchemas: unknown,
+  serializerOptions: unknown,
+): CompileRoutePart<Serialize> {
+  let compiler: CompileRoutePart<Serialize> | undefined;
+  return (route) =>
+    deferred.serializer(() => {
+      compiler ??= fastJsonStringifyFactory()(externalSchemas, serializerOptions);
+      return compiler(route);
+    });
+}
+
+/** Fastify's `schemaController` option: its compiles go through `deferred`. */
+export function schemaControllerFor(deferred: DeferredCompiles): NonNullable<FastifyServerOptions['schemaController']> {
+  return {
+    compilersFactory: {
+      buildValidator: ((externalSchemas: unknown, ajvOptions?: AjvServerOptions) =>
+        buildValidator(deferred, externalSchemas, ajvOptions)) as never,
+      buildSerializer: ((externalSchemas: unknown, serializerOptions: unknown) =>
+        buildSerializer(deferred, externalSchemas, serializerOptions)) as never,
+    },
+  };
+}
 
 interface ValidationIssue {
   readonly instancePath?: string;

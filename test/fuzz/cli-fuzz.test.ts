@@ -31,8 +31,8 @@ describe('CLI fuzzing (real binary, real server)', () => {
     if (template !== undefined) removeDir(template.dataDir);
   });
 
-  it('generates every command and every option of the program (read from commander, so new flags are included)', () => {
-    const specs = commandSpecs();
+  it('generates every command and every option of the program (read from commander, so new flags are included)', async () => {
+    const specs = await commandSpecs();
     const names = specs.map((spec) => spec.path.join(' '));
     for (const name of [
       'serve',

@@ -78,7 +78,7 @@ export interface CommandSpec {
   readonly options: readonly Option[];
 }
 
-export function commandSpecs(): CommandSpec[] {
+export async function commandSpecs(): Promise<CommandSpec[]> {
   const specs: CommandSpec[] = [];
   const walk = (command: Command, path: string[]) => {
     if (command.commands.length === 0) {
@@ -87,7 +87,7 @@ export function commandSpecs(): CommandSpec[] {
     }
     for (const sub of command.commands) walk(sub, [...path, sub.name()]);
   };
-  walk(createProgram(), []);
+  walk(await createProgram(), []);
   return specs;
 }
 
@@ -587,7 +587,7 @@ async function prepare(testCase: CliCase, cwd: string, target: CliFuzzTarget): P
 export async function fuzzCli(target: CliFuzzTarget, options: FuzzOptions): Promise<FuzzReport> {
   const log = options.log ?? ((line: string) => console.log(line));
   const random = new Random(options.seed);
-  const specs = commandSpecs();
+  const specs = await commandSpecs();
   const client = new KvsClient({ url: target.url, token: target.token });
   const root = tempDir('kvs-cli-fuzz');
   const findings: FuzzFinding[] = [];

@@ -1,12 +1,10 @@
-// Runs of consecutive index entries that a walk found all expired, remembered so that the next
-// walk steps over each run with one seek instead of reading it again (docs/limits.md, "Expired
-// spans"). The engine decides when a remembered run can still be trusted:
-// - in the recent index ([modRevision, key]) a run stays all expired: an expired entry leaves only
-//   when its key is written again, and that write adds its new entry above every existing one,
-//   never inside the run;
-// - in key order a new key can be created inside a run, so the engine forgets every run that holds
-//   a key it writes.
-// A run found expired at time T says nothing about an earlier clock: it is used only from T on.
+// Runs of consecutive recent-index entries ([modRevision, key]) that the index page's walk found
+// all expired, remembered so that the next walk steps over each run with one seek instead of
+// reading it again (docs/limits.md, "Expired runs"). A run stays all expired: an expired entry
+// leaves the index only when its key is written again (or deleted), and that write adds the key's
+// new entry above every existing one, never inside the run. (Key order has no such property, a
+// new key can be created anywhere, so listings do not use this.) A run found expired at time T
+// says nothing about an earlier clock: it is used only from T on.
 
 /** Remembered runs at most; past it the run of fewest entries is forgotten. */
 export const EXPIRED_SPANS_MAX = 64;
@@ -81,19 +79,6 @@ export class ExpiredSpans<Position> {
     for (const removed of this.spans.splice(first, end - first, span)) this.heldBytes -= removed.bytes;
     this.heldBytes += span.bytes;
     while (this.spans.length > EXPIRED_SPANS_MAX || this.heldBytes > EXPIRED_SPANS_BYTES_MAX) this.forgetSmallest();
-  }
-
-  /** Forgets the run holding `position` (a key written inside it), if any. */
-  forget(position: Position): void {
-    const index = this.lastStartingAtOrBefore(position);
-    if (index < 0 || this.compare(position, this.spans[index]!.high) > 0) return;
-    this.heldBytes -= this.spans[index]!.bytes;
-    this.spans.splice(index, 1);
-  }
-
-  clear(): void {
-    this.spans = [];
-    this.heldBytes = 0;
   }
 
   private forgetSmallest(): void {

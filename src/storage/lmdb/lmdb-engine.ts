@@ -26,7 +26,8 @@
 // Sub-databases: kv (key -> record), meta (revision, oldest log revision), log (revision ->
 // events), expiry ([expires, key] -> key index for the sweeper), recent ([modRevision, key] ->
 // [key, expires], for recentlyModified: the index page reads its newest entries instead of
-// scanning, and passes over expired ones without reading their records),
+// scanning, and passes over expired ones without reading their records, runs of them seen
+// before with one seek: expired-spans.ts),
 // folders (folder -> keys stored under it, folder-index.ts: the web UI's folder counts), audit
 // (revision -> the commit's audit entry, audit-codec.ts; docs/audit.md), written with the commit
 // on every write path and by the WAL replay, and dropped oldest first past the retention bounds;

@@ -291,9 +291,10 @@ const RECENT_SCAN_EXTRA = 1000;
  * Entries one listing page reads before it gives other clients a turn (scan). An entry costs
  * about 5-7 us there (lmdb's copy of the value, the checksum, the decode): 1,000 expired keys
  * passed over, or a 1,000-key export page, held the event loop for 6-8 ms in one piece (the stall
- * suite's store, bench/suites/stall.ts); slices of 128 hold it under 1 ms.
+ * suite's store, bench/suites/stall.ts); slices of 256 hold it under 2 ms. Not fewer: a RESP walk's
+ * own slice (src/resp/key-walk.ts) reads up to 201 entries, and should stay one turn.
  */
-const SCAN_SLICE_ENTRIES = 128;
+const SCAN_SLICE_ENTRIES = 256;
 
 /** The overlay's keys of one listing, in key order, and how far the listing has read them. */
 interface OverlayRange {

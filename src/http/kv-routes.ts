@@ -13,6 +13,7 @@ import { entryHeaders } from './entry-headers.js';
 import { decodeKeyComponent } from './key-decoding.js';
 import { storedContentType } from './put-content-type.js';
 import { addValueSafetyHeaders } from './value-safety.js';
+import { sendPage } from './sliced-page.js';
 
 /** Where the key starts in a /v1/kv/{key} URL (the fast paths match on it too). */
 export const KEY_PATH = '/v1/kv/';
@@ -68,6 +69,16 @@ const entryMetaSchema = {
     size: { type: 'integer' },
     contentType: { type: ['string', 'null'] },
     value: { type: 'string', description: 'base64, only with values=1' },
+  },
+} as const;
+
+/** GET /v1/kv's answer (sliced-page.ts renders it in slices, `items` first). */
+const keyPageSchema = {
+  type: 'object',
+  properties: {
+    items: { type: 'array', items: entryMetaSchema },
+    next: { type: ['string', 'null'] },
+    revision: { type: 'integer' },
   },
 } as const;
 
@@ -200,16 +211,7 @@ export const kvRoutes: FastifyPluginAsync<{ service: KvService; queryReads?: Key
             match: { type: 'string' },
           },
         },
-        response: {
-          200: {
-            type: 'object',
-            properties: {
-              items: { type: 'array', items: entryMetaSchema },
-              next: { type: ['string', 'null'] },
-              revision: { type: 'integer' },
-            },
-          },
-        },
+        response: { 200: keyPageSchema },
       },
     },
     async (request, reply) => {
@@ -229,15 +231,15 @@ export const kvRoutes: FastifyPluginAsync<{ service: KvService; queryReads?: Key
           : withValues
             ? await service.listEntries(caller, prefix, after, limit)
             : await service.list(caller, prefix, after, limit);
-      return reply.send({
-        items: page.items.map((item: EntryInfo | Entry) =>
+      return sendPage(reply, {
+        items: page.items as readonly (EntryInfo | Entry)[],
+        toJson: (item) =>
           'value' in item
             ? { ...describe({ ...item, size: item.value.length }), value: item.value.toString('base64') }
             : describe(item),
-        ),
-        next: page.next,
-        revision,
-      } satisfies KeyPage);
+        schema: keyPageSchema,
+        rest: { next: page.next, revision } satisfies Omit<KeyPage, 'items'>,
+      });
     },
   );
 };

@@ -11,6 +11,7 @@ import {
   SetReply,
   SimpleReply,
   VerbatimReply,
+  EncodedReply,
   type Reply,
 } from './reply.js';
 import { INTERNAL_ERROR_LINE } from './resp-errors.js';
@@ -123,6 +124,8 @@ export function writeReply(sink: ReplySink, reply: Reply, protocol: Protocol): v
   } else if (reply instanceof VerbatimReply) {
     if (protocol === 3) writeBulkString(sink, `${reply.format}:${reply.text}`, '=');
     else writeBulkString(sink, reply.text);
+  } else if (reply instanceof EncodedReply) {
+    for (const chunk of reply.chunks) sink.bytes(chunk);
   } else {
     throw new TypeError('unknown reply type');
   }

@@ -19,7 +19,8 @@ export type Reply =
   | SetReply
   | DoubleReply
   | BooleanReply
-  | VerbatimReply;
+  | VerbatimReply
+  | EncodedReply;
 
 /** `+text`: status replies (OK, QUEUED, PONG, string for TYPE, ...). */
 export class SimpleReply {
@@ -59,6 +60,15 @@ export class VerbatimReply {
     readonly format: string,
     readonly text: string,
   ) {}
+}
+
+/**
+ * A reply already encoded, as bytes that are the same in RESP2 and RESP3 (an array of bulk
+ * strings): a long reply encoded a slice at a time, with turns for other clients between the
+ * slices, rather than in one piece when it is sent (KEYS, keyspace.ts).
+ */
+export class EncodedReply {
+  constructor(readonly chunks: readonly Buffer[]) {}
 }
 
 export const ok = new SimpleReply('OK');

@@ -117,3 +117,51 @@ describe('lmdb recent index entries carry the expiry', () => {
     }
   });
 });
+
+for (const exclusive of [true, false]) {
+  describe(`lmdb recent index: runs of expired entries (${exclusive ? 'exclusive' : 'shared'} writer)`, () => {
+    it('a run passed over once is stepped over next time, not at an earlier clock, and a key of it written again is listed', async () => {
+      const path = mkdtempSync(join(tmpdir(), 'kvs-recent-runs-'));
+      const options = { path, durability: 'relaxed' as const, logLength: 100, logValueMax: 16, exclusive };
+      const engine = new LmdbEngine(options);
+      try {
+        for (let index = 0; index < 3; index++)
+          await engine.commit({ conditions: [], operations: [put(`old${index}`)] }, T0);
+        // More expired keys than one call passes over (1,000 beyond the page), newer than old*;
+        // every other one expires earlier, the newest among them.
+        const expiring = Array.from({ length: 1500 }, (_, index) => `gone${String(index).padStart(4, '0')}`);
+        const expiresOf = (index: number) => (index % 2 === 1 ? T0 + 5 : T0 + 10);
+        for (let start = 0; start < expiring.length; start += 100)
+          await engine.commit(
+            {
+              conditions: [],
+              operations: expiring.slice(start, start + 100).map((key, index) => put(key, expiresOf(start + index))),
+            },
+            T0,
+          );
+        await engine.commit({ conditions: [], operations: [put('hot')] }, T0);
+        const keys = async (now: number) => (await engine.recentlyModified(20, now)).map((info) => info.key);
+        assert.deepEqual(await keys(T0 + 10), ['hot'], 'the first call stops at its bound');
+        assert.deepEqual(await keys(T0 + 10), ['hot', 'old2', 'old1', 'old0'], 'the next steps over what it saw');
+        assert.deepEqual(await keys(T0 + 20), ['hot', 'old2', 'old1', 'old0']);
+        assert.equal((await keys(T0)).length, 20, 'before they expired, they are listed');
+        assert.deepEqual(
+          await keys(T0 + 7),
+          [
+            'hot',
+            ...expiring
+              .filter((_, index) => expiresOf(index) === T0 + 10)
+              .reverse()
+              .slice(0, 19),
+          ],
+          'at an earlier clock than the run was seen at, its entries are read again',
+        );
+        await engine.commit({ conditions: [], operations: [put('gone0700')] }, T0 + 20);
+        assert.deepEqual(await keys(T0 + 20), ['gone0700', 'hot', 'old2', 'old1', 'old0']);
+      } finally {
+        await engine.close();
+        rmSync(path, { recursive: true, force: true });
+      }
+    });
+  });
+}

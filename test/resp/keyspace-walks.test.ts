@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { anonymous } from '../../src/core/service.js';
+import { compareKeys } from '../../src/model/key-order.js';
 import type { Operation } from '../../src/model/txn.js';
 import type { Engine } from '../../src/storage/engine.js';
 import { LIST_SKIP_MAX, type ListOptions } from '../../src/storage/engine.js';
@@ -82,6 +83,25 @@ describe('key-space walks stay bounded per event-loop turn', () => {
         turnsAtCall[index]! > turnsAtCall[index - 1]!,
         `engine reads ${index - 1} and ${index} ran in the same event-loop turn: ${turnsAtCall.join(',')}`,
       );
+  });
+
+  it("KEYS's reply, encoded slice by slice along the walk, is every key in order whatever its bytes", async () => {
+    // Over 64 KiB of reply (several chunks), with keys of several UTF-8 lengths and a long one.
+    const keys = Array.from(
+      { length: 30 * PAGE },
+      (_, index) =>
+        `enc/${['a', 'é', '😀', '\u4e2d'][index % 4]}/${String(index).padStart(5, '0')}/${'x'.repeat(index % 40)}`,
+    );
+    keys.push(`enc/long/${'y'.repeat(4000)}`);
+    await putAll(server.engine, keys, null, time);
+    // The test client reads bulk strings as latin1: one char per byte of the key's UTF-8.
+    const sorted = [...keys].sort(compareKeys).map((key) => Buffer.from(key, 'utf8').toString('latin1'));
+    assert.deepEqual(await client.do('KEYS', 'enc/*'), sorted);
+    assert.deepEqual(
+      await client.do('KEYS', 'enc/*7'),
+      sorted.filter((key) => key.endsWith('7')),
+    );
+    assert.deepEqual(await client.do('KEYS', 'enc/nothing*'), []);
   });
 
   describe('over a range full of expired keys not yet swept', () => {

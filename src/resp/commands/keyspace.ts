@@ -19,7 +19,8 @@ import { int32Arg, integerArg, isWord } from '../numeric-args.js';
 import { compareKeys } from '../../model/key-order.js';
 import { SCAN_EXPIRED_MAX, WALK_SLICE_KEYS, walkKeys } from '../key-walk.js';
 import { probeBetween } from '../random-probe.js';
-import { ok, replyTooLarge, RespError, redisErrors, SimpleReply, type Reply } from '../reply.js';
+import { EncodedReply, ok, replyTooLarge, RespError, redisErrors, SimpleReply, type Reply } from '../reply.js';
+import { type ReplySink, writeReply } from '../encoder.js';
 
 const typeString = new SimpleReply('string');
 const typeNone = new SimpleReply('none');
@@ -27,17 +28,38 @@ const typeNone = new SimpleReply('none');
 /** What one key costs in a KEYS reply besides its bytes (RESP framing, the JavaScript string). */
 const KEY_REPLY_OVERHEAD_BYTES = 16;
 
+/** Encoded reply text gathered before it becomes one Buffer chunk of a KEYS reply. */
+const KEYS_CHUNK_BYTES = 64 * 1024;
+
+interface MatchingKeys {
+  readonly keys: string[];
+  /** The keys as the reply's bytes, encoded along the walk. */
+  readonly reply: EncodedReply;
+}
+
 /**
  * Every key matching `pattern`, in key order; refused once the reply would exceed
  * maxRespOutputBytes. The walk is inherently as long as the store (under the pattern's literal
  * prefix), so it goes in small slices with a turn for other clients between them (key-walk.ts):
  * no turn holds the event loop for more than a slice (docs/limits.md,
- * docs/redis-compatibility.md).
+ * docs/redis-compatibility.md). Each slice's keys are encoded as it goes: the whole reply
+ * encoded at once (125,000 keys: about 90 ms) was the KEYS phase's longest turn in the stall suite.
  */
-async function listMatching(call: CommandCall, pattern: GlobPattern): Promise<string[]> {
+async function listMatching(call: CommandCall, pattern: GlobPattern): Promise<MatchingKeys> {
   const { service, session } = call;
   const limit = service.limits.maxRespOutputBytes;
   const keys: string[] = [];
+  const chunks: Buffer[] = [];
+  let text = '';
+  // A bulk string is the same in RESP2 and RESP3; the latin1 text holds the encoded bytes.
+  const sink: ReplySink = {
+    text: (chunk) => {
+      text += chunk;
+    },
+    bytes: (chunk) => {
+      text += chunk.toString('latin1');
+    },
+  };
   let replyBytes = 0;
   for await (const page of walkKeys(service, session.caller, { prefix: pattern.literalPrefix })) {
     for (const item of page.items) {
@@ -45,9 +67,15 @@ async function listMatching(call: CommandCall, pattern: GlobPattern): Promise<st
       replyBytes += Buffer.byteLength(item.key) + KEY_REPLY_OVERHEAD_BYTES;
       if (replyBytes > limit) throw replyTooLarge(limit);
       keys.push(item.key);
+      writeReply(sink, item.key, 2);
+    }
+    if (text.length >= KEYS_CHUNK_BYTES) {
+      chunks.push(Buffer.from(text, 'latin1'));
+      text = '';
     }
   }
-  return keys;
+  chunks.push(Buffer.from(text, 'latin1'));
+  return { keys, reply: new EncodedReply([Buffer.from(`*${keys.length}\r\n`, 'latin1'), ...chunks]) };
 }
 
 /** Redis's parseScanCursorOrReply accepts an unsigned decimal; kvs also needs to know the cursor. */
@@ -398,7 +426,7 @@ export const keyspaceCommands: readonly Command[] = [
     },
   }),
 
-  defineCommand<string[]>({
+  defineCommand<MatchingKeys>({
     name: 'keys',
     arity: 2,
     flags: ['readonly'],
@@ -416,11 +444,11 @@ export const keyspaceCommands: readonly Command[] = [
       let keys: Set<string> | undefined;
       for (const [key, exists] of context.view.pendingKeys()) {
         if (!pattern.matches(key)) continue;
-        keys ??= new Set(listed);
+        keys ??= new Set(listed.keys);
         if (exists) keys.add(key);
         else keys.delete(key);
       }
-      return keys === undefined ? listed : [...keys].sort(compareKeys);
+      return keys === undefined ? listed.reply : [...keys].sort(compareKeys);
     },
   }),
 

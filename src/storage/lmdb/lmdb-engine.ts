@@ -26,7 +26,8 @@
 // Sub-databases: kv (key -> record), meta (revision, oldest log revision), log (revision ->
 // events), expiry ([expires, key] -> key index for the sweeper), recent ([modRevision, key] ->
 // [key, expires], for recentlyModified: the index page reads its newest entries instead of
-// scanning, and passes over expired ones without reading their records),
+// scanning, and passes over expired ones without reading their records, runs of them seen
+// before with one seek: expired-spans.ts),
 // folders (folder -> keys stored under it, folder-index.ts: the web UI's folder counts), audit
 // (revision -> the commit's audit entry, audit-codec.ts; docs/audit.md), written with the commit
 // on every write path and by the WAL replay, and dropped oldest first past the retention bounds;
@@ -37,7 +38,8 @@
 import { type RecencyNode, RecencyList } from './recency-list.js';
 import { LmdbSystemStore } from './lmdb-system-store.js';
 import { FolderCountStream, indexedFolders, isIndexedFolder, storedKeyDelta } from '../folder-index.js';
-import { open, type Database, type Key, type RootDatabase } from 'lmdb';
+import { open, type Database, type Key, type RootDatabase, type Transaction } from 'lmdb';
+import { setImmediate as yieldToOthers } from 'node:timers/promises';
 import { type AuditEntry, auditEntryOf } from '../../model/audit.js';
 import type { ChangeType } from '../../model/change-type.js';
 import type {
@@ -68,6 +70,7 @@ import type { ChangeEvent } from '../../model/events.js';
 import type { CommitResult, Txn } from '../../model/txn.js';
 import type { Entry, EntryInfo } from '../../model/entry.js';
 import { isExpired } from '../../model/entry.js';
+import { ExpiredSpans } from './expired-spans.js';
 import { decodeAuditEntry, encodeAuditEntry } from '../audit-codec.js';
 import { auditOverBounds, auditPageOf } from '../audit-trail.js';
 import {
@@ -311,6 +314,32 @@ interface OverlayEntry extends RecencyNode {
 /** Expired-but-not-swept keys recentlyModified() passes over at most, beyond the page. */
 const RECENT_SCAN_EXTRA = 1000;
 
+/**
+ * Entries one listing page reads before it gives other clients a turn (scan). An entry costs
+ * about 5-7 us there (lmdb's copy of the value, the checksum, the decode): 1,000 expired keys
+ * passed over, or a 1,000-key export page, held the event loop for 6-8 ms in one piece (the stall
+ * suite's store, bench/suites/stall.ts); slices of 256 hold it under 2 ms. Not fewer: a RESP walk's
+ * own slice (src/resp/key-walk.ts) reads up to 201 entries, and should stay one turn.
+ */
+const SCAN_SLICE_ENTRIES = 256;
+
+/** The overlay's keys of one listing, in key order, and how far the listing has read them. */
+interface OverlayRange {
+  readonly items: [string, StoredRecord | null][];
+  next: number;
+}
+
+/** A recent-index key: [modRevision, key], in lmdb's order (revision, then key bytes). */
+type RecentPosition = [revision: number, key: string];
+
+function compareRecent(a: RecentPosition, b: RecentPosition): number {
+  return a[0] - b[0] || compareKeys(a[1], b[1]);
+}
+
+function keyBytes(key: string): number {
+  return Buffer.byteLength(key);
+}
+
 export class LmdbEngine implements Engine {
   readonly kind = 'lmdb';
   readonly expiresNatively = false;
@@ -410,6 +439,8 @@ export class LmdbEngine implements Engine {
   private readonly unapplied = new Map<string, OverlayEntry>();
   /** The overlay's entries in the order of their revisions, newest last (recentlyModified). */
   private readonly overlayRecency = new RecencyList<OverlayEntry>();
+  /** Runs of the recent index found all expired (recentlyModified, expired-spans.ts). */
+  private readonly expiredRecent = new ExpiredSpans<RecentPosition>(compareRecent, (position) => keyBytes(position[1]));
   private unappliedBytes = 0;
   /** The newest acknowledged revision (the store's revision as reads see it). */
   private acknowledged = 0;
@@ -769,67 +800,91 @@ export class LmdbEngine implements Engine {
    * Live records of one page, passing over at most listSkipBound expired ones (engine.ts): the
    * page's cost is bounded whatever the range holds. The overlay of acknowledged writes lmdb has
    * not applied (WAL path) is merged in key order, so a page is what it will be once they are.
+   * Read in slices of SCAN_SLICE_ENTRIES with a turn for other clients between them, all in one
+   * read transaction and against the overlay as it was at the start: the page is one snapshot,
+   * as if read at once.
    */
-  private scan(
+  private async scan(
     options: ListOptions,
     now: number,
-  ): { found: [string, StoredRecord][]; resumeAfter: string | undefined } {
-    const start =
-      options.after !== undefined && compareKeys(options.after, options.prefix) >= 0 ? options.after : options.prefix;
+  ): Promise<{ found: [string, StoredRecord][]; resumeAfter: string | undefined }> {
+    const { prefix } = options;
+    let after = options.after !== undefined && compareKeys(options.after, prefix) >= 0 ? options.after : undefined;
     const found: [string, StoredRecord][] = [];
     const skipBound = listSkipBound(options);
     let skipped = 0;
-    let last = start;
+    let last = after ?? prefix;
+    this.freshSnapshot();
+    const transaction = this.root.useReadTransaction();
     try {
-      for (const [key, record] of this.mergedRange(options, start)) {
-        if (found.length >= options.limit) break;
-        if (skipped >= skipBound) return { found, resumeAfter: last };
-        last = key;
-        if (record === null) continue;
-        if (isExpired(record, now)) {
-          skipped++;
-          continue;
+      const overlay = this.overlayOf(prefix, after);
+      for (;;) {
+        let read = 0;
+        for (const [key, record] of this.mergedRange(prefix, after, overlay, transaction)) {
+          if (found.length >= options.limit) return { found, resumeAfter: undefined };
+          if (skipped >= skipBound) return { found, resumeAfter: last };
+          last = key;
+          if (record !== null) {
+            if (isExpired(record, now)) skipped++;
+            else found.push([key, record]);
+          }
+          if (++read >= SCAN_SLICE_ENTRIES) break;
         }
-        found.push([key, record]);
+        if (read < SCAN_SLICE_ENTRIES) return { found, resumeAfter: undefined };
+        after = last;
+        await yieldToOthers();
       }
     } catch (error) {
       // LMDB's own page checks failed on the way: the damage is just after the last key read.
       if (isLmdbDamage(error)) throw new RecordDamagedError(last);
       throw error;
+    } finally {
+      transaction.done();
     }
-    return { found, resumeAfter: undefined };
   }
 
-  /** lmdb's keys of the range (byte order) merged with the overlay's; null: deleted in the overlay. */
-  private *mergedRange(options: ListOptions, start: string): Generator<[string, StoredRecord | null]> {
-    const overlay: [string, StoredRecord | null][] = [];
+  /** The overlay's keys under `prefix` after `after`, in key order, with a read position. */
+  private overlayOf(prefix: string, after: string | undefined): OverlayRange {
+    const items: [string, StoredRecord | null][] = [];
     for (const [key, { record }] of this.unapplied) {
-      if (!key.startsWith(options.prefix)) continue;
-      if (options.after !== undefined && compareKeys(key, options.after) <= 0) continue;
-      overlay.push([key, record]);
+      if (!key.startsWith(prefix)) continue;
+      if (after !== undefined && compareKeys(key, after) <= 0) continue;
+      items.push([key, record]);
     }
-    overlay.sort(([a], [b]) => compareKeys(a, b));
-    let next = 0;
+    items.sort(([a], [b]) => compareKeys(a, b));
+    return { items, next: 0 };
+  }
+
+  /**
+   * lmdb's keys under `prefix` after `after` (byte order) merged with the overlay's from its read
+   * position on (null: deleted in the overlay).
+   */
+  private *mergedRange(
+    prefix: string,
+    after: string | undefined,
+    overlay: OverlayRange,
+    transaction: Transaction,
+  ): Generator<[string, StoredRecord | null]> {
+    const { items } = overlay;
     // Byte order, not UTF-16 order, decides which bound is higher. No `end`: keys under the prefix
     // are contiguous and the loop stops at the first one outside it (an `end` of prefix + U+10FFFF
     // would cut off keys that continue with U+10FFFF).
-    for (const { key, value } of this.kv.getRange({ start })) {
-      if (!key.startsWith(options.prefix)) break;
-      if (options.after !== undefined && key === options.after) continue;
-      while (next < overlay.length && compareKeys(overlay[next]![0], key) < 0) yield overlay[next++]!;
-      if (next < overlay.length && overlay[next]![0] === key) {
-        yield overlay[next++]!;
+    const range = this.kv.getRange({ start: after ?? prefix, exclusiveStart: after !== undefined, transaction });
+    for (const { key, value } of range) {
+      if (!key.startsWith(prefix)) break;
+      while (overlay.next < items.length && compareKeys(items[overlay.next]![0], key) < 0) yield items[overlay.next++]!;
+      if (overlay.next < items.length && items[overlay.next]![0] === key) {
+        yield items[overlay.next++]!;
         continue;
       }
       yield [key, decodeRecord(value, key, this.acceptFormat1)];
     }
-    while (next < overlay.length) yield overlay[next++]!;
+    while (overlay.next < items.length) yield items[overlay.next++]!;
   }
 
   async list(options: ListOptions, now: number): Promise<ListPage<EntryInfo>> {
-    this.freshSnapshot();
     try {
-      const { found, resumeAfter } = this.scan(options, now);
+      const { found, resumeAfter } = await this.scan(options, now);
       return { items: found.map(([key, record]) => recordInfo(key, record)), resumeAfter };
     } catch (error) {
       throw this.readError(error);
@@ -837,9 +892,8 @@ export class LmdbEngine implements Engine {
   }
 
   async listEntries(options: ListOptions, now: number): Promise<ListPage<Entry>> {
-    this.freshSnapshot();
     try {
-      const { found, resumeAfter } = this.scan(options, now);
+      const { found, resumeAfter } = await this.scan(options, now);
       const items = found.map(([key, record]) => ({ key, ...record, value: Buffer.from(record.value) }));
       return { items, resumeAfter };
     } catch (error) {
@@ -875,18 +929,51 @@ export class LmdbEngine implements Engine {
       if (result.length >= limit || budget-- <= 0) return result;
       if (record !== null && !isExpired(record, now)) result.push(recordInfo(key, record));
     }
+    // Runs of expired entries seen by earlier calls are stepped over with one seek each (their
+    // entries stay expired: expired-spans.ts); the run this call passes over is remembered.
+    let run: { high: RecentPosition; low: RecentPosition; entries: number } | undefined;
+    const endRun = () => {
+      if (run !== undefined) this.expiredRecent.remember(run.low, run.high, run.entries, now);
+      run = undefined;
+    };
+    let below: RecentPosition | undefined;
     try {
-      for (const { value } of this.recent.getRange({ reverse: true })) {
-        if (result.length >= limit || budget-- <= 0) break;
-        const key = typeof value === 'string' ? value : value[0];
-        if (this.unapplied.has(key)) continue;
-        // Passed over without reading its record when the entry says it has expired.
-        if (typeof value !== 'string' && value[1] !== null && value[1] <= now) continue;
-        const entry = this.entryOf(key, now);
-        if (entry !== undefined) result.push(recordInfo(key, entry));
+      walk: for (;;) {
+        const range = this.recent.getRange(
+          below === undefined ? { reverse: true } : { reverse: true, start: below, exclusiveStart: true },
+        );
+        for (const { key: position, value } of range) {
+          if (result.length >= limit || budget-- <= 0) break walk;
+          const key = typeof value === 'string' ? value : value[0];
+          if (this.unapplied.has(key)) {
+            endRun();
+            continue;
+          }
+          // Passed over without reading its record when the entry says it has expired.
+          if (typeof value !== 'string' && value[1] !== null && value[1] <= now) {
+            const span = this.expiredRecent.containing(position, now);
+            run ??= { high: span?.high ?? position, low: position, entries: 0 };
+            if (span === undefined) {
+              run.low = position;
+              run.entries++;
+              continue;
+            }
+            run.low = span.low;
+            run.entries += span.entries;
+            below = span.low;
+            continue walk;
+          }
+          endRun();
+          const entry = this.entryOf(key, now);
+          if (entry !== undefined) result.push(recordInfo(key, entry));
+        }
+        break;
       }
     } catch (error) {
+      run = undefined;
       throw this.readError(error);
+    } finally {
+      endRun();
     }
     return result;
   }

@@ -37,6 +37,22 @@ function distinct(keys: readonly string[]): string[] {
   return [...new Set(keys)];
 }
 
+/**
+ * The context a command runs in. Spelled out rather than `{ ...call, view, now }`: the spread
+ * copies through a generic path on every command, and the literal has one fixed shape.
+ */
+function runContext(call: CommandCall, view: KeyView): RunContext {
+  return {
+    session: call.session,
+    server: call.server,
+    service: call.service,
+    args: call.args,
+    keys: call.keys,
+    view,
+    now: view.now,
+  };
+}
+
 /** Work the scheduler runs: one command, or one EXEC, over a KeyView. */
 export interface KeyJob {
   readonly keys: readonly string[];
@@ -61,7 +77,7 @@ export function runCommand(
   const reads = call.keys.length > 0 && (command.reads === undefined || command.reads(call.args));
   if (command.prepare === undefined && !reads) {
     const view = KeyView.fromEntries([], NO_ENTRIES, call.service.now(), call.service.limits);
-    const reply = run({ ...call, view, now: view.now }, undefined);
+    const reply = run(runContext(call, view), undefined);
     if (!view.hasWrites) return reply;
     return commitBlind(call, view, reply);
   }
@@ -82,7 +98,7 @@ export function runCommand(
       prepare: async () => {
         prepared = command.prepare ? await command.prepare(call) : undefined;
       },
-      run: (view) => run({ ...call, view, now: view.now }, prepared),
+      run: (view) => run(runContext(call, view), prepared),
       settle,
     });
   });
@@ -114,7 +130,7 @@ function runReadOnlySync(call: CommandCall, command: Command): Reply | undefined
     const entries = readKeysSync(service, call.session.caller, keys, valueNeed(command));
     if (entries === null) return undefined;
     const view = KeyView.fromEntries(keys, entries, service.now(), service.limits);
-    const reply = command.run!({ ...call, view, now: view.now }, undefined);
+    const reply = command.run!(runContext(call, view), undefined);
     // Read-only commands write nothing; if one ever did, the async path would commit it.
     return view.hasWrites ? undefined : reply;
   } catch (error) {
@@ -130,7 +146,7 @@ async function runReadOnly(call: CommandCall, command: Command, reads: boolean):
       const keys = reads ? distinct(call.keys) : [];
       const entries = reads ? await readKeys(call.service, call.session.caller, keys, valueNeed(command)) : NO_ENTRIES;
       const view = KeyView.fromEntries(keys, entries, call.service.now(), call.service.limits);
-      const context: RunContext = { ...call, view, now: view.now };
+      const context: RunContext = runContext(call, view);
       const reply = command.run!(context, prepared);
       if (!view.hasWrites) return reply;
       const conditions = view.conditions();
@@ -240,7 +256,7 @@ export function runTransaction(
         const input = prepared[index];
         if (input instanceof PrepareFailure) throw input.error;
         if (!command.run) throw new KvsError('internal', 'command cannot run inside MULTI');
-        replies.push(command.run({ ...queuedCall, view, now: view.now }, input));
+        replies.push(command.run(runContext(queuedCall, view), input));
       } catch (error) {
         view.rollback(mark);
         replies.push(toErrorReply(error, call.server.log));

@@ -187,9 +187,6 @@ export class RespConnection implements MemoryHolder {
 
   /** Runs queued commands until one must be waited for. */
   private pump(): void {
-    // One clock read per command: a command answered at once ends when the next one starts (the
-    // encoding of its reply is counted in the next one's duration).
-    let started = performance.now();
     while (!this.waiting && !this.stopped && this.backlogHead < this.backlog.length) {
       // Replies wait in memory until the client reads them: answer no more until it has.
       if (this.outputBytes > OUTPUT_PAUSE_BYTES) break;
@@ -207,6 +204,7 @@ export class RespConnection implements MemoryHolder {
         return;
       }
       this.backlogHead++;
+      const started = performance.now();
       let reply: Reply | Promise<Reply>;
       let blind = false;
       try {
@@ -219,9 +217,7 @@ export class RespConnection implements MemoryHolder {
       const close = this.session.closeAfterReply;
       if (close) this.stopped = true;
       if (!(reply instanceof Promise)) {
-        const finished = performance.now();
-        this.server.recordCommand(this.session, command, (finished - started) / 1000, reply);
-        started = finished;
+        this.server.recordCommand(this.session, command, (performance.now() - started) / 1000, reply);
         this.addReply(reply, close);
         continue;
       }
@@ -230,13 +226,11 @@ export class RespConnection implements MemoryHolder {
       const done = blind ? this.blindWriteDone : this.commandDone;
       if (blind) this.blindWritesInFlight++;
       else this.waiting = true;
-      const commandStarted = started;
       const settle = (value: Reply) => {
-        this.server.recordCommand(this.session, command, (performance.now() - commandStarted) / 1000, value);
+        this.server.recordCommand(this.session, command, (performance.now() - started) / 1000, value);
         done.call(this, slot, value);
       };
       reply.then(settle, (error: unknown) => settle(toErrorReply(error, this.server.log)));
-      started = performance.now();
     }
     if (this.backlogHead >= this.backlog.length && this.backlog.length > 0) {
       this.backlog = [];

@@ -249,6 +249,13 @@ export function defineGroupCommand(
 }
 
 /** The argument indexes holding keys. */
+/** How many keys keyIndexes finds (without making the array: the session's per-command check). */
+export function keyIndexCount(positions: KeyPositions | undefined, argCount: number): number {
+  if (positions === undefined) return 0;
+  const last = Math.min(positions.last < 0 ? argCount + positions.last : positions.last, argCount - 1);
+  return last < positions.first ? 0 : Math.floor((last - positions.first) / positions.step) + 1;
+}
+
 export function keyIndexes(positions: KeyPositions | undefined, argCount: number): number[] {
   if (positions === undefined) return [];
   const last = positions.last < 0 ? argCount + positions.last : positions.last;

@@ -1,6 +1,6 @@
-// RESP2 / RESP3 reply encoding. Replies are written to a ReplySink as latin1 text (headers and
-// small values, every char one byte) or as raw Buffers (large values), so the connection can
-// batch many replies into one socket write without copying large values into strings.
+// RESP2 / RESP3 reply encoding. Replies are written to a ReplySink (output-buffer.ts) as latin1
+// text (headers, every char one byte) or as raw bytes (values), so the connection can batch many
+// replies into one socket write without turning values into strings.
 
 import {
   BooleanReply,
@@ -14,6 +14,7 @@ import {
   EncodedReply,
   type Reply,
 } from './reply.js';
+import { OutputBuffer } from './output-buffer.js';
 import { INTERNAL_ERROR_LINE } from './resp-errors.js';
 
 export type Protocol = 2 | 3;
@@ -21,7 +22,7 @@ export type Protocol = 2 | 3;
 export interface ReplySink {
   /** Bytes given as a latin1 string: every char is one byte (< 256). */
   text(chunk: string): void;
-  /** Raw bytes (the sink may keep a reference until written). */
+  /** Raw bytes (the sink copies them or keeps a reference until written). */
   bytes(chunk: Buffer): void;
   /** A handler answered something RESP cannot carry (logged; the client gets an internal error). */
   invalid?(detail: string): void;
@@ -48,23 +49,19 @@ function writeInteger(sink: ReplySink, value: number | bigint): void {
   sink.text(`-${INTERNAL_ERROR_LINE}\r\n`);
 }
 
-/** Values up to this size are copied into the text stream; larger ones are passed as Buffers. */
-const INLINE_VALUE_BYTES = 16 * 1024;
+/** ASCII strings up to this length are written as text; longer ones are encoded to bytes first. */
+const INLINE_TEXT_CHARS = 16 * 1024;
 
 const ASCII = /^[\x00-\x7f]*$/;
 
 export function writeBulk(sink: ReplySink, value: Buffer): void {
-  if (value.length <= INLINE_VALUE_BYTES) {
-    sink.text(`$${value.length}\r\n${value.toString('latin1')}\r\n`);
-  } else {
-    sink.text(`$${value.length}\r\n`);
-    sink.bytes(value);
-    sink.text('\r\n');
-  }
+  sink.text(`$${value.length}\r\n`);
+  sink.bytes(value);
+  sink.text('\r\n');
 }
 
 function writeBulkString(sink: ReplySink, value: string, type = '$'): void {
-  if (value.length <= INLINE_VALUE_BYTES && ASCII.test(value)) {
+  if (value.length <= INLINE_TEXT_CHARS && ASCII.test(value)) {
     sink.text(`${type}${value.length}\r\n${value}\r\n`);
     return;
   }
@@ -133,21 +130,9 @@ export function writeReply(sink: ReplySink, reply: Reply, protocol: Protocol): v
 
 /** Encodes one reply into a Buffer (tests, and replies written outside the batching path). */
 export function encodeReply(reply: Reply, protocol: Protocol): Buffer {
-  const chunks: Buffer[] = [];
-  let text = '';
-  const sink: ReplySink = {
-    text(chunk) {
-      text += chunk;
-    },
-    bytes(chunk) {
-      if (text !== '') chunks.push(Buffer.from(text, 'latin1'));
-      text = '';
-      chunks.push(chunk);
-    },
-  };
-  writeReply(sink, reply, protocol);
-  if (text !== '') chunks.push(Buffer.from(text, 'latin1'));
-  return Buffer.concat(chunks);
+  const output = new OutputBuffer();
+  writeReply(output, reply, protocol);
+  return Buffer.concat(output.take());
 }
 
 /** Redis's double formatting (`%.17g`; inf, -inf, nan). */

@@ -17,8 +17,9 @@
 // listener's ClientMemoryBudget (limits.maxRespClientsBytes).
 
 import type { Socket } from 'node:net';
-import { writeReply, type ReplySink } from './encoder.js';
+import { writeReply } from './encoder.js';
 import type { MemoryHolder } from './client-memory.js';
+import { OutputBuffer } from './output-buffer.js';
 import { ProtocolError, RespParser } from './parser.js';
 import { ErrorReply, type Reply } from './reply.js';
 import { toErrorReply } from './resp-errors.js';
@@ -39,7 +40,7 @@ interface ReplySlot {
   close: boolean;
 }
 
-export class RespConnection implements ReplySink, MemoryHolder {
+export class RespConnection implements MemoryHolder {
   readonly session: Session;
   heldBytes = 0;
   private readonly parser: RespParser;
@@ -53,10 +54,8 @@ export class RespConnection implements ReplySink, MemoryHolder {
   private blindWritesInFlight = 0;
   private waitingForBlindWrites = false;
   private readonly slots: ReplySlot[] = [];
-  private pendingText = '';
-  private chunks: (string | Buffer)[] = [];
-  /** Bytes encoded and not yet handed to the socket (pendingText and chunks). */
-  private pendingBytes = 0;
+  /** Replies encoded and not yet handed to the socket. */
+  private readonly output: OutputBuffer;
   private flushScheduled = false;
   /** Inside onData: replies ready by its end are written then, in one write. */
   private handlingData = false;
@@ -76,6 +75,11 @@ export class RespConnection implements ReplySink, MemoryHolder {
       localAddress: socket.localAddress ?? '',
       localPort: socket.localPort ?? 0,
     });
+    this.output = new OutputBuffer((detail) =>
+      this.server.log(
+        `resp: internal error: client id=${this.session.id} command ${this.session.lastCommand}: ${detail}`,
+      ),
+    );
     this.parser = new RespParser({
       maxRequestBytes: server.limits.maxRespRequestBytes,
       maxArguments: server.limits.maxRespArguments,
@@ -105,7 +109,7 @@ export class RespConnection implements ReplySink, MemoryHolder {
     this.pump();
     this.handlingData = false;
     // Replies answered synchronously (reads) go out now, without waiting for another turn.
-    if (!this.flushScheduled && this.pendingBytes > 0) this.flush();
+    if (!this.flushScheduled && this.output.length > 0) this.flush();
     this.watchPartialRequest();
     this.updateReading();
     this.account();
@@ -120,7 +124,7 @@ export class RespConnection implements ReplySink, MemoryHolder {
 
   /** Unsent reply bytes: in the socket and encoded but not yet written. */
   private get outputBytes(): number {
-    return this.socket.writableLength + this.pendingBytes;
+    return this.socket.writableLength + this.output.length;
   }
 
   /** Reports what this connection holds to the listener's budget (which may evict it). */
@@ -173,9 +177,7 @@ export class RespConnection implements ReplySink, MemoryHolder {
     this.backlogBytes = 0;
     this.backlogHead = 0;
     this.slots.length = 0;
-    this.pendingText = '';
-    this.chunks = [];
-    this.pendingBytes = 0;
+    this.output.clear();
     this.parser.discard();
     this.session.endMulti();
     if (this.requestTimer) clearTimeout(this.requestTimer);
@@ -203,13 +205,14 @@ export class RespConnection implements ReplySink, MemoryHolder {
       }
       this.backlogHead++;
       const started = performance.now();
-      let dispatched: ReturnType<typeof this.session.dispatch>;
+      let reply: Reply | Promise<Reply>;
+      let blind = false;
       try {
-        dispatched = this.session.dispatch(item);
+        reply = this.session.dispatch(item);
+        blind = this.session.dispatchedBlindWrite;
       } catch (error) {
-        dispatched = { reply: toErrorReply(error, this.server.log), blind: false };
+        reply = toErrorReply(error, this.server.log);
       }
-      const { reply, blind } = dispatched;
       const command = this.session.metricName;
       const close = this.session.closeAfterReply;
       if (close) this.stopped = true;
@@ -276,7 +279,7 @@ export class RespConnection implements ReplySink, MemoryHolder {
 
   private encode(reply: Reply, close: boolean): void {
     if (this.closed) return;
-    writeReply(this, reply, this.session.protocol);
+    writeReply(this.output, reply, this.session.protocol);
     if (this.outputBytes > this.server.limits.maxRespOutputBytes) {
       this.disconnectForOutput();
       return;
@@ -302,43 +305,18 @@ export class RespConnection implements ReplySink, MemoryHolder {
     this.socket.destroy();
   }
 
-  // ReplySink
-  text(chunk: string): void {
-    this.pendingText += chunk;
-    this.pendingBytes += chunk.length;
-  }
-
-  bytes(chunk: Buffer): void {
-    if (this.pendingText !== '') this.chunks.push(this.pendingText);
-    this.pendingText = '';
-    this.chunks.push(chunk);
-    this.pendingBytes += chunk.length;
-  }
-
-  invalid(detail: string): void {
-    this.server.log(
-      `resp: internal error: client id=${this.session.id} command ${this.session.lastCommand}: ${detail}`,
-    );
-  }
-
   private flush(): void {
     this.flushScheduled = false;
     if (this.closed && this.socket.writableEnded) return;
-    if (this.closed && this.pendingBytes === 0) return;
-    if (this.chunks.length === 0) {
-      if (this.pendingText !== '') this.socket.write(this.pendingText, 'latin1');
-    } else {
-      if (this.pendingText !== '') this.chunks.push(this.pendingText);
+    if (this.closed && this.output.length === 0) return;
+    const segments = this.output.take();
+    if (segments.length === 1) {
+      this.socket.write(segments[0]!);
+    } else if (segments.length > 1) {
       this.socket.cork();
-      for (const chunk of this.chunks) {
-        if (typeof chunk === 'string') this.socket.write(chunk, 'latin1');
-        else this.socket.write(chunk);
-      }
+      for (const segment of segments) this.socket.write(segment);
       this.socket.uncork();
-      this.chunks = [];
     }
-    this.pendingText = '';
-    this.pendingBytes = 0;
     this.updateReading();
     this.account();
   }

@@ -788,7 +788,18 @@ export class LmdbEngine implements Engine {
   private entryOf(key: string, now: number): Entry | undefined {
     const record = this.readRecord(key);
     if (record === undefined || isExpired(record, now)) return undefined;
-    return { key, ...record };
+    // Spelled out rather than `{ key, ...record }`: that spread took 5.7% of kvs's CPU under
+    // `redis-benchmark -P 16 -t get` (the GET hot path); the literal is one allocation of one shape.
+    return {
+      key,
+      createRevision: record.createRevision,
+      modRevision: record.modRevision,
+      version: record.version,
+      updated: record.updated,
+      expires: record.expires,
+      contentType: record.contentType,
+      value: record.value,
+    };
   }
 
   async getMany(keys: readonly string[], now: number): Promise<(Entry | undefined)[]> {

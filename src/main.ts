@@ -149,6 +149,13 @@ export async function startServer(
         return stats === undefined ? 0 : ratio(stats.appliedCommits, stats.applyTransactions);
       },
     );
+    // How far lmdb is behind the WAL: after a start-up that replayed a log, the commits it has
+    // still to apply in the background (docs/durability.md, "The write path", step 6).
+    metrics.gauge(
+      'kvs_lmdb_unapplied_commits',
+      'Acknowledged commits (or commits a start-up replayed from the WAL) lmdb has not applied yet',
+      () => engine.writeStats?.()?.unappliedCommits ?? 0,
+    );
   }
   const service = new KvService(engine, {
     observer: metrics.service,

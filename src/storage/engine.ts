@@ -110,6 +110,8 @@ export interface WriteStats {
   /** Background lmdb transactions that applied acknowledged commits, and how many they applied. */
   readonly applyTransactions: number;
   readonly appliedCommits: number;
+  /** Acknowledged commits (or commits a start-up replayed) that lmdb has not applied yet. */
+  readonly unappliedCommits: number;
 }
 
 /** One record of the system keyspace (SystemStore). */

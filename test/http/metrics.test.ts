@@ -36,6 +36,7 @@ const DOCUMENTED: Record<string, Family['type']> = {
   kvs_resp_connections: 'gauge',
   kvs_wal_records_per_flush: 'gauge',
   kvs_lmdb_commits_per_transaction: 'gauge',
+  kvs_lmdb_unapplied_commits: 'gauge',
 };
 
 describe('/metrics', () => {
@@ -149,5 +150,12 @@ describe('/metrics', () => {
       applied = count((await scrape()).families, 'kvs_lmdb_commits_per_transaction');
     }
     assert.ok(applied >= 1, 'commits per lmdb transaction');
+    // With no more writes lmdb catches up: nothing left unapplied (scraped again, bounded).
+    let unapplied = count((await scrape()).families, 'kvs_lmdb_unapplied_commits');
+    for (let attempt = 0; unapplied > 0 && attempt < 100; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      unapplied = count((await scrape()).families, 'kvs_lmdb_unapplied_commits');
+    }
+    assert.equal(unapplied, 0, 'commits lmdb has not applied');
   });
 });

@@ -1260,7 +1260,7 @@ export class LmdbEngine implements Engine {
   writeStats(): WriteStats | undefined {
     if (this.wal === undefined) return undefined;
     const { records, flushes } = this.wal.stats;
-    return { walRecords: records, walFlushes: flushes, ...this.applyCounts };
+    return { walRecords: records, walFlushes: flushes, ...this.applyCounts, unappliedCommits: this.applyQueue.length };
   }
 
   /**

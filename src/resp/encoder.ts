@@ -15,18 +15,10 @@ import {
   type Reply,
 } from './reply.js';
 import { OutputBuffer } from './output-buffer.js';
+import type { ReplySink } from './reply-sink.js';
 import { INTERNAL_ERROR_LINE } from './resp-errors.js';
 
 export type Protocol = 2 | 3;
-
-export interface ReplySink {
-  /** Bytes given as a latin1 string: every char is one byte (< 256). */
-  text(chunk: string): void;
-  /** Raw bytes (the sink copies them or keeps a reference until written). */
-  bytes(chunk: Buffer): void;
-  /** A handler answered something RESP cannot carry (logged; the client gets an internal error). */
-  invalid?(detail: string): void;
-}
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;

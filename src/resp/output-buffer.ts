@@ -9,7 +9,7 @@
 // write itself; latin1Slice 2.6%). Writing these Buffers took 12.7% (writeBuffer, nearly all of it
 // the write itself) and the copies 2.8%.
 
-import type { ReplySink } from './encoder.js';
+import type { ReplySink } from './reply-sink.js';
 
 /** Values up to this size are copied; larger ones are passed on as they are. */
 export const COPY_LIMIT_BYTES = 16 * 1024;

@@ -20,7 +20,8 @@ import { compareKeys } from '../../model/key-order.js';
 import { SCAN_EXPIRED_MAX, WALK_SLICE_KEYS, walkKeys } from '../key-walk.js';
 import { probeBetween } from '../random-probe.js';
 import { EncodedReply, ok, replyTooLarge, RespError, redisErrors, SimpleReply, type Reply } from '../reply.js';
-import { type ReplySink, writeReply } from '../encoder.js';
+import { writeReply } from '../encoder.js';
+import type { ReplySink } from '../reply-sink.js';
 
 const typeString = new SimpleReply('string');
 const typeNone = new SimpleReply('none');

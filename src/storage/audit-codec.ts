@@ -42,6 +42,15 @@ export function auditEntryTime(buffer: Uint8Array, revision: number): number {
   return bytes.readDoubleLE(HEADER);
 }
 
+/** auditEntryTime, or NaN when the entry is damaged (rotation then goes by bytes alone). */
+export function auditTimeOrNaN(buffer: Uint8Array, revision: number): number {
+  try {
+    return auditEntryTime(buffer, revision);
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export function decodeAuditEntry(buffer: Uint8Array, revision: number): AuditEntry {
   const bytes = checked(buffer, revision);
   const [tokenId, label, via, address, keys, keyCount] = JSON.parse(bytes.toString('utf8', HEADER + 8)) as StoredAudit;

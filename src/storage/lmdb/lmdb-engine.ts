@@ -71,7 +71,7 @@ import type { CommitResult, Txn } from '../../model/txn.js';
 import type { Entry, EntryInfo } from '../../model/entry.js';
 import { isExpired } from '../../model/entry.js';
 import { ExpiredSpans } from './expired-spans.js';
-import { decodeAuditEntry, encodeAuditEntry } from '../audit-codec.js';
+import { auditTimeOrNaN, decodeAuditEntry, encodeAuditEntry } from '../audit-codec.js';
 import { auditOverBounds, auditPageOf } from '../audit-trail.js';
 import {
   AUDIT_DROP_MAX,
@@ -101,7 +101,7 @@ import { StoreFileError } from './store-files.js';
 import { classifyWriteFailure, describeFailure, lmdbErrorOf, type WriteFailure } from './write-failure.js';
 import { WalError, WriteAheadLog } from '../wal/write-ahead-log.js';
 import type { WalRecord } from '../wal/wal-scan.js';
-import { auditTime, ReplayedCommit } from './replayed-commit.js';
+import { ReplayedCommit } from './replayed-commit.js';
 import type { WalFiles } from '../wal/wal-files.js';
 import { type CommitWrite, DELETED_RECORD, type EncodedCommit, encodeWalCommit, walkWalCommit } from './wal-commit.js';
 
@@ -217,11 +217,6 @@ interface DurableCommit extends EncodedCommit {
  * change-log events, the audit entry and the history entries.
  */
 type QueuedCommit = DurableCommit | ReplayedCommit;
-
-/** The keys a queued commit writes. */
-function keysOf(commit: QueuedCommit): Iterable<string> {
-  return commit instanceof ReplayedCommit ? commit.keys : commit.writes.map((write) => write.key);
-}
 
 /**
  * Bytes of acknowledged commits lmdb may be behind before new commits wait (docs/limits.md). With
@@ -566,7 +561,7 @@ export class LmdbEngine implements Engine {
   }
 
   /**
-   * The start-up's replay (docs/wal.md, "Replay"): the WAL's commits that lmdb does not hold
+   * The start-up's replay (docs/durability.md, "The write path", step 6): the WAL's commits that lmdb does not hold
    * become acknowledged commits waiting for lmdb, exactly as if they had just been synced: each
    * key's final record goes into the overlay that reads consult, every commit into the queue that
    * lmdb applies in the background, many per transaction, checkpointing the WAL as it flushes.
@@ -602,20 +597,14 @@ export class LmdbEngine implements Engine {
       walkWalCommit(bytes, record.payloadStart, end, revision, keepFinal);
       queued.push(new ReplayedCommit(revision, bytes, record.payloadStart, end, withHistory));
     }
-    const entries: OverlayEntry[] = [];
-    for (const final of finals.values()) {
+    // Into the overlay in the order of their revisions: its recency list is kept in that order.
+    for (const final of [...finals.values()].sort((a, b) => a.revision - b.revision)) {
       const key = final.bytes.toString('utf8', final.keyStart, final.keyEnd);
       const record =
         final.recordLength === DELETED_RECORD
           ? null
           : decodeRecord(final.bytes.subarray(final.recordStart, final.recordStart + final.recordLength), key, false);
-      entries.push({ key, record, revision: final.revision, older: undefined, newer: undefined });
-    }
-    // The recency list holds the overlay in the order of its revisions (recentlyModified).
-    entries.sort((a, b) => a.revision - b.revision);
-    for (const entry of entries) {
-      this.unapplied.set(entry.key, entry);
-      this.overlayRecency.append(entry);
+      this.putOverlay(key, record, final.revision);
     }
     for (const commit of queued) {
       this.unappliedBytes += commit.bytes;
@@ -1163,25 +1152,22 @@ export class LmdbEngine implements Engine {
     if (count === 0) return;
     const acknowledged = this.walQueue.splice(0, count);
     for (const { commit } of acknowledged) {
-      for (const write of commit.writes) {
-        const previous = this.unapplied.get(write.key);
-        if (previous !== undefined) this.overlayRecency.remove(previous);
-        const entry: OverlayEntry = {
-          key: write.key,
-          record: write.record,
-          revision: commit.revision,
-          older: undefined,
-          newer: undefined,
-        };
-        this.unapplied.set(write.key, entry);
-        this.overlayRecency.append(entry);
-      }
+      for (const write of commit.writes) this.putOverlay(write.key, write.record, commit.revision);
       this.unappliedBytes += commit.bytes;
       this.applyQueue.push(commit);
     }
     this.acknowledged = acknowledged.at(-1)!.commit.revision;
     for (const pending of acknowledged) pending.resolve();
     this.applyDurable();
+  }
+
+  /** `key`'s newest acknowledged record (null: deleted) becomes the overlay's, the newest of its recency list. */
+  private putOverlay(key: string, record: StoredRecord | null, revision: number): void {
+    const previous = this.unapplied.get(key);
+    if (previous !== undefined) this.overlayRecency.remove(previous);
+    const entry: OverlayEntry = { key, record, revision, older: undefined, newer: undefined };
+    this.unapplied.set(key, entry);
+    this.overlayRecency.append(entry);
   }
 
   /**
@@ -1263,6 +1249,16 @@ export class LmdbEngine implements Engine {
     return { walRecords: records, walFlushes: flushes, ...this.applyCounts, unappliedCommits: this.applyQueue.length };
   }
 
+  /** lmdb now holds `key` as written at `revision`: the overlay keeps it only if written since. */
+  private forgetApplied(key: string, revision: number): void {
+    this.cache?.invalidate(key);
+    const entry = this.unapplied.get(key);
+    if (entry?.revision === revision) {
+      this.unapplied.delete(key);
+      this.overlayRecency.remove(entry);
+    }
+  }
+
   /**
    * The batch as lmdb writes it, decoded first, so that a commit that does not decode stops the
    * batch before any write of it is issued. A replayed commit's records before it are lmdb's
@@ -1298,14 +1294,8 @@ export class LmdbEngine implements Engine {
     this.applyQueue.splice(0, batch.length);
     for (const commit of batch) {
       this.unappliedBytes -= commit.bytes;
-      for (const key of keysOf(commit)) {
-        this.cache?.invalidate(key);
-        const entry = this.unapplied.get(key);
-        if (entry?.revision === commit.revision) {
-          this.unapplied.delete(key);
-          this.overlayRecency.remove(entry);
-        }
-      }
+      if (commit instanceof ReplayedCommit) for (const key of commit.keys) this.forgetApplied(key, commit.revision);
+      else for (const write of commit.writes) this.forgetApplied(write.key, commit.revision);
     }
     const waiters = this.applyWaiters;
     this.applyWaiters = [];
@@ -1629,7 +1619,7 @@ export class LmdbEngine implements Engine {
     // Read first, then removed: no removal under an open cursor.
     const oldest: { revision: number; length: number; time: number }[] = [];
     for (const { key, value } of this.auditLog.getRange({ start: extent.from, limit: AUDIT_DROP_MAX + 1 }))
-      oldest.push({ revision: key, length: value.length, time: auditTime(value, key) });
+      oldest.push({ revision: key, length: value.length, time: auditTimeOrNaN(value, key) });
     for (const [index, entry] of oldest.entries()) {
       if (index >= AUDIT_DROP_MAX || !auditOverBounds(this.retention, extent.bytes, entry.time, time)) {
         extent.from = entry.revision;

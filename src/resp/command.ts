@@ -248,19 +248,24 @@ export function defineGroupCommand(
   });
 }
 
-/** The argument indexes holding keys. */
+/** The highest argument index that may hold a key (`last` counts from the end when negative). */
+function lastKeyIndex(positions: KeyPositions, argCount: number): number {
+  return Math.min(positions.last < 0 ? argCount + positions.last : positions.last, argCount - 1);
+}
+
 /** How many keys keyIndexes finds (without making the array: the session's per-command check). */
 export function keyIndexCount(positions: KeyPositions | undefined, argCount: number): number {
   if (positions === undefined) return 0;
-  const last = Math.min(positions.last < 0 ? argCount + positions.last : positions.last, argCount - 1);
+  const last = lastKeyIndex(positions, argCount);
   return last < positions.first ? 0 : Math.floor((last - positions.first) / positions.step) + 1;
 }
 
+/** The argument indexes holding keys. */
 export function keyIndexes(positions: KeyPositions | undefined, argCount: number): number[] {
   if (positions === undefined) return [];
-  const last = positions.last < 0 ? argCount + positions.last : positions.last;
+  const last = lastKeyIndex(positions, argCount);
   const indexes: number[] = [];
-  for (let index = positions.first; index <= last && index < argCount; index += positions.step) indexes.push(index);
+  for (let index = positions.first; index <= last; index += positions.step) indexes.push(index);
   return indexes;
 }
 

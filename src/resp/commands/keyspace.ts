@@ -21,16 +21,13 @@ import { SCAN_EXPIRED_MAX, WALK_SLICE_KEYS, walkKeys } from '../key-walk.js';
 import { probeBetween } from '../random-probe.js';
 import { EncodedReply, ok, replyTooLarge, RespError, redisErrors, SimpleReply, type Reply } from '../reply.js';
 import { writeReply } from '../encoder.js';
-import type { ReplySink } from '../reply-sink.js';
+import { OutputBuffer } from '../output-buffer.js';
 
 const typeString = new SimpleReply('string');
 const typeNone = new SimpleReply('none');
 
 /** What one key costs in a KEYS reply besides its bytes (RESP framing, the JavaScript string). */
 const KEY_REPLY_OVERHEAD_BYTES = 16;
-
-/** Encoded reply text gathered before it becomes one Buffer chunk of a KEYS reply. */
-const KEYS_CHUNK_BYTES = 64 * 1024;
 
 interface MatchingKeys {
   readonly keys: string[];
@@ -50,17 +47,8 @@ async function listMatching(call: CommandCall, pattern: GlobPattern): Promise<Ma
   const { service, session } = call;
   const limit = service.limits.maxRespOutputBytes;
   const keys: string[] = [];
-  const chunks: Buffer[] = [];
-  let text = '';
-  // A bulk string is the same in RESP2 and RESP3; the latin1 text holds the encoded bytes.
-  const sink: ReplySink = {
-    text: (chunk) => {
-      text += chunk;
-    },
-    bytes: (chunk) => {
-      text += chunk.toString('latin1');
-    },
-  };
+  // The keys' bulk strings, encoded as the walk goes (a bulk string is the same in RESP2 and RESP3).
+  const output = new OutputBuffer();
   let replyBytes = 0;
   for await (const page of walkKeys(service, session.caller, { prefix: pattern.literalPrefix })) {
     for (const item of page.items) {
@@ -68,15 +56,10 @@ async function listMatching(call: CommandCall, pattern: GlobPattern): Promise<Ma
       replyBytes += Buffer.byteLength(item.key) + KEY_REPLY_OVERHEAD_BYTES;
       if (replyBytes > limit) throw replyTooLarge(limit);
       keys.push(item.key);
-      writeReply(sink, item.key, 2);
-    }
-    if (text.length >= KEYS_CHUNK_BYTES) {
-      chunks.push(Buffer.from(text, 'latin1'));
-      text = '';
+      writeReply(output, item.key, 2);
     }
   }
-  chunks.push(Buffer.from(text, 'latin1'));
-  return { keys, reply: new EncodedReply([Buffer.from(`*${keys.length}\r\n`, 'latin1'), ...chunks]) };
+  return { keys, reply: new EncodedReply([Buffer.from(`*${keys.length}\r\n`, 'latin1'), ...output.take()]) };
 }
 
 /** Redis's parseScanCursorOrReply accepts an unsigned decimal; kvs also needs to know the cursor. */

@@ -21,13 +21,7 @@ export class DeferredCompiles {
 
   /** A validator that compiles with `compile` on its first call, then runs what it compiled. */
   validator(compile: () => Validate): Validate {
-    let compiled: Validate | undefined;
-    const ensure = (): Validate => {
-      compiled ??= compile();
-      this.pending.delete(ensure);
-      return compiled;
-    };
-    this.pending.add(ensure);
+    const ensure = this.deferred(compile);
     const validate: Validate = (data, context) => {
       const real = ensure();
       const result = real(data, context);
@@ -42,14 +36,20 @@ export class DeferredCompiles {
 
   /** A serializer that compiles with `compile` on its first call, then runs what it compiled. */
   serializer(compile: () => Serialize): Serialize {
-    let compiled: Serialize | undefined;
-    const ensure = (): Serialize => {
+    const ensure = this.deferred(compile);
+    return (document) => ensure()(document);
+  }
+
+  /** `compile`, run once on the first call of what this returns (or by compileAll/compileAhead). */
+  private deferred<Compiled>(compile: () => Compiled): () => Compiled {
+    let compiled: Compiled | undefined;
+    const ensure = (): Compiled => {
       compiled ??= compile();
       this.pending.delete(ensure);
       return compiled;
     };
     this.pending.add(ensure);
-    return (document) => ensure()(document);
+    return ensure;
   }
 
   /** Compiles every schema not compiled yet, now; returns how many; throws what a compile throws. */

@@ -27,11 +27,12 @@ type StoredAudit = [string | null, string | null, WriteVia, string | null, strin
 
 export function encodeAuditEntry(entry: AuditEntry): Buffer {
   const stored: StoredAudit = [entry.tokenId, entry.label, entry.via, entry.address, [...entry.keys], entry.keyCount];
-  const json = Buffer.from(JSON.stringify(stored), 'utf8');
-  const buffer = Buffer.allocUnsafe(HEADER + 8 + json.length);
+  const text = JSON.stringify(stored);
+  // Written in place: one allocation, not a Buffer of the JSON copied into the entry.
+  const buffer = Buffer.allocUnsafe(HEADER + 8 + Buffer.byteLength(text, 'utf8'));
   buffer[0] = FORMAT;
   buffer.writeDoubleLE(entry.time, HEADER);
-  json.copy(buffer, HEADER + 8);
+  buffer.write(text, HEADER + 8, 'utf8');
   buffer.writeUInt32LE(crc32(buffer.subarray(HEADER)), 1);
   return buffer;
 }

@@ -40,14 +40,16 @@ export interface HistoryState {
 
 export function encodeHistoryEntry(state: HistoryState): Buffer {
   const header: StoredHeader = [state.type, state.version, state.time, state.contentType, state.expires];
-  const json = Buffer.from(JSON.stringify(header), 'utf8');
-  const buffer = Buffer.allocUnsafe(HEADER + json.length + state.value.length);
+  const text = JSON.stringify(header);
+  const jsonLength = Buffer.byteLength(text, 'utf8');
+  // Written in place: one allocation, not a Buffer of the JSON copied into the entry.
+  const buffer = Buffer.allocUnsafe(HEADER + jsonLength + state.value.length);
   buffer[0] = FORMAT;
-  buffer.writeUInt32LE(crc32(json), 1);
+  buffer.write(text, HEADER, 'utf8');
+  buffer.writeUInt32LE(crc32(buffer.subarray(HEADER, HEADER + jsonLength)), 1);
   buffer.writeUInt32LE(crc32(state.value), 5);
-  buffer.writeUInt32LE(json.length, 9);
-  json.copy(buffer, HEADER);
-  buffer.set(state.value, HEADER + json.length);
+  buffer.writeUInt32LE(jsonLength, 9);
+  buffer.set(state.value, HEADER + jsonLength);
   return buffer;
 }
 

@@ -221,11 +221,12 @@ type QueuedCommit = DurableCommit | ReplayedCommit;
 /**
  * Bytes of acknowledged commits lmdb may be behind before new commits wait (docs/limits.md). With
  * lmdb keeping up, the overlay holds one batch (a few hundred commits at most). It also bounds
- * what a start-up after a crash replays (with the WAL segment size, what it reads): 16 MiB is
- * about 35,000 commits of 100-byte puts. At 64 MiB the start-up's walk of the log alone took
- * 0.4-0.7 s (BENCHMARKS.md, "Start-up with a full WAL to replay").
+ * what a start-up after a crash replays (with the WAL segment size, what it reads): 8 MiB is
+ * about 18,000 commits of 100-byte puts. At 64 MiB the start-up's walk of the log alone took
+ * 0.4-0.7 s; at 16 MiB the start-up with the most to replay took 0.78-1.14 s, against 0.56 s for
+ * an empty store (BENCHMARKS.md, "Start-up with a full WAL to replay").
  */
-export const UNAPPLIED_BYTES_MAX = 16 * 1024 * 1024;
+export const UNAPPLIED_BYTES_MAX = 8 * 1024 * 1024;
 /**
  * The pause between two background lmdb transactions of the WAL path. Acknowledgements do not
  * wait for lmdb, so the pause only lets more commits gather per transaction: each hot page and
@@ -1108,7 +1109,9 @@ export class LmdbEngine implements Engine {
    * per transaction (applyDurable), with its own sync; its flushed revision checkpoints the WAL.
    */
   private async commitWithWal(txn: Txn, now: number): Promise<CommitResult> {
-    await this.walBackpressure();
+    // Awaited only when there is something to wait for: an await per commit was a visible share
+    // of the commit's own time (it turned every plan into a microtask of its own).
+    if (this.unappliedBytes > (this.options.unappliedBytesMax ?? UNAPPLIED_BYTES_MAX)) await this.walBackpressure();
     while (this.walRefusing !== undefined) await this.walRefusing;
     this.refuseAfterIoError();
     // lmdb refused the last batch: a new write first has it tried again at once, so writes resume
@@ -1125,7 +1128,15 @@ export class LmdbEngine implements Engine {
     const { plan, marks } = planned;
     const encoded = encodedCommitOf(plan, txn, now, this.historyRetention.versions > 0);
     const payload = encodeWalCommit(encoded);
-    const commit: DurableCommit = { ...encoded, events: plan.events, bytes: payload.length };
+    const commit: DurableCommit = {
+      revision: encoded.revision,
+      writes: encoded.writes,
+      logEntry: encoded.logEntry,
+      audit: encoded.audit,
+      history: encoded.history,
+      events: plan.events,
+      bytes: payload.length,
+    };
     const done = new Promise<void>((resolve, reject) => this.walQueue.push({ commit, resolve, reject }));
     wal.append(plan.revision, payload).then(
       () => this.acknowledgeDurable(),
@@ -1249,14 +1260,23 @@ export class LmdbEngine implements Engine {
     return { walRecords: records, walFlushes: flushes, ...this.applyCounts, unappliedCommits: this.applyQueue.length };
   }
 
-  /** lmdb now holds `key` as written at `revision`: the overlay keeps it only if written since. */
+  /**
+   * lmdb now holds `key` as written at `revision`: the overlay keeps it only if written since.
+   * When this was the key's newest write, the record cache takes it over from the overlay, so the
+   * next plan of a write to the key does not read it back from lmdb: invalidating it instead sent
+   * nearly every overwrite to lmdb and the record decoder (about 4.5% of the main thread under
+   * redis-benchmark SET, 2026-11-30).
+   */
   private forgetApplied(key: string, revision: number): void {
-    this.cache?.invalidate(key);
     const entry = this.unapplied.get(key);
-    if (entry?.revision === revision) {
-      this.unapplied.delete(key);
-      this.overlayRecency.remove(entry);
+    if (entry?.revision !== revision) {
+      this.cache?.invalidate(key);
+      return;
     }
+    this.unapplied.delete(key);
+    this.overlayRecency.remove(entry);
+    if (entry.record === null) this.cache?.invalidate(key);
+    else this.cache?.add(key, entry.record);
   }
 
   /**
@@ -2214,7 +2234,15 @@ export class LmdbEngine implements Engine {
   }
 
   private publishLocal(revision: number): void {
-    if (revision > this.lastPublished) this.catchUp();
+    if (revision <= this.lastPublished) return;
+    // One process owns the store (the WAL and exclusive paths): with nobody listening there is
+    // nothing to deliver and no other writer whose revision to read (catchUp read lmdb's revision
+    // on every commit, 1% of the main thread under redis-benchmark SET).
+    if (this.exclusive && this.listeners.size === 0 && !this.closed) {
+      this.lastPublished = revision;
+      return;
+    }
+    this.catchUp();
   }
 
   /** Delivers every logged revision after lastPublished, in order (commits of any process). */

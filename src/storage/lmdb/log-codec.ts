@@ -27,10 +27,12 @@ export class ChangeLogDamagedError extends RecordDamagedError {
   }
 }
 
+/** Scratch for revisionChecksum (one allocation per entry was a visible share of a commit). */
+const revisionBytes = Buffer.allocUnsafe(8);
+
 function revisionChecksum(revision: number): number {
-  const bytes = Buffer.allocUnsafe(8);
-  bytes.writeDoubleLE(revision, 0);
-  return crc32(bytes);
+  revisionBytes.writeDoubleLE(revision, 0);
+  return crc32(revisionBytes);
 }
 
 interface StoredEvent extends Omit<ChangeEvent, 'value'> {
@@ -39,17 +41,22 @@ interface StoredEvent extends Omit<ChangeEvent, 'value'> {
 }
 
 export function encodeLogEntry(revision: number, events: readonly ChangeEvent[]): Buffer {
-  const values: Buffer[] = [];
+  let valueBytes = 0;
   const stored = events.map((event): StoredEvent => {
     const value = event.value;
     if (value === undefined || value === null) return event as StoredEvent;
-    values.push(value);
+    valueBytes += value.length;
     return { ...event, value: value.length };
   });
-  const json = Buffer.from(JSON.stringify(stored), 'utf8');
-  const buffer = Buffer.concat([Buffer.alloc(HEADER + 4), json, ...values]);
+  const text = JSON.stringify(stored);
+  const jsonLength = Buffer.byteLength(text, 'utf8');
+  // One allocation, written in place (it was a Buffer for the JSON and a concat of all parts).
+  const buffer = Buffer.allocUnsafe(HEADER + 4 + jsonLength + valueBytes);
+  buffer.write(text, HEADER + 4, 'utf8');
+  let at = HEADER + 4 + jsonLength;
+  for (const event of events) if (event.value !== undefined && event.value !== null) at += event.value.copy(buffer, at);
   buffer[0] = FORMAT_2;
-  buffer.writeUInt32LE(json.length, HEADER);
+  buffer.writeUInt32LE(jsonLength, HEADER);
   buffer.writeUInt32LE(revisionChecksum(revision), 1);
   buffer.writeUInt32LE(crc32(buffer.subarray(HEADER)), 5);
   return buffer;

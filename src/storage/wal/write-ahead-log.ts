@@ -28,7 +28,7 @@ import { readWal } from './wal-read.js';
 import type { WalRecord } from './wal-scan.js';
 
 export interface WalOptions {
-  /** A segment is closed and a new one started once it holds this many bytes (default 16 MiB). */
+  /** A segment is closed and a new one started once it holds this many bytes (default 8 MiB). */
   readonly segmentBytes?: number;
   /** Revision the checkpointed index already holds: recovery returns only records after it. */
   readonly checkpoint: number;
@@ -79,11 +79,11 @@ interface Waiter {
 
 /**
  * The default segment size. A start-up reads every segment lmdb's checkpoint has not released:
- * the current one and, while lmdb is behind, the one before; with UNAPPLIED_BYTES_MAX (16 MiB)
- * that is at most about 32 MiB to read and check. Each new segment costs one file creation and
- * two syncs: at 10,000 commits/s of 500 bytes, one every 3 seconds.
+ * the current one and, while lmdb is behind, the one before; with UNAPPLIED_BYTES_MAX (8 MiB)
+ * that is at most about 16 MiB to read and check. Each new segment costs one file creation and
+ * two syncs: at 10,000 commits/s of 500 bytes, one every 1.7 seconds.
  */
-export const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_SEGMENT_BYTES = 8 * 1024 * 1024;
 /** Zeros written past the records at a time (the default), and the least left before the next extension. */
 export const PREALLOCATE_STEP_BYTES = 4 * 1024 * 1024;
 export const PREALLOCATE_LOW_WATER_BYTES = 1024 * 1024;

@@ -238,11 +238,19 @@ export const UNAPPLIED_BYTES_MAX = 8 * 1024 * 1024;
  */
 const APPLY_PAUSE_MS = 20;
 /**
- * Commits per background lmdb transaction at most: lmdb-js's puts of one transaction are issued
- * on the event loop in one go, so this bounds that stall (about 10 us per commit). With 1,024,
- * HTTP PUT through the server measured 0.68-0.84x the lmdb-only path; with 256, 0.96-0.99x.
+ * Commits per background lmdb transaction at most. lmdb-js's puts of one transaction are issued
+ * on the event loop in one go (about 10 us per commit), so this also bounds that stall: about
+ * 10-15 ms at 1,024, reached only when lmdb is that far behind (otherwise APPLY_PAUSE_MS gathers
+ * fewer). Under sustained writes lmdb's apply is what limits throughput (the backlog sits at
+ * UNAPPLIED_BYTES_MAX and writes wait for it), and each transaction rewrites the B-tree pages its
+ * random keys touch, so more commits per transaction means fewer page writes per commit.
+ * Measured 2026-11-30 through the server, two rounds each taking turns with 256 (loaded machine,
+ * load average 6-7): HTTP PUT 3,165 and 3,899 against 1,771 and 1,661 req/s; RESP SET -P16 7,965
+ * and 12,512 against 5,748 and 8,676; -P1 3,561 and 5,989 against 3,204 and 4,274. 2,048 did no
+ * better than 1,024. (Before the commit path got cheaper, the event loop was the limit and 1,024
+ * measured worse than 256: 0.68-0.84x against 0.96-0.99x of the lmdb-only path's HTTP PUT.)
  */
-const APPLY_BATCH_MAX = 256;
+const APPLY_BATCH_MAX = 1024;
 /**
  * How long after an open that replayed the WAL lmdb starts applying the replayed commits (unless
  * a new commit starts it first): the server's own start-up runs meanwhile, instead of sharing

@@ -1222,7 +1222,15 @@ export class LmdbEngine implements Engine {
     let oldest = before;
     const extent = { ...this.auditExtent };
     const history = { ...this.historyExtent };
-    for (const commit of encoded) oldest = this.writeCommit(commit, oldest, extent, history, queuedWrites);
+    try {
+      for (const commit of encoded) oldest = this.writeCommit(commit, oldest, extent, history, queuedWrites);
+    } catch (error) {
+      // A read among the writes (a key's history extent, the audit trail's oldest entries) met
+      // LMDB's fatal state: the coded stop, before lmdb-js can commit the writes already issued
+      // (thrown on, it ended the process as an uncaught error; the ENOSPC window test caught it).
+      this.checkPanicAfterFailure(error);
+      throw error;
+    }
     if (oldest !== before) void this.meta.put(OLDEST, oldest);
     this.putAuditExtent(extent, queuedWrites);
     this.putHistoryExtent(history, queuedWrites);

@@ -296,9 +296,9 @@ describe('the start-up replay into the overlay (docs/durability.md, "The write p
       const engine = await LmdbEngine.open(options(source));
       await put(engine, 'seed', 'x');
       const early = readFileSync(join(source, 'kvs.mdb'));
-      // 600 commits (more than two of lmdb's apply batches of 256): puts over a few keys in
+      // 2,200 commits (more than two of lmdb's apply batches of 1,024): puts over a few keys in
       // folders, multi-key transactions, deletes, puts with an expiry and the sweeper's expire.
-      for (let index = 0; index < 600; index++) {
+      for (let index = 0; index < 2_200; index++) {
         const key = `app/k${index % 37}`;
         const operations: Operation[] =
           index % 11 === 0

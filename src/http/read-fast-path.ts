@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Entry } from '../model/entry.js';
 import type { Caller, KvService } from '../core/service.js';
 import type { RecordAnswer } from './answer-record.js';
-import { tokenOfHeader } from './caller.js';
+import { ConnectionCallers } from './connection-callers.js';
 import { DEFAULT_CONTENT_TYPE, entryHeaderList, headerSafeKey } from './entry-headers.js';
 import { seedKeys, tryDecodeComponent } from './key-decoding.js';
 import { KEY_PATH } from './kv-routes.js';
@@ -35,6 +35,7 @@ const SEED_ROUTE = '/';
 export function createReadFastPath(service: KvService, maxUrlBytes: number, recordAnswer: RecordAnswer): FastPath {
   // Who the last lookup authenticated as (a read is synchronous: no other request runs between).
   let caller: Caller | undefined;
+  const callers = new ConnectionCallers(service);
   const lookup = (request: IncomingMessage, encodedKey: string, seed: boolean): Entry | undefined => {
     // A key that does not decode is refused by the Fastify route (key-decoding.ts, one rule).
     const decoded = tryDecodeComponent(encodedKey, seed);
@@ -42,10 +43,8 @@ export function createReadFastPath(service: KvService, maxUrlBytes: number, reco
     // `?k=a%2Cb` is the list a,b, as for the seed route (seedKeys); lists are the route's.
     if (seed && seedKeys(decoded).length !== 1) return undefined;
     // A refused token is left to the Fastify route, which answers it and counts the failure
-    // once (authenticating here as well counted every bad read twice). The client's address
-    // matters only with a token (the failure lock is per address).
-    const token = tokenOfHeader(authorizationOf(request));
-    caller = service.callerIfValid(token, token === undefined ? '' : (request.socket.remoteAddress ?? ''));
+    // once (authenticating here as well counted every bad read twice).
+    caller = callers.callerOf(request, authorizationOf(request));
     if (caller === undefined) return undefined;
     try {
       const entry = service.getSync(caller, decoded);

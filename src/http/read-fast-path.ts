@@ -22,6 +22,9 @@ import { valueSafetyHeaderList } from './value-safety.js';
 
 const SEED_SINGLE = /^\/\?k=([^&,]*)$/;
 
+/** Values up to this many bytes are sent as a string (see the end of the listener). */
+const SMALL_VALUE_BYTES = 8192;
+
 /**
  * Answers the request and returns true, or returns false having touched nothing. `started` is
  * performance.now() when the request arrived, for the request-duration histogram.
@@ -77,7 +80,13 @@ export function createReadFastPath(service: KvService, maxUrlBytes: number, reco
     headers.push('content-length', String(entry.value.length));
     if (seed) headers.push('kvs-key', headerSafeKey(entry.key));
     response.writeHead(200, headers);
-    response.end(entry.value);
+    // A small value goes out as a latin1 string, byte for byte the same: node:http then sends the
+    // head and the body as one string in one write, where a Buffer body is a writev of two
+    // chunks with a write request each. Measured (wrk -c50, 100-byte values, six alternating
+    // rounds): 61 µs of server CPU per GET against 77 µs with the Buffer. A larger value stays a
+    // Buffer: copying it into a string would cost more than the write saves.
+    if (entry.value.length <= SMALL_VALUE_BYTES) response.end(entry.value.toString('latin1'), 'latin1');
+    else response.end(entry.value);
     recordAnswer(
       request,
       seed ? SEED_ROUTE : KEY_ROUTE,

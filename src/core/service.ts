@@ -245,6 +245,22 @@ export class KvService {
   }
 
   /**
+   * callerIfValid for a request presenting the same token as the request `previous` came from
+   * (a keep-alive connection's next read), without hashing the token again: the same refusals
+   * (a revoked or expired token, a locked address) and the same success recorded.
+   */
+  callerIfStillValid(previous: Caller): Caller | undefined {
+    const principal = previous.principal;
+    if (principal === undefined) return previous;
+    if (this.tokens.reauthenticate(principal) === undefined) return undefined;
+    const client = previous.address ?? '';
+    const limiter = this.options.authLimiter;
+    if (limiter.retryAfter(client) > 0 && !limiter.knownGood(client, principal.grant.label)) return undefined;
+    limiter.recordSuccess(client, principal.grant.label);
+    return previous;
+  }
+
+  /**
    * Whether a caller that authenticated earlier (an open watch stream, a RESP connection) still
    * holds a live token: false once its token was revoked or expired.
    */

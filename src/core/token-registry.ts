@@ -151,6 +151,22 @@ export class TokenRegistry {
     return found.principal;
   }
 
+  /**
+   * authenticate() for a secret that authenticated as `principal` before (a connection presenting
+   * the same token again), without hashing it: the same principal while its token lives (a
+   * revocation or expiry counts at once, as for authenticate) and a minted token's use noted.
+   */
+  reauthenticate(principal: Principal): Principal | undefined {
+    const id = principal.grant.id;
+    if (id === undefined) return principal; // a token-file token lives as long as the process
+    this.refresh();
+    const record = this.byId.get(id);
+    const now = this.clock();
+    if (record === undefined || (record.expires !== null && record.expires <= now)) return undefined;
+    this.noteUse(id, now);
+    return principal;
+  }
+
   /** Whether a principal that authenticated earlier may still act: its token not revoked nor expired. */
   isLive(principal: Principal): boolean {
     const id = principal.grant.id;

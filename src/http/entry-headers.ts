@@ -22,15 +22,33 @@ function httpDate(ms: number): string {
   return cachedDate;
 }
 
+/**
+ * The entry's headers as a flat [name, value, ...] list, the form response.writeHead takes
+ * without walking an object's keys (the read fast path passes it as is).
+ */
+export function entryHeaderList(entry: KeyMeta | EntryInfo, withContentType = true): string[] {
+  const version = String(entry.version);
+  const list = [
+    'etag',
+    `"${version}"`,
+    'last-modified',
+    httpDate(entry.updated),
+    'kvs-revision',
+    String(entry.modRevision),
+    'kvs-create-revision',
+    String(entry.createRevision),
+    'kvs-version',
+    version,
+  ];
+  if (withContentType) list.push('content-type', entry.contentType ?? DEFAULT_CONTENT_TYPE);
+  if (entry.expires !== null) list.push('kvs-expires', isoTime(entry.expires));
+  return list;
+}
+
+/** The same headers as an object, for Fastify's reply.headers(). */
 export function entryHeaders(entry: KeyMeta | EntryInfo, withContentType = true): Record<string, string> {
-  const headers: Record<string, string> = {
-    etag: `"${entry.version}"`,
-    'last-modified': httpDate(entry.updated),
-    'kvs-revision': String(entry.modRevision),
-    'kvs-create-revision': String(entry.createRevision),
-    'kvs-version': String(entry.version),
-  };
-  if (withContentType) headers['content-type'] = entry.contentType ?? DEFAULT_CONTENT_TYPE;
-  if (entry.expires !== null) headers['kvs-expires'] = isoTime(entry.expires);
+  const list = entryHeaderList(entry, withContentType);
+  const headers: Record<string, string> = {};
+  for (let index = 0; index < list.length; index += 2) headers[list[index]!] = list[index + 1]!;
   return headers;
 }

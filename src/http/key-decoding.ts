@@ -11,8 +11,12 @@ const NOT_URL_TEXT = /[^\x21-\x7e]/;
 /** The decoded text, or undefined when `encoded` is not ASCII with valid UTF-8 %-escapes. */
 export function tryDecodeComponent(encoded: string, plusIsSpace = false): string | undefined {
   if (NOT_URL_TEXT.test(encoded)) return undefined;
+  const text = plusIsSpace ? encoded.replace(/\+/g, ' ') : encoded;
+  // Without an escape there is nothing to decode (decodeURIComponent would return `text`): the
+  // usual key, read on every GET of the fast path.
+  if (!text.includes('%')) return text;
   try {
-    return decodeURIComponent(plusIsSpace ? encoded.replace(/\+/g, ' ') : encoded);
+    return decodeURIComponent(text);
   } catch {
     return undefined;
   }

@@ -13,13 +13,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Entry } from '../model/entry.js';
 import type { Caller, KvService } from '../core/service.js';
 import type { RecordAnswer } from './answer-record.js';
-import { tokenOfHeader } from './caller.js';
-import { entryHeaders, headerSafeKey } from './entry-headers.js';
+import { ConnectionCallers } from './connection-callers.js';
+import { DEFAULT_CONTENT_TYPE, entryHeaderList, headerSafeKey } from './entry-headers.js';
 import { seedKeys, tryDecodeComponent } from './key-decoding.js';
 import { KEY_PATH } from './kv-routes.js';
-import { addValueSafetyHeaders } from './value-safety.js';
+import { authorizationOf } from './raw-header.js';
+import { valueSafetyHeaderList } from './value-safety.js';
 
 const SEED_SINGLE = /^\/\?k=([^&,]*)$/;
+
+/** Values up to this many bytes are sent as a string (see the end of the listener). */
+const SMALL_VALUE_BYTES = 8192;
 
 /**
  * Answers the request and returns true, or returns false having touched nothing. `started` is
@@ -34,19 +38,19 @@ const SEED_ROUTE = '/';
 export function createReadFastPath(service: KvService, maxUrlBytes: number, recordAnswer: RecordAnswer): FastPath {
   // Who the last lookup authenticated as (a read is synchronous: no other request runs between).
   let caller: Caller | undefined;
+  const callers = new ConnectionCallers(service);
   const lookup = (request: IncomingMessage, encodedKey: string, seed: boolean): Entry | undefined => {
     // A key that does not decode is refused by the Fastify route (key-decoding.ts, one rule).
     const decoded = tryDecodeComponent(encodedKey, seed);
     if (decoded === undefined) return undefined;
     // `?k=a%2Cb` is the list a,b, as for the seed route (seedKeys); lists are the route's.
-    const keys = seed ? seedKeys(decoded) : [decoded];
-    if (keys.length !== 1) return undefined;
+    if (seed && seedKeys(decoded).length !== 1) return undefined;
     // A refused token is left to the Fastify route, which answers it and counts the failure
     // once (authenticating here as well counted every bad read twice).
-    caller = service.callerIfValid(tokenOfHeader(request.headers.authorization), request.socket.remoteAddress ?? '');
+    caller = callers.callerOf(request, authorizationOf(request));
     if (caller === undefined) return undefined;
     try {
-      const entry = service.getSync(caller, keys[0]!);
+      const entry = service.getSync(caller, decoded);
       return entry ?? undefined;
     } catch {
       // Invalid key, not allowed, ...: the Fastify route answers it properly.
@@ -69,11 +73,21 @@ export function createReadFastPath(service: KvService, maxUrlBytes: number, reco
       entry = lookup(request, match[1]!, true);
     }
     if (entry === undefined) return false;
-    const headers = addValueSafetyHeaders(entryHeaders(entry));
-    headers['content-length'] = String(entry.value.length);
-    if (seed) headers['kvs-key'] = headerSafeKey(entry.key);
+    // One flat list in one writeHead call: node:http walks it without an object's key walk.
+    const headers = entryHeaderList(entry);
+    const safety = valueSafetyHeaderList(entry.contentType ?? DEFAULT_CONTENT_TYPE);
+    for (let index = 0; index < safety.length; index++) headers.push(safety[index]!);
+    headers.push('content-length', String(entry.value.length));
+    if (seed) headers.push('kvs-key', headerSafeKey(entry.key));
     response.writeHead(200, headers);
-    response.end(entry.value);
+    // A small value goes out as a latin1 string, byte for byte the same: node:http then joins
+    // head and body into one string, one chunk for the socket's writev (with end()'s empty one),
+    // where a Buffer body is a chunk of its own beside the head. Measured (wrk -c50, 100-byte values, two runs of six
+    // alternating rounds on the shared 2-core machine): median 61 and 74 µs of server CPU per GET
+    // against 77 and 86 µs with the Buffer. A larger value stays a Buffer: copying it into a
+    // string would cost more than the write saves.
+    if (entry.value.length <= SMALL_VALUE_BYTES) response.end(entry.value.toString('latin1'), 'latin1');
+    else response.end(entry.value);
     recordAnswer(
       request,
       seed ? SEED_ROUTE : KEY_ROUTE,

@@ -30,12 +30,25 @@ function essence(contentType: string): string {
   return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
 }
 
+// The two possible sets, built once: flat [name, value, ...] lists.
+const INERT_VALUE_HEADERS: readonly string[] = [
+  'content-security-policy',
+  VALUE_CSP,
+  'x-content-type-options',
+  'nosniff',
+];
+const ATTACHMENT_VALUE_HEADERS: readonly string[] = [...INERT_VALUE_HEADERS, 'content-disposition', 'attachment'];
+
+/** The inert-value headers of a value of `contentType` (undefined: none) as a flat list. */
+export function valueSafetyHeaderList(contentType: string | undefined): readonly string[] {
+  return contentType !== undefined && INERT_TYPES.has(essence(contentType))
+    ? INERT_VALUE_HEADERS
+    : ATTACHMENT_VALUE_HEADERS;
+}
+
 /** Adds the inert-value headers to `headers` (which carries the value's content-type). */
 export function addValueSafetyHeaders(headers: Record<string, string>): Record<string, string> {
-  headers['content-security-policy'] = VALUE_CSP;
-  headers['x-content-type-options'] = 'nosniff';
-  const contentType = headers['content-type'];
-  if (contentType === undefined || !INERT_TYPES.has(essence(contentType)))
-    headers['content-disposition'] = 'attachment';
+  const list = valueSafetyHeaderList(headers['content-type']);
+  for (let index = 0; index < list.length; index += 2) headers[list[index]!] = list[index + 1]!;
   return headers;
 }

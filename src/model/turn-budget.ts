@@ -8,10 +8,10 @@
 export type TurnClock = () => number;
 
 /**
- * CPU time one turn of a long answer may use, ms. The stall suite's plain GET costs about 40 us of
- * the server's CPU (server CPU per second over GETs per second in its idle phases:
- * bench/suites/stall.ts), so 1 ms is about 25 of them: a heavy client taking turns with 50 plain
- * ones delays each by about as much as half of them.
+ * CPU time one turn of a long answer may use, ms. The stall suite's plain GET costs 57-88 us of
+ * the server's CPU (server CPU per second over GETs per second in the idle phases of two runs on
+ * 100,000 keys, a shared 2-core machine: bench/suites/stall.ts), so 1 ms is 11-18 of them: a heavy
+ * client taking turns with 50 plain ones holds the loop for less than a third of what they do.
  */
 export const TURN_BUDGET_MS = 1;
 

@@ -455,6 +455,7 @@ export async function runStallSuite(session: Session, settings: StallSettings): 
     targets,
     notes: [
       'wrk and the heavy client run on the same machine as kvs (2 cores shared): a heavy route that costs CPU takes it from the GETs whether or not it blocks the event loop, so the GET p99 ratio mixes the two; the event-loop delay is the stall itself.',
+      "The server's CPU column shows kvs's one thread near 1,000 ms/s already in the idle phases (50 closed-loop connections keep it busy): every ms of CPU the heavy route takes is taken from the plain GETs however it is sliced, so a route that costs much CPU raises their p99 even with no long turn. The idle-noise row is the floor: a route's ratio below it says nothing.",
       '`export` is measured as the requests `kvs export` sends (pages of GET /v1/kv?values=1), issued from the harness rather than by spawning the CLI.',
       "The expiring keys are written after the live ones, so they are the newest by modRevision: every `GET /` passes over 1000 of them (its bound, docs/limits.md) and lists only the hot key, the index page's most expensive case.",
     ],

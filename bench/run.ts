@@ -66,7 +66,8 @@ const usage = `usage: npm run bench -- [options]
   --rounds N              HTTP suites: measure every system N times, taking turns, and report the
                           median round with every round's figure; the engine suite measures every
                           write path N times the same way and reports medians; the attacks suite
-                          runs every attack N times (default 1)
+                          runs every attack N times; the stall suite runs its idle/route sequence
+                          N times and reports every round's ratio and their median (default 1)
   --startup-keys N        keys stored for the start-up measurement (default 1000000)
   --startup-runs N        start-ups timed per store (default 5)
   --startup-loader KIND   engine (kvs's LmdbEngine, fast) or http (POST /v1/txn) (default engine)

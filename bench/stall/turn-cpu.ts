@@ -111,7 +111,8 @@ async function measure(build: string, store: string, command: string[], times: n
   const sorted = [...turns].sort((a, b) => b - a);
   const over = (ms: number) => turns.filter((cpu) => cpu > ms).length;
   process.stdout.write(
-    `${command.join(' ')} x${times} in ${seconds.toFixed(1)} s: ${turns.length} turns; ` +
+    `${command.join(' ')} x${times} in ${seconds.toFixed(1)} s: ${turns.length} turns, ` +
+      `${(turns.reduce((sum, cpu) => sum + cpu, 0) / times).toFixed(2)} ms CPU per request; ` +
       `longest turns ${sorted
         .slice(0, 5)
         .map((cpu) => cpu.toFixed(1))

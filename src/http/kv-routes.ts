@@ -49,6 +49,26 @@ export function describe(entry: EntryInfo): KeyInfo {
   };
 }
 
+/**
+ * A listing item with its value (values=1): describe's fields and the value in base64. One object
+ * literal rather than `{ ...describe({ ...entry, size }), value }`: with the two spreads (and the
+ * serializer reading what they made) a page of 1,000 100-byte values cost 25-29 ms of CPU, with
+ * the literal 18.6-20.5 ms (bench/stall/turn-cpu.ts --http on 100,000 keys, a busy 2-core machine).
+ */
+function describeWithValue(entry: Entry): KeyInfo & { readonly value: string } {
+  return {
+    key: entry.key,
+    version: entry.version,
+    createRevision: entry.createRevision,
+    modRevision: entry.modRevision,
+    updated: isoTime(entry.updated),
+    expires: entry.expires === null ? null : isoTime(entry.expires),
+    size: entry.value.length,
+    contentType: entry.contentType,
+    value: entry.value.toString('base64'),
+  };
+}
+
 function parseTtl(ttl: string | undefined): number | undefined {
   if (ttl === undefined) return undefined;
   // The latest expiry allowed is the service's one bound for every front end (MAX_EXPIRES_MS).
@@ -233,10 +253,7 @@ export const kvRoutes: FastifyPluginAsync<{ service: KvService; queryReads?: Key
             : await service.list(caller, prefix, after, limit);
       return sendPage(reply, {
         items: page.items as readonly (EntryInfo | Entry)[],
-        toJson: (item) =>
-          'value' in item
-            ? { ...describe({ ...item, size: item.value.length }), value: item.value.toString('base64') }
-            : describe(item),
+        toJson: (item) => ('value' in item ? describeWithValue(item) : describe(item)),
         schema: keyPageSchema,
         rest: { next: page.next, revision } satisfies Omit<KeyPage, 'items'>,
       });

@@ -1,14 +1,20 @@
 // A listing answer of many items rendered a slice at a time, with a turn for other clients
 // between slices. Describing 1,000 entries, encoding their values in base64 and serializing them
 // held the event loop for about 10 ms in one piece (`kvs export`'s pages; measured with
-// bench/stall/turn-cpu.ts --http). The text is what Fastify's serializer gives for the whole
-// page: each slice, and the page around them, goes through the route's own serializer.
+// bench/stall/turn-cpu.ts --http). A slice ends after RENDER_SLICE_ITEMS items or once it has used
+// its time (turn-budget.ts), whichever comes first: a few large values take as long as many small
+// ones. The text is what Fastify's serializer gives for the whole page: each chunk of items, and
+// the page around them, goes through the route's own serializer.
 
 import type { FastifyReply } from 'fastify';
 import { setImmediate as yieldToOthers } from 'node:timers/promises';
+import { CLOCK_CHECK_ITEMS, TurnBudget, type TurnClock } from '../model/turn-budget.js';
 
-/** Items rendered in one turn; a page of at most this many is rendered as one object. */
+/** Items rendered in one turn at most; a page of at most this many is rendered as one object. */
 export const RENDER_SLICE_ITEMS = 128;
+
+/** Items described and serialized together, between two looks at the clock. */
+const RENDER_CHUNK_ITEMS = CLOCK_CHECK_ITEMS;
 
 export interface SlicedPage<Item, Json> {
   readonly items: readonly Item[];
@@ -18,6 +24,8 @@ export interface SlicedPage<Item, Json> {
   readonly schema: Record<string, unknown>;
   /** The answer's other properties. */
   readonly rest: Record<string, unknown>;
+  /** The clock the slices are timed by; performance.now() when unset (tests inject one). */
+  readonly clock?: TurnClock;
 }
 
 /** Sends the page as JSON: in one piece up to RENDER_SLICE_ITEMS items, else in slices. */
@@ -32,10 +40,18 @@ export async function sendPage<Item, Json>(reply: FastifyReply, page: SlicedPage
       throw new Error(`a sliced page's schema must put items first (got ${text.slice(0, 40)})`);
     return text;
   };
-  for (let start = 0; start < items.length; start += RENDER_SLICE_ITEMS) {
-    if (start > 0) await yieldToOthers();
-    // `{"items":[a,b]}` less what is around a,b: the slices joined with commas are the array's text.
-    parts.push(serialize({ items: items.slice(start, start + RENDER_SLICE_ITEMS).map(toJson) }).slice(head.length, -2));
+  const budget = new TurnBudget(page.clock);
+  let renderedThisTurn = 0;
+  for (let start = 0; start < items.length; start += RENDER_CHUNK_ITEMS) {
+    if (renderedThisTurn >= RENDER_SLICE_ITEMS || (renderedThisTurn > 0 && budget.spent())) {
+      await yieldToOthers();
+      budget.newTurn();
+      renderedThisTurn = 0;
+    }
+    // `{"items":[a,b]}` less what is around a,b: the chunks joined with commas are the array's text.
+    const chunk = items.slice(start, start + RENDER_CHUNK_ITEMS);
+    parts.push(serialize({ items: chunk.map(toJson) }).slice(head.length, -2));
+    renderedThisTurn += chunk.length;
   }
   // `{"items":[],...rest}`: the slices go between its brackets.
   const around = serialize({ items: [], ...page.rest });

@@ -89,6 +89,7 @@ import {
 } from '../engine.js';
 import { EngineUnavailableError, HistoryCompactedError, RecordDamagedError, StorageFullError } from '../errors.js';
 import { compareKeys } from '../../model/key-order.js';
+import { TurnBudget, type TurnClock } from '../../model/turn-budget.js';
 import { type Plan, planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
 import { decodeRecord, encodeRecord, isFormat1, recordState } from './record-codec.js';
 import { isLmdbDamage } from './lmdb-errors.js';
@@ -147,6 +148,8 @@ export interface LmdbEngineOptions {
   readonly walFiles?: WalFiles;
   /** Bytes of acknowledged commits lmdb may be behind before new commits wait (UNAPPLIED_BYTES_MAX). */
   readonly unappliedBytesMax?: number;
+  /** The clock a listing's slices are timed by (turn-budget.ts); performance.now() when unset (tests inject one). */
+  readonly turnClock?: TurnClock;
   /**
    * When the WAL's commits that lmdb lacks are applied at open: 'background' (the default) opens
    * at once, with them in the overlay, and lmdb applies them while kvs serves; 'before-open'
@@ -319,13 +322,31 @@ interface OverlayEntry extends RecencyNode {
 const RECENT_SCAN_EXTRA = 1000;
 
 /**
- * Entries one listing page reads before it gives other clients a turn (scan). An entry costs
- * about 5-7 us there (lmdb's copy of the value, the checksum, the decode): 1,000 expired keys
- * passed over, or a 1,000-key export page, held the event loop for 6-8 ms in one piece (the stall
- * suite's store, bench/suites/stall.ts); slices of 256 hold it under 2 ms. Not fewer: a RESP walk's
- * own slice (src/resp/key-walk.ts) reads up to 201 entries, and should stay one turn.
+ * Entries one listing page reads at most before it gives other clients a turn (scan); a slice also
+ * ends once it has used TURN_BUDGET_MS (turn-budget.ts), which larger values reach first. An
+ * entry costs about 5-7 us there (lmdb's copy of the value, the checksum, the decode): 1,000
+ * expired keys passed over, or a 1,000-key export page, held the event loop for 6-8 ms in one
+ * piece (the stall suite's store, bench/suites/stall.ts); slices of 256 hold it under 2 ms.
  */
 const SCAN_SLICE_ENTRIES = 256;
+
+/**
+ * A record as an entry. Spelled out rather than `{ key, ...record }`: that spread took 5.7% of
+ * kvs's CPU under `redis-benchmark -P 16 -t get` (the GET hot path); the literal is one
+ * allocation of one shape.
+ */
+function entryOfRecord(key: string, record: StoredRecord, value: Buffer): Entry {
+  return {
+    key,
+    createRevision: record.createRevision,
+    modRevision: record.modRevision,
+    version: record.version,
+    updated: record.updated,
+    expires: record.expires,
+    contentType: record.contentType,
+    value,
+  };
+}
 
 /** The overlay's keys of one listing, in key order, and how far the listing has read them. */
 interface OverlayRange {
@@ -786,18 +807,7 @@ export class LmdbEngine implements Engine {
   private entryOf(key: string, now: number): Entry | undefined {
     const record = this.readRecord(key);
     if (record === undefined || isExpired(record, now)) return undefined;
-    // Spelled out rather than `{ key, ...record }`: that spread took 5.7% of kvs's CPU under
-    // `redis-benchmark -P 16 -t get` (the GET hot path); the literal is one allocation of one shape.
-    return {
-      key,
-      createRevision: record.createRevision,
-      modRevision: record.modRevision,
-      version: record.version,
-      updated: record.updated,
-      expires: record.expires,
-      contentType: record.contentType,
-      value: record.value,
-    };
+    return entryOfRecord(key, record, record.value);
   }
 
   async getMany(keys: readonly string[], now: number): Promise<(Entry | undefined)[]> {
@@ -809,7 +819,7 @@ export class LmdbEngine implements Engine {
    * Live records of one page, passing over at most listSkipBound expired ones (engine.ts): the
    * page's cost is bounded whatever the range holds. The overlay of acknowledged writes lmdb has
    * not applied (WAL path) is merged in key order, so a page is what it will be once they are.
-   * Read in slices of SCAN_SLICE_ENTRIES with a turn for other clients between them, all in one
+   * Read in slices of SCAN_SLICE_ENTRIES (or TURN_BUDGET_MS) with a turn for other clients between them, all in one
    * read transaction and against the overlay as it was at the start: the page is one snapshot,
    * as if read at once.
    */
@@ -827,8 +837,10 @@ export class LmdbEngine implements Engine {
     const transaction = this.root.useReadTransaction();
     try {
       const overlay = this.overlayOf(prefix, after);
+      const budget = new TurnBudget(this.options.turnClock);
       for (;;) {
         let read = 0;
+        let sliceEnded = false;
         for (const [key, record] of this.mergedRange(prefix, after, overlay, transaction)) {
           if (found.length >= options.limit) return { found, resumeAfter: undefined };
           if (skipped >= skipBound) return { found, resumeAfter: last };
@@ -837,11 +849,15 @@ export class LmdbEngine implements Engine {
             if (isExpired(record, now)) skipped++;
             else found.push([key, record]);
           }
-          if (++read >= SCAN_SLICE_ENTRIES) break;
+          if (++read >= SCAN_SLICE_ENTRIES || budget.tick()) {
+            sliceEnded = true;
+            break;
+          }
         }
-        if (read < SCAN_SLICE_ENTRIES) return { found, resumeAfter: undefined };
+        if (!sliceEnded) return { found, resumeAfter: undefined };
         after = last;
         await yieldToOthers();
+        budget.newTurn();
       }
     } catch (error) {
       // LMDB's own page checks failed on the way: the damage is just after the last key read.
@@ -903,7 +919,7 @@ export class LmdbEngine implements Engine {
   async listEntries(options: ListOptions, now: number): Promise<ListPage<Entry>> {
     try {
       const { found, resumeAfter } = await this.scan(options, now);
-      const items = found.map(([key, record]) => ({ key, ...record, value: Buffer.from(record.value) }));
+      const items = found.map(([key, record]) => entryOfRecord(key, record, Buffer.from(record.value)));
       return { items, resumeAfter };
     } catch (error) {
       throw this.readError(error);

@@ -1135,7 +1135,7 @@ export class LmdbEngine implements Engine {
   private async commitWithWal(txn: Txn, now: number): Promise<CommitResult> {
     // Awaited only when there is something to wait for: an await per commit was a visible share
     // of the commit's own time (it turned every plan into a microtask of its own).
-    if (this.unappliedBytes > (this.options.unappliedBytesMax ?? UNAPPLIED_BYTES_MAX)) await this.walBackpressure();
+    if (this.lmdbTooFarBehind()) await this.walBackpressure();
     while (this.walRefusing !== undefined) await this.walRefusing;
     this.refuseAfterIoError();
     // lmdb refused the last batch: a new write first has it tried again at once, so writes resume
@@ -1391,9 +1391,14 @@ export class LmdbEngine implements Engine {
 
   /** New commits wait while the overlay holds more than UNAPPLIED_BYTES_MAX (lmdb is behind). */
   private async walBackpressure(): Promise<void> {
-    const bound = this.options.unappliedBytesMax ?? UNAPPLIED_BYTES_MAX;
-    while (this.unappliedBytes > bound && this.applyStalled === undefined)
-      await new Promise<void>((resolve) => this.applyWaiters.push(resolve));
+    while (this.lmdbTooFarBehind()) await new Promise<void>((resolve) => this.applyWaiters.push(resolve));
+  }
+
+  /** Whether new commits must wait for lmdb: the overlay past its bound, lmdb not stalled on a failure. */
+  private lmdbTooFarBehind(): boolean {
+    return (
+      this.unappliedBytes > (this.options.unappliedBytesMax ?? UNAPPLIED_BYTES_MAX) && this.applyStalled === undefined
+    );
   }
 
   /** lmdb's commit of `revision` is on disk: the WAL segments before it can go. */

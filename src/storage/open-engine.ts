@@ -93,7 +93,7 @@ async function openLmdb(options: Parameters<typeof LmdbEngine.open>[0]): Promise
     const problem = lmdbOpenProblem(error);
     if (problem === 'store_damaged')
       throw new StoreOpenError(
-        `store_damaged: ${options.path}: LMDB failed while opening it (${(error as Error).message}); run kvs check (docs/durability.md, "Damaged or missing store")`,
+        `store_damaged: ${options.path}: opening it met damaged data (${(error as Error).message}); run kvs check (docs/durability.md, "Damaged or missing store")`,
         { cause: error },
       );
     if (problem === 'store_unwritable')

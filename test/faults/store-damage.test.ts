@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { open as openLmdb } from 'lmdb';
 import { after, before, describe, it } from 'node:test';
 import { kvsBin, removeDir, startServer, tempDir } from '../helpers/server-process.js';
 import { Random, seedFromEnv } from './write-load.js';
@@ -286,6 +287,23 @@ describe(`damaged or missing store (seed ${seed})`, () => {
     const outcome = await serveAndRead(dir, 'older meta page with roots past its last page');
     assert.equal(outcome.refused, undefined);
     assert.equal(outcome.notIntact, 0);
+  });
+
+  it('a meta value that does not decode (MessagePack with bytes left over): store_damaged, not a bug in kvs', async () => {
+    // Seen in CI among 200 flipped bytes: the start read a damaged meta value and reported
+    // msgpackr's "Data read, but end of buffer not reached" as an internal error (exit 1).
+    const dir = copyOfPristine();
+    const root = openLmdb({ path: join(dir, 'kvs.mdb'), maxDbs: 24, compression: false });
+    const meta = root.openDB<Buffer, string>({ name: 'meta', encoding: 'binary' });
+    assert.ok(meta.get('revision') !== undefined, 'the pristine store has a revision in its meta database');
+    // 0x01 is the whole MessagePack value 1; the second byte is left over.
+    await meta.put('revision', Buffer.from([0x01, 0x01]));
+    await root.close();
+    const outcome = await serveAndRead(dir, 'undecodable meta value');
+    assert.equal(outcome.refused, 'store_damaged');
+    const check = kvsCheck(dir);
+    assert.equal(check.status, 1, check.output);
+    assert.match(check.output, /meta revision: unreadable/);
   });
 
   it('the newer meta page naming roots past its last page: store_damaged', async () => {

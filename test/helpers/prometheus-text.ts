@@ -30,10 +30,16 @@ const SUFFIXES: Record<MetricType, readonly string[]> = {
   summary: ['', '_sum', '_count'],
 };
 
+/**
+ * Prometheus reads sample values with Go's strconv.ParseFloat, which matches NaN and Inf in any
+ * letter case; prom-client writes NaN as "Nan" (lib/util.js), for instance the event-loop lag mean
+ * before its first sample, so this parser accepts the same spellings Prometheus does.
+ */
 function parseValue(text: string, where: string): number {
-  if (text === '+Inf') return Number.POSITIVE_INFINITY;
-  if (text === '-Inf') return Number.NEGATIVE_INFINITY;
-  if (text === 'NaN') return Number.NaN;
+  const special = text.toLowerCase();
+  if (special === '+inf' || special === 'inf') return Number.POSITIVE_INFINITY;
+  if (special === '-inf') return Number.NEGATIVE_INFINITY;
+  if (special === 'nan') return Number.NaN;
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) throw new Error(`${where}: bad value ${text}`);
   return Number(text);
 }

@@ -149,6 +149,27 @@ export async function startServer(
         return stats === undefined ? 0 : ratio(stats.appliedCommits, stats.applyTransactions);
       },
     );
+    // The totals behind both means, so that a scraper can take rates over any window
+    // (rate(kvs_wal_records_total) / rate(kvs_wal_flushes_total) is the group-commit factor now):
+    // the means above weigh the whole life of the process.
+    const total = (field: 'walRecords' | 'walFlushes' | 'applyTransactions' | 'appliedCommits') => () =>
+      engine.writeStats?.()?.[field] ?? 0;
+    metrics.counter('kvs_wal_records_total', 'WAL records appended and synced since start', total('walRecords'));
+    metrics.counter(
+      'kvs_wal_flushes_total',
+      'WAL flushes (one write and one fdatasync each) since start',
+      total('walFlushes'),
+    );
+    metrics.counter(
+      'kvs_lmdb_apply_transactions_total',
+      'Background lmdb transactions that applied acknowledged commits since start',
+      total('applyTransactions'),
+    );
+    metrics.counter(
+      'kvs_lmdb_applied_commits_total',
+      'Acknowledged (or replayed) commits lmdb has applied since start',
+      total('appliedCommits'),
+    );
     // How far lmdb is behind the WAL: after a start-up that replayed a log, the commits it has
     // still to apply in the background (docs/durability.md, "The write path", step 6).
     metrics.gauge(

@@ -90,6 +90,22 @@ export class KvsMetrics {
     };
   }
 
+  /**
+   * A counter whose running total is read when /metrics is scraped (a total the engine keeps, so
+   * nothing is counted twice on the hot path).
+   */
+  counter(name: string, help: string, read: () => number): void {
+    new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  }
+
   /** A gauge whose value is read when /metrics is scraped. */
   gauge(name: string, help: string, read: Reading): void {
     new Gauge({

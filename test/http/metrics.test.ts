@@ -37,6 +37,10 @@ const DOCUMENTED: Record<string, Family['type']> = {
   kvs_wal_records_per_flush: 'gauge',
   kvs_lmdb_commits_per_transaction: 'gauge',
   kvs_lmdb_unapplied_commits: 'gauge',
+  kvs_wal_records_total: 'counter',
+  kvs_wal_flushes_total: 'counter',
+  kvs_lmdb_apply_transactions_total: 'counter',
+  kvs_lmdb_applied_commits_total: 'counter',
 };
 
 describe('/metrics', () => {
@@ -128,6 +132,12 @@ describe('/metrics', () => {
       assert.equal(moved('kvs_resp_command_duration_seconds_count', { command: 'unknown' }), 1);
       assert.equal(moved('kvs_commit_duration_seconds_count'), 2, 'the HTTP PUT and the RESP SET');
       assert.equal(moved('kvs_revision'), 2);
+      // Each commit is one WAL record; one flush can carry both, at most one each.
+      assert.equal(moved('kvs_wal_records_total'), 2, 'one WAL record per commit');
+      assert.ok(
+        moved('kvs_wal_flushes_total') >= 1 && moved('kvs_wal_flushes_total') <= 2,
+        'one or two WAL flushes carried them',
+      );
     } finally {
       resp.close();
       watch.close();
@@ -157,5 +167,16 @@ describe('/metrics', () => {
       unapplied = count((await scrape()).families, 'kvs_lmdb_unapplied_commits');
     }
     assert.equal(unapplied, 0, 'commits lmdb has not applied');
+    // Caught up, on a store that started empty: lmdb has applied every commit the WAL took, each
+    // in some transaction.
+    const { families: caughtUp } = await scrape();
+    assert.equal(
+      count(caughtUp, 'kvs_lmdb_applied_commits_total'),
+      count(caughtUp, 'kvs_wal_records_total'),
+      'every WAL record applied',
+    );
+    assert.ok(count(caughtUp, 'kvs_wal_records_total') >= 2);
+    const transactions = count(caughtUp, 'kvs_lmdb_apply_transactions_total');
+    assert.ok(transactions >= 1 && transactions <= count(caughtUp, 'kvs_lmdb_applied_commits_total'));
   });
 });

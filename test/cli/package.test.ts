@@ -66,6 +66,7 @@ describe('the npm package', () => {
     const needed = [
       'package.json',
       'README.md',
+      'LICENSE',
       'bin/kvs.js',
       'web/index.html',
       'web/ui.css',

@@ -20,10 +20,18 @@ interface Read {
   readonly reused: boolean;
 }
 
-function read(server: ServerProcess, agent: Agent | false, path: string, token: string | undefined): Promise<Read> {
+function read(
+  server: ServerProcess,
+  agent: Agent | false,
+  path: string,
+  token: string | undefined,
+  write?: { readonly body: string; readonly client?: string },
+): Promise<Read> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
-    const outgoing = httpRequest({ host: '127.0.0.1', port: server.port, path, headers, agent }, (response) => {
+    if (write?.client !== undefined) headers['x-kvs-client'] = write.client;
+    const method = write === undefined ? 'GET' : 'PUT';
+    const outgoing = httpRequest({ host: '127.0.0.1', port: server.port, path, method, headers, agent }, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => {
@@ -33,7 +41,7 @@ function read(server: ServerProcess, agent: Agent | false, path: string, token: 
       response.on('error', reject);
     });
     outgoing.on('error', reject);
-    outgoing.end();
+    outgoing.end(write?.body);
   });
 }
 
@@ -48,10 +56,14 @@ async function call(server: ServerProcess, method: string, path: string, body?: 
   });
 }
 
-async function mint(server: ServerProcess, ttl?: number): Promise<{ id: string; token: string }> {
+async function mint(
+  server: ServerProcess,
+  ttl?: number,
+  scope: 'read' | 'write' = 'read',
+): Promise<{ id: string; token: string }> {
   const response = await call(server, 'POST', '/v1/tokens', {
     label: 'tv',
-    scope: 'read',
+    scope,
     prefixes: [],
     ...(ttl !== undefined && { ttl }),
   });
@@ -118,6 +130,45 @@ describe('a keep-alive connection re-presenting its token', () => {
     assert.equal(after.reused, true, 'the read after the expiry went over the same connection');
     assert.equal(after.status, 403);
     assert.match(after.body, /auth_invalid/);
+    agent.destroy();
+  });
+
+  it('writes: a revoked token is refused on the connection that wrote with it, and nothing is stored', async () => {
+    agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const minted = await mint(server, undefined, 'write');
+    assert.equal((await read(server, agent, '/v1/kv/w', minted.token, { body: 'one' })).status, 201);
+    const second = await read(server, agent, '/v1/kv/w', minted.token, { body: 'two' });
+    assert.equal(second.status, 200);
+    assert.equal(second.reused, true);
+    assert.equal((await call(server, 'DELETE', `/v1/tokens/${minted.id}`)).status, 204);
+    const after = await read(server, agent, '/v1/kv/w', minted.token, { body: 'three' });
+    assert.equal(after.reused, true, 'the write after the revocation went over the same connection');
+    assert.equal(after.status, 403);
+    assert.match(after.body, /auth_invalid/);
+    assert.equal(await (await fetch(`${server.url}/v1/kv/w`)).text(), 'two');
+    agent.destroy();
+  });
+
+  it('writes: each write on a kept connection is audited with the front end it names', async () => {
+    agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const minted = await mint(server, undefined, 'write');
+    const writes = [undefined, 'ui', 'ui', undefined, 'import'] as const;
+    for (const [index, client] of writes.entries()) {
+      const written = await read(server, agent, '/v1/kv/via', minted.token, {
+        body: `v${index}`,
+        ...(client !== undefined && { client }),
+      });
+      assert.ok(written.status === 200 || written.status === 201, written.body);
+      if (index > 0) assert.equal(written.reused, true);
+    }
+    const audit = await call(server, 'GET', `/v1/audit?key=via&token=${minted.id}`);
+    assert.equal(audit.status, 200);
+    const { entries } = (await audit.json()) as { entries: { via: string }[] };
+    // Newest first.
+    assert.deepEqual(
+      entries.map((entry) => entry.via),
+      ['import', 'v1', 'ui', 'ui', 'v1'],
+    );
     agent.destroy();
   });
 

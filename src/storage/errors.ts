@@ -48,8 +48,11 @@ export class StorageFullError extends StorageError {
 /** Thrown by a read that met a stored record failing its checksum: the bytes are never served. */
 export class RecordDamagedError extends StorageError {
   readonly code = 'damaged';
-  constructor(readonly key: string) {
-    super(`the stored record of key ${JSON.stringify(key)} failed its checksum`);
+  constructor(
+    readonly key: string,
+    options?: ErrorOptions,
+  ) {
+    super(`the stored record of key ${JSON.stringify(key)} failed its checksum`, options);
     this.name = 'RecordDamagedError';
   }
 }

@@ -17,6 +17,7 @@ import { StoreOpenError } from './config.js';
 import { WalError } from './wal/write-ahead-log.js';
 import { WalPayloadError } from './lmdb/wal-commit.js';
 import { lmdbOpenProblem } from './lmdb/lmdb-errors.js';
+import { RecordDamagedError } from './errors.js';
 import { probeNewStoreSpace } from './lmdb/new-store-probe.js';
 import { makeFilesPrivate, makePrivateDir } from './private-files.js';
 
@@ -90,10 +91,13 @@ async function openLmdb(options: Parameters<typeof LmdbEngine.open>[0]): Promise
     if (error instanceof StoreFileError) throw new StoreOpenError(`${error.code}: ${error.message}`, { cause: error });
     // Opening writes to lmdb (WAL replay, one-time upgrades): a refusal there is the store's or
     // the disk's state, told in one line, not a crash with a stack trace.
-    const problem = lmdbOpenProblem(error);
+    // A read at open that met damage arrives already as the engine's RecordDamagedError (its
+    // cause is LMDB's or msgpackr's own error).
+    const met = error instanceof RecordDamagedError && error.cause !== undefined ? error.cause : error;
+    const problem = error instanceof RecordDamagedError ? 'store_damaged' : lmdbOpenProblem(error);
     if (problem === 'store_damaged')
       throw new StoreOpenError(
-        `store_damaged: ${options.path}: opening it met damaged data (${(error as Error).message}); run kvs check (docs/durability.md, "Damaged or missing store")`,
+        `store_damaged: ${options.path}: opening it met damaged data (${(met as Error).message}); run kvs check (docs/durability.md, "Damaged or missing store")`,
         { cause: error },
       );
     if (problem === 'store_unwritable')

@@ -306,6 +306,37 @@ describe(`damaged or missing store (seed ${seed})`, () => {
     assert.match(check.output, /meta revision: unreadable/);
   });
 
+  it('an index value that does not decode, met by a read after start: record_damaged, and the server serves on', async () => {
+    // The open path refuses such a value (the case above); a read at run time met it as an
+    // internal error ("a bug in kvs") until the engine's read errors learned msgpackr's.
+    const dir = copyOfPristine();
+    const root = openLmdb({ path: join(dir, 'kvs.mdb'), maxDbs: 24, compression: false });
+    const recent = root.openDB<Buffer, [number, string]>({ name: 'recent', encoding: 'binary' });
+    const newest = [...recent.getRange({ reverse: true, limit: 1 })][0];
+    assert.ok(newest !== undefined, 'the pristine store has a recent index');
+    await recent.put(newest.key, Buffer.from([0x01, 0x01]));
+    await root.close();
+    const server = await startServer({
+      dataDir: dir,
+      tokenFileText: readFileSync(join(pristine, 'test-tokens'), 'utf8'),
+      readyTimeoutMs: 20_000,
+    });
+    try {
+      // The index page lists the recently updated keys from that index.
+      const page = await fetch(`${server.url}/`, { headers: { accept: 'application/json' } });
+      const body = await page.text();
+      assert.equal(page.status, 500, body);
+      assert.match(body, /record_damaged/);
+      assert.doesNotMatch(server.output(), /"code":"internal"|a bug in kvs/);
+      const [key, value] = [...written][0]!;
+      const read = await fetch(`${server.url}/v1/kv/${encodeURIComponent(key)}`);
+      assert.equal(read.status, 200);
+      assert.equal(await read.text(), value);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('the newer meta page naming roots past its last page: store_damaged', async () => {
     const dir = copyOfPristine();
     rootsPastLastPage(join(dir, 'kvs.mdb'), 'newer');

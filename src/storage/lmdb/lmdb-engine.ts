@@ -92,7 +92,7 @@ import { compareKeys } from '../../model/key-order.js';
 import { TurnBudget, type TurnClock } from '../../model/turn-budget.js';
 import { type Plan, planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
 import { decodeRecord, encodeRecord, isFormat1, recordState } from './record-codec.js';
-import { isLmdbDamage } from './lmdb-errors.js';
+import { isLmdbDamage, isStoredValueDecodeError } from './lmdb-errors.js';
 import { ChangeLogDamagedError, decodeLogEntry, encodeLogEntry, isLogFormat2 } from './log-codec.js';
 import { FlushConfirmer } from './flush-confirm.js';
 import { RecordCache } from './record-cache.js';
@@ -707,7 +707,11 @@ export class LmdbEngine implements Engine {
   private readError(error: unknown): unknown {
     // LMDB's own page checks failing away from any one key (a revision or index read after a
     // damaged page put the read transaction in its error state): the store is damaged.
-    if (isLmdbDamage(error)) return new RecordDamagedError('');
+    if (isLmdbDamage(error)) return new RecordDamagedError('', { cause: error });
+    // A value of one of the msgpack databases (meta, indexes, history order) that no longer
+    // decodes: damage on disk that LMDB's page checks did not see. A coded record_damaged, as at
+    // open (store_damaged), never an internal error.
+    if (isStoredValueDecodeError(error)) return new RecordDamagedError('', { cause: error });
     const panic = panicOf(error);
     if (panic === undefined) return error;
     this.stopOnPanic(panic);

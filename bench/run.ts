@@ -63,8 +63,8 @@ const usage = `usage: npm run bench -- [options]
   --out FILE              write each suite's section into FILE (e.g. BENCHMARKS.md); default: print only
   --keys N                keys GET reads and PUT spreads over (default 10000)
   --connections N         load-generator connections (default 50)
-  --rounds N              HTTP suites: measure every system N times, taking turns, and report the
-                          median round with every round's figure; the engine suite measures every
+  --rounds N              HTTP and resp suites: measure every system N times, taking turns, and
+                          report the median round with every round's figure; the engine suite measures every
                           write path N times the same way and reports medians; the attacks suite
                           runs every attack N times; the stall suite runs its idle/route sequence
                           N times and reports every round's ratio and their median (default 1)

@@ -3,6 +3,7 @@
 
 import type { BenchContext, HttpSystem } from '../systems/context.js';
 import { sendAll } from './http-client.js';
+import { medianRound } from './rounds.js';
 import { runWrk, type LoadResult } from './wrk.js';
 
 export interface Settings {
@@ -13,7 +14,7 @@ export interface Settings {
   readonly startupRuns: number;
   readonly startupLoader: 'engine' | 'http';
   readonly peersOnly: boolean;
-  /** HTTP measurements per system; the systems take turns within each round. */
+  /** Measurements per system (HTTP and RESP suites); the systems take turns within each round. */
   readonly rounds: number;
 }
 
@@ -33,14 +34,6 @@ export interface HttpEntry {
   /** Figures are cached per id for the rest of the run (a peer measured by an earlier suite). */
   readonly id: string;
   readonly start: () => Promise<HttpSystem>;
-}
-
-/** The round to report: one with errors if any (they must show), else the median by req/s. */
-function representative(rounds: readonly LoadResult[]): LoadResult {
-  const failed = rounds.find((result) => !result.ok);
-  if (failed !== undefined) return failed;
-  const sorted = [...rounds].sort((a, b) => a.rps - b.rps);
-  return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
 export class Session {
@@ -94,8 +87,8 @@ export class Session {
       this.httpFigures.set(id, {
         system: collected.system,
         suite: this.currentSuite,
-        get: representative(collected.get),
-        put: representative(collected.put),
+        get: medianRound(collected.get),
+        put: medianRound(collected.put),
         getRounds: collected.get,
         putRounds: collected.put,
       });

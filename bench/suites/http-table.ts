@@ -1,11 +1,11 @@
 // The table every HTTP suite prints: one row per system and operation.
 
-import { errorSummary, formatMs, formatRate, rateCell, type Table } from '../lib/report.js';
+import { errorSummary, formatMs, rateCell, type Table } from '../lib/report.js';
+import { eachRoundCell, roundsMethod } from '../lib/rounds.js';
 import type { HttpFigures } from '../lib/session.js';
 import type { LoadResult } from '../lib/wrk.js';
 
 function row(system: string, operation: string, result: LoadResult, rounds: readonly LoadResult[]): string[] {
-  const each = rounds.map((round) => (round.ok ? formatRate(round.rps) : 'ERRORS')).join(' · ');
   return [
     system,
     operation,
@@ -13,7 +13,7 @@ function row(system: string, operation: string, result: LoadResult, rounds: read
     formatMs(result.latencyMs.p50),
     formatMs(result.latencyMs.p99),
     errorSummary(result),
-    each,
+    eachRoundCell(rounds),
   ];
 }
 
@@ -48,8 +48,7 @@ export function wrkMethod(
 ): string {
   return (
     `Load: wrk -t1 -c${connections} --latency with a generated Lua script, 100-byte values, GET over ${keys.toLocaleString('en-US')} preloaded keys, ` +
-    `PUT spread over the same keys; ${warmupSeconds} s warm-up, then ${durationSeconds} s per figure; ${rounds} round(s), the systems taking turns ` +
-    'within each round (each started fresh), and the median round reported; ' +
+    `PUT spread over the same keys; ${warmupSeconds} s warm-up, then ${durationSeconds} s per figure; ${roundsMethod(rounds)}; ` +
     'every answer outside 2xx and every socket error is counted, and a run with any is shown as ERRORS, not as throughput.'
   );
 }

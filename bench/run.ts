@@ -76,6 +76,8 @@ const usage = `usage: npm run bench -- [options]
   --stall-keys N          stall suite: live keys in the store (default 1000000; 100000 for a quick run)
   --stall-expired N       stall suite: keys expired but not yet swept (default a quarter of --stall-keys)
   --stall-seconds N       stall suite: length of each phase (default 15)
+  --stall-routes LIST     stall suite: only the heavy routes whose name contains one of these
+                          comma-separated words (e.g. export,KEYS), for a quick A/B (default: all)
   --scale-keys LIST       scale suite: comma-separated key counts, one fresh store each
                           (default 100000,1000000,10000000)
   --peers-only            measure only the peers (to check the harness before kvs is built)
@@ -108,6 +110,7 @@ async function main(): Promise<number> {
       'stall-keys': { type: 'string' },
       'stall-expired': { type: 'string' },
       'stall-seconds': { type: 'string' },
+      'stall-routes': { type: 'string' },
       'scale-keys': { type: 'string' },
       'peers-only': { type: 'boolean', default: false },
       'keep-temp': { type: 'boolean', default: false },
@@ -132,6 +135,10 @@ async function main(): Promise<number> {
     keys: stallKeys,
     expired: positive('stall-expired', values['stall-expired'], Math.floor(stallKeys / 4), true),
     phaseSeconds: positive('stall-seconds', values['stall-seconds'], 15),
+    routeFilter: (values['stall-routes'] ?? '')
+      .split(',')
+      .map((part) => part.trim())
+      .filter((part) => part !== ''),
   };
   scaleSettings = {
     keyCounts: (values['scale-keys'] ?? '100000,1000000,10000000')

@@ -35,6 +35,8 @@ export interface StallSettings {
   readonly expired: number;
   /** Length of each phase's measured load. */
   readonly phaseSeconds: number;
+  /** Only the heavy routes whose name contains one of these (case-insensitive); every route when empty. */
+  readonly routeFilter: readonly string[];
 }
 
 const LIVE_PREFIX = 'stall/';
@@ -338,7 +340,12 @@ export async function runStallSuite(session: Session, settings: StallSettings): 
         label: 'stall: warm-up',
       });
     }
-    const routes = heavyRoutes(server, liveKeys, redis, agent);
+    const routes = heavyRoutes(server, liveKeys, redis, agent).filter(
+      (route) =>
+        settings.routeFilter.length === 0 ||
+        settings.routeFilter.some((part) => route.name.toLowerCase().includes(part.toLowerCase())),
+    );
+    if (routes.length === 0) throw new Error(`--stall-routes ${settings.routeFilter.join(',')} names no heavy route`);
     const idlePhase: Phase = { name: 'idle (plain GETs only)' };
     const roundCount = session.settings.rounds;
     for (let round = 1; round <= roundCount; round++) {

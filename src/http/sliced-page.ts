@@ -3,12 +3,13 @@
 // held the event loop for about 10 ms in one piece (`kvs export`'s pages; measured with
 // bench/stall/turn-cpu.ts --http). A slice ends after RENDER_SLICE_ITEMS items or once it has used
 // its time (turn-budget.ts), whichever comes first: a few large values take as long as many small
-// ones. The text is what Fastify's serializer gives for the whole page: each chunk of items, and
-// the page around them, goes through the route's own serializer.
+// ones. Between slices the page gives way (model/turn-budget.ts): more turns for other clients
+// while they keep the loop busy. The text is what Fastify's serializer gives for the whole page:
+// each chunk of items, and the page around them, goes through the route's own serializer.
 
 import type { FastifyReply } from 'fastify';
 import { setImmediate as yieldToOthers } from 'node:timers/promises';
-import { CLOCK_CHECK_ITEMS, TurnBudget, type TurnClock } from '../model/turn-budget.js';
+import { CLOCK_CHECK_ITEMS, giveWay, TurnBudget, type TurnClock } from '../model/turn-budget.js';
 
 /** Items rendered in one turn at most; a page of at most this many is rendered as one object. */
 export const RENDER_SLICE_ITEMS = 128;
@@ -44,7 +45,7 @@ export async function sendPage<Item, Json>(reply: FastifyReply, page: SlicedPage
   let renderedThisTurn = 0;
   for (let start = 0; start < items.length; start += RENDER_CHUNK_ITEMS) {
     if (renderedThisTurn >= RENDER_SLICE_ITEMS || (renderedThisTurn > 0 && budget.spent())) {
-      await yieldToOthers();
+      await giveWay(yieldToOthers);
       budget.newTurn();
       renderedThisTurn = 0;
     }

@@ -1,12 +1,14 @@
 // Walks over the key space for the RESP commands that go through many keys (KEYS, SCAN with a
 // large COUNT, RANDOMKEY on a small store): small slices, a macrotask turn for other clients
-// between two slices. Engine reads settle at once, so awaiting them alone would never let anyone
-// else in; the slice size is what one turn may hold the event loop for (docs/limits.md).
+// between two slices, and more turns while they keep the loop busy (giveWay,
+// model/turn-budget.ts). Engine reads settle at once, so awaiting them alone would never let
+// anyone else in; the slice size is what one turn may hold the event loop for (docs/limits.md).
 
 import { setImmediate as yieldToOthers } from 'node:timers/promises';
 import type { Caller, Page } from '../core/service.js';
 import type { EntryInfo } from '../model/entry.js';
 import type { RespService } from './command.js';
+import { giveWay } from '../model/turn-budget.js';
 
 /**
  * Keys one slice lists at most, and expired-but-not-yet-swept keys it passes over at most. Each
@@ -53,7 +55,7 @@ export async function* walkKeys(
   let after = options.after;
   let listed = 0;
   for (let slices = 0; slices < maxSlices && listed < maxKeys; slices++) {
-    if (slices > 0) await yieldToOthers();
+    if (slices > 0) await giveWay(yieldToOthers);
     const page = await service.list(caller, options.prefix, after, Math.min(slice, maxKeys - listed), WALK_SLICE_KEYS);
     listed += page.items.length;
     yield page;

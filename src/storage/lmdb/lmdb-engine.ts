@@ -89,7 +89,7 @@ import {
 } from '../engine.js';
 import { EngineUnavailableError, HistoryCompactedError, RecordDamagedError, StorageFullError } from '../errors.js';
 import { compareKeys } from '../../model/key-order.js';
-import { TurnBudget, type TurnClock } from '../../model/turn-budget.js';
+import { giveWay, TurnBudget, type TurnClock } from '../../model/turn-budget.js';
 import { type Plan, planCommit, recordInfo, type StoredRecord } from '../txn-plan.js';
 import { decodeRecord, encodeRecord, isFormat1, recordState } from './record-codec.js';
 import { isLmdbDamage, isStoredValueDecodeError } from './lmdb-errors.js';
@@ -866,7 +866,8 @@ export class LmdbEngine implements Engine {
         }
         if (!sliceEnded) return { found, resumeAfter: undefined };
         after = last;
-        await yieldToOthers();
+        // More turns for other clients while they keep the loop busy (a bulk read gives way).
+        await giveWay(yieldToOthers);
         budget.newTurn();
       }
     } catch (error) {

@@ -31,7 +31,9 @@ export interface ListOptions {
 /**
  * Expired-but-not-yet-swept keys one list()/listEntries() call passes over at most: past it the
  * call stops early with `resumeAfter`, so its cost is bounded by the page, not by how many
- * expired keys lie in the range (docs/limits.md).
+ * expired keys lie in the range (docs/limits.md). An engine that remembers runs of expired keys
+ * it passed over (lmdb: expired-key-runs.ts) may step over such a run counting it as one, so a
+ * second walk of a range may stop elsewhere; it lists the same keys.
  */
 export const LIST_SKIP_MAX = 1000;
 

@@ -3,8 +3,9 @@
 // reading it again (docs/limits.md, "Expired runs"). A run stays all expired: an expired entry
 // leaves the index only when its key is written again (or deleted), and that write adds the key's
 // new entry above every existing one, never inside the run. (Key order has no such property, a
-// new key can be created anywhere, so listings do not use this.) A run found expired at time T
-// says nothing about an earlier clock: it is used only from T on.
+// new key can be created anywhere: listings use this through expired-key-runs.ts, which follows
+// every write.) A run found expired at time T says nothing about an earlier clock: it is used only
+// from T on.
 
 /** Remembered runs at most; past it the run of fewest entries is forgotten. */
 export const EXPIRED_SPANS_MAX = 64;
@@ -25,6 +26,8 @@ export interface ExpiredSpan<Position> {
   readonly entries: number;
   /** The clock at which every entry of the run was expired. */
   readonly seenAt: number;
+  /** The snapshot it was found in (expired-key-runs.ts); 0 where snapshots do not matter. */
+  readonly generation: number;
   readonly bytes: number;
 }
 
@@ -47,24 +50,46 @@ export class ExpiredSpans<Position> {
     return this.heldBytes;
   }
 
-  /** The remembered run holding `position` that may be trusted at `now`, if any. */
-  containing(position: Position, now: number): ExpiredSpan<Position> | undefined {
+  /**
+   * The remembered run holding `position` that may be trusted at `now` by a reader of snapshot
+   * `generation` (a run found in a newer snapshot is not), if any.
+   */
+  containing(
+    position: Position,
+    now: number,
+    generation = Number.POSITIVE_INFINITY,
+  ): ExpiredSpan<Position> | undefined {
     const index = this.lastStartingAtOrBefore(position);
     if (index < 0) return undefined;
     const span = this.spans[index]!;
-    return this.compare(position, span.high) <= 0 && span.seenAt <= now ? span : undefined;
+    return this.compare(position, span.high) <= 0 && span.seenAt <= now && span.generation <= generation
+      ? span
+      : undefined;
+  }
+
+  /** Drops the run holding `position`, if any (a write there may have made it live). */
+  forget(position: Position): void {
+    const index = this.lastStartingAtOrBefore(position);
+    if (index < 0 || this.compare(position, this.spans[index]!.high) > 0) return;
+    this.heldBytes -= this.spans[index]!.bytes;
+    this.spans.splice(index, 1);
+  }
+
+  clear(): void {
+    this.spans = [];
+    this.heldBytes = 0;
   }
 
   /**
    * Remembers that every entry from `low` to `high` was expired at `seenAt`, joined with the runs
    * it overlaps (a walk that stepped over a run and read on below it passes the whole stretch).
    */
-  remember(low: Position, high: Position, entries: number, seenAt: number): void {
+  remember(low: Position, high: Position, entries: number, seenAt: number, generation = 0): void {
     if (entries < EXPIRED_SPAN_MIN_ENTRIES) return;
     let first = this.lastStartingAtOrBefore(low);
     if (first < 0 || this.compare(this.spans[first]!.high, low) < 0) first++;
     let end = first;
-    let joined = { low, high, entries, seenAt };
+    let joined = { low, high, entries, seenAt, generation };
     while (end < this.spans.length && this.compare(this.spans[end]!.low, high) <= 0) {
       const overlapped = this.spans[end]!;
       joined = {
@@ -72,6 +97,7 @@ export class ExpiredSpans<Position> {
         high: this.compare(overlapped.high, joined.high) > 0 ? overlapped.high : joined.high,
         entries: Math.max(joined.entries, overlapped.entries),
         seenAt: Math.max(joined.seenAt, overlapped.seenAt),
+        generation: Math.max(joined.generation, overlapped.generation),
       };
       end++;
     }

@@ -70,6 +70,7 @@ import type { ChangeEvent } from '../../model/events.js';
 import type { CommitResult, Txn } from '../../model/txn.js';
 import type { Entry, EntryInfo } from '../../model/entry.js';
 import { isExpired } from '../../model/entry.js';
+import { ExpiredKeyRuns } from './expired-key-runs.js';
 import { ExpiredSpans } from './expired-spans.js';
 import { auditTimeOrNaN, decodeAuditEntry, encodeAuditEntry } from '../audit-codec.js';
 import { auditOverBounds, auditPageOf } from '../audit-trail.js';
@@ -472,6 +473,8 @@ export class LmdbEngine implements Engine {
   private readonly overlayRecency = new RecencyList<OverlayEntry>();
   /** Runs of the recent index found all expired (recentlyModified, expired-spans.ts). */
   private readonly expiredRecent = new ExpiredSpans<RecentPosition>(compareRecent, (position) => keyBytes(position[1]));
+  /** Runs of keys a listing found all expired (scan, expired-key-runs.ts); exclusive mode only. */
+  private expiredKeys: ExpiredKeyRuns | undefined;
   private unappliedBytes = 0;
   /** The newest acknowledged revision (the store's revision as reads see it). */
   private acknowledged = 0;
@@ -529,6 +532,8 @@ export class LmdbEngine implements Engine {
     this.system = new LmdbSystemStore(this.root, this.meta, this.exclusive);
     const cacheBytes = options.cacheBytes ?? DEFAULT_RECORD_CACHE_BYTES;
     this.cache = this.exclusive && cacheBytes > 0 ? new RecordCache(cacheBytes) : undefined;
+    // Every write must pass through this process for the runs to stay true (expired-key-runs.ts).
+    this.expiredKeys = this.exclusive ? new ExpiredKeyRuns() : undefined;
     this.nextRevision = this.lastPublished;
     this.armFlushFailure();
     this.flushConfirmer = new FlushConfirmer(options.path);
@@ -848,27 +853,66 @@ export class LmdbEngine implements Engine {
     try {
       const overlay = this.overlayOf(prefix, after);
       const budget = new TurnBudget(this.options.turnClock);
+      // Runs of keys found expired (or deleted) are remembered, and runs remembered by earlier
+      // listings are stepped over with one seek, counting as one expired key (expired-key-runs.ts).
+      const runs = this.expiredKeys;
+      const generation = runs?.snapshot() ?? 0;
+      let run: { low: string; high: string; entries: number } | undefined;
+      const endRun = () => {
+        if (run !== undefined) runs?.remember(run.low, run.high, run.entries, now, generation);
+        run = undefined;
+      };
+      // Entries read in this turn (a step over a run goes on reading in the same turn).
+      let read = 0;
       for (;;) {
-        let read = 0;
         let sliceEnded = false;
         for (const [key, record] of this.mergedRange(prefix, after, overlay, transaction)) {
-          if (found.length >= options.limit) return { found, resumeAfter: undefined };
-          if (skipped >= skipBound) return { found, resumeAfter: last };
+          if (found.length >= options.limit || skipped >= skipBound) {
+            endRun();
+            return { found, resumeAfter: found.length >= options.limit ? undefined : last };
+          }
           last = key;
-          if (record !== null) {
-            if (isExpired(record, now)) skipped++;
-            else found.push([key, record]);
+          if (record !== null && !isExpired(record, now)) {
+            endRun();
+            found.push([key, record]);
+          } else {
+            if (record !== null) skipped++;
+            run ??= { low: key, high: key, entries: 0 };
+            run.high = key;
+            if (record !== null) run.entries++;
+            const span = record === null || runs === undefined ? undefined : runs.containing(key, now, generation);
+            if (span !== undefined) {
+              run.high = span.high;
+              run.entries += span.entries;
+              // The rest of the prefix is one run: the page ends here (a cursor past the prefix
+              // would name a key the caller may not list).
+              if (!span.high.startsWith(prefix)) {
+                endRun();
+                return { found, resumeAfter: undefined };
+              }
+              last = span.high;
+              while (overlay.next < overlay.items.length && compareKeys(overlay.items[overlay.next]![0], last) <= 0)
+                overlay.next++;
+              sliceEnded = true;
+              break;
+            }
           }
           if (++read >= SCAN_SLICE_ENTRIES || budget.tick()) {
             sliceEnded = true;
             break;
           }
         }
-        if (!sliceEnded) return { found, resumeAfter: undefined };
+        if (!sliceEnded) {
+          endRun();
+          return { found, resumeAfter: undefined };
+        }
         after = last;
+        // A step over a run goes on in the same turn unless the slice has used its count or time.
+        if (read < SCAN_SLICE_ENTRIES && !budget.spent()) continue;
         // More turns for other clients while they keep the loop busy (a bulk read gives way).
         await giveWay(yieldToOthers);
         budget.newTurn();
+        read = 0;
       }
     } catch (error) {
       // LMDB's own page checks failed on the way: the damage is just after the last key read.
@@ -1131,7 +1175,20 @@ export class LmdbEngine implements Engine {
     return counts;
   }
 
-  async commit(txn: Txn, now: number): Promise<CommitResult> {
+  commit(txn: Txn, now: number): Promise<CommitResult> {
+    const runs = this.expiredKeys;
+    if (runs === undefined) return this.commitOf(txn, now);
+    // The listings' runs of expired keys drop any run a write lands in, before the write and
+    // again once readers see it (expired-key-runs.ts).
+    const keys = txn.operations.map((operation) => operation.key);
+    runs.writing(keys);
+    const written = this.commitOf(txn, now);
+    const visible = () => runs.written(keys);
+    written.then(visible, visible);
+    return written;
+  }
+
+  private commitOf(txn: Txn, now: number): Promise<CommitResult> {
     if (this.wal !== undefined) return this.commitWithWal(txn, now);
     return this.exclusive ? this.commitExclusive(txn, now) : this.commitShared(txn, now);
   }
@@ -2168,6 +2225,7 @@ export class LmdbEngine implements Engine {
         this.ioFailure ??= { kind: 'io', code: (error as { code?: number }).code, cause };
       }
       this.cache?.clear();
+      this.expiredKeys?.clear();
       this.rebuildFoldersIfStale();
       this.failedFrom = Number.POSITIVE_INFINITY;
       this.lastCommit = Promise.resolve();

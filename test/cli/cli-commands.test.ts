@@ -242,6 +242,37 @@ describe('kvs CLI against a real server', () => {
     assert.deepEqual(await snapshot(prefix), items);
   });
 
+  it('import into a server that takes fewer keys per transaction goes on in batches of its size', async () => {
+    // A server with --max-batch 7 refuses the first batch of 1000 (batch_too_large, limit 7),
+    // which wrote nothing; the import writes it again in parts of 7, and the rest of the file too.
+    const small = await startServer({ args: ['--max-batch', '7'] });
+    try {
+      const lines = Array.from({ length: 40 }, (_, index) =>
+        JSON.stringify({ key: `small/${String(index).padStart(2, '0')}`, value: `v${index}` }),
+      );
+      const file = join(workDir, 'small.ndjson');
+      writeFileSync(file, `${lines.join('\n')}\n`);
+      const run = ok(await kvs(['import', file], undefined, { KVS_URL: small.url, KVS_TOKEN: small.token }));
+      assert.equal(
+        run.stderr.toString(),
+        'the server takes at most 7 keys per transaction; importing in batches of 7\nimported 40 keys in 6 transactions\n',
+      );
+      const stored = new KvsClient({ url: small.url, token: small.token });
+      const items: ListItem[] = [];
+      for await (const item of stored.listAll({ prefix: 'small/', values: true })) items.push(item);
+      assert.deepEqual(
+        items.map((item) => [item.key, item.value?.toString()]),
+        lines.map((_, index) => [`small/${String(index).padStart(2, '0')}`, `v${index}`]),
+      );
+      // --atomic cannot be split: refused by the server, nothing written.
+      const atomic = await kvs(['import', '--atomic', file], undefined, { KVS_URL: small.url, KVS_TOKEN: small.token });
+      assert.notEqual(atomic.code, 0);
+      assert.match(atomic.stderr.toString(), /batch_too_large/);
+    } finally {
+      await small.stop();
+    }
+  });
+
   it('import --atomic refuses a file that does not fit in one transaction, before writing anything', async () => {
     const lines = Array.from({ length: 1001 }, (_, index) => JSON.stringify({ key: `atomic/${index}`, value: 'x' }));
     writeFileSync(join(workDir, 'big.jsonl'), lines.join('\n'));

@@ -8,7 +8,10 @@ import type { TxnOperation } from '../../client/index.js';
 import type { KvRecord } from '../formats/index.js';
 
 export interface BatchLimits {
-  /** Most keys per transaction (the server's --max-batch, 1000 by default). */
+  /**
+   * Most keys per transaction (the server's --max-batch, 1000 by default). Read at every record:
+   * the import lowers it when the server refuses a batch as too large (import.ts).
+   */
   readonly maxKeys: number;
   /** Most bytes of JSON request body per transaction (the server allows 2 MiB by default). */
   readonly maxBytes: number;

@@ -9,6 +9,7 @@ import { DEFAULT_BATCH_LIMITS, importBatches, type ImportCounts } from './import
 import { chooseFormat, openInput } from './input-file.js';
 import { wholeNumber } from './parse-number.js';
 import { Progress } from './progress.js';
+import { KvsClientError, type TxnOperation } from '../../client/index.js';
 
 interface ImportOptions extends ConnectionOptions {
   readonly format?: string;
@@ -18,6 +19,17 @@ interface ImportOptions extends ConnectionOptions {
 
 function plural(count: number, one: string, many: string): string {
   return `${count} ${count === 1 ? one : many}`;
+}
+
+/**
+ * The keys per transaction the server said it takes, when it refused a batch of `size` for having
+ * more (`batch_too_large` with its `limit`: a server with a lower --max-batch, e.g. 54 on etcd
+ * with per-key history); undefined for any other error.
+ */
+export function serverBatchLimit(error: unknown, size: number): number | undefined {
+  if (!(error instanceof KvsClientError) || error.code !== 'batch_too_large') return undefined;
+  const { limit } = error.details;
+  return typeof limit === 'number' && Number.isSafeInteger(limit) && limit >= 1 && limit < size ? limit : undefined;
 }
 
 export function registerImport(program: Command): void {
@@ -44,7 +56,9 @@ export function registerImport(program: Command): void {
       [
         '',
         'Keys are written in transactions of at most --batch-size keys (and about 1.5 MiB); each',
-        'transaction is atomic. Import is idempotent: every record is written with its value, content',
+        'transaction is atomic. A server that takes fewer keys per transaction says so when it',
+        'refuses the first batch (nothing of it is written), and the import goes on in batches that',
+        'size, saying so once on stderr (not with --atomic). Import is idempotent: every record is written with its value, content',
         'type and expiry, whatever the key held before, so if an import is interrupted, running the',
         'same command again finishes it. Keys whose expiry has already passed are skipped and counted.',
         'Keys on the server that are not in the file are left alone.',
@@ -66,6 +80,7 @@ export function registerImport(program: Command): void {
         // The audit trail records these writes as via `import` (docs/audit.md).
         const client = clientFor(options, { 'x-kvs-client': 'import' });
         const counts: ImportCounts = { skippedExpired: 0 };
+        // Mutable: lowered to the server's own limit when it refuses a batch as too large.
         const limits = { maxKeys: options.batchSize, maxBytes: DEFAULT_BATCH_LIMITS.maxBytes, now: Date.now() };
         const batches = importBatches(format.read(input), limits, counts);
         const progress = new Progress();
@@ -92,12 +107,28 @@ export function registerImport(program: Command): void {
               transactions++;
             }
           } else {
-            for await (const operations of batches) {
-              await client.txn({ operations });
+            const write = async (operations: TxnOperation[]): Promise<void> => {
+              try {
+                await client.txn({ operations });
+              } catch (error) {
+                // The refused transaction wrote nothing: it goes again in parts the server takes,
+                // and so does the rest of the file.
+                const limit = serverBatchLimit(error, operations.length);
+                if (limit === undefined) throw error;
+                limits.maxKeys = limit;
+                progress.clear();
+                process.stderr.write(
+                  `the server takes at most ${limit} keys per transaction; importing in batches of ${limit}\n`,
+                );
+                for (let start = 0; start < operations.length; start += limit)
+                  await write(operations.slice(start, start + limit));
+                return;
+              }
               keys += operations.length;
               transactions++;
               progress.update(() => `importing: ${summary().replace(/^imported /, '')}`);
-            }
+            };
+            for await (const operations of batches) await write(operations);
           }
         } catch (error) {
           progress.clear();

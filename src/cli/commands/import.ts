@@ -26,7 +26,7 @@ function plural(count: number, one: string, many: string): string {
  * more (`batch_too_large` with its `limit`: a server with a lower --max-batch, e.g. 54 on etcd
  * with per-key history); undefined for any other error.
  */
-export function serverBatchLimit(error: unknown, size: number): number | undefined {
+function serverBatchLimit(error: unknown, size: number): number | undefined {
   if (!(error instanceof KvsClientError) || error.code !== 'batch_too_large') return undefined;
   const { limit } = error.details;
   return typeof limit === 'number' && Number.isSafeInteger(limit) && limit >= 1 && limit < size ? limit : undefined;
@@ -58,9 +58,10 @@ export function registerImport(program: Command): void {
         'Keys are written in transactions of at most --batch-size keys (and about 1.5 MiB); each',
         'transaction is atomic. A server that takes fewer keys per transaction says so when it',
         'refuses the first batch (nothing of it is written), and the import goes on in batches that',
-        'size, saying so once on stderr (not with --atomic). Import is idempotent: every record is written with its value, content',
-        'type and expiry, whatever the key held before, so if an import is interrupted, running the',
-        'same command again finishes it. Keys whose expiry has already passed are skipped and counted.',
+        'size, saying so once on stderr (not with --atomic). Import is idempotent: every record is',
+        'written with its value, content type and expiry, whatever the key held before, so if an',
+        'import is interrupted, running the same command again finishes it. Keys whose expiry has',
+        'already passed are skipped and counted.',
         'Keys on the server that are not in the file are left alone.',
         '',
         'Examples:',

@@ -15,7 +15,7 @@
 // current one when it takes its snapshot.
 
 import { compareKeys } from '../../model/key-order.js';
-import { type ExpiredSpan, ExpiredSpans } from './expired-spans.js';
+import { type ExpiredSpan, ExpiredSpans, keyBytes } from './expired-spans.js';
 
 /** Latest visible writes whose key range is remembered for the check of a run against its listing's snapshot. */
 export const RECENT_WRITES_KEPT = 1024;
@@ -24,8 +24,6 @@ export const RECENT_WRITES_KEPT = 1024;
  * oldest are forgotten, and a listing whose snapshot is older than what is kept learns nothing.
  */
 export const RECENT_WRITES_BYTES_MAX = 256 * 1024;
-
-const keyBytes = (key: string) => Buffer.byteLength(key, 'utf8');
 
 export class ExpiredKeyRuns {
   private readonly spans = new ExpiredSpans<string>(compareKeys, keyBytes);

@@ -7,6 +7,11 @@
 // every write.) A run found expired at time T says nothing about an earlier clock: it is used only
 // from T on.
 
+/** A key's size in UTF-8, what a remembered run's bounds are counted in (EXPIRED_SPANS_BYTES_MAX). */
+export function keyBytes(key: string): number {
+  return Buffer.byteLength(key, 'utf8');
+}
+
 /** Remembered runs at most; past it the run of fewest entries is forgotten. */
 export const EXPIRED_SPANS_MAX = 64;
 /** Key bytes the remembered runs' bounds hold at most (two keys each); past it as above. */

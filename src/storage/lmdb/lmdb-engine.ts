@@ -71,7 +71,7 @@ import type { CommitResult, Txn } from '../../model/txn.js';
 import type { Entry, EntryInfo } from '../../model/entry.js';
 import { isExpired } from '../../model/entry.js';
 import { ExpiredKeyRuns } from './expired-key-runs.js';
-import { ExpiredSpans } from './expired-spans.js';
+import { ExpiredSpans, keyBytes } from './expired-spans.js';
 import { auditTimeOrNaN, decodeAuditEntry, encodeAuditEntry } from '../audit-codec.js';
 import { auditOverBounds, auditPageOf } from '../audit-trail.js';
 import {
@@ -366,10 +366,6 @@ type RecentPosition = [revision: number, key: string];
 
 function compareRecent(a: RecentPosition, b: RecentPosition): number {
   return a[0] - b[0] || compareKeys(a[1], b[1]);
-}
-
-function keyBytes(key: string): number {
-  return Buffer.byteLength(key);
 }
 
 export class LmdbEngine implements Engine {
@@ -867,9 +863,13 @@ export class LmdbEngine implements Engine {
       for (;;) {
         let sliceEnded = false;
         for (const [key, record] of this.mergedRange(prefix, after, overlay, transaction)) {
-          if (found.length >= options.limit || skipped >= skipBound) {
+          if (found.length >= options.limit) {
             endRun();
-            return { found, resumeAfter: found.length >= options.limit ? undefined : last };
+            return { found, resumeAfter: undefined };
+          }
+          if (skipped >= skipBound) {
+            endRun();
+            return { found, resumeAfter: last };
           }
           last = key;
           if (record !== null && !isExpired(record, now)) {

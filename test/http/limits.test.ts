@@ -9,13 +9,19 @@ async function errorCode(response: Response): Promise<string> {
   return ((await response.json()) as { error: { code: string } }).error.code;
 }
 
+/**
+ * Sends `text` on a new connection and resolves with everything the server answered. A server
+ * that answers before it has read the whole request may close the connection while the rest is
+ * still being sent (a reset or broken pipe on our side): that is an answer, not a failure, once
+ * the answer has arrived.
+ */
 function rawRequest(port: number, text: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     let answer = '';
     socket.on('data', (chunk) => (answer += chunk.toString()));
     socket.on('close', () => resolve(answer));
-    socket.on('error', reject);
+    socket.on('error', (error) => (answer === '' ? reject(error) : resolve(answer)));
     socket.write(text);
   });
 }
@@ -55,10 +61,17 @@ describe('limits with the default numbers', () => {
   });
 
   it('bodies: a seed POST over 2 MiB is body_too_large and saves none of its pairs', async () => {
-    const form = new URLSearchParams({ small: 'x', large: 'y'.repeat(2 * 1024 * 1024), auth: server.token });
-    const response = await fetch(server.url, { method: 'POST', body: form });
-    assert.equal(response.status, 413);
-    assert.match(await response.text(), /body_too_large/);
+    // Over a raw socket, sending the head (its Content-Length over 2 MiB) and the first 64 KiB of
+    // the form, which hold `small=x`: the server answers 413 from the length and closes. With
+    // fetch sending the whole body, the close met the upload still going (a reset), and fetch
+    // failed now and then ("fetch failed", about one run in six) before it read the answer.
+    const form = new URLSearchParams({ small: 'x', large: 'y'.repeat(2 * 1024 * 1024), auth: server.token }).toString();
+    const answer = await rawRequest(
+      server.port,
+      `POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${Buffer.byteLength(form)}\r\n\r\n${form.slice(0, 64 * 1024)}`,
+    );
+    assert.match(answer, /^HTTP\/1\.1 413 /);
+    assert.match(answer, /body_too_large/);
     assert.equal((await fetch(`${server.url}/?k=small`)).status, 404);
   });
 

@@ -4,7 +4,7 @@
 import swagger from '@fastify/swagger';
 import { tokenRoutes } from './token-routes.js';
 import { CorsPolicy, installCors } from './cors.js';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -31,6 +31,7 @@ import { kvRoutes } from './kv-routes.js';
 import { createReadFastPath, type FastPath } from './read-fast-path.js';
 import { createWriteFastPath } from './write-fast-path.js';
 import { seedRoutes } from './seed-routes.js';
+import { drainRefusedBody } from './refused-body.js';
 import { txnRoutes } from './txn-routes.js';
 import { uiRoutes } from './ui-routes.js';
 import { DeferredCompiles } from './deferred-compiles.js';
@@ -171,6 +172,7 @@ export async function buildHttpApp(options: HttpServerOptions): Promise<FastifyI
   app.setErrorHandler(async (thrown, request, reply) => {
     const error = thrown instanceof Error ? thrown : new Error(String(thrown));
     const kvsError = toKvsError(error, request);
+    if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') drainRefusedBody(request, reply);
     if (kvsError.code === 'internal')
       log?.(`internal error on ${request.method} ${request.url.split('?')[0]}: ${error.stack ?? error.message}`);
     return sendError(request, reply, kvsError);

@@ -13,22 +13,21 @@
 // such a client may see a reset in place of the answer.
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { awaitsContinue, declaredLength } from './expect-continue.js';
 
 /** The largest declared body kvs reads to its end after refusing it (64 MiB). */
 export const REFUSED_BODY_DRAIN_BYTES = 64 * 1024 * 1024;
 
-const DIGITS = /^\d{1,16}$/;
-
 /** Keeps the connection of a refused request whose body will be read and dropped (see above). */
 export function drainRefusedBody(request: FastifyRequest, reply: FastifyReply): void {
   const raw = request.raw;
+  // Told no 100 Continue: the client sends no body, and Node closes the connection.
+  if (awaitsContinue(raw)) return;
   if (raw.complete) {
     reply.removeHeader('connection');
     return;
   }
-  const headers = raw.headers;
-  const length = headers['content-length'];
-  if (headers['transfer-encoding'] !== undefined || length === undefined || !DIGITS.test(length)) return;
-  if (Number(length) > REFUSED_BODY_DRAIN_BYTES) return;
+  const length = declaredLength(raw);
+  if (length === undefined || length > REFUSED_BODY_DRAIN_BYTES) return;
   reply.removeHeader('connection');
 }

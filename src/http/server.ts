@@ -32,6 +32,7 @@ import { createReadFastPath, type FastPath } from './read-fast-path.js';
 import { createWriteFastPath } from './write-fast-path.js';
 import { seedRoutes } from './seed-routes.js';
 import { drainRefusedBody } from './refused-body.js';
+import { checkContinue, continueIfTaken } from './expect-continue.js';
 import { txnRoutes } from './txn-routes.js';
 import { uiRoutes } from './ui-routes.js';
 import { DeferredCompiles } from './deferred-compiles.js';
@@ -91,6 +92,12 @@ export async function buildHttpApp(options: HttpServerOptions): Promise<FastifyI
       };
       const server = https ? createHttpsServer({ ...https, ...timing }, listener) : createHttpServer(timing, listener);
       server.keepAliveTimeout = 72_000;
+      // Expect: 100-continue: no 100 for a body refused from its declared length (expect-continue.ts).
+      const smallestBodyLimit = Math.min(limits.maxValueBytes, limits.maxBodyBytes);
+      server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+        checkContinue(request, response, smallestBodyLimit);
+        listener(request, response);
+      });
       return server;
     },
     logger: false,
@@ -144,7 +151,7 @@ export async function buildHttpApp(options: HttpServerOptions): Promise<FastifyI
 
   installCors(app, cors);
   // Callback-style hooks: an async hook costs a promise per request on every route.
-  app.addHook('onRequest', (request, _reply, done) => {
+  app.addHook('onRequest', (request, reply, done) => {
     if (request.url.length > limits.maxUrlBytes) {
       done(new KvsError('uri_too_long', undefined, { limit: limits.maxUrlBytes, size: request.url.length }));
       return;
@@ -155,6 +162,7 @@ export async function buildHttpApp(options: HttpServerOptions): Promise<FastifyI
       done(error as KvsError);
       return;
     }
+    continueIfTaken(request.raw, reply.raw, request.routeOptions.bodyLimit ?? limits.maxBodyBytes);
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {

@@ -90,6 +90,7 @@ export function createWriteFastPath(
       return false;
     const headers = request.headers;
     if (
+      headers.expect !== undefined ||
       headers['if-match'] !== undefined ||
       headers['if-none-match'] !== undefined ||
       headers['transfer-encoding'] !== undefined

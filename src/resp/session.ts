@@ -88,7 +88,6 @@ export class Session implements SessionContext {
     const name = command.name;
     this.lastCommand = name;
     this.metricName = name;
-    this.lastActiveAt = Date.now();
 
     if (this.multi !== undefined && !command.controlsTransaction) {
       if (command.notInMulti !== undefined) return this.rejected(command.notInMulti);

@@ -22,6 +22,7 @@ import { createCommandTable } from '../../src/resp/command-table.js';
 import type { Command } from '../../src/resp/command.js';
 import { INTERNAL_ERROR_LINE } from '../../src/resp/resp-errors.js';
 import { encodeCommand, readReply, type RespValue } from '../resp/resp-test-client.js';
+import { processResidentSet } from '../../bench/scale/scale-store.js';
 import { rssBytes, type FuzzFinding, type FuzzOptions, type FuzzReport } from './fuzz-options.js';
 
 export interface RespFuzzTarget {
@@ -681,8 +682,15 @@ export async function fuzzResp(target: RespFuzzTarget, options: FuzzOptions): Pr
     }
     const rss = await rssBytes(target.pid).catch(() => 0);
     rssPeak = Math.max(rssPeak, rss);
-    if (rss > rssLimit)
-      report('rss', afterCase, `RSS ${rss} bytes is over the bound ${rssLimit} (start ${baselineRss})`);
+    if (rss > rssLimit) {
+      // The split tells the server's own memory (RssAnon) from lmdb's mapped store pages (RssFile).
+      const split = processResidentSet(target.pid);
+      report(
+        'rss',
+        afterCase,
+        `RSS ${rss} bytes is over the bound ${rssLimit} (start ${baselineRss}); RssAnon ${split?.anon ?? '?'}, RssFile ${split?.file ?? '?'}`,
+      );
+    }
   };
 
   let batch = 0;

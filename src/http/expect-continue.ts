@@ -8,17 +8,10 @@
 // an answer without the 100; refused-body.ts reads nothing). docs/limits.md, "A refused body".
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { declaredLength } from './content-length.js';
 
 /** Requests waiting for a 100 Continue kvs has not sent. */
 const awaiting = new WeakSet<IncomingMessage>();
-
-/** The declared Content-Length, or undefined (none, chunked, or not a plain number). */
-export function declaredLength(request: IncomingMessage): number | undefined {
-  const length = request.headers['content-length'];
-  if (length === undefined || request.headers['transfer-encoding'] !== undefined || !/^\d{1,16}$/.test(length))
-    return undefined;
-  return Number(length);
-}
 
 /**
  * The 'checkContinue' listener: a request whose declared length every route takes (`smallestLimit`)

@@ -13,7 +13,8 @@
 // such a client may see a reset in place of the answer.
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { awaitsContinue, declaredLength } from './expect-continue.js';
+import { declaredLength } from './content-length.js';
+import { awaitsContinue } from './expect-continue.js';
 
 /** The largest declared body kvs reads to its end after refusing it (64 MiB). */
 export const REFUSED_BODY_DRAIN_BYTES = 64 * 1024 * 1024;
@@ -23,11 +24,6 @@ export function drainRefusedBody(request: FastifyRequest, reply: FastifyReply): 
   const raw = request.raw;
   // Told no 100 Continue: the client sends no body, and Node closes the connection.
   if (awaitsContinue(raw)) return;
-  if (raw.complete) {
-    reply.removeHeader('connection');
-    return;
-  }
   const length = declaredLength(raw);
-  if (length === undefined || length > REFUSED_BODY_DRAIN_BYTES) return;
-  reply.removeHeader('connection');
+  if (raw.complete || (length !== undefined && length <= REFUSED_BODY_DRAIN_BYTES)) reply.removeHeader('connection');
 }

@@ -32,7 +32,7 @@ import { createReadFastPath, type FastPath } from './read-fast-path.js';
 import { createWriteFastPath } from './write-fast-path.js';
 import { seedRoutes } from './seed-routes.js';
 import { drainRefusedBody } from './refused-body.js';
-import { checkContinue, continueIfTaken } from './expect-continue.js';
+import { awaitsContinue, checkContinue, continueIfTaken } from './expect-continue.js';
 import { txnRoutes } from './txn-routes.js';
 import { uiRoutes } from './ui-routes.js';
 import { DeferredCompiles } from './deferred-compiles.js';
@@ -162,7 +162,8 @@ export async function buildHttpApp(options: HttpServerOptions): Promise<FastifyI
       done(error as KvsError);
       return;
     }
-    continueIfTaken(request.raw, reply.raw, request.routeOptions.bodyLimit ?? limits.maxBodyBytes);
+    // Only for a request waiting for its 100: routeOptions builds an object on every read.
+    if (awaitsContinue(request.raw)) continueIfTaken(request.raw, reply.raw, request.routeOptions.bodyLimit);
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {

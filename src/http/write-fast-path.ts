@@ -27,12 +27,12 @@ import { storedContentType } from './put-content-type.js';
 import { tryDecodeComponent } from './key-decoding.js';
 import { describe, KEY_PATH } from './kv-routes.js';
 import { authorizationOf } from './raw-header.js';
+import { declaredLength } from './content-length.js';
 import { type FastPath, KEY_ROUTE } from './read-fast-path.js';
 
 /** RFC 9110 media type with token or quoted-string parameters; anything else is Fastify's to judge. */
 const PLAIN_MEDIA_TYPE =
   /^[\w!#$%&'*+.^`|~-]+\/[\w!#$%&'*+.^`|~-]+(?:[ \t]*;[ \t]*[\w!#$%&'*+.^`|~-]+=(?:[\w!#$%&'*+.^`|~-]+|"[^"\\\x00-\x1f\x7f]*"))*$/;
-const DIGITS = /^\d{1,10}$/;
 
 export function createWriteFastPath(
   service: KvService,
@@ -96,8 +96,8 @@ export function createWriteFastPath(
       headers['transfer-encoding'] !== undefined
     )
       return false;
-    const length = headers['content-length'];
-    if (length === undefined || !DIGITS.test(length) || Number(length) > maxValueBytes) return false;
+    const length = declaredLength(request);
+    if (length === undefined || length > maxValueBytes) return false;
     const contentType = headers['content-type'];
     if (contentType !== undefined && !PLAIN_MEDIA_TYPE.test(contentType)) return false;
     // A keep-alive connection re-presenting its token is re-checked without hashing it again

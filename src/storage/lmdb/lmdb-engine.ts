@@ -470,7 +470,7 @@ export class LmdbEngine implements Engine {
   /** Runs of the recent index found all expired (recentlyModified, expired-spans.ts). */
   private readonly expiredRecent = new ExpiredSpans<RecentPosition>(compareRecent, (position) => keyBytes(position[1]));
   /** Runs of keys a listing found all expired (scan, expired-key-runs.ts); exclusive mode only. */
-  private expiredKeys: ExpiredKeyRuns | undefined;
+  private readonly expiredKeys: ExpiredKeyRuns | undefined;
   private unappliedBytes = 0;
   /** The newest acknowledged revision (the store's revision as reads see it). */
   private acknowledged = 0;

@@ -171,6 +171,13 @@ export interface CommandSpec<Prepared = undefined> {
    * expiry or revision (DEL, EXISTS, TTL, WATCH), and the read lets the values go (key-preload.ts).
    */
   readonly usesValues?: boolean;
+  /**
+   * The reply is the one key's value, or null when the key is absent (GET): outside MULTI the
+   * session answers it straight from the engine's synchronous read (session.ts, readValueAtOnce)
+   * instead of through a call, a key view and a run. `run` must still answer the same (MULTI,
+   * engines without synchronous reads).
+   */
+  readonly repliesWithValue?: boolean;
   /** Whether the keys must be read before run (default: yes). SET without options writes blindly. */
   readonly reads?: (args: readonly Buffer[]) => boolean;
   /** Asynchronous work before run (listings, counts); not protected by the commit's conditions. */

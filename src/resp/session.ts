@@ -88,6 +88,10 @@ export class Session implements SessionContext {
     const name = command.name;
     this.lastCommand = name;
     this.metricName = name;
+    if (command.repliesWithValue === true && this.multi === undefined) {
+      const value = this.readValueAtOnce(args[command.keys!.first]!);
+      if (value !== undefined) return value;
+    }
 
     if (this.multi !== undefined && !command.controlsTransaction) {
       if (command.notInMulti !== undefined) return this.rejected(command.notInMulti);
@@ -120,6 +124,27 @@ export class Session implements SessionContext {
     if (command.execute) return this.guard(() => command.execute!(call));
     this.dispatchedBlindWrite = isBlindWrite(command, args);
     return runCommand(call, command, this.server.scheduler);
+  }
+
+  /**
+   * GET's fast path (Command.repliesWithValue): the key's value read synchronously, null when it
+   * is absent, or undefined to take the full path, which then answers exactly as before: an
+   * engine without synchronous reads, --private reads (per-key checks), a token no longer live,
+   * a key that does not decode, a failed read. What it skips per GET is the command call, its
+   * key list, the entries array, the key view and the run context: allocations whose stream
+   * evicted the record cache's table from the CPU cache (BENCHMARKS.md, "Where a RESP GET's
+   * time goes": its Map.get was 9.1% of kvs's samples under -P 16).
+   */
+  private readValueAtOnce(keyBytes: Buffer): Buffer | null | undefined {
+    const service = this.server.service;
+    if (service.privateReads || !service.stillValid(this.caller)) return undefined;
+    try {
+      const entry = service.getSync(this.caller, decodeKey(keyBytes, service.limits));
+      if (entry === null) return undefined;
+      return entry === undefined ? null : entry.value;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Whether the command is a blind write that may start while earlier blind writes are in flight. */

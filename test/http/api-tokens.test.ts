@@ -352,3 +352,23 @@ describe('API tokens with --workers 2', () => {
     }
   });
 });
+
+describe('API tokens on a server with public reads', () => {
+  it("a revoked token's next RESP GET is refused, then the connection reads as anyone may", async () => {
+    const server = await start(['--resp-port', '0']);
+    const minted = await mint(server, { scope: 'read', prefixes: ['tv/'] });
+    assert.equal((await call(server, 'PUT', '/v1/kv/tv/pos', server.token, '42')).status, 201);
+    const resp = await RespTestClient.connect(server.respPort!);
+    try {
+      assert.equal(await resp.do('AUTH', minted.token), '+OK');
+      assert.equal(await resp.do('GET', 'tv/pos'), '42');
+      assert.equal((await call(server, 'DELETE', `/v1/tokens/${minted.id}`, server.token)).status, 204);
+      // GET's fast path answers public reads; a token that is no longer live must still be
+      // refused once, as every other command refuses it (docs/tokens.md).
+      assert.match(String(await resp.do('GET', 'tv/pos')), /^-WRONGPASS .*revoked/);
+      assert.equal(await resp.do('GET', 'tv/pos'), '42', 'anonymous now, and reads are public');
+    } finally {
+      resp.close();
+    }
+  });
+});

@@ -101,6 +101,7 @@ const readOnly = (
   complexity: string,
   run: (context: RunContext) => Reply,
   flags: string[] = ['readonly', 'fast'],
+  repliesWithValue = false,
 ): Command =>
   stringCommand({
     name,
@@ -111,6 +112,7 @@ const readOnly = (
     complexity,
     access: 'read',
     run,
+    ...(repliesWithValue ? { repliesWithValue } : {}),
   });
 
 /** A key's value as a Redis integer, or the Redis error. */
@@ -178,6 +180,8 @@ export const stringCommands: readonly Command[] = [
     '1.0.0',
     'O(1)',
     (context) => context.view.get(context.keys[0]!)?.value ?? null,
+    undefined,
+    true,
   ),
 
   stringCommand({

@@ -101,7 +101,6 @@ const readOnly = (
   complexity: string,
   run: (context: RunContext) => Reply,
   flags: string[] = ['readonly', 'fast'],
-  repliesWithValue = false,
 ): Command =>
   stringCommand({
     name,
@@ -112,7 +111,6 @@ const readOnly = (
     complexity,
     access: 'read',
     run,
-    ...(repliesWithValue ? { repliesWithValue } : {}),
   });
 
 /** A key's value as a Redis integer, or the Redis error. */
@@ -173,16 +171,17 @@ const getrangeRun = (context: RunContext): Reply => {
 };
 
 export const stringCommands: readonly Command[] = [
-  readOnly(
-    'get',
-    2,
-    'Get the value of a key',
-    '1.0.0',
-    'O(1)',
-    (context) => context.view.get(context.keys[0]!)?.value ?? null,
-    undefined,
-    true,
-  ),
+  stringCommand({
+    name: 'get',
+    arity: 2,
+    flags: ['readonly', 'fast'],
+    summary: 'Get the value of a key',
+    since: '1.0.0',
+    complexity: 'O(1)',
+    access: 'read',
+    repliesWithValue: true,
+    run: (context) => context.view.get(context.keys[0]!)?.value ?? null,
+  }),
 
   stringCommand({
     name: 'set',

@@ -72,6 +72,15 @@ export function atLeast(target: string, ratio: number | undefined, minimum: numb
   return { target, measured: formatRatio(ratio), pass: ratio === undefined ? undefined : ratio >= minimum };
 }
 
+/** A p99 latency target, judged only on a clean run. */
+export function latencyAtMost(target: string, result: LoadResult, maximumMs: number): TargetCheck {
+  return {
+    target,
+    measured: result.ok ? `${formatMs(result.latencyMs.p99)} ms` : 'n/a (errors)',
+    pass: result.ok ? result.latencyMs.p99 <= maximumMs : undefined,
+  };
+}
+
 function verdict(pass: boolean | undefined): string {
   return pass === undefined ? 'n/a' : pass ? 'pass' : 'MISS';
 }

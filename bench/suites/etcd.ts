@@ -1,7 +1,7 @@
 // The etcd suite: kvs over an etcd store (--store etcd://) next to etcd's own JSON gateway, both
 // on the same single-member etcd started for this suite.
 
-import { formatRatio, rateRatio, type SuiteReport } from '../lib/report.js';
+import { atLeast, formatRatio, rateRatio, type SuiteReport } from '../lib/report.js';
 import type { HttpEntry, HttpFigures, Session } from '../lib/session.js';
 import { etcdGateway, startEtcd } from '../systems/etcd.js';
 import { kvsHttpSystem, startKvs } from '../systems/kvs.js';
@@ -66,7 +66,14 @@ export async function runEtcdSuite(session: Session): Promise<SuiteReport> {
       'One single-member etcd (fsync per commit) serves both rows; kvs talks to it with --store etcd://.',
     ],
     tables,
-    targets: [],
+    // Issue 11's targets for kvs as a front end of etcd.
+    targets:
+      kvs === undefined
+        ? []
+        : [
+            atLeast('GET ≥ 0.8× etcd gateway', rateRatio(kvs.get, gateway.get), 0.8),
+            atLeast('PUT ≥ 0.8× etcd gateway', rateRatio(kvs.put, gateway.put), 0.8),
+          ],
     notes: [
       SHARED_CORES_NOTE,
       'etcd, kvs and wrk all share the same cores here; across machines each would have its own.',

@@ -1,7 +1,7 @@
 // The http suite: kvs (one process, embedded lmdb store, durable writes) against Node's own
 // ceiling, webdis over redis, and etcd's JSON gateway.
 
-import { atLeast, formatMs, formatRatio, rateRatio, type SuiteReport, type TargetCheck } from '../lib/report.js';
+import { atLeast, formatRatio, latencyAtMost, rateRatio, type SuiteReport, type TargetCheck } from '../lib/report.js';
 import type { HttpEntry, HttpFigures, Session } from '../lib/session.js';
 import { startEtcdGateway } from '../systems/etcd.js';
 import { kvsHttpSystem, startKvs } from '../systems/kvs.js';
@@ -39,14 +39,12 @@ export async function runHttpSuite(session: Session): Promise<SuiteReport> {
     notes.push('kvs was not measured (--peers-only).');
   } else {
     targets.push(
-      atLeast('GET ≥ 0.9× bare node:http', rateRatio(kvs.get, node.get), 0.9),
+      // The read targets are issue 11's, the write targets issue 10's.
+      atLeast('GET ≥ 0.95× bare node:http', rateRatio(kvs.get, node.get), 0.95),
       atLeast('durable PUT ≥ 5× etcd', rateRatio(kvs.put, etcd.put), 5),
-      atLeast('durable PUT ≥ 0.7× webdis PUT', rateRatio(kvs.put, webdis.put), 0.7),
-      {
-        target: 'GET p99 ≤ 2 ms',
-        measured: kvs.get.ok ? `${formatMs(kvs.get.latencyMs.p99)} ms` : 'n/a (errors)',
-        pass: kvs.get.ok ? kvs.get.latencyMs.p99 <= 2 : undefined,
-      },
+      atLeast('durable PUT ≥ 0.8× webdis PUT', rateRatio(kvs.put, webdis.put), 0.8),
+      latencyAtMost('GET p99 ≤ 2 ms', kvs.get, 2),
+      latencyAtMost('durable PUT p99 ≤ 5 ms', kvs.put, 5),
     );
   }
   const figures: (HttpFigures | { system: string; missing: string })[] = [

@@ -166,10 +166,16 @@ export async function runRespSuite(session: Session): Promise<SuiteReport> {
     targets.push(
       atLeast('GET -P 1 ≥ 0.9× redis-server', ratio(pick(kvs, 'get', 1), pick(redis, 'get', 1)), 0.9),
       atLeast('GET -P 16 ≥ 0.4× redis-server', ratio(pick(kvs, 'get', 16), pick(redis, 'get', 16)), 0.4),
+      atLeast('GET -P 16 ≥ 0.8× node:net RESP + Map', ratio(pick(kvs, 'get', 16), pick(nodeNet, 'get', 16)), 0.8),
       atLeast(
         'durable SET -P 1 ≥ 1.0× redis-server appendfsync always',
         ratio(pick(kvs, 'set', 1), pick(redisAof, 'set', 1)),
         1.0,
+      ),
+      atLeast(
+        'durable SET -P 16 ≥ 0.5× redis-server appendfsync always',
+        ratio(pick(kvs, 'set', 16), pick(redisAof, 'set', 16)),
+        0.5,
       ),
     );
     const ratioRow = (label: string, peer: RespFigures | undefined) => [

@@ -14,16 +14,8 @@ old=$(cd "$1" && pwd)
 new=$(cd "$2" && pwd)
 rounds=${3:-3}
 seconds=${4:-5}
-work=$(mktemp -d)
-server_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
-token=$(node -e "console.log(require('crypto').randomBytes(24).toString('base64url'))")
+# shellcheck source=lib/ab-common.sh
+source "$(dirname "$0")/lib/ab-common.sh"
 
 cat > "$work/get.lua" <<'EOF'
 request = function()

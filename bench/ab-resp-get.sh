@@ -15,15 +15,8 @@ set -euo pipefail
 old=$(cd "$1" && pwd)
 new=$(cd "$2" && pwd)
 rounds=${3:-3}
-work=$(mktemp -d)
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
-token=$(node -e "console.log(require('crypto').randomBytes(24).toString('base64url'))")
+# shellcheck source=lib/ab-common.sh
+source "$(dirname "$0")/lib/ab-common.sh"
 echo "$token admin" > "$work/tokens"
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 ticks_per_second=$(getconf CLK_TCK)
@@ -32,10 +25,10 @@ measure() { # port pipeline requests auth...
   local port=$1 pipeline=$2 requests=$3
   shift 3
   local before after rate
-  before=$(cpu_ticks "$pid")
+  before=$(cpu_ticks "$server_pid")
   rate=$(redis-benchmark -p "$port" "$@" -c 50 -d 100 -r 10000 -n "$requests" -P "$pipeline" -t get --csv -q 2>/dev/null |
     awk -F'","' 'NR==2 {gsub(/"/, "", $2); printf "%d", $2}')
-  after=$(cpu_ticks "$pid")
+  after=$(cpu_ticks "$server_pid")
   printf "%s (%.1f us)" "$rate" "$(echo "($after - $before) * 1000000 / $ticks_per_second / $requests" | bc -l)"
 }
 
@@ -55,7 +48,7 @@ for round in $(seq 1 "$rounds"); do
       node "$dir/bin/kvs.js" serve --data "$work/data-$round-$build" --port 0 --resp-port "$port" \
         --token-file "$work/tokens" > "$work/server.log" 2>&1 &
     fi
-    pid=$!
+    server_pid=$!
     for _ in $(seq 100); do
       redis-cli -p "$port" ping > /dev/null 2>&1 && break
       sleep 0.1
@@ -64,8 +57,8 @@ for round in $(seq 1 "$rounds"); do
     p16=$(measure "$port" 16 400000 "${auth[@]}")
     p1=$(measure "$port" 1 100000 "${auth[@]}")
     echo "| $round | $build | $p16 | $p1 |"
-    kill "$pid"
-    wait "$pid" 2> /dev/null || true
-    pid=""
+    kill "$server_pid"
+    wait "$server_pid" 2> /dev/null || true
+    server_pid=""
   done
 done

@@ -97,7 +97,7 @@ for (const target of targets) {
 let found = 0;
 for (const report of reports) {
   console.log(
-    `fuzz: ${report.target}: ${report.casesRun} cases, seed ${report.seed}, RSS peak ${(report.rssPeakBytes / 2 ** 20).toFixed(1)} MiB, ${report.findings.length} findings`,
+    `fuzz: ${report.target}: ${report.casesRun} cases, seed ${report.seed}, memory peak ${(report.rssPeakBytes / 2 ** 20).toFixed(1)} MiB, ${report.findings.length} findings`,
   );
   for (const finding of report.findings)
     console.log(`  [${finding.invariant}] ${finding.detail}\n    input: ${finding.input}`);

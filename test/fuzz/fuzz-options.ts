@@ -28,7 +28,7 @@ export interface FuzzReport {
   readonly seed: number;
   readonly casesRun: number;
   readonly findings: readonly FuzzFinding[];
-  /** Highest RSS of the server seen during the campaign, in bytes. */
+  /** Highest resident memory of the server seen during the campaign, in bytes (the RESP fuzzer: RssAnon). */
   readonly rssPeakBytes: number;
 }
 

@@ -35,5 +35,8 @@ export const RESP_FUZZ_ARGS: readonly string[] = [
   ...AUTH_ARGS,
 ];
 
-/** RSS growth the RESP campaign allows with RESP_FUZZ_ARGS: the clients' bound plus garbage not yet collected. */
+/**
+ * Growth of the server's own memory (RssAnon, resp-fuzzer.ts) the RESP campaign allows with
+ * RESP_FUZZ_ARGS: the clients' bound plus garbage not yet collected.
+ */
 export const RESP_FUZZ_RSS_GROWTH_BYTES = 32 * MiB + 128 * MiB;

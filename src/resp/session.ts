@@ -131,9 +131,9 @@ export class Session implements SessionContext {
    * is absent, or undefined to take the full path, which then answers exactly as before: an
    * engine without synchronous reads, --private reads (per-key checks), a token no longer live,
    * a key that does not decode, a failed read. What it skips per GET is the command call, its
-   * key list, the entries array, the key view and the run context. Measured, 3 rounds taking
-   * turns under redis-benchmark -c 50 -P 16: 2.1-3.4 us of main-thread CPU per GET, against
-   * 3.6-3.8 us through the full path (BENCHMARKS.md, "Where a RESP GET's time goes").
+   * key list, the entries array, the key view and the run context. Measured, 7 rounds taking
+   * turns under redis-benchmark -c 50 (bench/ab-resp-get.sh): median CPU per GET 3.2 against
+   * 3.7 us at -P 16, 11.6 against 13.8 us at -P 1 (BENCHMARKS.md, the run of 2026-12-01 10:39).
    */
   private readValueAtOnce(keyBytes: Buffer): Buffer | null | undefined {
     const service = this.server.service;

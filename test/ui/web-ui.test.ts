@@ -102,6 +102,10 @@ describe('web UI in headless Chromium', { skip }, () => {
     if (options.token !== undefined) {
       await page.getByLabel('Token', { exact: true }).fill(options.token);
       await page.getByRole('button', { name: 'Use token' }).click();
+      // The token is used once the server has checked it (GET /v1/whoami); the live feed may
+      // already be live from the public reads before it, so wait for the token itself (a CI run
+      // read the token state before the check had answered).
+      await page.locator('#token-state', { hasText: 'Token set' }).waitFor();
     }
     if (options.expectLive !== false) await page.locator('#live[data-state="live"]').waitFor();
     assert.deepEqual(errors, [], 'no script errors on the page');
@@ -231,6 +235,8 @@ describe('web UI in headless Chromium', { skip }, () => {
 
     await page.getByLabel('Token', { exact: true }).fill(server.token);
     await page.getByRole('button', { name: 'Use token' }).click();
+    // Saved without the token if clicked before the server checked it (see openUi).
+    await page.locator('#token-state', { hasText: 'Token set' }).waitFor();
     await page.getByRole('button', { name: 'Save' }).click();
     await eventually(
       'the saved value',

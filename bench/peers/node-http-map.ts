@@ -2,12 +2,14 @@
 // validation, auth or storage. `GET /KEY` answers the stored value (404 if absent); `PUT /KEY`
 // stores the body. Run as its own process: node dist/bench/peers/node-http-map.js --port 0
 //
-// `--kvs-headers` answers a GET with the headers kvs sends for an entry (the same names and value
-// shapes, built per request as kvs builds them), to tell what those headers cost from what kvs's
-// own code costs (BENCHMARKS.md, the run of 2026-12-01 10:39).
+// `--kvs-headers` answers a GET with the headers kvs's read fast path sends for an entry, built
+// per request by kvs's own valueAnswerHeaderList from metadata kept per key, to tell what those
+// headers cost from what the rest of kvs's code costs (BENCHMARKS.md, the run of 2026-12-01 10:39).
 
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
+import type { KeyMeta } from '../../src/model/entry.js';
+import { valueAnswerHeaderList } from '../../src/http/entry-headers.js';
 
 const { values } = parseArgs({
   options: {
@@ -18,31 +20,21 @@ const { values } = parseArgs({
 });
 
 const store = new Map<string, Buffer>();
-/** Each key's version, for the kvs-shaped headers. */
-const versions = new Map<string, number>();
+/** Each key's metadata as kvs would keep it, for `--kvs-headers`. */
+const metas = new Map<string, KeyMeta>();
+let revision = 0;
 
-function kvsHeaders(key: string, value: Buffer): string[] {
-  const version = String(versions.get(key) ?? 1);
-  return [
-    'etag',
-    `"${version}"`,
-    'last-modified',
-    new Date(Math.floor(Date.now() / 1000) * 1000).toUTCString(),
-    'kvs-revision',
-    version,
-    'kvs-create-revision',
-    version,
-    'kvs-version',
-    version,
-    'content-type',
-    'text/plain; charset=utf-8',
-    'content-security-policy',
-    "sandbox; default-src 'none'",
-    'x-content-type-options',
-    'nosniff',
-    'content-length',
-    String(value.length),
-  ];
+function stored(key: string): KeyMeta {
+  const previous = metas.get(key);
+  revision++;
+  return {
+    createRevision: previous?.createRevision ?? revision,
+    modRevision: revision,
+    version: (previous?.version ?? 0) + 1,
+    updated: Date.now(),
+    expires: null,
+    contentType: null,
+  };
 }
 
 const server = createServer((request, response) => {
@@ -54,7 +46,9 @@ const server = createServer((request, response) => {
       return;
     }
     if (values['kvs-headers']) {
-      response.writeHead(200, kvsHeaders(key, value)).end(value.toString('latin1'), 'latin1');
+      response
+        .writeHead(200, valueAnswerHeaderList(metas.get(key)!, value.length))
+        .end(value.toString('latin1'), 'latin1');
       return;
     }
     response.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': value.length }).end(value);
@@ -65,7 +59,8 @@ const server = createServer((request, response) => {
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       store.set(key, Buffer.concat(chunks));
-      versions.set(key, (versions.get(key) ?? 0) + 1);
+      // Only with the flag: the bare peer's PUT stays a Map set.
+      if (values['kvs-headers']) metas.set(key, stored(key));
       response.writeHead(204).end();
     });
     return;

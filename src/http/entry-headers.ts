@@ -2,6 +2,7 @@
 
 import type { EntryInfo, KeyMeta } from '../model/entry.js';
 import { isoTime } from './iso-time.js';
+import { valueSafetyHeaderList } from './value-safety.js';
 
 export const DEFAULT_CONTENT_TYPE = 'text/plain; charset=utf-8';
 
@@ -43,6 +44,19 @@ export function entryHeaderList(entry: KeyMeta | EntryInfo, withContentType = tr
   if (withContentType) list.push('content-type', entry.contentType ?? DEFAULT_CONTENT_TYPE);
   if (entry.expires !== null) list.push('kvs-expires', isoTime(entry.expires));
   return list;
+}
+
+/**
+ * Every header of a 200 answer that carries an entry's value of `size` bytes, as one flat list:
+ * the entry's headers, the value-safety headers for its type, and its length (the read fast
+ * path's answer; the node:http peer's `--kvs-headers` sends the same list).
+ */
+export function valueAnswerHeaderList(entry: KeyMeta | EntryInfo, size: number): string[] {
+  const headers = entryHeaderList(entry);
+  const safety = valueSafetyHeaderList(entry.contentType ?? DEFAULT_CONTENT_TYPE);
+  for (let index = 0; index < safety.length; index++) headers.push(safety[index]!);
+  headers.push('content-length', String(size));
+  return headers;
 }
 
 /** The same headers as an object, for Fastify's reply.headers(). */

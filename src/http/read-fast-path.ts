@@ -14,11 +14,10 @@ import type { Entry } from '../model/entry.js';
 import type { Caller, KvService } from '../core/service.js';
 import type { RecordAnswer } from './answer-record.js';
 import { ConnectionCallers } from './connection-callers.js';
-import { DEFAULT_CONTENT_TYPE, entryHeaderList, headerSafeKey } from './entry-headers.js';
+import { headerSafeKey, valueAnswerHeaderList } from './entry-headers.js';
 import { seedKeys, tryDecodeComponent } from './key-decoding.js';
 import { KEY_PATH } from './kv-routes.js';
 import { authorizationOf } from './raw-header.js';
-import { valueSafetyHeaderList } from './value-safety.js';
 
 const SEED_SINGLE = /^\/\?k=([^&,]*)$/;
 
@@ -74,10 +73,7 @@ export function createReadFastPath(service: KvService, maxUrlBytes: number, reco
     }
     if (entry === undefined) return false;
     // One flat list in one writeHead call: node:http walks it without an object's key walk.
-    const headers = entryHeaderList(entry);
-    const safety = valueSafetyHeaderList(entry.contentType ?? DEFAULT_CONTENT_TYPE);
-    for (let index = 0; index < safety.length; index++) headers.push(safety[index]!);
-    headers.push('content-length', String(entry.value.length));
+    const headers = valueAnswerHeaderList(entry, entry.value.length);
     if (seed) headers.push('kvs-key', headerSafeKey(entry.key));
     response.writeHead(200, headers);
     // A small value goes out as a latin1 string, byte for byte the same: node:http then joins

@@ -85,6 +85,18 @@ describe('web UI in headless Chromium', { skip }, () => {
   });
 
   /** A fresh tab (own sessionStorage) on the UI, optionally with a prefix and token already set. */
+  /**
+   * Enters a token and waits until the page uses it: only once the server has checked it (GET
+   * /v1/whoami). Waiting for the live feed is not enough, as it may already be live from the
+   * public reads (a CI run read the token state, another would have saved, before the check had
+   * answered).
+   */
+  async function useToken(page: Page, token: string): Promise<void> {
+    await page.getByLabel('Token', { exact: true }).fill(token);
+    await page.getByRole('button', { name: 'Use token' }).click();
+    await page.locator('#token-state', { hasText: 'Token set' }).waitFor();
+  }
+
   async function openUi(
     target: ServerProcess,
     options: { prefix?: string; key?: string; token?: string; expectLive?: boolean } = {},
@@ -99,14 +111,7 @@ describe('web UI in headless Chromium', { skip }, () => {
     if (options.prefix !== undefined) state.set('prefix', options.prefix);
     if (options.key !== undefined) state.set('key', options.key);
     await page.goto(`${target.url}/ui/${state.toString() === '' ? '' : `#${state}`}`);
-    if (options.token !== undefined) {
-      await page.getByLabel('Token', { exact: true }).fill(options.token);
-      await page.getByRole('button', { name: 'Use token' }).click();
-      // The token is used once the server has checked it (GET /v1/whoami); the live feed may
-      // already be live from the public reads before it, so wait for the token itself (a CI run
-      // read the token state before the check had answered).
-      await page.locator('#token-state', { hasText: 'Token set' }).waitFor();
-    }
+    if (options.token !== undefined) await useToken(page, options.token);
     if (options.expectLive !== false) await page.locator('#live[data-state="live"]').waitFor();
     assert.deepEqual(errors, [], 'no script errors on the page');
     return page;
@@ -233,10 +238,7 @@ describe('web UI in headless Chromium', { skip }, () => {
     );
     assert.equal((await read(server, 'crud/one')).status, 404);
 
-    await page.getByLabel('Token', { exact: true }).fill(server.token);
-    await page.getByRole('button', { name: 'Use token' }).click();
-    // Saved without the token if clicked before the server checked it (see openUi).
-    await page.locator('#token-state', { hasText: 'Token set' }).waitFor();
+    await useToken(page, server.token);
     await page.getByRole('button', { name: 'Save' }).click();
     await eventually(
       'the saved value',

@@ -46,7 +46,9 @@ type Arg = string | Buffer;
  */
 async function ownMemoryBytes(pid: number): Promise<number> {
   const split = processResidentSet(pid);
-  return split?.anon ?? rssBytes(pid);
+  // No status to read (the process is gone): rssBytes says why.
+  if (split === undefined) return rssBytes(pid);
+  return split.anon ?? split.rss;
 }
 
 interface RawCase {

@@ -3,14 +3,28 @@
 // empty value (redis-benchmark asks for `save` and `appendonly` before it starts); anything else
 // is an error reply. Replies go out in request order, one write per chunk read, so pipelined
 // requests (redis-benchmark -P 16) are answered as a real server would.
-// Run as its own process: node dist/bench/peers/node-net-resp-map.js --port 0
+//
+// With `--aof FILE` it is also Node's ceiling for a durable SET, built the way redis-server
+// `appendfsync always` is (aof.c: commands appended to a buffer while the event loop handles
+// reads, written and fsynced in beforeSleep, before any reply of that turn goes out): every SET
+// of a turn is appended to FILE as its RESP command, and once the poll phase has read every
+// socket that was ready, one setImmediate writes them all with one write(2) and one
+// fdatasync(2), on the event loop thread as redis does, then sends the replies it held. A
+// connection's replies keep their order: once one of its replies waits for the sync, the ones
+// after it wait too.
+// Run as its own process: node dist/bench/peers/node-net-resp-map.js --port 0 [--aof FILE]
 
-import { createServer } from 'node:net';
+import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { RespCommandParser } from './resp-command-parser.js';
 
 const { values } = parseArgs({
-  options: { host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '0' } },
+  options: {
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string', default: '0' },
+    aof: { type: 'string' },
+  },
 });
 
 const store = new Map<string, Buffer>();
@@ -23,6 +37,37 @@ function bulk(value: Buffer, replies: Buffer[]): void {
   replies.push(Buffer.from(`$${value.length}\r\n`), value, CRLF);
 }
 
+/** The append-only file, when durable: SETs of this turn not yet written, and the replies held for them. */
+const aof = values.aof === undefined ? undefined : openSync(values.aof, 'a');
+let appended: Buffer[] = [];
+let held: { socket: Socket; replies: Buffer }[] = [];
+const waiting = new Set<Socket>();
+
+/** redis's beforeSleep with appendfsync always: one write and one fdatasync, then the replies. */
+function syncAndReply(): void {
+  const batch = Buffer.concat(appended);
+  appended = [];
+  let written = 0;
+  while (written < batch.length) written += writeSync(aof!, batch, written);
+  fdatasyncSync(aof!);
+  const replies = held;
+  held = [];
+  waiting.clear();
+  for (const { socket, replies: bytes } of replies) if (!socket.destroyed) socket.write(bytes);
+}
+
+function appendSet(args: Buffer[]): void {
+  if (appended.length === 0 && held.length === 0) setImmediate(syncAndReply);
+  const [, key, value] = args as [Buffer, Buffer, Buffer];
+  appended.push(
+    Buffer.from(`*3\r\n$3\r\nSET\r\n$${key.length}\r\n`),
+    key,
+    Buffer.from(`\r\n$${value.length}\r\n`),
+    value,
+    CRLF,
+  );
+}
+
 function answer(args: Buffer[], replies: Buffer[]): void {
   const name = args[0]!.toString('latin1').toLowerCase();
   if (name === 'get' && args.length === 2) {
@@ -32,6 +77,7 @@ function answer(args: Buffer[], replies: Buffer[]): void {
   } else if (name === 'set' && args.length === 3) {
     // A copy: the argument is a view of the socket's chunk.
     store.set(args[1]!.toString('utf8'), Buffer.from(args[2]!));
+    if (aof !== undefined) appendSet(args);
     replies.push(OK);
   } else if (name === 'ping' && args.length <= 2) {
     if (args.length === 2) bulk(args[1]!, replies);
@@ -58,8 +104,15 @@ const server = createServer((socket) => {
     }
     if (commands.length === 0) return;
     const replies: Buffer[] = [];
+    const before = appended.length;
     for (const args of commands) answer(args, replies);
-    socket.write(replies.length === 1 ? replies[0]! : Buffer.concat(replies));
+    const bytes = replies.length === 1 ? replies[0]! : Buffer.concat(replies);
+    if (appended.length === before && !waiting.has(socket)) socket.write(bytes);
+    else {
+      // After this turn's sync (a SET in the chunk), or behind replies that wait for it.
+      waiting.add(socket);
+      held.push({ socket, replies: bytes });
+    }
   });
   socket.on('error', () => socket.destroy());
 });
@@ -70,4 +123,8 @@ server.listen(Number(values.port), values.host, () => {
   process.stdout.write(`node-net-resp-map ready: ${values.host}:${address.port}\n`);
 });
 
-for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => process.exit(0));
+for (const signal of ['SIGTERM', 'SIGINT'] as const)
+  process.on(signal, () => {
+    if (aof !== undefined) closeSync(aof);
+    process.exit(0);
+  });

@@ -1,19 +1,22 @@
-// The bare node:net RESP-over-a-Map peer (bench/peers/node-net-resp-map.ts) as a measured system.
+// The bare node:net RESP-over-a-Map peer (bench/peers/node-net-resp-map.ts) as a measured system;
+// with `durable`, its SETs go to an append-only file fdatasynced before they are answered (--aof).
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startChild, stopChild } from '../lib/children.js';
-import type { BenchContext } from './context.js';
+import { type BenchContext, systemDir } from './context.js';
 
 export interface RespPeer {
   readonly port: number;
   stop(): Promise<void>;
 }
 
-export async function startNodeNetRespMap(context: BenchContext): Promise<RespPeer> {
+export async function startNodeNetRespMap(context: BenchContext, durable = false): Promise<RespPeer> {
   const script = join(context.repoRoot, 'dist', 'bench', 'peers', 'node-net-resp-map.js');
   if (!existsSync(script)) throw new Error(`${script} is missing: run \`npx tsc -p .\` first`);
-  const child = startChild('node-net-resp-map', process.execPath, [script, '--host', '127.0.0.1', '--port', '0']);
+  const args = [script, '--host', '127.0.0.1', '--port', '0'];
+  if (durable) args.push('--aof', join(systemDir(context, 'node-net-resp-aof'), 'appendonly.aof'));
+  const child = startChild('node-net-resp-map', process.execPath, args);
   const ready = await child.waitForLine(/node-net-resp-map ready: [\d.]+:(\d+)/, 15_000);
   return { port: Number(ready[1]), stop: async () => void (await stopChild(child)) };
 }

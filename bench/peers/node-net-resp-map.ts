@@ -4,17 +4,18 @@
 // is an error reply. Replies go out in request order, one write per chunk read, so pipelined
 // requests (redis-benchmark -P 16) are answered as a real server would.
 //
-// With `--aof FILE` it is also Node's ceiling for a durable SET, built the way redis-server
-// `appendfsync always` is (aof.c: commands appended to a buffer while the event loop handles
-// reads, written and fsynced in beforeSleep, before any reply of that turn goes out): every SET
-// of a turn is appended to FILE as its RESP command, and once the poll phase has read every
-// socket that was ready, one setImmediate writes them all with one write(2) and one
-// fdatasync(2), on the event loop thread as redis does, then sends the replies it held. A
-// connection's replies keep their order: once one of its replies waits for the sync, the ones
-// after it wait too.
-// Run as its own process: node dist/bench/peers/node-net-resp-map.js --port 0 [--aof FILE]
+// With `--aof FILE` it is also Node's ceiling for a durable SET: every SET is appended to FILE as
+// its RESP command, and its reply (with every later reply of its connection) waits until FILE is
+// written and fdatasynced. Two ways, `--aof-sync`:
+// - `loop`: the way redis-server `appendfsync always` does it (aof.c: commands appended to a
+//   buffer while the event loop reads, written and fsynced in beforeSleep before that turn's
+//   replies go out): once the poll phase has read every ready socket, one setImmediate does one
+//   write(2) and one fdatasync(2) on the event loop thread, then sends the held replies;
+// - `pool` (the default): the rule kvs's WAL keeps (docs/durability.md), the write and the
+//   fdatasync on libuv's thread pool, one batch in flight, the next one gathering meanwhile.
+// Run as its own process: node dist/bench/peers/node-net-resp-map.js --port 0 [--aof FILE [--aof-sync loop|pool]]
 
-import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, openSync, write, writeSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { RespCommandParser } from './resp-command-parser.js';
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string', default: '0' },
     aof: { type: 'string' },
+    'aof-sync': { type: 'string', default: 'pool' },
   },
 });
 
@@ -37,27 +39,74 @@ function bulk(value: Buffer, replies: Buffer[]): void {
   replies.push(Buffer.from(`$${value.length}\r\n`), value, CRLF);
 }
 
-/** The append-only file, when durable: SETs of this turn not yet written, and the replies held for them. */
+/** The append-only file, when durable: SETs not yet written, and the replies held for them. */
 const aof = values.aof === undefined ? undefined : openSync(values.aof, 'a');
+const syncOnLoop = values['aof-sync'] === 'loop';
 let appended: Buffer[] = [];
 let held: { socket: Socket; replies: Buffer }[] = [];
-const waiting = new Set<Socket>();
+/** Per connection, how many of its replies are held: those after them must wait too. */
+const heldCount = new Map<Socket, number>();
+let syncing = false;
 
-/** redis's beforeSleep with appendfsync always: one write and one fdatasync, then the replies. */
-function syncAndReply(): void {
-  const batch = Buffer.concat(appended);
+function release(replies: readonly { socket: Socket; replies: Buffer }[]): void {
+  for (const { socket, replies: bytes } of replies) {
+    const count = heldCount.get(socket)! - 1;
+    if (count === 0) heldCount.delete(socket);
+    else heldCount.set(socket, count);
+    if (!socket.destroyed) socket.write(bytes);
+  }
+}
+
+/** Takes what this turn appended and the replies held for it. */
+function takeBatch(): { bytes: Buffer; replies: { socket: Socket; replies: Buffer }[] } {
+  const batch = { bytes: Buffer.concat(appended), replies: held };
   appended = [];
-  let written = 0;
-  while (written < batch.length) written += writeSync(aof!, batch, written);
-  fdatasyncSync(aof!);
-  const replies = held;
   held = [];
-  waiting.clear();
-  for (const { socket, replies: bytes } of replies) if (!socket.destroyed) socket.write(bytes);
+  return batch;
+}
+
+/** `--aof-sync loop`, redis's beforeSleep with appendfsync always: write, fdatasync, reply. */
+function syncOnLoopAndReply(): void {
+  const { bytes, replies } = takeBatch();
+  let written = 0;
+  while (written < bytes.length) written += writeSync(aof!, bytes, written);
+  fdatasyncSync(aof!);
+  release(replies);
+}
+
+/**
+ * `--aof-sync pool` (the default), the rule kvs's WAL keeps: the write and the fdatasync run on
+ * libuv's thread pool, one batch at a time, while the event loop goes on reading and answering;
+ * what arrives meanwhile goes into the next batch (group commit).
+ */
+function syncInPoolAndReply(): void {
+  if (syncing || (appended.length === 0 && held.length === 0)) return;
+  syncing = true;
+  const { bytes, replies } = takeBatch();
+  const fail = (error: unknown) => {
+    process.stderr.write(`node-net-resp-map: the AOF failed: ${String(error)}\n`);
+    process.exit(1);
+  };
+  const writeFrom = (offset: number): void => {
+    if (offset === bytes.length) {
+      fdatasync(aof!, (error) => {
+        if (error) fail(error);
+        release(replies);
+        syncing = false;
+        syncInPoolAndReply();
+      });
+      return;
+    }
+    write(aof!, bytes, offset, bytes.length - offset, null, (error, count) => {
+      if (error) fail(error);
+      writeFrom(offset + count);
+    });
+  };
+  writeFrom(0);
 }
 
 function appendSet(args: Buffer[]): void {
-  if (appended.length === 0 && held.length === 0) setImmediate(syncAndReply);
+  if (appended.length === 0 && held.length === 0) setImmediate(syncOnLoop ? syncOnLoopAndReply : syncInPoolAndReply);
   const [, key, value] = args as [Buffer, Buffer, Buffer];
   appended.push(
     Buffer.from(`*3\r\n$3\r\nSET\r\n$${key.length}\r\n`),
@@ -107,10 +156,10 @@ const server = createServer((socket) => {
     const before = appended.length;
     for (const args of commands) answer(args, replies);
     const bytes = replies.length === 1 ? replies[0]! : Buffer.concat(replies);
-    if (appended.length === before && !waiting.has(socket)) socket.write(bytes);
+    if (appended.length === before && !heldCount.has(socket)) socket.write(bytes);
     else {
-      // After this turn's sync (a SET in the chunk), or behind replies that wait for it.
-      waiting.add(socket);
+      // After the sync of this chunk's SETs, or behind this connection's replies that wait for one.
+      heldCount.set(socket, (heldCount.get(socket) ?? 0) + 1);
       held.push({ socket, replies: bytes });
     }
   });

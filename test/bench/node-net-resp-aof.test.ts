@@ -64,69 +64,70 @@ function exchange(socket: Socket, bytes: string, count: number): Promise<string[
   });
 }
 
-describe('node:net RESP peer with --aof (bench)', () => {
-  let dir: string;
-  let child: ChildProcess;
-  let port: number;
+for (const sync of ['pool', 'loop'] as const)
+  describe(`node:net RESP peer with --aof --aof-sync ${sync} (bench)`, () => {
+    let dir: string;
+    let child: ChildProcess;
+    let port: number;
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'kvs-aof-peer-'));
-    child = spawn(process.execPath, [PEER, '--port', '0', '--aof', join(dir, 'appendonly.aof')], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    port = await new Promise<number>((resolve, reject) => {
-      let out = '';
-      child.stdout!.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        const ready = /ready: [\d.]+:(\d+)/.exec(out);
-        if (ready !== null) resolve(Number(ready[1]));
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'kvs-aof-peer-'));
+      child = spawn(process.execPath, [PEER, '--port', '0', '--aof', join(dir, 'appendonly.aof'), '--aof-sync', sync], {
+        stdio: ['ignore', 'pipe', 'inherit'],
       });
-      child.once('exit', (code) => reject(new Error(`the peer exited with ${code}`)));
-    });
-  });
-
-  after(() => {
-    child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('has every acknowledged SET in the file, and answers pipelines in order', async () => {
-    const file = join(dir, 'appendonly.aof');
-    const sockets = await Promise.all(
-      [0, 1, 2].map(
-        () =>
-          new Promise<Socket>((resolve) => {
-            const socket = connect(port, '127.0.0.1', () => resolve(socket));
-            socket.setNoDelay(true);
-          }),
-      ),
-    );
-    try {
-      const runs = sockets.map((socket, index) => {
-        const commands = [
-          encode('GET', `k${index}:0`),
-          ...Array.from({ length: 20 }, (_, n) => encode('SET', `k${index}:${n}`, `v${index}:${n}`)),
-          encode('GET', `k${index}:0`),
-          encode('PING'),
-        ];
-        return exchange(socket, commands.join(''), commands.length);
+      port = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const ready = /ready: [\d.]+:(\d+)/.exec(out);
+          if (ready !== null) resolve(Number(ready[1]));
+        });
+        child.once('exit', (code) => reject(new Error(`the peer exited with ${code}`)));
       });
-      const replies = await Promise.all(runs);
-      for (const [index, answered] of replies.entries()) {
-        assert.equal(answered[0], '$-1', 'a GET before the SETs finds nothing');
-        assert.deepEqual(answered.slice(1, 21), Array(20).fill('OK'));
-        assert.equal(answered[21], `v${index}:0`, 'a GET behind the SETs reads them');
-        assert.equal(answered[22], 'PONG');
+    });
+
+    after(() => {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('has every acknowledged SET in the file, and answers pipelines in order', async () => {
+      const file = join(dir, 'appendonly.aof');
+      const sockets = await Promise.all(
+        [0, 1, 2].map(
+          () =>
+            new Promise<Socket>((resolve) => {
+              const socket = connect(port, '127.0.0.1', () => resolve(socket));
+              socket.setNoDelay(true);
+            }),
+        ),
+      );
+      try {
+        const runs = sockets.map((socket, index) => {
+          const commands = [
+            encode('GET', `k${index}:0`),
+            ...Array.from({ length: 20 }, (_, n) => encode('SET', `k${index}:${n}`, `v${index}:${n}`)),
+            encode('GET', `k${index}:0`),
+            encode('PING'),
+          ];
+          return exchange(socket, commands.join(''), commands.length);
+        });
+        const replies = await Promise.all(runs);
+        for (const [index, answered] of replies.entries()) {
+          assert.equal(answered[0], '$-1', 'a GET before the SETs finds nothing');
+          assert.deepEqual(answered.slice(1, 21), Array(20).fill('OK'));
+          assert.equal(answered[21], `v${index}:0`, 'a GET behind the SETs reads them');
+          assert.equal(answered[22], 'PONG');
+        }
+        const inFile = setsInFile(file);
+        assert.equal(inFile.length, 60);
+        for (const index of [0, 1, 2])
+          assert.deepEqual(
+            inFile.filter(([key]) => key!.startsWith(`k${index}:`)),
+            Array.from({ length: 20 }, (_, n) => [`k${index}:${n}`, `v${index}:${n}`]),
+          );
+      } finally {
+        for (const socket of sockets) socket.destroy();
       }
-      const inFile = setsInFile(file);
-      assert.equal(inFile.length, 60);
-      for (const index of [0, 1, 2])
-        assert.deepEqual(
-          inFile.filter(([key]) => key!.startsWith(`k${index}:`)),
-          Array.from({ length: 20 }, (_, n) => [`k${index}:${n}`, `v${index}:${n}`]),
-        );
-    } finally {
-      for (const socket of sockets) socket.destroy();
-    }
+    });
   });
-});

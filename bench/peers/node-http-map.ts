@@ -5,9 +5,15 @@
 // `--kvs-headers` answers a GET with the headers kvs's read fast path sends for an entry, built
 // per request by kvs's own valueAnswerHeaderList from metadata kept per key, to tell what those
 // headers cost from what the rest of kvs's code costs (BENCHMARKS.md, the run of 2026-12-01 10:39).
+//
+// `--aof FILE` makes it Node's ceiling for a durable PUT: each PUT's key and body are appended to
+// FILE, and the PUT is answered once FILE is written and fdatasynced, many PUTs per sync, on
+// libuv's thread pool (`--aof-sync pool`, the default: kvs's rule) or on the event loop once per
+// turn (`--aof-sync loop`: redis's way); see append-only-file.ts.
 
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
+import { type AofSync, AppendOnlyFile } from './append-only-file.js';
 import type { KeyMeta } from '../../src/model/entry.js';
 import { valueAnswerHeaderList } from '../../src/http/entry-headers.js';
 
@@ -16,8 +22,21 @@ const { values } = parseArgs({
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string', default: '0' },
     'kvs-headers': { type: 'boolean', default: false },
+    aof: { type: 'string' },
+    'aof-sync': { type: 'string', default: 'pool' },
   },
 });
+
+const aof = values.aof === undefined ? undefined : new AppendOnlyFile(values.aof, values['aof-sync'] as AofSync);
+
+/** A PUT as the file holds it: u32 key length, u32 value length, the key, the value. */
+function putRecord(key: string, value: Buffer): Buffer[] {
+  const keyBytes = Buffer.from(key, 'utf8');
+  const lengths = Buffer.allocUnsafe(8);
+  lengths.writeUInt32LE(keyBytes.length, 0);
+  lengths.writeUInt32LE(value.length, 4);
+  return [lengths, keyBytes, value];
+}
 
 const store = new Map<string, Buffer>();
 /** Each key's metadata as kvs would keep it, for `--kvs-headers`. */
@@ -58,10 +77,12 @@ const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      store.set(key, Buffer.concat(chunks));
+      const value = Buffer.concat(chunks);
+      store.set(key, value);
       // Only with the flag: the bare peer's PUT stays a Map set.
       if (values['kvs-headers']) metas.set(key, stored(key));
-      response.writeHead(204).end();
+      if (aof === undefined) response.writeHead(204).end();
+      else aof.append(putRecord(key, value), () => response.writeHead(204).end());
     });
     return;
   }
@@ -75,4 +96,8 @@ server.listen(Number(values.port), values.host, () => {
   process.stdout.write(`node-http-map ready: http://${values.host}:${address.port}\n`);
 });
 
-for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => process.exit(0));
+for (const signal of ['SIGTERM', 'SIGINT'] as const)
+  process.on(signal, () => {
+    aof?.close();
+    process.exit(0);
+  });

@@ -6,18 +6,13 @@
 //
 // With `--aof FILE` it is also Node's ceiling for a durable SET: every SET is appended to FILE as
 // its RESP command, and its reply (with every later reply of its connection) waits until FILE is
-// written and fdatasynced. Two ways, `--aof-sync`:
-// - `loop`: the way redis-server `appendfsync always` does it (aof.c: commands appended to a
-//   buffer while the event loop reads, written and fsynced in beforeSleep before that turn's
-//   replies go out): once the poll phase has read every ready socket, one setImmediate does one
-//   write(2) and one fdatasync(2) on the event loop thread, then sends the held replies;
-// - `pool` (the default): the rule kvs's WAL keeps (docs/durability.md), the write and the
-//   fdatasync on libuv's thread pool, one batch in flight, the next one gathering meanwhile.
+// written and fdatasynced, on libuv's thread pool (`--aof-sync pool`, the default: kvs's rule) or
+// on the event loop once per turn (`--aof-sync loop`: redis's way); see append-only-file.ts.
 // Run as its own process: node dist/bench/peers/node-net-resp-map.js --port 0 [--aof FILE [--aof-sync loop|pool]]
 
-import { closeSync, fdatasync, fdatasyncSync, openSync, write, writeSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
+import { type AofSync, AppendOnlyFile } from './append-only-file.js';
 import { RespCommandParser } from './resp-command-parser.js';
 
 const { values } = parseArgs({
@@ -39,76 +34,14 @@ function bulk(value: Buffer, replies: Buffer[]): void {
   replies.push(Buffer.from(`$${value.length}\r\n`), value, CRLF);
 }
 
-/** The append-only file, when durable: SETs not yet written, and the replies held for them. */
-const aof = values.aof === undefined ? undefined : openSync(values.aof, 'a');
-const syncOnLoop = values['aof-sync'] === 'loop';
-let appended: Buffer[] = [];
-let held: { socket: Socket; replies: Buffer }[] = [];
-/** Per connection, how many of its replies are held: those after them must wait too. */
-const heldCount = new Map<Socket, number>();
-let syncing = false;
+/** The append-only file, when durable (append-only-file.ts); each SET is appended as its RESP command. */
+const aof = values.aof === undefined ? undefined : new AppendOnlyFile(values.aof, values['aof-sync'] as AofSync);
+/** Per connection, how many of its replies wait for the file: the ones after them wait too. */
+const waiting = new Map<Socket, number>();
 
-function release(replies: readonly { socket: Socket; replies: Buffer }[]): void {
-  for (const { socket, replies: bytes } of replies) {
-    const count = heldCount.get(socket)! - 1;
-    if (count === 0) heldCount.delete(socket);
-    else heldCount.set(socket, count);
-    if (!socket.destroyed) socket.write(bytes);
-  }
-}
-
-/** Takes what this turn appended and the replies held for it. */
-function takeBatch(): { bytes: Buffer; replies: { socket: Socket; replies: Buffer }[] } {
-  const batch = { bytes: Buffer.concat(appended), replies: held };
-  appended = [];
-  held = [];
-  return batch;
-}
-
-/** `--aof-sync loop`, redis's beforeSleep with appendfsync always: write, fdatasync, reply. */
-function syncOnLoopAndReply(): void {
-  const { bytes, replies } = takeBatch();
-  let written = 0;
-  while (written < bytes.length) written += writeSync(aof!, bytes, written);
-  fdatasyncSync(aof!);
-  release(replies);
-}
-
-/**
- * `--aof-sync pool` (the default), the rule kvs's WAL keeps: the write and the fdatasync run on
- * libuv's thread pool, one batch at a time, while the event loop goes on reading and answering;
- * what arrives meanwhile goes into the next batch (group commit).
- */
-function syncInPoolAndReply(): void {
-  if (syncing || (appended.length === 0 && held.length === 0)) return;
-  syncing = true;
-  const { bytes, replies } = takeBatch();
-  const fail = (error: unknown) => {
-    process.stderr.write(`node-net-resp-map: the AOF failed: ${String(error)}\n`);
-    process.exit(1);
-  };
-  const writeFrom = (offset: number): void => {
-    if (offset === bytes.length) {
-      fdatasync(aof!, (error) => {
-        if (error) fail(error);
-        release(replies);
-        syncing = false;
-        syncInPoolAndReply();
-      });
-      return;
-    }
-    write(aof!, bytes, offset, bytes.length - offset, null, (error, count) => {
-      if (error) fail(error);
-      writeFrom(offset + count);
-    });
-  };
-  writeFrom(0);
-}
-
-function appendSet(args: Buffer[]): void {
-  if (appended.length === 0 && held.length === 0) setImmediate(syncOnLoop ? syncOnLoopAndReply : syncInPoolAndReply);
+function setCommand(args: Buffer[], parts: Buffer[]): void {
   const [, key, value] = args as [Buffer, Buffer, Buffer];
-  appended.push(
+  parts.push(
     Buffer.from(`*3\r\n$3\r\nSET\r\n$${key.length}\r\n`),
     key,
     Buffer.from(`\r\n$${value.length}\r\n`),
@@ -117,7 +50,7 @@ function appendSet(args: Buffer[]): void {
   );
 }
 
-function answer(args: Buffer[], replies: Buffer[]): void {
+function answer(args: Buffer[], replies: Buffer[], appended: Buffer[]): void {
   const name = args[0]!.toString('latin1').toLowerCase();
   if (name === 'get' && args.length === 2) {
     const value = store.get(args[1]!.toString('utf8'));
@@ -126,7 +59,7 @@ function answer(args: Buffer[], replies: Buffer[]): void {
   } else if (name === 'set' && args.length === 3) {
     // A copy: the argument is a view of the socket's chunk.
     store.set(args[1]!.toString('utf8'), Buffer.from(args[2]!));
-    if (aof !== undefined) appendSet(args);
+    if (aof !== undefined) setCommand(args, appended);
     replies.push(OK);
   } else if (name === 'ping' && args.length <= 2) {
     if (args.length === 2) bulk(args[1]!, replies);
@@ -153,15 +86,21 @@ const server = createServer((socket) => {
     }
     if (commands.length === 0) return;
     const replies: Buffer[] = [];
-    const before = appended.length;
-    for (const args of commands) answer(args, replies);
+    const appended: Buffer[] = [];
+    for (const args of commands) answer(args, replies, appended);
     const bytes = replies.length === 1 ? replies[0]! : Buffer.concat(replies);
-    if (appended.length === before && !heldCount.has(socket)) socket.write(bytes);
-    else {
-      // After the sync of this chunk's SETs, or behind this connection's replies that wait for one.
-      heldCount.set(socket, (heldCount.get(socket) ?? 0) + 1);
-      held.push({ socket, replies: bytes });
+    if (aof === undefined || (appended.length === 0 && !waiting.has(socket))) {
+      socket.write(bytes);
+      return;
     }
+    // Once this chunk's SETs are durable, or behind this connection's replies that wait for theirs.
+    waiting.set(socket, (waiting.get(socket) ?? 0) + 1);
+    aof.append(appended, () => {
+      const count = waiting.get(socket)! - 1;
+      if (count === 0) waiting.delete(socket);
+      else waiting.set(socket, count);
+      if (!socket.destroyed) socket.write(bytes);
+    });
   });
   socket.on('error', () => socket.destroy());
 });
@@ -174,6 +113,6 @@ server.listen(Number(values.port), values.host, () => {
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const)
   process.on(signal, () => {
-    if (aof !== undefined) closeSync(aof);
+    aof?.close();
     process.exit(0);
   });

@@ -5,13 +5,14 @@
 // code order, syncAndReply; a client cannot see a gap of microseconds, so this does not claim it.)
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RespCommandParser } from '../../bench/peers/resp-command-parser.js';
+import { startPeer } from './peer-process.js';
 
 const PEER = new URL('../../bench/peers/node-net-resp-map.js', import.meta.url).pathname;
 const encode = (...args: string[]) =>
@@ -72,18 +73,7 @@ for (const sync of ['pool', 'loop'] as const)
 
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), 'kvs-aof-peer-'));
-      child = spawn(process.execPath, [PEER, '--port', '0', '--aof', join(dir, 'appendonly.aof'), '--aof-sync', sync], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      port = await new Promise<number>((resolve, reject) => {
-        let out = '';
-        child.stdout!.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          const ready = /ready: [\d.]+:(\d+)/.exec(out);
-          if (ready !== null) resolve(Number(ready[1]));
-        });
-        child.once('exit', (code) => reject(new Error(`the peer exited with ${code}`)));
-      });
+      ({ child, port } = await startPeer(PEER, ['--aof', join(dir, 'appendonly.aof'), '--aof-sync', sync]));
     });
 
     after(() => {

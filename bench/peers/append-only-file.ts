@@ -31,6 +31,7 @@ export class AppendOnlyFile {
     path: string,
     private readonly sync: AofSync,
   ) {
+    if (sync !== 'pool' && sync !== 'loop') throw new Error(`--aof-sync takes pool or loop, not ${String(sync)}`);
     this.fd = openSync(path, 'a');
   }
 

@@ -4,11 +4,19 @@
 // - lmdb: LmdbEngine without it (the previous lmdb-only path, `kvs serve --wal off`);
 // - raw:  lmdb-js alone, opened as the engine opens it, issuing the same LMDB writes the engine
 //         issues for an overwrite of one key in steady state (record put, old index entry removed,
-//         index put, change-log put, oldest log entry removed, oldest-revision put, revision put)
+//         index put, change-log put, oldest log entry removed, oldest-revision put, audit entry
+//         put, history entry put, its order entry put, the key's history extent put, the key's
+//         oldest history entry and its order entry removed past the per-key bound, revision put)
 //         with bytes encoded once up front, and awaiting the batch's commit and then its flush,
-//         as the engine does. What lmdb costs before any kvs code runs.
+//         as the engine does. What lmdb costs before any kvs code runs. (The engine's few writes
+//         per transaction rather than per commit, the audit and history extents in meta, are left
+//         out; past the default bounds of 64 MiB and 256 MiB, which a run does not reach, the
+//         engine would also drop the oldest audit and history entries store-wide.)
 
-import type { WriteOrigin } from '../../src/model/audit.js';
+import { auditEntryOf, type WriteOrigin } from '../../src/model/audit.js';
+import { encodeAuditEntry } from '../../src/storage/audit-codec.js';
+import { encodeHistoryEntry } from '../../src/storage/history-codec.js';
+import { DEFAULT_HISTORY_RETENTION } from '../../src/storage/key-history.js';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { LmdbEngine } from '../../src/storage/lmdb/lmdb-engine.js';
@@ -102,17 +110,25 @@ class RawLmdbTarget implements WriteTarget {
   private readonly meta: Database<number, string>;
   private readonly log: Database<Buffer, number>;
   private readonly recent: Database<[string, number | null], [number, string]>;
+  private readonly audit: Database<Buffer, number>;
+  private readonly history: Database<Buffer, [string, number]>;
+  private readonly historyOrder: Database<number, [number, string]>;
+  private readonly historyKeys: Database<[number, number, number, number, string], string>;
   /** Each key's newest revision: the index entry its next write removes (the engine reads it from the record). */
   private readonly modRevisions = new Map<string, number>();
+  /** Each key's history revisions, oldest first (the engine reads its extent from historyKeys). */
+  private readonly historyRevisions = new Map<string, number[]>();
   private readonly record: Buffer;
   private readonly logEntry: Buffer;
+  private readonly auditEntry: Buffer;
+  private readonly historyEntry: Buffer;
   private revision = 0;
   private oldest = 1;
 
   constructor(private readonly options: TargetOptions) {
     this.root = open({
       path: join(options.directory, 'raw.mdb'),
-      maxDbs: 8,
+      maxDbs: 12,
       compression: false,
       separateFlushed: true,
     });
@@ -122,6 +138,11 @@ class RawLmdbTarget implements WriteTarget {
     this.meta = this.root.openDB<number, string>({ name: 'meta', encoding: 'msgpack' });
     this.log = this.root.openDB<Buffer, number>({ name: 'log', encoding: 'binary' });
     this.recent = this.root.openDB<[string, number | null], [number, string]>({ name: 'recent', encoding: 'msgpack' });
+    this.audit = this.root.openDB<Buffer, number>({ name: 'audit', encoding: 'binary' });
+    this.history = this.root.openDB<Buffer, [string, number]>({ name: 'history', encoding: 'binary' });
+    this.historyOrder = this.root.openDB<number, [number, string]>({ name: 'historyOrder', encoding: 'msgpack' });
+    const historyKeysOptions = { name: 'historyKeys', encoding: 'msgpack' as const, keyEncoder: utf8KeyEncoder };
+    this.historyKeys = this.root.openDB<[number, number, number, number, string], string>(historyKeysOptions);
     // The engine's own encodings of a typical record and change-log entry, made once: same sizes.
     const now = Date.now();
     this.record = encodeRecord(
@@ -147,6 +168,15 @@ class RawLmdbTarget implements WriteTarget {
         expires: null,
       },
     ]);
+    this.auditEntry = encodeAuditEntry(auditEntryOf(BENCH_ORIGIN, 2, now, ['bench-0000']));
+    this.historyEntry = encodeHistoryEntry({
+      type: 'put',
+      version: 2,
+      time: now,
+      contentType: null,
+      expires: null,
+      value: options.value,
+    });
   }
 
   async write(key: string): Promise<void> {
@@ -161,10 +191,28 @@ class RawLmdbTarget implements WriteTarget {
     const oldestBefore = this.oldest;
     while (revision - this.oldest >= this.options.logLength) void this.log.remove(this.oldest++);
     if (this.oldest !== oldestBefore) void this.meta.put('oldest', this.oldest);
+    void this.audit.put(revision, this.auditEntry);
+    this.writeHistory(key, revision);
     // Every write of the batch shares one promise; with separateFlushed it carries the batch's flush.
     const committed = this.meta.put('revision', revision);
     await committed;
     await flushOf(committed);
+  }
+
+  /** The key's history entry, its order entry and extent; its oldest entry goes past the per-key bound. */
+  private writeHistory(key: string, revision: number): void {
+    const length = this.historyEntry.length;
+    void this.history.put([key, revision], this.historyEntry);
+    void this.historyOrder.put([revision, key], length);
+    let revisions = this.historyRevisions.get(key);
+    if (revisions === undefined) this.historyRevisions.set(key, (revisions = []));
+    revisions.push(revision);
+    if (revisions.length > DEFAULT_HISTORY_RETENTION.versions) {
+      const oldest = revisions.shift()!;
+      void this.history.remove([key, oldest]);
+      void this.historyOrder.remove([oldest, key]);
+    }
+    void this.historyKeys.put(key, [revisions.length, revisions.length * length, revisions[0]!, revision, 'put']);
   }
 
   walCounts(): undefined {

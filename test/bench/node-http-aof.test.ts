@@ -3,12 +3,9 @@
 // body, however many arrive at once (many per sync), both ways of syncing.
 
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startPeer } from './peer-process.js';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { useAofPeer } from './peer-process.js';
 
 const PEER = new URL('../../bench/peers/node-http-map.js', import.meta.url).pathname;
 
@@ -32,33 +29,21 @@ function putsInFile(path: string): [string, string][] {
 
 for (const sync of ['pool', 'loop'] as const)
   describe(`node:http peer with --aof --aof-sync ${sync} (bench)`, () => {
-    let dir: string;
-    let child: ChildProcess;
-    let port: number;
-
-    before(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'kvs-aof-http-peer-'));
-      ({ child, port } = await startPeer(PEER, ['--aof', join(dir, 'appendonly.aof'), '--aof-sync', sync]));
-    });
-
-    after(() => {
-      child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const peer = useAofPeer(PEER, sync);
 
     it('has every answered PUT in the file, and serves what it stored', async () => {
       const keys = Array.from({ length: 40 }, (_, index) => `key-${index}`);
       const answers = await Promise.all(
-        keys.map((key) => fetch(`http://127.0.0.1:${port}/${key}`, { method: 'PUT', body: `value of ${key}` })),
+        keys.map((key) => fetch(`http://127.0.0.1:${peer.port}/${key}`, { method: 'PUT', body: `value of ${key}` })),
       );
       assert.deepEqual(
         answers.map((answer) => answer.status),
         keys.map(() => 204),
       );
-      const inFile = new Map(putsInFile(join(dir, 'appendonly.aof')));
+      const inFile = new Map(putsInFile(peer.file));
       assert.equal(inFile.size, keys.length);
       for (const key of keys) assert.equal(inFile.get(key), `value of ${key}`);
-      const read = await fetch(`http://127.0.0.1:${port}/key-7`);
+      const read = await fetch(`http://127.0.0.1:${peer.port}/key-7`);
       assert.equal(await read.text(), 'value of key-7');
     });
   });

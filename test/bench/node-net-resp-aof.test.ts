@@ -5,14 +5,11 @@
 // code order, syncAndReply; a client cannot see a gap of microseconds, so this does not claim it.)
 
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { RespCommandParser } from '../../bench/peers/resp-command-parser.js';
-import { startPeer } from './peer-process.js';
+import { useAofPeer } from './peer-process.js';
 
 const PEER = new URL('../../bench/peers/node-net-resp-map.js', import.meta.url).pathname;
 const encode = (...args: string[]) =>
@@ -67,27 +64,15 @@ function exchange(socket: Socket, bytes: string, count: number): Promise<string[
 
 for (const sync of ['pool', 'loop'] as const)
   describe(`node:net RESP peer with --aof --aof-sync ${sync} (bench)`, () => {
-    let dir: string;
-    let child: ChildProcess;
-    let port: number;
-
-    before(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'kvs-aof-peer-'));
-      ({ child, port } = await startPeer(PEER, ['--aof', join(dir, 'appendonly.aof'), '--aof-sync', sync]));
-    });
-
-    after(() => {
-      child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const peer = useAofPeer(PEER, sync);
 
     it('has every acknowledged SET in the file, and answers pipelines in order', async () => {
-      const file = join(dir, 'appendonly.aof');
+      const file = peer.file;
       const sockets = await Promise.all(
         [0, 1, 2].map(
           () =>
             new Promise<Socket>((resolve) => {
-              const socket = connect(port, '127.0.0.1', () => resolve(socket));
+              const socket = connect(peer.port, '127.0.0.1', () => resolve(socket));
               socket.setNoDelay(true);
             }),
         ),

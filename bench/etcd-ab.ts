@@ -14,11 +14,12 @@
 // Each CHECKOUT is a built kvs (bin/kvs.js and dist/). wrk -t1 -c50, 100-byte values, GET and PUT
 // over 10,000 keys preloaded through each system. Every child is stopped by its process group.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installCleanupHandlers, runToCompletion, startChild, stopChild, type Child } from './lib/children.js';
 import { loadAverage } from './lib/machine.js';
+import { processCpuMs } from './lib/process-cpu.js';
 import { freePort } from './lib/ports.js';
 
 interface Load {
@@ -74,12 +75,6 @@ function parseArgs(argv: readonly string[]) {
       'usage: node dist/bench/etcd-ab.js [--rounds N] [--duration S] [--gateway] [--serve-args LABEL=ARGS] LABEL=CHECKOUT ...',
     );
   return { rounds, duration, gateway, builds, serveArgs };
-}
-
-/** utime + stime of a process, in clock ticks (100 per second on Linux). */
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(fields[11]) + Number(fields[12]);
 }
 
 async function etcdCalls(etcdUrl: string): Promise<number> {
@@ -260,13 +255,13 @@ async function main(): Promise<void> {
         for (const load of loads.filter((candidate) => candidate.kind === kind)) {
           await wrk(load, 2); // warm-up
           const calls = await etcdCalls(etcdUrl);
-          const kvsTicks = cpuTicks(load.pid);
-          const etcdTicks = cpuTicks(etcd.pid);
+          const kvsCpuMs = processCpuMs(load.pid);
+          const etcdCpuMs = processCpuMs(etcd.pid);
           const run = await wrk(load, duration);
           const figure: Figure = {
             rps: run.requests / run.seconds,
-            kvsCpuUs: load.system === 'gateway' ? 0 : ((cpuTicks(load.pid) - kvsTicks) * 10_000) / run.requests,
-            etcdCpuUs: ((cpuTicks(etcd.pid) - etcdTicks) * 10_000) / run.requests,
+            kvsCpuUs: load.system === 'gateway' ? 0 : ((processCpuMs(load.pid) - kvsCpuMs) * 1000) / run.requests,
+            etcdCpuUs: ((processCpuMs(etcd.pid) - etcdCpuMs) * 1000) / run.requests,
             // The warm-up's last requests may still reach etcd in this window: about 50 calls.
             etcdCalls: ((await etcdCalls(etcdUrl)) - calls) / run.requests,
           };

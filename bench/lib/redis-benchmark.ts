@@ -3,6 +3,7 @@
 // redis-benchmark 7 exits non-zero at the first error reply; such a run is reported as errors.
 
 import { runToCompletion } from './children.js';
+import { processCpuMs } from './process-cpu.js';
 
 export type RespTest = 'get' | 'set';
 
@@ -10,6 +11,8 @@ export interface RespTarget {
   readonly port: number;
   /** Sent as AUTH by every client (kvs needs a token for writes). */
   readonly password?: string;
+  /** The server's process, whose CPU time the measured run is charged (all its threads). */
+  readonly pid?: number;
 }
 
 export interface RespResult {
@@ -20,6 +23,8 @@ export interface RespResult {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly ok: boolean;
+  /** The server's CPU time (user + system, all threads) per request answered, us; NaN when unknown. */
+  readonly cpuMicrosPerRequest: number;
   /** Why the run is not ok (empty when ok). */
   readonly problem: string;
   readonly command: string;
@@ -55,7 +60,9 @@ export async function runRedisBenchmark(
   ];
   const shown = `redis-benchmark ${args.join(' ')}${target.password === undefined ? '' : ' -a TOKEN'}`;
   if (target.password !== undefined) args.push('-a', target.password);
+  const cpuBefore = target.pid === undefined ? Number.NaN : processCpuMs(target.pid);
   const run = await runToCompletion(`redis-benchmark ${test} -P ${pipeline}`, 'redis-benchmark', args, 10 * 60_000);
+  const cpuAfter = target.pid === undefined ? Number.NaN : processCpuMs(target.pid);
   const lines = run.stdout
     .split('\n')
     .map((line) => line.trim())
@@ -92,6 +99,7 @@ export async function runRedisBenchmark(
     p50Ms: column('p50_latency_ms'),
     p99Ms: column('p99_latency_ms'),
     ok: problem === '' && Number.isFinite(rps) && rps > 0,
+    cpuMicrosPerRequest: ((cpuAfter - cpuBefore) * 1000) / requests,
     problem: problem.slice(0, 500),
     command: shown,
   };

@@ -5,10 +5,11 @@
 // --repo is the checkout whose bin/kvs.js runs, so two builds can take turns on the same data.
 
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { processCpuMs } from '../lib/process-cpu.js';
 
 const { values } = parseArgs({
   options: {
@@ -45,9 +46,7 @@ child.stdout.on('data', (chunk: Buffer) => {
   output += chunk.toString();
   if (!output.includes('kvs ready')) return;
   const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
-  // Fields 14 and 15 of /proc/PID/stat: user and system time in clock ticks (100 per second).
-  const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  const cpuMs = (Number(fields[11]) + Number(fields[12])) * 10;
+  const cpuMs = processCpuMs(child.pid!);
   process.stdout.write(
     `${JSON.stringify({ repo: values.repo, data: values.data, wallMs: Math.round(wallMs), cpuMs })}\n`,
   );

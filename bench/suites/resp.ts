@@ -104,7 +104,7 @@ export async function runRespSuite(session: Session): Promise<SuiteReport> {
       system: 'kvs (lmdb, durable)',
       start: async () => {
         const kvs = await startKvs(context, { resp: true });
-        return { target: { port: kvs.respPort!, password: kvs.token }, stop: () => kvs.stop() };
+        return { target: { port: kvs.respPort!, password: kvs.token, pid: kvs.child.pid }, stop: () => kvs.stop() };
       },
     });
   }
@@ -117,7 +117,7 @@ export async function runRespSuite(session: Session): Promise<SuiteReport> {
       system,
       start: async () => {
         const peer = await startNodeNetRespMap(context, aofSync);
-        return { target: { port: peer.port }, stop: () => peer.stop() };
+        return { target: { port: peer.port, pid: peer.pid }, stop: () => peer.stop() };
       },
     });
   }
@@ -126,7 +126,7 @@ export async function runRespSuite(session: Session): Promise<SuiteReport> {
       system: durable ? 'redis-server appendfsync always' : 'redis-server (no persistence)',
       start: async () => {
         const redis = await startRedis(context, durable);
-        return { target: { port: redis.port }, stop: () => redis.stop() };
+        return { target: { port: redis.port, pid: redis.pid }, stop: () => redis.stop() };
       },
     });
   }
@@ -144,6 +144,7 @@ export async function runRespSuite(session: Session): Promise<SuiteReport> {
           result.ok ? formatRate(result.rps) : `ERRORS (${result.problem})`,
           result.ok ? formatMs(result.p50Ms) : '',
           result.ok ? formatMs(result.p99Ms) : '',
+          result.ok && Number.isFinite(result.cpuMicrosPerRequest) ? result.cpuMicrosPerRequest.toFixed(1) : '',
           result.ok ? `${result.requests} in ${(result.requests / result.rps).toFixed(1)} s` : String(result.requests),
           eachRoundCell(figure.rounds.get(slot(test, pipeline)) ?? []),
         ]);
@@ -167,6 +168,7 @@ export async function runRespSuite(session: Session): Promise<SuiteReport> {
         'req/s (median round)',
         'p50 ms',
         'p99 ms',
+        'server CPU µs/request',
         'requests measured',
         'req/s of each round',
       ],
@@ -224,6 +226,7 @@ export async function runRespSuite(session: Session): Promise<SuiteReport> {
     method: [
       `Load: redis-benchmark -c ${RESP_CLIENTS} -d 100 -r ${RESP_KEYSPACE} -t set|get -P 1 and -P 16 (-a TOKEN for kvs); each figure sized by a short probe to last about ${settings.durationSeconds} s, after a warm-up of about ${settings.warmupSeconds} s; SET runs first and fills the keyspace GET reads; ${roundsMethod(settings.rounds)} for each operation, the targets and ratios judged on it.`,
       'redis-benchmark stops at the first error reply; such a run is shown as ERRORS, and a round with errors is reported in place of the median round, so it always shows.',
+      "Server CPU µs/request: the server process's user + system time (all its threads, from /proc/PID/stat) over the measured run, divided by its requests, in the median round; steadier than req/s on a shared machine, and it says what each request costs the server whichever side is the limit.",
     ],
     tables,
     targets,

@@ -9,7 +9,7 @@
 // KVS_EVENT_LOOP_DELAY_REPORT: src/core/event-loop-delay-report.ts), with the CPU the server and
 // the harness (which runs the heavy client) spent per second of each phase.
 
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { Redis } from 'ioredis';
 import { httpCall } from '../attacks/attack-http.js';
 import { latencyStats } from '../attacks/latency-stats.js';
 import { runToCompletion } from '../lib/children.js';
+import { processCpuMs } from '../lib/process-cpu.js';
 import { httpRequest } from '../lib/http-client.js';
 import { formatMs, type SuiteReport, type TargetCheck } from '../lib/report.js';
 import { benchKeys } from '../lib/request-set.js';
@@ -69,21 +70,6 @@ interface PhaseResult {
   /** The 1-minute load average as the phase started. */
   readonly loadAverage: number;
 }
-
-/** A process's user + system CPU time so far, ms (Linux /proc; NaN elsewhere). */
-function processCpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-/** USER_HZ, 100 on every Linux build this runs on. */
-const CLOCK_TICKS_PER_SECOND = 100;
 
 function harnessCpuMs(): number {
   const { user, system } = process.cpuUsage();

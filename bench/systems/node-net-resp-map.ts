@@ -9,6 +9,8 @@ import { type BenchContext, systemDir } from './context.js';
 
 export interface RespPeer {
   readonly port: number;
+  /** The peer's process. */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -20,5 +22,5 @@ export async function startNodeNetRespMap(context: BenchContext, aofSync?: 'loop
     args.push('--aof', join(systemDir(context, 'node-net-resp-aof'), 'appendonly.aof'), '--aof-sync', aofSync);
   const child = startChild('node-net-resp-map', process.execPath, args);
   const ready = await child.waitForLine(/node-net-resp-map ready: [\d.]+:(\d+)/, 15_000);
-  return { port: Number(ready[1]), stop: async () => void (await stopChild(child)) };
+  return { port: Number(ready[1]), pid: child.pid, stop: async () => void (await stopChild(child)) };
 }

@@ -8,6 +8,8 @@ import { systemDir, type BenchContext } from './context.js';
 export interface RedisServer {
   readonly port: number;
   readonly durable: boolean;
+  /** The redis-server process. */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -29,5 +31,5 @@ export async function startRedis(context: BenchContext, durable: boolean): Promi
     'no',
   ]);
   await child.waitForLine(/Ready to accept connections/, 15_000);
-  return { port, durable, stop: async () => void (await stopChild(child)) };
+  return { port, durable, pid: child.pid, stop: async () => void (await stopChild(child)) };
 }

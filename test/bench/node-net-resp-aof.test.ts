@@ -1,8 +1,9 @@
 // The node:net RESP peer with --aof (bench/peers/node-net-resp-map.ts), the resp suite's
 // measure of Node's ceiling for a durable SET: every acknowledged SET is in the append-only file,
 // in each connection's order, and replies keep their order on a connection, also behind SETs
-// that wait for the turn's sync. (That the write and fdatasync precede the reply is the peer's
-// code order, syncAndReply; a client cannot see a gap of microseconds, so this does not claim it.)
+// that wait for the turn's sync. (That the write and fdatasync precede the reply is the code
+// order of append-only-file.ts, which acknowledges a batch after its sync; a client cannot see a
+// gap of microseconds, so this does not claim it.)
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -84,7 +84,6 @@ describe('web UI in headless Chromium', { skip }, () => {
     browser = await launchChromium();
   });
 
-  /** A fresh tab (own sessionStorage) on the UI, optionally with a prefix and token already set. */
   /**
    * Enters a token and waits until the page uses it: only once the server has checked it (GET
    * /v1/whoami). Waiting for the live feed is not enough, as it may already be live from the
@@ -97,6 +96,7 @@ describe('web UI in headless Chromium', { skip }, () => {
     await page.locator('#token-state', { hasText: 'Token set' }).waitFor();
   }
 
+  /** A fresh tab (own sessionStorage) on the UI, optionally with a prefix and token already set. */
   async function openUi(
     target: ServerProcess,
     options: { prefix?: string; key?: string; token?: string; expectLive?: boolean } = {},
